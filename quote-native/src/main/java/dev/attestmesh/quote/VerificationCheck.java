@@ -1,0 +1,48 @@
+package dev.attestmesh.quote;
+
+/**
+ * Every distinct check a verifier performs. A failure names exactly one of these, so operators and
+ * tests can tell which step rejected the evidence.
+ */
+public enum VerificationCheck {
+    /** The evidence bytes could not be parsed. */
+    PARSE,
+    /** The evidence is of a type this verifier does not handle, or is not enabled. */
+    UNSUPPORTED,
+    /** Quote body signature with the attestation key (Intel) or report signature with VCEK/VLEK (AMD). */
+    QUOTE_SIGNATURE,
+    /** QE report signature with the PCK key. */
+    QE_REPORT_SIGNATURE,
+    /** QE report data = SHA-256(attestation key || QE auth data) || zeros. */
+    QE_REPORT_DATA_BINDING,
+    /** PCK leaf, intermediate and root chain. */
+    PCK_CHAIN,
+    /** Trust anchor fingerprint pinning. */
+    TRUST_ANCHOR,
+    /** PCK certificate revoked or PCK CRL invalid. */
+    PCK_CRL,
+    /** Root CA CRL invalid, or an intermediate revoked by it. */
+    ROOT_CRL,
+    /** TCB Info signature or issuer chain. */
+    TCB_INFO_SIGNATURE,
+    /** QE Identity signature or issuer chain. */
+    QE_IDENTITY_SIGNATURE,
+    /** Collateral does not belong to this evidence (FMSPC, TEE type, version mismatch). */
+    COLLATERAL_MISMATCH,
+    /** Collateral or certificate outside its validity window at the verification time. */
+    COLLATERAL_EXPIRED,
+    /** Collateral missing and not obtainable. */
+    COLLATERAL_UNAVAILABLE,
+    /** No TCB level of the TCB Info matches the platform's components. */
+    TCB_LEVEL,
+    /** QE report does not match the QE Identity (MRSIGNER, ISVPRODID, attributes, miscselect). */
+    QE_IDENTITY,
+    /** TDX module identity mismatch. */
+    TDX_MODULE,
+    /** VCEK/VLEK to ASK to ARK chain. */
+    VCEK_CHAIN,
+    /** Reported TCB or chip ID does not match the VCEK extensions; product mismatch. */
+    VCEK_TCB,
+    /** Simulator evidence signature. */
+    SIM_SIGNATURE
+}

@@ -1,0 +1,79 @@
+package dev.attestmesh.quote;
+
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Evidence whose signatures, certificate chain and collateral have been verified at a given time.
+ * It proves who signed the evidence and what it reports; it does not say whether that is acceptable:
+ * that is policy appraisal's job.
+ *
+ * <p>Claim names are lower-case, stable, and documented in {@code docs/policy.md}. {@code
+ * measurements} holds byte-string claims as lower-case hex (e.g. {@code mrenclave}, {@code mrtd},
+ * {@code rtmr0}, {@code measurement}, {@code host_data}, {@code tee_tcb_svn}); {@code numbers} holds
+ * integer claims (e.g. {@code isvsvn}, {@code isvprodid}, {@code pcesvn}, {@code policy}, {@code
+ * reported_tcb.snp}).
+ *
+ * @param tee the evidence type
+ * @param tcbStatus platform TCB status
+ * @param advisoryIds Intel advisory IDs attached to the matched TCB level, sorted; empty for others
+ * @param debug whether the TEE runs with debugging enabled (attacker-readable memory)
+ * @param insecure true for simulated evidence, which proves nothing
+ * @param reportData the 64 bytes of caller data carried by the evidence
+ * @param measurements byte-string claims, name to lower-case hex
+ * @param numbers integer claims, name to value
+ * @param evidenceSha256 SHA-256 of the evidence bytes as received
+ * @param fmspcOrChip FMSPC (Intel) or chip ID (AMD) as hex, when the evidence names one
+ */
+public record VerifiedEvidence(
+        TeeType tee,
+        TcbStatus tcbStatus,
+        List<String> advisoryIds,
+        boolean debug,
+        boolean insecure,
+        byte[] reportData,
+        Map<String, String> measurements,
+        Map<String, Long> numbers,
+        byte[] evidenceSha256,
+        Optional<String> fmspcOrChip) {
+
+    public VerifiedEvidence {
+        Objects.requireNonNull(tee, "tee");
+        Objects.requireNonNull(tcbStatus, "tcbStatus");
+        advisoryIds = List.copyOf(advisoryIds);
+        reportData = reportData.clone();
+        measurements = Map.copyOf(measurements);
+        numbers = Map.copyOf(numbers);
+        evidenceSha256 = evidenceSha256.clone();
+        Objects.requireNonNull(fmspcOrChip, "fmspcOrChip");
+        if (reportData.length != 64) {
+            throw new IllegalArgumentException("report data must be 64 bytes, got " + reportData.length);
+        }
+    }
+
+    @Override
+    public byte[] reportData() {
+        return reportData.clone();
+    }
+
+    @Override
+    public byte[] evidenceSha256() {
+        return evidenceSha256.clone();
+    }
+
+    /** The primary measurement of the TEE (MRENCLAVE, MRTD, SNP measurement, sim measurement). */
+    public String primaryMeasurement() {
+        return switch (tee) {
+            case SGX -> measurements.getOrDefault("mrenclave", "");
+            case TDX -> measurements.getOrDefault("mrtd", "");
+            case SNP, SIM -> measurements.getOrDefault("measurement", "");
+        };
+    }
+
+    public String evidenceSha256Hex() {
+        return HexFormat.of().formatHex(evidenceSha256);
+    }
+}
