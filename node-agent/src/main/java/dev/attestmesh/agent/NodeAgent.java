@@ -1,0 +1,205 @@
+package dev.attestmesh.agent;
+
+import dev.attestmesh.quote.device.EvidenceCollector;
+import io.grpc.ManagedChannel;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node agent: holds the node key, attests, writes the credential files, and renews at the time
+ * the control plane names (half the certificate lifetime) with a fresh nonce and fresh evidence.
+ *
+ * <p>Transient failures (control plane unreachable) are retried with exponential backoff while the
+ * current certificate keeps being served; a refusal (policy no longer satisfied, revoked) withdraws
+ * the identity: the files are kept for diagnosis but the state becomes {@link AgentState#REFUSED}.
+ */
+public final class NodeAgent implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NodeAgent.class);
+    private static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
+
+    /** Agent settings. */
+    public record Settings(String nodeId, String controlPlane, List<X509Certificate> caBundle, Path outputDir,
+            Optional<String> namespace, Optional<String> serviceAccount) {
+        public Settings {
+            caBundle = List.copyOf(caBundle);
+        }
+    }
+
+    private final Settings settings;
+    private final NodeKeyPair key;
+    private final Attestor attestor;
+    private final CredentialFiles files;
+    private final Clock clock;
+    private final AtomicReference<AgentState> state = new AtomicReference<>(AgentState.STARTING);
+    private final AtomicReference<AgentCredentials> current = new AtomicReference<>();
+    private final List<Consumer<AgentCredentials>> listeners = new CopyOnWriteArrayList<>();
+    private volatile boolean stopped;
+
+    public NodeAgent(Settings settings, EvidenceCollector collector, Clock clock) {
+        this.settings = settings;
+        this.key = NodeKeyPair.generate();
+        this.attestor = new Attestor(settings.nodeId(), collector, key, settings.namespace(), settings.serviceAccount());
+        this.files = new CredentialFiles(settings.outputDir());
+        this.clock = clock;
+    }
+
+    public AgentState state() {
+        return state.get();
+    }
+
+    public Optional<AgentCredentials> credentials() {
+        return Optional.ofNullable(current.get());
+    }
+
+    public CredentialFiles files() {
+        return files;
+    }
+
+    /** Called after every successful (re)attestation, once the files are written. */
+    public void onCredentials(Consumer<AgentCredentials> listener) {
+        listeners.add(listener);
+    }
+
+    /** The client identity for ADS/SDS connections, once attested. */
+    public Optional<ControlPlaneChannels.ClientIdentity> clientIdentity() {
+        return credentials().map(c -> new ControlPlaneChannels.ClientIdentity(key.privateKey(), c.chain()));
+    }
+
+    /**
+     * Attests once and writes the files.
+     *
+     * @throws AttestationRefusedException with the control plane's reason
+     */
+    public AgentCredentials attestOnce() throws AttestationRefusedException {
+        AgentCredentials creds;
+        ManagedChannel channel = ControlPlaneChannels.open(settings.controlPlane(),
+                trustForControlPlane(), clientIdentity());
+        try {
+            creds = attestor.attest(channel);
+        } catch (AttestationRefusedException e) {
+            if (!e.retryable()) {
+                state.set(AgentState.REFUSED);
+            }
+            throw e;
+        } finally {
+            channel.shutdownNow();
+            awaitQuietly(channel);
+        }
+        try {
+            files.write(key.privateKeyPem(), pem(creds.chain()), pem(creds.trustBundle()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write credentials to " + files.directory(), e);
+        }
+        current.set(creds);
+        state.set(AgentState.ATTESTED);
+        LOG.info("node {} attested: {} valid until {}, renewal at {}, policies {}", settings.nodeId(),
+                creds.claims().getSpiffeId(), creds.expiresAt(), creds.renewAfter(), creds.claims().getPoliciesList()
+                        .stream().map(p -> p.getId() + "@v" + p.getVersion()).toList());
+        listeners.forEach(l -> l.accept(creds));
+        return creds;
+    }
+
+    /**
+     * Runs until {@link #close()}: attest, sleep until renewal, renew; back off on transient errors.
+     * Returns when stopped, or when the control plane refuses the node.
+     */
+    public void run() throws InterruptedException {
+        Duration backoff = MIN_BACKOFF;
+        while (!stopped) {
+            AgentCredentials creds = current.get();
+            if (creds != null) {
+                Duration wait = Duration.between(clock.instant(), creds.renewAfter());
+                if (!wait.isNegative()) {
+                    sleep(wait);
+                    if (stopped) {
+                        break;
+                    }
+                }
+            }
+            try {
+                attestOnce();
+                backoff = MIN_BACKOFF;
+            } catch (AttestationRefusedException e) {
+                if (!e.retryable()) {
+                    LOG.error("attestation refused, identity withdrawn: {}", e.getMessage());
+                    return;
+                }
+                AgentCredentials held = current.get();
+                Instant now = clock.instant();
+                if (held != null && now.isAfter(held.expiresAt())) {
+                    state.set(AgentState.EXPIRED);
+                } else if (held != null) {
+                    state.set(AgentState.RETRYING);
+                }
+                LOG.warn("attestation failed ({}), retrying in {}: {}", e.code(), backoff, e.getMessage());
+                sleep(backoff);
+                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+            }
+        }
+        state.set(AgentState.STOPPED);
+    }
+
+    private void sleep(Duration d) throws InterruptedException {
+        long until = System.nanoTime() + d.toNanos();
+        synchronized (this) {
+            while (!stopped) {
+                long left = until - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            stopped = true;
+            notifyAll();
+        }
+    }
+
+    private List<X509Certificate> trustForControlPlane() {
+        AgentCredentials creds = current.get();
+        return creds == null ? settings.caBundle() : creds.trustBundle();
+    }
+
+    private static void awaitQuietly(ManagedChannel ch) {
+        try {
+            ch.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static String pem(List<X509Certificate> certs) {
+        StringBuilder sb = new StringBuilder();
+        Base64.Encoder enc = Base64.getMimeEncoder(64, new byte[] {'\n'});
+        for (X509Certificate c : certs) {
+            try {
+                sb.append("-----BEGIN CERTIFICATE-----\n").append(enc.encodeToString(c.getEncoded()))
+                        .append("\n-----END CERTIFICATE-----\n");
+            } catch (CertificateEncodingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return sb.toString();
+    }
+}

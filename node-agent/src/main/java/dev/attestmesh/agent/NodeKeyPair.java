@@ -1,0 +1,70 @@
+package dev.attestmesh.agent;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.spec.ECGenParameterSpec;
+import java.util.Base64;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
+
+/**
+ * The node's ECDSA P-256 key pair, generated inside the TEE. The private key is only ever written to
+ * the node's own output directory (for Envoy) and never sent anywhere; the control plane sees only
+ * CSRs signed with it.
+ */
+public final class NodeKeyPair {
+    private final KeyPair keyPair;
+
+    private NodeKeyPair(KeyPair keyPair) {
+        this.keyPair = keyPair;
+    }
+
+    public static NodeKeyPair generate() {
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+            g.initialize(new ECGenParameterSpec("secp256r1"));
+            return new NodeKeyPair(g.generateKeyPair());
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("P-256 key generation is not available in this JVM", e);
+        }
+    }
+
+    /** DER SubjectPublicKeyInfo of the public key: what the evidence's report data binds. */
+    public byte[] subjectPublicKeyInfoDer() {
+        return keyPair.getPublic().getEncoded();
+    }
+
+    /** A PKCS#10 CSR (DER) for {@code CN=<nodeId>}, self-signed with the node key. */
+    public byte[] csrDer(String nodeId) {
+        try {
+            var builder = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + escapeRdn(nodeId)),
+                    keyPair.getPublic());
+            return builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keyPair.getPrivate()))
+                    .getEncoded();
+        } catch (OperatorCreationException e) {
+            throw new IllegalStateException("cannot sign CSR", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    PrivateKey privateKey() {
+        return keyPair.getPrivate();
+    }
+
+    /** PKCS#8 PEM of the private key, for the 0600 key file that Envoy reads. */
+    String privateKeyPem() {
+        String b64 = Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(keyPair.getPrivate().getEncoded());
+        return "-----BEGIN PRIVATE KEY-----\n" + b64 + "\n-----END PRIVATE KEY-----\n";
+    }
+
+    private static String escapeRdn(String v) {
+        return v.replaceAll("([,+\"\\\\<>;=])", "\\\\$1");
+    }
+}

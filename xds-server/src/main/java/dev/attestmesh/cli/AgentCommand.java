@@ -1,0 +1,101 @@
+package dev.attestmesh.cli;
+
+import dev.attestmesh.agent.AttestationRefusedException;
+import dev.attestmesh.agent.NodeAgent;
+import dev.attestmesh.ca.Pem;
+import dev.attestmesh.quote.TeeType;
+import dev.attestmesh.quote.device.EvidenceCollectionException;
+import dev.attestmesh.quote.device.EvidenceCollector;
+import dev.attestmesh.quote.sim.SimulatedTee;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code attestmesh agent}: the node agent. */
+@Command(name = "agent", mixinStandardHelpOptions = true,
+        description = "Run the node agent inside a TEE: attest, write credentials, renew.")
+final class AgentCommand implements Callable<Integer> {
+    @Option(names = "--control-plane", required = true, description = "Control plane gRPC address HOST:PORT.")
+    String controlPlane;
+
+    @Option(names = "--ca-bundle", required = true,
+            description = "PEM trust bundle to authenticate the control plane (its data dir's ca-bundle.pem).")
+    Path caBundle;
+
+    @Option(names = "--node-id", required = true, description = "This node's id ([A-Za-z0-9._-], at most 128).")
+    String nodeId;
+
+    @Option(names = "--tee", defaultValue = "auto", description = "sim | auto (detect the TEE of this machine).")
+    String tee;
+
+    @Option(names = "--output", defaultValue = "/var/run/attestmesh",
+            description = "Directory for key.pem (0600), cert-chain.pem and ca-bundle.pem.")
+    Path output;
+
+    @Option(names = "--sim-measurement", description = "Measurement of the simulated TEE, hex (up to 48 bytes).")
+    String simMeasurement;
+
+    @Option(names = "--namespace", description = "Kubernetes namespace for a workload SPIFFE ID (with --service-account).")
+    String namespace;
+
+    @Option(names = "--service-account", description = "Service account for a workload SPIFFE ID.")
+    String serviceAccount;
+
+    @Option(names = "--once", description = "Attest once, write the files and exit (0 on success).")
+    boolean once;
+
+    @Override
+    public Integer call() throws Exception {
+        EvidenceCollector collector = collector();
+        List<X509Certificate> bundle = readBundle(caBundle);
+        NodeAgent agent = new NodeAgent(new NodeAgent.Settings(nodeId, controlPlane, bundle, output,
+                Optional.ofNullable(namespace), Optional.ofNullable(serviceAccount)), collector, Clock.systemUTC());
+        if (once) {
+            try {
+                var creds = agent.attestOnce();
+                System.out.println("attested " + creds.claims().getSpiffeId() + "; credentials in "
+                        + output.toAbsolutePath() + "; certificate valid until " + creds.expiresAt());
+                return 0;
+            } catch (AttestationRefusedException e) {
+                System.err.println("attestmesh agent: attestation refused: " + e.getMessage());
+                return 1;
+            }
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "attestmesh-agent-shutdown"));
+        agent.run();
+        return agent.state() == dev.attestmesh.agent.AgentState.STOPPED ? 0 : 1;
+    }
+
+    private EvidenceCollector collector() throws EvidenceCollectionException {
+        TeeType type = tee.equals("auto") ? null : TeeType.fromWireName(tee);
+        if (type == TeeType.SIM) {
+            if (simMeasurement == null) {
+                throw new IllegalArgumentException("--tee sim needs --sim-measurement HEX");
+            }
+            System.err.println("WARNING: using the SIMULATED TEE; its evidence proves nothing.");
+            return SimulatedTee.withMeasurementHex(simMeasurement);
+        }
+        return DeviceCollectors.detect(type);
+    }
+
+    private static List<X509Certificate> readBundle(Path file) throws IOException {
+        try {
+            List<X509Certificate> certs = Pem.parseCertificates(Files.readString(file));
+            if (certs.isEmpty()) {
+                throw new IllegalArgumentException("CA bundle " + file + " contains no certificate");
+            }
+            return certs;
+        } catch (CertificateException e) {
+            throw new IllegalArgumentException("CA bundle " + file + " is not a PEM certificate bundle: "
+                    + e.getMessage(), e);
+        }
+    }
+}

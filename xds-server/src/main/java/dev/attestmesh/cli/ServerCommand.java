@@ -1,0 +1,82 @@
+package dev.attestmesh.cli;
+
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.Micronaut;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code attestmesh server}: runs the control plane until interrupted. */
+@Command(name = "server", mixinStandardHelpOptions = true,
+        description = "Run the control plane (embedded H2 store, mesh CA, ADS/SDS, attestation, ext_authz).")
+final class ServerCommand implements Callable<Integer> {
+    @Option(names = "--data-dir", description = "Data directory (default ./attestmesh-data).")
+    Path dataDir;
+
+    @Option(names = "--grpc-port", description = "gRPC port for ADS/SDS, attestation and ext_authz (default 15010).")
+    Integer grpcPort;
+
+    @Option(names = "--grpc-bind", description = "Address for the gRPC port (default 0.0.0.0).")
+    String grpcBind;
+
+    @Option(names = "--admin-port", description = "Admin HTTP port (default 15014).")
+    Integer adminPort;
+
+    @Option(names = "--admin-bind", description = "Address for the admin port (default 127.0.0.1).")
+    String adminBind;
+
+    @Option(names = "--policy-file", description = "Policies (YAML or JSON) to load at start.")
+    Path policyFile;
+
+    @Option(names = "--trust-domain", description = "SPIFFE trust domain (default attestmesh.local).")
+    String trustDomain;
+
+    @Option(names = "--server-names", description = "Comma-separated DNS names/IPs for the control plane certificate.")
+    String serverNames;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Map<String, Object> props = properties();
+        ApplicationContext ctx = Micronaut.build().properties(props).banner(false).start();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            ctx.close();
+            stopped.countDown();
+        }, "attestmesh-shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    Map<String, Object> properties() {
+        Map<String, Object> p = new LinkedHashMap<>();
+        if (dataDir != null) {
+            p.put("attestmesh.data-dir", dataDir.toString());
+        }
+        if (grpcPort != null) {
+            p.put("attestmesh.grpc-port", grpcPort);
+        }
+        if (grpcBind != null) {
+            p.put("attestmesh.grpc-bind", grpcBind);
+        }
+        if (adminPort != null) {
+            p.put("attestmesh.admin-port", adminPort);
+        }
+        if (adminBind != null) {
+            p.put("attestmesh.admin-bind", adminBind);
+        }
+        if (policyFile != null) {
+            p.put("attestmesh.policy-file", policyFile.toString());
+        }
+        if (trustDomain != null) {
+            p.put("attestmesh.trust-domain", trustDomain);
+        }
+        if (serverNames != null) {
+            p.put("attestmesh.server-names", serverNames);
+        }
+        return p;
+    }
+}

@@ -1,0 +1,205 @@
+package dev.attestmesh.server;
+
+import dev.attestmesh.authz.AttestationAuthzService;
+import dev.attestmesh.authz.AuthzDecider;
+import dev.attestmesh.ca.MeshCa;
+import dev.attestmesh.ca.Pem;
+import dev.attestmesh.ca.ServerCertificateIssuer;
+import dev.attestmesh.issuance.IssuanceLog;
+import dev.attestmesh.policy.Policy;
+import dev.attestmesh.policy.PolicyDocuments;
+import dev.attestmesh.policy.PolicyValidationException;
+import dev.attestmesh.quote.EvidenceVerifiers;
+import dev.attestmesh.quote.TeeType;
+import dev.attestmesh.server.attest.AttestationGrpcService;
+import dev.attestmesh.server.attest.AttestationMetrics;
+import dev.attestmesh.server.attest.NonceStore;
+import dev.attestmesh.server.ca.CaBootstrap;
+import dev.attestmesh.server.ca.MeshCaHolder;
+import dev.attestmesh.server.policy.PolicyRegistry;
+import dev.attestmesh.server.registry.NodeRegistry;
+import dev.attestmesh.server.store.CaMaterialStore;
+import dev.attestmesh.server.store.Database;
+import dev.attestmesh.server.store.JdbcIssuanceLogStore;
+import dev.attestmesh.server.store.NodeStore;
+import dev.attestmesh.server.store.PolicyStore;
+import dev.attestmesh.server.xds.AttestedStreamCallbacks;
+import dev.attestmesh.server.xds.PeerCertificateInterceptor;
+import dev.attestmesh.server.xds.SnapshotPublisher;
+import dev.attestmesh.server.xds.XdsStreamStats;
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The AttestMesh control plane, assembled: store, mesh CA, policies, node registry, attestation
+ * service, xDS (ADS/SDS) and ext_authz, all on one mTLS gRPC port. The Micronaut application creates
+ * one as a bean; tests and the demo may create it directly.
+ */
+public final class ControlPlane implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ControlPlane.class);
+    /** The file, in the data directory, holding the trust bundle that agents need to reach this control plane. */
+    public static final String CA_BUNDLE_FILE = "ca-bundle.pem";
+    private static final Duration SERVER_CERT_TTL = Duration.ofDays(30);
+    private static final int MAX_OUTSTANDING_NONCES = 100_000;
+
+    private final ControlPlaneSettings settings;
+    private final Database db;
+    private final MeshCaHolder ca;
+    private final PolicyRegistry policies;
+    private final NodeRegistry registry;
+    private final IssuanceLog issuanceLog;
+    private final AttestationMetrics metrics = new AttestationMetrics();
+    private final XdsStreamStats streamStats = new XdsStreamStats();
+    private final AuthzDecider decider;
+    private final Server server;
+
+    private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers) throws IOException {
+        this.settings = settings;
+        Files.createDirectories(settings.dataDir());
+        this.db = Database.embedded(settings.dataDir());
+        MeshCa meshCa = CaBootstrap.loadOrCreate(new CaMaterialStore(db), settings.dataDir(), settings.caKey(),
+                settings.trustDomain(), clock);
+        this.ca = new MeshCaHolder(meshCa, clock);
+        this.policies = new PolicyRegistry(new PolicyStore(db), clock);
+        if (settings.policyFile().isPresent()) {
+            policies.replace(loadPolicies(settings.policyFile().get()));
+        }
+        warnAboutSimulator();
+        this.registry = new NodeRegistry(new NodeStore(db), policies, ca::trustBundle, clock);
+        this.issuanceLog = new IssuanceLog(new JdbcIssuanceLogStore(db));
+        Files.writeString(caBundleFile(), Pem.certificates(ca.trustBundle()), StandardCharsets.US_ASCII);
+
+        SimpleCache<String> cache = new SimpleCache<>(node -> node.getId());
+        SnapshotPublisher publisher = new SnapshotPublisher(cache, registry, policies, ca, settings.nodeKeyFile());
+        registry.addChangeListener(publisher::publishAll);
+        publisher.publishAll();
+        V3DiscoveryServer xds = new V3DiscoveryServer(new AttestedStreamCallbacks(registry, streamStats), cache);
+
+        this.decider = new AuthzDecider(registry, clock, 100_000);
+        NonceStore nonces = new NonceStore(clock, settings.nonceTtl(), MAX_OUTSTANDING_NONCES);
+        AttestationGrpcService attestation = new AttestationGrpcService(nonces, verifiers, policies, ca, issuanceLog,
+                registry, settings.trustDomain(), clock, metrics);
+
+        PeerCertificateInterceptor peer = new PeerCertificateInterceptor();
+        this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.grpcBind(), settings.grpcPort()))
+                .sslContext(serverTls(clock))
+                .maxInboundMessageSize(2 * 1024 * 1024)
+                .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer))
+                .addService(ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer))
+                .addService(attestation)
+                .addService(new AttestationAuthzService(decider).bindWithPolicyHeader())
+                .build()
+                .start();
+        LOG.info("AttestMesh control plane listening on {}:{} (gRPC: ADS/SDS, attestation, ext_authz); data in {}; "
+                + "store {}", settings.grpcBind(), server.getPort(), settings.dataDir().toAbsolutePath(), db.description());
+    }
+
+    /** Starts a control plane with the given evidence verifiers. */
+    public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers)
+            throws IOException {
+        return new ControlPlane(settings, clock, verifiers);
+    }
+
+    private SslContext serverTls(Clock clock) throws IOException {
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+            g.initialize(new ECGenParameterSpec("secp256r1"));
+            KeyPair kp = g.generateKeyPair();
+            List<X509Certificate> chain = ServerCertificateIssuer.issue(ca.ca(), kp.getPublic(), settings.serverNames(),
+                    SERVER_CERT_TTL, clock);
+            return GrpcSslContexts.forServer(kp.getPrivate(), chain.toArray(X509Certificate[]::new))
+                    .trustManager(ca.trustBundle().toArray(X509Certificate[]::new))
+                    .clientAuth(ClientAuth.OPTIONAL) // the attestation service serves nodes that have no certificate yet
+                    .build();
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot create the control plane's TLS identity: " + e.getMessage(), e);
+        }
+    }
+
+    private static List<Policy> loadPolicies(Path file) {
+        try {
+            return PolicyDocuments.load(file);
+        } catch (PolicyValidationException e) {
+            throw new IllegalArgumentException("policy file " + file + " is invalid:\n  - "
+                    + String.join("\n  - ", e.problems()), e);
+        }
+    }
+
+    private void warnAboutSimulator() {
+        for (Policy p : policies.all()) {
+            if (p.tees().contains(TeeType.SIM)) {
+                LOG.warn("policy '{}' accepts the SIMULATED TEE: nodes satisfying it prove nothing. "
+                        + "Never use it outside development.", p.id());
+            }
+        }
+    }
+
+    public int grpcPort() {
+        return server.getPort();
+    }
+
+    public Path caBundleFile() {
+        return settings.dataDir().resolve(CA_BUNDLE_FILE);
+    }
+
+    public NodeRegistry registry() {
+        return registry;
+    }
+
+    public PolicyRegistry policies() {
+        return policies;
+    }
+
+    public IssuanceLog issuanceLog() {
+        return issuanceLog;
+    }
+
+    public AttestationMetrics metrics() {
+        return metrics;
+    }
+
+    public XdsStreamStats xdsStreams() {
+        return streamStats;
+    }
+
+    public List<X509Certificate> trustBundle() {
+        return ca.trustBundle();
+    }
+
+    @Override
+    public void close() {
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+                server.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            Thread.currentThread().interrupt();
+        } finally {
+            db.close();
+        }
+    }
+}

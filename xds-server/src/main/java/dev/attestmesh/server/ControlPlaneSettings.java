@@ -1,0 +1,43 @@
+package dev.attestmesh.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Control plane settings, resolved from command-line options, environment variables and configuration
+ * files by Micronaut (see {@code application.yml} and docs/operator-guide.md).
+ *
+ * @param dataDir where the database, the CA encryption key (when generated) and {@code ca-bundle.pem}
+ *     live
+ * @param grpcBind address for the gRPC port (ADS/SDS, attestation, ext_authz)
+ * @param grpcPort 0 picks a free port
+ * @param policyFile policies to load at start; when absent, the stored policies are used as they are
+ * @param trustDomain SPIFFE trust domain of the mesh
+ * @param caKey secret that encrypts the CA at rest; when absent one is generated into the data directory
+ * @param serverNames DNS names and IP addresses for the control plane's own server certificate
+ * @param nodeKeyFile path of the node agent's key file on every node, as Envoy reads it
+ * @param nonceTtl lifetime of an attestation challenge
+ */
+public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
+        String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile, Duration nonceTtl) {
+
+    public ControlPlaneSettings {
+        serverNames = List.copyOf(serverNames);
+        if (grpcPort < 0 || grpcPort > 65535) {
+            throw new IllegalArgumentException("grpc port " + grpcPort + " is outside 0..65535");
+        }
+        if (!trustDomain.matches("[a-z0-9]([a-z0-9.-]{0,253}[a-z0-9])?")) {
+            throw new IllegalArgumentException("trust domain '" + trustDomain
+                    + "' must be a lower-case DNS name (letters, digits, dots, dashes)");
+        }
+    }
+
+    /** Defaults for a data directory: loopback gRPC on a free port, trust domain {@code attestmesh.local}. */
+    public static ControlPlaneSettings forTests(Path dataDir, Optional<Path> policyFile) {
+        return new ControlPlaneSettings(dataDir, "127.0.0.1", 0, policyFile, "attestmesh.local",
+                Optional.of("test-ca-key-do-not-use-in-production"), List.of("localhost", "127.0.0.1"),
+                "/var/run/attestmesh/key.pem", Duration.ofMinutes(2));
+    }
+}

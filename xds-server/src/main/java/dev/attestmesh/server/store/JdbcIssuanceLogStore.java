@@ -1,0 +1,79 @@
+package dev.attestmesh.server.store;
+
+import dev.attestmesh.issuance.IssuanceLogEntry;
+import dev.attestmesh.issuance.IssuanceLogStore;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/** The hash-chained issuance log in the relational store; append-only (no UPDATE or DELETE is issued). */
+public final class JdbcIssuanceLogStore implements IssuanceLogStore {
+    private static final String COLUMNS =
+            "seq, serial_hex, node_id, spiffe_id, evidence_sha256, policy_ids, issued_at, previous_hash, entry_hash";
+    private final Database db;
+
+    public JdbcIssuanceLogStore(Database db) {
+        this.db = db;
+    }
+
+    @Override
+    public void append(IssuanceLogEntry e) {
+        db.inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO issuance_log (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                ps.setLong(1, e.sequence());
+                ps.setString(2, e.serialHex());
+                ps.setString(3, e.nodeId());
+                ps.setString(4, e.spiffeId());
+                ps.setString(5, e.evidenceSha256Hex());
+                ps.setString(6, String.join(",", e.policyIds()));
+                ps.setTimestamp(7, Timestamp.from(e.issuedAt()));
+                ps.setString(8, e.previousHashHex());
+                ps.setString(9, e.hashHex());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<IssuanceLogEntry> last() {
+        return db.inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT " + COLUMNS + " FROM issuance_log ORDER BY seq DESC LIMIT 1");
+                    ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+            }
+        });
+    }
+
+    @Override
+    public List<IssuanceLogEntry> list(long fromSequence, int limit) {
+        return db.inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT " + COLUMNS + " FROM issuance_log WHERE seq >= ? ORDER BY seq LIMIT ?")) {
+                ps.setLong(1, fromSequence);
+                ps.setInt(2, limit);
+                List<IssuanceLogEntry> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(read(rs));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    private static IssuanceLogEntry read(ResultSet rs) throws SQLException {
+        String ids = rs.getString(6);
+        return new IssuanceLogEntry(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                rs.getString(5), ids.isEmpty() ? List.of() : Arrays.asList(ids.split(",")),
+                rs.getTimestamp(7).toInstant(), rs.getString(8), rs.getString(9));
+    }
+}

@@ -1,0 +1,107 @@
+package dev.attestmesh.server.xds;
+
+import dev.attestmesh.authz.NodeAuthzRecord;
+import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.server.registry.NodeRegistry;
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.controlplane.server.exception.RequestException;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.grpc.Status;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Ties every xDS stream to an attested node through its TLS client certificate (DESIGN.md section 6).
+ * A request is refused unless the peer presented a certificate that is the node's current (or
+ * just-replaced) attested certificate, the node named in the request is the one that certificate was
+ * issued to, and the node is attested and not revoked. A stream keeps the node id of its first request.
+ */
+public final class AttestedStreamCallbacks implements DiscoveryServerCallbacks {
+    private static final Logger LOG = LoggerFactory.getLogger(AttestedStreamCallbacks.class);
+
+    private final NodeRegistry registry;
+    private final Map<Long, String> nodeByStream = new ConcurrentHashMap<>();
+    private final XdsStreamStats stats;
+
+    public AttestedStreamCallbacks(NodeRegistry registry, XdsStreamStats stats) {
+        this.registry = registry;
+        this.stats = stats;
+    }
+
+    @Override
+    public void onStreamOpen(long streamId, String typeUrl) throws RequestException {
+        if (PeerCertificateInterceptor.currentPeerChain().isEmpty()) {
+            throw new RequestException(Status.UNAUTHENTICATED.withDescription(
+                    "xDS requires the client certificate issued by AttestMesh to this node"));
+        }
+        stats.opened();
+    }
+
+    @Override
+    public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
+        check(streamId, request.getNode().getId());
+        if (request.hasErrorDetail()) {
+            LOG.warn("node {} NACKed {} version {}: {}", nodeByStream.get(streamId), request.getTypeUrl(),
+                    request.getVersionInfo(), request.getErrorDetail().getMessage());
+        }
+    }
+
+    @Override
+    public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) throws RequestException {
+        check(streamId, request.getNode().getId());
+    }
+
+    @Override
+    public void onStreamClose(long streamId, String typeUrl) {
+        if (nodeByStream.remove(streamId) != null) {
+            stats.closed();
+        }
+    }
+
+    @Override
+    public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
+        onStreamClose(streamId, typeUrl);
+    }
+
+    private void check(long streamId, String requestedNodeId) throws RequestException {
+        X509Certificate[] chain = PeerCertificateInterceptor.currentPeerChain().orElseThrow(() ->
+                new RequestException(Status.UNAUTHENTICATED.withDescription(
+                        "xDS requires the client certificate issued by AttestMesh to this node")));
+        String bound = nodeByStream.get(streamId);
+        String nodeId = requestedNodeId.isEmpty() && bound != null ? bound : requestedNodeId;
+        if (bound != null && !bound.equals(nodeId)) {
+            throw denied("stream was opened for node '" + bound + "' and may not switch to '" + nodeId + "'");
+        }
+        NodeAuthzRecord record = registry.byNodeId(nodeId).orElseThrow(() ->
+                denied("node '" + nodeId + "' has not attested"));
+        if (record.state() != NodeState.ATTESTED) {
+            throw denied("node '" + nodeId + "' is " + record.state() + ": " + record.stateReason());
+        }
+        String fingerprint = sha256Hex(chain[0]);
+        if (!record.certificateSha256Hex().contains(fingerprint)) {
+            throw denied("the client certificate is not the current attested certificate of node '" + nodeId + "'");
+        }
+        nodeByStream.putIfAbsent(streamId, nodeId);
+    }
+
+    private static RequestException denied(String why) {
+        LOG.info("xDS request refused: {}", why);
+        return new RequestException(Status.PERMISSION_DENIED.withDescription(why));
+    }
+
+    static String sha256Hex(X509Certificate c) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(c.getEncoded()));
+        } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
