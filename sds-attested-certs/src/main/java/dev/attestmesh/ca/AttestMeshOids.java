@@ -1,0 +1,14 @@
+package dev.attestmesh.ca;
+
+/**
+ * Object identifiers fixed by the AttestMesh certificate profile. They live under the UUID arc
+ * {@code 2.25} (ITU-T X.667), so no registration is needed and collisions are practically impossible.
+ */
+public final class AttestMeshOids {
+    /** Non-critical X.509 extension carrying DER-encoded {@link AttestationClaims}. */
+    public static final String CLAIMS_EXTENSION = "2.25.72424510042917349308343247650593939987.1";
+    /** Type-id of the {@code otherName} SAN naming one satisfied policy ID (value: UTF8String). */
+    public static final String POLICY_SAN = "2.25.72424510042917349308343247650593939987.2";
+
+    private AttestMeshOids() {}
+}

@@ -1,0 +1,205 @@
+package dev.attestmesh.ca;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.text.ParseException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Date;
+import java.util.List;
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.SecretKey;
+import javax.crypto.SecretKeyFactory;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.PBEKeySpec;
+import javax.crypto.spec.SecretKeySpec;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1EncodableVector;
+import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1GeneralizedTime;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.ASN1OctetString;
+import org.bouncycastle.asn1.ASN1Sequence;
+import org.bouncycastle.asn1.ASN1UTF8String;
+import org.bouncycastle.asn1.DERGeneralizedTime;
+import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.DERSequence;
+import org.bouncycastle.asn1.DERUTF8String;
+
+/**
+ * Encryption at rest for the mesh CA (root and intermediate keys, certificates, retired
+ * intermediates). The sealed form is
+ *
+ * <pre>
+ * "AMCAVLT" (7 bytes) | format version (1 byte, = 1) | PBKDF2 iterations (4 bytes, big-endian)
+ * | salt (16 random bytes) | GCM nonce (12 random bytes) | AES-256-GCM ciphertext with 128-bit tag
+ * </pre>
+ *
+ * The AES key is PBKDF2-HMAC-SHA256(secret, salt, iterations); the header is authenticated as
+ * associated data, so changing any header byte makes unsealing fail. Plaintext is a DER SEQUENCE of
+ * the CA state. Neither the secret nor key material ever appears in messages or logs.
+ */
+public final class CaVault {
+    /** OWASP 2023 guidance for PBKDF2-HMAC-SHA256. */
+    public static final int ITERATIONS = 210_000;
+    private static final byte[] MAGIC = "AMCAVLT".getBytes(StandardCharsets.US_ASCII);
+    private static final int FORMAT_VERSION = 1;
+    private static final int SALT = 16;
+    private static final int NONCE = 12;
+    private static final int HEADER = MAGIC.length + 1 + 4 + SALT + NONCE;
+    /** Refuse absurd iteration counts in a (possibly hostile) file rather than spinning for hours. */
+    private static final int MAX_ITERATIONS = 10_000_000;
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String WRONG_KEY = "wrong CA encryption key or corrupted CA file";
+
+    private CaVault() {}
+
+    /** Encrypts {@code ca} under {@code secret}. A fresh salt and nonce are drawn for every call. */
+    public static byte[] seal(MeshCa ca, char[] secret) {
+        if (secret.length == 0) {
+            throw new IllegalArgumentException("CA encryption secret is empty; configure a non-empty secret");
+        }
+        byte[] salt = new byte[SALT];
+        byte[] nonce = new byte[NONCE];
+        RANDOM.nextBytes(salt);
+        RANDOM.nextBytes(nonce);
+        ByteBuffer header = ByteBuffer.allocate(HEADER);
+        header.put(MAGIC).put((byte) FORMAT_VERSION).putInt(ITERATIONS).put(salt).put(nonce);
+        byte[] plain = serialize(ca);
+        try {
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+            c.init(Cipher.ENCRYPT_MODE, deriveKey(secret, salt, ITERATIONS), new GCMParameterSpec(128, nonce));
+            c.updateAAD(header.array());
+            byte[] ct = c.doFinal(plain);
+            return ByteBuffer.allocate(HEADER + ct.length).put(header.array()).put(ct).array();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-256-GCM is not available in this JVM", e);
+        } finally {
+            Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    /**
+     * Decrypts a file produced by {@link #seal}.
+     *
+     * @param clock the clock the restored CA uses for validity and rotation overlap decisions
+     * @throws CaVaultException "wrong CA encryption key or corrupted CA file" when authentication
+     *     fails; a specific message for an unknown format
+     */
+    public static MeshCa unseal(byte[] sealed, char[] secret, Clock clock) throws CaVaultException {
+        if (sealed.length < HEADER + 16 || !Arrays.equals(sealed, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            throw new CaVaultException("not an AttestMesh sealed CA file (bad magic or too short)");
+        }
+        ByteBuffer b = ByteBuffer.wrap(sealed);
+        b.position(MAGIC.length);
+        int version = Byte.toUnsignedInt(b.get());
+        if (version != FORMAT_VERSION) {
+            throw new CaVaultException("sealed CA file format version " + version + " is not supported by this build (expects "
+                    + FORMAT_VERSION + ")");
+        }
+        int iterations = b.getInt();
+        if (iterations < ITERATIONS || iterations > MAX_ITERATIONS) {
+            throw new CaVaultException("sealed CA file declares " + iterations + " PBKDF2 iterations, outside "
+                    + ITERATIONS + ".." + MAX_ITERATIONS + "; the file is corrupted");
+        }
+        byte[] salt = new byte[SALT];
+        byte[] nonce = new byte[NONCE];
+        b.get(salt).get(nonce);
+        byte[] plain;
+        try {
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+            c.init(Cipher.DECRYPT_MODE, deriveKey(secret, salt, iterations), new GCMParameterSpec(128, nonce));
+            c.updateAAD(sealed, 0, HEADER);
+            plain = c.doFinal(sealed, HEADER, sealed.length - HEADER);
+        } catch (AEADBadTagException e) {
+            throw new CaVaultException(WRONG_KEY);
+        } catch (GeneralSecurityException e) {
+            throw new CaVaultException(WRONG_KEY, e);
+        }
+        try {
+            return deserialize(plain, clock);
+        } finally {
+            Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    private static SecretKey deriveKey(char[] secret, byte[] salt, int iterations) throws GeneralSecurityException {
+        PBEKeySpec spec = new PBEKeySpec(secret, salt, iterations, 256);
+        try {
+            byte[] k = SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256").generateSecret(spec).getEncoded();
+            try {
+                return new SecretKeySpec(k, "AES");
+            } finally {
+                Arrays.fill(k, (byte) 0);
+            }
+        } finally {
+            spec.clearPassword();
+        }
+    }
+
+    private static byte[] serialize(MeshCa ca) {
+        try {
+            ASN1EncodableVector v = new ASN1EncodableVector();
+            v.add(new ASN1Integer(1));
+            v.add(new DERUTF8String(ca.trustDomain()));
+            v.add(new DEROctetString(ca.root().getEncoded()));
+            v.add(new DEROctetString(ca.rootKey().getEncoded()));
+            v.add(new DEROctetString(ca.issuingIntermediate().getEncoded()));
+            v.add(new DEROctetString(ca.issuingKey().getEncoded()));
+            ASN1EncodableVector retired = new ASN1EncodableVector();
+            for (MeshCa.RetiredIntermediate r : ca.retiredIntermediates()) {
+                retired.add(new DERSequence(new ASN1Encodable[] {new DEROctetString(r.certificate().getEncoded()),
+                        new DERGeneralizedTime(Date.from(r.overlapEnd()))}));
+            }
+            v.add(new DERSequence(retired));
+            return new DERSequence(v).getEncoded(ASN1Encoding.DER);
+        } catch (IOException | GeneralSecurityException e) {
+            throw new IllegalStateException("could not serialize the CA state", e);
+        }
+    }
+
+    private static MeshCa deserialize(byte[] plain, Clock clock) throws CaVaultException {
+        try {
+            ASN1Sequence s = ASN1Sequence.getInstance(plain);
+            if (ASN1Integer.getInstance(s.getObjectAt(0)).intValueExact() != 1) {
+                throw new CaVaultException("sealed CA state version is not supported by this build");
+            }
+            CertificateFactory cf = CertificateFactory.getInstance("X.509");
+            KeyFactory kf = KeyFactory.getInstance("EC");
+            String td = ASN1UTF8String.getInstance(s.getObjectAt(1)).getString();
+            X509Certificate root = cert(cf, s.getObjectAt(2));
+            PrivateKey rootKey = kf.generatePrivate(new PKCS8EncodedKeySpec(octets(s.getObjectAt(3))));
+            X509Certificate inter = cert(cf, s.getObjectAt(4));
+            PrivateKey interKey = kf.generatePrivate(new PKCS8EncodedKeySpec(octets(s.getObjectAt(5))));
+            List<MeshCa.RetiredIntermediate> retired = new ArrayList<>();
+            for (ASN1Encodable e : ASN1Sequence.getInstance(s.getObjectAt(6))) {
+                ASN1Sequence r = ASN1Sequence.getInstance(e);
+                retired.add(new MeshCa.RetiredIntermediate(cert(cf, r.getObjectAt(0)),
+                        ASN1GeneralizedTime.getInstance(r.getObjectAt(1)).getDate().toInstant()));
+            }
+            return new MeshCa(td, clock, root, rootKey, inter, interKey, retired);
+        } catch (GeneralSecurityException | ParseException | RuntimeException e) {
+            // authenticated plaintext that does not parse: written by an incompatible build
+            throw new CaVaultException("sealed CA state is unreadable (written by an incompatible version?)", e);
+        }
+    }
+
+    private static byte[] octets(ASN1Encodable e) {
+        return ASN1OctetString.getInstance(e).getOctets();
+    }
+
+    private static X509Certificate cert(CertificateFactory cf, ASN1Encodable e) throws GeneralSecurityException {
+        return (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(octets(e)));
+    }
+}

@@ -1,0 +1,113 @@
+package dev.attestmesh.issuance;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Append-only, hash-chained log of issued certificates. Each entry's hash is
+ * SHA-256 over the canonical encoding
+ *
+ * <pre>
+ * "attestmesh-issuance-log-v1" || u64 sequence || str serialHex || str nodeId || str spiffeId
+ *   || str evidenceSha256Hex || u32 count || str policyId... || i64 issuedAt seconds
+ *   || u32 issuedAt nanos || str previousHashHex
+ * </pre>
+ *
+ * where {@code str} is a u32 big-endian byte length followed by UTF-8 bytes, so no two different
+ * entries share an encoding. The first entry links to 64 zeros. Altering, removing or reordering
+ * any stored entry breaks the chain at that entry, which {@link #verify()} reports.
+ */
+public final class IssuanceLog {
+    /** The previous-hash value of the first entry. */
+    public static final String GENESIS_HASH = "0".repeat(64);
+    private static final byte[] DOMAIN = "attestmesh-issuance-log-v1".getBytes(StandardCharsets.US_ASCII);
+    private static final int PAGE = 512;
+
+    private final IssuanceLogStore store;
+
+    public IssuanceLog(IssuanceLogStore store) {
+        this.store = store;
+    }
+
+    /** Appends an entry linked to the current last entry and returns it. */
+    public synchronized IssuanceLogEntry append(String serialHex, String nodeId, String spiffeId,
+            String evidenceSha256Hex, List<String> policyIds, Instant issuedAt) {
+        Optional<IssuanceLogEntry> last = store.last();
+        long seq = last.map(e -> e.sequence() + 1).orElse(1L);
+        String prev = last.map(IssuanceLogEntry::hashHex).orElse(GENESIS_HASH);
+        String hash = hash(seq, serialHex, nodeId, spiffeId, evidenceSha256Hex, policyIds, issuedAt, prev);
+        IssuanceLogEntry e = new IssuanceLogEntry(seq, serialHex, nodeId, spiffeId, evidenceSha256Hex, policyIds,
+                issuedAt, prev, hash);
+        store.append(e);
+        return e;
+    }
+
+    /** Entries from {@code fromSequence}, at most {@code limit}. */
+    public List<IssuanceLogEntry> list(long fromSequence, int limit) {
+        return store.list(fromSequence, limit);
+    }
+
+    /** Re-computes every hash and link from the first entry; stops at the first broken entry. */
+    public LogVerification verify() {
+        long expectedSeq = 1;
+        String prev = GENESIS_HASH;
+        long checked = 0;
+        while (true) {
+            List<IssuanceLogEntry> page = store.list(expectedSeq, PAGE);
+            if (page.isEmpty()) {
+                return new LogVerification(true, checked, Optional.empty(), Optional.empty());
+            }
+            for (IssuanceLogEntry e : page) {
+                checked++;
+                String problem = null;
+                if (e.sequence() != expectedSeq) {
+                    problem = "expected sequence " + expectedSeq + " but found " + e.sequence() + " (entry missing)";
+                } else if (!e.previousHashHex().equals(prev)) {
+                    problem = "previous-hash link does not match the hash of entry " + (expectedSeq - 1);
+                } else if (!e.hashHex().equals(hash(e.sequence(), e.serialHex(), e.nodeId(), e.spiffeId(),
+                        e.evidenceSha256Hex(), e.policyIds(), e.issuedAt(), e.previousHashHex()))) {
+                    problem = "entry content does not match its hash (entry altered)";
+                }
+                if (problem != null) {
+                    return new LogVerification(false, checked, Optional.of(Math.min(e.sequence(), expectedSeq)),
+                            Optional.of(problem));
+                }
+                prev = e.hashHex();
+                expectedSeq++;
+            }
+        }
+    }
+
+    static String hash(long seq, String serialHex, String nodeId, String spiffeId, String evidenceSha256Hex,
+            List<String> policyIds, Instant issuedAt, String previousHashHex) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        out.writeBytes(DOMAIN);
+        out.writeBytes(ByteBuffer.allocate(8).putLong(seq).array());
+        str(out, serialHex);
+        str(out, nodeId);
+        str(out, spiffeId);
+        str(out, evidenceSha256Hex);
+        out.writeBytes(ByteBuffer.allocate(4).putInt(policyIds.size()).array());
+        policyIds.forEach(p -> str(out, p));
+        out.writeBytes(ByteBuffer.allocate(12).putLong(issuedAt.getEpochSecond()).putInt(issuedAt.getNano()).array());
+        str(out, previousHashHex);
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(out.toByteArray()));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available in this JVM", e);
+        }
+    }
+
+    private static void str(ByteArrayOutputStream out, String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.writeBytes(ByteBuffer.allocate(4).putInt(b.length).array());
+        out.writeBytes(b);
+    }
+}
