@@ -63,7 +63,12 @@ public final class AuthzDecider {
     private static final Duration MAX_TTL = Duration.ofSeconds(60);
     private static final int URI_SAN = 6;
 
-    private record CachedDecision(Decision decision, Instant validUntil) {}
+    /** A decision and the time window [decidedAt, validUntil) in which it may be reused. */
+    private record CachedDecision(Decision decision, Instant decidedAt, Instant validUntil) {
+        boolean usableAt(Instant t) {
+            return !t.isBefore(decidedAt) && t.isBefore(validUntil);
+        }
+    }
 
     private final RegistryView view;
     private final Clock clock;
@@ -104,7 +109,7 @@ public final class AuthzDecider {
             key = key + "|" + String.join(",", required);
             Instant now = clock.instant();
             CachedDecision hit = cache.getIfPresent(key);
-            if (hit != null && now.isBefore(hit.validUntil())) {
+            if (hit != null && hit.usableAt(now)) {
                 return hit.decision();
             }
             long gen = generation.get();
@@ -260,7 +265,7 @@ public final class AuthzDecider {
             }
         }
         return new CachedDecision(new Decision.Allow(r.nodeId(), r.spiffeId(), r.tee(), r.measurement(), satisfied),
-                validUntil);
+                now, validUntil);
     }
 
     /** Empty when {@code leaf} chains through a bundle intermediate to a bundle root at {@code now}. */
@@ -347,7 +352,7 @@ public final class AuthzDecider {
     }
 
     private CachedDecision deny(String reason, Instant now) {
-        return new CachedDecision(new Decision.Deny(reason), now.plus(DENY_TTL));
+        return new CachedDecision(new Decision.Deny(reason), now, now.plus(DENY_TTL));
     }
 
     private static Instant min(Instant a, Instant b) {
