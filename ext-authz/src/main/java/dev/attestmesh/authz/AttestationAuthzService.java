@@ -1,0 +1,146 @@
+package dev.attestmesh.authz;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.ListValue;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import com.google.protobuf.util.JsonFormat;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.envoyproxy.envoy.service.auth.v3.DeniedHttpResponse;
+import io.envoyproxy.envoy.service.auth.v3.OkHttpResponse;
+import io.envoyproxy.envoy.type.v3.HttpStatus;
+import io.envoyproxy.envoy.type.v3.StatusCode;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Envoy's {@code envoy.service.auth.v3.Authorization} service backed by an {@link AuthzDecider}.
+ * Register {@link #bindWithPolicyHeader()} (not {@code this}) so that the {@code
+ * x-attestmesh-policy-ids} gRPC header Envoy sends via {@code grpc_service.initial_metadata}
+ * (comma-separated; may repeat) reaches the decider.
+ *
+ * <p>Allowed checks get status OK and dynamic metadata {@code node_id, spiffe_id, tee, measurement,
+ * policy_ids}; HTTP checks additionally set the upstream request header {@code x-attestmesh-peer}
+ * (JSON of the same fields), overwriting any value the client sent. Denied checks get
+ * PERMISSION_DENIED with the reason; HTTP checks get a 403 with body {@code {"denied":true,"reason":...}}.
+ */
+public final class AttestationAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
+    /** gRPC metadata key carrying the required policy IDs. */
+    public static final String POLICY_HEADER = "x-attestmesh-policy-ids";
+    /** Header added to allowed HTTP requests with the peer's attested identity. */
+    public static final String PEER_HEADER = "x-attestmesh-peer";
+    static final Context.Key<List<String>> POLICY_IDS = Context.key("attestmesh-policy-ids");
+    private static final Metadata.Key<String> POLICY_KEY = Metadata.Key.of(POLICY_HEADER, Metadata.ASCII_STRING_MARSHALLER);
+    private static final int OK = 0;
+    private static final int PERMISSION_DENIED = 7;
+
+    private final AuthzDecider decider;
+
+    public AttestationAuthzService(AuthzDecider decider) {
+        this.decider = decider;
+    }
+
+    /** This service wrapped with the interceptor that reads {@value #POLICY_HEADER}. */
+    public ServerServiceDefinition bindWithPolicyHeader() {
+        return ServerInterceptors.intercept(this, new PolicyHeaderInterceptor());
+    }
+
+    @Override
+    public void check(CheckRequest request, StreamObserver<CheckResponse> responseObserver) {
+        List<String> ids = POLICY_IDS.get();
+        Decision d = decider.decide(request, ids == null ? List.of() : ids);
+        boolean http = request.getAttributes().hasRequest() && request.getAttributes().getRequest().hasHttp();
+        responseObserver.onNext(switch (d) {
+            case Decision.Allow a -> allow(a, http);
+            case Decision.Deny deny -> deny(deny, http);
+        });
+        responseObserver.onCompleted();
+    }
+
+    static Struct claims(Decision.Allow a) {
+        ListValue.Builder ids = ListValue.newBuilder();
+        a.policyIds().forEach(id -> ids.addValues(Value.newBuilder().setStringValue(id)));
+        return Struct.newBuilder()
+                .putFields("node_id", str(a.nodeId()))
+                .putFields("spiffe_id", str(a.spiffeId()))
+                .putFields("tee", str(a.tee().wireName()))
+                .putFields("measurement", str(a.measurement()))
+                .putFields("policy_ids", Value.newBuilder().setListValue(ids).build())
+                .build();
+    }
+
+    private static CheckResponse allow(Decision.Allow a, boolean http) {
+        Struct claims = claims(a);
+        CheckResponse.Builder b = CheckResponse.newBuilder()
+                .setStatus(com.google.rpc.Status.newBuilder().setCode(OK))
+                .setDynamicMetadata(claims);
+        if (http) {
+            b.setOkResponse(OkHttpResponse.newBuilder().addHeaders(header(PEER_HEADER, json(claims))));
+        }
+        return b.build();
+    }
+
+    private static CheckResponse deny(Decision.Deny d, boolean http) {
+        CheckResponse.Builder b = CheckResponse.newBuilder()
+                .setStatus(com.google.rpc.Status.newBuilder().setCode(PERMISSION_DENIED).setMessage(d.reason()));
+        if (http) {
+            Struct body = Struct.newBuilder().putFields("denied", Value.newBuilder().setBoolValue(true).build())
+                    .putFields("reason", str(d.reason())).build();
+            b.setDeniedResponse(DeniedHttpResponse.newBuilder()
+                    .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Forbidden))
+                    .addHeaders(header("content-type", "application/json"))
+                    .setBody(json(body)));
+        }
+        return b.build();
+    }
+
+    private static HeaderValueOption header(String name, String value) {
+        return HeaderValueOption.newBuilder().setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
+                .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD).build();
+    }
+
+    private static Value str(String s) {
+        return Value.newBuilder().setStringValue(s).build();
+    }
+
+    private static String json(Struct s) {
+        try {
+            return JsonFormat.printer().omittingInsignificantWhitespace().print(s);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("Struct JSON printing failed", e); // a Struct always prints
+        }
+    }
+
+    /** Copies {@value #POLICY_HEADER} values into the call's {@link Context}. */
+    private static final class PolicyHeaderInterceptor implements ServerInterceptor {
+        @Override
+        public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                ServerCallHandler<Q, R> next) {
+            List<String> ids = new ArrayList<>();
+            Iterable<String> values = headers.getAll(POLICY_KEY);
+            if (values != null) {
+                for (String v : values) {
+                    for (String id : v.split(",")) {
+                        if (!id.isBlank()) {
+                            ids.add(id.strip());
+                        }
+                    }
+                }
+            }
+            return Contexts.interceptCall(Context.current().withValue(POLICY_IDS, List.copyOf(ids)), call, headers, next);
+        }
+    }
+}

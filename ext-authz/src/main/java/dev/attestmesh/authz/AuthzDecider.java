@@ -1,0 +1,369 @@
+package dev.attestmesh.authz;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.attestmesh.ca.AttestationClaims;
+import dev.attestmesh.ca.AttestationClaimsCodec;
+import dev.attestmesh.ca.ClaimsDecodeException;
+import dev.attestmesh.ca.Pem;
+import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Date;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides Envoy ext_authz checks on the peer's attestation (design section 7). With a peer
+ * certificate ({@code attributes.source.certificate}, URL-encoded PEM): the certificate must be
+ * strictly encoded, valid at the clock's time, chain through an intermediate of the current trust
+ * bundle to a root in it, carry a decodable claims extension and exactly one URI SAN equal to the
+ * registry record's SPIFFE ID, and be one of the node's current certificates. Without a certificate
+ * (Istio, which does not forward it), the record is found by {@code source.principal}. In both cases
+ * the node must be {@link NodeState#ATTESTED}, its evidence unexpired, and every required policy
+ * satisfied at the policy's current version. Required policies are the {@code
+ * x-attestmesh-policy-ids} header's, else the mesh config's for the destination.
+ *
+ * <p>{@link #decide} never throws. Decisions are cached; the cache is cleared on every registry
+ * change notification and on {@link #invalidateAll()}, and a result computed while a change arrived
+ * is not cached, so a revocation applies from the next check. Allow decisions are also bounded by
+ * certificate and evidence expiry. Thread-safe.
+ */
+public final class AuthzDecider {
+    private static final Logger LOG = LoggerFactory.getLogger(AuthzDecider.class);
+    /** Denials are recomputed at least this often, so time-dependent refusals (not yet valid) heal. */
+    private static final Duration DENY_TTL = Duration.ofSeconds(5);
+    /** Safety net: no decision outlives this even if a change notification were lost. */
+    private static final Duration MAX_TTL = Duration.ofSeconds(60);
+    private static final int URI_SAN = 6;
+
+    /** A decision and the time window [decidedAt, validUntil) in which it may be reused. */
+    private record CachedDecision(Decision decision, Instant decidedAt, Instant validUntil) {
+        boolean usableAt(Instant t) {
+            return !t.isBefore(decidedAt) && t.isBefore(validUntil);
+        }
+    }
+
+    private final RegistryView view;
+    private final Clock clock;
+    private final Cache<String, CachedDecision> cache;
+    private final AtomicLong generation = new AtomicLong();
+
+    public AuthzDecider(RegistryView view, Clock clock, long cacheMaximumSize) {
+        this.view = view;
+        this.clock = clock;
+        this.cache = Caffeine.newBuilder().maximumSize(cacheMaximumSize).expireAfterWrite(MAX_TTL).build();
+        view.addChangeListener(this::invalidateAll);
+    }
+
+    /** Drops every cached decision; the next check of each peer is decided afresh. */
+    public void invalidateAll() {
+        generation.incrementAndGet();
+        cache.invalidateAll();
+    }
+
+    /**
+     * @param headerPolicyIds policy IDs from the {@code x-attestmesh-policy-ids} header; empty to
+     *     fall back to the mesh config
+     */
+    public Decision decide(CheckRequest req, List<String> headerPolicyIds) {
+        try {
+            AttributeContext attrs = req.getAttributes();
+            List<String> required = required(attrs, headerPolicyIds);
+            String certificate = attrs.getSource().getCertificate();
+            String principal = attrs.getSource().getPrincipal();
+            String key;
+            if (!certificate.isEmpty()) {
+                key = "c:" + HexFormat.of().formatHex(sha256(certificate.getBytes(StandardCharsets.UTF_8)));
+            } else if (!principal.isEmpty()) {
+                key = "p:" + principal;
+            } else {
+                return new Decision.Deny("no peer certificate and no peer principal: the connection is not mutual TLS");
+            }
+            key = key + "|" + String.join(",", required);
+            Instant now = clock.instant();
+            CachedDecision hit = cache.getIfPresent(key);
+            if (hit != null && hit.usableAt(now)) {
+                return hit.decision();
+            }
+            long gen = generation.get();
+            CachedDecision fresh = certificate.isEmpty() ? byPrincipal(principal, required, now)
+                    : byCertificate(certificate, required, now);
+            if (generation.get() == gen) { // a change arrived meanwhile: the result may be stale, do not keep it
+                cache.put(key, fresh);
+            }
+            if (fresh.decision() instanceof Decision.Deny d) {
+                LOG.debug("ext_authz deny: {}", d.reason());
+            }
+            return fresh.decision();
+        } catch (RuntimeException e) {
+            LOG.warn("ext_authz internal error; denying", e);
+            return new Decision.Deny("internal error: " + e.getClass().getSimpleName());
+        }
+    }
+
+    private List<String> required(AttributeContext attrs, List<String> header) {
+        Collection<String> ids = header.isEmpty()
+                ? view.requiredPolicies(attrs.getDestination().getPrincipal(),
+                        attrs.getDestination().getAddress().getSocketAddress().getPortValue())
+                : header;
+        TreeSet<String> out = new TreeSet<>();
+        for (String id : ids) {
+            String t = id.strip();
+            if (!t.isEmpty()) {
+                out.add(t);
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private CachedDecision byCertificate(String urlEncodedPem, List<String> required, Instant now) {
+        Optional<String> pem = percentDecode(urlEncodedPem);
+        if (pem.isEmpty()) {
+            return deny("peer certificate is not URL-encoded PEM (bad escape or unencoded character)", now);
+        }
+        X509Certificate leaf;
+        try {
+            leaf = Pem.parseCertificates(pem.get()).getFirst(); // only the leaf is used; anything after it is untrusted
+        } catch (CertificateException e) {
+            return deny("peer certificate is not valid PEM: " + e.getMessage(), now);
+        }
+        try {
+            leaf.checkValidity(Date.from(now));
+        } catch (CertificateExpiredException e) {
+            return deny("peer certificate expired at " + leaf.getNotAfter().toInstant(), now);
+        } catch (CertificateNotYetValidException e) {
+            return deny("peer certificate is not valid before " + leaf.getNotBefore().toInstant(), now);
+        }
+        Optional<String> chainProblem = verifyChain(leaf, view.trustBundle(), now);
+        if (chainProblem.isPresent()) {
+            return deny(chainProblem.get(), now);
+        }
+        AttestationClaims claims;
+        try {
+            Optional<AttestationClaims> c = AttestationClaimsCodec.fromCertificate(leaf);
+            if (c.isEmpty()) {
+                return deny("peer certificate has no attestation claims extension", now);
+            }
+            claims = c.get();
+        } catch (ClaimsDecodeException e) {
+            return deny("peer certificate claims are unreadable: " + e.getMessage(), now);
+        }
+        List<String> uris = new ArrayList<>();
+        try {
+            var sans = leaf.getSubjectAlternativeNames();
+            if (sans != null) {
+                for (List<?> san : sans) {
+                    if (san.get(0) instanceof Integer t && t == URI_SAN) {
+                        uris.add(String.valueOf(san.get(1)));
+                    }
+                }
+            }
+        } catch (CertificateException e) {
+            return deny("peer certificate subject alternative names are malformed", now);
+        }
+        if (uris.size() != 1) {
+            return deny("peer certificate must have exactly one URI SAN, has " + uris.size(), now);
+        }
+        Optional<NodeAuthzRecord> rec = view.byNodeId(claims.nodeId());
+        if (rec.isEmpty()) {
+            return deny("node '" + claims.nodeId() + "' is not in the registry", now);
+        }
+        NodeAuthzRecord r = rec.get();
+        if (!uris.getFirst().equals(r.spiffeId())) {
+            return deny("peer certificate SPIFFE ID " + uris.getFirst() + " does not match node '" + r.nodeId()
+                    + "' (" + r.spiffeId() + ")", now);
+        }
+        String fingerprint;
+        try {
+            fingerprint = HexFormat.of().formatHex(sha256(leaf.getEncoded()));
+        } catch (java.security.cert.CertificateEncodingException e) {
+            return deny("peer certificate cannot be re-encoded", now);
+        }
+        Optional<CachedDecision> stateProblem = checkRecord(r, now);
+        if (stateProblem.isPresent()) {
+            return stateProblem.get();
+        }
+        if (!r.certificateSha256Hex().contains(fingerprint)) {
+            return deny("peer certificate is not a current certificate of node '" + r.nodeId()
+                    + "' (superseded or revoked)", now);
+        }
+        Instant until = min(leaf.getNotAfter().toInstant(), r.evidenceExpiresAt());
+        return policies(r, required, now, until);
+    }
+
+    private CachedDecision byPrincipal(String principal, List<String> required, Instant now) {
+        Optional<NodeAuthzRecord> rec = view.bySpiffeId(principal);
+        if (rec.isEmpty()) {
+            return deny("peer principal " + principal + " is not an attested node in the registry", now);
+        }
+        Optional<CachedDecision> stateProblem = checkRecord(rec.get(), now);
+        if (stateProblem.isPresent()) {
+            return stateProblem.get();
+        }
+        return policies(rec.get(), required, now, rec.get().evidenceExpiresAt());
+    }
+
+    private Optional<CachedDecision> checkRecord(NodeAuthzRecord r, Instant now) {
+        if (r.state() != NodeState.ATTESTED) {
+            return Optional.of(deny("node '" + r.nodeId() + "' is " + r.state()
+                    + (r.stateReason().isEmpty() ? "" : ": " + r.stateReason()), now));
+        }
+        if (!now.isBefore(r.evidenceExpiresAt())) {
+            return Optional.of(deny("node '" + r.nodeId() + "' evidence expired at " + r.evidenceExpiresAt()
+                    + "; it must attest again", now));
+        }
+        return Optional.empty();
+    }
+
+    private CachedDecision policies(NodeAuthzRecord r, List<String> required, Instant now, Instant validUntil) {
+        for (String id : required) {
+            OptionalLong current = view.currentPolicyVersion(id);
+            if (current.isEmpty()) {
+                return deny("unknown policy '" + id + "'", now);
+            }
+            Long held = r.satisfiedPolicies().get(id);
+            if (held == null) {
+                return deny("node '" + r.nodeId() + "' does not satisfy policy '" + id + "'", now);
+            }
+            if (held != current.getAsLong()) {
+                return deny("node '" + r.nodeId() + "' was appraised against policy '" + id + "' version " + held
+                        + " but the current version is " + current.getAsLong(), now);
+            }
+        }
+        List<String> satisfied = new ArrayList<>();
+        for (Map.Entry<String, Long> e : new java.util.TreeMap<>(r.satisfiedPolicies()).entrySet()) {
+            OptionalLong current = view.currentPolicyVersion(e.getKey());
+            if (current.isPresent() && current.getAsLong() == e.getValue()) {
+                satisfied.add(e.getKey());
+            }
+        }
+        return new CachedDecision(new Decision.Allow(r.nodeId(), r.spiffeId(), r.tee(), r.measurement(), satisfied),
+                now, validUntil);
+    }
+
+    /** Empty when {@code leaf} chains through a bundle intermediate to a bundle root at {@code now}. */
+    private static Optional<String> verifyChain(X509Certificate leaf, List<X509Certificate> bundle, Instant now) {
+        Set<TrustAnchor> anchors = new HashSet<>();
+        List<X509Certificate> intermediates = new ArrayList<>();
+        for (X509Certificate c : bundle) {
+            if (c.getSubjectX500Principal().equals(c.getIssuerX500Principal())) {
+                anchors.add(new TrustAnchor(c, null));
+            } else {
+                intermediates.add(c);
+            }
+        }
+        if (anchors.isEmpty()) {
+            return Optional.of("mesh trust bundle has no root certificate; cannot verify peers");
+        }
+        X509Certificate issuer = null;
+        for (X509Certificate i : intermediates) {
+            if (i.getSubjectX500Principal().equals(leaf.getIssuerX500Principal()) && signedBy(leaf, i)) {
+                issuer = i;
+                break;
+            }
+        }
+        if (issuer == null) {
+            return Optional.of("peer certificate was not issued by any intermediate in the mesh trust bundle "
+                    + "(issuer " + leaf.getIssuerX500Principal().getName() + "; other CA or altered certificate)");
+        }
+        try {
+            CertificateFactory cf = CertificateFactory.getInstance("X.509");
+            PKIXParameters params = new PKIXParameters(anchors);
+            params.setRevocationEnabled(false); // revocation is the registry's job
+            params.setDate(Date.from(now));
+            CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(List.of(leaf, issuer)), params);
+            return Optional.empty();
+        } catch (CertPathValidatorException e) {
+            return Optional.of("peer certificate chain does not verify to the mesh trust bundle: " + e.getMessage());
+        } catch (GeneralSecurityException e) {
+            return Optional.of("peer certificate chain could not be checked: " + e.getMessage());
+        }
+    }
+
+    private static boolean signedBy(X509Certificate cert, X509Certificate issuer) {
+        try {
+            cert.verify(issuer.getPublicKey());
+            return true;
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Strict percent-decoding of Envoy's URL-encoded PEM. Envoy escapes newline, space, '+', '/' and
+     * '='; seeing any of those (or a control or non-ASCII character) unescaped means the input is not
+     * what Envoy produces, so it is refused rather than guessed at.
+     */
+    static Optional<String> percentDecode(String s) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '%') {
+                if (i + 2 >= s.length()) {
+                    return Optional.empty();
+                }
+                int hi = Character.digit(s.charAt(i + 1), 16);
+                int lo = Character.digit(s.charAt(i + 2), 16);
+                if (hi < 0 || lo < 0) {
+                    return Optional.empty();
+                }
+                out.write(hi << 4 | lo);
+                i += 2;
+            } else if (c <= 0x20 || c >= 0x7f || c == '+' || c == '/' || c == '=') {
+                return Optional.empty();
+            } else {
+                out.write(c);
+            }
+        }
+        byte[] b = out.toByteArray();
+        for (byte x : b) {
+            if (x < 0) {
+                return Optional.empty(); // PEM is ASCII
+            }
+        }
+        return Optional.of(new String(b, StandardCharsets.US_ASCII));
+    }
+
+    private CachedDecision deny(String reason, Instant now) {
+        return new CachedDecision(new Decision.Deny(reason), now, now.plus(DENY_TTL));
+    }
+
+    private static Instant min(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
+    }
+
+    private static byte[] sha256(byte[] b) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(b);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("SHA-256 is not available in this JVM", e);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package dev.attestmesh.authz;
+
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * The part of the node registry ext_authz reads. Implemented by the control plane's registry when
+ * ext_authz runs embedded, and by a replica fed from {@code WatchRegistry} when it runs standalone.
+ * Implementations are thread-safe and must call every change listener after any change that could
+ * alter a decision (node state, certificates, policy versions, trust bundle, mesh config).
+ */
+public interface RegistryView {
+    Optional<NodeAuthzRecord> byNodeId(String id);
+
+    Optional<NodeAuthzRecord> bySpiffeId(String spiffeId);
+
+    /** The current version of a policy, empty when no such policy exists. */
+    OptionalLong currentPolicyVersion(String policyId);
+
+    /** The current mesh trust bundle: root(s) and issuing intermediates (including ones in rotation overlap). */
+    List<X509Certificate> trustBundle();
+
+    /**
+     * Policies the mesh config requires for connections to {@code destinationPrincipal} on {@code
+     * destinationPort}; empty when none are configured. Used when Envoy sends no policy header.
+     */
+    List<String> requiredPolicies(String destinationPrincipal, int destinationPort);
+
+    /** Registers a callback run after every change. */
+    void addChangeListener(Runnable onChange);
+}

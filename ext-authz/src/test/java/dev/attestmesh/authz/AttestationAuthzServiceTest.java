@@ -1,0 +1,236 @@
+package dev.attestmesh.authz;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.Struct;
+import com.google.protobuf.util.JsonFormat;
+import dev.attestmesh.ca.AttestationBoundIssuer;
+import dev.attestmesh.ca.IssuedCertificate;
+import dev.attestmesh.ca.MeshCa;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.MetadataUtils;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Drives the Authorization service over in-process gRPC, as Envoy would. */
+class AttestationAuthzServiceTest {
+    private MeshFixture mesh;
+    private AuthzDecider decider;
+    private Server server;
+    private ManagedChannel channel;
+
+    @BeforeEach
+    void start() throws Exception {
+        mesh = new MeshFixture();
+        decider = new AuthzDecider(mesh.registry, mesh.clock, 10_000);
+        String name = InProcessServerBuilder.generateName();
+        server = InProcessServerBuilder.forName(name).directExecutor()
+                .addService(new AttestationAuthzService(decider).bindWithPolicyHeader()).build().start();
+        channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+    }
+
+    @AfterEach
+    void stop() {
+        channel.shutdownNow();
+        server.shutdownNow();
+    }
+
+    private CheckResponse check(CheckRequest req, String policyHeader) {
+        var stub = AuthorizationGrpc.newBlockingStub(channel);
+        if (policyHeader != null) {
+            Metadata md = new Metadata();
+            md.put(Metadata.Key.of("x-attestmesh-policy-ids", Metadata.ASCII_STRING_MARSHALLER), policyHeader);
+            stub = stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+        }
+        return stub.check(req);
+    }
+
+    private CheckResponse checkCert(IssuedCertificate c, String policyHeader) {
+        return check(MeshFixture.network(MeshFixture.envoyEncode(c.leaf()), ""), policyHeader);
+    }
+
+    private static void assertDenied(CheckResponse r, String reasonFragment) {
+        assertEquals(7, r.getStatus().getCode(), "expected PERMISSION_DENIED, got " + r);
+        assertTrue(r.getStatus().getMessage().contains(reasonFragment),
+                "reason '" + r.getStatus().getMessage() + "' lacks '" + reasonFragment + "'");
+    }
+
+    @Test
+    void allowsAttestedPeerSatisfyingHeaderPoliciesWithDynamicMetadata() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L, "production", 1L));
+        CheckResponse r = checkCert(c, "default, production");
+        assertEquals(0, r.getStatus().getCode(), r.getStatus().getMessage());
+        Struct md = r.getDynamicMetadata();
+        assertEquals("node-1", md.getFieldsOrThrow("node_id").getStringValue());
+        assertEquals("spiffe://mesh.example/node/node-1", md.getFieldsOrThrow("spiffe_id").getStringValue());
+        assertEquals("sim", md.getFieldsOrThrow("tee").getStringValue());
+        assertEquals(MeshFixture.MEASUREMENT, md.getFieldsOrThrow("measurement").getStringValue());
+        assertEquals(2, md.getFieldsOrThrow("policy_ids").getListValue().getValuesCount());
+        assertTrue(!r.hasOkResponse(), "network checks carry no HTTP response");
+    }
+
+    @Test
+    void deniesMissingCertificateAndPrincipal() {
+        assertDenied(check(MeshFixture.network("", ""), "default"), "no peer certificate");
+    }
+
+    @Test
+    void deniesGarbledAndNonUrlEncodedPem() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        String plainPem = dev.attestmesh.ca.Pem.certificates(List.of(c.leaf()));
+        assertDenied(check(MeshFixture.network(plainPem, ""), "default"), "not URL-encoded PEM");
+        assertDenied(check(MeshFixture.network("%ZZ", ""), "default"), "not URL-encoded PEM");
+        assertDenied(check(MeshFixture.network("garbage", ""), "default"), "not valid PEM");
+        String enc = MeshFixture.envoyEncode(c.leaf());
+        String truncated = enc.substring(0, enc.length() / 2) + "%0A-----END%20CERTIFICATE-----%0A";
+        assertDenied(check(MeshFixture.network(truncated, ""), "default"), "not valid PEM");
+    }
+
+    @Test
+    void deniesCertificateFromAnotherCa() throws Exception {
+        mesh.attest("node-1", Map.of("default", 1L));
+        MeshCa other = MeshCa.generate(MeshFixture.TD, mesh.clock);
+        IssuedCertificate foreign = mesh.issue(new AttestationBoundIssuer(other, mesh.clock), "node-1", Map.of("default", 1L));
+        assertDenied(checkCert(foreign, "default"), "not issued by any intermediate in the mesh trust bundle");
+    }
+
+    @Test
+    void deniesExpiredAndNotYetValidCertificates() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        mesh.clock.advance(Duration.ofHours(2));
+        assertDenied(checkCert(c, "default"), "peer certificate expired at");
+        mesh.clock.set(MeshFixture.START.minus(Duration.ofMinutes(5)));
+        assertDenied(checkCert(c, "default"), "peer certificate is not valid before");
+    }
+
+    @Test
+    void deniesClaimsExtensionAlteredAfterSigning() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        mesh.attest("node-2", Map.of("default", 1L));
+        byte[] der = c.leaf().getEncoded();
+        String s = new String(der, java.nio.charset.StandardCharsets.ISO_8859_1);
+        int at = s.indexOf("node-1", s.indexOf("node/node-1") + 11); // the node id inside the claims extension
+        assertTrue(at > 0);
+        der[at + 5] = '2'; // claims now say node-2
+        var altered = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+                .generateCertificate(new java.io.ByteArrayInputStream(der));
+        assertDenied(check(MeshFixture.network(MeshFixture.envoyEncode(altered), ""), "default"), "altered");
+    }
+
+    @Test
+    void deniesUnknownPolicyAndUnsatisfiedPolicy() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        assertDenied(checkCert(c, "default,gold"), "unknown policy 'gold'");
+        assertDenied(checkCert(c, "production"), "does not satisfy policy 'production'");
+    }
+
+    @Test
+    void deniesRevokedNodeOnTheVeryNextCheck() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        assertEquals(0, checkCert(c, "default").getStatus().getCode());
+        assertEquals(0, checkCert(c, "default").getStatus().getCode()); // cached
+        mesh.registry.revoke("node-1", "operator: compromised host");
+        assertDenied(checkCert(c, "default"), "node 'node-1' is REVOKED: operator: compromised host");
+    }
+
+    @Test
+    void deniesAfterPolicyVersionBump() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        assertEquals(0, checkCert(c, "default").getStatus().getCode());
+        mesh.registry.setPolicyVersion("default", 2);
+        assertDenied(checkCert(c, "default"), "version 1 but the current version is 2");
+    }
+
+    @Test
+    void deniesExpiredEvidence() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        var r = mesh.registry.byNodeId("node-1").orElseThrow();
+        mesh.registry.put(new NodeAuthzRecord(r.nodeId(), r.spiffeId(), r.state(), "", r.tee(), r.measurement(),
+                r.satisfiedPolicies(), r.certificateSha256Hex(), mesh.clock.instant().minusSeconds(1)));
+        assertDenied(checkCert(c, "default"), "evidence expired");
+    }
+
+    @Test
+    void deniesSupersededCertificate() throws Exception {
+        IssuedCertificate old = mesh.attest("node-1", Map.of("default", 1L));
+        mesh.attest("node-1", Map.of("default", 1L)); // renewal replaces the current certificate set
+        assertDenied(checkCert(old, "default"), "not a current certificate");
+    }
+
+    @Test
+    void deniesWrongPrincipalWhenNoCertificate() throws Exception {
+        mesh.attest("node-1", Map.of("default", 1L));
+        assertDenied(check(MeshFixture.network("", "spiffe://mesh.example/node/ghost"), "default"), "not an attested node");
+        CheckResponse ok = check(MeshFixture.network("", "spiffe://mesh.example/node/node-1"), "default");
+        assertEquals(0, ok.getStatus().getCode(), ok.getStatus().getMessage());
+    }
+
+    @Test
+    void deniesCertificateWhoseSpiffeIdDiffersFromRegistry() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        var r = mesh.registry.byNodeId("node-1").orElseThrow();
+        mesh.registry.put(new NodeAuthzRecord(r.nodeId(), "spiffe://mesh.example/ns/shop/sa/web", r.state(), "", r.tee(),
+                r.measurement(), r.satisfiedPolicies(), r.certificateSha256Hex(), r.evidenceExpiresAt()));
+        assertDenied(checkCert(c, "default"), "does not match node 'node-1'");
+    }
+
+    @Test
+    void fallsBackToMeshConfigPoliciesWithoutHeader() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        assertEquals(0, checkCert(c, null).getStatus().getCode(), "no policies required: attested node suffices");
+        mesh.registry.requirePolicies("spiffe://mesh.example/node/server", 8443, List.of("production"));
+        assertDenied(checkCert(c, null), "does not satisfy policy 'production'");
+    }
+
+    @Test
+    void httpDenialIs403WithJsonBody() throws Exception {
+        CheckResponse r = check(MeshFixture.http(""), "default");
+        assertEquals(7, r.getStatus().getCode());
+        assertEquals(403, r.getDeniedResponse().getStatus().getCodeValue());
+        Struct.Builder body = Struct.newBuilder();
+        JsonFormat.parser().merge(r.getDeniedResponse().getBody(), body);
+        assertTrue(body.getFieldsOrThrow("denied").getBoolValue());
+        assertTrue(body.getFieldsOrThrow("reason").getStringValue().contains("no peer certificate"));
+    }
+
+    @Test
+    void httpAllowCarriesPeerHeader() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        CheckResponse r = check(MeshFixture.http(MeshFixture.envoyEncode(c.leaf())), "default");
+        assertEquals(0, r.getStatus().getCode(), r.getStatus().getMessage());
+        HeaderValueOption h = r.getOkResponse().getHeaders(0);
+        assertEquals("x-attestmesh-peer", h.getHeader().getKey());
+        assertEquals(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD, h.getAppendAction());
+        Struct.Builder peer = Struct.newBuilder();
+        JsonFormat.parser().merge(h.getHeader().getValue(), peer);
+        assertEquals("node-1", peer.getFieldsOrThrow("node_id").getStringValue());
+        assertEquals(Set.of("default"), Set.copyOf(peer.getFieldsOrThrow("policy_ids").getListValue().getValuesList()
+                .stream().map(v -> v.getStringValue()).toList()));
+    }
+
+    @Test
+    void cacheIsClearedByInvalidateAll() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        checkCert(c, "default");
+        int before = mesh.registry.lookups;
+        checkCert(c, "default");
+        assertEquals(before, mesh.registry.lookups, "second check served from cache");
+        decider.invalidateAll();
+        checkCert(c, "default");
+        assertTrue(mesh.registry.lookups > before, "after invalidateAll the registry is consulted again");
+    }
+}

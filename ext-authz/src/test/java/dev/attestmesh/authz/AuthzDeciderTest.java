@@ -1,0 +1,136 @@
+package dev.attestmesh.authz;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.attestmesh.ca.AttestMeshOids;
+import java.math.BigInteger;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.junit.jupiter.api.Test;
+
+class AuthzDeciderTest {
+    @Test
+    void percentDecodingIsStrict() {
+        assertEquals(Optional.of("a\nb c+/="), AuthzDecider.percentDecode("a%0Ab%20c%2B%2F%3D"));
+        assertEquals(Optional.empty(), AuthzDecider.percentDecode("a b"));
+        assertEquals(Optional.empty(), AuthzDecider.percentDecode("a\nb"));
+        assertEquals(Optional.empty(), AuthzDecider.percentDecode("a+b"));
+        assertEquals(Optional.empty(), AuthzDecider.percentDecode("%4"));
+        assertEquals(Optional.empty(), AuthzDecider.percentDecode("%G0"));
+        assertEquals(Optional.empty(), AuthzDecider.percentDecode("%C3%A9"));
+        assertEquals(Optional.empty(), AuthzDecider.percentDecode("é"));
+    }
+
+    @Test
+    void neverThrowsWhenTheRegistryFails() throws Exception {
+        MeshFixture mesh = new MeshFixture();
+        var cert = mesh.attest("node-1", Map.of("default", 1L));
+        RegistryView broken = new RegistryView() {
+            @Override
+            public Optional<NodeAuthzRecord> byNodeId(String id) {
+                throw new IllegalStateException("database down");
+            }
+
+            @Override
+            public Optional<NodeAuthzRecord> bySpiffeId(String spiffeId) {
+                throw new IllegalStateException("database down");
+            }
+
+            @Override
+            public OptionalLong currentPolicyVersion(String policyId) {
+                return OptionalLong.of(1);
+            }
+
+            @Override
+            public List<X509Certificate> trustBundle() {
+                return mesh.ca.trustBundle();
+            }
+
+            @Override
+            public List<String> requiredPolicies(String p, int port) {
+                return List.of();
+            }
+
+            @Override
+            public void addChangeListener(Runnable r) {}
+        };
+        AuthzDecider d = new AuthzDecider(broken, mesh.clock, 100);
+        Decision r = d.decide(MeshFixture.network(MeshFixture.envoyEncode(cert.leaf()), ""), List.of("default"));
+        assertEquals(new Decision.Deny("internal error: IllegalStateException"), r);
+    }
+
+    @Test
+    void deniesValidlySignedCertificateWithUndecodableClaims() throws Exception {
+        MeshFixture mesh = new MeshFixture();
+        mesh.attest("node-1", Map.of("default", 1L));
+        Instant now = mesh.clock.instant();
+        KeyPair rootKp = p256();
+        X509Certificate root = cert(new X500Name("CN=Rogue Root"), rootKp.getPublic(), new X500Name("CN=Rogue Root"),
+                rootKp.getPrivate(), now, true, null);
+        KeyPair interKp = p256();
+        X509Certificate inter = cert(new X500Name("CN=Rogue Inter"), interKp.getPublic(), new X500Name("CN=Rogue Root"),
+                rootKp.getPrivate(), now, true, null);
+        X509Certificate leaf = cert(new X500Name("O=x"), p256().getPublic(), new X500Name("CN=Rogue Inter"),
+                interKp.getPrivate(), now, false, new byte[] {0x30, 0x03, 0x02, 0x01, 0x09});
+        mesh.registry.setTrustBundle(List.of(root, inter));
+        AuthzDecider d = new AuthzDecider(mesh.registry, mesh.clock, 100);
+        Decision r = d.decide(MeshFixture.network(MeshFixture.envoyEncode(leaf), ""), List.of());
+        Decision.Deny deny = assertInstanceOf(Decision.Deny.class, r);
+        assertTrue(deny.reason().startsWith("peer certificate claims are unreadable"), deny.reason());
+    }
+
+    @Test
+    void allowOutlivesNeitherCertificateNorCacheInvalidation() throws Exception {
+        MeshFixture mesh = new MeshFixture();
+        var cert = mesh.attest("node-1", Map.of("default", 1L));
+        AuthzDecider d = new AuthzDecider(mesh.registry, mesh.clock, 100);
+        var req = MeshFixture.network(MeshFixture.envoyEncode(cert.leaf()), "");
+        assertInstanceOf(Decision.Allow.class, d.decide(req, List.of("default")));
+        mesh.clock.advance(Duration.ofMinutes(61)); // past the leaf's notAfter; cached Allow must not be reused
+        assertInstanceOf(Decision.Deny.class, d.decide(req, List.of("default")));
+    }
+
+    private static KeyPair p256() throws Exception {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+        g.initialize(new ECGenParameterSpec("secp256r1"));
+        return g.generateKeyPair();
+    }
+
+    private static X509Certificate cert(X500Name subject, PublicKey key, X500Name issuer, PrivateKey signer, Instant now,
+            boolean ca, byte[] claims) throws Exception {
+        var b = new JcaX509v3CertificateBuilder(issuer, BigInteger.valueOf(now.toEpochMilli()), Date.from(now.minusSeconds(60)),
+                Date.from(now.plus(Duration.ofHours(1))), subject, key);
+        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
+        b.addExtension(Extension.keyUsage, true, new KeyUsage(ca ? KeyUsage.keyCertSign : KeyUsage.digitalSignature));
+        if (claims != null) {
+            b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(
+                    new GeneralName(GeneralName.uniformResourceIdentifier, "spiffe://mesh.example/node/node-1")));
+            b.addExtension(new ASN1ObjectIdentifier(AttestMeshOids.CLAIMS_EXTENSION), false, claims);
+        }
+        return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer)));
+    }
+
+}
