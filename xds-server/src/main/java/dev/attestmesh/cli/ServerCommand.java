@@ -41,7 +41,7 @@ final class ServerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         Map<String, Object> props = properties();
-        ApplicationContext ctx = Micronaut.build().properties(props).banner(false).start();
+        ApplicationContext ctx = Micronaut.build(new String[0]).properties(props).banner(false).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             ctx.close();

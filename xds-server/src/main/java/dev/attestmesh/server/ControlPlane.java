@@ -35,6 +35,7 @@ import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -129,7 +130,7 @@ public final class ControlPlane implements AutoCloseable {
             KeyPair kp = g.generateKeyPair();
             List<X509Certificate> chain = ServerCertificateIssuer.issue(ca.ca(), kp.getPublic(), settings.serverNames(),
                     SERVER_CERT_TTL, clock);
-            return GrpcSslContexts.forServer(kp.getPrivate(), chain.toArray(X509Certificate[]::new))
+            return GrpcSslContexts.configure(SslContextBuilder.forServer(kp.getPrivate(), chain.toArray(X509Certificate[]::new)))
                     .trustManager(ca.trustBundle().toArray(X509Certificate[]::new))
                     .clientAuth(ClientAuth.OPTIONAL) // the attestation service serves nodes that have no certificate yet
                     .build();

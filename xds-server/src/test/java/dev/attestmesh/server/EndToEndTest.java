@@ -49,7 +49,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The foundation's end-to-end proof, in process on loopback with ephemeral ports: the Micronaut
@@ -62,7 +61,6 @@ class EndToEndTest {
     static final String WRONG = "0b".repeat(48);
     static final String SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
-    @TempDir
     Path dir;
 
     ApplicationContext ctx;
@@ -75,6 +73,7 @@ class EndToEndTest {
 
     @BeforeAll
     void start() throws Exception {
+        dir = Files.createTempDirectory("attestmesh-e2e");
         Path policies = dir.resolve("policies.yaml");
         Files.writeString(policies, """
                 policies:
@@ -84,7 +83,7 @@ class EndToEndTest {
                       sim:
                         measurement: ["%s"]
                 """.formatted(GOOD));
-        ctx = Micronaut.build().banner(false).properties(Map.of(
+        ctx = Micronaut.build(new String[0]).banner(false).properties(Map.of(
                 "attestmesh.data-dir", dir.resolve("cp").toString(),
                 "attestmesh.grpc-bind", "127.0.0.1",
                 "attestmesh.grpc-port", 0,
@@ -103,6 +102,11 @@ class EndToEndTest {
     void stop() {
         if (ctx != null) {
             ctx.close();
+        }
+        try (var s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -65,7 +65,7 @@ public final class MeshDemo {
                 """.formatted(GOOD_MEASUREMENT));
         boolean ok = true;
         step("Starting the control plane (embedded H2 store, new mesh CA, gRPC and admin on free loopback ports)");
-        try (ApplicationContext ctx = Micronaut.build().banner(false).properties(Map.of(
+        try (ApplicationContext ctx = Micronaut.build(new String[0]).banner(false).properties(Map.of(
                 "attestmesh.data-dir", dir.resolve("control-plane").toString(),
                 "attestmesh.grpc-bind", "127.0.0.1",
                 "attestmesh.grpc-port", 0,
