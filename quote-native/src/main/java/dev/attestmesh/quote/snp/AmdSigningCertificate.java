@@ -96,13 +96,10 @@ public record AmdSigningCertificate(
         return OptionalInt.of(n.charAt(dash + 2) - '0');
     }
 
-    /** The certified TCB as a raw TCB_VERSION in {@code product}'s layout, for KDS-style comparisons. */
-    public long tcbRaw(SnpProduct product) {
-        if (product.turinTcbLayout()) {
-            return (fmcSpl.orElse(0) & 0xFFL) | (bootloaderSpl & 0xFFL) << 8 | (teeSpl & 0xFFL) << 16
-                    | (snpSpl & 0xFFL) << 24 | (microcodeSpl & 0xFFL) << 56;
-        }
-        return (bootloaderSpl & 0xFFL) | (teeSpl & 0xFFL) << 8 | (snpSpl & 0xFFL) << 48 | (microcodeSpl & 0xFFL) << 56;
+    /** Whether this certificate was issued for {@code tcb}: every SPL equal (FMC too, when either has one). */
+    public boolean certifies(SnpTcb tcb) {
+        return tcb.bootloader() == bootloaderSpl && tcb.tee() == teeSpl && tcb.snp() == snpSpl
+                && tcb.microcode() == microcodeSpl && tcb.fmc().equals(fmcSpl);
     }
 
     @Override

@@ -286,9 +286,7 @@ public final class SnpReportVerifier implements EvidenceVerifier {
     private static void checkTcb(SnpReport report, AmdSigningCertificate signer, SnpProduct product)
             throws EvidenceVerificationException {
         SnpTcb reported = report.reportedTcb(product);
-        boolean fmcOk = !product.turinTcbLayout() || signer.fmcSpl().orElse(-1) == reported.fmc().orElse(-2);
-        if (reported.bootloader() != signer.bootloaderSpl() || reported.tee() != signer.teeSpl()
-                || reported.snp() != signer.snpSpl() || reported.microcode() != signer.microcodeSpl() || !fmcOk) {
+        if (!signer.certifies(reported)) {
             throw fail(VerificationCheck.VCEK_TCB, "the report's REPORTED_TCB (" + reported + ") differs from the TCB the "
                     + signer.keyType() + " was issued for (" + signer + "); fetch the " + signer.keyType()
                     + " for this TCB");
