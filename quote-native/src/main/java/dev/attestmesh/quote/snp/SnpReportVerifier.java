@@ -232,30 +232,32 @@ public final class SnpReportVerifier implements EvidenceVerifier {
                 suppliedInter = c;
             }
         }
-        AnchorChain anchor;
+        X509Certificate ark;
+        X509Certificate inter;
         try {
-            anchor = anchors.chain(product, keyType);
+            AnchorChain anchor = anchors.chain(product, keyType);
+            ark = anchor.ark();
+            inter = anchor.intermediate();
         } catch (AmdTrustAnchors.AnchorException e) {
             if (e.rejected()) {
                 throw new EvidenceVerificationException(VerificationCheck.TRUST_ANCHOR, e.getMessage(), e);
             }
             if (suppliedArk == null || suppliedInter == null) {
-                throw new EvidenceVerificationException(VerificationCheck.COLLATERAL_UNAVAILABLE, e.getMessage(), e);
+                throw new EvidenceVerificationException(VerificationCheck.COLLATERAL_UNAVAILABLE, e.getMessage()
+                        + "; or send the " + interName + " and ARK-" + product.kdsName() + " after the "
+                        + keyType + " in the collateral", e);
             }
-            // The configured anchors lack this product, but the collateral carries a pinned ARK: use it.
+            // The configured anchors lack this product, but the collateral carries the pinned ARK.
             verifyLink(suppliedArk, suppliedArk, "ARK-" + product.kdsName() + " self-signature");
-            anchor = new AnchorChain(product, keyType, suppliedArk, suppliedArk);
-        }
-        X509Certificate inter = anchor.intermediate();
-        if (suppliedInter != null && !suppliedInter.equals(inter)) {
-            verifyLink(suppliedInter, anchor.ark(), interName + " issued by ARK-" + product.kdsName());
+            ark = suppliedArk;
             inter = suppliedInter;
         }
-        if (inter == anchor.ark()) {
-            throw fail(VerificationCheck.COLLATERAL_UNAVAILABLE, "no " + interName + " certificate is available");
+        if (suppliedInter != null && !suppliedInter.equals(inter)) {
+            inter = suppliedInter;
         }
+        verifyLink(inter, ark, interName + " issued by ARK-" + product.kdsName());
         verifyLink(collateral.signer().certificate(), inter, collateral.signer().keyType() + " issued by " + interName);
-        return new AnchorChain(product, keyType, anchor.ark(), inter);
+        return new AnchorChain(product, keyType, ark, inter);
     }
 
     private void verifyLink(X509Certificate subject, X509Certificate issuer, String what) throws EvidenceVerificationException {
