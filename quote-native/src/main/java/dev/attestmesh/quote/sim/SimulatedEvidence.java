@@ -18,7 +18,7 @@ import java.util.Arrays;
  *     64   64 report data
  *    128    8 issued-at, Unix seconds
  *    136    2 signature length N (8..72)
- *    138    N signature: DER ECDSA P-256 with SHA-256 over bytes [0, 138)
+ *    138    N signature: DER ECDSA P-256 with SHA-256 over bytes [0, 136)
  * </pre>
  */
 public record SimulatedEvidence(int flags, byte[] measurement, byte[] reportData, long issuedAtEpochSeconds,
@@ -26,7 +26,8 @@ public record SimulatedEvidence(int flags, byte[] measurement, byte[] reportData
 
     static final byte[] MAGIC = {'A', 'M', 'S', 'I', 'M', 'E', 'V', '1'};
     static final int VERSION = 1;
-    static final int SIGNED_LENGTH = 138;
+    static final int SIGNED_LENGTH = 136;
+    private static final int HEADER_LENGTH = SIGNED_LENGTH + 2;
     public static final int MEASUREMENT_LENGTH = 48;
     private static final int MAX_SIGNATURE = 72;
     private static final String STRUCTURE = "simulated evidence";
@@ -47,9 +48,9 @@ public record SimulatedEvidence(int flags, byte[] measurement, byte[] reportData
 
     /** Parses by the structure's own length field; trailing bytes after the signature are ignored. */
     public static SimulatedEvidence parse(byte[] bytes) throws EvidenceParseException {
-        if (bytes.length < SIGNED_LENGTH + 2) {
+        if (bytes.length < HEADER_LENGTH) {
             throw new EvidenceParseException(STRUCTURE, bytes.length, "truncated: need at least "
-                    + (SIGNED_LENGTH + 2) + " bytes, got " + bytes.length);
+                    + HEADER_LENGTH + " bytes, got " + bytes.length);
         }
         if (!Arrays.equals(bytes, 0, 8, MAGIC, 0, 8)) {
             throw new EvidenceParseException(STRUCTURE, 0, "bad magic; not AttestMesh simulator evidence");
@@ -66,24 +67,23 @@ public record SimulatedEvidence(int flags, byte[] measurement, byte[] reportData
         byte[] measurement = Arrays.copyOfRange(bytes, 16, 64);
         byte[] reportData = Arrays.copyOfRange(bytes, 64, 128);
         long issuedAt = b.getLong(128);
-        int sigLen = Short.toUnsignedInt(b.getShort(136));
+        int sigLen = Short.toUnsignedInt(b.getShort(SIGNED_LENGTH));
         if (sigLen < 8 || sigLen > MAX_SIGNATURE) {
             throw new EvidenceParseException(STRUCTURE, 136, "signature length " + sigLen + " outside 8.." + MAX_SIGNATURE);
         }
-        if (bytes.length < SIGNED_LENGTH + 2 + sigLen) {
+        if (bytes.length < HEADER_LENGTH + sigLen) {
             throw new EvidenceParseException(STRUCTURE, bytes.length, "truncated signature: declared "
-                    + sigLen + " bytes, " + (bytes.length - SIGNED_LENGTH - 2) + " present");
+                    + sigLen + " bytes, " + (bytes.length - HEADER_LENGTH) + " present");
         }
         return new SimulatedEvidence(flags, measurement, reportData, issuedAt,
                 Arrays.copyOfRange(bytes, 0, SIGNED_LENGTH),
-                Arrays.copyOfRange(bytes, SIGNED_LENGTH + 2, SIGNED_LENGTH + 2 + sigLen));
+                Arrays.copyOfRange(bytes, HEADER_LENGTH, HEADER_LENGTH + sigLen));
     }
 
     static byte[] encodeSigned(int flags, byte[] measurement, byte[] reportData, long issuedAt) {
         ByteBuffer b = ByteBuffer.allocate(SIGNED_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
         b.put(MAGIC).putShort((short) VERSION).putShort((short) flags).putInt(0);
         b.put(measurement).put(reportData).putLong(issuedAt);
-        b.putShort((short) 0); // placeholder for the signature length, excluded from the signed range
-        return Arrays.copyOf(b.array(), SIGNED_LENGTH);
+        return b.array();
     }
 }

@@ -13,8 +13,6 @@ import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -57,13 +55,32 @@ public final class DemoAuthzClient implements AutoCloseable {
         return CheckRequest.newBuilder().setAttributes(AttributeContext.newBuilder()
                 .setSource(AttributeContext.Peer.newBuilder()
                         .setPrincipal(principal)
-                        .setCertificate(URLEncoder.encode(pem, StandardCharsets.UTF_8))
+                        .setCertificate(envoyUrlEncode(pem))
                         .setAddress(address("127.0.0.1", 40000)))
                 .setDestination(AttributeContext.Peer.newBuilder()
                         .setPrincipal(destinationPrincipal)
                         .setService("payments.mesh.local")
                         .setAddress(address("127.0.0.1", 15006))))
                 .build();
+    }
+
+    /**
+     * Envoy's encoding of {@code source.certificate}: the PEM with newline, space, '+', '/' and '='
+     * percent-escaped (as Envoy's {@code urlEncodedPemEncodedPeerCertificate} produces it).
+     */
+    public static String envoyUrlEncode(String pem) {
+        StringBuilder sb = new StringBuilder(pem.length() + 64);
+        for (char c : pem.toCharArray()) {
+            switch (c) {
+                case '\n' -> sb.append("%0A");
+                case ' ' -> sb.append("%20");
+                case '+' -> sb.append("%2B");
+                case '/' -> sb.append("%2F");
+                case '=' -> sb.append("%3D");
+                default -> sb.append(c);
+            }
+        }
+        return sb.toString();
     }
 
     private static Address address(String ip, int port) {
