@@ -6,6 +6,7 @@ import dev.attestmesh.ca.Pem;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.device.EvidenceCollectionException;
 import dev.attestmesh.quote.device.EvidenceCollector;
+import dev.attestmesh.quote.device.TeeDetector;
 import dev.attestmesh.quote.sim.SimulatedTee;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -83,7 +84,12 @@ final class AgentCommand implements Callable<Integer> {
             System.err.println("WARNING: using the SIMULATED TEE; its evidence proves nothing.");
             return SimulatedTee.withMeasurementHex(simMeasurement);
         }
-        return DeviceCollectors.detect(type);
+        EvidenceCollector detected = TeeDetector.system().detect();
+        if (type != null && detected.tee() != type) {
+            throw new EvidenceCollectionException("--tee " + tee + " was asked for, but this machine offers "
+                    + detected.tee().wireName() + " evidence");
+        }
+        return detected;
     }
 
     private static List<X509Certificate> readBundle(Path file) throws IOException {

@@ -95,7 +95,7 @@ public final class DemoAuthzClient implements AutoCloseable {
 
     private static String render(Value v) {
         return switch (v.getKindCase()) {
-            case STRING_VALUE -> v.getStringValue().length() > 24 ? v.getStringValue().substring(0, 24) + "..."
+            case STRING_VALUE -> v.getStringValue().length() > 48 ? v.getStringValue().substring(0, 24) + "..."
                     : v.getStringValue();
             case LIST_VALUE -> v.getListValue().getValuesList().stream().map(DemoAuthzClient::plain)
                     .collect(Collectors.joining(",", "[", "]"));
