@@ -317,9 +317,10 @@ public final class AuthzDecider {
     }
 
     /**
-     * Strict percent-decoding of Envoy's URL-encoded PEM. Envoy escapes newline, space, '+', '/' and
-     * '='; seeing any of those (or a control or non-ASCII character) unescaped means the input is not
-     * what Envoy produces, so it is refused rather than guessed at.
+     * Strict percent-decoding of Envoy's URL-encoded PEM. Envoy's {@code PercentEncoding::urlEncode}
+     * escapes every character except ASCII letters, digits and {@code * - . _}; any other character
+     * appearing unescaped means the input is not what Envoy produces, so it is refused rather than
+     * guessed at.
      */
     static Optional<String> percentDecode(String s) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(s.length());
@@ -336,7 +337,7 @@ public final class AuthzDecider {
                 }
                 out.write(hi << 4 | lo);
                 i += 2;
-            } else if (c <= 0x20 || c >= 0x7f || c == '+' || c == '/' || c == '=') {
+            } else if (!isUnreservedByEnvoy(c)) {
                 return Optional.empty();
             } else {
                 out.write(c);
@@ -349,6 +350,11 @@ public final class AuthzDecider {
             }
         }
         return Optional.of(new String(b, StandardCharsets.US_ASCII));
+    }
+
+    private static boolean isUnreservedByEnvoy(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                || c == '*' || c == '-' || c == '.' || c == '_';
     }
 
     private CachedDecision deny(String reason, Instant now) {

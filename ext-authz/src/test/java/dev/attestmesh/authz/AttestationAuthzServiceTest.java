@@ -223,6 +223,23 @@ class AttestationAuthzServiceTest {
     }
 
     @Test
+    void certificateFromRotatedIntermediateIsAcceptedOnlyDuringOverlap() throws Exception {
+        IssuedCertificate old = mesh.attest("node-1", Map.of("default", 1L));
+        MeshCa rotated = mesh.ca.rotateIntermediate(Duration.ofMinutes(30));
+        mesh.registry.setTrustBundle(rotated.trustBundle());
+        assertEquals(0, checkCert(old, "default").getStatus().getCode(), "old intermediate still in the bundle");
+        IssuedCertificate fresh = mesh.issue(new AttestationBoundIssuer(rotated, mesh.clock), "node-2", Map.of("default", 1L));
+        var r = mesh.registry.byNodeId("node-1").orElseThrow();
+        mesh.registry.put(new NodeAuthzRecord("node-2", "spiffe://mesh.example/node/node-2", NodeState.ATTESTED, "", r.tee(),
+                r.measurement(), Map.of("default", 1L), Set.of(fresh.sha256Hex()), r.evidenceExpiresAt()));
+        assertEquals(0, checkCert(fresh, "default").getStatus().getCode());
+        mesh.clock.advance(Duration.ofMinutes(31));
+        mesh.registry.setTrustBundle(rotated.trustBundle()); // the overlap has ended: old intermediate dropped
+        assertDenied(checkCert(old, "default"), "not issued by any intermediate");
+        assertEquals(0, checkCert(fresh, "default").getStatus().getCode());
+    }
+
+    @Test
     void cacheIsClearedByInvalidateAll() throws Exception {
         IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
         checkCert(c, "default");

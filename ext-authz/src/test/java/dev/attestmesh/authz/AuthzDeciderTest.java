@@ -34,7 +34,8 @@ import org.junit.jupiter.api.Test;
 class AuthzDeciderTest {
     @Test
     void percentDecodingIsStrict() {
-        assertEquals(Optional.of("a\nb c+/="), AuthzDecider.percentDecode("a%0Ab%20c%2B%2F%3D"));
+        assertEquals(Optional.of("a\nb c+/=-._*"), AuthzDecider.percentDecode("a%0Ab%20c%2B%2F%3D-._*"));
+        assertEquals(Optional.empty(), AuthzDecider.percentDecode("a:b"));
         assertEquals(Optional.empty(), AuthzDecider.percentDecode("a b"));
         assertEquals(Optional.empty(), AuthzDecider.percentDecode("a\nb"));
         assertEquals(Optional.empty(), AuthzDecider.percentDecode("a+b"));

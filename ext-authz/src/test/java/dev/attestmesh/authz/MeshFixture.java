@@ -67,10 +67,17 @@ final class MeshFixture {
         return by.issue(CsrValidator.validate(csr), SpiffeId.forNode(by.ca().trustDomain(), nodeId), claims, Duration.ofHours(1));
     }
 
-    /** Envoy's URL encoding of a PEM certificate. */
+    /** Envoy's URL encoding of a PEM certificate: everything but ASCII alphanumerics and {@code *-._} is escaped. */
     static String envoyEncode(X509Certificate cert) {
-        return Pem.certificates(List.of(cert)).replace("%", "%25").replace("\n", "%0A").replace(" ", "%20")
-                .replace("+", "%2B").replace("/", "%2F").replace("=", "%3D");
+        StringBuilder sb = new StringBuilder();
+        for (char c : Pem.certificates(List.of(cert)).toCharArray()) {
+            if (Character.isLetterOrDigit(c) && c < 0x80 || "*-._".indexOf(c) >= 0) {
+                sb.append(c);
+            } else {
+                sb.append('%').append(String.format("%02X", (int) c));
+            }
+        }
+        return sb.toString();
     }
 
     static CheckRequest network(String urlEncodedCert, String principal) {

@@ -68,6 +68,14 @@ public final class AttestationBoundIssuer {
         }
     });
 
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("SHA-256 is not available in this JVM", e);
+        }
+    });
+
     private final MeshCa ca;
     private final Clock clock;
     private final X500Name issuerName;
@@ -162,7 +170,7 @@ public final class AttestationBoundIssuer {
             X509CertificateHolder holder = b.build(new ThreadSigner(signer.get()));
             byte[] der = holder.getEncoded();
             X509Certificate leaf = (X509Certificate) CERTIFICATES.get().generateCertificate(new ByteArrayInputStream(der));
-            byte[] sha = MessageDigest.getInstance("SHA-256").digest(der);
+            byte[] sha = SHA256.get().digest(der);
             return new IssuedCertificate(leaf, List.of(leaf, ca.issuingIntermediate()), serial, notBefore, notAfter, sha);
         } catch (IOException | GeneralSecurityException e) {
             throw new IllegalStateException("certificate issuance failed for " + id.uri(), e);
@@ -170,8 +178,8 @@ public final class AttestationBoundIssuer {
     }
 
     /** RFC 7093 method 1: leftmost 160 bits of SHA-256 of the subjectPublicKey bits. */
-    private static SubjectKeyIdentifier subjectKeyId(SubjectPublicKeyInfo spki) throws GeneralSecurityException {
-        byte[] h = MessageDigest.getInstance("SHA-256").digest(spki.getPublicKeyData().getBytes());
+    private static SubjectKeyIdentifier subjectKeyId(SubjectPublicKeyInfo spki) {
+        byte[] h = SHA256.get().digest(spki.getPublicKeyData().getBytes());
         return new SubjectKeyIdentifier(java.util.Arrays.copyOf(h, 20));
     }
 

@@ -75,7 +75,7 @@ public final class MeshCa {
      * @throws IllegalArgumentException when the trust domain is not a valid SPIFFE trust domain
      */
     public static MeshCa generate(String trustDomain, Clock clock) {
-        new SpiffeId(trustDomain, "/ca"); // validates the trust domain with the SPIFFE rules
+        SpiffeId.validateTrustDomain(trustDomain);
         Instant now = clock.instant();
         KeyPair rootPair = newKeyPair();
         X500Name rootName = name(trustDomain, "AttestMesh Root CA");

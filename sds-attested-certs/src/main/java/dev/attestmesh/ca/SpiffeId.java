@@ -76,6 +76,15 @@ public record SpiffeId(String trustDomain, String path) {
         }
     }
 
+    /**
+     * Validates a trust domain name ({@code [a-z0-9._-]}, 1 to 255 characters).
+     *
+     * @throws IllegalArgumentException naming the problem
+     */
+    public static void validateTrustDomain(String trustDomain) {
+        checkTrustDomain(Objects.requireNonNull(trustDomain, "trustDomain"));
+    }
+
     /** The URI form, {@code spiffe://<trustDomain><path>}. */
     public String uri() {
         return SCHEME + trustDomain + path;

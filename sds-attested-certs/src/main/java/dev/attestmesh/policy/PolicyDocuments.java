@@ -71,15 +71,18 @@ import java.util.regex.Pattern;
  *         measurement: ["&lt;96 hex&gt;"]
  * </pre>
  *
- * Byte claims and their lengths: sgx {@code mrenclave, mrsigner} (32), {@code config_id} (64),
- * {@code isv_family_id, isv_ext_prod_id} (16); tdx {@code mrtd, rtmr0..rtmr3, mrseam, mrsignerseam,
- * mrconfigid, mrowner, mrownerconfig} (48), {@code tee_tcb_svn} (16); snp {@code measurement,
- * id_key_digest, author_key_digest} (48), {@code host_data} (32), {@code chip_id} (64), {@code
- * family_id, image_id} (16); sim {@code measurement} (48). Hex may be upper or lower case and is
- * stored lower case; values must have the claim's exact length. Masked claims: sgx {@code
- * miscselect}, tdx {@code td_attributes, xfam}, snp {@code policy}; values are 64-bit integers
- * (decimal or {@code 0x} hex), and byte-valued claims are read little-endian. Integer claim names
- * are lower case with dot-separated parts, as the verifier reports them (e.g. {@code
+ * Byte claims and their lengths: sgx {@code mrenclave, mrsigner} (32), {@code configid} (64),
+ * {@code cpusvn, attributes} (16); tdx {@code mrtd, rtmr0..rtmr3, mrseam, mrsignerseam, mrconfigid,
+ * mrowner, mrownerconfig, mrservicetd} (48), {@code tee_tcb_svn, tee_tcb_svn2} (16); snp {@code
+ * measurement, id_key_digest, author_key_digest} (48), {@code host_data, report_id, report_id_ma}
+ * (32), {@code chip_id} (64), {@code family_id, image_id} (16); sim {@code measurement} (48). Hex may
+ * be upper or lower case and is stored lower case; values must have the claim's exact length.
+ * Masked claims: tdx {@code td_attributes, xfam}, snp {@code policy, platform_info}; values are
+ * 64-bit integers (decimal or {@code 0x} hex), and byte-valued claims are read little-endian.
+ * Integer claims (e.g. sgx {@code isvprodid, isvsvn, pcesvn}; snp {@code guest_svn, vmpl,
+ * reported_tcb.bootloader, reported_tcb.tee, reported_tcb.snp, reported_tcb.microcode}) take a list
+ * of allowed integers or a {@code minimum}; their names are lower case with dot-separated parts, as
+ * the verifier reports them (e.g. {@code
  * reported_tcb.microcode}). Unknown fields anywhere are errors.
  */
 public final class PolicyDocuments {
