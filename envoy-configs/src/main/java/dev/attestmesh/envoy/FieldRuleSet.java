@@ -58,9 +58,11 @@ final class FieldRuleSet {
             throw new IllegalStateException("the schema's pattern for " + where + " is not a usable regex: " + regex, e);
         }
         this.numeric = NumericBounds.of(rules);
-        this.items = rules.getRepeated().hasItems() ? new FieldRuleSet(rules.getRepeated().getItems(), where + "[]") : NONE;
-        this.keys = rules.getMap().hasKeys() ? new FieldRuleSet(rules.getMap().getKeys(), where + "<key>") : NONE;
-        this.values = rules.getMap().hasValues() ? new FieldRuleSet(rules.getMap().getValues(), where + "<value>") : NONE;
+        // NONE itself is built while NONE is still null: it is its own (empty) item/key/value rule set
+        FieldRuleSet none = NONE == null ? this : NONE;
+        this.items = rules.getRepeated().hasItems() ? new FieldRuleSet(rules.getRepeated().getItems(), where + "[]") : none;
+        this.keys = rules.getMap().hasKeys() ? new FieldRuleSet(rules.getMap().getKeys(), where + "<key>") : none;
+        this.values = rules.getMap().hasValues() ? new FieldRuleSet(rules.getMap().getValues(), where + "<value>") : none;
     }
 
     boolean isEmpty() {
