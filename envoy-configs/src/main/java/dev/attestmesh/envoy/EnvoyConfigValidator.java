@@ -148,6 +148,9 @@ public final class EnvoyConfigValidator {
     }
 
     private void visitField(Message message, FieldDescriptor field, FieldRuleSet rules, FieldPath path, List<Violation> out) {
+        if (field.getContainingOneof() != null && !message.hasField(field)) {
+            return; // a oneof member's rules (even message.required) apply only when it is the member set
+        }
         if (field.isMapField()) {
             @SuppressWarnings("unchecked")
             List<Message> entries = (List<Message>) message.getField(field);
