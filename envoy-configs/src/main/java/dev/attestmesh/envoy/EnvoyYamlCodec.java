@@ -6,11 +6,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Envoy configuration text to protobuf messages and back, the way Envoy reads it: YAML is turned into
@@ -37,7 +41,23 @@ public final class EnvoyYamlCodec {
     public EnvoyYamlCodec(EnvoyTypeCatalog catalog) {
         Objects.requireNonNull(catalog, "catalog");
         this.parser = JsonFormat.parser().usingTypeRegistry(catalog.jsonTypeRegistry());
-        this.printer = JsonFormat.printer().usingTypeRegistry(catalog.jsonTypeRegistry()).preservingProtoFieldNames();
+        this.printer = JsonFormat.printer().usingTypeRegistry(catalog.jsonTypeRegistry()).preservingProtoFieldNames()
+                .includingDefaultValueFields(alwaysPrinted(catalog));
+    }
+
+    /**
+     * Security-relevant switches printed even at their default, so a reader (or a grep in review) sees
+     * {@code failure_mode_allow: false} in every ext_authz filter rather than an absence.
+     */
+    private static Set<FieldDescriptor> alwaysPrinted(EnvoyTypeCatalog catalog) {
+        Set<FieldDescriptor> fields = new HashSet<>();
+        for (String type : List.of("envoy.extensions.filters.network.ext_authz.v3.ExtAuthz",
+                "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz")) {
+            catalog.findMessageType(type).map(d -> d.findFieldByName("failure_mode_allow")).ifPresent(fields::add);
+        }
+        catalog.findMessageType("envoy.config.core.v3.ApiConfigSource")
+                .map(d -> d.findFieldByName("set_node_on_first_message_only")).ifPresent(fields::add);
+        return fields;
     }
 
     /**

@@ -83,6 +83,12 @@ class BootstrapFilesTest {
                 tls.getValidationContextSdsSecretConfig().getSdsConfig().getPathConfigSource().getPath());
     }
 
+    @ParameterizedTest
+    @MethodSource("bootstrapFiles")
+    void usesNoDeprecatedField(String name) throws Exception {
+        assertEquals(List.of(), deprecatedFieldsSet(load(name)), name);
+    }
+
     @Test
     void controlPlaneSdsFileReadsTheNodeAgentsFilesAndWatchesTheirDirectory() throws Exception {
         String name = "control-plane-sds.yaml";
@@ -140,7 +146,7 @@ class BootstrapFilesTest {
         for (Message secret : collect(bootstrap, Set.of("envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig"))) {
             String secretName = (String) secret.getField(secret.getDescriptorForType().findFieldByName("name"));
             Message source = (Message) secret.getField(secret.getDescriptorForType().findFieldByName("sds_config"));
-            boolean overAds = source.toString().contains("ads {");
+            boolean overAds = source.hasField(source.getDescriptorForType().findFieldByName("ads"));
             if (overAds) {
                 assertTrue(secretName.equals("default") || secretName.equals("ROOTCA") || secretName.startsWith("policy:"),
                         name + " names SDS secret " + secretName);
@@ -217,7 +223,23 @@ class BootstrapFilesTest {
                 validator.validate(noPolicy.build()).stream().map(Violation::toString).toList());
     }
 
-    /** Every message of the given types in {@code root}, looking inside {@code Any} typed configs. */
+    /** Full names of the deprecated fields set anywhere in {@code root}, looking inside typed configs. */
+    static List<String> deprecatedFieldsSet(Message root) throws InvalidProtocolBufferException {
+        List<String> deprecated = new ArrayList<>();
+        for (Message message : collect(root, null)) {
+            for (FieldDescriptor field : message.getAllFields().keySet()) {
+                if (field.getOptions().getDeprecated()) {
+                    deprecated.add(field.getFullName());
+                }
+            }
+        }
+        return deprecated;
+    }
+
+    /**
+     * Every message of the given types in {@code root} (every message when {@code typeNames} is null),
+     * looking inside {@code Any} typed configs.
+     */
     static List<Message> collect(Message root, Set<String> typeNames) throws InvalidProtocolBufferException {
         List<Message> found = new ArrayList<>();
         collectInto(root, typeNames, found);
@@ -233,7 +255,7 @@ class BootstrapFilesTest {
             collectInto(DynamicMessage.parseFrom(descriptor, any.getValue()), typeNames, found);
             return;
         }
-        if (typeNames.contains(type)) {
+        if (typeNames == null || typeNames.contains(type)) {
             found.add(message);
         }
         for (var entry : message.getAllFields().entrySet()) {

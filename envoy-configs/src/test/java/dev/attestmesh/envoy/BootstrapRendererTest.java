@@ -42,6 +42,8 @@ class BootstrapRendererTest {
         assertEquals(rendered.controlPlaneSecrets(), validator.parseYamlAndValidate(rendered.controlPlaneSecretsYaml(),
                 DiscoveryResponse.getDefaultInstance(), "rendered secrets"));
         assertEquals(CERT_DIR.resolve("control-plane-sds.yaml"), rendered.controlPlaneSecretsPath());
+        assertTrue(rendered.bootstrapYaml().contains("failure_mode_allow: false"), "printed although it is the default");
+        assertEquals(List.of(), BootstrapFilesTest.deprecatedFieldsSet(rendered.bootstrap()));
 
         Bootstrap bootstrap = rendered.bootstrap();
         assertEquals("orders-0", bootstrap.getNode().getId());

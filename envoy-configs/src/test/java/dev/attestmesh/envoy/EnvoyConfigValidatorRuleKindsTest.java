@@ -301,6 +301,14 @@ class EnvoyConfigValidatorRuleKindsTest {
         }
 
         @Test
+        void rulesOfAOneofMemberApplyOnlyWhenItIsTheMemberSet() {
+            Descriptor type = new ProbeSchema().oneof("choice", false, string(s -> s.setMinLen(2))).build();
+            assertEquals(List.of(), violationsOf(type, "choice_a", null));
+            assertEquals(List.of(), violationsOf(type, "choice_b", "ok"));
+            assertEquals(List.of("choice_a: length 1 < min_len 2"), violationsOf(type, "choice_a", "x"));
+        }
+
+        @Test
         void requiredOneofNeedsOneMember() {
             Descriptor type = new ProbeSchema().oneof("choice", true).build();
             assertEquals(List.of("choice: exactly one of [choice_a, choice_b] is required"), violationsOf(type, "choice_a", null));

@@ -84,11 +84,16 @@ final class ProbeSchema {
 
     /** A oneof of two strings {@code <name>_a} and {@code <name>_b}. */
     ProbeSchema oneof(String name, boolean required) {
+        return oneof(name, required, null);
+    }
+
+    /** A oneof of two strings {@code <name>_a} and {@code <name>_b}, both carrying {@code memberRules}. */
+    ProbeSchema oneof(String name, boolean required, FieldRules memberRules) {
         int index = probe.getOneofDeclCount();
         probe.addOneofDecl(OneofDescriptorProto.newBuilder().setName(name)
                 .setOptions(OneofOptions.newBuilder().setExtension(Validate.required, required)));
         for (String suffix : new String[] {"_a", "_b"}) {
-            probe.addField(field(name + suffix, Type.TYPE_STRING, Label.LABEL_OPTIONAL, null, null).toBuilder()
+            probe.addField(field(name + suffix, Type.TYPE_STRING, Label.LABEL_OPTIONAL, null, memberRules).toBuilder()
                     .setOneofIndex(index).build());
         }
         return this;
