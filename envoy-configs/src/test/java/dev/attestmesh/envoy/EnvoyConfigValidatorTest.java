@@ -84,6 +84,20 @@ class EnvoyConfigValidatorTest {
     }
 
     @Test
+    void validatesTypedConfigsHeldInMapsAndNamesTheKey() {
+        io.envoyproxy.envoy.config.cluster.v3.Cluster cluster = io.envoyproxy.envoy.config.cluster.v3.Cluster.newBuilder()
+                .setName("cp")
+                .putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                        Any.newBuilder().setTypeUrl("type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptionz").build())
+                .build();
+        List<Violation> violations = validator.validate(cluster);
+        assertEquals(1, violations.size());
+        assertEquals("typed_extension_protocol_options[\"envoy.extensions.upstreams.http.v3.HttpProtocolOptions\"]",
+                violations.getFirst().path());
+        assertTrue(violations.getFirst().description().startsWith("unknown type URL"));
+    }
+
+    @Test
     void reportsUnknownFieldNumbers() {
         TcpProxy withUnknown = TcpProxy.newBuilder().setStatPrefix("a").setCluster("b")
                 .setUnknownFields(UnknownFieldSet.newBuilder()
