@@ -35,6 +35,7 @@ final class FieldRuleSet {
             "google.protobuf.BoolValue", "google.protobuf.StringValue", "google.protobuf.BytesValue");
 
     final FieldRules rules;
+    private final boolean empty;
     final boolean required;
     final boolean skip;
     private final Pattern pattern;
@@ -45,6 +46,7 @@ final class FieldRuleSet {
 
     FieldRuleSet(FieldRules rules, String where) {
         this.rules = rules;
+        this.empty = rules.equals(FieldRules.getDefaultInstance());
         this.required = rules.getMessage().getRequired()
                 || (rules.hasAny() && rules.getAny().getRequired())
                 || (rules.hasDuration() && rules.getDuration().getRequired())
@@ -66,7 +68,7 @@ final class FieldRuleSet {
     }
 
     boolean isEmpty() {
-        return this == NONE || rules.equals(FieldRules.getDefaultInstance());
+        return empty;
     }
 
     // ---- repeated and map sizes -------------------------------------------------------------------
