@@ -112,6 +112,11 @@ public final class BootstrapRenderer {
                 parameters.certDir().resolve(CONTROL_PLANE_SDS_FILE));
     }
 
+    /** The bootstrap as YAML for Envoy's {@code -c}, validated; see {@link #render} for the SDS file it reads. */
+    public String renderYaml(BootstrapParameters parameters) {
+        return render(parameters).bootstrapYaml();
+    }
+
     /** The bootstrap message alone (not re-validated; {@link #render} validates). */
     public Bootstrap renderBootstrap(BootstrapParameters p) {
         boolean dynamicListeners = p.ingress().isEmpty() && p.egress().isEmpty();

@@ -13,6 +13,7 @@ import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.UnknownFieldSet;
 import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.pgv.validate.Validate;
+import udpa.annotations.Sensitive;
 import io.envoyproxy.pgv.validate.Validate.FieldRules;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +32,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Guarantees: {@link #validate} never throws for bad data; it returns every violation, in field order,
  * each with its field path. An {@code Any} whose type URL names no type in the api jar, an {@code Any}
- * whose bytes do not parse, and unknown fields anywhere are violations. Not checked: Envoy's runtime-only
+ * whose bytes do not parse, and unknown fields anywhere are violations. String values under a
+ * {@code (udpa.annotations.sensitive)} field (private keys, passwords) are never quoted in a violation.
+ * Not checked: Envoy's runtime-only
  * checks (deprecated fields, cross-resource references such as a cluster name used by a route, extension
  * names vs. typed config types, file existence).
  *
@@ -73,7 +76,7 @@ public final class EnvoyConfigValidator {
         Objects.requireNonNull(message, "message");
         List<Violation> out = new ArrayList<>();
         Message built = message instanceof Message m ? m : ((Message.Builder) message).buildPartial();
-        visitMessage(built, FieldPath.ROOT, out);
+        visitMessage(built, FieldPath.ROOT, false, out);
         return out;
     }
 
@@ -125,10 +128,10 @@ public final class EnvoyConfigValidator {
 
     // ---- traversal ------------------------------------------------------------------------------------
 
-    private void visitMessage(Message message, FieldPath path, List<Violation> out) {
+    private void visitMessage(Message message, FieldPath path, boolean sensitive, List<Violation> out) {
         Descriptor type = message.getDescriptorForType();
         if (type.getFullName().equals(ANY)) {
-            visitAny(message, path, out);
+            visitAny(message, path, sensitive, out);
             return;
         }
         reportUnknownFields(message.getUnknownFields(), type, path, out);
@@ -143,11 +146,13 @@ public final class EnvoyConfigValidator {
             }
         }
         for (FieldPlan field : plan.fields) {
-            visitField(message, field.descriptor, field.rules, path.field(field.descriptor.getName()), out);
+            visitField(message, field.descriptor, field.rules, path.field(field.descriptor.getName()),
+                    sensitive || field.sensitive, out);
         }
     }
 
-    private void visitField(Message message, FieldDescriptor field, FieldRuleSet rules, FieldPath path, List<Violation> out) {
+    private void visitField(Message message, FieldDescriptor field, FieldRuleSet rules, FieldPath path, boolean sensitive,
+                            List<Violation> out) {
         if (field.getContainingOneof() != null && !message.hasField(field)) {
             return; // a oneof member's rules (even message.required) apply only when it is the member set
         }
@@ -163,8 +168,8 @@ public final class EnvoyConfigValidator {
             for (Message entry : entries) {
                 Object key = entry.getField(keyField);
                 FieldPath entryPath = path.key(key);
-                visitValue(key, keyField, rules.keys, entryPath, true, out);
-                visitValue(entry.getField(valueField), valueField, rules.values, entryPath, true, out);
+                visitValue(key, keyField, rules.keys, entryPath, true, sensitive, out);
+                visitValue(entry.getField(valueField), valueField, rules.values, entryPath, true, sensitive, out);
             }
         } else if (field.isRepeated()) {
             int count = message.getRepeatedFieldCount(field);
@@ -177,18 +182,18 @@ public final class EnvoyConfigValidator {
                 return;
             }
             for (int i = 0; i < count; i++) {
-                visitValue(elements.get(i), field, rules.items, path.index(i), true, out);
+                visitValue(elements.get(i), field, rules.items, path.index(i), true, sensitive, out);
             }
         } else {
             // proto3 scalars without presence are checked even at their default, as protoc-gen-validate does;
             // oneof members, optional scalars and messages only when set
             boolean present = !field.hasPresence() || message.hasField(field);
-            visitValue(present ? message.getField(field) : null, field, rules, path, present, out);
+            visitValue(present ? message.getField(field) : null, field, rules, path, present, sensitive, out);
         }
     }
 
     private void visitValue(Object value, FieldDescriptor field, FieldRuleSet rules, FieldPath path, boolean present,
-                            List<Violation> out) {
+                            boolean sensitive, List<Violation> out) {
         if (field.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
             if (!present) {
                 if (rules.required) {
@@ -198,17 +203,17 @@ public final class EnvoyConfigValidator {
             }
             Message nested = (Message) value;
             if (!rules.isEmpty()) {
-                rules.checkMessage(nested, path, out);
+                rules.checkMessage(nested, path, out, sensitive);
             }
             if (!rules.skip) {
-                visitMessage(nested, path, out);
+                visitMessage(nested, path, sensitive, out);
             }
         } else if (present && !rules.isEmpty()) {
-            rules.checkScalar(value, path, out);
+            rules.checkScalar(value, path, out, sensitive);
         }
     }
 
-    private void visitAny(Message any, FieldPath path, List<Violation> out) {
+    private void visitAny(Message any, FieldPath path, boolean sensitive, List<Violation> out) {
         Descriptor anyType = any.getDescriptorForType();
         String typeUrl = (String) any.getField(anyType.findFieldByNumber(1));
         ByteString bytes = (ByteString) any.getField(anyType.findFieldByNumber(2));
@@ -232,13 +237,13 @@ public final class EnvoyConfigValidator {
             return;
         }
         if (typeName.equals("xds.type.v3.TypedStruct") || typeName.equals("udpa.type.v1.TypedStruct")) {
-            visitTypedStruct(unpacked, path, out);
+            visitTypedStruct(unpacked, path, sensitive, out);
             return;
         }
-        visitMessage(unpacked, path, out);
+        visitMessage(unpacked, path, sensitive, out);
     }
 
-    private void visitTypedStruct(DynamicMessage typedStruct, FieldPath path, List<Violation> out) {
+    private void visitTypedStruct(DynamicMessage typedStruct, FieldPath path, boolean sensitive, List<Violation> out) {
         Descriptor structType = typedStruct.getDescriptorForType();
         String typeUrl = (String) typedStruct.getField(structType.findFieldByName("type_url"));
         Message struct = (Message) typedStruct.getField(structType.findFieldByName("value"));
@@ -257,7 +262,7 @@ public final class EnvoyConfigValidator {
             out.add(new Violation(path.field("value").toString(), "is not a valid " + typeName + ": " + e.getMessage()));
             return;
         }
-        visitMessage(converted.build(), path.field("value"), out);
+        visitMessage(converted.build(), path.field("value"), sensitive, out);
     }
 
     private static void reportUnknownFields(UnknownFieldSet unknown, Descriptor type, FieldPath path, List<Violation> out) {
@@ -269,8 +274,11 @@ public final class EnvoyConfigValidator {
 
     // ---- compiled plans --------------------------------------------------------------------------------
 
-    /** A field to visit: it carries rules, holds messages, or both. */
-    private record FieldPlan(FieldDescriptor descriptor, FieldRuleSet rules) {
+    /**
+     * A field to visit: it carries rules, holds messages, or both. {@code sensitive}: marked
+     * {@code (udpa.annotations.sensitive)}, so values under it are never quoted in violations.
+     */
+    private record FieldPlan(FieldDescriptor descriptor, FieldRuleSet rules, boolean sensitive) {
     }
 
     /** The fields of one message type worth visiting, and its required oneofs. */
@@ -293,7 +301,8 @@ public final class EnvoyConfigValidator {
                         == FieldDescriptor.JavaType.MESSAGE);
                 if (rules != null || holdsMessages) {
                     String where = type.getFullName() + "." + field.getName();
-                    fields.add(new FieldPlan(field, rules == null ? FieldRuleSet.NONE : new FieldRuleSet(rules, where)));
+                    fields.add(new FieldPlan(field, rules == null ? FieldRuleSet.NONE : new FieldRuleSet(rules, where),
+                            field.getOptions().getExtension(Sensitive.sensitive)));
                 }
             }
             return new MessagePlan(disabled, List.copyOf(requiredOneofs), List.copyOf(fields));

@@ -129,7 +129,7 @@ final class FieldRuleSet {
      * Type rules on a present message value: {@code any}, {@code duration}, {@code timestamp}, and scalar
      * rules on a wrapper type ({@code google.protobuf.UInt32Value} with {@code uint32} rules, and so on).
      */
-    void checkMessage(Message value, FieldPath path, List<Violation> out) {
+    void checkMessage(Message value, FieldPath path, List<Violation> out, boolean sensitive) {
         switch (rules.getTypeCase()) {
             case ANY -> checkAny(value, path, out);
             case DURATION -> checkDuration(value, path, out);
@@ -141,7 +141,7 @@ final class FieldRuleSet {
                 String type = value.getDescriptorForType().getFullName();
                 if (WRAPPERS.contains(type)) {
                     FieldDescriptor wrapped = value.getDescriptorForType().findFieldByNumber(1);
-                    checkScalar(value.getField(wrapped), path, out);
+                    checkScalar(value.getField(wrapped), path, out, sensitive);
                 }
             }
         }
@@ -248,10 +248,15 @@ final class FieldRuleSet {
 
     // ---- scalars ------------------------------------------------------------------------------------
 
-    /** Checks a present scalar (or a wrapper's inner value) against the field's scalar rules. */
-    void checkScalar(Object value, FieldPath path, List<Violation> out) {
+    /**
+     * Checks a present scalar (or a wrapper's inner value) against the field's scalar rules.
+     *
+     * @param sensitive the value sits under a {@code (udpa.annotations.sensitive)} field (keys, passwords):
+     *     violations then describe it without quoting it
+     */
+    void checkScalar(Object value, FieldPath path, List<Violation> out, boolean sensitive) {
         switch (rules.getTypeCase()) {
-            case STRING -> checkString((String) value, path, out);
+            case STRING -> checkString((String) value, path, out, sensitive);
             case BYTES -> checkBytes((ByteString) value, path, out);
             case BOOL -> {
                 if (rules.getBool().hasConst() && rules.getBool().getConst() != (Boolean) value) {
@@ -285,14 +290,15 @@ final class FieldRuleSet {
         }
     }
 
-    private void checkString(String value, FieldPath path, List<Violation> out) {
+    private void checkString(String value, FieldPath path, List<Violation> out, boolean sensitive) {
         Validate.StringRules s = rules.getString();
         if (value.isEmpty() && s.getIgnoreEmpty()) {
             return;
         }
         String where = path.toString();
+        String shown = sensitive ? "the sensitive value" : quote(value);
         if (s.hasConst() && !s.getConst().equals(value)) {
-            out.add(new Violation(where, quote(value) + " != const " + quote(s.getConst())));
+            out.add(new Violation(where, shown + " != const " + quote(s.getConst())));
         }
         if (s.hasLen() || s.hasMinLen() || s.hasMaxLen()) {
             long length = value.codePointCount(0, value.length());
@@ -319,25 +325,25 @@ final class FieldRuleSet {
             }
         }
         if (pattern != null && !pattern.matcher(value).find()) {
-            out.add(new Violation(where, quote(value) + " does not match pattern " + quote(pattern.pattern())));
+            out.add(new Violation(where, shown + " does not match pattern " + quote(pattern.pattern())));
         }
         if (s.hasPrefix() && !value.startsWith(s.getPrefix())) {
-            out.add(new Violation(where, quote(value) + " does not start with prefix " + quote(s.getPrefix())));
+            out.add(new Violation(where, shown + " does not start with prefix " + quote(s.getPrefix())));
         }
         if (s.hasSuffix() && !value.endsWith(s.getSuffix())) {
-            out.add(new Violation(where, quote(value) + " does not end with suffix " + quote(s.getSuffix())));
+            out.add(new Violation(where, shown + " does not end with suffix " + quote(s.getSuffix())));
         }
         if (s.hasContains() && !value.contains(s.getContains())) {
-            out.add(new Violation(where, quote(value) + " does not contain " + quote(s.getContains())));
+            out.add(new Violation(where, shown + " does not contain " + quote(s.getContains())));
         }
         if (s.hasNotContains() && value.contains(s.getNotContains())) {
-            out.add(new Violation(where, quote(value) + " contains forbidden " + quote(s.getNotContains())));
+            out.add(new Violation(where, shown + " contains forbidden " + quote(s.getNotContains())));
         }
         if (s.getInCount() > 0 && !s.getInList().contains(value)) {
-            out.add(new Violation(where, quote(value) + " not in " + s.getInList()));
+            out.add(new Violation(where, shown + " not in " + s.getInList()));
         }
         if (s.getNotInList().contains(value)) {
-            out.add(new Violation(where, quote(value) + " is in not_in " + s.getNotInList()));
+            out.add(new Violation(where, shown + " is in not_in " + s.getNotInList()));
         }
         String format = switch (s.getWellKnownCase()) {
             case EMAIL -> s.getEmail() && !WellKnownFormats.isEmail(value) ? "an email address" : null;
@@ -353,7 +359,7 @@ final class FieldRuleSet {
             case WELLKNOWN_NOT_SET -> null;
         };
         if (format != null) {
-            out.add(new Violation(where, quote(value) + " is not " + format));
+            out.add(new Violation(where, shown + " is not " + format));
         }
     }
 

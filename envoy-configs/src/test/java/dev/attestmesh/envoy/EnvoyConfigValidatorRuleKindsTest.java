@@ -148,6 +148,14 @@ class EnvoyConfigValidatorRuleKindsTest {
         }
 
         @Test
+        void valuesOfSensitiveFieldsAreNeverQuoted() {
+            Descriptor type = new ProbeSchema().sensitiveScalar("secret", Type.TYPE_STRING,
+                    string(s -> s.setPattern("^[a-z]+$"))).build();
+            assertEquals(List.of("secret: the sensitive value does not match pattern \"^[a-z]+$\""),
+                    violationsOf(type, "secret", "Hunter2-Password"));
+        }
+
+        @Test
         void ignoreEmptySkipsTheEmptyString() {
             Descriptor type = withScalar(Type.TYPE_STRING, string(s -> s.setMinLen(3).setIgnoreEmpty(true)));
             assertEquals(List.of(), violationsOf(type, "v", null));

@@ -42,6 +42,14 @@ final class ProbeSchema {
         return this;
     }
 
+    /** A scalar marked {@code (udpa.annotations.sensitive)}. */
+    ProbeSchema sensitiveScalar(String name, Type type, FieldRules rules) {
+        FieldDescriptorProto field = field(name, type, Label.LABEL_OPTIONAL, null, rules);
+        probe.addField(field.toBuilder().setOptions(field.getOptions().toBuilder()
+                .setExtension(udpa.annotations.Sensitive.sensitive, true)));
+        return this;
+    }
+
     ProbeSchema repeated(String name, Type type, FieldRules rules) {
         probe.addField(field(name, type, Label.LABEL_REPEATED, null, rules));
         return this;
@@ -117,6 +125,7 @@ final class ProbeSchema {
         FileDescriptorProto file = FileDescriptorProto.newBuilder()
                 .setName(pkg + "/probe.proto").setPackage(pkg).setSyntax("proto3")
                 .addDependency("validate/validate.proto")
+                .addDependency("udpa/annotations/sensitive.proto")
                 .addDependency("google/protobuf/any.proto")
                 .addDependency("google/protobuf/duration.proto")
                 .addDependency("google/protobuf/timestamp.proto")
@@ -125,7 +134,7 @@ final class ProbeSchema {
                 .build();
         try {
             FileDescriptor built = FileDescriptor.buildFrom(file, new FileDescriptor[] {
-                    Validate.getDescriptor(), AnyProto.getDescriptor(), DurationProto.getDescriptor(),
+                    Validate.getDescriptor(), udpa.annotations.Sensitive.getDescriptor(), AnyProto.getDescriptor(), DurationProto.getDescriptor(),
                     TimestampProto.getDescriptor(), WrappersProto.getDescriptor()});
             return built.findMessageTypeByName("Probe");
         } catch (DescriptorValidationException e) {
