@@ -1,0 +1,349 @@
+package dev.attestmesh.envoy;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Duration;
+import com.google.protobuf.Message;
+import io.envoyproxy.envoy.config.bootstrap.v3.Admin;
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.GrpcService;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.KeepaliveSettings;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.core.v3.PathConfigSource;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.core.v3.WatchedDirectory;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Renders a sidecar's Envoy bootstrap from {@link BootstrapParameters}, with the same structure as the
+ * files in {@code envoy-configs/bootstrap/}: ADS over mTLS to the {@value #CONTROL_PLANE_CLUSTER} cluster
+ * using the node agent's certificate (read through a file-based SDS file so renewals are picked up), SDS
+ * secrets {@code default}, {@code ROOTCA} and {@code policy:<id>} over ADS, ingress listeners with TLS
+ * requiring a client certificate then network ext_authz ({@code include_peer_certificate},
+ * {@code failure_mode_allow: false}, {@code x-attestmesh-policy-ids}) then TCP proxy, and egress
+ * listeners proxying over mTLS to upstreams that must prove their policy.
+ *
+ * <p>With no ingress and no egress the bootstrap takes listeners and clusters from the control plane
+ * (LDS and CDS over ADS), as {@code sidecar-mutual.yaml}; otherwise its listeners are static, as
+ * {@code ingress.yaml} and {@code egress.yaml}, and only secrets come over ADS.
+ *
+ * <p>Guarantee: every rendered bootstrap and secrets file passes {@link EnvoyConfigValidator} with zero
+ * violations; {@link #render} checks this before returning. Thread-safe.
+ */
+public final class BootstrapRenderer {
+
+    /** Name of the cluster for the AttestMesh control plane (ADS, SDS, ext_authz). */
+    public static final String CONTROL_PLANE_CLUSTER = "attestmesh-control-plane";
+    /** gRPC metadata key naming the policies a peer must satisfy on a listener. */
+    public static final String POLICY_IDS_HEADER = "x-attestmesh-policy-ids";
+    /** OID of the otherName SAN that carries a satisfied policy ID (DESIGN section 5). */
+    public static final String POLICY_SAN_OID = "2.25.72424510042917349308343247650593939987.2";
+    /** File name of the node agent's certificate chain in the cert directory. */
+    public static final String CERT_CHAIN_FILE = "cert-chain.pem";
+    /** File name of the node agent's private key in the cert directory. */
+    public static final String KEY_FILE = "key.pem";
+    /** File name of the mesh trust bundle in the cert directory. */
+    public static final String CA_BUNDLE_FILE = "ca-bundle.pem";
+    /** File name of the file-based SDS resources for the control-plane connection, in the cert directory. */
+    public static final String CONTROL_PLANE_SDS_FILE = "control-plane-sds.yaml";
+    /** Secret name (file SDS) of the node certificate used towards the control plane. */
+    public static final String NODE_CERTIFICATE_SECRET = "attestmesh-node-certificate";
+    /** Secret name (file SDS) of the trust bundle used to verify the control plane. */
+    public static final String TRUST_BUNDLE_SECRET = "attestmesh-trust-bundle";
+
+    private static final String TYPE_URL_PREFIX = "type.googleapis.com/";
+    private static final Duration EXT_AUTHZ_TIMEOUT = Duration.newBuilder().setNanos(500_000_000).build();
+
+    private final EnvoyConfigValidator validator;
+
+    /** A renderer checking its output with {@link EnvoyConfigValidator#standard()}. */
+    public BootstrapRenderer() {
+        this(EnvoyConfigValidator.standard());
+    }
+
+    /** A renderer checking its output with {@code validator}. */
+    public BootstrapRenderer(EnvoyConfigValidator validator) {
+        this.validator = Objects.requireNonNull(validator, "validator");
+    }
+
+    /**
+     * The bootstrap and the control-plane SDS file it refers to, as messages and YAML.
+     *
+     * @throws IllegalStateException if the rendered config would not validate (a defect in this class)
+     */
+    public RenderedBootstrap render(BootstrapParameters parameters) {
+        Bootstrap bootstrap = renderBootstrap(parameters);
+        DiscoveryResponse secrets = renderControlPlaneSecrets(parameters.certDir());
+        requireValid(bootstrap, "rendered bootstrap for node " + parameters.nodeId());
+        requireValid(secrets, "rendered control-plane SDS file for node " + parameters.nodeId());
+        EnvoyYamlCodec codec = validator.codec();
+        return new RenderedBootstrap(bootstrap, codec.toYaml(bootstrap), secrets, codec.toYaml(secrets),
+                parameters.certDir().resolve(CONTROL_PLANE_SDS_FILE));
+    }
+
+    /** The bootstrap as YAML for Envoy's {@code -c}, validated; see {@link #render} for the SDS file it reads. */
+    public String renderYaml(BootstrapParameters parameters) {
+        return render(parameters).bootstrapYaml();
+    }
+
+    /** The bootstrap message alone (not re-validated; {@link #render} validates). */
+    public Bootstrap renderBootstrap(BootstrapParameters p) {
+        boolean dynamicListeners = p.ingress().isEmpty() && p.egress().isEmpty();
+        Bootstrap.Builder bootstrap = Bootstrap.newBuilder()
+                .setNode(Node.newBuilder().setId(p.nodeId()).setCluster(p.cluster()))
+                .setAdmin(Admin.newBuilder().setAddress(socket("127.0.0.1", p.adminPort())));
+        var dynamic = bootstrap.getDynamicResourcesBuilder()
+                .setAdsConfig(ApiConfigSource.newBuilder()
+                        .setApiType(ApiConfigSource.ApiType.GRPC)
+                        .setTransportApiVersion(ApiVersion.V3)
+                        // the control plane groups nodes by the node on every request
+                        .setSetNodeOnFirstMessageOnly(false)
+                        .addGrpcServices(controlPlaneGrpc()));
+        if (dynamicListeners) {
+            dynamic.setLdsConfig(ads()).setCdsConfig(ads());
+        }
+        var statics = bootstrap.getStaticResourcesBuilder();
+        for (BootstrapParameters.Ingress in : p.ingress()) {
+            String appCluster = "local-app-" + in.appPort();
+            statics.addListeners(ingressListener(in, appCluster));
+            if (statics.getClustersList().stream().noneMatch(c -> c.getName().equals(appCluster))) {
+                statics.addClusters(cluster(appCluster, "127.0.0.1", in.appPort(), Duration.newBuilder().setSeconds(1).build()));
+            }
+        }
+        for (BootstrapParameters.Egress out : p.egress()) {
+            String upstreamCluster = "egress-" + out.listenPort();
+            statics.addListeners(egressListener(out, upstreamCluster));
+            statics.addClusters(attestedUpstream(out, upstreamCluster));
+        }
+        statics.addClusters(controlPlaneCluster(p));
+        return bootstrap.build();
+    }
+
+    /** The file-based SDS resources for the control-plane connection, pointing at the node agent's files. */
+    public DiscoveryResponse renderControlPlaneSecrets(Path certDir) {
+        WatchedDirectory watched = WatchedDirectory.newBuilder().setPath(certDir.toString()).build();
+        Secret certificate = Secret.newBuilder()
+                .setName(NODE_CERTIFICATE_SECRET)
+                .setTlsCertificate(TlsCertificate.newBuilder()
+                        .setCertificateChain(file(certDir.resolve(CERT_CHAIN_FILE)))
+                        .setPrivateKey(file(certDir.resolve(KEY_FILE)))
+                        .setWatchedDirectory(watched))
+                .build();
+        Secret trustBundle = Secret.newBuilder()
+                .setName(TRUST_BUNDLE_SECRET)
+                .setValidationContext(CertificateValidationContext.newBuilder()
+                        .setTrustedCa(file(certDir.resolve(CA_BUNDLE_FILE)))
+                        .setWatchedDirectory(watched))
+                .build();
+        return DiscoveryResponse.newBuilder().addResources(Any.pack(certificate)).addResources(Any.pack(trustBundle)).build();
+    }
+
+    private void requireValid(Message message, String subject) {
+        try {
+            validator.requireValid(message, subject);
+        } catch (EnvoyConfigException e) {
+            throw new IllegalStateException("BootstrapRenderer produced an invalid config; this is a defect: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    // ---- listeners --------------------------------------------------------------------------------------
+
+    private static Listener ingressListener(BootstrapParameters.Ingress in, String appCluster) {
+        DownstreamTlsContext tls = DownstreamTlsContext.newBuilder()
+                .setRequireClientCertificate(com.google.protobuf.BoolValue.of(true))
+                .setCommonTlsContext(CommonTlsContext.newBuilder()
+                        .setTlsParams(tls13())
+                        .addTlsCertificateSdsSecretConfigs(adsSecret(SdsSecretNames.DEFAULT))
+                        .setValidationContextSdsSecretConfig(adsSecret(SdsSecretNames.ROOTCA)))
+                .build();
+        ExtAuthz extAuthz = ExtAuthz.newBuilder()
+                .setStatPrefix("attestmesh_ingress_" + in.port())
+                .setIncludePeerCertificate(true)
+                .setFailureModeAllow(false)
+                .setTransportApiVersion(ApiVersion.V3)
+                .setGrpcService(controlPlaneGrpc().toBuilder()
+                        .setTimeout(EXT_AUTHZ_TIMEOUT)
+                        .addInitialMetadata(HeaderValue.newBuilder()
+                                .setKey(POLICY_IDS_HEADER)
+                                .setValue(String.join(",", in.policyIds()))))
+                .build();
+        TcpProxy tcpProxy = TcpProxy.newBuilder().setStatPrefix("ingress_" + in.port()).setCluster(appCluster).build();
+        return Listener.newBuilder()
+                .setName("ingress-" + in.port())
+                .setAddress(socket("0.0.0.0", in.port()))
+                .addFilterChains(FilterChain.newBuilder()
+                        .setTransportSocket(tlsSocket(tls))
+                        .addFilters(filter("envoy.filters.network.ext_authz", extAuthz))
+                        .addFilters(filter("envoy.filters.network.tcp_proxy", tcpProxy)))
+                .build();
+    }
+
+    private static Listener egressListener(BootstrapParameters.Egress out, String upstreamCluster) {
+        TcpProxy tcpProxy = TcpProxy.newBuilder().setStatPrefix("egress_" + out.listenPort()).setCluster(upstreamCluster).build();
+        return Listener.newBuilder()
+                .setName("egress-" + out.listenPort())
+                .setAddress(socket("127.0.0.1", out.listenPort()))
+                .addFilterChains(FilterChain.newBuilder().addFilters(filter("envoy.filters.network.tcp_proxy", tcpProxy)))
+                .build();
+    }
+
+    // ---- clusters -----------------------------------------------------------------------------------------
+
+    private static Cluster attestedUpstream(BootstrapParameters.Egress out, String name) {
+        CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
+                .setTlsParams(tls13())
+                .addTlsCertificateSdsSecretConfigs(adsSecret(SdsSecretNames.DEFAULT));
+        if (out.policyIds().isEmpty()) {
+            common.setValidationContextSdsSecretConfig(adsSecret(SdsSecretNames.ROOTCA));
+        } else {
+            String policyId = out.policyIds().getFirst();
+            // The SAN requirement is stated statically too, so it holds whatever the secret carries.
+            common.setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                    .setDefaultValidationContext(CertificateValidationContext.newBuilder()
+                            .addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+                                    .setSanType(SubjectAltNameMatcher.SanType.OTHER_NAME)
+                                    .setOid(POLICY_SAN_OID)
+                                    .setMatcher(StringMatcher.newBuilder().setExact(policyId))))
+                    .setValidationContextSdsSecretConfig(adsSecret(SdsSecretNames.policy(policyId))));
+        }
+        UpstreamTlsContext tls = UpstreamTlsContext.newBuilder().setSni(out.sni()).setCommonTlsContext(common).build();
+        return cluster(name, out.upstreamHost(), out.upstreamPort(), Duration.newBuilder().setSeconds(5).build())
+                .toBuilder()
+                .setTransportSocket(tlsSocket(tls))
+                .build();
+    }
+
+    private static Cluster controlPlaneCluster(BootstrapParameters p) {
+        String sdsFile = p.certDir().resolve(CONTROL_PLANE_SDS_FILE).toString();
+        ConfigSource fileSds = ConfigSource.newBuilder()
+                .setPathConfigSource(PathConfigSource.newBuilder().setPath(sdsFile))
+                .setResourceApiVersion(ApiVersion.V3)
+                .build();
+        UpstreamTlsContext tls = UpstreamTlsContext.newBuilder()
+                .setSni(CONTROL_PLANE_CLUSTER)
+                .setCommonTlsContext(CommonTlsContext.newBuilder()
+                        .setTlsParams(tls13())
+                        .addAlpnProtocols("h2")
+                        .addTlsCertificateSdsSecretConfigs(SdsSecretConfig.newBuilder()
+                                .setName(NODE_CERTIFICATE_SECRET).setSdsConfig(fileSds))
+                        .setValidationContextSdsSecretConfig(SdsSecretConfig.newBuilder()
+                                .setName(TRUST_BUNDLE_SECRET).setSdsConfig(fileSds)))
+                .build();
+        HttpProtocolOptions http2 = HttpProtocolOptions.newBuilder()
+                .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                        .setHttp2ProtocolOptions(Http2ProtocolOptions.newBuilder()
+                                .setConnectionKeepalive(KeepaliveSettings.newBuilder()
+                                        .setInterval(Duration.newBuilder().setSeconds(30))
+                                        .setTimeout(Duration.newBuilder().setSeconds(5)))))
+                .build();
+        return cluster(CONTROL_PLANE_CLUSTER, p.controlPlaneHost(), p.controlPlanePort(),
+                Duration.newBuilder().setSeconds(5).build())
+                .toBuilder()
+                .putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions", Any.pack(http2))
+                .setTransportSocket(tlsSocket(tls))
+                .build();
+    }
+
+    private static Cluster cluster(String name, String host, int port, Duration connectTimeout) {
+        boolean literal = WellKnownFormats.isIp(host);
+        Cluster.Builder cluster = Cluster.newBuilder()
+                .setName(name)
+                .setType(literal ? Cluster.DiscoveryType.STATIC : Cluster.DiscoveryType.STRICT_DNS)
+                .setConnectTimeout(connectTimeout)
+                .setLoadAssignment(ClusterLoadAssignment.newBuilder()
+                        .setClusterName(name)
+                        .addEndpoints(LocalityLbEndpoints.newBuilder()
+                                .addLbEndpoints(LbEndpoint.newBuilder()
+                                        .setEndpoint(Endpoint.newBuilder().setAddress(socket(host, port))))));
+        if (!literal) {
+            cluster.setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED);
+        }
+        return cluster.build();
+    }
+
+    // ---- small pieces -------------------------------------------------------------------------------------
+
+    private static GrpcService controlPlaneGrpc() {
+        return GrpcService.newBuilder()
+                .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(CONTROL_PLANE_CLUSTER))
+                .build();
+    }
+
+    private static ConfigSource ads() {
+        return ConfigSource.newBuilder()
+                .setAds(AggregatedConfigSource.getDefaultInstance())
+                .setResourceApiVersion(ApiVersion.V3)
+                .build();
+    }
+
+    private static SdsSecretConfig adsSecret(String name) {
+        return SdsSecretConfig.newBuilder().setName(name).setSdsConfig(ads()).build();
+    }
+
+    private static TlsParameters tls13() {
+        return TlsParameters.newBuilder().setTlsMinimumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_3).build();
+    }
+
+    private static TransportSocket tlsSocket(Message tlsContext) {
+        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tlsContext)).build();
+    }
+
+    private static Filter filter(String name, Message config) {
+        return Filter.newBuilder().setName(name).setTypedConfig(Any.pack(config)).build();
+    }
+
+    private static Address socket(String host, int port) {
+        return Address.newBuilder()
+                .setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port))
+                .build();
+    }
+
+    private static DataSource file(Path path) {
+        return DataSource.newBuilder().setFilename(path.toString()).build();
+    }
+
+    /**
+     * A rendered sidecar configuration.
+     *
+     * @param bootstrap the bootstrap, for Envoy's {@code -c}
+     * @param bootstrapYaml the same as YAML
+     * @param controlPlaneSecrets the file-based SDS resources the bootstrap's control-plane cluster reads
+     * @param controlPlaneSecretsYaml the same as YAML, to be written to {@code controlPlaneSecretsPath}
+     * @param controlPlaneSecretsPath where the bootstrap expects that file: {@code <certDir>/control-plane-sds.yaml}
+     */
+    public record RenderedBootstrap(Bootstrap bootstrap, String bootstrapYaml, DiscoveryResponse controlPlaneSecrets,
+                                    String controlPlaneSecretsYaml, Path controlPlaneSecretsPath) {
+    }
+}

@@ -1,0 +1,197 @@
+package dev.attestmesh.envoy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import com.marcnuri.helm.TemplateCommand;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * istio-integration: the Helm chart rendered and linted by Helm itself (helm-java wraps Helm's Go library),
+ * and the Istio resources, which must agree with the chart on names and ports.
+ */
+class IstioIntegrationTest {
+
+    private static final Path ROOT = Path.of(System.getProperty("basedir", ".")).resolve("../istio-integration").normalize();
+    private static final Path CHART = ROOT.resolve("charts/attestmesh");
+    private static final Path ISTIO = ROOT.resolve("istio");
+    private static final ObjectMapper YAML = new YAMLMapper();
+
+    private static List<JsonNode> render(UnaryOperator<TemplateCommand> options) throws IOException {
+        String manifests = options.apply(new Helm(CHART).template().withName("attestmesh").withNamespace("attestmesh-system")).call();
+        List<JsonNode> documents = new ArrayList<>();
+        try (var parser = YAML.createParser(manifests)) {
+            var iterator = YAML.readValues(parser, JsonNode.class);
+            while (iterator.hasNext()) {
+                JsonNode document = iterator.next();
+                if (document != null && !document.isEmpty()) {
+                    documents.add(document);
+                }
+            }
+        }
+        return documents;
+    }
+
+    private static JsonNode only(List<JsonNode> documents, String kind) {
+        List<JsonNode> matching = documents.stream().filter(d -> d.path("kind").asText().equals(kind)).toList();
+        assertEquals(1, matching.size(), kind);
+        return matching.getFirst();
+    }
+
+    private static List<String> kinds(List<JsonNode> documents) {
+        return documents.stream().map(d -> d.path("kind").asText()).sorted().toList();
+    }
+
+    @Test
+    void chartPassesHelmLintStrict() {
+        LintResult result = new Helm(CHART).lint().strict().call();
+        assertFalse(result.isFailed(), String.join("\n", result.getMessages()));
+    }
+
+    @Test
+    void defaultRenderHasTheControlPlaneAndReferencesTheCaKeySecretWithoutCreatingIt() throws IOException {
+        List<JsonNode> documents = render(c -> c);
+        assertEquals(List.of("ConfigMap", "Deployment", "PersistentVolumeClaim", "Service", "ServiceAccount"), kinds(documents));
+
+        JsonNode service = only(documents, "Service");
+        assertEquals("attestmesh", service.at("/metadata/name").asText());
+        List<Integer> ports = new ArrayList<>();
+        service.at("/spec/ports").forEach(p -> ports.add(p.path("port").asInt()));
+        assertEquals(List.of(15010, 8443), ports);
+
+        JsonNode pod = only(documents, "Deployment").at("/spec/template/spec");
+        JsonNode caVolume = volume(pod, "ca-encryption-key");
+        assertEquals("attestmesh-ca-encryption-key", caVolume.at("/secret/secretName").asText());
+        assertEquals("attestmesh-data", volume(pod, "data").at("/persistentVolumeClaim/claimName").asText());
+
+        JsonNode config = only(documents, "ConfigMap");
+        JsonNode policies = YAML.readTree(config.at("/data/policies.yaml").asText());
+        assertTrue(policies.has("default"), policies.toString());
+        assertEquals("cluster.local", YAML.readTree(config.at("/data/mesh.yaml").asText()).path("trustDomain").asText());
+    }
+
+    @Test
+    void createsTheCaKeySecretOnlyFromAValueGivenAtInstallTime() throws IOException {
+        List<JsonNode> documents = render(c -> c.set("caEncryptionKey.create", "true").set("caEncryptionKey.value", "k3y"));
+        JsonNode secret = only(documents, "Secret");
+        assertEquals("k3y", new String(Base64.getDecoder().decode(secret.at("/data/encryption-key").asText())));
+        assertEquals(secret.at("/metadata/name").asText(),
+                volume(only(documents, "Deployment").at("/spec/template/spec"), "ca-encryption-key").at("/secret/secretName").asText());
+
+        Exception missing = assertThrows(Exception.class, () -> render(c -> c.set("caEncryptionKey.create", "true")));
+        assertTrue(missing.getMessage().contains("caEncryptionKey.value is empty"), missing.getMessage());
+    }
+
+    @Test
+    void refusesSeveralReplicasOnTheEmbeddedDatabase() {
+        Exception error = assertThrows(Exception.class, () -> render(c -> c.set("controlPlane.replicas", "2")));
+        assertTrue(error.getMessage().contains("needs controlPlane.database.url"), error.getMessage());
+    }
+
+    @Test
+    void daemonSetModeServesTheWorkloadSocketWhereIstioLooksForIt() throws IOException {
+        List<JsonNode> documents = render(c -> c.set("nodeAgent.mode", "daemonset"));
+        JsonNode pod = only(documents, "DaemonSet").at("/spec/template/spec");
+        JsonNode agent = pod.at("/containers/0");
+        boolean mounted = false;
+        for (JsonNode mount : agent.path("volumeMounts")) {
+            if (mount.path("mountPath").asText().equals("/var/run/secrets/workload-spiffe-uds")) {
+                mounted = true;
+                assertEquals("/run/attestmesh/workload-spiffe-uds",
+                        volume(pod, mount.path("name").asText()).at("/hostPath/path").asText());
+            }
+        }
+        assertTrue(mounted, agent.toString());
+        assertEquals("attestmesh.attestmesh-system.svc:15010", env(agent, "ATTESTMESH_CONTROL_PLANE"));
+        assertEquals("/var/run/secrets/workload-spiffe-uds/socket", env(agent, "ATTESTMESH_SDS_SOCKET"));
+        assertThrows(Exception.class, () -> render(c -> c.set("nodeAgent.mode", "everywhere")));
+    }
+
+    @Test
+    void everyNonTemplateYamlFileParses() throws IOException {
+        List<Path> files;
+        try (Stream<Path> walk = Files.walk(ROOT)) {
+            files = walk.filter(p -> p.toString().endsWith(".yaml"))
+                    .filter(p -> !p.startsWith(CHART.resolve("templates")))
+                    .sorted().toList();
+        }
+        assertEquals(7, files.size(), files.toString());
+        for (Path file : files) {
+            JsonNode document = YAML.readTree(file.toFile());
+            assertTrue(document != null && document.isObject(), file.toString());
+        }
+    }
+
+    @Test
+    void istioResourcesAgreeWithTheChartOnProviderServiceAndPort() throws IOException {
+        JsonNode provider = YAML.readTree(ISTIO.resolve("meshconfig-extension-provider.yaml").toFile())
+                .at("/spec/meshConfig/extensionProviders/0");
+        JsonNode grpc = provider.path("envoyExtAuthzGrpc");
+        assertEquals(15010, grpc.path("port").asInt());
+        assertFalse(grpc.path("failOpen").asBoolean(true));
+
+        JsonNode service = only(render(c -> c), "Service");
+        String serviceHost = service.at("/metadata/name").asText() + "." + service.at("/metadata/namespace").asText()
+                + ".svc.cluster.local";
+        assertEquals(serviceHost, grpc.path("service").asText());
+
+        JsonNode policy = YAML.readTree(ISTIO.resolve("authorization-policy.yaml").toFile());
+        assertEquals("AuthorizationPolicy", policy.path("kind").asText());
+        assertEquals("CUSTOM", policy.at("/spec/action").asText());
+        assertEquals(provider.path("name").asText(), policy.at("/spec/provider/name").asText());
+
+        JsonNode destinationRule = YAML.readTree(ISTIO.resolve("destination-rule.yaml").toFile());
+        assertEquals(serviceHost, destinationRule.at("/spec/host").asText());
+        assertEquals(15010, destinationRule.at("/spec/trafficPolicy/portLevelSettings/0/port/number").asInt());
+        assertEquals("ISTIO_MUTUAL", destinationRule.at("/spec/trafficPolicy/portLevelSettings/0/tls/mode").asText());
+    }
+
+    @Test
+    void injectionTemplatesMountTheWorkloadSocketIntoTheProxy() throws IOException {
+        JsonNode templates = YAML.readTree(ISTIO.resolve("injection-template.yaml").toFile())
+                .at("/spec/values/sidecarInjectorWebhook/templates");
+        for (String name : List.of("attestmesh", "attestmesh-node")) {
+            JsonNode spec = YAML.readTree(templates.path(name).asText()).path("spec");
+            JsonNode proxy = spec.at("/containers/0");
+            assertEquals("istio-proxy", proxy.path("name").asText(), name);
+            assertEquals("/var/run/secrets/workload-spiffe-uds", proxy.at("/volumeMounts/0/mountPath").asText(), name);
+            assertTrue(volume(spec, "workload-socket").size() > 1, name);
+        }
+        JsonNode agent = YAML.readTree(templates.path("attestmesh").asText()).at("/spec/initContainers/0");
+        assertEquals("Always", agent.path("restartPolicy").asText(), "the agent must be a native sidecar");
+        assertEquals("/var/run/secrets/workload-spiffe-uds/socket", env(agent, "ATTESTMESH_SDS_SOCKET"));
+    }
+
+    private static JsonNode volume(JsonNode podSpec, String name) {
+        for (JsonNode volume : podSpec.path("volumes")) {
+            if (volume.path("name").asText().equals(name)) {
+                return volume;
+            }
+        }
+        throw new AssertionError("no volume " + name + " in " + podSpec);
+    }
+
+    private static String env(JsonNode container, String name) {
+        for (JsonNode variable : container.path("env")) {
+            if (variable.path("name").asText().equals(name)) {
+                return variable.path("value").asText();
+            }
+        }
+        throw new AssertionError("no env " + name + " in " + container);
+    }
+}

@@ -1,0 +1,41 @@
+{{/* Resource name prefix: the release name, with "attestmesh" unless the release already says so. */}}
+{{- define "attestmesh.fullname" -}}
+{{- if contains "attestmesh" .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-attestmesh" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "attestmesh.labels" -}}
+app.kubernetes.io/name: attestmesh
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "attestmesh.controlPlaneSelector" -}}
+app.kubernetes.io/name: attestmesh
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: control-plane
+{{- end -}}
+
+{{- define "attestmesh.nodeAgentSelector" -}}
+app.kubernetes.io/name: attestmesh
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: node-agent
+{{- end -}}
+
+{{- define "attestmesh.caSecretName" -}}
+{{- if .Values.caEncryptionKey.create -}}
+{{- printf "%s-ca-encryption-key" (include "attestmesh.fullname" .) -}}
+{{- else -}}
+{{- required "caEncryptionKey.existingSecret must name a Secret holding the CA encryption key (or set caEncryptionKey.create=true and pass the value at install time)" .Values.caEncryptionKey.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The control plane's in-cluster gRPC address, for node agents and Istio's extension provider. */}}
+{{- define "attestmesh.controlPlaneAddress" -}}
+{{- printf "%s.%s.svc:%d" (include "attestmesh.fullname" .) .Release.Namespace (int .Values.controlPlane.grpcPort) -}}
+{{- end -}}
