@@ -27,6 +27,7 @@ import dev.attestmesh.server.xds.AttestedStreamCallbacks;
 import dev.attestmesh.server.xds.PeerCertificateInterceptor;
 import dev.attestmesh.server.xds.SnapshotPublisher;
 import dev.attestmesh.server.xds.XdsStreamStats;
+import dev.attestmesh.server.xds.XdsSyncTracker;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.grpc.Server;
@@ -74,6 +75,8 @@ public final class ControlPlane implements AutoCloseable {
     private final AttestationMetrics metrics = new AttestationMetrics();
     private final XdsStreamStats streamStats = new XdsStreamStats();
     private final AuthzDecider decider;
+    private final SimpleCache<String> xdsCache;
+    private final XdsSyncTracker syncTracker;
     private final Server server;
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers) throws IOException {
@@ -96,7 +99,10 @@ public final class ControlPlane implements AutoCloseable {
         SnapshotPublisher publisher = new SnapshotPublisher(cache, registry, policies, ca, settings.nodeKeyFile());
         registry.addChangeListener(publisher::publishAll);
         publisher.publishAll();
-        V3DiscoveryServer xds = new V3DiscoveryServer(new AttestedStreamCallbacks(registry, streamStats), cache);
+        this.xdsCache = cache;
+        this.syncTracker = new XdsSyncTracker(clock);
+        V3DiscoveryServer xds = new V3DiscoveryServer(
+                List.of(new AttestedStreamCallbacks(registry, streamStats), syncTracker), cache);
 
         this.decider = new AuthzDecider(registry, clock, 100_000);
         NonceStore nonces = new NonceStore(clock, settings.nonceTtl(), MAX_OUTSTANDING_NONCES);
@@ -183,6 +189,20 @@ public final class ControlPlane implements AutoCloseable {
 
     public XdsStreamStats xdsStreams() {
         return streamStats;
+    }
+
+    /** xDS sync state per node and type URL. */
+    public XdsSyncTracker xdsSync() {
+        return syncTracker;
+    }
+
+    /** The xDS cache holding every node's current snapshot (for config dumps). */
+    public SimpleCache<String> xdsCache() {
+        return xdsCache;
+    }
+
+    public AuthzDecider authzDecider() {
+        return decider;
     }
 
     public List<X509Certificate> trustBundle() {
