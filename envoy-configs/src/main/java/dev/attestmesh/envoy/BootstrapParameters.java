@@ -59,8 +59,8 @@ public record BootstrapParameters(String nodeId, String cluster, String controlP
      * An inbound listener: mTLS on {@code port} (all interfaces), ext_authz requiring {@code policyIds}, then
      * TCP to the application on {@code 127.0.0.1:appPort}.
      *
-     * @param policyIds policies the connecting peer must satisfy, sent as {@code x-attestmesh-policy-ids};
-     *     at least one
+     * @param policyIds policies the connecting peer must satisfy, sent comma-separated as the gRPC metadata
+     *     {@code x-attestmesh-policy-ids} of the listener's ext_authz call; at least one
      */
     public record Ingress(int port, int appPort, List<String> policyIds) {
 

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.DescriptorProtos.FieldOptions;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Descriptors.FileDescriptor;
 import com.google.protobuf.Descriptors.OneofDescriptor;
 import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.ExtensionRegistry;
@@ -14,6 +15,7 @@ import com.google.protobuf.UnknownFieldSet;
 import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.pgv.validate.Validate;
 import udpa.annotations.Sensitive;
+import udpa.annotations.Status;
 import io.envoyproxy.pgv.validate.Validate.FieldRules;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code (validate.required)} on oneofs, {@code (validate.disabled)} and {@code (validate.ignored)} on
  * messages), applied recursively to nested messages, list items, map values and to every
  * {@code google.protobuf.Any} (typed configs of filters, transport sockets, access loggers and so on),
- * which is unpacked with the {@link EnvoyTypeCatalog}'s registry. {@code xds.type.v3.TypedStruct} and
+ * which is unpacked with the {@link EnvoyTypeCatalog}'s registry. A typed config of Envoy's frozen v2 API is a
+ * violation (Envoy has not accepted v2 types since 1.18). {@code xds.type.v3.TypedStruct} and
  * {@code udpa.type.v1.TypedStruct} typed configs are converted to their target type first, as Envoy does.
  *
  * <p>Guarantees: {@link #validate} never throws for bad data; it returns every violation, in field order,
@@ -50,6 +53,7 @@ public final class EnvoyConfigValidator {
     private final EnvoyTypeCatalog catalog;
     private final EnvoyYamlCodec codec;
     private final Map<Descriptor, MessagePlan> plans = new ConcurrentHashMap<>();
+    private final Map<FileDescriptor, Boolean> frozenFiles = new ConcurrentHashMap<>();
 
     /** A validator whose {@code Any} registry is {@code catalog}. */
     public EnvoyConfigValidator(EnvoyTypeCatalog catalog) {
@@ -229,6 +233,11 @@ public final class EnvoyConfigValidator {
                     + "\": no such message in the Envoy API (check the spelling and the API version, v3)"));
             return;
         }
+        if (isFrozenV2(type)) {
+            out.add(new Violation(path.toString(), "type URL \"" + typeUrl + "\" names a type of Envoy's frozen v2 API,"
+                    + " which Envoy no longer accepts; use the v3 type (envoy.extensions.* / envoy.config.*.v3)"));
+            return;
+        }
         DynamicMessage unpacked;
         try {
             unpacked = DynamicMessage.parseFrom(type, bytes);
@@ -243,15 +252,21 @@ public final class EnvoyConfigValidator {
         visitMessage(unpacked, path, sensitive, out);
     }
 
+    /** Envoy marks every v2 file {@code (udpa.annotations.file_status).package_version_status = FROZEN}. */
+    private boolean isFrozenV2(Descriptor type) {
+        return frozenFiles.computeIfAbsent(type.getFile(), file -> file.getOptions().getExtension(Status.fileStatus)
+                .getPackageVersionStatus() == Status.PackageVersionStatus.FROZEN);
+    }
+
     private void visitTypedStruct(DynamicMessage typedStruct, FieldPath path, boolean sensitive, List<Violation> out) {
         Descriptor structType = typedStruct.getDescriptorForType();
         String typeUrl = (String) typedStruct.getField(structType.findFieldByName("type_url"));
         Message struct = (Message) typedStruct.getField(structType.findFieldByName("value"));
         String typeName = typeUrl.substring(typeUrl.lastIndexOf('/') + 1);
         Descriptor target = catalog.typeRegistry().find(typeName);
-        if (target == null) {
-            out.add(new Violation(path.field("type_url").toString(), "unknown type URL \"" + typeUrl
-                    + "\": no such message in the Envoy API"));
+        if (target == null || isFrozenV2(target)) {
+            out.add(new Violation(path.field("type_url").toString(), "type URL \"" + typeUrl + "\" names "
+                    + (target == null ? "no message in the Envoy API" : "a type of Envoy's frozen v2 API; use the v3 type")));
             return;
         }
         DynamicMessage.Builder converted = DynamicMessage.newBuilder(target);

@@ -98,6 +98,16 @@ class EnvoyConfigValidatorTest {
     }
 
     @Test
+    void rejectsTypedConfigsOfTheFrozenV2Api() {
+        Message v2 = io.envoyproxy.envoy.config.filter.network.tcp_proxy.v2.TcpProxy.newBuilder()
+                .setStatPrefix("in").setCluster("app").build();
+        List<Violation> violations = validator.validate(filter("envoy.filters.network.tcp_proxy", v2));
+        assertEquals(1, violations.size());
+        assertEquals("typed_config", violations.getFirst().path());
+        assertTrue(violations.getFirst().description().contains("frozen v2 API"), violations.getFirst().description());
+    }
+
+    @Test
     void reportsUnknownFieldNumbers() {
         TcpProxy withUnknown = TcpProxy.newBuilder().setStatPrefix("a").setCluster("b")
                 .setUnknownFields(UnknownFieldSet.newBuilder()
