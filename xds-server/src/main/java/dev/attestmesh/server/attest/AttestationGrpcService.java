@@ -216,7 +216,7 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
         Instant evidenceExpires = now.plus(maxAge);
         registry.put(new NodeEntry(nodeId, spiffeId.uri(), tee, evidence.primaryMeasurement(), NodeState.ATTESTED,
                 "attested", claims, policyVersions, Pem.certificates(cert.chain()), serialHex,
-                HexFormat.of().formatHex(cert.sha256()), previous, cert.notAfter(), evidenceExpires, now));
+                HexFormat.of().formatHex(cert.sha256()), previous, cert.notAfter(), evidenceExpires, now, evidence));
         metrics.certificateIssued();
 
         Instant renewAfter = cert.notBefore().plus(Duration.between(cert.notBefore(), cert.notAfter()).dividedBy(2));

@@ -6,7 +6,15 @@ import dev.attestmesh.authz.RegistryView;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.store.NodeStore;
 import java.security.cert.X509Certificate;
+import dev.attestmesh.policy.Appraisal;
+import dev.attestmesh.policy.Policy;
+import dev.attestmesh.policy.PolicyAppraiser;
 import java.time.Clock;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +30,7 @@ import java.util.function.Supplier;
  * listeners (decision cache, xDS snapshots), so a revocation is enforced on the next Check.
  */
 public final class NodeRegistry implements RegistryView {
+    private static final Logger LOG = LoggerFactory.getLogger(NodeRegistry.class);
     private final NodeStore store;
     private final PolicyRegistry policies;
     private final Supplier<List<X509Certificate>> trustBundle;
@@ -29,6 +38,7 @@ public final class NodeRegistry implements RegistryView {
     private final Map<String, NodeEntry> byNode = new ConcurrentHashMap<>();
     private final Map<String, String> nodeBySpiffe = new ConcurrentHashMap<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final PolicyAppraiser appraiser = new PolicyAppraiser();
 
     public NodeRegistry(NodeStore store, PolicyRegistry policies, Supplier<List<X509Certificate>> trustBundle,
             Clock clock) {
@@ -39,7 +49,46 @@ public final class NodeRegistry implements RegistryView {
         for (NodeEntry e : store.loadAll()) {
             index(e);
         }
-        policies.addChangeListener(this::fireChange);
+        policies.addChangeListener(this::reappraiseAll);
+    }
+
+    /**
+     * Re-appraises every attested node's stored evidence under the current policies (after a policy
+     * change): satisfied policies move to their new versions, policies no longer satisfied are lost at
+     * once, and a node left with none loses its identity (state {@link NodeState#EXPIRED}: ext_authz
+     * denies it and its SDS snapshot is withdrawn) until it attests again.
+     */
+    public synchronized void reappraiseAll() {
+        Instant now = clock.instant();
+        Collection<Policy> current = policies.all();
+        int changed = 0;
+        for (NodeEntry e : List.copyOf(byNode.values())) {
+            if (e.state() != NodeState.ATTESTED) {
+                continue;
+            }
+            Appraisal a = appraiser.appraise(e.evidence(), e.attestedAt(), current, now);
+            Map<String, Long> satisfied = new LinkedHashMap<>();
+            a.satisfied().forEach(r -> satisfied.put(r.id(), r.version()));
+            Instant evidenceExpires = current.stream().filter(p -> satisfied.containsKey(p.id()))
+                    .map(p -> e.attestedAt().plus(p.maxEvidenceAge())).min(Comparator.naturalOrder())
+                    .orElse(e.evidenceExpiresAt());
+            NodeEntry updated = satisfied.isEmpty()
+                    ? e.withReappraisal(satisfied, evidenceExpires, NodeState.EXPIRED, "no policy satisfied after "
+                            + "policy change: " + String.join("; ", current.stream().map(p -> a.firstFailure(p.id())
+                                    .orElse("policy '" + p.id() + "' not satisfied")).toList()))
+                    : e.withReappraisal(satisfied, evidenceExpires, NodeState.ATTESTED, e.stateReason());
+            if (!updated.satisfiedPolicies().equals(e.satisfiedPolicies()) || updated.state() != e.state()
+                    || !updated.evidenceExpiresAt().equals(e.evidenceExpiresAt())) {
+                store.upsert(updated, now);
+                index(updated);
+                changed++;
+                if (updated.state() != NodeState.ATTESTED) {
+                    LOG.warn("node {} lost its identity: {}", e.nodeId(), updated.stateReason());
+                }
+            }
+        }
+        LOG.info("re-appraised attested nodes under the current policies: {} changed", changed);
+        fireChange();
     }
 
     /** Records a fresh attestation (replacing the node's previous one). */

@@ -5,6 +5,8 @@ import dev.attestmesh.ca.AttestationClaimsCodec;
 import dev.attestmesh.ca.ClaimsDecodeException;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.server.registry.NodeEntry;
+import dev.attestmesh.server.registry.VerifiedEvidenceJson;
+import java.io.IOException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -20,7 +22,7 @@ import java.util.stream.Collectors;
 public final class NodeStore {
     private static final String COLUMNS = "node_id, spiffe_id, tee, measurement, state, state_reason, claims, "
             + "satisfied_policies, cert_chain_pem, cert_serial, cert_sha256, previous_cert_sha256, cert_not_after, "
-            + "evidence_expires_at, attested_at, updated_at";
+            + "evidence_expires_at, attested_at, updated_at, evidence_json";
     private final Database db;
 
     public NodeStore(Database db) {
@@ -31,7 +33,7 @@ public final class NodeStore {
         db.inTransaction(c -> {
             try (PreparedStatement del = c.prepareStatement("DELETE FROM nodes WHERE node_id = ?");
                     PreparedStatement ins = c.prepareStatement("INSERT INTO nodes (" + COLUMNS
-                            + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                            + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 del.setString(1, e.nodeId());
                 del.executeUpdate();
                 ins.setString(1, e.nodeId());
@@ -50,6 +52,7 @@ public final class NodeStore {
                 ins.setTimestamp(14, Timestamp.from(e.evidenceExpiresAt()));
                 ins.setTimestamp(15, Timestamp.from(e.attestedAt()));
                 ins.setTimestamp(16, Timestamp.from(now));
+                ins.setString(17, VerifiedEvidenceJson.encode(e.evidence()));
                 ins.executeUpdate();
             }
             return null;
@@ -75,9 +78,11 @@ public final class NodeStore {
                     rs.getString(4), NodeState.valueOf(rs.getString(5)), rs.getString(6),
                     AttestationClaimsCodec.decode(rs.getBytes(7)), decodePolicies(rs.getString(8)), rs.getString(9),
                     rs.getString(10), rs.getString(11), rs.getString(12), rs.getTimestamp(13).toInstant(),
-                    rs.getTimestamp(14).toInstant(), rs.getTimestamp(15).toInstant());
-        } catch (ClaimsDecodeException e) {
-            throw new SQLException("stored claims of node " + rs.getString(1) + " do not decode: " + e.getMessage(), e);
+                    rs.getTimestamp(14).toInstant(), rs.getTimestamp(15).toInstant(),
+                    VerifiedEvidenceJson.decode(rs.getString(17)));
+        } catch (ClaimsDecodeException | IOException e) {
+            throw new SQLException("stored attestation of node " + rs.getString(1) + " does not decode: "
+                    + e.getMessage(), e);
         }
     }
 

@@ -1,0 +1,55 @@
+package dev.attestmesh.server.registry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.attestmesh.agent.AgentCredentials;
+import dev.attestmesh.agent.NodeAgent;
+import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.policy.PolicyDocuments;
+import dev.attestmesh.server.ControlPlaneFixture;
+import dev.attestmesh.server.demo.DemoAuthzClient;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PolicyChangeReappraisalTest {
+    static final String GOOD = ControlPlaneFixture.GOOD;
+
+    @Test
+    void policyChangeReappraisesStoredEvidenceAtOnce() throws Exception {
+        try (ControlPlaneFixture f = ControlPlaneFixture.start(ControlPlaneFixture.simPolicy("default", GOOD), Map.of())) {
+            NodeAgent a = f.agent("alpha", GOOD);
+            NodeAgent b = f.agent("beta", GOOD);
+            AgentCredentials ac = a.attestOnce();
+            AgentCredentials bc = b.attestOnce();
+            try (DemoAuthzClient authz = new DemoAuthzClient(f.target(), a)) {
+                assertTrue(authz.check(bc.leaf(), ac.claims().getSpiffeId(), List.of("default")).allowed());
+
+                // A compatible change (a second accepted measurement) bumps the version; beta keeps the policy.
+                f.cp.policies().replace(PolicyDocuments.parse("""
+                        policies:
+                          - id: default
+                            tee: [sim]
+                            reference:
+                              sim:
+                                measurement: ["%s", "%s"]
+                        """.formatted(GOOD, "b2".repeat(48)), "test"));
+                assertEquals(2L, f.cp.policies().version("default").orElseThrow());
+                assertEquals(Map.of("default", 2L), f.cp.registry().entry("beta").orElseThrow().satisfiedPolicies());
+                assertTrue(authz.check(bc.leaf(), ac.claims().getSpiffeId(), List.of("default")).allowed(),
+                        "still satisfied under version 2");
+
+                // The measurement is withdrawn: beta loses the policy immediately, without waiting for expiry.
+                f.cp.policies().replace(PolicyDocuments.parse(ControlPlaneFixture.simPolicy("default", "b2".repeat(48)),
+                        "test"));
+                NodeEntry beta = f.cp.registry().entry("beta").orElseThrow();
+                assertEquals(NodeState.EXPIRED, beta.state());
+                assertTrue(beta.stateReason().contains("measurement"), beta.stateReason());
+                DemoAuthzClient.Result r = authz.check(bc.leaf(), ac.claims().getSpiffeId(), List.of("default"));
+                assertFalse(r.allowed());
+            }
+        }
+    }
+}
