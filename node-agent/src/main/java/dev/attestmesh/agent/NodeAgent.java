@@ -1,16 +1,15 @@
 package dev.attestmesh.agent;
 
+import dev.attestmesh.ca.Pem;
 import dev.attestmesh.quote.device.EvidenceCollector;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -76,6 +75,15 @@ public final class NodeAgent implements AutoCloseable {
         listeners.add(listener);
     }
 
+    /**
+     * Serves this node's identity over {@code sds} (Istio's workload socket) from now on: the current
+     * credentials at once, and every renewal as a new version.
+     */
+    public void attachSds(AgentSdsServer sds) {
+        onCredentials(c -> sds.update(c, key.privateKeyPem()));
+        credentials().ifPresent(c -> sds.update(c, key.privateKeyPem()));
+    }
+
     /** The client identity for ADS/SDS connections, once attested. */
     public Optional<ControlPlaneChannels.ClientIdentity> clientIdentity() {
         return credentials().map(c -> new ControlPlaneChannels.ClientIdentity(key.privateKey(), c.chain()));
@@ -102,7 +110,7 @@ public final class NodeAgent implements AutoCloseable {
             awaitQuietly(channel);
         }
         try {
-            files.write(key.privateKeyPem(), pem(creds.chain()), pem(creds.trustBundle()));
+            files.write(key.privateKeyPem(), Pem.certificates(creds.chain()), Pem.certificates(creds.trustBundle()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write credentials to " + files.directory(), e);
         }
@@ -187,19 +195,5 @@ public final class NodeAgent implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    static String pem(List<X509Certificate> certs) {
-        StringBuilder sb = new StringBuilder();
-        Base64.Encoder enc = Base64.getMimeEncoder(64, new byte[] {'\n'});
-        for (X509Certificate c : certs) {
-            try {
-                sb.append("-----BEGIN CERTIFICATE-----\n").append(enc.encodeToString(c.getEncoded()))
-                        .append("\n-----END CERTIFICATE-----\n");
-            } catch (CertificateEncodingException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        return sb.toString();
     }
 }

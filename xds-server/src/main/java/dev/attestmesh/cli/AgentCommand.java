@@ -1,5 +1,6 @@
 package dev.attestmesh.cli;
 
+import dev.attestmesh.agent.AgentSdsServer;
 import dev.attestmesh.agent.AttestationRefusedException;
 import dev.attestmesh.agent.NodeAgent;
 import dev.attestmesh.ca.Pem;
@@ -53,6 +54,13 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--once", description = "Attest once, write the files and exit (0 on success).")
     boolean once;
 
+    @Option(names = "--sds-socket", defaultValue = "/var/run/secrets/workload-spiffe-uds/socket",
+            description = "Unix socket on which to serve SDS (default and ROOTCA) for Istio's proxy.")
+    Path sdsSocket;
+
+    @Option(names = "--no-sds", description = "Do not serve SDS on a Unix socket (files only).")
+    boolean noSds;
+
     @Override
     public Integer call() throws Exception {
         EvidenceCollector collector = collector();
@@ -71,7 +79,18 @@ final class AgentCommand implements Callable<Integer> {
             }
         }
         Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "attestmesh-agent-shutdown"));
-        agent.run();
+        AgentSdsServer sds = noSds ? null : AgentSdsServer.start(sdsSocket);
+        try {
+            if (sds != null) {
+                agent.attachSds(sds);
+                System.err.println("serving SDS (default, ROOTCA) on unix:" + sdsSocket);
+            }
+            agent.run();
+        } finally {
+            if (sds != null) {
+                sds.close();
+            }
+        }
         return agent.state() == dev.attestmesh.agent.AgentState.STOPPED ? 0 : 1;
     }
 
