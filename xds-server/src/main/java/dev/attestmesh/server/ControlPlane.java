@@ -97,7 +97,7 @@ public final class ControlPlane implements AutoCloseable {
 
         SimpleCache<String> cache = new SimpleCache<>(node -> node.getId());
         SnapshotPublisher publisher = new SnapshotPublisher(cache, registry, policies, ca, settings.nodeKeyFile());
-        registry.addChangeListener(publisher::publishAll);
+        registry.addNodeChangeListener(node -> node.ifPresentOrElse(publisher::publishNode, publisher::publishAll));
         publisher.publishAll();
         this.xdsCache = cache;
         this.syncTracker = new XdsSyncTracker(clock);

@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -38,6 +39,7 @@ public final class NodeRegistry implements RegistryView {
     private final Map<String, NodeEntry> byNode = new ConcurrentHashMap<>();
     private final Map<String, String> nodeBySpiffe = new ConcurrentHashMap<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Optional<String>>> nodeListeners = new CopyOnWriteArrayList<>();
     private final PolicyAppraiser appraiser = new PolicyAppraiser();
 
     public NodeRegistry(NodeStore store, PolicyRegistry policies, Supplier<List<X509Certificate>> trustBundle,
@@ -88,7 +90,7 @@ public final class NodeRegistry implements RegistryView {
             }
         }
         LOG.info("re-appraised attested nodes under the current policies: {} changed", changed);
-        fireChange();
+        fireChange(Optional.empty());
     }
 
     /** Records a fresh attestation (replacing the node's previous one). */
@@ -99,7 +101,7 @@ public final class NodeRegistry implements RegistryView {
             nodeBySpiffe.remove(old.spiffeId(), old.nodeId());
         }
         index(e);
-        fireChange();
+        fireChange(Optional.of(e.nodeId()));
     }
 
     /**
@@ -161,7 +163,16 @@ public final class NodeRegistry implements RegistryView {
         nodeBySpiffe.put(e.spiffeId(), e.nodeId());
     }
 
-    private void fireChange() {
+    /**
+     * Listens for changes with the node concerned, or empty when any node may have changed (policy
+     * change, reload): lets the xDS publisher rebuild one node's snapshot instead of all of them.
+     */
+    public void addNodeChangeListener(Consumer<Optional<String>> listener) {
+        nodeListeners.add(listener);
+    }
+
+    private void fireChange(Optional<String> nodeId) {
+        nodeListeners.forEach(l -> l.accept(nodeId));
         listeners.forEach(Runnable::run);
     }
 }

@@ -55,6 +55,11 @@ public final class SnapshotPublisher {
         }
     }
 
+    /** Re-publishes one node's snapshot (after that node's attestation, renewal or revocation). */
+    public void publishNode(String nodeId) {
+        registry.entry(nodeId).ifPresentOrElse(this::publish, () -> cache.clearSnapshot(nodeId));
+    }
+
     private void publish(NodeEntry e) {
         if (e.state() != NodeState.ATTESTED) {
             cache.clearSnapshot(e.nodeId());
