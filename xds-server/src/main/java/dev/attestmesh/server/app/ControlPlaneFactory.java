@@ -9,6 +9,8 @@ import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -32,9 +34,17 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.policy-file:}") String policyFile,
             @Value("${attestmesh.trust-domain}") String trustDomain,
             @Value("${attestmesh.ca-key:}") String caKey,
+            @Value("${attestmesh.ca-key-file:}") String caKeyFile,
             @Value("${attestmesh.server-names}") String serverNames,
             @Value("${attestmesh.node-key-file}") String nodeKeyFile,
             @Value("${attestmesh.nonce-ttl}") Duration nonceTtl) {
+        if (caKey.isBlank() && !caKeyFile.isBlank()) {
+            try {
+                caKey = Files.readString(Path.of(caKeyFile), StandardCharsets.UTF_8).strip();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the CA encryption key file " + caKeyFile, e);
+            }
+        }
         ControlPlaneSettings settings = new ControlPlaneSettings(Path.of(dataDir), grpcBind, grpcPort,
                 policyFile.isBlank() ? Optional.empty() : Optional.of(Path.of(policyFile)), trustDomain,
                 caKey.isBlank() ? Optional.empty() : Optional.of(caKey),
