@@ -1,0 +1,118 @@
+package dev.attestmesh.quote.intel;
+
+import dev.attestmesh.quote.EvidenceVerificationException;
+import dev.attestmesh.quote.VerificationCheck;
+import dev.attestmesh.quote.collateral.CollateralEncodings;
+import dev.attestmesh.quote.collateral.CollateralParseException;
+import dev.attestmesh.quote.collateral.PckCa;
+import dev.attestmesh.quote.trust.IntelTrustAnchors;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.PublicKey;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+
+/**
+ * A PCK certificate chain from a quote's certification data whose signatures have been verified up
+ * to the pinned Intel SGX Root CA. Validity windows are time-dependent and checked per request with
+ * {@link #checkValidAt(Instant)}; everything else here is independent of time and safe to cache.
+ */
+record PckCertificateChain(X509Certificate leaf, X509Certificate intermediate, X509Certificate root,
+        PublicKey leafKey, PckCa ca, PckCertificateExtensions extensions) {
+
+    /** Parses and verifies the PEM chain (leaf, PCK CA, optionally the root) against the anchors. */
+    static PckCertificateChain verify(byte[] certificationData, IntelTrustAnchors anchors)
+            throws EvidenceVerificationException {
+        List<X509Certificate> certs;
+        try {
+            certs = CollateralEncodings.certificateChain(new String(certificationData, StandardCharsets.US_ASCII));
+        } catch (CollateralParseException e) {
+            throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN,
+                    "the quote's PCK certificate chain is unreadable: " + e.getMessage(), e);
+        }
+        if (certs.size() < 2 || certs.size() > 3) {
+            throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN,
+                    "the quote's PCK chain has " + certs.size() + " certificates; expected leaf, PCK CA and root");
+        }
+        X509Certificate root = anchors.root();
+        if (certs.size() == 3) {
+            String fp = sha256Hex(encoded(certs.get(2)));
+            if (!IntelTrustAnchors.PINNED_ROOT_SHA256.equals(fp)) {
+                throw new EvidenceVerificationException(VerificationCheck.TRUST_ANCHOR,
+                        "the quote's PCK chain ends in a root with SHA-256 " + fp + ", not the pinned Intel SGX Root CA");
+            }
+        }
+        X509Certificate leaf = certs.get(0);
+        X509Certificate ca = certs.get(1);
+        checkSignedBy(ca, root, "PCK CA certificate", "Intel SGX Root CA");
+        checkSignedBy(leaf, ca, "PCK leaf certificate", "PCK CA");
+        PckCa caType = PckCa.fromCommonName(commonName(ca)).orElseThrow(() -> new EvidenceVerificationException(
+                VerificationCheck.PCK_CHAIN, "the PCK CA is '" + commonName(ca)
+                        + "', neither the Intel SGX PCK Processor CA nor the Platform CA"));
+        PckCertificateExtensions ext;
+        try {
+            ext = PckCertificateExtensions.read(leaf);
+        } catch (IllegalArgumentException e) {
+            throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN, e.getMessage(), e);
+        }
+        return new PckCertificateChain(leaf, ca, root, leaf.getPublicKey(), caType, ext);
+    }
+
+    void checkValidAt(Instant at) throws EvidenceVerificationException {
+        ValidityWindow.of(leaf, "PCK leaf certificate").check(at);
+        ValidityWindow.of(intermediate, "PCK CA certificate '" + ca.commonName() + "'").check(at);
+        ValidityWindow.of(root, "Intel SGX Root CA certificate").check(at);
+    }
+
+    /** Issuer name and signature; {@code PCK_CHAIN} on failure. */
+    static void checkSignedBy(X509Certificate cert, X509Certificate issuer, String what, String issuerName)
+            throws EvidenceVerificationException {
+        if (!cert.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
+            throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN,
+                    what + " names issuer '" + cert.getIssuerX500Principal().getName() + "', not the " + issuerName);
+        }
+        try {
+            cert.verify(issuer.getPublicKey());
+        } catch (Exception e) {
+            throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN,
+                    what + " signature does not verify with the " + issuerName + " key", e);
+        }
+    }
+
+    static String commonName(X509Certificate c) {
+        try {
+            for (Rdn rdn : new LdapName(c.getSubjectX500Principal().getName()).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) {
+                    return rdn.getValue().toString();
+                }
+            }
+        } catch (javax.naming.InvalidNameException e) {
+            return "";
+        }
+        return "";
+    }
+
+    static byte[] encoded(X509Certificate c) {
+        try {
+            return c.getEncoded();
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new IllegalStateException("a parsed certificate always re-encodes", e);
+        }
+    }
+
+    static String sha256Hex(byte[] b) {
+        return HexFormat.of().formatHex(sha256(b));
+    }
+
+    static byte[] sha256(byte[] b) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(b);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+        }
+    }
+}
