@@ -119,8 +119,9 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
 
         QuoteCollateral collateral = collateral(request, chain);
         VerifiedCollateral vc = verifiedCollateral(collateral, chain);
-        vc.checkValidAt(at);
+        // Wrong collateral is reported as such before its dates are judged: it is the more precise diagnosis.
         checkCollateralMatches(vc, chain);
+        vc.checkValidAt(at);
 
         Optional<TcbEvaluation.TdxInputs> tdxInputs = quote instanceof TdxQuote t
                 ? Optional.of(new TcbEvaluation.TdxInputs(t.body().teeTcbSvn(), t.body().mrSignerSeam(), t.body().seamAttributes()))
