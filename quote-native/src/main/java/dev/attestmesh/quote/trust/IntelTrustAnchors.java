@@ -40,7 +40,7 @@ public final class IntelTrustAnchors {
             URI.create("https://certificates.trustedservices.intel.com/Intel_SGX_Provisioning_Certification_RootCA.der");
     /** File name looked up first in a trust directory (Intel's published name). */
     public static final String ROOT_FILE_NAME = "Intel_SGX_Provisioning_Certification_RootCA.der";
-    private static final String TCB_SIGNING_CN = "CN=Intel SGX TCB Signing";
+    private static final String TCB_SIGNING_CN = "Intel SGX TCB Signing";
 
     private final X509Certificate root;
     private final List<X509Certificate> tcbSigningCertificates;
@@ -106,7 +106,7 @@ public final class IntelTrustAnchors {
         for (Path f : files) {
             for (X509Certificate c : parseAll(read(f), f)) {
                 boolean selfSigned = c.getSubjectX500Principal().equals(c.getIssuerX500Principal());
-                if (selfSigned && c.getSubjectX500Principal().getName().startsWith("CN=Intel SGX Root CA")) {
+                if (selfSigned && "Intel SGX Root CA".equals(commonName(c))) {
                     pinned = fromRootDer(encoded(c)).root; // refuses a differing fingerprint
                 }
             }
@@ -140,7 +140,7 @@ public final class IntelTrustAnchors {
         List<X509Certificate> out = new ArrayList<>();
         for (Path f : files) {
             for (X509Certificate c : parseAll(read(f), f)) {
-                if (c.getSubjectX500Principal().getName().startsWith(TCB_SIGNING_CN)) {
+                if (TCB_SIGNING_CN.equals(commonName(c))) {
                     out.add(c);
                 }
             }
@@ -182,6 +182,20 @@ public final class IntelTrustAnchors {
         } catch (CertificateException e) {
             throw new TrustAnchorException(from + " is not a DER or PEM certificate file: " + e.getMessage(), e);
         }
+    }
+
+    /** The subject common name, or "" when there is none. */
+    static String commonName(X509Certificate c) {
+        try {
+            for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(c.getSubjectX500Principal().getName()).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) {
+                    return rdn.getValue().toString();
+                }
+            }
+        } catch (javax.naming.InvalidNameException e) {
+            return "";
+        }
+        return "";
     }
 
     static String sha256Hex(byte[] b) {
