@@ -54,6 +54,67 @@ public final class CollateralEncodings {
         return List.copyOf(out);
     }
 
+    /**
+     * Decodes the PEM blocks of a quote's certification data, in order, to DER bytes without parsing
+     * them, reading PEM the way common PEM readers do (so that this verifier and others agree on
+     * what a chain contains): text before a {@code -----BEGIN <label>-----} line is skipped; a block
+     * whose END line is missing ends the reading; a block whose BEGIN and END labels differ, whose
+     * label is not ASCII, or whose body is not canonical base64 (whitespace aside) is an error.
+     */
+    public static List<byte[]> pemCertificateBlocks(byte[] data) throws CollateralParseException {
+        String text = new String(data, StandardCharsets.ISO_8859_1);
+        String dashes = "-----";
+        List<byte[]> out = new ArrayList<>();
+        int i = 0;
+        while (true) {
+            int begin = text.indexOf("-----BEGIN ", i);
+            if (begin < 0) {
+                break;
+            }
+            int labelStart = begin + "-----BEGIN ".length();
+            int labelEnd = text.indexOf(dashes, labelStart);
+            if (labelEnd < 0) {
+                break;
+            }
+            int bodyStart = labelEnd + dashes.length();
+            int end = text.indexOf("-----END ", bodyStart);
+            if (end < 0) {
+                break;
+            }
+            int endLabelStart = end + "-----END ".length();
+            int endLabelEnd = text.indexOf(dashes, endLabelStart);
+            if (endLabelEnd < 0) {
+                break;
+            }
+            String label = text.substring(labelStart, labelEnd);
+            if (!label.equals(text.substring(endLabelStart, endLabelEnd)) || !label.chars().allMatch(c -> c < 0x80)) {
+                throw new CollateralParseException("PEM block at offset " + begin + " has mismatched or non-ASCII BEGIN/END labels");
+            }
+            if (out.size() == MAX_CERTIFICATES) {
+                throw new CollateralParseException("certificate data has more than " + MAX_CERTIFICATES + " certificates");
+            }
+            StringBuilder b64 = new StringBuilder(end - bodyStart);
+            for (int k = bodyStart; k < end; k++) {
+                char c = text.charAt(k);
+                if (!isPemWhitespace(c)) {
+                    b64.append(c);
+                }
+            }
+            try {
+                out.add(Base64.getDecoder().decode(b64.toString()));
+            } catch (IllegalArgumentException e) {
+                throw new CollateralParseException("PEM block at offset " + begin + " has invalid base64");
+            }
+            i = endLabelEnd + dashes.length();
+        }
+        return out;
+    }
+
+    /** ASCII whitespace as PEM readers skip it: space, tab, LF, VT, FF, CR. */
+    private static boolean isPemWhitespace(char c) {
+        return c == ' ' || (c >= '\t' && c <= '\r');
+    }
+
     /** Parses one DER certificate. */
     public static X509Certificate certificate(byte[] der) throws CollateralParseException {
         try {

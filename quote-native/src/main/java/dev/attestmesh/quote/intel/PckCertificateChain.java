@@ -6,7 +6,6 @@ import dev.attestmesh.quote.collateral.CollateralEncodings;
 import dev.attestmesh.quote.collateral.CollateralParseException;
 import dev.attestmesh.quote.collateral.PckCa;
 import dev.attestmesh.quote.trust.IntelTrustAnchors;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.PublicKey;
 import java.security.cert.X509Certificate;
@@ -27,25 +26,23 @@ record PckCertificateChain(X509Certificate leaf, X509Certificate intermediate, X
     /** Parses and verifies the PEM chain (leaf, PCK CA, optionally the root) against the anchors. */
     static PckCertificateChain verify(byte[] certificationData, IntelTrustAnchors anchors)
             throws EvidenceVerificationException {
-        List<X509Certificate> certs;
+        // The chain is leaf, PCK CA, Intel SGX Root CA. Trust comes from the configured pinned root,
+        // never from the root bytes in the quote: they must be well-formed PEM but are not used
+        // (other DCAP verifiers, e.g. dcap-qvl, also ignore the embedded root).
+        List<X509Certificate> certs = new java.util.ArrayList<>();
         try {
-            certs = CollateralEncodings.certificateChain(new String(certificationData, StandardCharsets.US_ASCII));
+            List<byte[]> blocks = CollateralEncodings.pemCertificateBlocks(certificationData);
+            if (blocks.size() < 2) {
+                throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN, "the quote's PCK chain has "
+                        + blocks.size() + " certificate(s); expected leaf, PCK CA and Intel SGX Root CA");
+            }
+            certs.add(CollateralEncodings.certificate(blocks.get(0)));
+            certs.add(CollateralEncodings.certificate(blocks.get(1)));
         } catch (CollateralParseException e) {
             throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN,
                     "the quote's PCK certificate chain is unreadable: " + e.getMessage(), e);
         }
-        if (certs.size() < 2 || certs.size() > 3) {
-            throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN,
-                    "the quote's PCK chain has " + certs.size() + " certificates; expected leaf, PCK CA and root");
-        }
         X509Certificate root = anchors.root();
-        if (certs.size() == 3) {
-            String fp = sha256Hex(encoded(certs.get(2)));
-            if (!IntelTrustAnchors.PINNED_ROOT_SHA256.equals(fp)) {
-                throw new EvidenceVerificationException(VerificationCheck.TRUST_ANCHOR,
-                        "the quote's PCK chain ends in a root with SHA-256 " + fp + ", not the pinned Intel SGX Root CA");
-            }
-        }
         X509Certificate leaf = certs.get(0);
         X509Certificate ca = certs.get(1);
         checkSignedBy(ca, root, "PCK CA certificate", "Intel SGX Root CA");
