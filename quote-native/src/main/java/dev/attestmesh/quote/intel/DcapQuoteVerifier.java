@@ -22,7 +22,6 @@ import dev.attestmesh.quote.tdx.TdxQuoteParser;
 import dev.attestmesh.quote.trust.IntelTrustAnchors;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import java.security.PublicKey;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -52,6 +51,10 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
     private final TeeType tee;
     private final IntelTrustAnchors anchors;
     private final CollateralProvider provider;
+    private final EcdsaP256.VerifyingKey rootKey;
+    /** Attestation keys are per QE instance, so they repeat across a platform's quotes. */
+    private final Cache<ByteBuffer, EcdsaP256.VerifyingKey> attestationKeys =
+            Caffeine.newBuilder().maximumSize(10_000).build();
     private final Cache<ByteBuffer, PckCertificateChain> chains =
             Caffeine.newBuilder().maximumSize(10_000).build();
     private final Cache<ByteBuffer, QuoteCollateral> suppliedCollateral =
@@ -63,6 +66,8 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
         this.tee = tee;
         this.anchors = anchors;
         this.provider = provider;
+        this.rootKey = EcdsaP256.fromPublicKey(anchors.rootKey()).orElseThrow(() ->
+                new IllegalArgumentException("the Intel SGX Root CA key is not ECDSA P-256"));
     }
 
     /**
@@ -97,10 +102,8 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
         QuoteSignatureData sd = quote.signatureData();
         Instant at = request.at();
 
-        PublicKey attestationKey = EcdsaP256.publicKey(sd.attestationKey()).orElseThrow(() ->
-                new EvidenceVerificationException(VerificationCheck.QUOTE_SIGNATURE,
-                        "the quote's attestation key is not a P-256 point"));
-        if (!EcdsaP256.verify(attestationKey, quote.signedBytes(), sd.quoteSignature())) {
+        EcdsaP256.VerifyingKey attestationKey = attestationKey(sd.attestationKey());
+        if (!EcdsaP256.verifyRaw(attestationKey, quote.signedBytes(), sd.quoteSignature())) {
             throw new EvidenceVerificationException(VerificationCheck.QUOTE_SIGNATURE,
                     "the quote signature does not verify with the quote's attestation key: header or body was altered");
         }
@@ -112,7 +115,7 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
         }
         PckCertificateChain chain = chain(sd.certificationData());
         chain.checkValidAt(at);
-        if (!EcdsaP256.verify(chain.leafKey(), sd.qeReport().raw(), sd.qeReportSignature())) {
+        if (!EcdsaP256.verifyRaw(chain.leafKey(), sd.qeReport().raw(), sd.qeReportSignature())) {
             throw new EvidenceVerificationException(VerificationCheck.QE_REPORT_SIGNATURE,
                     "the QE report signature does not verify with the PCK certificate's key");
         }
@@ -128,6 +131,17 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
                 : Optional.empty();
         TcbEvaluation eval = TcbEvaluation.evaluate(vc.tcbInfo(), chain.extensions(), tdxInputs, vc.qeIdentity(), sd.qeReport());
         return evidence(quote, chain, eval, request.evidence());
+    }
+
+    private EcdsaP256.VerifyingKey attestationKey(byte[] xy) throws EvidenceVerificationException {
+        ByteBuffer k = ByteBuffer.wrap(xy);
+        EcdsaP256.VerifyingKey key = attestationKeys.getIfPresent(k);
+        if (key == null) {
+            key = EcdsaP256.fromRaw(xy).orElseThrow(() -> new EvidenceVerificationException(
+                    VerificationCheck.QUOTE_SIGNATURE, "the quote's attestation key is not a P-256 point"));
+            attestationKeys.put(k, key);
+        }
+        return key;
     }
 
     private static void checkBinding(QuoteSignatureData sd) throws EvidenceVerificationException {
@@ -150,7 +164,7 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
         ByteBuffer key = ByteBuffer.wrap(sha256().digest(certificationData));
         PckCertificateChain c = chains.getIfPresent(key);
         if (c == null) {
-            c = PckCertificateChain.verify(certificationData, anchors);
+            c = PckCertificateChain.verify(certificationData, anchors, rootKey);
             chains.put(key, c);
         }
         return c;
@@ -189,7 +203,7 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
         CollateralBinding key = new CollateralBinding(c, chain);
         VerifiedCollateral v = verifiedCollateral.getIfPresent(key);
         if (v == null) {
-            v = VerifiedCollateral.verify(c, chain, anchors);
+            v = VerifiedCollateral.verify(c, chain, anchors, rootKey);
             verifiedCollateral.put(key, v);
         }
         return v;

@@ -7,7 +7,6 @@ import dev.attestmesh.quote.collateral.CollateralParseException;
 import dev.attestmesh.quote.collateral.PckCa;
 import dev.attestmesh.quote.trust.IntelTrustAnchors;
 import java.security.MessageDigest;
-import java.security.PublicKey;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.HexFormat;
@@ -21,10 +20,10 @@ import javax.naming.ldap.Rdn;
  * {@link #checkValidAt(Instant)}; everything else here is independent of time and safe to cache.
  */
 record PckCertificateChain(X509Certificate leaf, X509Certificate intermediate, X509Certificate root,
-        PublicKey leafKey, PckCa ca, PckCertificateExtensions extensions) {
+        EcdsaP256.VerifyingKey leafKey, PckCa ca, PckCertificateExtensions extensions) {
 
     /** Parses and verifies the PEM chain (leaf, PCK CA, optionally the root) against the anchors. */
-    static PckCertificateChain verify(byte[] certificationData, IntelTrustAnchors anchors)
+    static PckCertificateChain verify(byte[] certificationData, IntelTrustAnchors anchors, EcdsaP256.VerifyingKey rootKey)
             throws EvidenceVerificationException {
         // The chain is leaf, PCK CA, Intel SGX Root CA. Trust comes from the configured pinned root,
         // never from the root bytes in the quote: they must be well-formed PEM but are not used
@@ -45,8 +44,9 @@ record PckCertificateChain(X509Certificate leaf, X509Certificate intermediate, X
         X509Certificate root = anchors.root();
         X509Certificate leaf = certs.get(0);
         X509Certificate ca = certs.get(1);
-        checkSignedBy(ca, root, "PCK CA certificate", "Intel SGX Root CA");
-        checkSignedBy(leaf, ca, "PCK leaf certificate", "PCK CA");
+        checkSignedBy(ca, root, rootKey, "PCK CA certificate", "Intel SGX Root CA");
+        EcdsaP256.VerifyingKey caKey = key(ca, "PCK CA certificate");
+        checkSignedBy(leaf, ca, caKey, "PCK leaf certificate", "PCK CA");
         PckCa caType = PckCa.fromCommonName(commonName(ca)).orElseThrow(() -> new EvidenceVerificationException(
                 VerificationCheck.PCK_CHAIN, "the PCK CA is '" + commonName(ca)
                         + "', neither the Intel SGX PCK Processor CA nor the Platform CA"));
@@ -56,7 +56,7 @@ record PckCertificateChain(X509Certificate leaf, X509Certificate intermediate, X
         } catch (IllegalArgumentException e) {
             throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN, e.getMessage(), e);
         }
-        return new PckCertificateChain(leaf, ca, root, leaf.getPublicKey(), caType, ext);
+        return new PckCertificateChain(leaf, ca, root, key(leaf, "PCK leaf certificate"), caType, ext);
     }
 
     void checkValidAt(Instant at) throws EvidenceVerificationException {
@@ -66,17 +66,21 @@ record PckCertificateChain(X509Certificate leaf, X509Certificate intermediate, X
     }
 
     /** Issuer name and signature; {@code PCK_CHAIN} on failure. */
-    static void checkSignedBy(X509Certificate cert, X509Certificate issuer, String what, String issuerName)
-            throws EvidenceVerificationException {
+    /** The certificate's P-256 key; {@code PCK_CHAIN} if it has another kind of key. */
+    static EcdsaP256.VerifyingKey key(X509Certificate c, String what) throws EvidenceVerificationException {
+        return EcdsaP256.fromPublicKey(c.getPublicKey()).orElseThrow(() -> new EvidenceVerificationException(
+                VerificationCheck.PCK_CHAIN, what + " does not carry an ECDSA P-256 key"));
+    }
+
+    static void checkSignedBy(X509Certificate cert, X509Certificate issuer, EcdsaP256.VerifyingKey issuerKey, String what,
+            String issuerName) throws EvidenceVerificationException {
         if (!cert.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
             throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN,
                     what + " names issuer '" + cert.getIssuerX500Principal().getName() + "', not the " + issuerName);
         }
-        try {
-            cert.verify(issuer.getPublicKey());
-        } catch (Exception e) {
+        if (!EcdsaP256.verifyCertificate(cert, issuerKey)) {
             throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN,
-                    what + " signature does not verify with the " + issuerName + " key", e);
+                    what + " signature does not verify with the " + issuerName + " key");
         }
     }
 

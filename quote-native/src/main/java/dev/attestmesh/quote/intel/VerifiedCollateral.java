@@ -9,7 +9,6 @@ import dev.attestmesh.quote.collateral.SignedCollateral;
 import dev.attestmesh.quote.collateral.TcbInfo;
 import dev.attestmesh.quote.trust.IntelTrustAnchors;
 import java.io.ByteArrayInputStream;
-import java.security.PublicKey;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
@@ -52,7 +51,8 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
                         + "); configure the current Intel SGX TCB Signing certificate");
     }
 
-    static VerifiedCollateral verify(QuoteCollateral c, PckCertificateChain chain, IntelTrustAnchors anchors)
+    static VerifiedCollateral verify(QuoteCollateral c, PckCertificateChain chain, IntelTrustAnchors anchors,
+            EcdsaP256.VerifyingKey rootKey)
             throws EvidenceVerificationException {
         List<ValidityWindow> windows = new ArrayList<>();
         X509CRL rootCrl = crl(c.rootCaCrl().der(), VerificationCheck.ROOT_CRL, "Root CA CRL");
@@ -60,7 +60,7 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
             throw new EvidenceVerificationException(VerificationCheck.ROOT_CRL,
                     "the Root CA CRL is issued by '" + rootCrl.getIssuerX500Principal().getName() + "', not the Intel SGX Root CA");
         }
-        verifyCrl(rootCrl, anchors.rootKey(), VerificationCheck.ROOT_CRL, "Root CA CRL", "Intel SGX Root CA");
+        verifyCrl(rootCrl, rootKey, VerificationCheck.ROOT_CRL, "Root CA CRL", "Intel SGX Root CA");
         windows.add(crlWindow(rootCrl, "Root CA CRL"));
         if (rootCrl.isRevoked(chain.intermediate())) {
             throw new EvidenceVerificationException(VerificationCheck.ROOT_CRL,
@@ -74,15 +74,15 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
                     + pckCrl.getIssuerX500Principal().getName() + "', but the quote's PCK certificate comes from '"
                     + chain.ca().commonName() + "'; supply that CA's CRL");
         }
-        verifyCrl(pckCrl, chain.intermediate().getPublicKey(), VerificationCheck.PCK_CRL, "PCK CRL", chain.ca().commonName());
+        verifyCrl(pckCrl, PckCertificateChain.key(chain.intermediate(), "PCK CA certificate"), VerificationCheck.PCK_CRL, "PCK CRL", chain.ca().commonName());
         windows.add(crlWindow(pckCrl, "PCK CRL"));
         if (pckCrl.isRevoked(chain.leaf())) {
             throw new EvidenceVerificationException(VerificationCheck.PCK_CRL, "the PCK certificate (serial "
                     + chain.leaf().getSerialNumber().toString(16) + ") is revoked by the " + chain.ca().commonName() + " CRL");
         }
 
-        List<ValidityWindow> tcbSigning = verifySigned(c.tcbInfo(), anchors, rootCrl, VerificationCheck.TCB_INFO_SIGNATURE, "TCB Info");
-        List<ValidityWindow> qeSigning = verifySigned(c.qeIdentity(), anchors, rootCrl, VerificationCheck.QE_IDENTITY_SIGNATURE, "QE Identity");
+        List<ValidityWindow> tcbSigning = verifySigned(c.tcbInfo(), anchors, rootKey, rootCrl, VerificationCheck.TCB_INFO_SIGNATURE, "TCB Info");
+        List<ValidityWindow> qeSigning = verifySigned(c.qeIdentity(), anchors, rootKey, rootCrl, VerificationCheck.QE_IDENTITY_SIGNATURE, "QE Identity");
         TcbInfo tcbInfo;
         QeIdentity qe;
         try {
@@ -108,7 +108,8 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
      * chain's first certificate and the configured ones (the 2025 re-issue has the same key, so
      * either may be current); returns the validity windows of every candidate that verified.
      */
-    private static List<ValidityWindow> verifySigned(SignedCollateral doc, IntelTrustAnchors anchors, X509CRL rootCrl,
+    private static List<ValidityWindow> verifySigned(SignedCollateral doc, IntelTrustAnchors anchors,
+            EcdsaP256.VerifyingKey rootKey, X509CRL rootCrl,
             VerificationCheck check, String what) throws EvidenceVerificationException {
         Map<String, X509Certificate> candidates = new LinkedHashMap<>();
         if (!doc.issuerChain().isEmpty()) {
@@ -131,9 +132,7 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
                 lastProblem = "signing certificate is not issued by the Intel SGX Root CA";
                 continue;
             }
-            try {
-                cand.verify(anchors.rootKey());
-            } catch (Exception e) {
+            if (!EcdsaP256.verifyCertificate(cand, rootKey)) {
                 lastProblem = "signing certificate does not verify with the pinned root key";
                 continue;
             }
@@ -141,7 +140,8 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
                 lastProblem = "signing certificate is revoked by the Root CA CRL";
                 continue;
             }
-            if (EcdsaP256.verify(cand.getPublicKey(), body, sig)) {
+            java.util.Optional<EcdsaP256.VerifyingKey> key = EcdsaP256.fromPublicKey(cand.getPublicKey());
+            if (key.isPresent() && EcdsaP256.verifyRaw(key.get(), body, sig)) {
                 ok.add(ValidityWindow.of(cand, "TCB Signing certificate"));
             } else {
                 lastProblem = "signature over the delivered " + what + " bytes does not verify with the TCB Signing key";
@@ -161,13 +161,11 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
         }
     }
 
-    private static void verifyCrl(X509CRL crl, PublicKey key, VerificationCheck check, String what, String issuer)
-            throws EvidenceVerificationException {
-        try {
-            crl.verify(key);
-        } catch (Exception e) {
+    private static void verifyCrl(X509CRL crl, EcdsaP256.VerifyingKey key, VerificationCheck check, String what,
+            String issuer) throws EvidenceVerificationException {
+        if (!EcdsaP256.verifyCrl(crl, key)) {
             throw new EvidenceVerificationException(check, "the " + what + " signature does not verify with the "
-                    + issuer + " key", e);
+                    + issuer + " key");
         }
     }
 
