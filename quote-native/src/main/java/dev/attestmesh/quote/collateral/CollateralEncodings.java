@@ -18,8 +18,6 @@ import java.util.regex.Pattern;
  * (PCS response headers), CRLs as DER, PEM or hex text, signatures as hex.
  */
 public final class CollateralEncodings {
-    private static final Pattern PEM_CERT = Pattern.compile(
-            "-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\\s]*?)-----END CERTIFICATE-----");
     private static final Pattern PEM_CRL = Pattern.compile(
             "-----BEGIN X509 CRL-----([A-Za-z0-9+/=\\s]*?)-----END X509 CRL-----");
     /** Bounds what a decoder accepts, so a hostile document cannot make it parse without end. */
@@ -41,12 +39,8 @@ public final class CollateralEncodings {
             }
         }
         List<X509Certificate> out = new ArrayList<>();
-        Matcher m = PEM_CERT.matcher(text);
-        while (m.find()) {
-            if (out.size() == MAX_CERTIFICATES) {
-                throw new CollateralParseException("issuer chain has more than " + MAX_CERTIFICATES + " certificates");
-            }
-            out.add(certificate(base64(m.group(1), "certificate")));
+        for (byte[] der : pemCertificateBlocks(text.getBytes(StandardCharsets.ISO_8859_1))) {
+            out.add(certificate(der));
         }
         if (out.isEmpty()) {
             throw new CollateralParseException("issuer chain contains no PEM certificate");

@@ -19,6 +19,7 @@ import dev.attestmesh.quote.sgx.SgxQuoteParser;
 import dev.attestmesh.quote.tdx.TdReport;
 import dev.attestmesh.quote.tdx.TdxQuote;
 import dev.attestmesh.quote.tdx.TdxQuoteParser;
+import dev.attestmesh.quote.trust.EcdsaP256;
 import dev.attestmesh.quote.trust.IntelTrustAnchors;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -66,8 +67,7 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
         this.tee = tee;
         this.anchors = anchors;
         this.provider = provider;
-        this.rootKey = EcdsaP256.fromPublicKey(anchors.rootKey()).orElseThrow(() ->
-                new IllegalArgumentException("the Intel SGX Root CA key is not ECDSA P-256"));
+        this.rootKey = anchors.rootVerifyingKey();
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.attestmesh.quote.VerificationCheck;
 import dev.attestmesh.quote.collateral.CollateralEncodings;
 import dev.attestmesh.quote.collateral.CollateralParseException;
 import dev.attestmesh.quote.collateral.PckCa;
+import dev.attestmesh.quote.trust.EcdsaP256;
 import dev.attestmesh.quote.trust.IntelTrustAnchors;
 import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
@@ -20,7 +21,8 @@ import javax.naming.ldap.Rdn;
  * {@link #checkValidAt(Instant)}; everything else here is independent of time and safe to cache.
  */
 record PckCertificateChain(X509Certificate leaf, X509Certificate intermediate, X509Certificate root,
-        EcdsaP256.VerifyingKey leafKey, PckCa ca, PckCertificateExtensions extensions) {
+        EcdsaP256.VerifyingKey leafKey, EcdsaP256.VerifyingKey intermediateKey, PckCa ca,
+        PckCertificateExtensions extensions) {
 
     /** Parses and verifies the PEM chain (leaf, PCK CA, optionally the root) against the anchors. */
     static PckCertificateChain verify(byte[] certificationData, IntelTrustAnchors anchors, EcdsaP256.VerifyingKey rootKey)
@@ -56,7 +58,7 @@ record PckCertificateChain(X509Certificate leaf, X509Certificate intermediate, X
         } catch (IllegalArgumentException e) {
             throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN, e.getMessage(), e);
         }
-        return new PckCertificateChain(leaf, ca, root, key(leaf, "PCK leaf certificate"), caType, ext);
+        return new PckCertificateChain(leaf, ca, root, key(leaf, "PCK leaf certificate"), caKey, caType, ext);
     }
 
     void checkValidAt(Instant at) throws EvidenceVerificationException {

@@ -7,6 +7,7 @@ import dev.attestmesh.quote.collateral.QeIdentity;
 import dev.attestmesh.quote.collateral.QuoteCollateral;
 import dev.attestmesh.quote.collateral.SignedCollateral;
 import dev.attestmesh.quote.collateral.TcbInfo;
+import dev.attestmesh.quote.trust.EcdsaP256;
 import dev.attestmesh.quote.trust.IntelTrustAnchors;
 import java.io.ByteArrayInputStream;
 import java.security.cert.CertificateFactory;
@@ -14,9 +15,11 @@ import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Collateral whose signatures, issuer chains and CRLs have been checked for one PCK chain. What
@@ -74,15 +77,20 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
                     + pckCrl.getIssuerX500Principal().getName() + "', but the quote's PCK certificate comes from '"
                     + chain.ca().commonName() + "'; supply that CA's CRL");
         }
-        verifyCrl(pckCrl, PckCertificateChain.key(chain.intermediate(), "PCK CA certificate"), VerificationCheck.PCK_CRL, "PCK CRL", chain.ca().commonName());
+        verifyCrl(pckCrl, chain.intermediateKey(), VerificationCheck.PCK_CRL, "PCK CRL", chain.ca().commonName());
         windows.add(crlWindow(pckCrl, "PCK CRL"));
         if (pckCrl.isRevoked(chain.leaf())) {
             throw new EvidenceVerificationException(VerificationCheck.PCK_CRL, "the PCK certificate (serial "
                     + chain.leaf().getSerialNumber().toString(16) + ") is revoked by the " + chain.ca().commonName() + " CRL");
         }
 
-        List<ValidityWindow> tcbSigning = verifySigned(c.tcbInfo(), anchors, rootKey, rootCrl, VerificationCheck.TCB_INFO_SIGNATURE, "TCB Info");
-        List<ValidityWindow> qeSigning = verifySigned(c.qeIdentity(), anchors, rootKey, rootCrl, VerificationCheck.QE_IDENTITY_SIGNATURE, "QE Identity");
+        // TCB Info and QE Identity are normally signed by the same certificate: check it against the
+        // root once and verify both documents with one decoded key.
+        Map<String, Optional<EcdsaP256.VerifyingKey>> signingKeys = new HashMap<>();
+        List<ValidityWindow> tcbSigning = verifySigned(c.tcbInfo(), anchors, rootKey, rootCrl, signingKeys,
+                VerificationCheck.TCB_INFO_SIGNATURE, "TCB Info");
+        List<ValidityWindow> qeSigning = verifySigned(c.qeIdentity(), anchors, rootKey, rootCrl, signingKeys,
+                VerificationCheck.QE_IDENTITY_SIGNATURE, "QE Identity");
         TcbInfo tcbInfo;
         QeIdentity qe;
         try {
@@ -109,7 +117,7 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
      * either may be current); returns the validity windows of every candidate that verified.
      */
     private static List<ValidityWindow> verifySigned(SignedCollateral doc, IntelTrustAnchors anchors,
-            EcdsaP256.VerifyingKey rootKey, X509CRL rootCrl,
+            EcdsaP256.VerifyingKey rootKey, X509CRL rootCrl, Map<String, Optional<EcdsaP256.VerifyingKey>> checked,
             VerificationCheck check, String what) throws EvidenceVerificationException {
         Map<String, X509Certificate> candidates = new LinkedHashMap<>();
         if (!doc.issuerChain().isEmpty()) {
@@ -127,21 +135,26 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
         byte[] sig = doc.signature();
         List<ValidityWindow> ok = new ArrayList<>();
         String lastProblem = "";
-        for (X509Certificate cand : candidates.values()) {
-            if (!cand.getIssuerX500Principal().equals(anchors.root().getSubjectX500Principal())) {
-                lastProblem = "signing certificate is not issued by the Intel SGX Root CA";
+        for (Map.Entry<String, X509Certificate> e : candidates.entrySet()) {
+            X509Certificate cand = e.getValue();
+            Optional<EcdsaP256.VerifyingKey> key = checked.get(e.getKey());
+            if (key == null) {
+                key = Optional.empty();
+                if (!cand.getIssuerX500Principal().equals(anchors.root().getSubjectX500Principal())) {
+                    lastProblem = "signing certificate is not issued by the Intel SGX Root CA";
+                } else if (!EcdsaP256.verifyCertificate(cand, rootKey)) {
+                    lastProblem = "signing certificate does not verify with the pinned root key";
+                } else if (rootCrl.isRevoked(cand)) {
+                    lastProblem = "signing certificate is revoked by the Root CA CRL";
+                } else {
+                    key = EcdsaP256.fromPublicKey(cand.getPublicKey());
+                }
+                checked.put(e.getKey(), key);
+            }
+            if (key.isEmpty()) {
                 continue;
             }
-            if (!EcdsaP256.verifyCertificate(cand, rootKey)) {
-                lastProblem = "signing certificate does not verify with the pinned root key";
-                continue;
-            }
-            if (rootCrl.isRevoked(cand)) {
-                lastProblem = "signing certificate is revoked by the Root CA CRL";
-                continue;
-            }
-            java.util.Optional<EcdsaP256.VerifyingKey> key = EcdsaP256.fromPublicKey(cand.getPublicKey());
-            if (key.isPresent() && EcdsaP256.verifyRaw(key.get(), body, sig)) {
+            if (EcdsaP256.verifyRaw(key.get(), body, sig)) {
                 ok.add(ValidityWindow.of(cand, "TCB Signing certificate"));
             } else {
                 lastProblem = "signature over the delivered " + what + " bytes does not verify with the TCB Signing key";

@@ -43,10 +43,14 @@ public final class IntelTrustAnchors {
     private static final String TCB_SIGNING_CN = "Intel SGX TCB Signing";
 
     private final X509Certificate root;
+    private final EcdsaP256.VerifyingKey rootVerifyingKey;
     private final List<X509Certificate> tcbSigningCertificates;
 
-    private IntelTrustAnchors(X509Certificate root, List<X509Certificate> tcbSigning) {
+    private IntelTrustAnchors(X509Certificate root, List<X509Certificate> tcbSigning) throws TrustAnchorException {
         this.root = root;
+        // Decoded once: every verifier built on these anchors shares the key and its precomputation.
+        this.rootVerifyingKey = EcdsaP256.fromPublicKey(root.getPublicKey()).orElseThrow(() ->
+                new TrustAnchorException("the pinned Intel SGX Root CA does not carry an ECDSA P-256 key"));
         this.tcbSigningCertificates = List.copyOf(tcbSigning);
     }
 
@@ -59,6 +63,11 @@ public final class IntelTrustAnchors {
         return root.getPublicKey();
     }
 
+    /** The root's key, decoded once for fast repeated verification. */
+    public EcdsaP256.VerifyingKey rootVerifyingKey() {
+        return rootVerifyingKey;
+    }
+
     /** Configured TCB Signing certificates (still to be chained to the root by the verifier). */
     public List<X509Certificate> tcbSigningCertificates() {
         return tcbSigningCertificates;
@@ -68,7 +77,11 @@ public final class IntelTrustAnchors {
     public IntelTrustAnchors withTcbSigningCertificates(Collection<X509Certificate> certs) {
         List<X509Certificate> all = new ArrayList<>(tcbSigningCertificates);
         all.addAll(certs);
-        return new IntelTrustAnchors(root, all);
+        try {
+            return new IntelTrustAnchors(root, all);
+        } catch (TrustAnchorException e) {
+            throw new IllegalStateException("the root was already accepted", e);
+        }
     }
 
     /** Accepts {@code rootDer} only if its SHA-256 equals the pinned fingerprint. */

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.attestmesh.quote.TcbStatus;
-import dev.attestmesh.quote.intel.EcdsaP256;
+import dev.attestmesh.quote.trust.EcdsaP256;
 import dev.attestmesh.quote.intel.IntelVectors;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;

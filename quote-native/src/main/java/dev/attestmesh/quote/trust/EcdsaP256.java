@@ -1,4 +1,4 @@
-package dev.attestmesh.quote.intel;
+package dev.attestmesh.quote.trust;
 
 import java.io.IOException;
 import java.math.BigInteger;
