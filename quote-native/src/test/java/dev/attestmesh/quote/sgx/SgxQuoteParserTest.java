@@ -67,4 +67,28 @@ class SgxQuoteParserTest {
             assertThrows(EvidenceParseException.class, () -> SgxQuoteParser.parse(cut), "length " + len);
         }
     }
+
+    /**
+     * No vector has an SGX body in a v4/v5 envelope; re-frame the real v3 quote as v5 body type 1
+     * with v4-style signature data (type 6 wrapping the QE report) and check every field survives.
+     */
+    @Test
+    void sgxBodyInsideV5EnvelopeParses() throws Exception {
+        byte[] v3 = IntelVectors.bytes("sgx/dcap-qvl-sgx/sgx_quote");
+        SgxQuote original = SgxQuoteParser.parse(v3);
+        java.io.ByteArrayOutputStream qe = new java.io.ByteArrayOutputStream();
+        qe.write(v3, 564, v3.length - 564); // QE report, its signature, auth data, type 5 chain
+        byte[] qePart = qe.toByteArray();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(54 + 384 + 4 + 128 + 6 + qePart.length)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(v3, 0, 48).put(0, (byte) 5);
+        b.putShort((short) 1).putInt(384).put(v3, 48, 384);
+        b.putInt(128 + 6 + qePart.length).put(v3, 436, 128).putShort((short) 6).putInt(qePart.length).put(qePart);
+        SgxQuote q = SgxQuoteParser.parse(b.array());
+        assertEquals(5, q.header().version());
+        assertArrayEquals(original.body().mrEnclave(), q.body().mrEnclave());
+        assertArrayEquals(original.signatureData().qeReport().raw(), q.signatureData().qeReport().raw());
+        assertArrayEquals(original.signatureData().certificationData(), q.signatureData().certificationData());
+        assertEquals(54 + 384, q.signedBytes().length);
+    }
 }

@@ -132,4 +132,33 @@ class TdxQuoteParserTest {
         var e = assertThrows(EvidenceParseException.class, () -> TdxQuoteParser.parse(sgx));
         assertTrue(e.getMessage().contains("not TDX"), e.getMessage());
     }
+
+    /** No vector has a v5 body type 2; re-frame a real v4 quote as one (header version 5, type 2, size 584). */
+    @Test
+    void v5QuoteWithTdx10BodyParses() throws Exception {
+        byte[] v4 = IntelVectors.bytes("tdx/dcap-qvl-tdx/tdx_quote");
+        byte[] v5 = new byte[v4.length + 6];
+        System.arraycopy(v4, 0, v5, 0, 48);
+        v5[0] = 5;
+        v5[48] = 2;
+        v5[50] = (byte) (584 & 0xff);
+        v5[51] = (byte) (584 >> 8);
+        System.arraycopy(v4, 48, v5, 54, v4.length - 48);
+        TdxQuote q = TdxQuoteParser.parse(v5);
+        TdxQuote original = TdxQuoteParser.parse(v4);
+        assertEquals(2, q.bodyType());
+        assertArrayEquals(original.body().mrTd(), q.body().mrTd());
+        assertTrue(q.body().teeTcbSvn2().isEmpty());
+        assertArrayEquals(original.signatureData().qeReport().raw(), q.signatureData().qeReport().raw());
+        assertEquals(54 + 584, q.signedBytes().length);
+    }
+
+    @Test
+    void v5BodySizeThatContradictsItsTypeIsRejected() throws Exception {
+        byte[] q = IntelVectors.bytes("tdx/go-tdx-guest/quote_v5_sample.dat");
+        q[50] = (byte) 0x48; // 648 -> 584 while the type still says TDX 1.5
+        q[51] = 0x02;
+        var e = assertThrows(EvidenceParseException.class, () -> TdxQuoteParser.parse(q));
+        assertTrue(e.getMessage().contains("body size"), e.getMessage());
+    }
 }
