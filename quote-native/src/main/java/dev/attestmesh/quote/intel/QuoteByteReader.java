@@ -48,7 +48,7 @@ public final class QuoteByteReader {
     }
 
     /** Converts an unsigned length field to int after checking it fits in the remaining bytes. */
-    public int length(long value, int offset, String field) throws EvidenceParseException {
+    public int lengthWithin(long value, int offset, String field) throws EvidenceParseException {
         require(offset, value, field);
         return (int) value;
     }

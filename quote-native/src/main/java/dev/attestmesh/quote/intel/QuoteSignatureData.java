@@ -77,6 +77,6 @@ public record QuoteSignatureData(byte[] quoteSignature, byte[] attestationKey, E
             throw new EvidenceParseException("DCAP signature data", at,
                     field + " declares " + len + " bytes, beyond its enclosing structure (ends at " + end + ")");
         }
-        return r.length(len, at, field);
+        return r.lengthWithin(len, at, field);
     }
 }

@@ -6,7 +6,6 @@ import dev.attestmesh.quote.VerificationCheck;
 import dev.attestmesh.quote.collateral.IsvSvnTcbLevel;
 import dev.attestmesh.quote.collateral.QeIdentity;
 import dev.attestmesh.quote.collateral.TcbInfo;
-import dev.attestmesh.quote.intel.EnclaveReport;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;

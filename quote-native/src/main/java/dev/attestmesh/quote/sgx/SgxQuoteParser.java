@@ -42,7 +42,7 @@ public final class SgxQuoteParser {
         }
         EnclaveReport body = EnclaveReport.read(r, BODY_OFFSET);
         int sigLenAt = BODY_OFFSET + EnclaveReport.SIZE;
-        int sigLen = r.length(r.u32(sigLenAt, "signature data length"), sigLenAt + 4, "signature data");
+        int sigLen = r.lengthWithin(r.u32(sigLenAt, "signature data length"), sigLenAt + 4, "signature data");
         QuoteSignatureData sd = v4 ? QuoteSignatureData.readV4(r, sigLenAt + 4, sigLen)
                 : QuoteSignatureData.readV3(r, sigLenAt + 4, sigLen);
         return new SgxQuote(h, body, Arrays.copyOf(q, sigLenAt), sd);
@@ -58,7 +58,7 @@ public final class SgxQuoteParser {
         int bodyAt = BODY_OFFSET + 6;
         EnclaveReport body = EnclaveReport.read(r, bodyAt);
         int sigLenAt = bodyAt + EnclaveReport.SIZE;
-        int sigLen = r.length(r.u32(sigLenAt, "signature data length"), sigLenAt + 4, "signature data");
+        int sigLen = r.lengthWithin(r.u32(sigLenAt, "signature data length"), sigLenAt + 4, "signature data");
         return new SgxQuote(h, body, Arrays.copyOf(q, sigLenAt), QuoteSignatureData.readV4(r, sigLenAt + 4, sigLen));
     }
 }

@@ -54,7 +54,7 @@ public final class TdxQuoteParser {
         }
         TdReport body = TdReport.read(r, bodyAt, bodySize);
         int sigLenAt = bodyAt + bodySize;
-        int sigLen = r.length(r.u32(sigLenAt, "signature data length"), sigLenAt + 4, "signature data");
+        int sigLen = r.lengthWithin(r.u32(sigLenAt, "signature data length"), sigLenAt + 4, "signature data");
         QuoteSignatureData sd = QuoteSignatureData.readV4(r, sigLenAt + 4, sigLen);
         return new TdxQuote(h, bodyType, body, Arrays.copyOf(quote, sigLenAt), sd);
     }

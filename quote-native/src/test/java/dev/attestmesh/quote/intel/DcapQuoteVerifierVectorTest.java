@@ -217,4 +217,29 @@ class DcapQuoteVerifierVectorTest {
         assertEquals(VerificationCheck.COLLATERAL_MISMATCH, rejection(TeeType.TDX,
                 IntelVectors.hexFile("tdx/dcap-qvl-tdx-near/quote_hex.txt"), other, Instant.ofEpochSecond(1757462400)));
     }
+
+    /**
+     * Automata's 2025 TDX collateral delivered with the pre-2025 TCB Signing certificate (expired
+     * 2025-05-21, same key): accepted when the renewed certificate is configured, and rejected as
+     * expired when it is not, since no valid signing certificate then covers the verification time.
+     */
+    @Test
+    void renewedTcbSigningCertificateRescuesCollateralDeliveredWithTheExpiredOne() throws Exception {
+        java.util.List<java.security.cert.X509Certificate> oldChain = dev.attestmesh.quote.collateral.CollateralEncodings
+                .certificateChain(new String(IntelVectors.bytes("tdx/go-tdx-guest/tcbInfoIssuerChain.DERIVED.pem"),
+                        StandardCharsets.US_ASCII));
+        String v4 = "tdx/automata-tdx-v4/";
+        QuoteCollateral c = new QuoteCollateral(
+                dev.attestmesh.quote.collateral.CollateralJsonParser.pcsTcbInfo(IntelVectors.bytes(v4 + "tcbinfov3_00806f050000.json"), oldChain),
+                dev.attestmesh.quote.collateral.CollateralJsonParser.pcsEnclaveIdentity(IntelVectors.bytes(v4 + "qe_td.json"), oldChain),
+                new dev.attestmesh.quote.collateral.PckCrl(IntelVectors.bytes(v4 + "platformCrl_0625.der"), List.of()),
+                new dev.attestmesh.quote.collateral.RootCaCrl(IntelVectors.bytes("roots/automata/rootCrlDer.der")));
+        byte[] quote = IntelVectors.bytes(v4 + "sampleQuote_v4.bin");
+        Instant at = Instant.ofEpochSecond(1749095100);
+        assertEquals(TcbStatus.OUT_OF_DATE, verify(TeeType.TDX, quote, c, at).tcbStatus());
+        var ex = assertThrows(EvidenceVerificationException.class, () -> DcapQuoteVerifier.create(TeeType.TDX,
+                IntelVectors.rootOnly(), CollateralProvider.fixed(c)).verify(VerificationRequest.of(TeeType.TDX, quote, at)));
+        assertEquals(VerificationCheck.COLLATERAL_EXPIRED, ex.check());
+        assertTrue(ex.getMessage().contains("TCB Signing"), ex.getMessage());
+    }
 }
