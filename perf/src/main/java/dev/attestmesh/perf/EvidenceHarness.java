@@ -1,0 +1,299 @@
+package dev.attestmesh.perf;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.attestmesh.quote.TeeType;
+import dev.attestmesh.quote.VerificationRequest;
+import dev.attestmesh.quote.VerifiedEvidence;
+import dev.attestmesh.quote.collateral.CollateralEncodings;
+import dev.attestmesh.quote.collateral.CollateralJsonParser;
+import dev.attestmesh.quote.collateral.CollateralProvider;
+import dev.attestmesh.quote.intel.DcapQuote;
+import dev.attestmesh.quote.intel.DcapQuoteVerifier;
+import dev.attestmesh.quote.trust.EcdsaP256;
+import dev.attestmesh.quote.sgx.SgxQuoteParser;
+import dev.attestmesh.quote.tdx.TdxQuoteParser;
+import dev.attestmesh.quote.trust.IntelTrustAnchors;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.Options;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Evidence verification performance (JMH, driven programmatically), against real vectors from
+ * {@code attestmesh.vectors} (default {@code ../shared/vectors}):
+ *
+ * <ul>
+ *   <li><b>cold</b>: a new {@link DcapQuoteVerifier} per call and collateral JSON with the request,
+ *       so nothing is cached: PCK chain, CRLs, TCB Info / QE Identity signatures and JSON parsing
+ *       are all paid (JIT warm, as in a long-running control plane meeting a new platform);
+ *   <li><b>warm</b>: one verifier whose PCK chain and verified collateral are cached, as for a
+ *       platform that re-attests; the quote signature, QE report signature, QE report binding, every
+ *       validity window and the TCB evaluation still run on every call;
+ *   <li><b>floor</b>: just the two ECDSA P-256 verifications a warm call cannot avoid (quote and QE
+ *       report), timed in the same run, so {@code warmRatioToFloor} shows the overhead above the
+ *       cryptography;
+ *   <li><b>peer</b>: {@code @phala/dcap-qvl-web} (Rust compiled to WebAssembly) on the same quote
+ *       and collateral, timed inside node over many iterations by {@code perf/node/verify.mjs bench}
+ *       (it caches nothing, so it compares with cold).
+ * </ul>
+ *
+ * Prints a table and then one JSON line with {@code coldMsSgx}, {@code coldMsTdx}, {@code
+ * warmMsSgx}, {@code warmMsTdx}, {@code snpMs}, {@code peerColdMsSgx}, {@code peerColdMsTdx},
+ * {@code warmRatioToFloor} (the larger of the SGX and TDX ratios); -1 marks what could not be
+ * measured. Argument {@code --quick} shortens the JMH iterations.
+ */
+public final class EvidenceHarness {
+    private static final String SGX_QUOTE = "sgx/dcap-qvl-sgx/sgx_quote";
+    private static final String SGX_COLLATERAL = "sgx/dcap-qvl-sgx/sgx_quote_collateral.json";
+    private static final Instant SGX_AT = Instant.ofEpochSecond(1752919277);
+    private static final String TDX_QUOTE = "tdx/dcap-qvl-tdx/tdx_quote";
+    private static final String TDX_COLLATERAL = "tdx/dcap-qvl-tdx/tdx_quote_collateral.json";
+    private static final Instant TDX_AT = Instant.ofEpochSecond(1752919234);
+
+    private EvidenceHarness() {}
+
+    static Path vectors() {
+        String p = System.getProperty("attestmesh.vectors");
+        for (Path c : new Path[] {p == null ? null : Path.of(p), Path.of("../shared/vectors"), Path.of("/work/shared/vectors")}) {
+            if (c != null && Files.isDirectory(c.resolve("sgx"))) {
+                return c.toAbsolutePath().normalize();
+            }
+        }
+        throw new IllegalStateException("test vectors not found: pass -Dattestmesh.vectors=<dir>");
+    }
+
+    /** One TEE's inputs, prepared outside the timed region. */
+    static final class Inputs {
+        final TeeType tee;
+        final byte[] quote;
+        final byte[] collateralJson;
+        final Instant at;
+        final IntelTrustAnchors anchors;
+        final DcapQuoteVerifier warm;
+        final byte[] signedBytes;
+        final byte[] quoteSignature;
+        final byte[] qeReport;
+        final byte[] qeReportSignature;
+        final EcdsaP256.VerifyingKey attestationKey;
+        final EcdsaP256.VerifyingKey pckKey;
+
+        Inputs(TeeType tee, String quotePath, String collateralPath, Instant at) throws Exception {
+            Path v = vectors();
+            this.tee = tee;
+            this.quote = Files.readAllBytes(v.resolve(quotePath));
+            this.collateralJson = Files.readAllBytes(v.resolve(collateralPath));
+            this.at = at;
+            this.anchors = IntelTrustAnchors.fromRootDer(Files.readAllBytes(v.resolve("roots/automata/rootCaDer.der")));
+            this.warm = DcapQuoteVerifier.create(tee, anchors,
+                    CollateralProvider.fixed(CollateralJsonParser.quoteCollateralV3(collateralJson)));
+            this.warm.verify(VerificationRequest.of(tee, quote, at)); // fills the caches; fails fast if broken
+            DcapQuote q = tee == TeeType.SGX ? SgxQuoteParser.parse(quote) : TdxQuoteParser.parse(quote);
+            this.signedBytes = q.signedBytes();
+            this.quoteSignature = q.signatureData().quoteSignature();
+            this.qeReport = q.signatureData().qeReport().raw();
+            this.qeReportSignature = q.signatureData().qeReportSignature();
+            this.attestationKey = EcdsaP256.fromRaw(q.signatureData().attestationKey()).orElseThrow();
+            byte[] leafDer = CollateralEncodings.pemCertificateBlocks(q.signatureData().certificationData()).get(0);
+            this.pckKey = EcdsaP256.fromPublicKey(CollateralEncodings.certificate(leafDer).getPublicKey()).orElseThrow();
+        }
+
+        VerifiedEvidence cold() throws Exception {
+            return DcapQuoteVerifier.create(tee, anchors, CollateralProvider.none())
+                    .verify(new VerificationRequest(tee, quote, Optional.of(collateralJson), at));
+        }
+
+        VerifiedEvidence warm() throws Exception {
+            return warm.verify(VerificationRequest.of(tee, quote, at));
+        }
+
+        boolean floor() {
+            return EcdsaP256.verifyRaw(attestationKey, signedBytes, quoteSignature)
+                    & EcdsaP256.verifyRaw(pckKey, qeReport, qeReportSignature);
+        }
+    }
+
+    /** JMH state holding both TEEs' inputs. */
+    @State(Scope.Benchmark)
+    public static class Vectors {
+        Inputs sgx;
+        Inputs tdx;
+
+        @Setup(Level.Trial)
+        public void load() throws Exception {
+            sgx = new Inputs(TeeType.SGX, SGX_QUOTE, SGX_COLLATERAL, SGX_AT);
+            tdx = new Inputs(TeeType.TDX, TDX_QUOTE, TDX_COLLATERAL, TDX_AT);
+        }
+    }
+
+    /** JMH benchmarks; names are read back by {@link #main}. */
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public static class Benchmarks {
+        @Benchmark
+        public VerifiedEvidence coldSgx(Vectors v) throws Exception {
+            return v.sgx.cold();
+        }
+
+        @Benchmark
+        public VerifiedEvidence coldTdx(Vectors v) throws Exception {
+            return v.tdx.cold();
+        }
+
+        @Benchmark
+        public VerifiedEvidence warmSgx(Vectors v) throws Exception {
+            return v.sgx.warm();
+        }
+
+        @Benchmark
+        public VerifiedEvidence warmTdx(Vectors v) throws Exception {
+            return v.tdx.warm();
+        }
+
+        @Benchmark
+        public boolean floorSgx(Vectors v) {
+            return v.sgx.floor();
+        }
+
+        @Benchmark
+        public boolean floorTdx(Vectors v) {
+            return v.tdx.floor();
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        boolean quick = List.of(args).contains("--quick");
+        Path vectors = vectors();
+        new Inputs(TeeType.SGX, SGX_QUOTE, SGX_COLLATERAL, SGX_AT); // fail before JMH if vectors are unusable
+        Options opts = new OptionsBuilder()
+                .include(Benchmarks.class.getName().replace("$", ".") + ".*")
+                .forks(1)
+                .warmupIterations(quick ? 2 : 4)
+                .warmupTime(TimeValue.milliseconds(quick ? 500 : 1000))
+                .measurementIterations(quick ? 3 : 5)
+                .measurementTime(TimeValue.milliseconds(quick ? 500 : 1000))
+                .jvmArgsAppend("-Dattestmesh.vectors=" + vectors, "-Xmx1g")
+                .shouldFailOnError(true)
+                .build();
+        Collection<RunResult> results = new Runner(opts).run();
+        Map<String, double[]> us = new LinkedHashMap<>();
+        for (RunResult r : results) {
+            String label = r.getParams().getBenchmark();
+            String name = label.substring(label.lastIndexOf('.') + 1);
+            us.put(name, new double[] {r.getPrimaryResult().getScore(), r.getPrimaryResult().getScoreError()});
+        }
+
+        double peerSgx = peerMs(vectors.resolve(SGX_QUOTE), vectors.resolve(SGX_COLLATERAL), SGX_AT);
+        double peerTdx = peerMs(vectors.resolve(TDX_QUOTE), vectors.resolve(TDX_COLLATERAL), TDX_AT);
+        double snp = snpMs();
+
+        double coldSgx = ms(us, "coldSgx");
+        double coldTdx = ms(us, "coldTdx");
+        double warmSgx = ms(us, "warmSgx");
+        double warmTdx = ms(us, "warmTdx");
+        double floorSgx = ms(us, "floorSgx");
+        double floorTdx = ms(us, "floorTdx");
+        double ratio = Math.max(warmSgx / floorSgx, warmTdx / floorTdx);
+
+        System.out.println();
+        System.out.println("Evidence verification (" + Runtime.getRuntime().availableProcessors() + " CPUs, "
+                + System.getProperty("java.vm.name") + " " + Runtime.version() + ")");
+        System.out.printf(Locale.ROOT, "%-44s %12s %10s %10s%n", "measurement", "ms/verify", "+/- ms", "target");
+        row("SGX cold (new verifier, nothing cached)", coldSgx, err(us, "coldSgx"), "<= 2");
+        row("TDX cold (new verifier, nothing cached)", coldTdx, err(us, "coldTdx"), "<= 2");
+        row("SGX warm (chain + collateral cached)", warmSgx, err(us, "warmSgx"), "<= 0.25");
+        row("TDX warm (chain + collateral cached)", warmTdx, err(us, "warmTdx"), "<= 0.25");
+        row("SGX floor (2 x ECDSA P-256 verify)", floorSgx, err(us, "floorSgx"), "");
+        row("TDX floor (2 x ECDSA P-256 verify)", floorTdx, err(us, "floorTdx"), "");
+        row("peer @phala/dcap-qvl-web SGX (full)", peerSgx, Double.NaN, "");
+        row("peer @phala/dcap-qvl-web TDX (full)", peerTdx, Double.NaN, "");
+        row("SNP (verifier not in this build)", snp, Double.NaN, "");
+        System.out.printf(Locale.ROOT, "warm / floor ratio: SGX %.2f, TDX %.2f (target <= 1.5)%n",
+                warmSgx / floorSgx, warmTdx / floorTdx);
+        System.out.printf(Locale.ROOT,
+                "{\"coldMsSgx\":%.4f,\"coldMsTdx\":%.4f,\"warmMsSgx\":%.4f,\"warmMsTdx\":%.4f,\"snpMs\":%.4f,"
+                        + "\"peerColdMsSgx\":%.4f,\"peerColdMsTdx\":%.4f,\"warmRatioToFloor\":%.3f}%n",
+                coldSgx, coldTdx, warmSgx, warmTdx, snp, peerSgx, peerTdx, ratio);
+    }
+
+    /**
+     * Hook for the SEV-SNP verifier, which lives in {@code dev.attestmesh.quote.snp} and is not part
+     * of this build: when it is, time its full verification of {@code snp/go-sev-guest-milan} here
+     * (cold and warm like the Intel rows) and return milliseconds. Until then -1, meaning "not
+     * measured".
+     */
+    static double snpMs() {
+        return -1;
+    }
+
+    private static double ms(Map<String, double[]> us, String name) {
+        double[] v = us.get(name);
+        return v == null ? -1 : v[0] / 1000.0;
+    }
+
+    private static double err(Map<String, double[]> us, String name) {
+        double[] v = us.get(name);
+        return v == null || Double.isNaN(v[1]) ? Double.NaN : v[1] / 1000.0;
+    }
+
+    private static void row(String what, double ms, double err, String target) {
+        System.out.printf(Locale.ROOT, "%-44s %12s %10s %10s%n", what, ms < 0 ? "n/a" : String.format(Locale.ROOT, "%.4f", ms),
+                Double.isNaN(err) ? "" : String.format(Locale.ROOT, "%.4f", err), target);
+    }
+
+    /** Runs the node peer's bench mode; -1 (with a note on stderr) when node or the package is absent. */
+    static double peerMs(Path quote, Path collateral, Instant at) {
+        Path peer = Path.of("perf/node");
+        if (!Files.isDirectory(peer.resolve("node_modules/@phala/dcap-qvl-web"))) {
+            peer = Path.of("node");
+        }
+        if (!Files.isDirectory(peer.resolve("node_modules/@phala/dcap-qvl-web"))) {
+            System.err.println("peer not measured: run 'npm ci --prefix perf/node' (and have node on PATH)");
+            return -1;
+        }
+        List<String> cmd = new ArrayList<>(List.of("node", peer.resolve("verify.mjs").toString(), "bench",
+                quote.toString(), collateral.toString(), Long.toString(at.getEpochSecond()), "300"));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                System.err.println("peer failed: " + out);
+                return -1;
+            }
+            JsonNode n = new ObjectMapper().readTree(out.substring(out.lastIndexOf('\n') + 1));
+            if (!n.get("error").isNull()) {
+                System.err.println("peer rejected the vector: " + n.get("error").asText());
+                return -1;
+            }
+            return n.get("msPerVerify").asDouble();
+        } catch (IOException e) {
+            System.err.println("peer not measured: " + e.getMessage());
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package dev.attestmesh.quote.trust;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PublicKey;
+import java.security.cert.CRLException;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
+import java.util.Optional;
+import org.bouncycastle.asn1.x9.X9ECParameters;
+import org.bouncycastle.crypto.ec.CustomNamedCurves;
+import org.bouncycastle.crypto.params.AsymmetricKeyParameter;
+import org.bouncycastle.crypto.params.ECDomainParameters;
+import org.bouncycastle.crypto.params.ECPublicKeyParameters;
+import org.bouncycastle.crypto.signers.ECDSASigner;
+import org.bouncycastle.crypto.signers.StandardDSAEncoding;
+import org.bouncycastle.crypto.util.PublicKeyFactory;
+import org.bouncycastle.math.ec.ECPoint;
+
+/**
+ * ECDSA P-256 / SHA-256 verification for Intel DCAP: raw x||y public keys, raw r||s signatures
+ * (both big-endian), and the DER signatures of PCK certificates and CRLs.
+ *
+ * <p>Uses BouncyCastle's lightweight ECDSA with its specialised P-256 field arithmetic, which
+ * measured several times faster here than the JDK's SunEC provider. A {@link VerifyingKey} keeps
+ * BouncyCastle's per-point precomputation, so reusing one for a cached PCK or attestation key makes
+ * later verifications cheaper. Malformed keys or signatures are failed verifications, never
+ * exceptions.
+ */
+public final class EcdsaP256 {
+    private static final X9ECParameters CURVE = CustomNamedCurves.getByName("secp256r1");
+    private static final ECDomainParameters DOMAIN =
+            new ECDomainParameters(CURVE.getCurve(), CURVE.getG(), CURVE.getN(), CURVE.getH(), CURVE.getSeed());
+    /** ecdsa-with-SHA256, the only signature algorithm in Intel's SGX PKI. */
+    private static final String ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2";
+
+    private EcdsaP256() {}
+
+    /** A validated P-256 public key, ready for repeated verification. Immutable and thread-safe. */
+    public static final class VerifyingKey {
+        private final ECPublicKeyParameters params;
+
+        private VerifyingKey(ECPublicKeyParameters params) {
+            this.params = params;
+        }
+    }
+
+    /** The key for raw x||y, or empty if it is not 64 bytes or not a point on P-256. */
+    public static Optional<VerifyingKey> fromRaw(byte[] xy) {
+        if (xy.length != 64) {
+            return Optional.empty();
+        }
+        try {
+            ECPoint q = DOMAIN.getCurve().validatePoint(new BigInteger(1, Arrays.copyOfRange(xy, 0, 32)),
+                    new BigInteger(1, Arrays.copyOfRange(xy, 32, 64)));
+            return Optional.of(new VerifyingKey(new ECPublicKeyParameters(q, DOMAIN)));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The key of a P-256 certificate, or empty if the certificate's key is not P-256. */
+    public static Optional<VerifyingKey> fromPublicKey(PublicKey key) {
+        try {
+            AsymmetricKeyParameter p = PublicKeyFactory.createKey(key.getEncoded());
+            // Same group order and generator means P-256, whichever curve implementation BC chose.
+            if (p instanceof ECPublicKeyParameters ec && ec.getParameters().getN().equals(DOMAIN.getN())
+                    && ec.getParameters().getG().normalize().getAffineXCoord().toBigInteger()
+                            .equals(DOMAIN.getG().normalize().getAffineXCoord().toBigInteger())) {
+                ECPoint q = DOMAIN.getCurve().validatePoint(ec.getQ().getAffineXCoord().toBigInteger(),
+                        ec.getQ().getAffineYCoord().toBigInteger());
+                return Optional.of(new VerifyingKey(new ECPublicKeyParameters(q, DOMAIN)));
+            }
+            return Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Verifies raw r||s (64 bytes) over {@code data}. */
+    public static boolean verifyRaw(VerifyingKey key, byte[] data, byte[] rs) {
+        if (rs.length != 64) {
+            return false;
+        }
+        return verify(key, sha256(data), new BigInteger(1, Arrays.copyOfRange(rs, 0, 32)),
+                new BigInteger(1, Arrays.copyOfRange(rs, 32, 64)));
+    }
+
+    /** Verifies a DER ECDSA signature over {@code data}. */
+    public static boolean verifyDer(VerifyingKey key, byte[] data, byte[] der) {
+        try {
+            BigInteger[] rs = StandardDSAEncoding.INSTANCE.decode(DOMAIN.getN(), der);
+            return verify(key, sha256(data), rs[0], rs[1]);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code cert} is signed with ecdsa-with-SHA256 by {@code issuer}. */
+    public static boolean verifyCertificate(X509Certificate cert, VerifyingKey issuer) {
+        try {
+            return ECDSA_WITH_SHA256.equals(cert.getSigAlgOID())
+                    && verifyDer(issuer, cert.getTBSCertificate(), cert.getSignature());
+        } catch (CertificateEncodingException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code crl} is signed with ecdsa-with-SHA256 by {@code issuer}. */
+    public static boolean verifyCrl(X509CRL crl, VerifyingKey issuer) {
+        try {
+            return ECDSA_WITH_SHA256.equals(crl.getSigAlgOID()) && verifyDer(issuer, crl.getTBSCertList(), crl.getSignature());
+        } catch (CRLException e) {
+            return false;
+        }
+    }
+
+    /** Convenience for callers holding a JCA key; prefer a cached {@link VerifyingKey} on hot paths. */
+    public static boolean verify(PublicKey key, byte[] data, byte[] rs) {
+        return fromPublicKey(key).map(k -> verifyRaw(k, data, rs)).orElse(false);
+    }
+
+    private static boolean verify(VerifyingKey key, byte[] digest, BigInteger r, BigInteger s) {
+        try {
+            ECDSASigner signer = new ECDSASigner();
+            signer.init(false, key.params);
+            return signer.verifySignature(digest, r, s);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static byte[] sha256(byte[] data) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(data);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+        }
+    }
+}
