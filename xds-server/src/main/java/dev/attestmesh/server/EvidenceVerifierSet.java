@@ -1,16 +1,158 @@
 package dev.attestmesh.server;
 
+import dev.attestmesh.quote.EvidenceVerificationException;
+import dev.attestmesh.quote.EvidenceVerifier;
 import dev.attestmesh.quote.EvidenceVerifiers;
+import dev.attestmesh.quote.TeeType;
+import dev.attestmesh.quote.VerificationCheck;
+import dev.attestmesh.quote.VerificationRequest;
+import dev.attestmesh.quote.VerifiedEvidence;
+import dev.attestmesh.quote.collateral.CachingCollateralProvider;
+import dev.attestmesh.quote.collateral.CollateralProvider;
+import dev.attestmesh.quote.collateral.FileCollateralProvider;
+import dev.attestmesh.quote.collateral.PcsCollateralProvider;
+import dev.attestmesh.quote.intel.DcapQuoteVerifier;
 import dev.attestmesh.quote.sim.SimulatedEvidenceVerifier;
+import dev.attestmesh.quote.snp.CachingVcekProvider;
+import dev.attestmesh.quote.snp.KdsVcekProvider;
+import dev.attestmesh.quote.snp.SnpReportVerifier;
+import dev.attestmesh.quote.trust.AmdTrustAnchors;
+import dev.attestmesh.quote.trust.IntelTrustAnchors;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The evidence verifiers a control plane registers. The simulator's verifier is always present; whether
- * its evidence is accepted is decided by policy (only policies that list {@code sim} accept it).
+ * its evidence is accepted is decided by policy (only policies that list {@code sim} accept it). SGX and
+ * TDX need the Intel SGX Root CA (a configured file or directory, else downloaded from Intel and checked
+ * against the pinned fingerprint); SEV-SNP uses configured AMD roots or AMD KDS. A TEE type whose trust
+ * anchors cannot be loaded is disabled with a warning, and its evidence is refused with a message that
+ * says so, rather than keeping the control plane from starting.
  */
 public final class EvidenceVerifierSet {
+    private static final Logger LOG = LoggerFactory.getLogger(EvidenceVerifierSet.class);
+    private static final Duration HTTP_TIMEOUT = Duration.ofSeconds(20);
+
+    /**
+     * Where trust anchors and collateral come from.
+     *
+     * @param intelRoot Intel SGX Root CA file or directory; empty to download it from Intel
+     * @param intelCollateralDir local collateral directory; when empty, collateral comes from {@code pcsUrl}
+     * @param pcsUrl Intel PCS or a PCCS base URL (API v4)
+     * @param amdRoots directory with AMD ARK/ASK certificates; empty to fetch them from {@code kdsUrl}
+     * @param kdsUrl AMD KDS base URL, also used for VCEKs
+     */
+    public record Sources(Optional<Path> intelRoot, Optional<Path> intelCollateralDir, URI pcsUrl,
+            Optional<Path> amdRoots, URI kdsUrl) {
+        public static Sources vendorDefaults() {
+            return new Sources(Optional.empty(), Optional.empty(), PcsCollateralProvider.INTEL_PCS, Optional.empty(),
+                    AmdTrustAnchors.AMD_KDS);
+        }
+    }
+
     private EvidenceVerifierSet() {}
 
+    /** Only the simulator (tests and the demo). */
     public static EvidenceVerifiers defaults() {
         return EvidenceVerifiers.of(SimulatedEvidenceVerifier.withDefaultKey());
+    }
+
+    /**
+     * The simulator plus SGX, TDX and SEV-SNP verifiers built from {@code sources}. Hardware verifiers
+     * are set up on first use (so a control plane without Internet access starts, and only evidence of
+     * a type whose anchors cannot be loaded is refused, naming the reason); a failed setup is retried
+     * after a minute.
+     */
+    public static EvidenceVerifiers from(Sources sources) {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(HTTP_TIMEOUT).build();
+        LazyVerifier.Factory intelSetup = tee -> DcapQuoteVerifier.create(tee, intelAnchors(sources, http),
+                intelCollateral(sources, http));
+        return EvidenceVerifiers.of(SimulatedEvidenceVerifier.withDefaultKey(),
+                new LazyVerifier(TeeType.SGX, intelSetup, "configure attestmesh.intel.root"),
+                new LazyVerifier(TeeType.TDX, intelSetup, "configure attestmesh.intel.root"),
+                new LazyVerifier(TeeType.SNP, tee -> SnpReportVerifier.create(
+                        sources.amdRoots().isPresent() ? AmdTrustAnchors.fromDirectory(sources.amdRoots().get())
+                                : AmdTrustAnchors.fromKds(http, sources.kdsUrl(), HTTP_TIMEOUT),
+                        CachingVcekProvider.create(KdsVcekProvider.create(http, sources.kdsUrl(), HTTP_TIMEOUT))),
+                        "configure attestmesh.amd.roots-dir"));
+    }
+
+    private static CollateralProvider intelCollateral(Sources s, HttpClient http) {
+        return new CachingCollateralProvider(s.intelCollateralDir().<CollateralProvider>map(FileCollateralProvider::new)
+                .orElseGet(() -> PcsCollateralProvider.pccs(s.pcsUrl(), http)));
+    }
+
+    /** Builds its verifier on first use; a failed build is reported as the evidence's rejection. */
+    static final class LazyVerifier implements EvidenceVerifier {
+        interface Factory {
+            EvidenceVerifier create(TeeType tee) throws Exception;
+        }
+
+        private static final Duration RETRY_AFTER = Duration.ofMinutes(1);
+        private final TeeType tee;
+        private final Factory factory;
+        private final String hint;
+        private volatile EvidenceVerifier delegate;
+        private volatile long failedAtNanos;
+        private volatile String failure = "";
+
+        LazyVerifier(TeeType tee, Factory factory, String hint) {
+            this.tee = tee;
+            this.factory = factory;
+            this.hint = hint;
+        }
+
+        @Override
+        public TeeType tee() {
+            return tee;
+        }
+
+        @Override
+        public VerifiedEvidence verify(VerificationRequest request) throws EvidenceVerificationException {
+            EvidenceVerifier v = delegate;
+            if (v == null) {
+                v = build();
+            }
+            return v.verify(request);
+        }
+
+        private synchronized EvidenceVerifier build() throws EvidenceVerificationException {
+            if (delegate != null) {
+                return delegate;
+            }
+            if (!failure.isEmpty() && System.nanoTime() - failedAtNanos < RETRY_AFTER.toNanos()) {
+                throw unavailable();
+            }
+            try {
+                delegate = factory.create(tee);
+                LOG.info("{} verification enabled", tee.wireName());
+                return delegate;
+            } catch (Exception e) {
+                failure = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                failedAtNanos = System.nanoTime();
+                LOG.warn("{} verification unavailable: {} ({})", tee.wireName(), failure, hint);
+                throw unavailable();
+            }
+        }
+
+        private EvidenceVerificationException unavailable() {
+            return new EvidenceVerificationException(VerificationCheck.TRUST_ANCHOR, tee.wireName()
+                    + " verification is unavailable on this control plane: " + failure + " (" + hint + ")");
+        }
+    }
+
+    private static IntelTrustAnchors intelAnchors(Sources s, HttpClient http) throws Exception {
+        if (s.intelRoot().isEmpty()) {
+            return IntelTrustAnchors.fromUrl(IntelTrustAnchors.INTEL_ROOT_URL, http);
+        }
+        Path p = s.intelRoot().get();
+        return Files.isDirectory(p) ? IntelTrustAnchors.fromDirectory(p)
+                : IntelTrustAnchors.fromRootDer(Files.readAllBytes(p));
     }
 }

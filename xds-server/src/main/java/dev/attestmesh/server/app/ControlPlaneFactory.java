@@ -9,6 +9,7 @@ import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +26,10 @@ import java.util.Optional;
 @Factory
 public class ControlPlaneFactory {
 
+    private static Optional<Path> optionalPath(String s) {
+        return s.isBlank() ? Optional.empty() : Optional.of(Path.of(s));
+    }
+
     @Context
     @Bean(preDestroy = "close")
     ControlPlane controlPlane(
@@ -37,7 +42,12 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.ca-key-file:}") String caKeyFile,
             @Value("${attestmesh.server-names}") String serverNames,
             @Value("${attestmesh.node-key-file}") String nodeKeyFile,
-            @Value("${attestmesh.nonce-ttl}") Duration nonceTtl) {
+            @Value("${attestmesh.nonce-ttl}") Duration nonceTtl,
+            @Value("${attestmesh.intel.root:}") String intelRoot,
+            @Value("${attestmesh.intel.collateral-dir:}") String intelCollateralDir,
+            @Value("${attestmesh.intel.pcs-url:https://api.trustedservices.intel.com}") String pcsUrl,
+            @Value("${attestmesh.amd.roots-dir:}") String amdRoots,
+            @Value("${attestmesh.amd.kds-url:https://kdsintf.amd.com}") String kdsUrl) {
         if (caKey.isBlank() && !caKeyFile.isBlank()) {
             try {
                 caKey = Files.readString(Path.of(caKeyFile), StandardCharsets.UTF_8).strip();
@@ -51,7 +61,9 @@ public class ControlPlaneFactory {
                 Arrays.stream(serverNames.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
                 nodeKeyFile, nonceTtl);
         try {
-            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.defaults());
+            EvidenceVerifierSet.Sources sources = new EvidenceVerifierSet.Sources(optionalPath(intelRoot),
+                    optionalPath(intelCollateralDir), URI.create(pcsUrl), optionalPath(amdRoots), URI.create(kdsUrl));
+            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.from(sources));
         } catch (IOException e) {
             throw new UncheckedIOException("control plane failed to start: " + e.getMessage(), e);
         }
