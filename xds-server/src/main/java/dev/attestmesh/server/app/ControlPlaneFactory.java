@@ -3,6 +3,7 @@ package dev.attestmesh.server.app;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
+import dev.attestmesh.server.store.DatabaseSettings;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
@@ -34,12 +35,15 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.ca-key:}") String caKey,
             @Value("${attestmesh.server-names}") String serverNames,
             @Value("${attestmesh.node-key-file}") String nodeKeyFile,
-            @Value("${attestmesh.nonce-ttl}") Duration nonceTtl) {
+            @Value("${attestmesh.nonce-ttl}") Duration nonceTtl,
+            @Value("${attestmesh.database.url:}") String databaseUrl,
+            @Value("${attestmesh.database.user:}") String databaseUser,
+            @Value("${attestmesh.database.password:}") String databasePassword) {
         ControlPlaneSettings settings = new ControlPlaneSettings(Path.of(dataDir), grpcBind, grpcPort,
                 policyFile.isBlank() ? Optional.empty() : Optional.of(Path.of(policyFile)), trustDomain,
                 caKey.isBlank() ? Optional.empty() : Optional.of(caKey),
                 Arrays.stream(serverNames.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
-                nodeKeyFile, nonceTtl);
+                nodeKeyFile, nonceTtl).withDatabase(DatabaseSettings.of(databaseUrl, databaseUser, databasePassword));
         try {
             return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.defaults());
         } catch (IOException e) {
