@@ -8,6 +8,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,7 +21,8 @@ import java.util.function.Function;
  */
 public final class JdbcIssuanceLogStore implements IssuanceLogStore {
     private static final String COLUMNS =
-            "seq, serial_hex, node_id, spiffe_id, evidence_sha256, policy_ids, issued_at, previous_hash, entry_hash";
+            "seq, serial_hex, node_id, spiffe_id, evidence_sha256, policy_ids, issued_at, previous_hash, entry_hash, "
+            + "issued_at_exact";
     private final Database db;
 
     public JdbcIssuanceLogStore(Database db) {
@@ -56,7 +58,7 @@ public final class JdbcIssuanceLogStore implements IssuanceLogStore {
 
     private static void insert(Connection c, IssuanceLogEntry e) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO issuance_log (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                "INSERT INTO issuance_log (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             ps.setLong(1, e.sequence());
             ps.setString(2, e.serialHex());
             ps.setString(3, e.nodeId());
@@ -66,6 +68,7 @@ public final class JdbcIssuanceLogStore implements IssuanceLogStore {
             ps.setTimestamp(7, Timestamp.from(e.issuedAt()));
             ps.setString(8, e.previousHashHex());
             ps.setString(9, e.hashHex());
+            ps.setString(10, e.issuedAt().toString());
             ps.executeUpdate();
         }
     }
@@ -103,8 +106,10 @@ public final class JdbcIssuanceLogStore implements IssuanceLogStore {
 
     private static IssuanceLogEntry read(ResultSet rs) throws SQLException {
         String ids = rs.getString(6);
+        String exact = rs.getString(10);
+        Instant issuedAt = exact == null ? rs.getTimestamp(7).toInstant() : Instant.parse(exact);
         return new IssuanceLogEntry(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                rs.getString(5), ids.isEmpty() ? List.of() : Arrays.asList(ids.split(",")),
-                rs.getTimestamp(7).toInstant(), rs.getString(8), rs.getString(9));
+                rs.getString(5), ids.isEmpty() ? List.of() : Arrays.asList(ids.split(",")), issuedAt,
+                rs.getString(8), rs.getString(9));
     }
 }
