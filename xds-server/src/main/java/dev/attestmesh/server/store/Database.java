@@ -119,11 +119,6 @@ public final class Database implements AutoCloseable {
                 true, Optional.empty()));
     }
 
-    /** Uses an externally configured data source, migrating it first. */
-    public static Database of(DataSource ds, String description) {
-        return migrate(new Database(ds, description, Vendor.H2, false, Optional.empty()));
-    }
-
     private static Database migrate(Database db) {
         try {
             Flyway.configure().dataSource(db.dataSource).locations("classpath:db/migration").load().migrate();

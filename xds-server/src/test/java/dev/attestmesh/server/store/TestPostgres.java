@@ -40,8 +40,19 @@ public final class TestPostgres {
         } catch (SQLException e) {
             throw new AssertionError("cannot create a test schema on the test PostgreSQL: " + e.getMessage(), e);
         }
+        dropAtExit(url, schema);
         String withSchema = url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema;
         return new DatabaseSettings(Optional.of(withSchema), Optional.empty(), Optional.empty(), 4);
+    }
+
+    private static void dropAtExit(String url, String schema) {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+                s.execute("DROP SCHEMA " + schema + " CASCADE");
+            } catch (SQLException e) {
+                // Best effort: a leftover schema only takes space in a throw-away test database.
+            }
+        }));
     }
 
     static synchronized Optional<String> baseUrl() {
