@@ -35,9 +35,6 @@ public final class NodeRegistry implements RegistryView {
     private final Map<String, String> nodeBySpiffe = new ConcurrentHashMap<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final ChangeNotifier changes;
-    // Orders store writes and reloads within this replica, so the index never keeps an older record
-    // than the store holds.
-    private final Object writeLock = new Object();
 
     /** A registry whose changes are told only within this process. */
     public NodeRegistry(NodeStore store, PolicyRegistry policies, Supplier<List<X509Certificate>> trustBundle,
@@ -65,7 +62,9 @@ public final class NodeRegistry implements RegistryView {
 
     /** Records a fresh attestation (replacing the node's previous one). */
     public void put(NodeEntry e) {
-        synchronized (writeLock) {
+        // Store writes and reloads hold the registry's lock, so the index never keeps an older record
+        // than the store holds.
+        synchronized (this) {
             store.upsert(e, clock.instant());
             reindex(e);
         }
@@ -78,12 +77,12 @@ public final class NodeRegistry implements RegistryView {
             return; // this replica applied it already
         }
         if (change instanceof Change.Node n) {
-            synchronized (writeLock) {
+            synchronized (this) {
                 store.load(n.nodeId()).ifPresent(this::reindex);
             }
             fireChange();
         } else if (change == Change.Topic.NODES) {
-            synchronized (writeLock) {
+            synchronized (this) {
                 store.loadAll().forEach(this::reindex);
             }
             fireChange();

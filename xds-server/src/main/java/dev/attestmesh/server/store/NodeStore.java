@@ -22,8 +22,10 @@ public final class NodeStore {
     private static final String COLUMNS = "node_id, spiffe_id, tee, measurement, state, state_reason, claims, "
             + "satisfied_policies, cert_chain_pem, cert_serial, cert_sha256, previous_cert_sha256, cert_not_after, "
             + "evidence_expires_at, attested_at, updated_at";
-    private static final String SET_COLUMNS = java.util.Arrays.stream(COLUMNS.split(", "))
-            .map(col -> col + " = ?").collect(Collectors.joining(", "));
+    private static final List<String> COLUMN_LIST = List.of(COLUMNS.split(", "));
+    private static final String SET_COLUMNS =
+            COLUMN_LIST.stream().map(col -> col + " = ?").collect(Collectors.joining(", "));
+    private static final String PLACEHOLDERS = String.join(", ", java.util.Collections.nCopies(COLUMN_LIST.size(), "?"));
     private final Database db;
 
     public NodeStore(Database db) {
@@ -52,13 +54,13 @@ public final class NodeStore {
             // DELETE-then-INSERT does on PostgreSQL.
             try (PreparedStatement upd = c.prepareStatement("UPDATE nodes SET " + SET_COLUMNS + " WHERE node_id = ?")) {
                 bind(upd, e, now);
-                upd.setString(17, e.nodeId());
+                upd.setString(COLUMN_LIST.size() + 1, e.nodeId());
                 if (upd.executeUpdate() == 1) {
                     return null;
                 }
             }
-            try (PreparedStatement ins = c.prepareStatement("INSERT INTO nodes (" + COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            try (PreparedStatement ins = c.prepareStatement(
+                    "INSERT INTO nodes (" + COLUMNS + ") VALUES (" + PLACEHOLDERS + ")")) {
                 bind(ins, e, now);
                 ins.executeUpdate();
             }
