@@ -1,8 +1,9 @@
--- AttestMesh control plane schema, version 1. Portable across H2 (embedded default) and PostgreSQL.
+-- AttestMesh control plane schema, version 1. Portable across H2 (embedded default) and PostgreSQL:
+-- binary columns are BYTEA (PostgreSQL has no BLOB; H2 reads BYTEA as BINARY VARYING).
 
 CREATE TABLE ca_material (
     id          VARCHAR(32) PRIMARY KEY,          -- 'mesh'
-    sealed      BLOB NOT NULL,                    -- CaVault.seal output (AES-256-GCM)
+    sealed      BYTEA NOT NULL,                   -- CaVault.seal output (AES-256-GCM)
     updated_at  TIMESTAMP WITH TIME ZONE NOT NULL
 );
 
@@ -21,7 +22,7 @@ CREATE TABLE nodes (
     measurement         VARCHAR(256) NOT NULL,
     state               VARCHAR(16) NOT NULL,     -- ATTESTED | REVOKED | EXPIRED
     state_reason        VARCHAR(1024) NOT NULL,
-    claims              BLOB NOT NULL,            -- AttestationClaimsCodec DER
+    claims              BYTEA NOT NULL,           -- AttestationClaimsCodec DER
     satisfied_policies  VARCHAR(4096) NOT NULL,   -- id=version,id=version
     cert_chain_pem      TEXT NOT NULL,
     cert_serial         VARCHAR(64) NOT NULL,

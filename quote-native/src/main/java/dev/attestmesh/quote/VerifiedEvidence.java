@@ -1,5 +1,6 @@
 package dev.attestmesh.quote;
 
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -52,6 +53,22 @@ public record VerifiedEvidence(
         if (reportData.length != 64) {
             throw new IllegalArgumentException("report data must be 64 bytes, got " + reportData.length);
         }
+    }
+
+    /** Equality by content (the byte arrays are compared element by element). */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof VerifiedEvidence v && tee == v.tee && tcbStatus == v.tcbStatus
+                && advisoryIds.equals(v.advisoryIds) && debug == v.debug && insecure == v.insecure
+                && Arrays.equals(reportData, v.reportData) && measurements.equals(v.measurements)
+                && numbers.equals(v.numbers) && Arrays.equals(evidenceSha256, v.evidenceSha256)
+                && fmspcOrChip.equals(v.fmspcOrChip);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(tee, tcbStatus, advisoryIds, debug, insecure, Arrays.hashCode(reportData), measurements,
+                numbers, Arrays.hashCode(evidenceSha256), fmspcOrChip);
     }
 
     @Override

@@ -36,17 +36,20 @@ public final class IssuanceLog {
         this.store = store;
     }
 
-    /** Appends an entry linked to the current last entry and returns it. */
+    /**
+     * Appends an entry linked to the current last entry and returns it. The store reads the last entry
+     * and persists the new one atomically ({@link IssuanceLogStore#appendNext}), so the chain stays
+     * gap-free even when several processes share the store.
+     */
     public synchronized IssuanceLogEntry append(String serialHex, String nodeId, String spiffeId,
             String evidenceSha256Hex, List<String> policyIds, Instant issuedAt) {
-        Optional<IssuanceLogEntry> last = store.last();
-        long seq = last.map(e -> e.sequence() + 1).orElse(1L);
-        String prev = last.map(IssuanceLogEntry::hashHex).orElse(GENESIS_HASH);
-        String hash = hash(seq, serialHex, nodeId, spiffeId, evidenceSha256Hex, policyIds, issuedAt, prev);
-        IssuanceLogEntry e = new IssuanceLogEntry(seq, serialHex, nodeId, spiffeId, evidenceSha256Hex, policyIds,
-                issuedAt, prev, hash);
-        store.append(e);
-        return e;
+        return store.appendNext(last -> {
+            long seq = last.map(e -> e.sequence() + 1).orElse(1L);
+            String prev = last.map(IssuanceLogEntry::hashHex).orElse(GENESIS_HASH);
+            String hash = hash(seq, serialHex, nodeId, spiffeId, evidenceSha256Hex, policyIds, issuedAt, prev);
+            return new IssuanceLogEntry(seq, serialHex, nodeId, spiffeId, evidenceSha256Hex, policyIds, issuedAt,
+                    prev, hash);
+        });
     }
 
     /** Entries from {@code fromSequence}, at most {@code limit}. */

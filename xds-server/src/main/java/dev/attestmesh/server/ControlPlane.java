@@ -19,6 +19,8 @@ import dev.attestmesh.server.ca.MeshCaHolder;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.registry.NodeRegistry;
 import dev.attestmesh.server.store.CaMaterialStore;
+import dev.attestmesh.server.store.Change;
+import dev.attestmesh.server.store.ChangeNotifier;
 import dev.attestmesh.server.store.Database;
 import dev.attestmesh.server.store.JdbcIssuanceLogStore;
 import dev.attestmesh.server.store.NodeStore;
@@ -38,6 +40,7 @@ import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -68,6 +71,7 @@ public final class ControlPlane implements AutoCloseable {
 
     private final ControlPlaneSettings settings;
     private final Database db;
+    private final ChangeNotifier changes;
     private final MeshCaHolder ca;
     private final PolicyRegistry policies;
     private final NodeRegistry registry;
@@ -82,16 +86,18 @@ public final class ControlPlane implements AutoCloseable {
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers) throws IOException {
         this.settings = settings;
         Files.createDirectories(settings.dataDir());
-        this.db = Database.embedded(settings.dataDir());
-        MeshCa meshCa = CaBootstrap.loadOrCreate(new CaMaterialStore(db), settings.dataDir(), settings.caKey(),
-                settings.trustDomain(), clock);
+        this.db = Database.open(settings.database(), settings.dataDir());
+        this.changes = ChangeNotifier.forDatabase(db);
+        CaMaterialStore caStore = new CaMaterialStore(db);
+        // Under the store's CA lock, so replicas starting together on an empty database share one CA.
+        MeshCa meshCa = db.underLock(Database.LOCK_CA, () -> loadOrCreateCa(caStore, clock));
         this.ca = new MeshCaHolder(meshCa, clock);
-        this.policies = new PolicyRegistry(new PolicyStore(db), clock);
+        this.policies = new PolicyRegistry(new PolicyStore(db), clock, changes);
         if (settings.policyFile().isPresent()) {
             policies.replace(loadPolicies(settings.policyFile().get()));
         }
         warnAboutSimulator();
-        this.registry = new NodeRegistry(new NodeStore(db), policies, ca::trustBundle, clock);
+        this.registry = new NodeRegistry(new NodeStore(db), policies, ca::trustBundle, clock, changes);
         this.issuanceLog = new IssuanceLog(new JdbcIssuanceLogStore(db));
         Files.writeString(caBundleFile(), Pem.certificates(ca.trustBundle()), StandardCharsets.US_ASCII);
 
@@ -105,6 +111,13 @@ public final class ControlPlane implements AutoCloseable {
                 List.of(new AttestedStreamCallbacks(registry, streamStats), syncTracker), cache);
 
         this.decider = new AuthzDecider(registry, clock, 100_000);
+        changes.subscribe((change, origin) -> {
+            if (change == Change.Topic.CA && origin == ChangeNotifier.Origin.OTHER_REPLICA) {
+                ca.replace(loadOrCreateCa(caStore, clock)); // another replica rotated the CA
+                publisher.publishAll();
+            }
+        });
+        changes.start();
         NonceStore nonces = new NonceStore(clock, settings.nonceTtl(), MAX_OUTSTANDING_NONCES);
         AttestationGrpcService attestation = new AttestationGrpcService(nonces, verifiers, policies, ca, issuanceLog,
                 registry, settings.trustDomain(), clock, metrics);
@@ -121,6 +134,14 @@ public final class ControlPlane implements AutoCloseable {
                 .start();
         LOG.info("AttestMesh control plane listening on {}:{} (gRPC: ADS/SDS, attestation, ext_authz); data in {}; "
                 + "store {}", settings.grpcBind(), server.getPort(), settings.dataDir().toAbsolutePath(), db.description());
+    }
+
+    private MeshCa loadOrCreateCa(CaMaterialStore store, Clock clock) {
+        try {
+            return CaBootstrap.loadOrCreate(store, settings.dataDir(), settings.caKey(), settings.trustDomain(), clock);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the CA encryption key: " + e.getMessage(), e);
+        }
     }
 
     /** Starts a control plane with the given evidence verifiers. */
@@ -201,6 +222,11 @@ public final class ControlPlane implements AutoCloseable {
         return xdsCache;
     }
 
+    /** Change notification between replicas sharing the store (in-process for the embedded store). */
+    public ChangeNotifier changes() {
+        return changes;
+    }
+
     public AuthzDecider authzDecider() {
         return decider;
     }
@@ -220,7 +246,11 @@ public final class ControlPlane implements AutoCloseable {
             server.shutdownNow();
             Thread.currentThread().interrupt();
         } finally {
-            db.close();
+            try {
+                changes.close();
+            } finally {
+                db.close();
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.attestmesh.server;
 
+import dev.attestmesh.server.store.DatabaseSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -19,9 +20,26 @@ import java.util.Optional;
  * @param serverNames DNS names and IP addresses for the control plane's own server certificate
  * @param nodeKeyFile path of the node agent's key file on every node, as Envoy reads it
  * @param nonceTtl lifetime of an attestation challenge
+ * @param database where state is kept: the embedded H2 file database in {@code dataDir} by default, or
+ *     PostgreSQL shared by several replicas (docs/operations-storage.md)
  */
 public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
-        String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile, Duration nonceTtl) {
+        String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile, Duration nonceTtl,
+        DatabaseSettings database) {
+
+    /** Settings with the embedded H2 store. */
+    public ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
+            String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile,
+            Duration nonceTtl) {
+        this(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames, nodeKeyFile, nonceTtl,
+                DatabaseSettings.embedded());
+    }
+
+    /** These settings with another store. */
+    public ControlPlaneSettings withDatabase(DatabaseSettings db) {
+        return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
+                nodeKeyFile, nonceTtl, db);
+    }
 
     public ControlPlaneSettings {
         serverNames = List.copyOf(serverNames);

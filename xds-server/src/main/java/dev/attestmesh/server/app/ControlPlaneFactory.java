@@ -3,6 +3,7 @@ package dev.attestmesh.server.app;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
+import dev.attestmesh.server.store.DatabaseSettings;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
@@ -47,7 +48,10 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.intel.collateral-dir:}") String intelCollateralDir,
             @Value("${attestmesh.intel.pcs-url:https://api.trustedservices.intel.com}") String pcsUrl,
             @Value("${attestmesh.amd.roots-dir:}") String amdRoots,
-            @Value("${attestmesh.amd.kds-url:https://kdsintf.amd.com}") String kdsUrl) {
+            @Value("${attestmesh.amd.kds-url:https://kdsintf.amd.com}") String kdsUrl,
+            @Value("${attestmesh.database.url:}") String databaseUrl,
+            @Value("${attestmesh.database.user:}") String databaseUser,
+            @Value("${attestmesh.database.password:}") String databasePassword) {
         if (caKey.isBlank() && !caKeyFile.isBlank()) {
             try {
                 caKey = Files.readString(Path.of(caKeyFile), StandardCharsets.UTF_8).strip();
@@ -59,7 +63,7 @@ public class ControlPlaneFactory {
                 policyFile.isBlank() ? Optional.empty() : Optional.of(Path.of(policyFile)), trustDomain,
                 caKey.isBlank() ? Optional.empty() : Optional.of(caKey),
                 Arrays.stream(serverNames.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
-                nodeKeyFile, nonceTtl);
+                nodeKeyFile, nonceTtl).withDatabase(DatabaseSettings.of(databaseUrl, databaseUser, databasePassword));
         try {
             EvidenceVerifierSet.Sources sources = new EvidenceVerifierSet.Sources(optionalPath(intelRoot),
                     optionalPath(intelCollateralDir), URI.create(pcsUrl), optionalPath(amdRoots), URI.create(kdsUrl));

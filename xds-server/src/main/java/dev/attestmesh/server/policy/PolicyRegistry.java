@@ -3,6 +3,9 @@ package dev.attestmesh.server.policy;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.policy.PolicyValidationException;
+import dev.attestmesh.server.store.Change;
+import dev.attestmesh.server.store.ChangeNotifier;
+import dev.attestmesh.server.store.InProcessChangeNotifier;
 import dev.attestmesh.server.store.PolicyStore;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -20,19 +23,40 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The current, versioned policy set. Each policy's version starts at 1 and goes up by one whenever its
- * content changes, so claims appraised under an older version stop satisfying it at once.
+ * content changes, so claims appraised under an older version stop satisfying it at once. Replicas
+ * sharing a store tell each other of changes ({@link ChangeNotifier}) and reload the set.
  */
 public final class PolicyRegistry {
     private final PolicyStore store;
     private final Clock clock;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final ChangeNotifier changes;
     private volatile Map<String, Policy> current = Map.of();
 
+    /** A registry whose changes are told only within this process. */
     public PolicyRegistry(PolicyStore store, Clock clock) {
+        this(store, clock, new InProcessChangeNotifier());
+    }
+
+    /**
+     * A registry that announces policy changes through {@code changes} ({@code policies}) and reloads
+     * the set when another replica changed it, firing its listeners when anything differs.
+     */
+    public PolicyRegistry(PolicyStore store, Clock clock, ChangeNotifier changes) {
         this.store = store;
         this.clock = clock;
+        this.changes = changes;
+        current = parse(store.loadAll());
+        changes.subscribe((change, origin) -> {
+            if (change == Change.Topic.POLICIES && origin == ChangeNotifier.Origin.OTHER_REPLICA) {
+                reload();
+            }
+        });
+    }
+
+    private static Map<String, Policy> parse(Map<String, PolicyStore.StoredPolicy> stored) {
         Map<String, Policy> loaded = new LinkedHashMap<>();
-        for (PolicyStore.StoredPolicy sp : store.loadAll().values()) {
+        for (PolicyStore.StoredPolicy sp : stored.values()) {
             try {
                 for (Policy p : PolicyDocuments.parse(sp.document(), "stored policy " + sp.id())) {
                     loaded.put(p.id(), p.withVersion(sp.version()));
@@ -42,30 +66,50 @@ public final class PolicyRegistry {
                         + String.join("; ", e.problems()), e);
             }
         }
-        current = Map.copyOf(loaded);
+        return Map.copyOf(loaded);
+    }
+
+    /** Reloads the stored set (changed by another replica); fires the listeners if it differs. */
+    private void reload() {
+        Map<String, Policy> next;
+        synchronized (this) {
+            next = parse(store.loadAll());
+            if (next.equals(current)) {
+                return;
+            }
+            current = next;
+        }
+        listeners.forEach(Runnable::run);
     }
 
     /**
      * Replaces the policy set as a whole: unchanged policies keep their version, changed ones get the
-     * next version, new ones start at 1, missing ones are removed.
+     * next version, new ones start at 1, missing ones are removed. Versions are derived from the
+     * stored set under the store's policies lock, so replicas replacing at once never reuse a version.
      */
-    public synchronized void replace(Collection<Policy> policies) {
-        Map<String, PolicyStore.StoredPolicy> stored = store.loadAll();
-        Map<String, Policy> next = new LinkedHashMap<>();
-        List<PolicyStore.StoredPolicy> rows = new ArrayList<>();
-        for (Policy p : policies) {
-            String doc = PolicyDocuments.toYaml(List.of(p.withVersion(1)));
-            String sha = sha256(doc);
-            PolicyStore.StoredPolicy old = stored.get(p.id());
-            long version = old == null ? 1 : old.sha256().equals(sha) ? old.version() : old.version() + 1;
-            next.put(p.id(), p.withVersion(version));
-            rows.add(new PolicyStore.StoredPolicy(p.id(), version, doc, sha));
+    public void replace(Collection<Policy> policies) {
+        boolean changed;
+        synchronized (this) {
+            Map<String, Policy> next = new LinkedHashMap<>();
+            store.replaceAll(stored -> {
+                next.clear();
+                List<PolicyStore.StoredPolicy> rows = new ArrayList<>();
+                for (Policy p : policies) {
+                    String doc = PolicyDocuments.toYaml(List.of(p.withVersion(1)));
+                    String sha = sha256(doc);
+                    PolicyStore.StoredPolicy old = stored.get(p.id());
+                    long version = old == null ? 1 : old.sha256().equals(sha) ? old.version() : old.version() + 1;
+                    next.put(p.id(), p.withVersion(version));
+                    rows.add(new PolicyStore.StoredPolicy(p.id(), version, doc, sha));
+                }
+                return rows;
+            }, clock.instant());
+            changed = !next.equals(current);
+            current = Map.copyOf(next);
         }
-        store.replaceAll(rows, clock.instant());
-        boolean changed = !next.equals(current);
-        current = Map.copyOf(next);
         if (changed) {
             listeners.forEach(Runnable::run);
+            changes.publish(Change.Topic.POLICIES);
         }
     }
 

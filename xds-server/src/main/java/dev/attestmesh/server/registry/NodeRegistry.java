@@ -4,6 +4,9 @@ import dev.attestmesh.authz.NodeAuthzRecord;
 import dev.attestmesh.authz.NodeState;
 import dev.attestmesh.authz.RegistryView;
 import dev.attestmesh.server.policy.PolicyRegistry;
+import dev.attestmesh.server.store.Change;
+import dev.attestmesh.server.store.ChangeNotifier;
+import dev.attestmesh.server.store.InProcessChangeNotifier;
 import dev.attestmesh.server.store.NodeStore;
 import java.security.cert.X509Certificate;
 import dev.attestmesh.policy.Appraisal;
@@ -28,7 +31,9 @@ import java.util.function.Supplier;
 /**
  * The node registry: the latest attestation of every node, persisted, with an in-memory index that
  * ext_authz reads on every Check. Every change is written to the store first, then published to
- * listeners (decision cache, xDS snapshots), so a revocation is enforced on the next Check.
+ * listeners (decision cache, xDS snapshots), so a revocation is enforced on the next Check. Replicas
+ * sharing a store tell each other of every node change ({@link ChangeNotifier}); each reloads the node
+ * from the store and fires its own listeners.
  */
 public final class NodeRegistry implements RegistryView {
     private static final Logger LOG = LoggerFactory.getLogger(NodeRegistry.class);
@@ -41,17 +46,30 @@ public final class NodeRegistry implements RegistryView {
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Optional<String>>> nodeListeners = new CopyOnWriteArrayList<>();
     private final PolicyAppraiser appraiser = new PolicyAppraiser();
+    private final ChangeNotifier changes;
 
+    /** A registry whose changes are told only within this process. */
     public NodeRegistry(NodeStore store, PolicyRegistry policies, Supplier<List<X509Certificate>> trustBundle,
             Clock clock) {
+        this(store, policies, trustBundle, clock, new InProcessChangeNotifier());
+    }
+
+    /**
+     * A registry that announces each node change through {@code changes} ({@code node:<id>}) and
+     * reloads nodes that other replicas changed, firing its listeners for them too.
+     */
+    public NodeRegistry(NodeStore store, PolicyRegistry policies, Supplier<List<X509Certificate>> trustBundle,
+            Clock clock, ChangeNotifier changes) {
         this.store = store;
         this.policies = policies;
         this.trustBundle = trustBundle;
         this.clock = clock;
+        this.changes = changes;
         for (NodeEntry e : store.loadAll()) {
             index(e);
         }
         policies.addChangeListener(this::reappraiseAll);
+        changes.subscribe(this::onStoreChange);
     }
 
     /**
@@ -95,13 +113,39 @@ public final class NodeRegistry implements RegistryView {
 
     /** Records a fresh attestation (replacing the node's previous one). */
     public void put(NodeEntry e) {
-        store.upsert(e, clock.instant());
+        // Store writes and reloads hold the registry's lock, so the index never keeps an older record
+        // than the store holds.
+        synchronized (this) {
+            store.upsert(e, clock.instant());
+            reindex(e);
+        }
+        fireChange(Optional.of(e.nodeId()));
+        changes.publish(new Change.Node(e.nodeId()));
+    }
+
+    private void onStoreChange(Change change, ChangeNotifier.Origin origin) {
+        if (origin != ChangeNotifier.Origin.OTHER_REPLICA) {
+            return; // this replica applied it already
+        }
+        if (change instanceof Change.Node n) {
+            synchronized (this) {
+                store.load(n.nodeId()).ifPresent(this::reindex);
+            }
+            fireChange(Optional.of(n.nodeId()));
+        } else if (change == Change.Topic.NODES) {
+            synchronized (this) {
+                store.loadAll().forEach(this::reindex);
+            }
+            fireChange(Optional.empty());
+        }
+    }
+
+    private void reindex(NodeEntry e) {
         NodeEntry old = byNode.get(e.nodeId());
         if (old != null && !old.spiffeId().equals(e.spiffeId())) {
             nodeBySpiffe.remove(old.spiffeId(), old.nodeId());
         }
         index(e);
-        fireChange(Optional.of(e.nodeId()));
     }
 
     /**

@@ -1,28 +1,54 @@
 package dev.attestmesh.server.store;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.h2.jdbcx.JdbcDataSource;
 
 /**
- * The control plane's relational store: an embedded H2 file database in the data directory by default.
- * Schema migrations are Flyway scripts under {@code db/migration}, applied at start.
+ * The control plane's relational store: an embedded H2 file database in the data directory by default,
+ * or a pooled PostgreSQL database that several replicas share. Schema migrations are Flyway scripts
+ * under {@code db/migration}, written once for both databases and applied at start.
+ *
+ * <p>Cross-process safety: {@link #underLock} and {@link #lockInTransaction} serialize work on a named row
+ * of the {@code store_locks} table ({@code SELECT ... FOR UPDATE}), which holds across every process
+ * using the same database.
  */
 public final class Database implements AutoCloseable {
+    /** The database product, for the few places where behaviour differs. */
+    public enum Vendor { H2, POSTGRESQL }
+
+    /** Lock names present in {@code store_locks} (see V3 migration). */
+    public static final String LOCK_ISSUANCE_LOG = "issuance_log";
+    public static final String LOCK_POLICIES = "policies";
+    public static final String LOCK_CA = "ca";
+
     private final DataSource dataSource;
     private final String description;
-    private final Connection keepOpen;
+    private final Vendor vendor;
+    private final Optional<Connection> keepOpen;
+    private final Optional<DatabaseSettings> dedicated;
 
-    private Database(DataSource dataSource, String description) {
+    private Database(DataSource dataSource, String description, Vendor vendor, boolean holdOpen,
+            Optional<DatabaseSettings> dedicated) {
         this.dataSource = dataSource;
         this.description = description;
+        this.vendor = vendor;
+        this.dedicated = dedicated;
         try {
             // An embedded H2 database closes with its last connection; holding one keeps it open (and
             // its file lock held) for the life of the control plane instead of reopening per query.
-            this.keepOpen = dataSource.getConnection();
+            this.keepOpen = holdOpen ? Optional.of(dataSource.getConnection()) : Optional.empty();
         } catch (SQLException e) {
             throw new StoreException("cannot open " + description + ": " + e.getMessage(), e);
         }
@@ -31,10 +57,53 @@ public final class Database implements AutoCloseable {
     @Override
     public void close() {
         try {
-            keepOpen.close();
+            if (keepOpen.isPresent()) {
+                keepOpen.get().close();
+            }
         } catch (SQLException e) {
             throw new StoreException("cannot close " + description + ": " + e.getMessage(), e);
+        } finally {
+            if (dataSource instanceof HikariDataSource pool) {
+                pool.close();
+            }
         }
+    }
+
+    /**
+     * Opens the store the settings name: the embedded H2 file database in {@code dataDir} when no URL
+     * is set, else the database at the URL (PostgreSQL through a connection pool). Migrates it first.
+     */
+    public static Database open(DatabaseSettings settings, Path dataDir) {
+        if (settings.isEmbedded()) {
+            return embedded(dataDir);
+        }
+        String url = settings.url().orElseThrow();
+        if (!settings.isPostgres()) {
+            JdbcDataSource ds = new JdbcDataSource();
+            ds.setURL(url);
+            ds.setUser(settings.user().orElse("attestmesh"));
+            ds.setPassword(settings.password().orElse(""));
+            return migrate(new Database(ds, "H2 " + url.replaceAll(";.*", ""), Vendor.H2, true, Optional.empty()));
+        }
+        HikariConfig cfg = new HikariConfig();
+        cfg.setJdbcUrl(url);
+        settings.user().ifPresent(cfg::setUsername);
+        settings.password().ifPresent(cfg::setPassword);
+        cfg.setMaximumPoolSize(settings.maxPoolSize());
+        cfg.setMinimumIdle(Math.min(2, settings.maxPoolSize()));
+        cfg.setPoolName("attestmesh-store");
+        cfg.setConnectionTimeout(10_000);
+        // Fail at start with the driver's reason (wrong host, password, database) rather than on first use.
+        cfg.setInitializationFailTimeout(10_000);
+        HikariDataSource pool;
+        try {
+            pool = new HikariDataSource(cfg);
+        } catch (RuntimeException e) {
+            throw new StoreException("cannot connect to PostgreSQL at " + redact(url) + ": " + rootMessage(e)
+                    + " (check attestmesh.database.url / ATTESTMESH_DATABASE_URL, user and password)", e);
+        }
+        return migrate(new Database(pool, "PostgreSQL " + redact(url).replaceAll("\\?.*", ""), Vendor.POSTGRESQL,
+                false, Optional.of(settings)));
     }
 
     /** Opens (creating if needed) the embedded H2 database {@code <dataDir>/attestmesh.mv.db}. */
@@ -46,17 +115,18 @@ public final class Database implements AutoCloseable {
                 + ";FILE_LOCK=FILE;DB_CLOSE_ON_EXIT=FALSE");
         ds.setUser("attestmesh");
         ds.setPassword("");
-        return migrate(ds, "H2 file " + dataDir.toAbsolutePath().resolve("attestmesh.mv.db"));
+        return migrate(new Database(ds, "H2 file " + dataDir.toAbsolutePath().resolve("attestmesh.mv.db"), Vendor.H2,
+                true, Optional.empty()));
     }
 
-    /** Uses an externally configured data source (PostgreSQL), migrating it first. */
-    public static Database of(DataSource ds, String description) {
-        return migrate(ds, description);
-    }
-
-    private static Database migrate(DataSource ds, String description) {
-        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
-        return new Database(ds, description);
+    private static Database migrate(Database db) {
+        try {
+            Flyway.configure().dataSource(db.dataSource).locations("classpath:db/migration").load().migrate();
+        } catch (RuntimeException e) {
+            db.close();
+            throw new StoreException("cannot migrate the schema of " + db.description + ": " + rootMessage(e), e);
+        }
+        return db;
     }
 
     public Connection connection() throws SQLException {
@@ -65,6 +135,24 @@ public final class Database implements AutoCloseable {
 
     public String description() {
         return description;
+    }
+
+    public Vendor vendor() {
+        return vendor;
+    }
+
+    /**
+     * Opens a new physical connection outside the pool, for long-lived uses (LISTEN) that must not
+     * hold a pooled connection. Only for PostgreSQL; the caller closes it.
+     */
+    public Connection openDedicatedConnection() throws SQLException {
+        DatabaseSettings s = dedicated.orElseThrow(() ->
+                new IllegalStateException("dedicated connections exist only for PostgreSQL stores"));
+        Properties p = new Properties();
+        s.user().ifPresent(u -> p.setProperty("user", u));
+        s.password().ifPresent(pw -> p.setProperty("password", pw));
+        p.setProperty("ApplicationName", "attestmesh-changes");
+        return DriverManager.getConnection(s.url().orElseThrow(), p);
     }
 
     /** Runs {@code work} in one transaction, committing on success and rolling back on failure. */
@@ -82,6 +170,61 @@ public final class Database implements AutoCloseable {
         } catch (SQLException e) {
             throw new StoreException("database operation failed on " + description + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Runs {@code work} in one transaction that first takes the named store lock, so it never overlaps
+     * with other work under the same lock in this or any other process sharing the database.
+     */
+    public <T> T lockInTransaction(String lockName, SqlWork<T> work) {
+        return inTransaction(c -> {
+            lock(c, lockName);
+            return work.run(c);
+        });
+    }
+
+    /**
+     * Holds the named store lock while {@code work} runs; {@code work} may use the store through its own
+     * connections (the lock sits on a separate one). Serializes start-up steps across replicas.
+     */
+    public <T> T underLock(String lockName, Supplier<T> work) {
+        return inTransaction(c -> {
+            lock(c, lockName);
+            return work.get();
+        });
+    }
+
+    private static void lock(Connection c, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT name FROM store_locks WHERE name = ? FOR UPDATE")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new SQLException("store lock '" + name + "' is missing from table store_locks");
+                }
+            }
+        }
+    }
+
+    static boolean isUniqueViolation(SQLException e) {
+        // SQLSTATE 23505 on both H2 and PostgreSQL.
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s && "23505".equals(s.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static String redact(String url) {
+        return url.replaceAll("password=[^&;]*", "password=***");
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return redact(String.valueOf(t.getMessage()));
     }
 
     /** A unit of JDBC work. */

@@ -16,46 +16,89 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
-/** Persists the node registry. */
+/** Persists the node registry: one row per node, its latest attestation and state. */
 public final class NodeStore {
     private static final String COLUMNS = "node_id, spiffe_id, tee, measurement, state, state_reason, claims, "
             + "satisfied_policies, cert_chain_pem, cert_serial, cert_sha256, previous_cert_sha256, cert_not_after, "
             + "evidence_expires_at, attested_at, updated_at, evidence_json";
+    private static final List<String> COLUMN_LIST = List.of(COLUMNS.split(", "));
+    private static final String SET_COLUMNS =
+            COLUMN_LIST.stream().map(col -> col + " = ?").collect(Collectors.joining(", "));
+    private static final String PLACEHOLDERS = String.join(", ", java.util.Collections.nCopies(COLUMN_LIST.size(), "?"));
     private final Database db;
 
     public NodeStore(Database db) {
         this.db = db;
     }
 
+    /**
+     * Stores {@code e} as the node's current record, replacing any previous one. Safe when several
+     * replicas write the same node at once: the last commit wins and none fails.
+     */
     public void upsert(NodeEntry e, Instant now) {
+        try {
+            writeRow(e, now);
+        } catch (StoreException first) {
+            if (!(first.getCause() instanceof SQLException sql) || !Database.isUniqueViolation(sql)) {
+                throw first;
+            }
+            // Another replica inserted this new node between our UPDATE and INSERT: now it updates.
+            writeRow(e, now);
+        }
+    }
+
+    private void writeRow(NodeEntry e, Instant now) {
         db.inTransaction(c -> {
-            try (PreparedStatement del = c.prepareStatement("DELETE FROM nodes WHERE node_id = ?");
-                    PreparedStatement ins = c.prepareStatement("INSERT INTO nodes (" + COLUMNS
-                            + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-                del.setString(1, e.nodeId());
-                del.executeUpdate();
-                ins.setString(1, e.nodeId());
-                ins.setString(2, e.spiffeId());
-                ins.setString(3, e.tee().wireName());
-                ins.setString(4, e.measurement());
-                ins.setString(5, e.state().name());
-                ins.setString(6, e.stateReason());
-                ins.setBytes(7, AttestationClaimsCodec.encode(e.claims()));
-                ins.setString(8, encodePolicies(e.satisfiedPolicies()));
-                ins.setString(9, e.certChainPem());
-                ins.setString(10, e.certSerialHex());
-                ins.setString(11, e.certSha256());
-                ins.setString(12, e.previousCertSha256());
-                ins.setTimestamp(13, Timestamp.from(e.certNotAfter()));
-                ins.setTimestamp(14, Timestamp.from(e.evidenceExpiresAt()));
-                ins.setTimestamp(15, Timestamp.from(e.attestedAt()));
-                ins.setTimestamp(16, Timestamp.from(now));
-                ins.setString(17, VerifiedEvidenceJson.encode(e.evidence()));
+            // UPDATE first: it waits for a concurrent writer of the same row instead of failing, which a
+            // DELETE-then-INSERT does on PostgreSQL.
+            try (PreparedStatement upd = c.prepareStatement("UPDATE nodes SET " + SET_COLUMNS + " WHERE node_id = ?")) {
+                bind(upd, e, now);
+                upd.setString(COLUMN_LIST.size() + 1, e.nodeId());
+                if (upd.executeUpdate() == 1) {
+                    return null;
+                }
+            }
+            try (PreparedStatement ins = c.prepareStatement(
+                    "INSERT INTO nodes (" + COLUMNS + ") VALUES (" + PLACEHOLDERS + ")")) {
+                bind(ins, e, now);
                 ins.executeUpdate();
             }
             return null;
+        });
+    }
+
+    private static void bind(PreparedStatement ps, NodeEntry e, Instant now) throws SQLException {
+        ps.setString(1, e.nodeId());
+        ps.setString(2, e.spiffeId());
+        ps.setString(3, e.tee().wireName());
+        ps.setString(4, e.measurement());
+        ps.setString(5, e.state().name());
+        ps.setString(6, e.stateReason());
+        ps.setBytes(7, AttestationClaimsCodec.encode(e.claims()));
+        ps.setString(8, encodePolicies(e.satisfiedPolicies()));
+        ps.setString(9, e.certChainPem());
+        ps.setString(10, e.certSerialHex());
+        ps.setString(11, e.certSha256());
+        ps.setString(12, e.previousCertSha256());
+        ps.setTimestamp(13, Timestamp.from(e.certNotAfter()));
+        ps.setTimestamp(14, Timestamp.from(e.evidenceExpiresAt()));
+        ps.setTimestamp(15, Timestamp.from(e.attestedAt()));
+        ps.setTimestamp(16, Timestamp.from(now));
+        ps.setString(17, VerifiedEvidenceJson.encode(e.evidence()));
+    }
+
+    /** The node's stored record, if any. */
+    public Optional<NodeEntry> load(String nodeId) {
+        return db.inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM nodes WHERE node_id = ?")) {
+                ps.setString(1, nodeId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+                }
+            }
         });
     }
 

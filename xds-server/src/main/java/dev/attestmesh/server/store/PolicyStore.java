@@ -1,11 +1,15 @@
 package dev.attestmesh.server.store;
 
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /** Stores each policy's current version and canonical document. */
 public final class PolicyStore {
@@ -19,38 +23,58 @@ public final class PolicyStore {
     }
 
     public Map<String, StoredPolicy> loadAll() {
-        return db.inTransaction(c -> {
-            Map<String, StoredPolicy> out = new LinkedHashMap<>();
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT id, version, document, sha256 FROM policies ORDER BY id");
-                    ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.put(rs.getString(1), new StoredPolicy(rs.getString(1), rs.getLong(2), rs.getString(3),
-                            rs.getString(4)));
-                }
+        return db.inTransaction(PolicyStore::read);
+    }
+
+    private static Map<String, StoredPolicy> read(Connection c) throws SQLException {
+        Map<String, StoredPolicy> out = new LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, version, document, sha256 FROM policies ORDER BY id");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.put(rs.getString(1), new StoredPolicy(rs.getString(1), rs.getLong(2), rs.getString(3),
+                        rs.getString(4)));
             }
-            return out;
-        });
+        }
+        return out;
     }
 
     /** Replaces the whole policy set in one transaction. */
     public void replaceAll(Iterable<StoredPolicy> policies, Instant now) {
-        db.inTransaction(c -> {
-            try (PreparedStatement del = c.prepareStatement("DELETE FROM policies");
-                    PreparedStatement ins = c.prepareStatement(
-                            "INSERT INTO policies (id, version, document, sha256, updated_at) VALUES (?, ?, ?, ?, ?)")) {
-                del.executeUpdate();
-                for (StoredPolicy p : policies) {
-                    ins.setString(1, p.id());
-                    ins.setLong(2, p.version());
-                    ins.setString(3, p.document());
-                    ins.setString(4, p.sha256());
-                    ins.setTimestamp(5, Timestamp.from(now));
-                    ins.addBatch();
-                }
-                ins.executeBatch();
-            }
+        db.lockInTransaction(Database.LOCK_POLICIES, c -> {
+            write(c, policies, now);
             return null;
         });
+    }
+
+    /**
+     * Replaces the policy set with what {@code next} computes from the stored one, in one transaction
+     * under the policies lock: two replicas replacing policies at once cannot both derive their
+     * versions from the same stored set.
+     *
+     * @return the rows written
+     */
+    public List<StoredPolicy> replaceAll(Function<Map<String, StoredPolicy>, List<StoredPolicy>> next, Instant now) {
+        return db.lockInTransaction(Database.LOCK_POLICIES, c -> {
+            List<StoredPolicy> rows = List.copyOf(next.apply(read(c)));
+            write(c, rows, now);
+            return rows;
+        });
+    }
+
+    private static void write(Connection c, Iterable<StoredPolicy> policies, Instant now) throws SQLException {
+        try (PreparedStatement del = c.prepareStatement("DELETE FROM policies");
+                PreparedStatement ins = c.prepareStatement(
+                        "INSERT INTO policies (id, version, document, sha256, updated_at) VALUES (?, ?, ?, ?, ?)")) {
+            del.executeUpdate();
+            for (StoredPolicy p : policies) {
+                ins.setString(1, p.id());
+                ins.setLong(2, p.version());
+                ins.setString(3, p.document());
+                ins.setString(4, p.sha256());
+                ins.setTimestamp(5, Timestamp.from(now));
+                ins.addBatch();
+            }
+            ins.executeBatch();
+        }
     }
 }

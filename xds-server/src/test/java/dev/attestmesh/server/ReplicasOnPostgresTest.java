@@ -1,0 +1,157 @@
+package dev.attestmesh.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.attestmesh.agent.AgentCredentials;
+import dev.attestmesh.agent.AttestationRefusedException;
+import dev.attestmesh.agent.NodeAgent;
+import dev.attestmesh.ca.Pem;
+import dev.attestmesh.issuance.IssuanceLogEntry;
+import dev.attestmesh.policy.PolicyDocuments;
+import dev.attestmesh.quote.sim.SimulatedTee;
+import dev.attestmesh.server.demo.DemoAuthzClient;
+import dev.attestmesh.server.store.DatabaseSettings;
+import dev.attestmesh.server.store.TestPostgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two control plane replicas on one PostgreSQL database: they share the CA, nodes attest against
+ * either, and a change on one (revocation, policies) is enforced by the other within a second.
+ * Runs on the PostgreSQL of {@code .ci/postgres start} / {@code ATTESTMESH_TEST_POSTGRES_URL}, or
+ * Testcontainers; skipped with a message when none is available.
+ */
+class ReplicasOnPostgresTest {
+    @TempDir
+    Path dir;
+    Path policies;
+    DatabaseSettings pg;
+    final List<AutoCloseable> open = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void database() throws Exception {
+        pg = TestPostgres.freshSchema();
+        policies = dir.resolve("policies.yaml");
+        Files.writeString(policies, ControlPlaneRestartTest.policyYaml(EndToEndTest.GOOD));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (AutoCloseable c : open.reversed()) {
+            c.close();
+        }
+    }
+
+    ControlPlane replica(String name) throws Exception {
+        // Same CA key (forTests) and database, own data directory: as separate hosts would have.
+        ControlPlane cp = ControlPlane.start(ControlPlaneSettings.forTests(dir.resolve(name), Optional.of(policies))
+                .withDatabase(pg), Clock.systemUTC(), EvidenceVerifierSet.defaults());
+        open.add(cp);
+        return cp;
+    }
+
+    NodeAgent agent(String id, ControlPlane cp) {
+        NodeAgent a = new NodeAgent(new NodeAgent.Settings(id, "127.0.0.1:" + cp.grpcPort(), cp.trustBundle(),
+                dir.resolve("nodes").resolve(id), Optional.empty(), Optional.empty()),
+                SimulatedTee.withMeasurementHex(EndToEndTest.GOOD), Clock.systemUTC());
+        open.add(a);
+        return a;
+    }
+
+    @Test
+    void replicasShareTheCaAndNodesAndEnforceARevocationMadeOnTheOtherWithinOneSecond() throws Exception {
+        ControlPlane a = replica("a");
+        ControlPlane b = replica("b");
+        assertEquals(Pem.certificates(a.trustBundle()), Pem.certificates(b.trustBundle()),
+                "replica B opened the CA that replica A created and sealed");
+
+        NodeAgent payments = agent("payments", a);
+        NodeAgent orders = agent("orders", b);
+        AgentCredentials paymentsCreds = payments.attestOnce();
+        AgentCredentials ordersCreds = orders.attestOnce();
+        awaitTrue(() -> b.registry().entry("payments").isPresent() && a.registry().entry("orders").isPresent(), 2_000,
+                "each replica learns the node attested on the other");
+
+        List<IssuanceLogEntry> log = a.issuanceLog().list(1, 10);
+        assertEquals(List.of(1L, 2L), log.stream().map(IssuanceLogEntry::sequence).toList());
+        assertEquals(log, b.issuanceLog().list(1, 10), "one log for both replicas");
+        assertTrue(b.issuanceLog().verify().intact());
+
+        String ordersId = ordersCreds.claims().getSpiffeId();
+        try (DemoAuthzClient onB = new DemoAuthzClient("127.0.0.1:" + b.grpcPort(), orders);
+                DemoAuthzClient onA = new DemoAuthzClient("127.0.0.1:" + a.grpcPort(), payments)) {
+            assertTrue(onB.check(paymentsCreds.leaf(), ordersId, List.of("default")).allowed(),
+                    "B admits the node attested on A");
+            assertTrue(onA.check(ordersCreds.leaf(), paymentsCreds.claims().getSpiffeId(), List.of("default"))
+                    .allowed(), "A admits the node attested on B");
+
+            long t0 = System.nanoTime();
+            assertTrue(a.registry().revoke("payments", "revoked on replica A"));
+            DemoAuthzClient.Result r;
+            do {
+                r = onB.check(paymentsCreds.leaf(), ordersId, List.of("default"));
+                if (r.allowed()) {
+                    Thread.sleep(10);
+                }
+            } while (r.allowed() && System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(1));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertFalse(r.allowed(), "replica B still admitted the node revoked on A after " + ms + " ms");
+            assertTrue(ms < 1_000, "enforced on B within 1 s, took " + ms + " ms");
+            assertTrue(r.detail().contains("revoked"), r.detail());
+            System.out.println("revocation on replica A enforced by ext_authz on replica B after " + ms + " ms");
+        }
+        AttestationRefusedException again = assertThrows(AttestationRefusedException.class, payments::attestOnce,
+                "the revoked node cannot attest again on A");
+        assertTrue(again.getMessage().contains("revoked"), again.getMessage());
+        NodeAgent paymentsViaB = agent("payments", b);
+        AttestationRefusedException viaB = assertThrows(AttestationRefusedException.class, paymentsViaB::attestOnce,
+                "nor on B");
+        assertTrue(viaB.getMessage().contains("revoked"), viaB.getMessage());
+
+        // A policy change on B reaches A.
+        b.policies().replace(PolicyDocuments.parse(ControlPlaneRestartTest.policyYaml(EndToEndTest.GOOD + "\", \""
+                + "d4".repeat(48)), "test"));
+        awaitTrue(() -> a.policies().version("default").orElse(0) == 2, 1_000, "A sees version 2 of 'default'");
+    }
+
+    @Test
+    void replicasStartingTogetherOnAnEmptyDatabaseCreateOneCa() throws Exception {
+        CompletableFuture<ControlPlane> a = CompletableFuture.supplyAsync(() -> startUnchecked("a"));
+        CompletableFuture<ControlPlane> b = CompletableFuture.supplyAsync(() -> startUnchecked("b"));
+        ControlPlane ca = a.get(60, TimeUnit.SECONDS);
+        ControlPlane cb = b.get(60, TimeUnit.SECONDS);
+        assertEquals(Pem.certificates(ca.trustBundle()), Pem.certificates(cb.trustBundle()));
+    }
+
+    private ControlPlane startUnchecked(String name) {
+        try {
+            return replica(name);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    static void awaitTrue(BooleanSupplier condition, long millis, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(what + ": not within " + millis + " ms");
+            }
+            Thread.sleep(10);
+        }
+    }
+}
