@@ -9,6 +9,10 @@ import dev.attestmesh.issuance.IssuanceLog;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.policy.PolicyValidationException;
+import dev.attestmesh.ca.CaVault;
+import dev.attestmesh.server.admin.metrics.MeshMetrics;
+import dev.attestmesh.server.revocation.RevocationStore;
+import dev.attestmesh.server.revocation.Revocations;
 import dev.attestmesh.quote.EvidenceVerifiers;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.server.attest.AttestationGrpcService;
@@ -78,12 +82,19 @@ public final class ControlPlane implements AutoCloseable {
     private final SimpleCache<String> xdsCache;
     private final XdsSyncTracker syncTracker;
     private final Server server;
+    private final MeshMetrics meshMetrics;
+    private final Revocations revocations;
+    private final SnapshotPublisher publisher;
+    private final CaMaterialStore caStore;
+    private final Clock clock;
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers) throws IOException {
         this.settings = settings;
+        this.clock = clock;
         Files.createDirectories(settings.dataDir());
         this.db = Database.embedded(settings.dataDir());
-        MeshCa meshCa = CaBootstrap.loadOrCreate(new CaMaterialStore(db), settings.dataDir(), settings.caKey(),
+        this.caStore = new CaMaterialStore(db);
+        MeshCa meshCa = CaBootstrap.loadOrCreate(caStore, settings.dataDir(), settings.caKey(),
                 settings.trustDomain(), clock);
         this.ca = new MeshCaHolder(meshCa, clock);
         this.policies = new PolicyRegistry(new PolicyStore(db), clock);
@@ -98,16 +109,19 @@ public final class ControlPlane implements AutoCloseable {
         SimpleCache<String> cache = new SimpleCache<>(node -> node.getId());
         SnapshotPublisher publisher = new SnapshotPublisher(cache, registry, policies, ca, settings.nodeKeyFile());
         registry.addChangeListener(publisher::publishAll);
+        this.publisher = publisher;
+        this.revocations = new Revocations(new RevocationStore(db), registry, clock);
         publisher.publishAll();
         this.xdsCache = cache;
         this.syncTracker = new XdsSyncTracker(clock);
-        V3DiscoveryServer xds = new V3DiscoveryServer(
-                List.of(new AttestedStreamCallbacks(registry, streamStats), syncTracker), cache);
+        this.meshMetrics = new MeshMetrics(metrics, streamStats);
+        V3DiscoveryServer xds = new V3DiscoveryServer(List.of(new AttestedStreamCallbacks(registry, streamStats),
+                syncTracker, meshMetrics.pushLatency()), cache);
 
         this.decider = new AuthzDecider(registry, clock, 100_000);
         NonceStore nonces = new NonceStore(clock, settings.nonceTtl(), MAX_OUTSTANDING_NONCES);
         AttestationGrpcService attestation = new AttestationGrpcService(nonces, verifiers, policies, ca, issuanceLog,
-                registry, settings.trustDomain(), clock, metrics);
+                registry, settings.trustDomain(), clock, metrics, revocations);
 
         PeerCertificateInterceptor peer = new PeerCertificateInterceptor();
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.grpcBind(), settings.grpcPort()))
@@ -115,8 +129,9 @@ public final class ControlPlane implements AutoCloseable {
                 .maxInboundMessageSize(2 * 1024 * 1024)
                 .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer))
                 .addService(ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer))
-                .addService(attestation)
-                .addService(new AttestationAuthzService(decider).bindWithPolicyHeader())
+                .addService(ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor()))
+                .addService(ServerInterceptors.intercept(new AttestationAuthzService(decider).bindWithPolicyHeader(),
+                        meshMetrics.authzInterceptor()))
                 .build()
                 .start();
         LOG.info("AttestMesh control plane listening on {}:{} (gRPC: ADS/SDS, attestation, ext_authz); data in {}; "
@@ -207,6 +222,61 @@ public final class ControlPlane implements AutoCloseable {
 
     public List<X509Certificate> trustBundle() {
         return ca.trustBundle();
+    }
+
+    /** The current mesh CA (root and issuing intermediate; private keys stay inside it). */
+    public dev.attestmesh.ca.MeshCa meshCa() {
+        return ca.ca();
+    }
+
+    /** The settings this control plane was started with. */
+    public ControlPlaneSettings settings() {
+        return settings;
+    }
+
+    /** The relational store (for the admin API's own tables). */
+    public Database database() {
+        return db;
+    }
+
+    /** Revocation rules in force; also consulted by every attestation. */
+    public Revocations revocations() {
+        return revocations;
+    }
+
+    /** Prometheus metrics of this control plane. */
+    public MeshMetrics meshMetrics() {
+        return meshMetrics;
+    }
+
+    /**
+     * Rotates the issuing intermediate: generates a new one under the same root, keeps the current one
+     * in the trust bundle for {@code overlap} (so certificates it issued keep verifying until nodes
+     * renew), seals and stores the CA, switches issuance to it, rewrites {@code ca-bundle.pem} and
+     * republishes every node's snapshot with the new trust bundle.
+     *
+     * @return the new CA
+     */
+    public synchronized MeshCa rotateIntermediate(Duration overlap) throws IOException {
+        MeshCa rotated = ca.ca().rotateIntermediate(overlap);
+        caStore.save(CaVault.seal(rotated, caSecret()), clock.instant());
+        ca.replace(rotated);
+        Files.writeString(caBundleFile(), Pem.certificates(rotated.trustBundle()), StandardCharsets.US_ASCII);
+        publisher.publishAll();
+        LOG.info("rotated the mesh CA's issuing intermediate to {} (serial {}); the previous one stays trusted "
+                + "for {}", rotated.issuingIntermediate().getSubjectX500Principal().getName(),
+                rotated.issuingIntermediate().getSerialNumber().toString(16), overlap);
+        return rotated;
+    }
+
+    /** The CA sealing secret, resolved as {@link CaBootstrap} resolved it at start. */
+    private char[] caSecret() throws IOException {
+        if (settings.caKey().isPresent() && !settings.caKey().get().isBlank()) {
+            return settings.caKey().get().toCharArray();
+        }
+        // CaBootstrap generated this file at start when no key was configured.
+        return Files.readString(settings.dataDir().resolve("ca-encryption.key"), StandardCharsets.US_ASCII).trim()
+                .toCharArray();
     }
 
     @Override
