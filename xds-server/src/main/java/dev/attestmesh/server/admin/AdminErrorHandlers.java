@@ -1,10 +1,12 @@
 package dev.attestmesh.server.admin;
 
+import io.micronaut.context.annotation.Replaces;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.annotation.Produces;
 import io.micronaut.http.exceptions.ContentLengthExceededException;
+import io.micronaut.http.server.exceptions.ContentLengthExceededHandler;
 import io.micronaut.http.server.exceptions.ExceptionHandler;
 import jakarta.inject.Singleton;
 
@@ -15,6 +17,7 @@ import jakarta.inject.Singleton;
 @Produces
 @Singleton
 @Requires(classes = {ContentLengthExceededException.class, ExceptionHandler.class})
+@Replaces(ContentLengthExceededHandler.class)
 public class AdminErrorHandlers implements ExceptionHandler<ContentLengthExceededException, HttpResponse<ApiError>> {
     @Override
     public HttpResponse<ApiError> handle(HttpRequest request, ContentLengthExceededException exception) {

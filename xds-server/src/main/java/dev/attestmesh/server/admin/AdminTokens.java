@@ -116,7 +116,7 @@ public final class AdminTokens {
 
     private TokenInfo insert(String name, AdminRole role, String token) {
         AdminTokenStore.StoredToken t = new AdminTokenStore.StoredToken(UUID.randomUUID().toString(), name, role,
-                sha256(token), clock.instant());
+                sha256(token), clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
         store.insert(t);
         return new TokenInfo(t.id(), t.name(), t.role(), t.createdAt());
     }

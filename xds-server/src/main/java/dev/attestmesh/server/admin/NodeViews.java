@@ -1,5 +1,6 @@
 package dev.attestmesh.server.admin;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.policy.Appraisal;
 import dev.attestmesh.server.policy.PolicyRegistry;
@@ -73,7 +74,7 @@ public final class NodeViews {
      */
     @Serdeable
     public record NodeDetail(NodeSummary node, ClaimsView claims, String certificateChainPem,
-            @Nullable AppraisalReport latestAppraisal) {}
+            @JsonInclude(JsonInclude.Include.ALWAYS) @Nullable AppraisalReport latestAppraisal) {}
 
     static NodeSummary summary(NodeEntry e, PolicyRegistry policies, XdsSyncTracker sync) {
         Map<String, XdsTypeSync> xds = new LinkedHashMap<>();

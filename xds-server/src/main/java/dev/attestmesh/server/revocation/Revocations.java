@@ -4,6 +4,7 @@ import dev.attestmesh.authz.NodeState;
 import dev.attestmesh.server.registry.NodeEntry;
 import dev.attestmesh.server.registry.NodeRegistry;
 import java.time.Clock;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -62,8 +63,9 @@ public final class Revocations implements RevocationCheck {
      * @throws IllegalArgumentException when the value is not valid for the kind
      */
     public Applied add(RevocationKind kind, String value, String reason, String createdBy) {
+        // millisecond precision: what every store keeps, so a reloaded rule equals this one
         RevocationRule rule = new RevocationRule(UUID.randomUUID().toString(), kind, value, reason, createdBy,
-                clock.instant());
+                clock.instant().truncatedTo(ChronoUnit.MILLIS));
         store.insert(rule);
         rules.add(rule);
         List<String> revoked = enforce();
