@@ -76,6 +76,7 @@ final class BootstrapCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         if (out == null) {
             stdout.print(rendered.bootstrapYaml());
+            stdout.flush();
             if (sdsOut != null) {
                 Files.writeString(sdsOut, rendered.controlPlaneSecretsYaml(), StandardCharsets.UTF_8);
             }

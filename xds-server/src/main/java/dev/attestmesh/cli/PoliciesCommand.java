@@ -41,7 +41,10 @@ final class PoliciesCommand implements Callable<Integer> {
                             String.join(",", AdminApiClient.JSON.convertValue(p.path("tees"), String[].class)));
                 }
             }
-            case "get" -> out.print(api.get("/api/v1/policies/" + encode(required("a policy id"))).path("document").asText());
+            case "get" -> {
+                out.print(api.get("/api/v1/policies/" + encode(required("a policy id"))).path("document").asText());
+                out.flush();
+            }
             case "apply" -> {
                 Path file = Path.of(required("a policy file"));
                 String doc = Files.readString(file, StandardCharsets.UTF_8);
