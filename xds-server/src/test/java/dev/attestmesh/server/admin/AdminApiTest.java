@@ -46,6 +46,8 @@ class AdminApiTest {
     HttpClient http;
     String viewer;
     String operator;
+    NodeAgent web1;
+    dev.attestmesh.agent.AgentCredentials web1Creds;
 
     @BeforeAll
     void start() throws Exception {
@@ -63,7 +65,8 @@ class AdminApiTest {
         cp = ctx.getBean(ControlPlane.class);
         base = "http://127.0.0.1:" + ctx.getBean(EmbeddedServer.class).getPort();
         http = HttpClient.newHttpClient();
-        agent("web-1").attestOnce();
+        web1 = agent("web-1");
+        web1Creds = web1.attestOnce();
         viewer = createToken("dashboards", "viewer");
         operator = createToken("oncall", "operator");
     }
@@ -330,7 +333,62 @@ class AdminApiTest {
     }
 
     @Test
+    void adsExchangeShowsAsSyncedSecretsConnectedProxyAndPushLatency() throws Exception {
+        String secretType = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
+        io.grpc.ManagedChannel ch = dev.attestmesh.agent.ControlPlaneChannels.open("127.0.0.1:" + cp.grpcPort(),
+                web1Creds.trustBundle(), web1.clientIdentity());
+        var responses = new java.util.concurrent.LinkedBlockingQueue<Object>();
+        var requests = io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.newStub(ch)
+                .streamAggregatedResources(new io.grpc.stub.StreamObserver<>() {
+                    @Override
+                    public void onNext(io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse v) {
+                        responses.add(v);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        responses.add(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {}
+                });
+        try {
+            var node = io.envoyproxy.envoy.config.core.v3.Node.newBuilder().setId("web-1").setCluster("web").build();
+            requests.onNext(io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest.newBuilder().setNode(node)
+                    .setTypeUrl(secretType).addAllResourceNames(List.of("default", "ROOTCA")).build());
+            Object first = responses.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(first instanceof io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse, String.valueOf(first));
+            var resp = (io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse) first;
+            requests.onNext(io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest.newBuilder().setNode(node)
+                    .setTypeUrl(secretType).addAllResourceNames(List.of("default", "ROOTCA"))
+                    .setVersionInfo(resp.getVersionInfo()).setResponseNonce(resp.getNonce()).build());
+            String state = "";
+            for (int i = 0; i < 50 && !state.equals("SYNCED"); i++) {
+                JsonNode detail = JSON.readTree(get("/api/v1/nodes/web-1", viewer).body());
+                state = detail.path("node").path("xds").path(secretType).path("state").asText();
+                if (!state.equals("SYNCED")) {
+                    Thread.sleep(100);
+                }
+            }
+            assertEquals("SYNCED", state);
+            String metrics = get("/metrics", viewer).body();
+            assertTrue(metrics.contains("attestmesh_xds_push_ack_duration_seconds_count{outcome=\"ack\",type=\"Secret\"}"),
+                    metrics);
+            assertTrue(metrics.lines().anyMatch(l -> l.startsWith("attestmesh_xds_connected_proxies ")
+                    && !l.endsWith(" 0.0")), metrics);
+        } finally {
+            requests.onCompleted();
+            ch.shutdownNow();
+        }
+    }
+
+    @Test
     void metricsExposePrometheusText() throws Exception {
+        try (var authz = new dev.attestmesh.server.demo.DemoAuthzClient("127.0.0.1:" + cp.grpcPort(), web1)) {
+            assertFalse(authz.check(web1Creds.leaf(), web1Creds.claims().getSpiffeId(), List.of("no-such-policy")).allowed());
+            assertTrue(authz.check(web1Creds.leaf(), web1Creds.claims().getSpiffeId(), List.of("default")).allowed());
+        }
         HttpResponse<String> r = get("/metrics", viewer);
         assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
         String body = r.body();
@@ -338,7 +396,10 @@ class AdminApiTest {
         assertTrue(body.contains("attestmesh_attestation_duration_seconds_bucket"), body);
         assertTrue(body.contains("attestmesh_certificates_issued_total"), body);
         assertTrue(body.contains("attestmesh_xds_connected_proxies"), body);
-        assertTrue(body.contains("attestmesh_extauthz_checks_total{decision=\"allow\"}"), body);
+        assertTrue(body.lines().anyMatch(l -> l.startsWith("attestmesh_extauthz_checks_total{decision=\"allow\"}")
+                && !l.endsWith(" 0.0")), body);
+        assertTrue(body.lines().anyMatch(l -> l.startsWith("attestmesh_extauthz_checks_total{decision=\"deny\"}")
+                && !l.endsWith(" 0.0")), body);
     }
 
     @Test
