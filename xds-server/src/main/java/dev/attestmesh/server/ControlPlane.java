@@ -2,6 +2,7 @@ package dev.attestmesh.server;
 
 import dev.attestmesh.authz.AttestationAuthzService;
 import dev.attestmesh.authz.AuthzDecider;
+import dev.attestmesh.ca.CaVault;
 import dev.attestmesh.ca.MeshCa;
 import dev.attestmesh.ca.Pem;
 import dev.attestmesh.ca.ServerCertificateIssuer;
@@ -9,12 +10,9 @@ import dev.attestmesh.issuance.IssuanceLog;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.policy.PolicyValidationException;
-import dev.attestmesh.ca.CaVault;
-import dev.attestmesh.server.admin.metrics.MeshMetrics;
-import dev.attestmesh.server.revocation.RevocationStore;
-import dev.attestmesh.server.revocation.Revocations;
 import dev.attestmesh.quote.EvidenceVerifiers;
 import dev.attestmesh.quote.TeeType;
+import dev.attestmesh.server.admin.metrics.MeshMetrics;
 import dev.attestmesh.server.attest.AttestationGrpcService;
 import dev.attestmesh.server.attest.AttestationMetrics;
 import dev.attestmesh.server.attest.NonceStore;
@@ -22,6 +20,8 @@ import dev.attestmesh.server.ca.CaBootstrap;
 import dev.attestmesh.server.ca.MeshCaHolder;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.registry.NodeRegistry;
+import dev.attestmesh.server.revocation.RevocationStore;
+import dev.attestmesh.server.revocation.Revocations;
 import dev.attestmesh.server.store.CaMaterialStore;
 import dev.attestmesh.server.store.Database;
 import dev.attestmesh.server.store.JdbcIssuanceLogStore;
@@ -225,7 +225,7 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     /** The current mesh CA (root and issuing intermediate; private keys stay inside it). */
-    public dev.attestmesh.ca.MeshCa meshCa() {
+    public MeshCa meshCa() {
         return ca.ca();
     }
 

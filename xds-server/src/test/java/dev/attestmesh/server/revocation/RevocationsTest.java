@@ -147,13 +147,13 @@ class RevocationsTest {
 
     @Test
     void policyRuleRevokesEveryNodeHoldingThePolicy() throws Exception {
-        // 'gold' is held by CURRENT nodes only; the checker holds it too, so use a rule on a node-specific copy.
+        // 'gold' accepts only CURRENT; a DATED node satisfies 'default' alone and must be left alone.
         NodeAgent dated = agent("holds-default-only", DATED);
         dated.attestOnce();
         revokeDenyRefuse("by-policy", CURRENT, RevocationKind.POLICY, "gold");
         assertEquals(NodeState.ATTESTED, cp.registry().entry("holds-default-only").orElseThrow().state(),
                 "a node without the policy is kept");
-        // the checker also held 'gold' and was revoked with it; the rule is lifted, so it attests again
+        // the checker (CURRENT) held 'gold' too and was revoked with it; the rule is lifted, so it attests again
         checkerCreds = checker.attestOnce();
     }
 
