@@ -2,6 +2,7 @@ package dev.attestmesh.server;
 
 import dev.attestmesh.authz.AttestationAuthzService;
 import dev.attestmesh.authz.AuthzDecider;
+import dev.attestmesh.ca.CaVault;
 import dev.attestmesh.ca.MeshCa;
 import dev.attestmesh.ca.Pem;
 import dev.attestmesh.ca.ServerCertificateIssuer;
@@ -11,6 +12,7 @@ import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.policy.PolicyValidationException;
 import dev.attestmesh.quote.EvidenceVerifiers;
 import dev.attestmesh.quote.TeeType;
+import dev.attestmesh.server.admin.metrics.MeshMetrics;
 import dev.attestmesh.server.attest.AttestationGrpcService;
 import dev.attestmesh.server.attest.AttestationMetrics;
 import dev.attestmesh.server.attest.NonceStore;
@@ -18,6 +20,8 @@ import dev.attestmesh.server.ca.CaBootstrap;
 import dev.attestmesh.server.ca.MeshCaHolder;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.registry.NodeRegistry;
+import dev.attestmesh.server.revocation.RevocationStore;
+import dev.attestmesh.server.revocation.Revocations;
 import dev.attestmesh.server.store.CaMaterialStore;
 import dev.attestmesh.server.store.Change;
 import dev.attestmesh.server.store.ChangeNotifier;
@@ -82,13 +86,19 @@ public final class ControlPlane implements AutoCloseable {
     private final SimpleCache<String> xdsCache;
     private final XdsSyncTracker syncTracker;
     private final Server server;
+    private final MeshMetrics meshMetrics;
+    private final Revocations revocations;
+    private final SnapshotPublisher publisher;
+    private final CaMaterialStore caStore;
+    private final Clock clock;
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers) throws IOException {
         this.settings = settings;
+        this.clock = clock;
         Files.createDirectories(settings.dataDir());
         this.db = Database.open(settings.database(), settings.dataDir());
         this.changes = ChangeNotifier.forDatabase(db);
-        CaMaterialStore caStore = new CaMaterialStore(db);
+        this.caStore = new CaMaterialStore(db);
         // Under the store's CA lock, so replicas starting together on an empty database share one CA.
         MeshCa meshCa = db.underLock(Database.LOCK_CA, () -> loadOrCreateCa(caStore, clock));
         this.ca = new MeshCaHolder(meshCa, clock);
@@ -104,11 +114,14 @@ public final class ControlPlane implements AutoCloseable {
         SimpleCache<String> cache = new SimpleCache<>(node -> node.getId());
         SnapshotPublisher publisher = new SnapshotPublisher(cache, registry, policies, ca, settings.nodeKeyFile());
         registry.addNodeChangeListener(node -> node.ifPresentOrElse(publisher::publishNode, publisher::publishAll));
+        this.publisher = publisher;
+        this.revocations = new Revocations(new RevocationStore(db), registry, clock);
         publisher.publishAll();
         this.xdsCache = cache;
         this.syncTracker = new XdsSyncTracker(clock);
-        V3DiscoveryServer xds = new V3DiscoveryServer(
-                List.of(new AttestedStreamCallbacks(registry, streamStats), syncTracker), cache);
+        this.meshMetrics = new MeshMetrics(metrics, streamStats);
+        V3DiscoveryServer xds = new V3DiscoveryServer(List.of(new AttestedStreamCallbacks(registry, streamStats),
+                syncTracker, meshMetrics.pushLatency()), cache);
 
         this.decider = new AuthzDecider(registry, clock, 100_000);
         changes.subscribe((change, origin) -> {
@@ -120,7 +133,7 @@ public final class ControlPlane implements AutoCloseable {
         changes.start();
         NonceStore nonces = new NonceStore(clock, settings.nonceTtl(), MAX_OUTSTANDING_NONCES);
         AttestationGrpcService attestation = new AttestationGrpcService(nonces, verifiers, policies, ca, issuanceLog,
-                registry, settings.trustDomain(), clock, metrics);
+                registry, settings.trustDomain(), clock, metrics, revocations);
 
         PeerCertificateInterceptor peer = new PeerCertificateInterceptor();
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.grpcBind(), settings.grpcPort()))
@@ -128,8 +141,9 @@ public final class ControlPlane implements AutoCloseable {
                 .maxInboundMessageSize(2 * 1024 * 1024)
                 .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer))
                 .addService(ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer))
-                .addService(attestation)
-                .addService(new AttestationAuthzService(decider).bindWithPolicyHeader())
+                .addService(ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor()))
+                .addService(ServerInterceptors.intercept(new AttestationAuthzService(decider).bindWithPolicyHeader(),
+                        meshMetrics.authzInterceptor()))
                 .build()
                 .start();
         LOG.info("AttestMesh control plane listening on {}:{} (gRPC: ADS/SDS, attestation, ext_authz); data in {}; "
@@ -233,6 +247,57 @@ public final class ControlPlane implements AutoCloseable {
 
     public List<X509Certificate> trustBundle() {
         return ca.trustBundle();
+    }
+
+    /** The current mesh CA (root and issuing intermediate; private keys stay inside it). */
+    public MeshCa meshCa() {
+        return ca.ca();
+    }
+
+    /** The settings this control plane was started with. */
+    public ControlPlaneSettings settings() {
+        return settings;
+    }
+
+    /** The relational store (for the admin API's own tables). */
+    public Database database() {
+        return db;
+    }
+
+    /** Revocation rules in force; also consulted by every attestation. */
+    public Revocations revocations() {
+        return revocations;
+    }
+
+    /** Prometheus metrics of this control plane. */
+    public MeshMetrics meshMetrics() {
+        return meshMetrics;
+    }
+
+    /**
+     * Rotates the issuing intermediate: generates a new one under the same root, keeps the current one
+     * in the trust bundle for {@code overlap} (so certificates it issued keep verifying until nodes
+     * renew), seals and stores the CA, switches issuance to it, rewrites {@code ca-bundle.pem} and
+     * republishes every node's snapshot with the new trust bundle.
+     *
+     * @return the new CA
+     */
+    public synchronized MeshCa rotateIntermediate(Duration overlap) throws IOException {
+        MeshCa rotated = ca.ca().rotateIntermediate(overlap);
+        caStore.save(CaVault.seal(rotated, caSecret()), clock.instant());
+        ca.replace(rotated);
+        Files.writeString(caBundleFile(), Pem.certificates(rotated.trustBundle()), StandardCharsets.US_ASCII);
+        publisher.publishAll();
+        changes.publish(Change.Topic.CA);
+        LOG.info("rotated the mesh CA's issuing intermediate to {} (serial {}); the previous one stays trusted "
+                + "for {}", rotated.issuingIntermediate().getSubjectX500Principal().getName(),
+                rotated.issuingIntermediate().getSerialNumber().toString(16), overlap);
+        return rotated;
+    }
+
+    /** The CA sealing secret, resolved as {@link CaBootstrap} resolved it at start. */
+    private char[] caSecret() throws IOException {
+        return CaBootstrap.sealingSecret(settings.dataDir(), settings.caKey());
     }
 
     @Override

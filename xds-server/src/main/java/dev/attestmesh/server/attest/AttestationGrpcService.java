@@ -31,6 +31,8 @@ import dev.attestmesh.server.ca.MeshCaHolder;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.registry.NodeEntry;
 import dev.attestmesh.server.registry.NodeRegistry;
+import dev.attestmesh.server.revocation.RevocationCheck;
+import dev.attestmesh.server.revocation.RevocationSubject;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
@@ -78,10 +80,19 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
     private final String trustDomain;
     private final Clock clock;
     private final AttestationMetrics metrics;
+    private final RevocationCheck revocations;
 
     public AttestationGrpcService(NonceStore nonces, EvidenceVerifiers verifiers, PolicyRegistry policies,
             MeshCaHolder ca, IssuanceLog log, NodeRegistry registry, String trustDomain, Clock clock,
             AttestationMetrics metrics) {
+        this(nonces, verifiers, policies, ca, log, registry, trustDomain, clock, metrics, RevocationCheck.NONE);
+    }
+
+    /** As above, refusing (before issuing) every attestation that {@code revocations} matches. */
+    public AttestationGrpcService(NonceStore nonces, EvidenceVerifiers verifiers, PolicyRegistry policies,
+            MeshCaHolder ca, IssuanceLog log, NodeRegistry registry, String trustDomain, Clock clock,
+            AttestationMetrics metrics, RevocationCheck revocations) {
+        this.revocations = revocations;
         this.nonces = nonces;
         this.verifiers = verifiers;
         this.policies = policies;
@@ -195,6 +206,11 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
         if (satisfied.isEmpty()) {
             throw Status.PERMISSION_DENIED.withDescription("no policy satisfied: " + failures(appraisal, all))
                     .asRuntimeException();
+        }
+
+        Optional<String> revoked = revocations.refusal(RevocationSubject.of(nodeId, evidence, satisfied));
+        if (revoked.isPresent()) {
+            throw Status.PERMISSION_DENIED.withDescription("attestation refused: " + revoked.get()).asRuntimeException();
         }
 
         List<Policy> satisfiedPolicies = satisfied.stream().map(r -> policies.get(r.id()).orElseThrow()).toList();

@@ -54,6 +54,17 @@ public final class CaBootstrap {
         return ca;
     }
 
+    /**
+     * The secret that seals the CA: the configured one, or the one generated into the data directory at
+     * first start (read, never created, here).
+     */
+    public static char[] sealingSecret(Path dataDir, Optional<String> configured) throws IOException {
+        if (configured.isPresent() && !configured.get().isBlank()) {
+            return configured.get().toCharArray();
+        }
+        return Files.readString(dataDir.resolve(GENERATED_KEY_FILE), StandardCharsets.US_ASCII).trim().toCharArray();
+    }
+
     private static char[] resolveSecret(Path dataDir, Optional<String> configured) throws IOException {
         if (configured.isPresent() && !configured.get().isBlank()) {
             return configured.get().toCharArray();

@@ -1,0 +1,136 @@
+package dev.attestmesh.server.admin;
+
+import dev.attestmesh.policy.Policy;
+import dev.attestmesh.policy.PolicyDocuments;
+import dev.attestmesh.policy.PolicyValidationException;
+import dev.attestmesh.server.ControlPlane;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Delete;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.Put;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.micronaut.serde.annotation.Serdeable;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code /api/v1/policies}: the versioned policy set. Writes take a policy document (YAML or JSON, the
+ * format of docs/policy.md) and are validated completely before anything changes: an invalid document
+ * is answered 400 listing every problem, and the policy set stays as it was. A changed policy gets the
+ * next version, and every node is re-appraised against it at once.
+ */
+@Controller("/api/v1/policies")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class PoliciesController {
+    private static final Object WRITE_LOCK = new Object();
+
+    private final ControlPlane cp;
+
+    PoliciesController(ControlPlane cp) {
+        this.cp = cp;
+    }
+
+    /**
+     * A policy with its current version.
+     *
+     * @param document the policy alone as a canonical YAML policy document
+     */
+    @Serdeable
+    public record PolicyView(String id, long version, List<String> tees, String document) {}
+
+    /** What a write did to one policy: {@code created}, {@code updated} or {@code unchanged}. */
+    @Serdeable
+    public record PolicyChange(String id, long version, String change) {}
+
+    @Get(produces = MediaType.APPLICATION_JSON)
+    public List<PolicyView> list() {
+        return cp.policies().all().stream().map(PoliciesController::view).toList();
+    }
+
+    @Get(uri = "/{id}", produces = MediaType.APPLICATION_JSON)
+    public HttpResponse<?> get(@PathVariable String id) {
+        return cp.policies().get(id).<HttpResponse<?>>map(p -> HttpResponse.ok(view(p)))
+                .orElseGet(() -> HttpResponse.notFound(ApiError.of("no policy '" + NodesController.printable(id) + "'")));
+    }
+
+    /** Applies a document: each policy in it is created or replaced; policies not in it are kept. */
+    @Post(consumes = {"application/yaml", "application/x-yaml", "text/yaml", MediaType.TEXT_PLAIN,
+            MediaType.APPLICATION_JSON}, produces = MediaType.APPLICATION_JSON)
+    public HttpResponse<?> apply(@Body String document) {
+        List<Policy> incoming;
+        try {
+            incoming = PolicyDocuments.parse(document, "admin API request");
+        } catch (PolicyValidationException e) {
+            return invalid(e);
+        }
+        return HttpResponse.ok(write(incoming, List.of()));
+    }
+
+    /** Creates or replaces one policy; the document must hold exactly that policy. */
+    @Put(uri = "/{id}", consumes = {"application/yaml", "application/x-yaml", "text/yaml", MediaType.TEXT_PLAIN,
+            MediaType.APPLICATION_JSON}, produces = MediaType.APPLICATION_JSON)
+    public HttpResponse<?> put(@PathVariable String id, @Body String document) {
+        List<Policy> incoming;
+        try {
+            incoming = PolicyDocuments.parse(document, "admin API request");
+        } catch (PolicyValidationException e) {
+            return invalid(e);
+        }
+        if (incoming.size() != 1 || !incoming.getFirst().id().equals(id)) {
+            return HttpResponse.badRequest(new ApiError("the document must hold exactly one policy, with id '"
+                    + NodesController.printable(id) + "' as in the URL", incoming.stream()
+                    .map(p -> "document holds policy '" + p.id() + "'").toList()));
+        }
+        return HttpResponse.ok(write(incoming, List.of()).getFirst());
+    }
+
+    /** Removes a policy; nodes holding it stop satisfying it at once. */
+    @Delete(uri = "/{id}", produces = MediaType.APPLICATION_JSON)
+    public HttpResponse<?> delete(@PathVariable String id) {
+        synchronized (WRITE_LOCK) {
+            if (cp.policies().get(id).isEmpty()) {
+                return HttpResponse.notFound(ApiError.of("no policy '" + NodesController.printable(id) + "'"));
+            }
+            write(List.of(), List.of(id));
+            return HttpResponse.status(HttpStatus.NO_CONTENT);
+        }
+    }
+
+    private List<PolicyChange> write(List<Policy> upserts, List<String> deletions) {
+        synchronized (WRITE_LOCK) {
+            Map<String, Policy> before = new LinkedHashMap<>();
+            cp.policies().all().forEach(p -> before.put(p.id(), p));
+            Map<String, Policy> next = new LinkedHashMap<>(before);
+            deletions.forEach(next::remove);
+            upserts.forEach(p -> next.put(p.id(), p));
+            cp.policies().replace(new ArrayList<>(next.values()));
+            List<PolicyChange> out = new ArrayList<>();
+            for (Policy p : upserts) {
+                long version = cp.policies().version(p.id()).orElseThrow();
+                Policy old = before.get(p.id());
+                out.add(new PolicyChange(p.id(), version, old == null ? "created"
+                        : old.version() == version ? "unchanged" : "updated"));
+            }
+            return out;
+        }
+    }
+
+    private static HttpResponse<?> invalid(PolicyValidationException e) {
+        return HttpResponse.badRequest(new ApiError("the policy document is invalid (" + e.problems().size()
+                + " problem(s)); nothing was changed", e.problems()));
+    }
+
+    private static PolicyView view(Policy p) {
+        return new PolicyView(p.id(), p.version(), p.tees().stream().map(t -> t.wireName()).sorted().toList(),
+                PolicyDocuments.toYaml(List.of(p)));
+    }
+}

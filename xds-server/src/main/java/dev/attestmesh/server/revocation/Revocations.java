@@ -1,0 +1,131 @@
+package dev.attestmesh.server.revocation;
+
+import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.server.registry.NodeEntry;
+import dev.attestmesh.server.registry.NodeRegistry;
+import java.time.Clock;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The revocation rules in force. Adding a rule persists it, then at once marks every matching node
+ * REVOKED in the {@link NodeRegistry} (ext_authz denies on the next Check; the node's SDS secrets are
+ * withdrawn by the snapshot publisher). While a rule exists, attestations matching it are refused
+ * ({@link RevocationCheck}). Removing a rule lifts the revocations it made, unless another rule still
+ * matches: such nodes become EXPIRED, so they are admitted again only after a fresh attestation.
+ *
+ * <p>The rules are also enforced on every registry change, which closes the window between an
+ * attestation passing {@link #refusal} and a rule added just before that attestation is recorded.
+ */
+public final class Revocations implements RevocationCheck {
+    private static final Logger LOG = LoggerFactory.getLogger(Revocations.class);
+    private static final String REASON_PREFIX = "revoked by revocation rule ";
+
+    /** A rule just added and the nodes it revoked. */
+    public record Applied(RevocationRule rule, List<String> revokedNodes) {}
+
+    /** A rule just removed and the nodes whose revocation it lifted. */
+    public record Lifted(RevocationRule rule, List<String> liftedNodes) {}
+
+    private final RevocationStore store;
+    private final NodeRegistry registry;
+    private final Clock clock;
+    private final List<RevocationRule> rules;
+    private final ThreadLocal<Boolean> enforcing = ThreadLocal.withInitial(() -> false);
+
+    public Revocations(RevocationStore store, NodeRegistry registry, Clock clock) {
+        this.store = store;
+        this.registry = registry;
+        this.clock = clock;
+        this.rules = new CopyOnWriteArrayList<>(store.loadAll());
+        registry.addChangeListener(this::enforce);
+        enforce();
+    }
+
+    /** Every rule in force, oldest first. */
+    public List<RevocationRule> all() {
+        return List.copyOf(rules);
+    }
+
+    public Optional<RevocationRule> get(String id) {
+        return rules.stream().filter(r -> r.id().equals(id)).findFirst();
+    }
+
+    /**
+     * Adds a rule and revokes every node it matches.
+     *
+     * @throws IllegalArgumentException when the value is not valid for the kind
+     */
+    public Applied add(RevocationKind kind, String value, String reason, String createdBy) {
+        // millisecond precision: what every store keeps, so a reloaded rule equals this one
+        RevocationRule rule = new RevocationRule(UUID.randomUUID().toString(), kind, value, reason, createdBy,
+                clock.instant().truncatedTo(ChronoUnit.MILLIS));
+        store.insert(rule);
+        rules.add(rule);
+        List<String> revoked = enforce();
+        LOG.info("{} added by '{}'; revoked nodes {}", rule.describe(), createdBy, revoked);
+        return new Applied(rule, revoked);
+    }
+
+    /** Removes a rule and lifts the revocations it made; empty when no rule has this id. */
+    public Optional<Lifted> remove(String id) {
+        Optional<RevocationRule> rule = get(id);
+        if (rule.isEmpty() || !store.delete(id)) {
+            return Optional.empty();
+        }
+        rules.removeIf(r -> r.id().equals(id));
+        List<String> lifted = new ArrayList<>();
+        String marker = REASON_PREFIX + id + " ";
+        for (NodeEntry e : registry.entries()) {
+            if (e.state() == NodeState.REVOKED && e.stateReason().startsWith(marker)
+                    && firstMatch(RevocationSubject.of(e)).isEmpty()) {
+                registry.put(e.withState(NodeState.EXPIRED, "revocation rule " + id
+                        + " was lifted; the node is admitted again after it attests with fresh evidence"));
+                lifted.add(e.nodeId());
+            }
+        }
+        LOG.info("{} lifted; nodes that may attest again: {}", rule.get().describe(), lifted);
+        return Optional.of(new Lifted(rule.get(), lifted));
+    }
+
+    @Override
+    public Optional<String> refusal(RevocationSubject subject) {
+        return firstMatch(subject).map(r -> "node '" + subject.nodeId() + "' matches " + r.describe()
+                + "; an operator must lift the rule (attestmesh revocations / DELETE /api/v1/revocations/" + r.id() + ")");
+    }
+
+    /** The oldest rule matching {@code subject}. */
+    public Optional<RevocationRule> firstMatch(RevocationSubject subject) {
+        return rules.stream().filter(r -> r.matches(subject)).findFirst();
+    }
+
+    /** Revokes every attested node matching a rule; returns their ids. Re-entrant calls do nothing. */
+    private List<String> enforce() {
+        if (enforcing.get() || rules.isEmpty()) {
+            return List.of();
+        }
+        enforcing.set(true);
+        try {
+            List<String> revoked = new ArrayList<>();
+            for (NodeEntry e : registry.entries()) {
+                if (e.state() == NodeState.REVOKED) {
+                    continue;
+                }
+                Optional<RevocationRule> rule = firstMatch(RevocationSubject.of(e));
+                if (rule.isPresent() && registry.revoke(e.nodeId(), REASON_PREFIX + rule.get().id() + " ("
+                        + rule.get().kind().wireName() + "): " + rule.get().reason())) {
+                    revoked.add(e.nodeId());
+                }
+            }
+            return revoked;
+        } finally {
+            enforcing.set(false);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+package dev.attestmesh.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.attestmesh.agent.NodeAgent;
+import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.ca.Pem;
+import dev.attestmesh.quote.sim.SimulatedTee;
+import dev.attestmesh.server.ControlPlane;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.Micronaut;
+import io.micronaut.runtime.server.EmbeddedServer;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.PreparedStatement;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** The operator commands against a control plane running in process (admin API on a loopback port). */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class AdminCommandsTest {
+    static final String GOOD = "a1".repeat(48);
+    static final String TOKEN = "cli-test-admin-token-0123456789";
+
+    Path dir;
+    ApplicationContext ctx;
+    ControlPlane cp;
+    String adminUrl;
+
+    /** Exit code and standard output/error of one CLI run. */
+    record Run(int exit, String out, String err) {}
+
+    @BeforeAll
+    void start() throws Exception {
+        dir = Files.createTempDirectory("attestmesh-cli");
+        Path policies = dir.resolve("policies.yaml");
+        Files.writeString(policies, policy("default", GOOD));
+        ctx = Micronaut.build(new String[0]).banner(false).properties(Map.of(
+                "attestmesh.data-dir", dir.resolve("cp").toString(),
+                "attestmesh.grpc-bind", "127.0.0.1",
+                "attestmesh.grpc-port", 0,
+                "attestmesh.admin-port", 0,
+                "attestmesh.ca-key", "cli-test-key",
+                "attestmesh.admin.token", TOKEN,
+                "attestmesh.policy-file", policies.toString())).start();
+        cp = ctx.getBean(ControlPlane.class);
+        adminUrl = "http://127.0.0.1:" + ctx.getBean(EmbeddedServer.class).getPort();
+        agent("cli-node").attestOnce();
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (ctx != null) {
+            ctx.close();
+        }
+        try (var s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    static String policy(String id, String measurement) {
+        return "policies:\n  - id: " + id + "\n    tee: [sim]\n    reference:\n      sim:\n        measurement: [\""
+                + measurement + "\"]\n";
+    }
+
+    NodeAgent agent(String id) throws Exception {
+        return new NodeAgent(new NodeAgent.Settings(id, "127.0.0.1:" + cp.grpcPort(),
+                Pem.parseCertificates(Files.readString(cp.caBundleFile())), dir.resolve("nodes").resolve(id),
+                Optional.empty(), Optional.empty()), SimulatedTee.withMeasurementHex(GOOD), Clock.systemUTC());
+    }
+
+    /** Runs {@code attestmesh <args> --admin URL --token TOKEN} with captured output. */
+    synchronized Run cli(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--admin", adminUrl, "--token", TOKEN));
+        return raw(all.toArray(String[]::new));
+    }
+
+    synchronized Run raw(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+            int code = AttestMeshCli.execute(args);
+            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    @Test
+    void nodesListsAndShowsANode() {
+        Run list = cli("nodes");
+        assertEquals(0, list.exit(), list.err());
+        assertTrue(list.out().contains("cli-node"), list.out());
+        assertTrue(list.out().contains("default@v1"), list.out());
+        Run one = cli("nodes", "cli-node");
+        assertEquals(0, one.exit(), one.err());
+        assertTrue(one.out().contains("\"spiffeId\" : \"spiffe://attestmesh.local/node/cli-node\""), one.out());
+        Run missing = cli("nodes", "nope");
+        assertEquals(1, missing.exit());
+        assertTrue(missing.err().contains("404"), missing.err());
+    }
+
+    @Test
+    void policiesApplyListGetAndDelete() throws Exception {
+        Path file = dir.resolve("extra.yaml");
+        Files.writeString(file, policy("extra", GOOD));
+        Run apply = cli("policies", "apply", file.toString());
+        assertEquals(0, apply.exit(), apply.err());
+        assertTrue(apply.out().contains("policy extra: created (version 1)"), apply.out());
+        Run list = cli("policies");
+        assertTrue(list.out().contains("extra"), list.out());
+        Run get = cli("policies", "get", "extra");
+        assertTrue(get.out().startsWith("policies:") && get.out().contains("extra") && get.out().contains(GOOD), get.out());
+        Files.writeString(file, "policies:\n  - id: extra\n    tee: [quantum]\n");
+        Run bad = cli("policies", "apply", file.toString());
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().contains("400") && bad.err().contains("quantum"), bad.err());
+        Run delete = cli("policies", "delete", "extra");
+        assertEquals(0, delete.exit(), delete.err());
+        assertTrue(cp.policies().get("extra").isEmpty());
+    }
+
+    @Test
+    void revokeListAndLift() throws Exception {
+        agent("cli-victim").attestOnce();
+        Run revoke = cli("revoke", "--node", "cli-victim", "--reason", "lost laptop");
+        assertEquals(0, revoke.exit(), revoke.err());
+        assertTrue(revoke.out().contains("revoked nodes: cli-victim"), revoke.out());
+        assertEquals(NodeState.REVOKED, cp.registry().entry("cli-victim").orElseThrow().state());
+        Run list = cli("revoke", "--list");
+        assertTrue(list.out().contains("lost laptop"), list.out());
+        String ruleId = cp.revocations().all().stream().filter(r -> r.value().equals("cli-victim")).findFirst()
+                .orElseThrow().id();
+        Run lift = cli("revoke", "--lift", ruleId);
+        assertEquals(0, lift.exit(), lift.err());
+        assertTrue(lift.out().contains("cli-victim"), lift.out());
+        Run measurement = cli("revoke", "--measurement", "not-hex");
+        assertEquals(1, measurement.exit());
+        assertTrue(measurement.err().contains("hex digits"), measurement.err());
+        assertEquals(2, cli("revoke").exit(), "one target is required");
+    }
+
+    @Test
+    void logVerifyPrintsOkOrTheFirstBrokenEntry() throws Exception {
+        var expected = cp.issuanceLog().verify();
+        Run ok = cli("log", "verify");
+        assertTrue(expected.intact(), "a fresh log verifies: " + expected);
+        assertEquals(0, ok.exit(), ok.out() + ok.err());
+        assertTrue(ok.out().startsWith("OK"), ok.out());
+    }
+
+    @Test
+    void logVerifyExitsOneWhenAnEntryWasAltered() throws Exception {
+        agent("tamper-target").attestOnce();
+        var lastEntry = cp.issuanceLog().list(1, 10_000).getLast();
+        setNodeId(lastEntry.sequence(), "forged");
+        try {
+            Run broken = cli("log", "verify");
+            assertEquals(1, broken.exit(), broken.out());
+            assertTrue(broken.out().startsWith("BROKEN: entry " + lastEntry.sequence()), broken.out());
+        } finally {
+            setNodeId(lastEntry.sequence(), lastEntry.nodeId()); // other tests share this control plane
+        }
+        assertEquals(0, cli("log", "verify").exit(), "restoring the entry makes the chain whole again");
+    }
+
+    private void setNodeId(long seq, String nodeId) throws Exception {
+        try (var c = cp.database().connection();
+                PreparedStatement ps = c.prepareStatement("UPDATE issuance_log SET node_id = ? WHERE seq = ?")) {
+            ps.setString(1, nodeId);
+            ps.setLong(2, seq);
+            assertEquals(1, ps.executeUpdate());
+        }
+    }
+
+    @Test
+    void caRotateRotatesTheIntermediate() {
+        String before = cp.meshCa().issuingIntermediate().getSerialNumber().toString(16);
+        Run r = cli("ca", "rotate", "--overlap", "PT2H");
+        assertEquals(0, r.exit(), r.err());
+        String after = cp.meshCa().issuingIntermediate().getSerialNumber().toString(16);
+        assertFalse(before.equals(after));
+        assertTrue(r.out().contains(after), r.out());
+    }
+
+    @Test
+    void wrongTokenFailsWithTheApiAnswer() {
+        Run r = raw("nodes", "--admin", adminUrl, "--token", "amt_wrong");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("401"), r.err());
+    }
+
+    @Test
+    void bootstrapRendersAValidatedEnvoyBootstrapAndItsSdsFile() throws Exception {
+        Path certDir = dir.resolve("certs-for-envoy").toAbsolutePath();
+        Path out = dir.resolve("envoy.yaml");
+        Run r = raw("bootstrap", "--node-id", "cli-node", "--cluster", "payments", "--control-plane", "10.0.0.5:15010",
+                "--cert-dir", certDir.toString(), "--ingress", "15006:8080:default", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        String yaml = Files.readString(out);
+        assertTrue(yaml.contains("id: cli-node"), yaml);
+        assertTrue(yaml.contains("10.0.0.5"), yaml);
+        assertTrue(yaml.contains("x-attestmesh-policy-ids"), yaml);
+        assertTrue(Files.readString(certDir.resolve("control-plane-sds.yaml")).contains(certDir.resolve("key.pem").toString()));
+        Run bad = raw("bootstrap", "--node-id", "n", "--cert-dir", "relative/dir");
+        assertEquals(2, bad.exit());
+        assertTrue(bad.err().contains("absolute"), bad.err());
+    }
+}
