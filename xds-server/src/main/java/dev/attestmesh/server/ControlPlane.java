@@ -16,6 +16,9 @@ import dev.attestmesh.server.attest.AttestationMetrics;
 import dev.attestmesh.server.attest.NonceStore;
 import dev.attestmesh.server.ca.CaBootstrap;
 import dev.attestmesh.server.ca.MeshCaHolder;
+import dev.attestmesh.server.mesh.EnvoyNodeDirectory;
+import dev.attestmesh.server.mesh.MeshConfigRegistry;
+import dev.attestmesh.server.mesh.MeshConfigStore;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.registry.NodeRegistry;
 import dev.attestmesh.server.store.CaMaterialStore;
@@ -24,6 +27,8 @@ import dev.attestmesh.server.store.JdbcIssuanceLogStore;
 import dev.attestmesh.server.store.NodeStore;
 import dev.attestmesh.server.store.PolicyStore;
 import dev.attestmesh.server.xds.AttestedStreamCallbacks;
+import dev.attestmesh.server.xds.EnvoyNodeObserver;
+import dev.attestmesh.server.xds.MeshResourceGenerator;
 import dev.attestmesh.server.xds.PeerCertificateInterceptor;
 import dev.attestmesh.server.xds.SnapshotPublisher;
 import dev.attestmesh.server.xds.XdsStreamStats;
@@ -50,6 +55,7 @@ import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,8 +84,10 @@ public final class ControlPlane implements AutoCloseable {
     private final SimpleCache<String> xdsCache;
     private final XdsSyncTracker syncTracker;
     private final Server server;
+    private final MeshConfigRegistry mesh;
 
-    private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers) throws IOException {
+    private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
+            Optional<Path> meshFile) throws IOException {
         this.settings = settings;
         Files.createDirectories(settings.dataDir());
         this.db = Database.embedded(settings.dataDir());
@@ -91,18 +99,23 @@ public final class ControlPlane implements AutoCloseable {
             policies.replace(loadPolicies(settings.policyFile().get()));
         }
         warnAboutSimulator();
-        this.registry = new NodeRegistry(new NodeStore(db), policies, ca::trustBundle, clock);
+        EnvoyNodeDirectory envoyNodes = new EnvoyNodeDirectory();
+        this.mesh = new MeshConfigRegistry(new MeshConfigStore(db), policies, envoyNodes, clock);
+        meshFile.ifPresent(mesh::replaceFromFile);
+        this.registry = new NodeRegistry(new NodeStore(db), policies, ca::trustBundle, clock, mesh);
         this.issuanceLog = new IssuanceLog(new JdbcIssuanceLogStore(db));
         Files.writeString(caBundleFile(), Pem.certificates(ca.trustBundle()), StandardCharsets.US_ASCII);
 
         SimpleCache<String> cache = new SimpleCache<>(node -> node.getId());
-        SnapshotPublisher publisher = new SnapshotPublisher(cache, registry, policies, ca, settings.nodeKeyFile());
+        SnapshotPublisher publisher = new SnapshotPublisher(cache, registry, policies, ca, settings.nodeKeyFile(),
+                new MeshResourceGenerator(mesh, registry, policies));
         registry.addChangeListener(publisher::publishAll);
         publisher.publishAll();
         this.xdsCache = cache;
         this.syncTracker = new XdsSyncTracker(clock);
         V3DiscoveryServer xds = new V3DiscoveryServer(
-                List.of(new AttestedStreamCallbacks(registry, streamStats), syncTracker), cache);
+                List.of(new AttestedStreamCallbacks(registry, streamStats), new EnvoyNodeObserver(envoyNodes),
+                        syncTracker), cache);
 
         this.decider = new AuthzDecider(registry, clock, 100_000);
         NonceStore nonces = new NonceStore(clock, settings.nonceTtl(), MAX_OUTSTANDING_NONCES);
@@ -126,7 +139,18 @@ public final class ControlPlane implements AutoCloseable {
     /** Starts a control plane with the given evidence verifiers. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers)
             throws IOException {
-        return new ControlPlane(settings, clock, verifiers);
+        return new ControlPlane(settings, clock, verifiers, Optional.empty());
+    }
+
+    /**
+     * Starts a control plane that first loads the mesh config in {@code meshFile} (when given; else the
+     * stored one stays in force).
+     *
+     * @throws IllegalArgumentException when the mesh file is unreadable or invalid (every problem listed)
+     */
+    public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
+            Optional<Path> meshFile) throws IOException {
+        return new ControlPlane(settings, clock, verifiers, meshFile);
     }
 
     private SslContext serverTls(Clock clock) throws IOException {
@@ -177,6 +201,11 @@ public final class ControlPlane implements AutoCloseable {
 
     public PolicyRegistry policies() {
         return policies;
+    }
+
+    /** The versioned mesh config (services, ingress and egress ports). */
+    public MeshConfigRegistry mesh() {
+        return mesh;
     }
 
     public IssuanceLog issuanceLog() {

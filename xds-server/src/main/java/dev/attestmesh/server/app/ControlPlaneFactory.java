@@ -34,14 +34,16 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.ca-key:}") String caKey,
             @Value("${attestmesh.server-names}") String serverNames,
             @Value("${attestmesh.node-key-file}") String nodeKeyFile,
-            @Value("${attestmesh.nonce-ttl}") Duration nonceTtl) {
+            @Value("${attestmesh.nonce-ttl}") Duration nonceTtl,
+            @Value("${attestmesh.mesh-file:}") String meshFile) {
         ControlPlaneSettings settings = new ControlPlaneSettings(Path.of(dataDir), grpcBind, grpcPort,
                 policyFile.isBlank() ? Optional.empty() : Optional.of(Path.of(policyFile)), trustDomain,
                 caKey.isBlank() ? Optional.empty() : Optional.of(caKey),
                 Arrays.stream(serverNames.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
                 nodeKeyFile, nonceTtl);
         try {
-            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.defaults());
+            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.defaults(),
+                    meshFile.isBlank() ? Optional.empty() : Optional.of(Path.of(meshFile)));
         } catch (IOException e) {
             throw new UncheckedIOException("control plane failed to start: " + e.getMessage(), e);
         }

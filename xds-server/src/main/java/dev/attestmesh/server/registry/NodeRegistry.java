@@ -3,6 +3,7 @@ package dev.attestmesh.server.registry;
 import dev.attestmesh.authz.NodeAuthzRecord;
 import dev.attestmesh.authz.NodeState;
 import dev.attestmesh.authz.RegistryView;
+import dev.attestmesh.server.mesh.MeshPolicyLookup;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.store.NodeStore;
 import java.security.cert.X509Certificate;
@@ -29,9 +30,18 @@ public final class NodeRegistry implements RegistryView {
     private final Map<String, NodeEntry> byNode = new ConcurrentHashMap<>();
     private final Map<String, String> nodeBySpiffe = new ConcurrentHashMap<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final MeshPolicyLookup mesh;
 
+    /** A registry without a mesh config: {@link #requiredPolicies} is always empty. */
     public NodeRegistry(NodeStore store, PolicyRegistry policies, Supplier<List<X509Certificate>> trustBundle,
             Clock clock) {
+        this(store, policies, trustBundle, clock, MeshPolicyLookup.NONE);
+    }
+
+    /** A registry whose {@link #requiredPolicies} come from {@code mesh}; mesh changes reach the listeners. */
+    public NodeRegistry(NodeStore store, PolicyRegistry policies, Supplier<List<X509Certificate>> trustBundle,
+            Clock clock, MeshPolicyLookup mesh) {
+        this.mesh = mesh;
         this.store = store;
         this.policies = policies;
         this.trustBundle = trustBundle;
@@ -40,6 +50,7 @@ public final class NodeRegistry implements RegistryView {
             index(e);
         }
         policies.addChangeListener(this::fireChange);
+        mesh.addChangeListener(this::fireChange);
     }
 
     /** Records a fresh attestation (replacing the node's previous one). */
@@ -99,7 +110,9 @@ public final class NodeRegistry implements RegistryView {
 
     @Override
     public List<String> requiredPolicies(String destinationPrincipal, int destinationPort) {
-        return List.of(); // mesh-config fallback arrives with the mesh config model
+        // The principal is the destination's SPIFFE ID; the mesh config is keyed by node.
+        String node = nodeBySpiffe.get(destinationPrincipal);
+        return node == null ? List.of() : mesh.requiredPolicies(node, destinationPort);
     }
 
     @Override
