@@ -87,15 +87,22 @@ public final class MeshConfigParser {
         }
         unknownFields(root, "", ROOT_FIELDS, problems);
         JsonNode list = root.get("services");
-        List<MeshService> services = new ArrayList<>();
+        List<Optional<MeshService>> parsed = new ArrayList<>();
+        Set<String> names = new LinkedHashSet<>();
         if (list == null || !list.isArray()) {
             problems.add("services: required, a list of services");
         } else {
             for (int i = 0; i < list.size(); i++) {
-                service(list.get(i), "services[" + i + "]", knownPolicyIds, problems).ifPresent(services::add);
+                JsonNode name = list.get(i).get("name");
+                if (name != null && name.isTextual()) {
+                    names.add(name.asText());
+                }
+                parsed.add(service(list.get(i), "services[" + i + "]", knownPolicyIds, problems));
             }
         }
-        crossCheck(services, problems);
+        unknownUpstreams(list, names, problems);
+        crossCheck(parsed, problems);
+        List<MeshService> services = parsed.stream().flatMap(Optional::stream).toList();
         if (!problems.isEmpty()) {
             throw new MeshConfigException(problems);
         }
@@ -122,46 +129,45 @@ public final class MeshConfigParser {
                 problems.add(path + ".addresses." + node + ": '" + ip + "' is not an IPv4 or IPv6 address literal");
             }
         });
-        List<IngressPort> ingress = new ArrayList<>();
+        // Paths are kept beside the parsed entries so that messages name the document's own indexes
+        // even when an earlier entry was dropped for its own problems.
+        Map<String, IngressPort> ingress = new LinkedHashMap<>();
         JsonNode in = n.get("ingress");
         if (in != null && !in.isArray()) {
             problems.add(path + ".ingress: must be a list");
         } else if (in != null) {
             for (int i = 0; i < in.size(); i++) {
-                ingress(in.get(i), path + ".ingress[" + i + "]", proxyless, mutual, policies, problems)
-                        .ifPresent(ingress::add);
+                String p = path + ".ingress[" + i + "]";
+                ingress(in.get(i), p, proxyless, mutual, policies, problems).ifPresent(v -> ingress.put(p, v));
             }
         }
-        List<EgressPort> egress = new ArrayList<>();
+        Map<String, EgressPort> egress = new LinkedHashMap<>();
         JsonNode out = n.get("egress");
         if (out != null && !out.isArray()) {
             problems.add(path + ".egress: must be a list");
         } else if (out != null) {
             for (int i = 0; i < out.size(); i++) {
-                egress(out.get(i), path + ".egress[" + i + "]", proxyless, policies, problems).ifPresent(egress::add);
+                String p = path + ".egress[" + i + "]";
+                egress(out.get(i), p, proxyless, policies, problems).ifPresent(v -> egress.put(p, v));
             }
         }
         // Listen ports of one service share the node's network namespace.
         Map<Integer, String> listen = new HashMap<>();
-        for (int i = 0; i < ingress.size(); i++) {
-            claim(listen, ingress.get(i).port(), path + ".ingress[" + i + "].port", problems);
-        }
-        for (int i = 0; i < egress.size(); i++) {
-            if (!proxyless) {
-                claim(listen, egress.get(i).port(), path + ".egress[" + i + "].port", problems);
-            }
-        }
-        for (int i = 0; i < ingress.size(); i++) {
-            IngressPort p = ingress.get(i);
-            if (!proxyless && listen.containsKey(p.appPort())) {
-                problems.add(path + ".ingress[" + i + "].appPort: " + p.appPort() + " is also the listen port of "
-                        + listen.get(p.appPort()) + "; the application needs its own port");
-            }
+        ingress.forEach((p, v) -> claim(listen, v.port(), p + ".port", problems));
+        if (!proxyless) {
+            egress.forEach((p, v) -> claim(listen, v.port(), p + ".port", problems));
+            ingress.forEach((p, v) -> {
+                if (listen.containsKey(v.appPort())) {
+                    problems.add(p + ".appPort: " + v.appPort() + " is also the listen port of "
+                            + listen.get(v.appPort()) + "; the application needs its own port");
+                }
+            });
         }
         if (problems.size() != before || name == null || members == null) {
             return Optional.empty();
         }
-        return Optional.of(new MeshService(name, members, mutual, proxyless, addresses, ingress, egress));
+        return Optional.of(new MeshService(name, members, mutual, proxyless, addresses, List.copyOf(ingress.values()),
+                List.copyOf(egress.values())));
     }
 
     private static void claim(Map<Integer, String> listen, int port, String path, List<String> problems) {
@@ -259,26 +265,52 @@ public final class MeshConfigParser {
     }
 
     /** Checks that need every service: names, upstream references, ports shared through node ids. */
-    private static void crossCheck(List<MeshService> services, List<String> problems) {
-        Map<String, Integer> index = new LinkedHashMap<>();
-        for (int i = 0; i < services.size(); i++) {
-            Integer other = index.putIfAbsent(services.get(i).name(), i);
-            if (other != null) {
-                problems.add("services[" + i + "].name: '" + services.get(i).name() + "' is already the name of services["
-                        + other + "]");
+    /** Egress references to services that do not exist, also inside services with other problems. */
+    private static void unknownUpstreams(JsonNode list, Set<String> names, List<String> problems) {
+        if (list == null || !list.isArray()) {
+            return;
+        }
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode egress = list.get(i).get("egress");
+            if (egress == null || !egress.isArray()) {
+                continue;
+            }
+            for (int j = 0; j < egress.size(); j++) {
+                JsonNode target = egress.get(j).get("service");
+                if (target != null && target.isTextual() && !target.asText().isBlank()
+                        && !names.contains(target.asText())) {
+                    problems.add("services[" + i + "].egress[" + j + "].service: no service is named '"
+                            + target.asText() + "'; known: " + names);
+                }
             }
         }
-        for (int i = 0; i < services.size(); i++) {
-            MeshService s = services.get(i);
+    }
+
+    private static void crossCheck(List<Optional<MeshService>> parsed, List<String> problems) {
+        Map<String, Integer> index = new LinkedHashMap<>();
+        for (int i = 0; i < parsed.size(); i++) {
+            if (parsed.get(i).isEmpty()) {
+                continue;
+            }
+            Integer other = index.putIfAbsent(parsed.get(i).get().name(), i);
+            if (other != null) {
+                problems.add("services[" + i + "].name: '" + parsed.get(i).get().name()
+                        + "' is already the name of services[" + other + "]");
+            }
+        }
+        for (int i = 0; i < parsed.size(); i++) {
+            if (parsed.get(i).isEmpty()) {
+                continue; // its own problems are reported; its references cannot be resolved reliably
+            }
+            MeshService s = parsed.get(i).get();
             for (int j = 0; j < s.egress().size(); j++) {
                 EgressPort e = s.egress().get(j);
                 String path = "services[" + i + "].egress[" + j + "]";
                 Integer target = index.get(e.service());
                 if (target == null) {
-                    problems.add(path + ".service: no service is named '" + e.service() + "'; known: " + index.keySet());
-                    continue;
+                    continue; // unknown (reported above) or itself invalid (its own problems are reported)
                 }
-                MeshService up = services.get(target);
+                MeshService up = parsed.get(target).get();
                 if (up.ingress().isEmpty()) {
                     problems.add(path + ".service: service '" + up.name() + "' has no ingress ports to call");
                     continue;
@@ -313,8 +345,11 @@ public final class MeshConfigParser {
         }
         // Services naming the same node id share that node's ports.
         Map<String, Map<Integer, String>> portsByNode = new HashMap<>();
-        for (int i = 0; i < services.size(); i++) {
-            MeshService s = services.get(i);
+        for (int i = 0; i < parsed.size(); i++) {
+            if (parsed.get(i).isEmpty()) {
+                continue;
+            }
+            MeshService s = parsed.get(i).get();
             for (String node : s.members().nodeIds()) {
                 Map<Integer, String> used = portsByNode.computeIfAbsent(node, k -> new HashMap<>());
                 List<Map.Entry<Integer, String>> mine = new ArrayList<>();
