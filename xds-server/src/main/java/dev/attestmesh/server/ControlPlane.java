@@ -101,7 +101,12 @@ public final class ControlPlane implements AutoCloseable {
         warnAboutSimulator();
         EnvoyNodeDirectory envoyNodes = new EnvoyNodeDirectory();
         this.mesh = new MeshConfigRegistry(new MeshConfigStore(db), policies, envoyNodes, clock);
-        meshFile.ifPresent(mesh::replaceFromFile);
+        try {
+            meshFile.ifPresent(mesh::replaceFromFile);
+        } catch (RuntimeException e) {
+            db.close(); // release the database file lock: the start failed
+            throw e;
+        }
         this.registry = new NodeRegistry(new NodeStore(db), policies, ca::trustBundle, clock, mesh);
         this.issuanceLog = new IssuanceLog(new JdbcIssuanceLogStore(db));
         Files.writeString(caBundleFile(), Pem.certificates(ca.trustBundle()), StandardCharsets.US_ASCII);

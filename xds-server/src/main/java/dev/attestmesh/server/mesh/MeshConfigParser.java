@@ -157,7 +157,7 @@ public final class MeshConfigParser {
         if (!proxyless) {
             egress.forEach((p, v) -> claim(listen, v.port(), p + ".port", problems));
             ingress.forEach((p, v) -> {
-                if (listen.containsKey(v.appPort())) {
+                if (listen.containsKey(v.appPort()) && v.appPort() != v.port()) {
                     problems.add(p + ".appPort: " + v.appPort() + " is also the listen port of "
                             + listen.get(v.appPort()) + "; the application needs its own port");
                 }
@@ -211,7 +211,6 @@ public final class MeshConfigParser {
             problems.add(path + ": must be a mapping (port, appPort, protocol, policies)");
             return Optional.empty();
         }
-        int before = problems.size();
         unknownFields(n, path, INGRESS_FIELDS, problems);
         int port = port(n, "port", path, true, problems);
         int appPort = port(n, "appPort", path, !proxyless, problems);
@@ -236,8 +235,14 @@ public final class MeshConfigParser {
             problems.add(path + ".policies: callers cannot be checked when the service has mutual: false "
                     + "(no client certificate is required); remove the policies or set mutual: true");
         }
-        return problems.size() == before ? Optional.of(new IngressPort(port, appPort, protocol, policies))
-                : Optional.empty();
+        if (!proxyless && port != 0 && port == appPort) {
+            problems.add(path + ".appPort: " + appPort + " is also the listen port of " + path
+                    + ".port; the application needs its own port");
+        }
+        // An entry with other problems still takes part in the port-clash checks when its ports parsed;
+        // the service as a whole is rejected anyway.
+        return port != 0 && (proxyless || appPort != 0)
+                ? Optional.of(new IngressPort(port, appPort, protocol, policies)) : Optional.empty();
     }
 
     private static Optional<EgressPort> egress(JsonNode n, String path, boolean proxyless, Optional<Set<String>> known,
@@ -246,14 +251,13 @@ public final class MeshConfigParser {
             problems.add(path + ": must be a mapping (port, service, servicePort, policies)");
             return Optional.empty();
         }
-        int before = problems.size();
         unknownFields(n, path, EGRESS_FIELDS, problems);
         int port = port(n, "port", path, !proxyless, problems);
         String service = requiredString(n, "service", path, problems);
         int servicePort = port(n, "servicePort", path, false, problems);
         List<String> policies = policies(n, path, known, problems);
-        return problems.size() == before ? Optional.of(new EgressPort(port, service, servicePort, policies))
-                : Optional.empty();
+        return service != null && (proxyless || port != 0)
+                ? Optional.of(new EgressPort(port, service, servicePort, policies)) : Optional.empty();
     }
 
     /** Fills in an omitted {@code servicePort} with the upstream's only ingress port (checked before). */
