@@ -153,7 +153,7 @@ public final class MeshResourceGenerator {
                             .addVirtualHosts(VirtualHost.newBuilder().setName(out.service()).addDomains("*")
                                     .addRoutes(Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix(""))
                                             .setRoute(RouteAction.newBuilder().setCluster(cluster)))).build(), node);
-                    put(clusters, cluster, edsCluster(cluster, grpcUpstreamTls(out.service(), qualified)), node);
+                    put(clusters, cluster, edsCluster(cluster, grpcUpstreamTls(qualified)), node);
                 } else {
                     put(listeners, outboundName(out.port()), envoyOutbound(out, cluster), node);
                     put(clusters, cluster, edsCluster(cluster, envoyUpstreamTls(out)), node);
@@ -371,13 +371,15 @@ public final class MeshResourceGenerator {
                 .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(hcm))).build();
     }
 
-    private static TransportSocket grpcUpstreamTls(String service, List<NodeEntry> qualified) {
+    private static TransportSocket grpcUpstreamTls(List<NodeEntry> qualified) {
         CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder()
                 .setCaCertificateProviderInstance(provider(SdsNames.ROOTCA));
         // gRPC has no SDS policy:<id> secrets; pin the upstream to the qualifying endpoints' SPIFFE IDs.
         qualified.stream().map(NodeEntry::spiffeId).sorted().forEach(id ->
                 v.addMatchSubjectAltNames(StringMatcher.newBuilder().setExact(id)));
-        UpstreamTlsContext tls = UpstreamTlsContext.newBuilder().setSni(service)
+        // No SNI: gRPC may verify the server certificate against it, and node certificates carry only
+        // their SPIFFE ID; the SAN matchers below are the check.
+        UpstreamTlsContext tls = UpstreamTlsContext.newBuilder()
                 .setCommonTlsContext(CommonTlsContext.newBuilder()
                         .setTlsCertificateProviderInstance(provider(SdsNames.DEFAULT))
                         .setValidationContext(v))
