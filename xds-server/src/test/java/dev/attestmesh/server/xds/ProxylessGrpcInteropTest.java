@@ -53,6 +53,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.TestMethodOrder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 
 /**
  * Interop with a real xDS client: gRPC-java's proxyless xDS server and client (grpc-xds) fetch
@@ -61,6 +66,7 @@ import org.junit.jupiter.api.TestInstance;
  * A deliberately invalid listener is NACKed and the NACK is visible in the sync tracker.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ProxylessGrpcInteropTest {
     static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
     static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
@@ -98,6 +104,7 @@ class ProxylessGrpcInteropTest {
         HealthStatusManager health = new HealthStatusManager();
         server = XdsServerBuilder.forPort(port, XdsServerCredentials.create(InsecureServerCredentials.create()))
                 .overrideBootstrapForTest(bootstrap(greeterAgent, "greeter-1"))
+                .drainGraceTime(1, TimeUnit.SECONDS) // connections under a replaced listener close quickly
                 .addService(ServerInterceptors.intercept(health.getHealthService(), new PeerRecorder()))
                 .build();
         // start() blocks until the server's listener arrives over ADS; bound it.
@@ -177,6 +184,7 @@ class ProxylessGrpcInteropTest {
     }
 
     @Test
+    @Order(1)
     void proxylessClientCallsProxylessServerOverMutualTlsAfterAckingEveryType() throws Exception {
         HealthCheckResponse r = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS)
                 .withWaitForReady().check(HealthCheckRequest.getDefaultInstance());
@@ -200,6 +208,7 @@ class ProxylessGrpcInteropTest {
     }
 
     @Test
+    @Order(2)
     void invalidListenerIsNackedAndTheNackDetailIsVisibleInTheSyncState() throws Exception {
         HealthGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS).withWaitForReady()
                 .check(HealthCheckRequest.getDefaultInstance());
@@ -234,9 +243,36 @@ class ProxylessGrpcInteropTest {
         assertEquals(SyncState.NACKED, lds.state(), "status: " + lds);
         assertEquals("invalid-listener", lds.sentVersion());
         assertTrue(lds.nackDetail().orElseThrow().contains("greeter"), lds.nackDetail().orElseThrow());
+        System.out.println("NACK detail seen by the control plane: " + lds.nackDetail().orElseThrow());
         // The client keeps its last good config: the RPC still works.
         assertEquals(HealthCheckResponse.ServingStatus.SERVING, HealthGrpc.newBlockingStub(channel)
                 .withDeadlineAfter(10, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance()).getStatus());
+    }
+
+    @Test
+    @Order(3)
+    void callerThatNoLongerSatisfiesTheServersPolicyIsRefusedByRbac() throws Exception {
+        HealthGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS).withWaitForReady()
+                .check(HealthCheckRequest.getDefaultInstance());
+        String before = mesh.cp.xdsCache().getSnapshot("greeter-1").listeners().version();
+        // caller-1 satisfies 'default' only; the greeter now requires 'strict' of its callers.
+        mesh.cp.mesh().replace(mesh.cp.mesh().current().document().replace("policies: [default]}]",
+                "policies: [strict]}]"));
+        assertTrue(!before.equals(mesh.cp.xdsCache().getSnapshot("greeter-1").listeners().version()),
+                "the greeter's listener changed");
+        Status.Code last = Status.Code.OK;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline && last != Status.Code.PERMISSION_DENIED) {
+            try {
+                HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS).withWaitForReady()
+                        .check(HealthCheckRequest.getDefaultInstance());
+                last = Status.Code.OK;
+                Thread.sleep(100);
+            } catch (StatusRuntimeException e) {
+                last = e.getStatus().getCode();
+            }
+        }
+        assertEquals(Status.Code.PERMISSION_DENIED, last, "RBAC on the caller's SPIFFE ID refuses it");
     }
 
     Map<String, TypeStatus> waitForSynced(String node, List<String> types) throws InterruptedException {
