@@ -339,6 +339,12 @@ public final class MeshConfigParser {
                 }
                 for (int k = 0; k < j; k++) {
                     EgressPort o = s.egress().get(k);
+                    if (s.proxyless() && o.service().equals(e.service())) {
+                        // A proxyless client dials xds:///<service>: one listener per upstream service.
+                        problems.add(path + ".service: a proxyless service calls '" + e.service()
+                                + "' through one target; it is already named by services[" + i + "].egress[" + k + "]");
+                        continue;
+                    }
                     if (o.service().equals(e.service()) && o.servicePort() == e.servicePort()
                             && !o.policies().equals(e.policies())) {
                         problems.add(path + ": calls the same upstream as services[" + i + "].egress[" + k

@@ -64,11 +64,7 @@ public record MeshService(String name, Membership members, boolean mutual, boole
         /** Any TCP stream: one ext_authz check per connection, then a TCP proxy. */
         TCP,
         /** HTTP/1.1 or HTTP/2: ext_authz per connection and per request, HTTP routing to the app. */
-        HTTP;
-
-        public String wireName() {
-            return name().toLowerCase(java.util.Locale.ROOT);
-        }
+        HTTP
     }
 
     /**

@@ -173,6 +173,23 @@ class MeshConfigParserTest {
     }
 
     @Test
+    void rejectsTwoProxylessEgressEntriesToOneService() {
+        String bad = """
+                services:
+                  - name: a
+                    members: {nodes: [n1]}
+                    ingress: [{port: 8443, appPort: 8080, protocol: http}, {port: 8444, appPort: 8081, protocol: http}]
+                  - name: g
+                    proxyless: true
+                    members: {nodes: [g1]}
+                    egress: [{service: a, servicePort: 8443}, {service: a, servicePort: 8444}]
+                """;
+        MeshConfigException e = assertThrows(MeshConfigException.class, () -> MeshConfigParser.parse(bad, POLICIES));
+        assertEquals(1, e.problems().size(), e.problems().toString());
+        assertHas(e.problems(), "services[1].egress[1].service: a proxyless service calls 'a' through one target");
+    }
+
+    @Test
     void anInvalidUpstreamIsReportedOnceNotAsAnUnknownService() {
         String bad = """
                 services:
