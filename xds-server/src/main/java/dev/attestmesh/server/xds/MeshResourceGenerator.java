@@ -116,9 +116,24 @@ public final class MeshResourceGenerator {
     }
 
     /** One node's resources by type, each list ordered by resource name. */
+    /**
+     * One node's resources by type, each list ordered by resource name.
+     *
+     * @param validationPolicies policy IDs whose {@code policy:<id>} SDS secrets these resources reference
+     *     (they must be published even if the policy was removed since, or the node's SDS request hangs)
+     */
     public record NodeResources(List<Listener> listeners, List<RouteConfiguration> routes, List<Cluster> clusters,
-            List<ClusterLoadAssignment> endpoints) {
-        public static final NodeResources NONE = new NodeResources(List.of(), List.of(), List.of(), List.of());
+            List<ClusterLoadAssignment> endpoints, List<String> validationPolicies) {
+        public static final NodeResources NONE = new NodeResources(List.of(), List.of(), List.of(), List.of(),
+                List.of());
+
+        public NodeResources {
+            listeners = List.copyOf(listeners);
+            routes = List.copyOf(routes);
+            clusters = List.copyOf(clusters);
+            endpoints = List.copyOf(endpoints);
+            validationPolicies = List.copyOf(validationPolicies);
+        }
     }
 
     /** The resources for {@code node}; none when it is not attested or belongs to no service. */
@@ -161,7 +176,20 @@ public final class MeshResourceGenerator {
                 put(endpoints, cluster, loadAssignment(cluster, up, out.servicePort(), qualified), node);
             }
         }
-        return new NodeResources(sorted(listeners), sorted(routes), sorted(clusters), sorted(endpoints));
+        List<String> validationPolicies = clusters.values().stream()
+                .filter(c -> c.hasTransportSocket() && c.getTransportSocket().getTypedConfig().is(UpstreamTlsContext.class))
+                .map(c -> unpackUpstream(c).getCommonTlsContext().getValidationContextSdsSecretConfig().getName())
+                .flatMap(name -> SdsNames.policyIdOf(name).stream()).distinct().sorted().toList();
+        return new NodeResources(sorted(listeners), sorted(routes), sorted(clusters), sorted(endpoints),
+                validationPolicies);
+    }
+
+    private static UpstreamTlsContext unpackUpstream(Cluster c) {
+        try {
+            return c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException("generated cluster " + c.getName() + " does not unpack", e);
+        }
     }
 
     /** The listener name a proxyless gRPC server listening on {@code port} asks for. */

@@ -98,8 +98,15 @@ public final class SnapshotPublisher {
         for (Policy p : policies.all()) {
             secrets.add(SdsSecretFactory.policyValidation(p.id(), bundle));
         }
-        secrets.sort(java.util.Comparator.comparing(Secret::getName)); // stable order, stable version
         NodeResources r = meshResources.apply(e);
+        for (String id : r.validationPolicies()) {
+            if (policies.get(id).isEmpty()) {
+                // Removed since the mesh config named it: keep the name answerable (an ADS client waits
+                // forever for a missing name); no endpoint satisfies a missing policy, so this fails closed.
+                secrets.add(SdsSecretFactory.policyValidation(id, bundle));
+            }
+        }
+        secrets.sort(java.util.Comparator.comparing(Secret::getName)); // stable order, stable version
         Snapshot next = Snapshot.create(r.clusters(), ResourceVersions.of(r.clusters()),
                 r.endpoints(), ResourceVersions.of(r.endpoints()),
                 r.listeners(), ResourceVersions.of(r.listeners()),

@@ -18,7 +18,6 @@ import io.envoyproxy.envoy.config.listener.v3.ApiListener;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
-import io.grpc.Contexts;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.InsecureServerCredentials;
@@ -179,7 +178,7 @@ class ProxylessGrpcInteropTest {
             } catch (Exception e) {
                 callerPrincipals.add("no client certificate: " + e);
             }
-            return Contexts.interceptCall(io.grpc.Context.current(), call, headers, next);
+            return next.startCall(call, headers);
         }
     }
 
