@@ -18,6 +18,9 @@ import dev.attestmesh.server.attest.AttestationMetrics;
 import dev.attestmesh.server.attest.NonceStore;
 import dev.attestmesh.server.ca.CaBootstrap;
 import dev.attestmesh.server.ca.MeshCaHolder;
+import dev.attestmesh.server.mesh.EnvoyNodeDirectory;
+import dev.attestmesh.server.mesh.MeshConfigRegistry;
+import dev.attestmesh.server.mesh.MeshConfigStore;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.registry.NodeRegistry;
 import dev.attestmesh.server.revocation.RevocationStore;
@@ -30,6 +33,8 @@ import dev.attestmesh.server.store.JdbcIssuanceLogStore;
 import dev.attestmesh.server.store.NodeStore;
 import dev.attestmesh.server.store.PolicyStore;
 import dev.attestmesh.server.xds.AttestedStreamCallbacks;
+import dev.attestmesh.server.xds.EnvoyNodeObserver;
+import dev.attestmesh.server.xds.MeshResourceGenerator;
 import dev.attestmesh.server.xds.PeerCertificateInterceptor;
 import dev.attestmesh.server.xds.SnapshotPublisher;
 import dev.attestmesh.server.xds.XdsStreamStats;
@@ -57,6 +62,7 @@ import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -91,8 +97,10 @@ public final class ControlPlane implements AutoCloseable {
     private final SnapshotPublisher publisher;
     private final CaMaterialStore caStore;
     private final Clock clock;
+    private final MeshConfigRegistry mesh;
 
-    private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers) throws IOException {
+    private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
+            Optional<Path> meshFile) throws IOException {
         this.settings = settings;
         this.clock = clock;
         Files.createDirectories(settings.dataDir());
@@ -107,13 +115,30 @@ public final class ControlPlane implements AutoCloseable {
             policies.replace(loadPolicies(settings.policyFile().get()));
         }
         warnAboutSimulator();
-        this.registry = new NodeRegistry(new NodeStore(db), policies, ca::trustBundle, clock, changes);
+        EnvoyNodeDirectory envoyNodes = new EnvoyNodeDirectory();
+        this.mesh = new MeshConfigRegistry(new MeshConfigStore(db), policies, envoyNodes, clock);
+        try {
+            meshFile.ifPresent(mesh::replaceFromFile);
+        } catch (RuntimeException e) {
+            db.close(); // release the database file lock: the start failed
+            throw e;
+        }
+        this.registry = new NodeRegistry(new NodeStore(db), policies, ca::trustBundle, clock, changes, mesh);
         this.issuanceLog = new IssuanceLog(new JdbcIssuanceLogStore(db));
         Files.writeString(caBundleFile(), Pem.certificates(ca.trustBundle()), StandardCharsets.US_ASCII);
 
         SimpleCache<String> cache = new SimpleCache<>(node -> node.getId());
-        SnapshotPublisher publisher = new SnapshotPublisher(cache, registry, policies, ca, settings.nodeKeyFile());
-        registry.addNodeChangeListener(node -> node.ifPresentOrElse(publisher::publishNode, publisher::publishAll));
+        SnapshotPublisher publisher = new SnapshotPublisher(cache, registry, policies, ca, settings.nodeKeyFile(),
+                new MeshResourceGenerator(mesh, registry, policies));
+        // With services configured, one node's change can alter other nodes' endpoints: rebuild all (unchanged
+        // snapshots keep their content-hash versions, so nothing is re-sent to them); without, only that node.
+        registry.addNodeChangeListener(node -> {
+            if (node.isPresent() && mesh.current().config().services().isEmpty()) {
+                publisher.publishNode(node.get());
+            } else {
+                publisher.publishAll();
+            }
+        });
         this.publisher = publisher;
         this.revocations = new Revocations(new RevocationStore(db), registry, clock);
         publisher.publishAll();
@@ -121,7 +146,7 @@ public final class ControlPlane implements AutoCloseable {
         this.syncTracker = new XdsSyncTracker(clock);
         this.meshMetrics = new MeshMetrics(metrics, streamStats);
         V3DiscoveryServer xds = new V3DiscoveryServer(List.of(new AttestedStreamCallbacks(registry, streamStats),
-                syncTracker, meshMetrics.pushLatency()), cache);
+                new EnvoyNodeObserver(envoyNodes), syncTracker, meshMetrics.pushLatency()), cache);
 
         this.decider = new AuthzDecider(registry, clock, 100_000);
         changes.subscribe((change, origin) -> {
@@ -161,7 +186,18 @@ public final class ControlPlane implements AutoCloseable {
     /** Starts a control plane with the given evidence verifiers. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers)
             throws IOException {
-        return new ControlPlane(settings, clock, verifiers);
+        return new ControlPlane(settings, clock, verifiers, Optional.empty());
+    }
+
+    /**
+     * Starts a control plane that first loads the mesh config in {@code meshFile} (when given; else the
+     * stored one stays in force).
+     *
+     * @throws IllegalArgumentException when the mesh file is unreadable or invalid (every problem listed)
+     */
+    public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
+            Optional<Path> meshFile) throws IOException {
+        return new ControlPlane(settings, clock, verifiers, meshFile);
     }
 
     private SslContext serverTls(Clock clock) throws IOException {
@@ -212,6 +248,11 @@ public final class ControlPlane implements AutoCloseable {
 
     public PolicyRegistry policies() {
         return policies;
+    }
+
+    /** The versioned mesh config (services, ingress and egress ports). */
+    public MeshConfigRegistry mesh() {
+        return mesh;
     }
 
     public IssuanceLog issuanceLog() {

@@ -16,7 +16,8 @@ import java.util.Optional;
 @Factory
 public class AdminFactory {
 
-    @Singleton
+    /** Eager, so the first admin token exists (and its file path is logged) as soon as the server starts. */
+    @io.micronaut.context.annotation.Context
     AdminTokens adminTokens(ControlPlane controlPlane, @Value("${attestmesh.admin.token:}") String configuredToken) {
         AdminTokens tokens = new AdminTokens(new AdminTokenStore(controlPlane.database()), Clock.systemUTC());
         try {

@@ -97,7 +97,7 @@ public final class AdminTokens {
                         + token.length() + " characters; use at least 16 random characters");
             }
             if (authenticate(token).isEmpty()) {
-                insert("bootstrap (configured)", AdminRole.ADMIN, token);
+                insert("bootstrap-configured", AdminRole.ADMIN, token);
                 LOG.info("registered the configured admin token (attestmesh.admin.token) as an admin token");
             }
             return;
@@ -105,7 +105,7 @@ public final class AdminTokens {
         if (store.all().stream().anyMatch(t -> t.role() == AdminRole.ADMIN)) {
             return;
         }
-        IssuedToken first = create("bootstrap (generated)", AdminRole.ADMIN);
+        IssuedToken first = create("bootstrap-generated", AdminRole.ADMIN);
         Path file = dataDir.resolve(GENERATED_TOKEN_FILE);
         Files.deleteIfExists(file);
         Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));

@@ -51,7 +51,8 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.amd.kds-url:https://kdsintf.amd.com}") String kdsUrl,
             @Value("${attestmesh.database.url:}") String databaseUrl,
             @Value("${attestmesh.database.user:}") String databaseUser,
-            @Value("${attestmesh.database.password:}") String databasePassword) {
+            @Value("${attestmesh.database.password:}") String databasePassword,
+            @Value("${attestmesh.mesh-file:}") String meshFile) {
         if (caKey.isBlank() && !caKeyFile.isBlank()) {
             try {
                 caKey = Files.readString(Path.of(caKeyFile), StandardCharsets.UTF_8).strip();
@@ -67,7 +68,8 @@ public class ControlPlaneFactory {
         try {
             EvidenceVerifierSet.Sources sources = new EvidenceVerifierSet.Sources(optionalPath(intelRoot),
                     optionalPath(intelCollateralDir), URI.create(pcsUrl), optionalPath(amdRoots), URI.create(kdsUrl));
-            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.from(sources));
+            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.from(sources),
+                    meshFile.isBlank() ? Optional.empty() : Optional.of(Path.of(meshFile)));
         } catch (IOException e) {
             throw new UncheckedIOException("control plane failed to start: " + e.getMessage(), e);
         }

@@ -3,6 +3,7 @@ package dev.attestmesh.server.registry;
 import dev.attestmesh.authz.NodeAuthzRecord;
 import dev.attestmesh.authz.NodeState;
 import dev.attestmesh.authz.RegistryView;
+import dev.attestmesh.server.mesh.MeshPolicyLookup;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.store.Change;
 import dev.attestmesh.server.store.ChangeNotifier;
@@ -47,19 +48,22 @@ public final class NodeRegistry implements RegistryView {
     private final List<Consumer<Optional<String>>> nodeListeners = new CopyOnWriteArrayList<>();
     private final PolicyAppraiser appraiser = new PolicyAppraiser();
     private final ChangeNotifier changes;
+    private final MeshPolicyLookup mesh;
 
-    /** A registry whose changes are told only within this process. */
+    /** A registry whose changes are told only within this process, without a mesh config. */
     public NodeRegistry(NodeStore store, PolicyRegistry policies, Supplier<List<X509Certificate>> trustBundle,
             Clock clock) {
-        this(store, policies, trustBundle, clock, new InProcessChangeNotifier());
+        this(store, policies, trustBundle, clock, new InProcessChangeNotifier(), MeshPolicyLookup.NONE);
     }
 
     /**
      * A registry that announces each node change through {@code changes} ({@code node:<id>}) and
-     * reloads nodes that other replicas changed, firing its listeners for them too.
+     * reloads nodes that other replicas changed, firing its listeners for them too; its
+     * {@link #requiredPolicies} come from {@code mesh}, whose changes also reach the listeners.
      */
     public NodeRegistry(NodeStore store, PolicyRegistry policies, Supplier<List<X509Certificate>> trustBundle,
-            Clock clock, ChangeNotifier changes) {
+            Clock clock, ChangeNotifier changes, MeshPolicyLookup mesh) {
+        this.mesh = mesh;
         this.store = store;
         this.policies = policies;
         this.trustBundle = trustBundle;
@@ -70,6 +74,7 @@ public final class NodeRegistry implements RegistryView {
         }
         policies.addChangeListener(this::reappraiseAll);
         changes.subscribe(this::onStoreChange);
+        mesh.addChangeListener(() -> fireChange(Optional.empty()));
     }
 
     /**
@@ -194,7 +199,9 @@ public final class NodeRegistry implements RegistryView {
 
     @Override
     public List<String> requiredPolicies(String destinationPrincipal, int destinationPort) {
-        return List.of(); // mesh-config fallback arrives with the mesh config model
+        // The principal is the destination's SPIFFE ID; the mesh config is keyed by node.
+        String node = nodeBySpiffe.get(destinationPrincipal);
+        return node == null ? List.of() : mesh.requiredPolicies(node, destinationPort);
     }
 
     @Override

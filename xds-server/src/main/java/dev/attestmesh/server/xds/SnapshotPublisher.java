@@ -10,12 +10,13 @@ import dev.attestmesh.server.registry.NodeEntry;
 import dev.attestmesh.server.registry.NodeRegistry;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import dev.attestmesh.server.xds.MeshResourceGenerator.NodeResources;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +26,11 @@ import org.slf4j.LoggerFactory;
  * private key by file name on the node), {@code ROOTCA} (the mesh trust bundle) and {@code
  * policy:<id>} for every configured policy. Every name is always present, so an ADS client never waits
  * on a missing resource. A node that is not attested gets no snapshot at all.
+ *
+ * <p>With a {@link MeshResourceGenerator} the snapshot also carries the node's listeners, routes,
+ * clusters and endpoints from the mesh config. Every type's version is a hash of its content
+ * ({@link ResourceVersions}), so a change re-sends only the types whose content changed, only to the
+ * nodes whose resources changed; a node whose resources are all unchanged is not touched at all.
  */
 public final class SnapshotPublisher {
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotPublisher.class);
@@ -34,13 +40,27 @@ public final class SnapshotPublisher {
     private final PolicyRegistry policies;
     private final MeshCaHolder ca;
     private final String nodeKeyFile;
-    private final AtomicLong version = new AtomicLong();
+    private final Function<NodeEntry, NodeResources> meshResources;
 
     /**
+     * A publisher of SDS secrets only (no mesh config).
+     *
      * @param nodeKeyFile where the node agent writes the private key on each node, as Envoy reads it
      */
     public SnapshotPublisher(SimpleCache<String> cache, NodeRegistry registry, PolicyRegistry policies,
             MeshCaHolder ca, String nodeKeyFile) {
+        this(cache, registry, policies, ca, nodeKeyFile, e -> NodeResources.NONE);
+    }
+
+    /** A publisher of SDS secrets and the mesh config's resources from {@code generator}. */
+    public SnapshotPublisher(SimpleCache<String> cache, NodeRegistry registry, PolicyRegistry policies,
+            MeshCaHolder ca, String nodeKeyFile, MeshResourceGenerator generator) {
+        this(cache, registry, policies, ca, nodeKeyFile, generator::generate);
+    }
+
+    private SnapshotPublisher(SimpleCache<String> cache, NodeRegistry registry, PolicyRegistry policies,
+            MeshCaHolder ca, String nodeKeyFile, Function<NodeEntry, NodeResources> meshResources) {
+        this.meshResources = meshResources;
         this.cache = cache;
         this.registry = registry;
         this.policies = policies;
@@ -48,8 +68,11 @@ public final class SnapshotPublisher {
         this.nodeKeyFile = nodeKeyFile;
     }
 
-    /** Re-publishes every node's snapshot (after a registry, policy or CA change). */
-    public void publishAll() {
+    /**
+     * Re-publishes every node's snapshot (after a registry, policy, mesh or CA change). Serialised, so a
+     * snapshot built from older state never replaces one built from newer state.
+     */
+    public synchronized void publishAll() {
         for (NodeEntry e : registry.entries()) {
             publish(e);
         }
@@ -80,7 +103,32 @@ public final class SnapshotPublisher {
         for (Policy p : policies.all()) {
             secrets.add(SdsSecretFactory.policyValidation(p.id(), bundle));
         }
-        String v = Long.toString(version.incrementAndGet());
-        cache.setSnapshot(e.nodeId(), Snapshot.create(List.of(), List.of(), List.of(), List.of(), secrets, v));
+        NodeResources r = meshResources.apply(e);
+        for (String id : r.validationPolicies()) {
+            if (policies.get(id).isEmpty()) {
+                // Removed since the mesh config named it: keep the name answerable (an ADS client waits
+                // forever for a missing name); no endpoint satisfies a missing policy, so this fails closed.
+                secrets.add(SdsSecretFactory.policyValidation(id, bundle));
+            }
+        }
+        secrets.sort(java.util.Comparator.comparing(Secret::getName)); // stable order, stable version
+        Snapshot next = Snapshot.create(r.clusters(), ResourceVersions.of(r.clusters()),
+                r.endpoints(), ResourceVersions.of(r.endpoints()),
+                r.listeners(), ResourceVersions.of(r.listeners()),
+                r.routes(), ResourceVersions.of(r.routes()),
+                secrets, ResourceVersions.of(secrets));
+        Snapshot current = cache.getSnapshot(e.nodeId());
+        if (current != null && sameVersions(current, next)) {
+            return; // nothing this node can see changed: no new snapshot, nothing re-sent
+        }
+        cache.setSnapshot(e.nodeId(), next);
+    }
+
+    private static boolean sameVersions(Snapshot a, Snapshot b) {
+        return a.clusters().version().equals(b.clusters().version())
+                && a.endpoints().version().equals(b.endpoints().version())
+                && a.listeners().version().equals(b.listeners().version())
+                && a.routes().version().equals(b.routes().version())
+                && a.secrets().version().equals(b.secrets().version());
     }
 }

@@ -1,0 +1,154 @@
+package dev.attestmesh.server.mesh;
+
+import dev.attestmesh.policy.Policy;
+import dev.attestmesh.server.mesh.MeshConfigStore.StoredMeshConfig;
+import dev.attestmesh.server.policy.PolicyRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The current, versioned mesh config. Version 0 is the empty mesh (nothing configured yet); each
+ * accepted document that differs from the current one gets the next version, is stored first and then
+ * published to listeners (xDS snapshots, ext_authz decision cache). A rejected document changes nothing.
+ * Thread-safe.
+ */
+public final class MeshConfigRegistry implements MeshPolicyLookup {
+    private static final Logger LOG = LoggerFactory.getLogger(MeshConfigRegistry.class);
+
+    /** A mesh config with its version and the document it came from. */
+    public record VersionedMeshConfig(long version, String document, String sha256, Instant updatedAt,
+            MeshConfig config) {}
+
+    private final MeshConfigStore store;
+    private final PolicyRegistry policies;
+    private final EnvoyNodeDirectory nodes;
+    private final Clock clock;
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private volatile VersionedMeshConfig current;
+
+    /** Loads the newest stored config (or the empty mesh when none was ever stored). */
+    public MeshConfigRegistry(MeshConfigStore store, PolicyRegistry policies, EnvoyNodeDirectory nodes, Clock clock) {
+        this.store = store;
+        this.policies = policies;
+        this.nodes = nodes;
+        this.clock = clock;
+        this.current = store.latest().map(MeshConfigRegistry::load)
+                .orElse(new VersionedMeshConfig(0, "services: []\n", sha256("services: []\n"), Instant.EPOCH,
+                        MeshConfig.EMPTY));
+        nodes.addChangeListener(this::fireChange);
+        warnAboutMissingPolicies();
+        policies.addChangeListener(this::warnAboutMissingPolicies);
+    }
+
+    private static VersionedMeshConfig load(StoredMeshConfig s) {
+        try {
+            return new VersionedMeshConfig(s.version(), s.document(), s.sha256(), s.createdAt(),
+                    MeshConfigParser.parseStored(s.document()));
+        } catch (MeshConfigException e) {
+            throw new IllegalStateException("stored mesh config version " + s.version() + " no longer parses; "
+                    + "replace it with a valid one (attestmesh.mesh-file): " + e.getMessage(), e);
+        }
+    }
+
+    public VersionedMeshConfig current() {
+        return current;
+    }
+
+    /**
+     * Validates {@code document} against the current policies and, when it differs from the current
+     * config, stores it as the next version and notifies listeners.
+     *
+     * @return the config now in force (the current one, unchanged, when the document is identical)
+     * @throws MeshConfigException listing every problem; nothing changes
+     */
+    public synchronized VersionedMeshConfig replace(String document) throws MeshConfigException {
+        Set<String> known = policies.all().stream().map(Policy::id).collect(Collectors.toUnmodifiableSet());
+        MeshConfig config = MeshConfigParser.parse(document, known);
+        String sha = sha256(document);
+        if (sha.equals(current.sha256())) {
+            return current;
+        }
+        VersionedMeshConfig next = new VersionedMeshConfig(current.version() + 1, document, sha, clock.instant(), config);
+        store.append(new StoredMeshConfig(next.version(), document, sha, next.updatedAt()));
+        current = next;
+        LOG.info("mesh config version {} in force: {} service(s)", next.version(), config.services().size());
+        fireChange();
+        return next;
+    }
+
+    /**
+     * Loads the mesh config file given at start ({@code attestmesh.mesh-file}).
+     *
+     * @throws IllegalArgumentException naming the file and every problem, when it is unreadable or invalid
+     */
+    public VersionedMeshConfig replaceFromFile(Path file) {
+        try {
+            return replace(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read mesh config file " + file + ": " + e.getMessage(), e);
+        } catch (MeshConfigException e) {
+            throw new IllegalArgumentException("mesh config file " + file + " is invalid:\n  - "
+                    + String.join("\n  - ", e.problems()), e);
+        }
+    }
+
+    /** The identity the node last presented over xDS (for membership by cluster or metadata). */
+    public EnvoyNodeIdentity identityOf(String nodeId) {
+        return nodes.identity(nodeId);
+    }
+
+    /** The services {@code nodeId} belongs to under the current config. */
+    public List<MeshService> servicesOf(String nodeId) {
+        return current.config().servicesOf(nodeId, nodes.identity(nodeId));
+    }
+
+    @Override
+    public List<String> requiredPolicies(String nodeId, int port) {
+        return current.config().requiredPolicies(nodeId, nodes.identity(nodeId), port);
+    }
+
+    @Override
+    public void addChangeListener(Runnable onChange) {
+        listeners.add(onChange);
+    }
+
+    private void fireChange() {
+        listeners.forEach(Runnable::run);
+    }
+
+    private void warnAboutMissingPolicies() {
+        Set<String> known = policies.all().stream().map(Policy::id).collect(Collectors.toSet());
+        for (MeshService s : current.config().services()) {
+            s.ingress().forEach(i -> i.policies().stream().filter(p -> !known.contains(p)).forEach(p ->
+                    LOG.warn("mesh config: service '{}' ingress port {} requires policy '{}', which no longer exists; "
+                            + "every caller is denied until the policy returns or the mesh config changes",
+                            s.name(), i.port(), p)));
+            s.egress().forEach(e -> e.policies().stream().filter(p -> !known.contains(p)).forEach(p ->
+                    LOG.warn("mesh config: service '{}' egress port {} requires policy '{}', which no longer exists; "
+                            + "no upstream qualifies until the policy returns or the mesh config changes",
+                            s.name(), e.port(), p)));
+        }
+    }
+
+    static String sha256(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

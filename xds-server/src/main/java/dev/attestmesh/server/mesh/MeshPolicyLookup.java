@@ -1,0 +1,28 @@
+package dev.attestmesh.server.mesh;
+
+import java.util.List;
+
+/**
+ * The mesh config's answer to "which policies must a caller of this node on this port satisfy", for
+ * ext_authz requests that carry no {@code x-attestmesh-policy-ids} header (the Istio case).
+ */
+public interface MeshPolicyLookup {
+    /** A lookup for a control plane without a mesh config: nothing is required by the mesh. */
+    MeshPolicyLookup NONE = new MeshPolicyLookup() {
+        @Override
+        public List<String> requiredPolicies(String nodeId, int port) {
+            return List.of();
+        }
+
+        @Override
+        public void addChangeListener(Runnable onChange) {
+            // never changes
+        }
+    };
+
+    /** Required policy IDs for connections to {@code nodeId} on {@code port}; empty when none. */
+    List<String> requiredPolicies(String nodeId, int port);
+
+    /** Runs {@code onChange} after any change that can alter {@link #requiredPolicies}. */
+    void addChangeListener(Runnable onChange);
+}

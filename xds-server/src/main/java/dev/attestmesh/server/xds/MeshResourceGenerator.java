@@ -1,0 +1,489 @@
+package dev.attestmesh.server.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.Duration;
+import com.google.protobuf.UInt32Value;
+import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.sds.SdsNames;
+import dev.attestmesh.server.mesh.MeshConfig;
+import dev.attestmesh.server.mesh.MeshConfigRegistry;
+import dev.attestmesh.server.mesh.MeshService;
+import dev.attestmesh.server.mesh.MeshService.EgressPort;
+import dev.attestmesh.server.mesh.MeshService.IngressPort;
+import dev.attestmesh.server.mesh.MeshService.Protocol;
+import dev.attestmesh.server.policy.PolicyRegistry;
+import dev.attestmesh.server.registry.NodeEntry;
+import dev.attestmesh.server.registry.NodeRegistry;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.GrpcService;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.ApiListener;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.rbac.v3.Permission;
+import io.envoyproxy.envoy.config.rbac.v3.Policy;
+import io.envoyproxy.envoy.config.rbac.v3.Principal;
+import io.envoyproxy.envoy.config.route.v3.NonForwardingAction;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
+import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateProviderPluginInstance;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.SequencedMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns the mesh config into one node's LDS/RDS/CDS/EDS resources (DESIGN.md section 6). Output is
+ * deterministic: the same config and registry state give byte-identical resources in the same order,
+ * which is what makes content-hash versions stable.
+ *
+ * <p>Envoy nodes get, per ingress port, an inbound listener {@code inbound|<port>}: downstream TLS with
+ * SDS {@code default} and {@code ROOTCA}, a client certificate required (mutual services), network
+ * {@code ext_authz} to the {@value #CONTROL_PLANE_CLUSTER} cluster (bootstrap-defined) carrying
+ * {@value #POLICY_HEADER}, then {@code tcp_proxy} (tcp) or an HTTP connection manager with HTTP
+ * {@code ext_authz} (http) to the local application cluster {@code local|<appPort>}. Per egress port an
+ * outbound listener {@code outbound|<port>} on 127.0.0.1 proxies to the EDS cluster
+ * {@code outbound|<servicePort>|<service>}, whose upstream TLS presents {@code default} and validates
+ * with {@code policy:<id>} of the first required policy ({@code ROOTCA} when none).
+ *
+ * <p>Proxyless gRPC nodes get, per ingress port, the server listener named by
+ * {@value #GRPC_SERVER_LISTENER_TEMPLATE} (TLS from the {@value #CERTIFICATE_PROVIDER_INSTANCE}
+ * certificate provider instance, client certificate required, RBAC allowing only the SPIFFE IDs of
+ * attested callers that satisfy the port's policies) and, per egress, an API listener named after the
+ * upstream service with an RDS route ({@code route|<service>}) to the same EDS cluster, whose upstream
+ * TLS accepts only the SPIFFE IDs of the qualifying endpoints.
+ *
+ * <p>EDS endpoints are the ATTESTED (so neither revoked nor expired) members of the upstream service that
+ * satisfy every required policy under its current version and have an address: the node metadata value
+ * {@value MeshConfig#ADDRESS_METADATA_KEY}, else the service's {@code addresses} entry. Thread-safe.
+ */
+public final class MeshResourceGenerator {
+    private static final Logger LOG = LoggerFactory.getLogger(MeshResourceGenerator.class);
+
+    /** The bootstrap-defined cluster that reaches the control plane (ext_authz, ADS). */
+    public static final String CONTROL_PLANE_CLUSTER = "attestmesh-control-plane";
+    /** gRPC header naming the policy IDs ext_authz must require for a listener. */
+    public static final String POLICY_HEADER = "x-attestmesh-policy-ids";
+    /** Certificate provider instance name proxyless gRPC nodes must define (plugin {@code file_watcher}). */
+    public static final String CERTIFICATE_PROVIDER_INSTANCE = "attestmesh";
+    /** The {@code server_listener_resource_name_template} proxyless gRPC servers must use. */
+    public static final String GRPC_SERVER_LISTENER_TEMPLATE = "grpc/server?xds.resource.listening_address=%s";
+
+    private static final Duration CONNECT_TIMEOUT = Duration.newBuilder().setSeconds(5).build();
+
+    private final MeshConfigRegistry mesh;
+    private final NodeRegistry registry;
+    private final PolicyRegistry policies;
+
+    public MeshResourceGenerator(MeshConfigRegistry mesh, NodeRegistry registry, PolicyRegistry policies) {
+        this.mesh = mesh;
+        this.registry = registry;
+        this.policies = policies;
+    }
+
+    /** One node's resources by type, each list ordered by resource name. */
+    /**
+     * One node's resources by type, each list ordered by resource name.
+     *
+     * @param validationPolicies policy IDs whose {@code policy:<id>} SDS secrets these resources reference
+     *     (they must be published even if the policy was removed since, or the node's SDS request hangs)
+     */
+    public record NodeResources(List<Listener> listeners, List<RouteConfiguration> routes, List<Cluster> clusters,
+            List<ClusterLoadAssignment> endpoints, List<String> validationPolicies) {
+        public static final NodeResources NONE = new NodeResources(List.of(), List.of(), List.of(), List.of(),
+                List.of());
+
+        public NodeResources {
+            listeners = List.copyOf(listeners);
+            routes = List.copyOf(routes);
+            clusters = List.copyOf(clusters);
+            endpoints = List.copyOf(endpoints);
+            validationPolicies = List.copyOf(validationPolicies);
+        }
+    }
+
+    /** The resources for {@code node}; none when it is not attested or belongs to no service. */
+    public NodeResources generate(NodeEntry node) {
+        if (node.state() != NodeState.ATTESTED) {
+            return NodeResources.NONE;
+        }
+        SequencedMap<String, Listener> listeners = new LinkedHashMap<>();
+        SequencedMap<String, RouteConfiguration> routes = new LinkedHashMap<>();
+        SequencedMap<String, Cluster> clusters = new LinkedHashMap<>();
+        SequencedMap<String, ClusterLoadAssignment> endpoints = new LinkedHashMap<>();
+        MeshConfig config = mesh.current().config();
+        for (MeshService s : mesh.servicesOf(node.nodeId())) {
+            for (IngressPort in : s.ingress()) {
+                if (s.proxyless()) {
+                    Listener l = grpcServerListener(config, s, in);
+                    put(listeners, l.getName(), l, node);
+                } else {
+                    put(listeners, inboundName(in.port()), envoyInbound(s, in), node);
+                    String local = localName(in.appPort());
+                    put(clusters, local, localCluster(local, in.appPort()), node);
+                }
+            }
+            for (EgressPort out : s.egress()) {
+                String cluster = outboundClusterName(out);
+                MeshService up = config.service(out.service()).orElseThrow();
+                List<NodeEntry> qualified = qualifiedMembers(up, out.policies());
+                if (s.proxyless()) {
+                    String route = "route|" + out.service();
+                    put(listeners, out.service(), grpcApiListener(out.service(), route), node);
+                    put(routes, route, RouteConfiguration.newBuilder().setName(route)
+                            .addVirtualHosts(VirtualHost.newBuilder().setName(out.service()).addDomains("*")
+                                    .addRoutes(Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix(""))
+                                            .setRoute(RouteAction.newBuilder().setCluster(cluster)))).build(), node);
+                    put(clusters, cluster, edsCluster(cluster, grpcUpstreamTls(qualified)), node);
+                } else {
+                    put(listeners, outboundName(out.port()), envoyOutbound(out, cluster), node);
+                    put(clusters, cluster, edsCluster(cluster, envoyUpstreamTls(out)), node);
+                }
+                put(endpoints, cluster, loadAssignment(cluster, up, out.servicePort(), qualified), node);
+            }
+        }
+        List<String> validationPolicies = clusters.values().stream()
+                .filter(c -> c.hasTransportSocket() && c.getTransportSocket().getTypedConfig().is(UpstreamTlsContext.class))
+                .map(c -> unpackUpstream(c).getCommonTlsContext().getValidationContextSdsSecretConfig().getName())
+                .flatMap(name -> SdsNames.policyIdOf(name).stream()).distinct().sorted().toList();
+        return new NodeResources(sorted(listeners), sorted(routes), sorted(clusters), sorted(endpoints),
+                validationPolicies);
+    }
+
+    private static UpstreamTlsContext unpackUpstream(Cluster c) {
+        try {
+            return c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException("generated cluster " + c.getName() + " does not unpack", e);
+        }
+    }
+
+    /** The listener name a proxyless gRPC server listening on {@code port} asks for. */
+    public static String grpcServerListenerName(int port) {
+        return GRPC_SERVER_LISTENER_TEMPLATE.formatted("0.0.0.0:" + port);
+    }
+
+    static String inboundName(int port) {
+        return "inbound|" + port;
+    }
+
+    static String outboundName(int port) {
+        return "outbound|" + port;
+    }
+
+    static String localName(int appPort) {
+        return "local|" + appPort;
+    }
+
+    /** The EDS cluster for an egress port: {@code outbound|<servicePort>|<service>}. */
+    public static String outboundClusterName(EgressPort out) {
+        return "outbound|" + out.servicePort() + "|" + out.service();
+    }
+
+    private static <T> void put(Map<String, T> into, String name, T resource, NodeEntry node) {
+        if (into.putIfAbsent(name, resource) != null) {
+            // Two services sharing this node both claim the name (possible only through cluster or
+            // metadata membership, which validation cannot see): the first service in config order wins.
+            LOG.warn("node {}: resource '{}' is generated by more than one of its services; keeping the first",
+                    node.nodeId(), name);
+        }
+    }
+
+    private static <T> List<T> sorted(SequencedMap<String, T> byName) {
+        return byName.entrySet().stream().sorted(Map.Entry.comparingByKey()).map(Map.Entry::getValue).toList();
+    }
+
+    // ----- Envoy -----
+
+    private Listener envoyInbound(MeshService s, IngressPort in) {
+        CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
+                .addTlsCertificateSdsSecretConfigs(sds(SdsNames.DEFAULT));
+        DownstreamTlsContext.Builder tls = DownstreamTlsContext.newBuilder();
+        if (s.mutual()) {
+            common.setValidationContextSdsSecretConfig(sds(SdsNames.ROOTCA));
+            tls.setRequireClientCertificate(BoolValue.of(true));
+        }
+        tls.setCommonTlsContext(common);
+        String stat = "inbound_" + in.port();
+        FilterChain.Builder chain = FilterChain.newBuilder().setTransportSocket(TransportSocket.newBuilder()
+                .setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tls.build())));
+        if (s.mutual()) {
+            chain.addFilters(Filter.newBuilder().setName("envoy.filters.network.ext_authz").setTypedConfig(Any.pack(
+                    io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.newBuilder()
+                            .setStatPrefix(stat).setGrpcService(authzService(in.policies()))
+                            .setFailureModeAllow(false).setIncludePeerCertificate(true)
+                            .setTransportApiVersion(ApiVersion.V3).build())));
+        }
+        String local = localName(in.appPort());
+        if (in.protocol() == Protocol.TCP) {
+            chain.addFilters(Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(
+                    TcpProxy.newBuilder().setStatPrefix(stat).setCluster(local).build())));
+        } else {
+            HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder().setStatPrefix(stat)
+                    .setRouteConfig(RouteConfiguration.newBuilder().setName(inboundName(in.port()))
+                            .addVirtualHosts(VirtualHost.newBuilder().setName(s.name()).addDomains("*")
+                                    .addRoutes(Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                                            .setRoute(RouteAction.newBuilder().setCluster(local)))));
+            if (s.mutual()) {
+                hcm.addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.ext_authz")
+                        .setTypedConfig(Any.pack(ExtAuthz.newBuilder().setGrpcService(authzService(in.policies()))
+                                .setFailureModeAllow(false).setIncludePeerCertificate(true)
+                                .setTransportApiVersion(ApiVersion.V3).build())));
+            }
+            hcm.addHttpFilters(router());
+            chain.addFilters(Filter.newBuilder().setName("envoy.filters.network.http_connection_manager")
+                    .setTypedConfig(Any.pack(hcm.build())));
+        }
+        return Listener.newBuilder().setName(inboundName(in.port()))
+                .setAddress(socket("0.0.0.0", in.port())).addFilterChains(chain).build();
+    }
+
+    private static Listener envoyOutbound(EgressPort out, String cluster) {
+        return Listener.newBuilder().setName(outboundName(out.port())).setAddress(socket("127.0.0.1", out.port()))
+                .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
+                        .setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(TcpProxy.newBuilder()
+                                .setStatPrefix("outbound_" + out.port()).setCluster(cluster).build()))))
+                .build();
+    }
+
+    private static TransportSocket envoyUpstreamTls(EgressPort out) {
+        // Envoy takes one validation context per handshake and ORs SAN matchers, so the TLS handshake
+        // checks the first required policy; the full set is enforced by EDS (only nodes satisfying
+        // every policy are endpoints) and, on the upstream side, by its own ext_authz.
+        String validation = out.policies().isEmpty() ? SdsNames.ROOTCA : SdsNames.policy(out.policies().getFirst());
+        UpstreamTlsContext tls = UpstreamTlsContext.newBuilder().setSni(out.service())
+                .setCommonTlsContext(CommonTlsContext.newBuilder()
+                        .addTlsCertificateSdsSecretConfigs(sds(SdsNames.DEFAULT))
+                        .setValidationContextSdsSecretConfig(sds(validation)))
+                .build();
+        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tls)).build();
+    }
+
+    private static Cluster localCluster(String name, int appPort) {
+        return Cluster.newBuilder().setName(name).setType(Cluster.DiscoveryType.STATIC)
+                .setConnectTimeout(CONNECT_TIMEOUT)
+                .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name)
+                        .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
+                                .setEndpoint(Endpoint.newBuilder().setAddress(socket("127.0.0.1", appPort))))))
+                .build();
+    }
+
+    private static GrpcService authzService(List<String> policyIds) {
+        GrpcService.Builder g = GrpcService.newBuilder().setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
+                .setClusterName(CONTROL_PLANE_CLUSTER));
+        if (!policyIds.isEmpty()) {
+            g.addInitialMetadata(HeaderValue.newBuilder().setKey(POLICY_HEADER).setValue(String.join(",", policyIds)));
+        }
+        return g.build();
+    }
+
+    private static SdsSecretConfig sds(String name) {
+        return SdsSecretConfig.newBuilder().setName(name).setSdsConfig(ads()).build();
+    }
+
+    private static ConfigSource ads() {
+        return ConfigSource.newBuilder().setAds(AggregatedConfigSource.getDefaultInstance())
+                .setResourceApiVersion(ApiVersion.V3).build();
+    }
+
+    private static HttpFilter router() {
+        return HttpFilter.newBuilder().setName("envoy.filters.http.router")
+                .setTypedConfig(Any.pack(Router.getDefaultInstance())).build();
+    }
+
+    // ----- proxyless gRPC -----
+
+    private Listener grpcServerListener(MeshConfig config, MeshService s, IngressPort in) {
+        CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
+                .setTlsCertificateProviderInstance(provider(SdsNames.DEFAULT));
+        DownstreamTlsContext.Builder tls = DownstreamTlsContext.newBuilder();
+        RBAC.Builder rbac = RBAC.newBuilder();
+        io.envoyproxy.envoy.config.rbac.v3.RBAC.Builder rules = io.envoyproxy.envoy.config.rbac.v3.RBAC.newBuilder()
+                .setAction(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW);
+        if (s.mutual()) {
+            common.setValidationContext(CertificateValidationContext.newBuilder()
+                    .setCaCertificateProviderInstance(provider(SdsNames.ROOTCA)));
+            tls.setRequireClientCertificate(BoolValue.of(true));
+            // gRPC has no ext_authz peer (see NOTES.md), so the control plane decides here: only callers
+            // configured to call this port, attested and satisfying its policies, are allowed by SPIFFE ID.
+            Policy.Builder allowed = Policy.newBuilder().addPermissions(Permission.newBuilder().setAny(true));
+            for (String spiffe : callerSpiffeIds(config, s, in)) {
+                allowed.addPrincipals(Principal.newBuilder().setAuthenticated(Principal.Authenticated.newBuilder()
+                        .setPrincipalName(StringMatcher.newBuilder().setExact(spiffe))));
+            }
+            if (allowed.getPrincipalsCount() > 0) {
+                rules.putPolicies("attested-callers", allowed.build());
+            }
+        } else {
+            rules.putPolicies("any-caller", Policy.newBuilder().addPermissions(Permission.newBuilder().setAny(true))
+                    .addPrincipals(Principal.newBuilder().setAny(true)).build());
+        }
+        rbac.setRules(rules);
+        tls.setCommonTlsContext(common);
+        HttpConnectionManager hcm = HttpConnectionManager.newBuilder().setStatPrefix("inbound_" + in.port())
+                .setRouteConfig(RouteConfiguration.newBuilder().setName(inboundName(in.port()))
+                        .addVirtualHosts(VirtualHost.newBuilder().setName(s.name()).addDomains("*")
+                                .addRoutes(Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix(""))
+                                        .setNonForwardingAction(NonForwardingAction.getDefaultInstance()))))
+                .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.rbac")
+                        .setTypedConfig(Any.pack(rbac.build())))
+                .addHttpFilters(router())
+                .build();
+        return Listener.newBuilder().setName(grpcServerListenerName(in.port()))
+                .setAddress(socket("0.0.0.0", in.port()))
+                .addFilterChains(FilterChain.newBuilder().setName("inbound_" + in.port())
+                        .setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
+                                .setTypedConfig(Any.pack(tls.build())))
+                        .addFilters(Filter.newBuilder().setName("envoy.filters.network.http_connection_manager")
+                                .setTypedConfig(Any.pack(hcm))))
+                .build();
+    }
+
+    /** SPIFFE IDs of attested nodes whose services have an egress to {@code (s, in)} and that satisfy its policies. */
+    private List<String> callerSpiffeIds(MeshConfig config, MeshService s, IngressPort in) {
+        List<String> out = new ArrayList<>();
+        for (MeshService caller : config.services()) {
+            boolean calls = caller.egress().stream()
+                    .anyMatch(e -> e.service().equals(s.name()) && e.servicePort() == in.port());
+            if (calls) {
+                for (NodeEntry n : qualifiedMembers(caller, in.policies())) {
+                    if (!out.contains(n.spiffeId())) {
+                        out.add(n.spiffeId());
+                    }
+                }
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    private static Listener grpcApiListener(String service, String route) {
+        HttpConnectionManager hcm = HttpConnectionManager.newBuilder().setStatPrefix("outbound_" + service)
+                .setRds(Rds.newBuilder().setConfigSource(ads()).setRouteConfigName(route))
+                .addHttpFilters(router()).build();
+        return Listener.newBuilder().setName(service)
+                .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(hcm))).build();
+    }
+
+    private static TransportSocket grpcUpstreamTls(List<NodeEntry> qualified) {
+        CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder()
+                .setCaCertificateProviderInstance(provider(SdsNames.ROOTCA));
+        // gRPC has no SDS policy:<id> secrets; pin the upstream to the qualifying endpoints' SPIFFE IDs.
+        qualified.stream().map(NodeEntry::spiffeId).sorted().forEach(id ->
+                v.addMatchSubjectAltNames(StringMatcher.newBuilder().setExact(id)));
+        // No SNI: gRPC may verify the server certificate against it, and node certificates carry only
+        // their SPIFFE ID; the SAN matchers below are the check.
+        UpstreamTlsContext tls = UpstreamTlsContext.newBuilder()
+                .setCommonTlsContext(CommonTlsContext.newBuilder()
+                        .setTlsCertificateProviderInstance(provider(SdsNames.DEFAULT))
+                        .setValidationContext(v))
+                .build();
+        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tls)).build();
+    }
+
+    private static CertificateProviderPluginInstance provider(String certificateName) {
+        return CertificateProviderPluginInstance.newBuilder().setInstanceName(CERTIFICATE_PROVIDER_INSTANCE)
+                .setCertificateName(certificateName).build();
+    }
+
+    // ----- shared -----
+
+    private static Cluster edsCluster(String name, TransportSocket tls) {
+        return Cluster.newBuilder().setName(name).setType(Cluster.DiscoveryType.EDS)
+                .setConnectTimeout(CONNECT_TIMEOUT)
+                .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ads()).setServiceName(name))
+                .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+                .setTransportSocket(tls).build();
+    }
+
+    private ClusterLoadAssignment loadAssignment(String cluster, MeshService up, int port, List<NodeEntry> qualified) {
+        LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder()
+                .setLoadBalancingWeight(UInt32Value.of(1)); // gRPC ignores localities without a weight
+        for (NodeEntry n : qualified) {
+            Optional<String> address = addressOf(up, n.nodeId());
+            if (address.isEmpty()) {
+                LOG.warn("node {} of service '{}' has no address (node metadata '{}' or the service's addresses); "
+                        + "it is not an endpoint of {}", n.nodeId(), up.name(), MeshConfig.ADDRESS_METADATA_KEY, cluster);
+                continue;
+            }
+            locality.addLbEndpoints(LbEndpoint.newBuilder().setHealthStatus(HealthStatus.HEALTHY)
+                    .setEndpoint(Endpoint.newBuilder().setAddress(socket(address.get(), port))));
+        }
+        ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(cluster);
+        if (locality.getLbEndpointsCount() > 0) {
+            cla.addEndpoints(locality);
+        }
+        return cla.build();
+    }
+
+    private Optional<String> addressOf(MeshService s, String nodeId) {
+        String fromMetadata = mesh.identityOf(nodeId).metadata().get(MeshConfig.ADDRESS_METADATA_KEY);
+        if (fromMetadata != null && !fromMetadata.isBlank()) {
+            return Optional.of(fromMetadata);
+        }
+        return Optional.ofNullable(s.addresses().get(nodeId));
+    }
+
+    /** Attested members of {@code s} satisfying every policy in {@code required} under its current version. */
+    private List<NodeEntry> qualifiedMembers(MeshService s, List<String> required) {
+        List<NodeEntry> out = new ArrayList<>();
+        for (NodeEntry n : registry.entries()) {
+            if (n.state() == NodeState.ATTESTED && s.members().matches(n.nodeId(), mesh.identityOf(n.nodeId()))
+                    && satisfiesAll(n, required)) {
+                out.add(n);
+            }
+        }
+        out.sort((a, b) -> a.nodeId().compareTo(b.nodeId()));
+        return out;
+    }
+
+    private boolean satisfiesAll(NodeEntry n, List<String> required) {
+        for (String id : required) {
+            Long satisfied = n.satisfiedPolicies().get(id);
+            OptionalLong current = policies.version(id);
+            if (satisfied == null || current.isEmpty() || satisfied != current.getAsLong()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Address socket(String ip, int port) {
+        return Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(port))
+                .build();
+    }
+}
