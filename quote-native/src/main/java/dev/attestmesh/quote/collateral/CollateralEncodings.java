@@ -53,7 +53,8 @@ public final class CollateralEncodings {
      * them, reading PEM the way common PEM readers do (so that this verifier and others agree on
      * what a chain contains): text before a {@code -----BEGIN <label>-----} line is skipped; a block
      * whose END line is missing ends the reading; a block whose BEGIN and END labels differ, whose
-     * label is not ASCII, or whose body is not canonical base64 (whitespace aside) is an error.
+     * label is not ASCII, or whose body is not valid base64 (standard alphabet and padding,
+     * whitespace aside) is an error.
      */
     public static List<byte[]> pemCertificateBlocks(byte[] data) throws CollateralParseException {
         String text = new String(data, StandardCharsets.ISO_8859_1);

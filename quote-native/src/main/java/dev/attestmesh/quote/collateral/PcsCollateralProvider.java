@@ -70,7 +70,7 @@ public final class PcsCollateralProvider implements CollateralProvider {
         if (!fmspc.matches("[0-9a-fA-F]{12}")) {
             throw new CollateralUnavailableException("FMSPC '" + fmspc + "' is not 6 bytes of hex");
         }
-        HttpResponse<byte[]> r = get(base + "/" + platform(tee) + "/certification/v4/tcb?fmspc="
+        Fetched r = get(base + "/" + platform(tee) + "/certification/v4/tcb?fmspc="
                 + URLEncoder.encode(fmspc.toUpperCase(Locale.ROOT), StandardCharsets.UTF_8));
         try {
             return CollateralJsonParser.pcsTcbInfo(r.body(), chain(r, "TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain"));
@@ -81,7 +81,7 @@ public final class PcsCollateralProvider implements CollateralProvider {
 
     @Override
     public SignedCollateral qeIdentity(TeeType tee) throws CollateralUnavailableException {
-        HttpResponse<byte[]> r = get(base + "/" + platform(tee) + "/certification/v4/qe/identity");
+        Fetched r = get(base + "/" + platform(tee) + "/certification/v4/qe/identity");
         try {
             return CollateralJsonParser.pcsEnclaveIdentity(r.body(), chain(r, "SGX-Enclave-Identity-Issuer-Chain"));
         } catch (CollateralParseException e) {
@@ -91,7 +91,7 @@ public final class PcsCollateralProvider implements CollateralProvider {
 
     @Override
     public PckCrl pckCrl(PckCa ca) throws CollateralUnavailableException {
-        HttpResponse<byte[]> r = get(base + "/sgx/certification/v4/pckcrl?ca=" + ca.pcsName() + "&encoding=der");
+        Fetched r = get(base + "/sgx/certification/v4/pckcrl?ca=" + ca.pcsName() + "&encoding=der");
         try {
             return new PckCrl(CollateralEncodings.crl(r.body()), chain(r, "SGX-PCK-CRL-Issuer-Chain"));
         } catch (CollateralParseException e) {
@@ -101,7 +101,7 @@ public final class PcsCollateralProvider implements CollateralProvider {
 
     @Override
     public RootCaCrl rootCaCrl() throws CollateralUnavailableException {
-        HttpResponse<byte[]> r = get(rootCaCrlUrl.toString());
+        Fetched r = get(rootCaCrlUrl.toString());
         try {
             return new RootCaCrl(CollateralEncodings.crl(r.body()));
         } catch (CollateralParseException e) {
@@ -117,7 +117,7 @@ public final class PcsCollateralProvider implements CollateralProvider {
         };
     }
 
-    private static List<X509Certificate> chain(HttpResponse<byte[]> r, String... headers) throws CollateralParseException {
+    private static List<X509Certificate> chain(Fetched r, String... headers) throws CollateralParseException {
         for (String h : headers) {
             Optional<String> v = r.headers().firstValue(h);
             if (v.isPresent()) {
@@ -127,20 +127,26 @@ public final class PcsCollateralProvider implements CollateralProvider {
         return List.of();
     }
 
-    private HttpResponse<byte[]> get(String url) throws CollateralUnavailableException {
+    /** A response body read with a size cap, so a misbehaving server cannot exhaust memory. */
+    private record Fetched(java.net.http.HttpHeaders headers, byte[] body) {}
+
+    private Fetched get(String url) throws CollateralUnavailableException {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET();
         apiKey.ifPresent(k -> b.header("Ocp-Apim-Subscription-Key", k));
         try {
-            HttpResponse<byte[]> r = client.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
-            if (r.statusCode() != 200) {
-                throw new CollateralUnavailableException("GET " + url + " returned HTTP " + r.statusCode()
-                        + r.headers().firstValue("Error-Code").map(c -> " (" + c + ")").orElse(""));
+            HttpResponse<java.io.InputStream> r = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            try (java.io.InputStream in = r.body()) {
+                if (r.statusCode() != 200) {
+                    throw new CollateralUnavailableException("GET " + url + " returned HTTP " + r.statusCode()
+                            + r.headers().firstValue("Error-Code").map(c -> " (" + c + ")").orElse(""));
+                }
+                byte[] body = in.readNBytes(MAX_BODY + 1);
+                if (body.length > MAX_BODY) {
+                    throw new CollateralUnavailableException("GET " + url + " returned more than " + MAX_BODY
+                            + " bytes, far more than any collateral document");
+                }
+                return new Fetched(r.headers(), body);
             }
-            if (r.body().length > MAX_BODY) {
-                throw new CollateralUnavailableException("GET " + url + " returned " + r.body().length
-                        + " bytes, far more than any collateral document");
-            }
-            return r;
         } catch (IOException e) {
             throw new CollateralUnavailableException("GET " + url + " failed: " + e.getMessage(), e);
         } catch (InterruptedException e) {

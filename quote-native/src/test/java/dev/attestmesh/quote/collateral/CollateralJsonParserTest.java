@@ -107,4 +107,19 @@ class CollateralJsonParserTest {
         var e = assertThrows(CollateralParseException.class, () -> TcbInfo.parse(truncated.getBytes(StandardCharsets.UTF_8)));
         assertTrue(e.getMessage().contains("component count mismatch"), e.getMessage());
     }
+
+    @Test
+    void writtenBundleRoundTripsWithSignedBytesIntact() throws Exception {
+        QuoteCollateral c = IntelVectors.goTdxGuestCollateral(IntelVectors.bytes("tdx/go-tdx-guest/sample_tcbInfo_response"));
+        QuoteCollateral back = CollateralJsonParser.quoteCollateralV3(QuoteCollateralJsonWriter.toQuoteCollateralV3(c));
+        assertArrayEquals(c.tcbInfo().body(), back.tcbInfo().body());
+        assertArrayEquals(c.tcbInfo().signature(), back.tcbInfo().signature());
+        assertArrayEquals(c.qeIdentity().body(), back.qeIdentity().body());
+        assertEquals(c.tcbInfo().issuerChain(), back.tcbInfo().issuerChain());
+        assertEquals(c.pckCrl().issuerChain(), back.pckCrl().issuerChain());
+        assertArrayEquals(c.pckCrl().der(), back.pckCrl().der());
+        assertArrayEquals(c.rootCaCrl().der(), back.rootCaCrl().der());
+        X509Certificate signing = back.tcbInfo().issuerChain().get(0);
+        assertTrue(EcdsaP256.verify(signing.getPublicKey(), back.tcbInfo().body(), back.tcbInfo().signature()));
+    }
 }
