@@ -54,7 +54,8 @@ public final class NodeKeyPair {
         }
     }
 
-    PrivateKey privateKey() {
+    /** The private key, for TLS inside this process (Envoy reads it from the 0600 file); never sent anywhere. */
+    public PrivateKey privateKey() {
         return keyPair.getPrivate();
     }
 
