@@ -50,6 +50,13 @@ import org.slf4j.LoggerFactory;
  * satisfied at the policy's current version. Required policies are the {@code
  * x-attestmesh-policy-ids} header's, else the mesh config's for the destination.
  *
+ * <p>Per-route override: an HTTP check whose {@code context_extensions} hold {@value
+ * #POLICY_IDS_KEY} (comma-separated, set per route in Envoy's {@code check_settings}) uses those
+ * policies instead of the header's. Oversized input ({@value #MAX_REQUEST_BYTES} bytes of request,
+ * {@value #MAX_CERTIFICATE_CHARS} characters of certificate) is denied with a reason, never parsed.
+ * When the view reports itself {@linkplain RegistryView#unavailableReason() unavailable} (a
+ * standalone replica past its staleness limit) every check is denied with that reason.
+ *
  * <p>{@link #decide} never throws. Decisions are cached; the cache is cleared on every registry
  * change notification and on {@link #invalidateAll()}, and a result computed while a change arrived
  * is not cached, so a revocation applies from the next check. Allow decisions are also bounded by
@@ -62,6 +69,12 @@ public final class AuthzDecider {
     /** Safety net: no decision outlives this even if a change notification were lost. */
     private static final Duration MAX_TTL = Duration.ofSeconds(60);
     private static final int URI_SAN = 6;
+    /** Context extension key (and gRPC header) naming required policy IDs, comma-separated. */
+    public static final String POLICY_IDS_KEY = "x-attestmesh-policy-ids";
+    /** Largest CheckRequest decided on; Envoy's requests are a few KiB (one certificate, some headers). */
+    public static final int MAX_REQUEST_BYTES = 256 * 1024;
+    /** Largest URL-encoded peer certificate accepted; a mesh leaf is about 2 KiB encoded. */
+    public static final int MAX_CERTIFICATE_CHARS = 64 * 1024;
 
     /** A decision and the time window [decidedAt, validUntil) in which it may be reused. */
     private record CachedDecision(Decision decision, Instant decidedAt, Instant validUntil) {
@@ -94,9 +107,24 @@ public final class AuthzDecider {
      */
     public Decision decide(CheckRequest req, List<String> headerPolicyIds) {
         try {
+            Optional<String> unavailable = view.unavailableReason();
+            if (unavailable.isPresent()) {
+                return new Decision.Deny(unavailable.get());
+            }
             AttributeContext attrs = req.getAttributes();
-            List<String> required = required(attrs, headerPolicyIds);
             String certificate = attrs.getSource().getCertificate();
+            if (certificate.length() > MAX_CERTIFICATE_CHARS) {
+                return new Decision.Deny("peer certificate field is " + certificate.length()
+                        + " characters, more than the limit of " + MAX_CERTIFICATE_CHARS
+                        + "; send the leaf certificate only");
+            }
+            int size = req.getSerializedSize();
+            if (size > MAX_REQUEST_BYTES) {
+                return new Decision.Deny("CheckRequest is " + size + " bytes, more than the limit of "
+                        + MAX_REQUEST_BYTES + "; limit the headers and body Envoy forwards (with_request_body, "
+                        + "allowed_headers)");
+            }
+            List<String> required = required(attrs, headerPolicyIds);
             String principal = attrs.getSource().getPrincipal();
             String key;
             if (!certificate.isEmpty()) {
@@ -129,10 +157,16 @@ public final class AuthzDecider {
     }
 
     private List<String> required(AttributeContext attrs, List<String> header) {
-        Collection<String> ids = header.isEmpty()
-                ? view.requiredPolicies(attrs.getDestination().getPrincipal(),
-                        attrs.getDestination().getAddress().getSocketAddress().getPortValue())
-                : header;
+        String perRoute = attrs.getContextExtensionsMap().get(POLICY_IDS_KEY);
+        Collection<String> ids;
+        if (perRoute != null) {
+            ids = List.of(perRoute.split(",")); // per-route setting wins, even when it lists none
+        } else if (!header.isEmpty()) {
+            ids = header;
+        } else {
+            ids = view.requiredPolicies(attrs.getDestination().getPrincipal(),
+                    attrs.getDestination().getAddress().getSocketAddress().getPortValue());
+        }
         TreeSet<String> out = new TreeSet<>();
         for (String id : ids) {
             String t = id.strip();

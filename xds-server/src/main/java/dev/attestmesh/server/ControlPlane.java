@@ -23,6 +23,8 @@ import dev.attestmesh.server.store.Database;
 import dev.attestmesh.server.store.JdbcIssuanceLogStore;
 import dev.attestmesh.server.store.NodeStore;
 import dev.attestmesh.server.store.PolicyStore;
+import dev.attestmesh.server.watch.RegistryWatchService;
+import dev.attestmesh.server.watch.RegistryWatchSettings;
 import dev.attestmesh.server.xds.AttestedStreamCallbacks;
 import dev.attestmesh.server.xds.PeerCertificateInterceptor;
 import dev.attestmesh.server.xds.SnapshotPublisher;
@@ -78,8 +80,10 @@ public final class ControlPlane implements AutoCloseable {
     private final SimpleCache<String> xdsCache;
     private final XdsSyncTracker syncTracker;
     private final Server server;
+    private final RegistryWatchService registryWatch;
 
-    private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers) throws IOException {
+    private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
+            RegistryWatchSettings watchSettings) throws IOException {
         this.settings = settings;
         Files.createDirectories(settings.dataDir());
         this.db = Database.embedded(settings.dataDir());
@@ -106,8 +110,9 @@ public final class ControlPlane implements AutoCloseable {
 
         this.decider = new AuthzDecider(registry, clock, 100_000);
         NonceStore nonces = new NonceStore(clock, settings.nonceTtl(), MAX_OUTSTANDING_NONCES);
+        this.registryWatch = new RegistryWatchService(registry, policies, ca::trustBundle, watchSettings, clock);
         AttestationGrpcService attestation = new AttestationGrpcService(nonces, verifiers, policies, ca, issuanceLog,
-                registry, settings.trustDomain(), clock, metrics);
+                registry, settings.trustDomain(), clock, metrics, java.util.Optional.of(registryWatch));
 
         PeerCertificateInterceptor peer = new PeerCertificateInterceptor();
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.grpcBind(), settings.grpcPort()))
@@ -115,7 +120,7 @@ public final class ControlPlane implements AutoCloseable {
                 .maxInboundMessageSize(2 * 1024 * 1024)
                 .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer))
                 .addService(ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer))
-                .addService(attestation)
+                .addService(ServerInterceptors.intercept(attestation, peer)) // WatchRegistry reads the peer chain
                 .addService(new AttestationAuthzService(decider).bindWithPolicyHeader())
                 .build()
                 .start();
@@ -126,7 +131,13 @@ public final class ControlPlane implements AutoCloseable {
     /** Starts a control plane with the given evidence verifiers. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers)
             throws IOException {
-        return new ControlPlane(settings, clock, verifiers);
+        return new ControlPlane(settings, clock, verifiers, RegistryWatchSettings.refuseAll());
+    }
+
+    /** Starts a control plane that lets the given authz replicas watch the registry. */
+    public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
+            RegistryWatchSettings watchSettings) throws IOException {
+        return new ControlPlane(settings, clock, verifiers, watchSettings);
     }
 
     private SslContext serverTls(Clock clock) throws IOException {
@@ -201,6 +212,11 @@ public final class ControlPlane implements AutoCloseable {
         return xdsCache;
     }
 
+    /** The registry watch serving standalone ext_authz replicas. */
+    public RegistryWatchService registryWatch() {
+        return registryWatch;
+    }
+
     public AuthzDecider authzDecider() {
         return decider;
     }
@@ -211,6 +227,7 @@ public final class ControlPlane implements AutoCloseable {
 
     @Override
     public void close() {
+        registryWatch.close();
         server.shutdown();
         try {
             if (!server.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -3,6 +3,7 @@ package dev.attestmesh.server.app;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
+import dev.attestmesh.server.watch.RegistryWatchSettings;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
@@ -34,14 +35,17 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.ca-key:}") String caKey,
             @Value("${attestmesh.server-names}") String serverNames,
             @Value("${attestmesh.node-key-file}") String nodeKeyFile,
-            @Value("${attestmesh.nonce-ttl}") Duration nonceTtl) {
+            @Value("${attestmesh.nonce-ttl}") Duration nonceTtl,
+            @Value("${attestmesh.authz.replica-identities:}") String replicaIdentities,
+            @Value("${attestmesh.authz.watch-heartbeat:5s}") Duration watchHeartbeat) {
         ControlPlaneSettings settings = new ControlPlaneSettings(Path.of(dataDir), grpcBind, grpcPort,
                 policyFile.isBlank() ? Optional.empty() : Optional.of(Path.of(policyFile)), trustDomain,
                 caKey.isBlank() ? Optional.empty() : Optional.of(caKey),
                 Arrays.stream(serverNames.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
                 nodeKeyFile, nonceTtl);
         try {
-            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.defaults());
+            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.defaults(),
+                    new RegistryWatchSettings(RegistryWatchSettings.parseIdentities(replicaIdentities), watchHeartbeat));
         } catch (IOException e) {
             throw new UncheckedIOException("control plane failed to start: " + e.getMessage(), e);
         }
