@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "attestmesh", mixinStandardHelpOptions = true, versionProvider = AttestMeshCli.Version.class,
         description = "AttestMesh: admit only attested TEEs (SGX, TDX, SEV-SNP) into an Envoy mesh.",
-        subcommands = {ServerCommand.class, AgentCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServerCommand.class, AgentCommand.class, AuthzCommand.class, DemoCommand.class,
+            CommandLine.HelpCommand.class})
 public final class AttestMeshCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
