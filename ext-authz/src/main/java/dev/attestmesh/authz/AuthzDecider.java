@@ -85,20 +85,30 @@ public final class AuthzDecider {
 
     private final RegistryView view;
     private final Clock clock;
-    private final Cache<String, CachedDecision> cache;
+    private final Cache<String, CachedDecision> cache; // null when disabled
     private final AtomicLong generation = new AtomicLong();
 
+    /**
+     * @param cacheMaximumSize most decisions kept; 0 disables the cache (every check is decided afresh,
+     *     as the load harness does to measure uncached decisions)
+     */
     public AuthzDecider(RegistryView view, Clock clock, long cacheMaximumSize) {
+        if (cacheMaximumSize < 0) {
+            throw new IllegalArgumentException("decision cache size must be >= 0, was " + cacheMaximumSize);
+        }
         this.view = view;
         this.clock = clock;
-        this.cache = Caffeine.newBuilder().maximumSize(cacheMaximumSize).expireAfterWrite(MAX_TTL).build();
+        this.cache = cacheMaximumSize == 0 ? null
+                : Caffeine.newBuilder().maximumSize(cacheMaximumSize).expireAfterWrite(MAX_TTL).build();
         view.addChangeListener(this::invalidateAll);
     }
 
     /** Drops every cached decision; the next check of each peer is decided afresh. */
     public void invalidateAll() {
         generation.incrementAndGet();
-        cache.invalidateAll();
+        if (cache != null) {
+            cache.invalidateAll();
+        }
     }
 
     /**
@@ -136,14 +146,14 @@ public final class AuthzDecider {
             }
             key = key + "|" + String.join(",", required);
             Instant now = clock.instant();
-            CachedDecision hit = cache.getIfPresent(key);
+            CachedDecision hit = cache == null ? null : cache.getIfPresent(key);
             if (hit != null && hit.usableAt(now)) {
                 return hit.decision();
             }
             long gen = generation.get();
             CachedDecision fresh = certificate.isEmpty() ? byPrincipal(principal, required, now)
                     : byCertificate(certificate, required, now);
-            if (generation.get() == gen) { // a change arrived meanwhile: the result may be stale, do not keep it
+            if (cache != null && generation.get() == gen) { // a change arrived meanwhile: the result may be stale, do not keep it
                 cache.put(key, fresh);
             }
             if (fresh.decision() instanceof Decision.Deny d) {
