@@ -1,5 +1,7 @@
 package dev.attestmesh.authz;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
@@ -48,6 +50,14 @@ public final class AttestationAuthzService extends AuthorizationGrpc.Authorizati
     private static final int PERMISSION_DENIED = 7;
 
     private final AuthzDecider decider;
+    /**
+     * Built responses per allow decision, by identity: the decider hands out the same instance while a
+     * decision is cached, so the Struct and the JSON header are built once per decision, not per call.
+     */
+    private final Cache<Decision.Allow, CheckResponse> networkAllows =
+            Caffeine.newBuilder().weakKeys().maximumSize(100_000).build();
+    private final Cache<Decision.Allow, CheckResponse> httpAllows =
+            Caffeine.newBuilder().weakKeys().maximumSize(100_000).build();
 
     public AttestationAuthzService(AuthzDecider decider) {
         this.decider = decider;
@@ -64,7 +74,7 @@ public final class AttestationAuthzService extends AuthorizationGrpc.Authorizati
         Decision d = decider.decide(request, ids == null ? List.of() : ids);
         boolean http = request.getAttributes().hasRequest() && request.getAttributes().getRequest().hasHttp();
         responseObserver.onNext(switch (d) {
-            case Decision.Allow a -> allow(a, http);
+            case Decision.Allow a -> (http ? httpAllows : networkAllows).get(a, x -> allow(x, http));
             case Decision.Deny deny -> deny(deny, http);
         });
         responseObserver.onCompleted();

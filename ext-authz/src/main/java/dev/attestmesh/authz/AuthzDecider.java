@@ -9,6 +9,7 @@ import dev.attestmesh.ca.Pem;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -77,6 +78,16 @@ public final class AuthzDecider {
     public static final int MAX_CERTIFICATE_CHARS = 64 * 1024;
 
     /** A decision and the time window [decidedAt, validUntil) in which it may be reused. */
+    /** Cache key: digest of the certificate field (or the principal) and the sorted required policy IDs. */
+    private record DecisionKey(ByteBuffer certificateSha256, String principal, List<String> required) {}
+
+    /**
+     * A trust bundle with its issuing intermediates already verified to one of its roots (PKIX), so a
+     * peer chain costs one signature check: the leaf's. Keyed by the bundle's contents.
+     */
+    private record VerifiedBundle(List<X509Certificate> bundle, Map<javax.security.auth.x500.X500Principal,
+            List<X509Certificate>> intermediatesBySubject, Optional<String> problem, Instant recheckAt) {}
+
     private record CachedDecision(Decision decision, Instant decidedAt, Instant validUntil) {
         boolean usableAt(Instant t) {
             return !t.isBefore(decidedAt) && t.isBefore(validUntil);
@@ -85,7 +96,9 @@ public final class AuthzDecider {
 
     private final RegistryView view;
     private final Clock clock;
-    private final Cache<String, CachedDecision> cache; // null when disabled
+    private final Cache<DecisionKey, CachedDecision> cache; // null when disabled
+    /** Intermediates of the last trust bundle seen, each verified once against a bundle root. */
+    private volatile VerifiedBundle verifiedBundle;
     private final AtomicLong generation = new AtomicLong();
 
     /**
@@ -136,15 +149,16 @@ public final class AuthzDecider {
             }
             List<String> required = required(attrs, headerPolicyIds);
             String principal = attrs.getSource().getPrincipal();
-            String key;
+            DecisionKey key;
             if (!certificate.isEmpty()) {
-                key = "c:" + HexFormat.of().formatHex(sha256(certificate.getBytes(StandardCharsets.UTF_8)));
+                // A cryptographic digest: a cheaper hash would let a forged certificate collide with a cached allow
+                key = new DecisionKey(ByteBuffer.wrap(sha256(certificate.getBytes(StandardCharsets.ISO_8859_1))), "",
+                        required);
             } else if (!principal.isEmpty()) {
-                key = "p:" + principal;
+                key = new DecisionKey(null, principal, required);
             } else {
                 return new Decision.Deny("no peer certificate and no peer principal: the connection is not mutual TLS");
             }
-            key = key + "|" + String.join(",", required);
             Instant now = clock.instant();
             CachedDecision hit = cache == null ? null : cache.getIfPresent(key);
             if (hit != null && hit.usableAt(now)) {
@@ -313,7 +327,51 @@ public final class AuthzDecider {
     }
 
     /** Empty when {@code leaf} chains through a bundle intermediate to a bundle root at {@code now}. */
-    private static Optional<String> verifyChain(X509Certificate leaf, List<X509Certificate> bundle, Instant now) {
+    private Optional<String> verifyChain(X509Certificate leaf, List<X509Certificate> bundle, Instant now) {
+        VerifiedBundle vb = verifiedBundle;
+        if (vb == null || (vb.bundle() != bundle && !vb.bundle().equals(bundle)) || !now.isBefore(vb.recheckAt())) {
+            vb = verifyBundle(bundle, now);
+            verifiedBundle = vb;
+        }
+        if (vb.problem().isPresent()) {
+            return vb.problem();
+        }
+        List<X509Certificate> candidates = vb.intermediatesBySubject().getOrDefault(leaf.getIssuerX500Principal(), List.of());
+        String lastProblem = null;
+        for (X509Certificate issuer : candidates) { // more than one only while a rotated intermediate keeps its name
+            try {
+                issuer.checkValidity(Date.from(now));
+            } catch (CertificateExpiredException | CertificateNotYetValidException e) {
+                lastProblem = "issuing intermediate " + issuer.getSubjectX500Principal().getName()
+                        + " is not valid at " + now;
+                continue;
+            }
+            try {
+                CertificateFactory cf = CertificateFactory.getInstance("X.509");
+                PKIXParameters params = new PKIXParameters(Set.of(new TrustAnchor(issuer, null)));
+                params.setRevocationEnabled(false); // revocation is the registry's job
+                params.setDate(Date.from(now));
+                CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(List.of(leaf)), params);
+                return Optional.empty();
+            } catch (CertPathValidatorException e) {
+                String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+                // PKIX reports a signature by another key as "does not chain with any of the trust anchors"
+                lastProblem = e.getReason() == CertPathValidatorException.BasicReason.INVALID_SIGNATURE
+                        || m.contains("signature") || m.contains("does not chain") ? null
+                        : "peer certificate chain does not verify to the mesh trust bundle: " + e.getMessage();
+            } catch (GeneralSecurityException e) {
+                lastProblem = "peer certificate chain could not be checked: " + e.getMessage();
+            }
+        }
+        if (lastProblem == null) {
+            return Optional.of("peer certificate was not issued by any intermediate in the mesh trust bundle "
+                    + "(issuer " + leaf.getIssuerX500Principal().getName() + "; other CA or altered certificate)");
+        }
+        return Optional.of(lastProblem);
+    }
+
+    /** Verifies each intermediate of {@code bundle} to a root of it (PKIX, at {@code now}), once per bundle. */
+    private static VerifiedBundle verifyBundle(List<X509Certificate> bundle, Instant now) {
         Set<TrustAnchor> anchors = new HashSet<>();
         List<X509Certificate> intermediates = new ArrayList<>();
         for (X509Certificate c : bundle) {
@@ -324,40 +382,31 @@ public final class AuthzDecider {
             }
         }
         if (anchors.isEmpty()) {
-            return Optional.of("mesh trust bundle has no root certificate; cannot verify peers");
+            return new VerifiedBundle(List.copyOf(bundle), Map.of(),
+                    Optional.of("mesh trust bundle has no root certificate; cannot verify peers"), now.plus(DENY_TTL));
         }
-        X509Certificate issuer = null;
+        Map<javax.security.auth.x500.X500Principal, List<X509Certificate>> bySubject = new java.util.HashMap<>();
         for (X509Certificate i : intermediates) {
-            if (i.getSubjectX500Principal().equals(leaf.getIssuerX500Principal()) && signedBy(leaf, i)) {
-                issuer = i;
-                break;
+            if (i.getBasicConstraints() < 0) {
+                LOG.warn("trust bundle certificate {} is not a CA; ignored", i.getSubjectX500Principal().getName());
+                continue;
+            }
+            try {
+                CertificateFactory cf = CertificateFactory.getInstance("X.509");
+                PKIXParameters params = new PKIXParameters(anchors);
+                params.setRevocationEnabled(false);
+                params.setDate(Date.from(now));
+                CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(List.of(i)), params);
+                bySubject.computeIfAbsent(i.getSubjectX500Principal(), k -> new ArrayList<>()).add(i);
+            } catch (GeneralSecurityException e) {
+                LOG.warn("trust bundle intermediate {} does not verify to a bundle root ({}); ignored",
+                        i.getSubjectX500Principal().getName(), e.getMessage());
             }
         }
-        if (issuer == null) {
-            return Optional.of("peer certificate was not issued by any intermediate in the mesh trust bundle "
-                    + "(issuer " + leaf.getIssuerX500Principal().getName() + "; other CA or altered certificate)");
-        }
-        try {
-            CertificateFactory cf = CertificateFactory.getInstance("X.509");
-            PKIXParameters params = new PKIXParameters(anchors);
-            params.setRevocationEnabled(false); // revocation is the registry's job
-            params.setDate(Date.from(now));
-            CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(List.of(leaf, issuer)), params);
-            return Optional.empty();
-        } catch (CertPathValidatorException e) {
-            return Optional.of("peer certificate chain does not verify to the mesh trust bundle: " + e.getMessage());
-        } catch (GeneralSecurityException e) {
-            return Optional.of("peer certificate chain could not be checked: " + e.getMessage());
-        }
-    }
-
-    private static boolean signedBy(X509Certificate cert, X509Certificate issuer) {
-        try {
-            cert.verify(issuer.getPublicKey());
-            return true;
-        } catch (GeneralSecurityException | RuntimeException e) {
-            return false;
-        }
+        // Re-verify when any bundle certificate expires (a root's expiry is not rechecked per call)
+        Instant recheck = bundle.stream().map(c -> c.getNotAfter().toInstant()).min(Instant::compareTo)
+                .orElse(now).plus(Duration.ofSeconds(1));
+        return new VerifiedBundle(List.copyOf(bundle), Map.copyOf(bySubject), Optional.empty(), recheck);
     }
 
     /**
@@ -409,11 +458,17 @@ public final class AuthzDecider {
         return a.isBefore(b) ? a : b;
     }
 
-    private static byte[] sha256(byte[] b) {
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(b);
+            return MessageDigest.getInstance("SHA-256");
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("SHA-256 is not available in this JVM", e);
         }
+    });
+
+    private static byte[] sha256(byte[] b) {
+        MessageDigest md = SHA256.get();
+        md.reset();
+        return md.digest(b);
     }
 }
