@@ -5,10 +5,8 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.ca.AttestationClaimsCodec;
 import dev.attestmesh.ca.ClaimsDecodeException;
-import dev.attestmesh.ca.Pem;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -208,7 +206,9 @@ public final class AuthzDecider {
         }
         X509Certificate leaf;
         try {
-            leaf = Pem.parseCertificates(pem.get()).getFirst(); // only the leaf is used; anything after it is untrusted
+            // only the leaf is used; anything after it is untrusted
+            leaf = (X509Certificate) CERTIFICATES.get().generateCertificate(
+                    new java.io.ByteArrayInputStream(firstCertificateDer(pem.get())));
         } catch (CertificateException e) {
             return deny("peer certificate is not valid PEM: " + e.getMessage(), now);
         }
@@ -416,7 +416,8 @@ public final class AuthzDecider {
      * guessed at.
      */
     static Optional<String> percentDecode(String s) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(s.length());
+        byte[] out = new byte[s.length()];
+        int n = 0;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c == '%') {
@@ -425,24 +426,53 @@ public final class AuthzDecider {
                 }
                 int hi = Character.digit(s.charAt(i + 1), 16);
                 int lo = Character.digit(s.charAt(i + 2), 16);
-                if (hi < 0 || lo < 0) {
-                    return Optional.empty();
+                if (hi < 0 || lo < 0 || hi > 7) {
+                    return Optional.empty(); // bad escape, or a non-ASCII byte: PEM is ASCII
                 }
-                out.write(hi << 4 | lo);
+                out[n++] = (byte) (hi << 4 | lo);
                 i += 2;
             } else if (!isUnreservedByEnvoy(c)) {
                 return Optional.empty();
             } else {
-                out.write(c);
+                out[n++] = (byte) c;
             }
         }
-        byte[] b = out.toByteArray();
-        for (byte x : b) {
-            if (x < 0) {
-                return Optional.empty(); // PEM is ASCII
+        return Optional.of(new String(out, 0, n, StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * The DER of the first PEM CERTIFICATE block of {@code pem}: only whitespace may precede it, its
+     * body is strict base64 in lines, and anything after it is ignored (untrusted extra certificates).
+     */
+    static byte[] firstCertificateDer(String pem) throws CertificateException {
+        final String begin = "-----BEGIN CERTIFICATE-----";
+        final String end = "-----END CERTIFICATE-----";
+        int b = pem.indexOf(begin);
+        if (b < 0) {
+            throw new CertificateException("no PEM CERTIFICATE block found");
+        }
+        if (!pem.substring(0, b).isBlank()) {
+            throw new CertificateException("text before the PEM CERTIFICATE block");
+        }
+        int e = pem.indexOf(end, b + begin.length());
+        if (e < 0) {
+            throw new CertificateException("PEM CERTIFICATE block has no END line");
+        }
+        StringBuilder body = new StringBuilder(e - b);
+        for (int i = b + begin.length(); i < e; i++) {
+            char c = pem.charAt(i);
+            if (c == '-') {
+                throw new CertificateException("unexpected PEM boundary inside a CERTIFICATE block");
+            }
+            if (c != '\n' && c != '\r' && c != ' ' && c != '\t') {
+                body.append(c);
             }
         }
-        return Optional.of(new String(b, StandardCharsets.US_ASCII));
+        try {
+            return java.util.Base64.getDecoder().decode(body.toString());
+        } catch (IllegalArgumentException ex) {
+            throw new CertificateException("PEM certificate has invalid base64: " + ex.getMessage());
+        }
     }
 
     private static boolean isUnreservedByEnvoy(char c) {
@@ -458,6 +488,13 @@ public final class AuthzDecider {
         return a.isBefore(b) ? a : b;
     }
 
+    private static final ThreadLocal<CertificateFactory> CERTIFICATES = ThreadLocal.withInitial(() -> {
+        try {
+            return CertificateFactory.getInstance("X.509");
+        } catch (CertificateException e) {
+            throw new IllegalStateException("X.509 is not available in this JVM", e);
+        }
+    });
     private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
         try {
             return MessageDigest.getInstance("SHA-256");
