@@ -46,7 +46,9 @@ import java.util.concurrent.TimeUnit;
  * <p>Arguments (all optional): {@code --duration SECONDS} per measured phase (10), {@code --in-flight N}
  * closed-loop concurrency (64), {@code --channels N} connections (2), {@code --nodes N} distinct peers (200),
  * {@code --rate N} open-loop Checks/s (5000), {@code --max-calls N} per phase (10,000,000),
- * {@code --server-executor direct|pool} (direct: decide on the Netty event loop; the decider never blocks).
+ * {@code --server-executor direct|pool} (direct: decide on the Netty event loop; the decider never blocks),
+ * {@code --rounds N} interleaved repetitions of the measured phases (2); the JSON reports the best round
+ * of each kind (least disturbed by other processes) and the median.
  */
 public final class ExtauthzHarness {
     private ExtauthzHarness() {}
@@ -60,6 +62,7 @@ public final class ExtauthzHarness {
         int rate = Integer.parseInt(a.getOrDefault("rate", "5000"));
         long maxCalls = Long.parseLong(a.getOrDefault("max-calls", "10000000"));
         boolean direct = a.getOrDefault("server-executor", "direct").equals("direct");
+        int rounds = Integer.parseInt(a.getOrDefault("rounds", "2"));
         Duration phase = Duration.ofSeconds(seconds);
 
         String loadBefore = loadAverage();
@@ -86,29 +89,42 @@ public final class ExtauthzHarness {
             uncachedLoad.closedLoop("warmup", inFlight, warm, maxCalls);
 
             List<PhaseResult> results = new ArrayList<>();
+            Map<String, List<PhaseResult>> byKind = new LinkedHashMap<>();
             Duration latencyPhase = Duration.ofSeconds(Math.max(2, seconds / 2));
-            PhaseResult floor1 = floorLoad.closedLoop("floor (empty call), unloaded", 1, latencyPhase, maxCalls);
-            PhaseResult cached1 = cachedLoad.closedLoop("cached Check, unloaded", 1, latencyPhase, maxCalls);
-            PhaseResult cachedN = cachedLoad.closedLoop("cached Check, max throughput", inFlight, phase, maxCalls);
-            PhaseResult floorN = floorLoad.closedLoop("floor (empty call), max throughput", inFlight, phase, maxCalls);
-            PhaseResult uncachedN = uncachedLoad.closedLoop("uncached Check, max throughput", inFlight, phase, maxCalls);
-            PhaseResult openRate = cachedLoad.openLoop("cached Check, fixed rate", rate, phase);
-            PhaseResult openUncached = uncachedLoad.openLoop("uncached Check, fixed rate", Math.min(rate, 2000), phase);
-            results.addAll(List.of(floor1, cached1, cachedN, floorN, uncachedN, openRate, openUncached));
+            int uncachedRate = Math.min(rate, 2000);
+            for (int round = 1; round <= rounds; round++) {
+                // Interleaved rounds: interference from other processes hits every kind of phase alike
+                String r = rounds > 1 ? " #" + round : "";
+                record("floor1", floorLoad.closedLoop("floor (empty call), unloaded" + r, 1, latencyPhase, maxCalls), byKind, results);
+                record("cached1", cachedLoad.closedLoop("cached Check, unloaded" + r, 1, latencyPhase, maxCalls), byKind, results);
+                record("cachedN", cachedLoad.closedLoop("cached Check, max throughput" + r, inFlight, phase, maxCalls), byKind, results);
+                record("floorN", floorLoad.closedLoop("floor (empty call), max throughput" + r, inFlight, phase, maxCalls), byKind, results);
+                record("uncachedN", uncachedLoad.closedLoop("uncached Check, max throughput" + r, inFlight, phase, maxCalls), byKind, results);
+                record("open", cachedLoad.openLoop("cached Check, fixed rate" + r, rate, phase), byKind, results);
+                record("openUncached", uncachedLoad.openLoop("uncached Check, fixed rate" + r, uncachedRate, phase), byKind, results);
+            }
 
             System.out.println();
-            System.out.printf("%-36s %-14s %12s %12s %9s %9s %9s %9s%n", "phase", "mode", "calls", "calls/s",
+            System.out.printf("%-40s %-14s %12s %12s %9s %9s %9s %9s%n", "phase", "mode", "calls", "calls/s",
                     "p50 ms", "p99 ms", "p99.9 ms", "max ms");
             for (PhaseResult r : results) {
-                System.out.printf(Locale.ROOT, "%-36s %-14s %12d %12.0f %9.3f %9.3f %9.3f %9.3f%n", r.name(),
+                System.out.printf(Locale.ROOT, "%-40s %-14s %12d %12.0f %9.3f %9.3f %9.3f %9.3f%n", r.name(),
                         r.mode().equals("closed") ? "closed x" + r.concurrency() : r.mode(), r.calls(), r.perSecond(),
                         r.percentileMs(50), r.percentileMs(99), r.percentileMs(99.9),
                         r.latencyNanos().getMaxValue() / 1e6);
             }
+            // Best round per kind: the least disturbed by other processes sharing the machine
+            PhaseResult floor1 = best(byKind.get("floor1"), x -> -x.percentileMs(50));
+            PhaseResult cached1 = best(byKind.get("cached1"), x -> -x.percentileMs(50));
+            PhaseResult cachedN = best(byKind.get("cachedN"), PhaseResult::perSecond);
+            PhaseResult floorN = best(byKind.get("floorN"), PhaseResult::perSecond);
+            PhaseResult uncachedN = best(byKind.get("uncachedN"), PhaseResult::perSecond);
+            PhaseResult openRate = best(byKind.get("open"), x -> -x.percentileMs(99));
+            PhaseResult openUncached = best(byKind.get("openUncached"), x -> -x.percentileMs(99));
             long failures = results.stream().mapToLong(PhaseResult::notOk).sum();
             String loadAfter = loadAverage();
             System.out.println();
-            System.out.println("unloaded p50: cached Check " + fmt(cached1.percentileMs(50)) + " ms vs floor "
+            System.out.println("best of " + rounds + " interleaved round(s) per kind; unloaded p50: cached Check " + fmt(cached1.percentileMs(50)) + " ms vs floor "
                     + fmt(floor1.percentileMs(50)) + " ms (ratio " + fmt(cached1.percentileMs(50) / floor1.percentileMs(50))
                     + "); load average after: " + loadAfter + "; denied or failed calls: " + failures);
             Map<String, Object> json = new LinkedHashMap<>();
@@ -124,7 +140,11 @@ public final class ExtauthzHarness {
             json.put("floorCallsPerSecond", Math.round(floorN.perSecond()));
             json.put("cachedP50MsLoaded", round(cachedN.percentileMs(50)));
             json.put("cachedP99MsLoaded", round(cachedN.percentileMs(99)));
-            json.put("uncachedP99MsAt" + Math.min(rate, 2000), round(openUncached.percentileMs(99)));
+            json.put("uncachedP99MsAt" + uncachedRate, round(openUncached.percentileMs(99)));
+            json.put("medianCachedChecksPerSecond", Math.round(median(byKind.get("cachedN"), PhaseResult::perSecond)));
+            json.put("medianP99MsAt" + rate, round(median(byKind.get("open"), x -> x.percentileMs(99))));
+            json.put("medianUncachedChecksPerSecond", Math.round(median(byKind.get("uncachedN"), PhaseResult::perSecond)));
+            json.put("rounds", rounds);
             json.put("inFlight", inFlight);
             json.put("connections", channels);
             json.put("phaseSeconds", seconds);
@@ -145,6 +165,20 @@ public final class ExtauthzHarness {
             cachedServer.awaitTermination(5, TimeUnit.SECONDS);
             uncachedServer.awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    private static void record(String kind, PhaseResult r, Map<String, List<PhaseResult>> byKind, List<PhaseResult> all) {
+        byKind.computeIfAbsent(kind, k -> new ArrayList<>()).add(r);
+        all.add(r);
+    }
+
+    private static PhaseResult best(List<PhaseResult> rs, java.util.function.ToDoubleFunction<PhaseResult> score) {
+        return rs.stream().max(java.util.Comparator.comparingDouble(score)).orElseThrow();
+    }
+
+    private static double median(List<PhaseResult> rs, java.util.function.ToDoubleFunction<PhaseResult> value) {
+        double[] v = rs.stream().mapToDouble(value).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     private static Server server(AttestationAuthzService service, boolean direct) throws java.io.IOException {
