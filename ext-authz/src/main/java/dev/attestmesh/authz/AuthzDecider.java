@@ -7,7 +7,6 @@ import dev.attestmesh.ca.AttestationClaimsCodec;
 import dev.attestmesh.ca.ClaimsDecodeException;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -76,8 +75,16 @@ public final class AuthzDecider {
     public static final int MAX_CERTIFICATE_CHARS = 64 * 1024;
 
     /** A decision and the time window [decidedAt, validUntil) in which it may be reused. */
-    /** Cache key: digest of the certificate field (or the principal) and the sorted required policy IDs. */
-    private record DecisionKey(ByteBuffer certificateSha256, String principal, List<String> required) {}
+    /**
+     * Cache key: the certificate field exactly as sent (or the principal) and the sorted required
+     * policy IDs. The full text, not a digest of it: equality is exact, and a hit costs a string
+     * hash instead of a SHA-256 over the certificate (the hot path of every cached Check).
+     */
+    private record DecisionKey(String certificate, String principal, List<String> required) {
+        int weight() {
+            return 1 + (certificate.length() + principal.length()) / 1024;
+        }
+    }
 
     /**
      * A trust bundle with its issuing intermediates already verified to one of its roots (PKIX), so a
@@ -100,8 +107,10 @@ public final class AuthzDecider {
     private final AtomicLong generation = new AtomicLong();
 
     /**
-     * @param cacheMaximumSize most decisions kept; 0 disables the cache (every check is decided afresh,
-     *     as the load harness does to measure uncached decisions)
+     * @param cacheMaximumSize bound of the decision cache in units of one decision per started KiB of
+     *     its key (a decision for a 2.5 KiB URL-encoded certificate counts 3), so memory stays about
+     *     {@code cacheMaximumSize} KiB whatever peers send; 0 disables the cache (every check is decided
+     *     afresh, as the load harness does to measure uncached decisions)
      */
     public AuthzDecider(RegistryView view, Clock clock, long cacheMaximumSize) {
         if (cacheMaximumSize < 0) {
@@ -110,7 +119,9 @@ public final class AuthzDecider {
         this.view = view;
         this.clock = clock;
         this.cache = cacheMaximumSize == 0 ? null
-                : Caffeine.newBuilder().maximumSize(cacheMaximumSize).expireAfterWrite(MAX_TTL).build();
+                : Caffeine.newBuilder().maximumWeight(cacheMaximumSize)
+                        .weigher((DecisionKey k, CachedDecision v) -> k.weight())
+                        .expireAfterWrite(MAX_TTL).build();
         view.addChangeListener(this::invalidateAll);
     }
 
@@ -149,11 +160,9 @@ public final class AuthzDecider {
             String principal = attrs.getSource().getPrincipal();
             DecisionKey key;
             if (!certificate.isEmpty()) {
-                // A cryptographic digest: a cheaper hash would let a forged certificate collide with a cached allow
-                key = new DecisionKey(ByteBuffer.wrap(sha256(certificate.getBytes(StandardCharsets.ISO_8859_1))), "",
-                        required);
+                key = new DecisionKey(certificate, "", required);
             } else if (!principal.isEmpty()) {
-                key = new DecisionKey(null, principal, required);
+                key = new DecisionKey("", principal, required);
             } else {
                 return new Decision.Deny("no peer certificate and no peer principal: the connection is not mutual TLS");
             }
@@ -189,6 +198,9 @@ public final class AuthzDecider {
             ids = view.requiredPolicies(attrs.getDestination().getPrincipal(),
                     attrs.getDestination().getAddress().getSocketAddress().getPortValue());
         }
+        if (ids instanceof List<String> list && isNormalized(list)) {
+            return List.copyOf(list); // no copy when already immutable, as the header interceptor's lists are
+        }
         TreeSet<String> out = new TreeSet<>();
         for (String id : ids) {
             String t = id.strip();
@@ -197,6 +209,19 @@ public final class AuthzDecider {
             }
         }
         return List.copyOf(out);
+    }
+
+    /** Sorted, without duplicates, blanks or surrounding spaces. */
+    static boolean isNormalized(List<String> ids) {
+        String prev = null;
+        for (String id : ids) {
+            if (id.isEmpty() || Character.isWhitespace(id.charAt(0)) || Character.isWhitespace(id.charAt(id.length() - 1))
+                    || (prev != null && prev.compareTo(id) >= 0)) {
+                return false;
+            }
+            prev = id;
+        }
+        return true;
     }
 
     private CachedDecision byCertificate(String urlEncodedPem, List<String> required, Instant now) {

@@ -203,18 +203,32 @@ public final class RegistryWatchService implements AutoCloseable {
         }
     }
 
+    /** Ends every stream with UNAVAILABLE (replicas resubscribe) and stops the service's thread. */
     @Override
     public void close() {
-        executor.shutdownNow();
-        for (WatchStream s : streams) {
-            try {
-                s.call.onError(Status.UNAVAILABLE.withDescription("control plane is shutting down; resubscribe")
-                        .asRuntimeException());
-            } catch (RuntimeException e) {
-                LOG.debug("registry watch stream already closed", e);
+        Runnable endAll = () -> {
+            for (WatchStream s : streams) {
+                s.closed = true;
+                try {
+                    s.call.onError(Status.UNAVAILABLE.withDescription("control plane is shutting down; resubscribe")
+                            .asRuntimeException());
+                } catch (RuntimeException e) {
+                    LOG.debug("registry watch stream already closed", e);
+                }
             }
+            streams.clear();
+        };
+        try {
+            // on the stream thread, so no onNext can interleave with the final onError
+            executor.submit(endAll).get(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
+                | java.util.concurrent.RejectedExecutionException e) {
+            LOG.warn("registry watch streams did not close cleanly: {}", e.toString());
+        } finally {
+            executor.shutdownNow();
         }
-        streams.clear();
     }
 
     /** One replica's stream and what it has received so far. Touched only on the executor thread. */
