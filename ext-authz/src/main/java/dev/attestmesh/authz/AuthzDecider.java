@@ -2,6 +2,7 @@ package dev.attestmesh.authz;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.google.protobuf.ByteString;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.ca.AttestationClaimsCodec;
 import dev.attestmesh.ca.ClaimsDecodeException;
@@ -71,18 +72,18 @@ public final class AuthzDecider {
     public static final String POLICY_IDS_KEY = "x-attestmesh-policy-ids";
     /** Largest CheckRequest decided on; Envoy's requests are a few KiB (one certificate, some headers). */
     public static final int MAX_REQUEST_BYTES = 256 * 1024;
-    /** Largest URL-encoded peer certificate accepted; a mesh leaf is about 2 KiB encoded. */
+    /** Largest URL-encoded peer certificate accepted, in bytes (it is ASCII); a mesh leaf is about 2.5 KiB encoded. */
     public static final int MAX_CERTIFICATE_CHARS = 64 * 1024;
 
     /** A decision and the time window [decidedAt, validUntil) in which it may be reused. */
     /**
-     * Cache key: the certificate field exactly as sent (or the principal) and the sorted required
+     * Cache key: the certificate field's bytes exactly as sent (or the principal) and the sorted required
      * policy IDs. The full text, not a digest of it: equality is exact, and a hit costs a string
      * hash instead of a SHA-256 over the certificate (the hot path of every cached Check).
      */
-    private record DecisionKey(String certificate, String principal, List<String> required) {
+    private record DecisionKey(ByteString certificate, String principal, List<String> required) {
         int weight() {
-            return 1 + (certificate.length() + principal.length()) / 1024;
+            return 1 + (certificate.size() + principal.length()) / 1024;
         }
     }
 
@@ -143,14 +144,15 @@ public final class AuthzDecider {
             if (unavailable.isPresent()) {
                 return new Decision.Deny(unavailable.get());
             }
+            // Size first: on a freshly parsed request it is cheap while string fields are still raw bytes
+            int size = req.getSerializedSize();
             AttributeContext attrs = req.getAttributes();
-            String certificate = attrs.getSource().getCertificate();
-            if (certificate.length() > MAX_CERTIFICATE_CHARS) {
-                return new Decision.Deny("peer certificate field is " + certificate.length()
-                        + " characters, more than the limit of " + MAX_CERTIFICATE_CHARS
+            ByteString certificate = attrs.getSource().getCertificateBytes(); // decoded to text only on a cache miss
+            if (certificate.size() > MAX_CERTIFICATE_CHARS) {
+                return new Decision.Deny("peer certificate field is " + certificate.size()
+                        + " bytes, more than the limit of " + MAX_CERTIFICATE_CHARS
                         + "; send the leaf certificate only");
             }
-            int size = req.getSerializedSize();
             if (size > MAX_REQUEST_BYTES) {
                 return new Decision.Deny("CheckRequest is " + size + " bytes, more than the limit of "
                         + MAX_REQUEST_BYTES + "; limit the headers and body Envoy forwards (with_request_body, "
@@ -162,7 +164,7 @@ public final class AuthzDecider {
             if (!certificate.isEmpty()) {
                 key = new DecisionKey(certificate, "", required);
             } else if (!principal.isEmpty()) {
-                key = new DecisionKey("", principal, required);
+                key = new DecisionKey(ByteString.EMPTY, principal, required);
             } else {
                 return new Decision.Deny("no peer certificate and no peer principal: the connection is not mutual TLS");
             }
@@ -173,7 +175,7 @@ public final class AuthzDecider {
             }
             long gen = generation.get();
             CachedDecision fresh = certificate.isEmpty() ? byPrincipal(principal, required, now)
-                    : byCertificate(certificate, required, now);
+                    : byCertificate(certificate.toString(StandardCharsets.ISO_8859_1), required, now);
             if (cache != null && generation.get() == gen) { // a change arrived meanwhile: the result may be stale, do not keep it
                 cache.put(key, fresh);
             }

@@ -270,7 +270,7 @@ class AttestationAuthzServiceTest {
     void deniesOversizedCertificateFieldAndOversizedRequestWithPreciseReasons() {
         String hugeCert = "A".repeat(AuthzDecider.MAX_CERTIFICATE_CHARS + 1);
         assertDenied(check(MeshFixture.network(hugeCert, ""), "default"),
-                "peer certificate field is 65537 characters, more than the limit of 65536");
+                "peer certificate field is 65537 bytes, more than the limit of 65536");
         CheckRequest http = MeshFixture.http("");
         CheckRequest bigBody = http.toBuilder().setAttributes(http.getAttributes().toBuilder().setRequest(
                 http.getAttributes().getRequest().toBuilder().setHttp(http.getAttributes().getRequest().getHttp()
