@@ -60,7 +60,9 @@ public final class SyntheticMesh {
             IssuedCertificate c = issuer.issue(CsrValidator.validate(csr), id, claims, Duration.ofHours(1));
             view.put(new NodeAuthzRecord(nodeId, id.uri(), NodeState.ATTESTED, "", TeeType.SIM, MEASUREMENT, policies,
                     Set.of(c.sha256Hex()), clock.instant().plus(Duration.ofHours(24))));
-            requests.add(httpCheck(envoyUrlEncode(c.leaf())));
+            // Re-parsed so string fields are held as bytes: sending then copies them instead of re-encoding
+            // UTF-8 on every call, which would make the client (not the server) the bottleneck
+            requests.add(CheckRequest.parseFrom(httpCheck(envoyUrlEncode(c.leaf())).toByteArray()));
         }
     }
 
