@@ -1,5 +1,7 @@
 package dev.attestmesh.authz;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
@@ -23,7 +25,6 @@ import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.StreamObserver;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -48,6 +49,14 @@ public final class AttestationAuthzService extends AuthorizationGrpc.Authorizati
     private static final int PERMISSION_DENIED = 7;
 
     private final AuthzDecider decider;
+    /**
+     * Built responses per allow decision, by identity: the decider hands out the same instance while a
+     * decision is cached, so the Struct and the JSON header are built once per decision, not per call.
+     */
+    private final Cache<Decision.Allow, CheckResponse> networkAllows =
+            Caffeine.newBuilder().weakKeys().maximumSize(100_000).build();
+    private final Cache<Decision.Allow, CheckResponse> httpAllows =
+            Caffeine.newBuilder().weakKeys().maximumSize(100_000).build();
 
     public AttestationAuthzService(AuthzDecider decider) {
         this.decider = decider;
@@ -64,7 +73,7 @@ public final class AttestationAuthzService extends AuthorizationGrpc.Authorizati
         Decision d = decider.decide(request, ids == null ? List.of() : ids);
         boolean http = request.getAttributes().hasRequest() && request.getAttributes().getRequest().hasHttp();
         responseObserver.onNext(switch (d) {
-            case Decision.Allow a -> allow(a, http);
+            case Decision.Allow a -> (http ? httpAllows : networkAllows).get(a, x -> allow(x, http));
             case Decision.Deny deny -> deny(deny, http);
         });
         responseObserver.onCompleted();
@@ -126,21 +135,36 @@ public final class AttestationAuthzService extends AuthorizationGrpc.Authorizati
 
     /** Copies {@value #POLICY_HEADER} values into the call's {@link Context}. */
     private static final class PolicyHeaderInterceptor implements ServerInterceptor {
+        private final java.util.concurrent.ConcurrentHashMap<String, List<String>> parsed =
+                new java.util.concurrent.ConcurrentHashMap<>();
+
         @Override
         public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
                 ServerCallHandler<Q, R> next) {
-            List<String> ids = new ArrayList<>();
             Iterable<String> values = headers.getAll(POLICY_KEY);
+            List<String> ids = List.of();
             if (values != null) {
+                StringBuilder raw = new StringBuilder();
                 for (String v : values) {
-                    for (String id : v.split(",")) {
-                        if (!id.isBlank()) {
-                            ids.add(id.strip());
-                        }
-                    }
+                    raw.append(v).append(',');
+                }
+                ids = parsed.computeIfAbsent(raw.toString(), PolicyHeaderInterceptor::parse);
+                if (parsed.size() > 1024) {
+                    parsed.clear(); // Envoy sends a handful of distinct values; anything else must not grow this
                 }
             }
-            return Contexts.interceptCall(Context.current().withValue(POLICY_IDS, List.copyOf(ids)), call, headers, next);
+            return Contexts.interceptCall(Context.current().withValue(POLICY_IDS, ids), call, headers, next);
+        }
+
+        /** Comma-separated IDs to a sorted, de-duplicated, immutable list. */
+        private static List<String> parse(String commaSeparated) {
+            java.util.TreeSet<String> ids = new java.util.TreeSet<>();
+            for (String id : commaSeparated.split(",")) {
+                if (!id.isBlank()) {
+                    ids.add(id.strip());
+                }
+            }
+            return List.copyOf(ids);
         }
     }
 }

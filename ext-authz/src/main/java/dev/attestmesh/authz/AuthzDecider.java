@@ -2,13 +2,12 @@ package dev.attestmesh.authz;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.google.protobuf.ByteString;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.ca.AttestationClaimsCodec;
 import dev.attestmesh.ca.ClaimsDecodeException;
-import dev.attestmesh.ca.Pem;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -50,6 +49,13 @@ import org.slf4j.LoggerFactory;
  * satisfied at the policy's current version. Required policies are the {@code
  * x-attestmesh-policy-ids} header's, else the mesh config's for the destination.
  *
+ * <p>Per-route override: an HTTP check whose {@code context_extensions} hold {@value
+ * #POLICY_IDS_KEY} (comma-separated, set per route in Envoy's {@code check_settings}) uses those
+ * policies instead of the header's. Oversized input ({@value #MAX_REQUEST_BYTES} bytes of request,
+ * {@value #MAX_CERTIFICATE_CHARS} characters of certificate) is denied with a reason, never parsed.
+ * When the view reports itself {@linkplain RegistryView#unavailableReason() unavailable} (a
+ * standalone replica past its staleness limit) every check is denied with that reason.
+ *
  * <p>{@link #decide} never throws. Decisions are cached; the cache is cleared on every registry
  * change notification and on {@link #invalidateAll()}, and a result computed while a change arrived
  * is not cached, so a revocation applies from the next check. Allow decisions are also bounded by
@@ -62,8 +68,32 @@ public final class AuthzDecider {
     /** Safety net: no decision outlives this even if a change notification were lost. */
     private static final Duration MAX_TTL = Duration.ofSeconds(60);
     private static final int URI_SAN = 6;
+    /** Context extension key (and gRPC header) naming required policy IDs, comma-separated. */
+    public static final String POLICY_IDS_KEY = "x-attestmesh-policy-ids";
+    /** Largest CheckRequest decided on; Envoy's requests are a few KiB (one certificate, some headers). */
+    public static final int MAX_REQUEST_BYTES = 256 * 1024;
+    /** Largest URL-encoded peer certificate accepted, in bytes (it is ASCII); a mesh leaf is about 2.5 KiB encoded. */
+    public static final int MAX_CERTIFICATE_CHARS = 64 * 1024;
 
     /** A decision and the time window [decidedAt, validUntil) in which it may be reused. */
+    /**
+     * Cache key: the certificate field's bytes exactly as sent (or the principal) and the sorted required
+     * policy IDs. The full text, not a digest of it: equality is exact, and a hit costs a string
+     * hash instead of a SHA-256 over the certificate (the hot path of every cached Check).
+     */
+    private record DecisionKey(ByteString certificate, String principal, List<String> required) {
+        int weight() {
+            return 1 + (certificate.size() + principal.length()) / 1024;
+        }
+    }
+
+    /**
+     * A trust bundle with its issuing intermediates already verified to one of its roots (PKIX), so a
+     * peer chain costs one signature check: the leaf's. Keyed by the bundle's contents.
+     */
+    private record VerifiedBundle(List<X509Certificate> bundle, Map<javax.security.auth.x500.X500Principal,
+            List<X509Certificate>> intermediatesBySubject, Optional<String> problem, Instant recheckAt) {}
+
     private record CachedDecision(Decision decision, Instant decidedAt, Instant validUntil) {
         boolean usableAt(Instant t) {
             return !t.isBefore(decidedAt) && t.isBefore(validUntil);
@@ -72,20 +102,36 @@ public final class AuthzDecider {
 
     private final RegistryView view;
     private final Clock clock;
-    private final Cache<String, CachedDecision> cache;
+    private final Cache<DecisionKey, CachedDecision> cache; // null when disabled
+    /** Intermediates of the last trust bundle seen, each verified once against a bundle root. */
+    private volatile VerifiedBundle verifiedBundle;
     private final AtomicLong generation = new AtomicLong();
 
+    /**
+     * @param cacheMaximumSize bound of the decision cache in units of one decision per started KiB of
+     *     its key (a decision for a 2.5 KiB URL-encoded certificate counts 3), so memory stays about
+     *     {@code cacheMaximumSize} KiB whatever peers send; 0 disables the cache (every check is decided
+     *     afresh, as the load harness does to measure uncached decisions)
+     */
     public AuthzDecider(RegistryView view, Clock clock, long cacheMaximumSize) {
+        if (cacheMaximumSize < 0) {
+            throw new IllegalArgumentException("decision cache size must be >= 0, was " + cacheMaximumSize);
+        }
         this.view = view;
         this.clock = clock;
-        this.cache = Caffeine.newBuilder().maximumSize(cacheMaximumSize).expireAfterWrite(MAX_TTL).build();
+        this.cache = cacheMaximumSize == 0 ? null
+                : Caffeine.newBuilder().maximumWeight(cacheMaximumSize)
+                        .weigher((DecisionKey k, CachedDecision v) -> k.weight())
+                        .expireAfterWrite(MAX_TTL).build();
         view.addChangeListener(this::invalidateAll);
     }
 
     /** Drops every cached decision; the next check of each peer is decided afresh. */
     public void invalidateAll() {
         generation.incrementAndGet();
-        cache.invalidateAll();
+        if (cache != null) {
+            cache.invalidateAll();
+        }
     }
 
     /**
@@ -94,28 +140,43 @@ public final class AuthzDecider {
      */
     public Decision decide(CheckRequest req, List<String> headerPolicyIds) {
         try {
+            Optional<String> unavailable = view.unavailableReason();
+            if (unavailable.isPresent()) {
+                return new Decision.Deny(unavailable.get());
+            }
+            // Size first: on a freshly parsed request it is cheap while string fields are still raw bytes
+            int size = req.getSerializedSize();
             AttributeContext attrs = req.getAttributes();
+            ByteString certificate = attrs.getSource().getCertificateBytes(); // decoded to text only on a cache miss
+            if (certificate.size() > MAX_CERTIFICATE_CHARS) {
+                return new Decision.Deny("peer certificate field is " + certificate.size()
+                        + " bytes, more than the limit of " + MAX_CERTIFICATE_CHARS
+                        + "; send the leaf certificate only");
+            }
+            if (size > MAX_REQUEST_BYTES) {
+                return new Decision.Deny("CheckRequest is " + size + " bytes, more than the limit of "
+                        + MAX_REQUEST_BYTES + "; limit the headers and body Envoy forwards (with_request_body, "
+                        + "allowed_headers)");
+            }
             List<String> required = required(attrs, headerPolicyIds);
-            String certificate = attrs.getSource().getCertificate();
             String principal = attrs.getSource().getPrincipal();
-            String key;
+            DecisionKey key;
             if (!certificate.isEmpty()) {
-                key = "c:" + HexFormat.of().formatHex(sha256(certificate.getBytes(StandardCharsets.UTF_8)));
+                key = new DecisionKey(certificate, "", required);
             } else if (!principal.isEmpty()) {
-                key = "p:" + principal;
+                key = new DecisionKey(ByteString.EMPTY, principal, required);
             } else {
                 return new Decision.Deny("no peer certificate and no peer principal: the connection is not mutual TLS");
             }
-            key = key + "|" + String.join(",", required);
             Instant now = clock.instant();
-            CachedDecision hit = cache.getIfPresent(key);
+            CachedDecision hit = cache == null ? null : cache.getIfPresent(key);
             if (hit != null && hit.usableAt(now)) {
                 return hit.decision();
             }
             long gen = generation.get();
             CachedDecision fresh = certificate.isEmpty() ? byPrincipal(principal, required, now)
-                    : byCertificate(certificate, required, now);
-            if (generation.get() == gen) { // a change arrived meanwhile: the result may be stale, do not keep it
+                    : byCertificate(certificate.toString(StandardCharsets.ISO_8859_1), required, now);
+            if (cache != null && generation.get() == gen) { // a change arrived meanwhile: the result may be stale, do not keep it
                 cache.put(key, fresh);
             }
             if (fresh.decision() instanceof Decision.Deny d) {
@@ -129,10 +190,19 @@ public final class AuthzDecider {
     }
 
     private List<String> required(AttributeContext attrs, List<String> header) {
-        Collection<String> ids = header.isEmpty()
-                ? view.requiredPolicies(attrs.getDestination().getPrincipal(),
-                        attrs.getDestination().getAddress().getSocketAddress().getPortValue())
-                : header;
+        String perRoute = attrs.getContextExtensionsMap().get(POLICY_IDS_KEY);
+        Collection<String> ids;
+        if (perRoute != null) {
+            ids = List.of(perRoute.split(",")); // per-route setting wins, even when it lists none
+        } else if (!header.isEmpty()) {
+            ids = header;
+        } else {
+            ids = view.requiredPolicies(attrs.getDestination().getPrincipal(),
+                    attrs.getDestination().getAddress().getSocketAddress().getPortValue());
+        }
+        if (ids instanceof List<String> list && isNormalized(list)) {
+            return List.copyOf(list); // no copy when already immutable, as the header interceptor's lists are
+        }
         TreeSet<String> out = new TreeSet<>();
         for (String id : ids) {
             String t = id.strip();
@@ -143,6 +213,19 @@ public final class AuthzDecider {
         return List.copyOf(out);
     }
 
+    /** Sorted, without duplicates, blanks or surrounding spaces. */
+    static boolean isNormalized(List<String> ids) {
+        String prev = null;
+        for (String id : ids) {
+            if (id.isEmpty() || Character.isWhitespace(id.charAt(0)) || Character.isWhitespace(id.charAt(id.length() - 1))
+                    || (prev != null && prev.compareTo(id) >= 0)) {
+                return false;
+            }
+            prev = id;
+        }
+        return true;
+    }
+
     private CachedDecision byCertificate(String urlEncodedPem, List<String> required, Instant now) {
         Optional<String> pem = percentDecode(urlEncodedPem);
         if (pem.isEmpty()) {
@@ -150,7 +233,9 @@ public final class AuthzDecider {
         }
         X509Certificate leaf;
         try {
-            leaf = Pem.parseCertificates(pem.get()).getFirst(); // only the leaf is used; anything after it is untrusted
+            // only the leaf is used; anything after it is untrusted
+            leaf = (X509Certificate) CERTIFICATES.get().generateCertificate(
+                    new java.io.ByteArrayInputStream(firstCertificateDer(pem.get())));
         } catch (CertificateException e) {
             return deny("peer certificate is not valid PEM: " + e.getMessage(), now);
         }
@@ -269,7 +354,51 @@ public final class AuthzDecider {
     }
 
     /** Empty when {@code leaf} chains through a bundle intermediate to a bundle root at {@code now}. */
-    private static Optional<String> verifyChain(X509Certificate leaf, List<X509Certificate> bundle, Instant now) {
+    private Optional<String> verifyChain(X509Certificate leaf, List<X509Certificate> bundle, Instant now) {
+        VerifiedBundle vb = verifiedBundle;
+        if (vb == null || (vb.bundle() != bundle && !vb.bundle().equals(bundle)) || !now.isBefore(vb.recheckAt())) {
+            vb = verifyBundle(bundle, now);
+            verifiedBundle = vb;
+        }
+        if (vb.problem().isPresent()) {
+            return vb.problem();
+        }
+        List<X509Certificate> candidates = vb.intermediatesBySubject().getOrDefault(leaf.getIssuerX500Principal(), List.of());
+        String lastProblem = null;
+        for (X509Certificate issuer : candidates) { // more than one only while a rotated intermediate keeps its name
+            try {
+                issuer.checkValidity(Date.from(now));
+            } catch (CertificateExpiredException | CertificateNotYetValidException e) {
+                lastProblem = "issuing intermediate " + issuer.getSubjectX500Principal().getName()
+                        + " is not valid at " + now;
+                continue;
+            }
+            try {
+                CertificateFactory cf = CertificateFactory.getInstance("X.509");
+                PKIXParameters params = new PKIXParameters(Set.of(new TrustAnchor(issuer, null)));
+                params.setRevocationEnabled(false); // revocation is the registry's job
+                params.setDate(Date.from(now));
+                CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(List.of(leaf)), params);
+                return Optional.empty();
+            } catch (CertPathValidatorException e) {
+                String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+                // PKIX reports a signature by another key as "does not chain with any of the trust anchors"
+                lastProblem = e.getReason() == CertPathValidatorException.BasicReason.INVALID_SIGNATURE
+                        || m.contains("signature") || m.contains("does not chain") ? null
+                        : "peer certificate chain does not verify to the mesh trust bundle: " + e.getMessage();
+            } catch (GeneralSecurityException e) {
+                lastProblem = "peer certificate chain could not be checked: " + e.getMessage();
+            }
+        }
+        if (lastProblem == null) {
+            return Optional.of("peer certificate was not issued by any intermediate in the mesh trust bundle "
+                    + "(issuer " + leaf.getIssuerX500Principal().getName() + "; other CA or altered certificate)");
+        }
+        return Optional.of(lastProblem);
+    }
+
+    /** Verifies each intermediate of {@code bundle} to a root of it (PKIX, at {@code now}), once per bundle. */
+    private static VerifiedBundle verifyBundle(List<X509Certificate> bundle, Instant now) {
         Set<TrustAnchor> anchors = new HashSet<>();
         List<X509Certificate> intermediates = new ArrayList<>();
         for (X509Certificate c : bundle) {
@@ -280,40 +409,31 @@ public final class AuthzDecider {
             }
         }
         if (anchors.isEmpty()) {
-            return Optional.of("mesh trust bundle has no root certificate; cannot verify peers");
+            return new VerifiedBundle(List.copyOf(bundle), Map.of(),
+                    Optional.of("mesh trust bundle has no root certificate; cannot verify peers"), now.plus(DENY_TTL));
         }
-        X509Certificate issuer = null;
+        Map<javax.security.auth.x500.X500Principal, List<X509Certificate>> bySubject = new java.util.HashMap<>();
         for (X509Certificate i : intermediates) {
-            if (i.getSubjectX500Principal().equals(leaf.getIssuerX500Principal()) && signedBy(leaf, i)) {
-                issuer = i;
-                break;
+            if (i.getBasicConstraints() < 0) {
+                LOG.warn("trust bundle certificate {} is not a CA; ignored", i.getSubjectX500Principal().getName());
+                continue;
+            }
+            try {
+                CertificateFactory cf = CertificateFactory.getInstance("X.509");
+                PKIXParameters params = new PKIXParameters(anchors);
+                params.setRevocationEnabled(false);
+                params.setDate(Date.from(now));
+                CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(List.of(i)), params);
+                bySubject.computeIfAbsent(i.getSubjectX500Principal(), k -> new ArrayList<>()).add(i);
+            } catch (GeneralSecurityException e) {
+                LOG.warn("trust bundle intermediate {} does not verify to a bundle root ({}); ignored",
+                        i.getSubjectX500Principal().getName(), e.getMessage());
             }
         }
-        if (issuer == null) {
-            return Optional.of("peer certificate was not issued by any intermediate in the mesh trust bundle "
-                    + "(issuer " + leaf.getIssuerX500Principal().getName() + "; other CA or altered certificate)");
-        }
-        try {
-            CertificateFactory cf = CertificateFactory.getInstance("X.509");
-            PKIXParameters params = new PKIXParameters(anchors);
-            params.setRevocationEnabled(false); // revocation is the registry's job
-            params.setDate(Date.from(now));
-            CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(List.of(leaf, issuer)), params);
-            return Optional.empty();
-        } catch (CertPathValidatorException e) {
-            return Optional.of("peer certificate chain does not verify to the mesh trust bundle: " + e.getMessage());
-        } catch (GeneralSecurityException e) {
-            return Optional.of("peer certificate chain could not be checked: " + e.getMessage());
-        }
-    }
-
-    private static boolean signedBy(X509Certificate cert, X509Certificate issuer) {
-        try {
-            cert.verify(issuer.getPublicKey());
-            return true;
-        } catch (GeneralSecurityException | RuntimeException e) {
-            return false;
-        }
+        // Re-verify when any bundle certificate expires (a root's expiry is not rechecked per call)
+        Instant recheck = bundle.stream().map(c -> c.getNotAfter().toInstant()).min(Instant::compareTo)
+                .orElse(now).plus(Duration.ofSeconds(1));
+        return new VerifiedBundle(List.copyOf(bundle), Map.copyOf(bySubject), Optional.empty(), recheck);
     }
 
     /**
@@ -323,7 +443,8 @@ public final class AuthzDecider {
      * guessed at.
      */
     static Optional<String> percentDecode(String s) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(s.length());
+        byte[] out = new byte[s.length()];
+        int n = 0;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c == '%') {
@@ -332,24 +453,53 @@ public final class AuthzDecider {
                 }
                 int hi = Character.digit(s.charAt(i + 1), 16);
                 int lo = Character.digit(s.charAt(i + 2), 16);
-                if (hi < 0 || lo < 0) {
-                    return Optional.empty();
+                if (hi < 0 || lo < 0 || hi > 7) {
+                    return Optional.empty(); // bad escape, or a non-ASCII byte: PEM is ASCII
                 }
-                out.write(hi << 4 | lo);
+                out[n++] = (byte) (hi << 4 | lo);
                 i += 2;
             } else if (!isUnreservedByEnvoy(c)) {
                 return Optional.empty();
             } else {
-                out.write(c);
+                out[n++] = (byte) c;
             }
         }
-        byte[] b = out.toByteArray();
-        for (byte x : b) {
-            if (x < 0) {
-                return Optional.empty(); // PEM is ASCII
+        return Optional.of(new String(out, 0, n, StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * The DER of the first PEM CERTIFICATE block of {@code pem}: only whitespace may precede it, its
+     * body is strict base64 in lines, and anything after it is ignored (untrusted extra certificates).
+     */
+    static byte[] firstCertificateDer(String pem) throws CertificateException {
+        final String begin = "-----BEGIN CERTIFICATE-----";
+        final String end = "-----END CERTIFICATE-----";
+        int b = pem.indexOf(begin);
+        if (b < 0) {
+            throw new CertificateException("no PEM CERTIFICATE block found");
+        }
+        if (!pem.substring(0, b).isBlank()) {
+            throw new CertificateException("text before the PEM CERTIFICATE block");
+        }
+        int e = pem.indexOf(end, b + begin.length());
+        if (e < 0) {
+            throw new CertificateException("PEM CERTIFICATE block has no END line");
+        }
+        StringBuilder body = new StringBuilder(e - b);
+        for (int i = b + begin.length(); i < e; i++) {
+            char c = pem.charAt(i);
+            if (c == '-') {
+                throw new CertificateException("unexpected PEM boundary inside a CERTIFICATE block");
+            }
+            if (c != '\n' && c != '\r' && c != ' ' && c != '\t') {
+                body.append(c);
             }
         }
-        return Optional.of(new String(b, StandardCharsets.US_ASCII));
+        try {
+            return java.util.Base64.getDecoder().decode(body.toString());
+        } catch (IllegalArgumentException ex) {
+            throw new CertificateException("PEM certificate has invalid base64: " + ex.getMessage());
+        }
     }
 
     private static boolean isUnreservedByEnvoy(char c) {
@@ -365,11 +515,24 @@ public final class AuthzDecider {
         return a.isBefore(b) ? a : b;
     }
 
-    private static byte[] sha256(byte[] b) {
+    private static final ThreadLocal<CertificateFactory> CERTIFICATES = ThreadLocal.withInitial(() -> {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(b);
+            return CertificateFactory.getInstance("X.509");
+        } catch (CertificateException e) {
+            throw new IllegalStateException("X.509 is not available in this JVM", e);
+        }
+    });
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
+        try {
+            return MessageDigest.getInstance("SHA-256");
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("SHA-256 is not available in this JVM", e);
         }
+    });
+
+    private static byte[] sha256(byte[] b) {
+        MessageDigest md = SHA256.get();
+        md.reset();
+        return md.digest(b);
     }
 }

@@ -30,4 +30,14 @@ public interface RegistryView {
 
     /** Registers a callback run after every change. */
     void addChangeListener(Runnable onChange);
+
+    /**
+     * Why this view must not be used for decisions right now, empty when it may. A standalone
+     * replica that has not heard from the control plane for longer than its staleness limit returns
+     * a reason here, and the decider then denies every check with it (fail closed). The embedded
+     * registry is always current, hence the default.
+     */
+    default Optional<String> unavailableReason() {
+        return Optional.empty();
+    }
 }

@@ -250,4 +250,43 @@ class AttestationAuthzServiceTest {
         checkCert(c, "default");
         assertTrue(mesh.registry.lookups > before, "after invalidateAll the registry is consulted again");
     }
+
+    @Test
+    void perRouteContextExtensionOverridesThePolicyHeader() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        CheckRequest http = MeshFixture.http(MeshFixture.envoyEncode(c.leaf()));
+        CheckRequest strictRoute = http.toBuilder().setAttributes(http.getAttributes().toBuilder()
+                .putContextExtensions("x-attestmesh-policy-ids", "default,production")).build();
+        assertEquals(0, check(http, "default").getStatus().getCode());
+        CheckResponse r = check(strictRoute, "default");
+        assertDenied(r, "does not satisfy policy 'production'");
+        assertEquals(403, r.getDeniedResponse().getStatus().getCodeValue());
+        CheckRequest lenientRoute = http.toBuilder().setAttributes(http.getAttributes().toBuilder()
+                .putContextExtensions("x-attestmesh-policy-ids", "default")).build();
+        assertEquals(0, check(lenientRoute, "production").getStatus().getCode(), "route setting wins over the header");
+    }
+
+    @Test
+    void deniesOversizedCertificateFieldAndOversizedRequestWithPreciseReasons() {
+        String hugeCert = "A".repeat(AuthzDecider.MAX_CERTIFICATE_CHARS + 1);
+        assertDenied(check(MeshFixture.network(hugeCert, ""), "default"),
+                "peer certificate field is 65537 bytes, more than the limit of 65536");
+        CheckRequest http = MeshFixture.http("");
+        CheckRequest bigBody = http.toBuilder().setAttributes(http.getAttributes().toBuilder().setRequest(
+                http.getAttributes().getRequest().toBuilder().setHttp(http.getAttributes().getRequest().getHttp()
+                        .toBuilder().setBody("x".repeat(300 * 1024))))).build();
+        CheckResponse r = check(bigBody, "default");
+        assertDenied(r, "more than the limit of 262144");
+        assertEquals(403, r.getDeniedResponse().getStatus().getCodeValue());
+    }
+
+    @Test
+    void deniesEveryCheckWhileTheViewIsUnavailable() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        assertEquals(0, checkCert(c, "default").getStatus().getCode());
+        mesh.registry.unavailable = java.util.Optional.of("registry view is stale: last update 31000 ms ago");
+        assertDenied(checkCert(c, "default"), "registry view is stale: last update 31000 ms ago");
+        mesh.registry.unavailable = java.util.Optional.empty();
+        assertEquals(0, checkCert(c, "default").getStatus().getCode(), "cached allow is usable again once current");
+    }
 }

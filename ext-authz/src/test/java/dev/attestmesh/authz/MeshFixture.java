@@ -135,6 +135,7 @@ final class MeshFixture {
         private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
         private volatile List<X509Certificate> bundle;
         volatile int lookups;
+        volatile Optional<String> unavailable = Optional.empty();
 
         FakeRegistry(List<X509Certificate> bundle) {
             this.bundle = List.copyOf(bundle);
@@ -201,6 +202,11 @@ final class MeshFixture {
         @Override
         public void addChangeListener(Runnable onChange) {
             listeners.add(onChange);
+        }
+
+        @Override
+        public Optional<String> unavailableReason() {
+            return unavailable;
         }
     }
 }

@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "attestmesh", mixinStandardHelpOptions = true, versionProvider = AttestMeshCli.Version.class,
         description = "AttestMesh: admit only attested TEEs (SGX, TDX, SEV-SNP) into an Envoy mesh.",
-        subcommands = {ServerCommand.class, AgentCommand.class, DemoCommand.class, EvidenceCommand.class, MeshCommand.class,
+        subcommands = {ServerCommand.class, AgentCommand.class, AuthzCommand.class, DemoCommand.class, EvidenceCommand.class, MeshCommand.class,
                 NodesCommand.class,
                 PoliciesCommand.class, RevokeCommand.class, LogCommand.class, CaCommand.class, BootstrapCommand.class,
                 CommandLine.HelpCommand.class})

@@ -32,6 +32,8 @@ import dev.attestmesh.server.store.Database;
 import dev.attestmesh.server.store.JdbcIssuanceLogStore;
 import dev.attestmesh.server.store.NodeStore;
 import dev.attestmesh.server.store.PolicyStore;
+import dev.attestmesh.server.watch.RegistryWatchService;
+import dev.attestmesh.server.watch.RegistryWatchSettings;
 import dev.attestmesh.server.xds.AttestedStreamCallbacks;
 import dev.attestmesh.server.xds.EnvoyNodeObserver;
 import dev.attestmesh.server.xds.MeshResourceGenerator;
@@ -98,9 +100,10 @@ public final class ControlPlane implements AutoCloseable {
     private final CaMaterialStore caStore;
     private final Clock clock;
     private final MeshConfigRegistry mesh;
+    private final RegistryWatchService registryWatch;
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
-            Optional<Path> meshFile) throws IOException {
+            Optional<Path> meshFile, RegistryWatchSettings watchSettings) throws IOException {
         this.settings = settings;
         this.clock = clock;
         Files.createDirectories(settings.dataDir());
@@ -157,8 +160,10 @@ public final class ControlPlane implements AutoCloseable {
         });
         changes.start();
         NonceStore nonces = new NonceStore(clock, settings.nonceTtl(), MAX_OUTSTANDING_NONCES);
+        this.registryWatch = new RegistryWatchService(registry, policies, ca::trustBundle, watchSettings, clock);
         AttestationGrpcService attestation = new AttestationGrpcService(nonces, verifiers, policies, ca, issuanceLog,
-                registry, settings.trustDomain(), clock, metrics, revocations);
+                registry, settings.trustDomain(), clock, metrics, revocations,
+                Optional.of(registryWatch));
 
         PeerCertificateInterceptor peer = new PeerCertificateInterceptor();
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.grpcBind(), settings.grpcPort()))
@@ -166,7 +171,7 @@ public final class ControlPlane implements AutoCloseable {
                 .maxInboundMessageSize(2 * 1024 * 1024)
                 .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer))
                 .addService(ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer))
-                .addService(ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor()))
+                .addService(ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor(), peer))
                 .addService(ServerInterceptors.intercept(new AttestationAuthzService(decider).bindWithPolicyHeader(),
                         meshMetrics.authzInterceptor()))
                 .build()
@@ -186,7 +191,7 @@ public final class ControlPlane implements AutoCloseable {
     /** Starts a control plane with the given evidence verifiers. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers)
             throws IOException {
-        return new ControlPlane(settings, clock, verifiers, Optional.empty());
+        return new ControlPlane(settings, clock, verifiers, Optional.empty(), RegistryWatchSettings.refuseAll());
     }
 
     /**
@@ -197,7 +202,19 @@ public final class ControlPlane implements AutoCloseable {
      */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile) throws IOException {
-        return new ControlPlane(settings, clock, verifiers, meshFile);
+        return new ControlPlane(settings, clock, verifiers, meshFile, RegistryWatchSettings.refuseAll());
+    }
+
+    /** Starts a control plane that lets the given authz replicas watch the registry. */
+    public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
+            RegistryWatchSettings watchSettings) throws IOException {
+        return new ControlPlane(settings, clock, verifiers, Optional.empty(), watchSettings);
+    }
+
+    /** Starts with a mesh file and the authz replicas allowed to watch the registry. */
+    public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
+            Optional<Path> meshFile, RegistryWatchSettings watchSettings) throws IOException {
+        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings);
     }
 
     private SslContext serverTls(Clock clock) throws IOException {
@@ -282,6 +299,11 @@ public final class ControlPlane implements AutoCloseable {
         return changes;
     }
 
+    /** The registry watch serving standalone ext_authz replicas. */
+    public RegistryWatchService registryWatch() {
+        return registryWatch;
+    }
+
     public AuthzDecider authzDecider() {
         return decider;
     }
@@ -343,6 +365,7 @@ public final class ControlPlane implements AutoCloseable {
 
     @Override
     public void close() {
+        registryWatch.close();
         server.shutdown();
         try {
             if (!server.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -4,6 +4,7 @@ import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
 import dev.attestmesh.server.store.DatabaseSettings;
+import dev.attestmesh.server.watch.RegistryWatchSettings;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
@@ -52,7 +53,9 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.database.url:}") String databaseUrl,
             @Value("${attestmesh.database.user:}") String databaseUser,
             @Value("${attestmesh.database.password:}") String databasePassword,
-            @Value("${attestmesh.mesh-file:}") String meshFile) {
+            @Value("${attestmesh.mesh-file:}") String meshFile,
+            @Value("${attestmesh.authz.replica-identities:}") String replicaIdentities,
+            @Value("${attestmesh.authz.watch-heartbeat:5s}") Duration watchHeartbeat) {
         if (caKey.isBlank() && !caKeyFile.isBlank()) {
             try {
                 caKey = Files.readString(Path.of(caKeyFile), StandardCharsets.UTF_8).strip();
@@ -69,7 +72,8 @@ public class ControlPlaneFactory {
             EvidenceVerifierSet.Sources sources = new EvidenceVerifierSet.Sources(optionalPath(intelRoot),
                     optionalPath(intelCollateralDir), URI.create(pcsUrl), optionalPath(amdRoots), URI.create(kdsUrl));
             return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.from(sources),
-                    meshFile.isBlank() ? Optional.empty() : Optional.of(Path.of(meshFile)));
+                    meshFile.isBlank() ? Optional.empty() : Optional.of(Path.of(meshFile)),
+                    new RegistryWatchSettings(RegistryWatchSettings.parseIdentities(replicaIdentities), watchHeartbeat));
         } catch (IOException e) {
             throw new UncheckedIOException("control plane failed to start: " + e.getMessage(), e);
         }

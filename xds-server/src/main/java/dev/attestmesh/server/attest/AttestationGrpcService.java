@@ -9,6 +9,8 @@ import dev.attestmesh.api.v1.ChallengeRequest;
 import dev.attestmesh.api.v1.ChallengeResponse;
 import dev.attestmesh.api.v1.Claims;
 import dev.attestmesh.api.v1.PolicyRef;
+import dev.attestmesh.api.v1.RegistryEvent;
+import dev.attestmesh.api.v1.WatchRegistryRequest;
 import dev.attestmesh.authz.NodeState;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.ca.CsrRejectedException;
@@ -33,6 +35,7 @@ import dev.attestmesh.server.registry.NodeEntry;
 import dev.attestmesh.server.registry.NodeRegistry;
 import dev.attestmesh.server.revocation.RevocationCheck;
 import dev.attestmesh.server.revocation.RevocationSubject;
+import dev.attestmesh.server.watch.RegistryWatchService;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
@@ -81,18 +84,25 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
     private final Clock clock;
     private final AttestationMetrics metrics;
     private final RevocationCheck revocations;
+    private final Optional<RegistryWatchService> registryWatch;
 
     public AttestationGrpcService(NonceStore nonces, EvidenceVerifiers verifiers, PolicyRegistry policies,
             MeshCaHolder ca, IssuanceLog log, NodeRegistry registry, String trustDomain, Clock clock,
             AttestationMetrics metrics) {
-        this(nonces, verifiers, policies, ca, log, registry, trustDomain, clock, metrics, RevocationCheck.NONE);
+        this(nonces, verifiers, policies, ca, log, registry, trustDomain, clock, metrics, RevocationCheck.NONE,
+                Optional.empty());
     }
 
-    /** As above, refusing (before issuing) every attestation that {@code revocations} matches. */
+    /**
+     * As above, refusing (before issuing) every attestation that {@code revocations} matches.
+     *
+     * @param registryWatch serves {@code WatchRegistry}; when empty the RPC answers UNIMPLEMENTED
+     */
     public AttestationGrpcService(NonceStore nonces, EvidenceVerifiers verifiers, PolicyRegistry policies,
             MeshCaHolder ca, IssuanceLog log, NodeRegistry registry, String trustDomain, Clock clock,
-            AttestationMetrics metrics, RevocationCheck revocations) {
+            AttestationMetrics metrics, RevocationCheck revocations, Optional<RegistryWatchService> registryWatch) {
         this.revocations = revocations;
+        this.registryWatch = registryWatch;
         this.nonces = nonces;
         this.verifiers = verifiers;
         this.policies = policies;
@@ -120,6 +130,17 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
         } catch (StatusRuntimeException e) {
             out.onError(e);
         }
+    }
+
+    /** Delegates to the registry watch (mTLS replica identities only; see {@link RegistryWatchService}). */
+    @Override
+    public void watchRegistry(WatchRegistryRequest request, StreamObserver<RegistryEvent> out) {
+        if (registryWatch.isEmpty()) {
+            out.onError(Status.UNIMPLEMENTED.withDescription("this control plane does not serve WatchRegistry")
+                    .asRuntimeException());
+            return;
+        }
+        registryWatch.get().watch(request, out);
     }
 
     @Override

@@ -1,0 +1,188 @@
+package dev.attestmesh.authz.standalone;
+
+import dev.attestmesh.authz.AttestationAuthzService;
+import dev.attestmesh.authz.AuthzDecider;
+import dev.attestmesh.authz.watch.WatchedRegistryView;
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.ServerCredentials;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.TlsServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.util.AdvancedTlsX509KeyManager;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * ext_authz as its own process: {@link AttestationAuthzService} on its own gRPC port, deciding from a
+ * {@link WatchedRegistryView} that subscribes to the control plane over mutual TLS with this
+ * replica's mesh certificate.
+ *
+ * <p>Guarantees: the control plane is authenticated against {@link Settings#caBundle()}; the
+ * replica presents {@link Settings#certChain()} / {@link Settings#key()}, re-read every minute so a
+ * node agent's renewals are picked up (by new connections). The Check port serves TLS with the same
+ * identity, requiring a client certificate from the mesh CA unless {@link
+ * Settings#requireClientCertificate()} is false; plaintext is refused unless it binds a loopback
+ * address. Decisions fail closed while the view is stale (see {@link WatchedRegistryView}).
+ */
+public final class StandaloneAuthzServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StandaloneAuthzServer.class);
+    private static final Duration KEY_RELOAD = Duration.ofMinutes(1);
+    /** Above the decider's own 256 KiB limit, so an oversized Check gets its precise denial, not RESOURCE_EXHAUSTED. */
+    private static final int MAX_INBOUND_BYTES = 1024 * 1024;
+
+    /**
+     * @param controlPlane {@code HOST:PORT} of the control plane's gRPC port
+     * @param caBundle PEM mesh trust bundle (the control plane's {@code ca-bundle.pem})
+     * @param certChain PEM certificate chain of this replica (leaf first), e.g. a node agent's {@code cert-chain.pem}
+     * @param key PEM PKCS#8 private key of that certificate
+     * @param plaintext serve Check without TLS (loopback binds only)
+     */
+    public record Settings(String controlPlane, Path caBundle, Path certChain, Path key, String bind, int port,
+            boolean plaintext, boolean requireClientCertificate, Duration maxStaleness, String replicaId,
+            long decisionCacheSize) {
+        public Settings {
+            Objects.requireNonNull(controlPlane, "controlPlane");
+            Objects.requireNonNull(bind, "bind");
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port " + port + " is outside 0..65535");
+            }
+            if (maxStaleness.isNegative() || maxStaleness.isZero()) {
+                throw new IllegalArgumentException("max staleness must be positive, was " + maxStaleness);
+            }
+        }
+    }
+
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final ScheduledExecutorService reloader;
+    private final ManagedChannel channel;
+    private final WatchedRegistryView view;
+    private final AuthzDecider decider;
+    private final Server server;
+
+    private StandaloneAuthzServer(Settings s) throws IOException {
+        for (Path p : List.of(s.caBundle(), s.certChain(), s.key())) {
+            if (!Files.isReadable(p)) {
+                throw new IOException("cannot read " + p + " (need --ca-bundle, --cert and --key files)");
+            }
+        }
+        InetAddress bindAddress = InetAddress.getByName(s.bind());
+        if (s.plaintext() && !bindAddress.isLoopbackAddress()) {
+            throw new IllegalArgumentException("--plaintext is allowed on a loopback address only, not " + s.bind()
+                    + "; serve TLS with --cert/--key instead");
+        }
+        this.reloader = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "attestmesh-authz-key-reload");
+            t.setDaemon(true);
+            return t;
+        });
+        boolean ok = false;
+        try {
+            AdvancedTlsX509KeyManager keys = new AdvancedTlsX509KeyManager();
+            Closeable reload = keys.updateIdentityCredentials(s.certChain().toFile(), s.key().toFile(),
+                    KEY_RELOAD.toSeconds(), TimeUnit.SECONDS, reloader);
+            resources.add(reload::close);
+            ChannelCredentials client = TlsChannelCredentials.newBuilder().keyManager(keys)
+                    .trustManager(s.caBundle().toFile()).build();
+            this.channel = Grpc.newChannelBuilder(s.controlPlane(), client)
+                    .maxInboundMessageSize(256 * 1024 * 1024) // a full snapshot of a large registry
+                    .keepAliveTime(30, TimeUnit.SECONDS)
+                    .build();
+            this.view = WatchedRegistryView.start(channel,
+                    WatchedRegistryView.Settings.defaults(s.replicaId()).withMaxStaleness(s.maxStaleness()));
+            this.decider = new AuthzDecider(view, Clock.systemUTC(), s.decisionCacheSize());
+            ServerCredentials serverCreds = s.plaintext() ? InsecureServerCredentials.create()
+                    : TlsServerCredentials.newBuilder().keyManager(keys).trustManager(s.caBundle().toFile())
+                            .clientAuth(s.requireClientCertificate() ? TlsServerCredentials.ClientAuth.REQUIRE
+                                    : TlsServerCredentials.ClientAuth.OPTIONAL)
+                            .build();
+            this.server = NettyServerBuilder.forAddress(new InetSocketAddress(bindAddress, s.port()), serverCreds)
+                    .maxInboundMessageSize(MAX_INBOUND_BYTES)
+                    .addService(new AttestationAuthzService(decider).bindWithPolicyHeader())
+                    .build()
+                    .start();
+            ok = true;
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot load the replica's certificate and key: " + e.getMessage(), e);
+        } finally {
+            if (!ok) {
+                closeQuietly();
+            }
+        }
+        LOG.info("AttestMesh ext_authz replica '{}' serving Check on {}:{} ({}), watching {}", s.replicaId(), s.bind(),
+                server.getPort(), s.plaintext() ? "PLAINTEXT, loopback only" : "TLS", s.controlPlane());
+    }
+
+    /** Starts the replica; it denies every Check until the first snapshot arrives. */
+    public static StandaloneAuthzServer start(Settings settings) throws IOException {
+        return new StandaloneAuthzServer(settings);
+    }
+
+    public int port() {
+        return server.getPort();
+    }
+
+    public WatchedRegistryView view() {
+        return view;
+    }
+
+    public AuthzDecider decider() {
+        return decider;
+    }
+
+    /** Blocks until the server is shut down. */
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    @Override
+    public void close() {
+        if (server != null) {
+            server.shutdown();
+            try {
+                if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+                    server.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                server.shutdownNow();
+                Thread.currentThread().interrupt();
+            }
+        }
+        closeQuietly();
+    }
+
+    private void closeQuietly() {
+        if (view != null) {
+            view.close();
+        }
+        if (channel != null) {
+            channel.shutdownNow();
+        }
+        for (AutoCloseable r : resources) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                LOG.debug("closing {} failed", r, e);
+            }
+        }
+        reloader.shutdownNow();
+    }
+}

@@ -1,0 +1,438 @@
+package dev.attestmesh.authz.watch;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.util.Durations;
+import dev.attestmesh.api.v1.AttestationServiceGrpc;
+import dev.attestmesh.api.v1.NodeRecord;
+import dev.attestmesh.api.v1.PolicyRef;
+import dev.attestmesh.api.v1.RegistryEvent;
+import dev.attestmesh.api.v1.WatchRegistryRequest;
+import dev.attestmesh.authz.NodeAuthzRecord;
+import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.authz.RegistryView;
+import dev.attestmesh.quote.TeeType;
+import io.grpc.Channel;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.io.ByteArrayInputStream;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link RegistryView} fed by the control plane's {@code WatchRegistry} stream, for a standalone
+ * ext_authz replica.
+ *
+ * <p>Guarantees: decisions use only what the stream delivered (nodes, policy versions and the
+ * trust bundle of the latest snapshot plus later deltas); nothing is decided before the first
+ * snapshot. Every event (heartbeats included) refreshes the view's age; when no event arrived for
+ * longer than {@link Settings#maxStaleness()} {@link #unavailableReason()} reports the view stale
+ * and the decider denies every check, until a new snapshot arrives. A broken or silent stream
+ * (no event for three heartbeat intervals) is resubscribed with exponential backoff and jitter;
+ * each resubscription starts with a full snapshot, so no change can be missed. Listeners run after
+ * each applied event, in stream order. Thread-safe.
+ *
+ * <p>Mesh-config policy requirements are not part of the stream: {@link #requiredPolicies} is
+ * always empty, so standalone replicas take required policies from the {@code
+ * x-attestmesh-policy-ids} header or context extension.
+ */
+public final class WatchedRegistryView implements RegistryView, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WatchedRegistryView.class);
+
+    /**
+     * @param replicaId free text identifying this replica in the control plane's log
+     * @param maxStaleness how long the last view is used without hearing from the control plane
+     * @param initialBackoff first resubscription delay; doubles per failure up to {@code maxBackoff}
+     */
+    public record Settings(String replicaId, Duration maxStaleness, Duration initialBackoff, Duration maxBackoff) {
+        public Settings {
+            Objects.requireNonNull(replicaId, "replicaId");
+            if (maxStaleness.isNegative() || maxStaleness.isZero()) {
+                throw new IllegalArgumentException("max staleness must be positive, was " + maxStaleness);
+            }
+            if (initialBackoff.isNegative() || initialBackoff.isZero() || maxBackoff.compareTo(initialBackoff) < 0) {
+                throw new IllegalArgumentException("backoff must satisfy 0 < initial <= max, was "
+                        + initialBackoff + " / " + maxBackoff);
+            }
+        }
+
+        /** 30 s staleness, backoff from 200 ms to 5 s. */
+        public static Settings defaults(String replicaId) {
+            return new Settings(replicaId, Duration.ofSeconds(30), Duration.ofMillis(200), Duration.ofSeconds(5));
+        }
+
+        public Settings withMaxStaleness(Duration d) {
+            return new Settings(replicaId, d, initialBackoff, maxBackoff);
+        }
+    }
+
+    /** One consistent view, replaced as a whole on every event. */
+    private record State(Map<String, NodeAuthzRecord> byNode, Map<String, String> nodeBySpiffe,
+            Map<String, Long> policyVersions, List<X509Certificate> bundle, long revision) {}
+
+    private final Channel channel;
+    private final Settings settings;
+    private final ScheduledExecutorService scheduler;
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final Object lock = new Object();
+    private volatile State state; // null until the first snapshot
+    private volatile long lastEventNanos;
+    private volatile long callStartedNanos;
+    private volatile long silenceLimitNanos;
+    private volatile String lastProblem = "not connected yet";
+    private volatile boolean wasStale;
+    // guarded by lock:
+    private ClientCallStreamObserver<WatchRegistryRequest> call;
+    private long callGeneration;
+    private Duration backoff;
+    private boolean closed;
+
+    private WatchedRegistryView(Channel channel, Settings settings) {
+        this.channel = channel;
+        this.settings = settings;
+        this.backoff = settings.initialBackoff();
+        this.silenceLimitNanos = settings.maxStaleness().toNanos() / 2;
+        this.lastEventNanos = System.nanoTime();
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "attestmesh-registry-view");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Starts watching over {@code channel} (which must authenticate as an allowed replica identity:
+     * mutual TLS with a mesh certificate). The caller keeps ownership of the channel.
+     */
+    public static WatchedRegistryView start(Channel channel, Settings settings) {
+        WatchedRegistryView v = new WatchedRegistryView(channel, settings);
+        v.subscribe();
+        long tick = Math.max(20, Math.min(1000, settings.maxStaleness().toMillis() / 10));
+        v.scheduler.scheduleAtFixedRate(v::watchdog, tick, tick, TimeUnit.MILLISECONDS);
+        return v;
+    }
+
+    /** Blocks until the first snapshot has been applied; false on timeout. */
+    public boolean awaitFirstSnapshot(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (state == null) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(10);
+        }
+        return true;
+    }
+
+    /** The revision of the last applied event, empty before the first snapshot. */
+    public OptionalLong revision() {
+        State s = state;
+        return s == null ? OptionalLong.empty() : OptionalLong.of(s.revision());
+    }
+
+    @Override
+    public Optional<String> unavailableReason() {
+        State s = state;
+        if (s == null) {
+            return Optional.of("registry view has no snapshot from the control plane yet (" + lastProblem + ")");
+        }
+        long age = System.nanoTime() - lastEventNanos;
+        if (age > settings.maxStaleness().toNanos()) {
+            return Optional.of("registry view is stale: last update " + Duration.ofNanos(age).toMillis() + " ms ago"
+                    + " (limit " + settings.maxStaleness().toMillis() + " ms); control plane: " + lastProblem);
+        }
+        return Optional.empty();
+    }
+
+    @Override
+    public Optional<NodeAuthzRecord> byNodeId(String id) {
+        State s = state;
+        return s == null ? Optional.empty() : Optional.ofNullable(s.byNode().get(id));
+    }
+
+    @Override
+    public Optional<NodeAuthzRecord> bySpiffeId(String spiffeId) {
+        State s = state;
+        if (s == null) {
+            return Optional.empty();
+        }
+        String node = s.nodeBySpiffe().get(spiffeId);
+        return node == null ? Optional.empty() : Optional.ofNullable(s.byNode().get(node));
+    }
+
+    @Override
+    public OptionalLong currentPolicyVersion(String policyId) {
+        State s = state;
+        Long v = s == null ? null : s.policyVersions().get(policyId);
+        return v == null ? OptionalLong.empty() : OptionalLong.of(v);
+    }
+
+    @Override
+    public List<X509Certificate> trustBundle() {
+        State s = state;
+        return s == null ? List.of() : s.bundle();
+    }
+
+    @Override
+    public List<String> requiredPolicies(String destinationPrincipal, int destinationPort) {
+        return List.of(); // mesh config is not streamed (see class Javadoc)
+    }
+
+    @Override
+    public void addChangeListener(Runnable onChange) {
+        listeners.add(onChange);
+    }
+
+    private void subscribe() {
+        long gen;
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            gen = ++callGeneration;
+        }
+        if (channel instanceof ManagedChannel mc) {
+            mc.resetConnectBackoff(); // the channel's own backoff (up to 2 min) must not delay our resubscription
+        }
+        AttestationServiceGrpc.newStub(channel).watchRegistry(
+                WatchRegistryRequest.newBuilder().setReplicaId(settings.replicaId()).build(),
+                new ClientResponseObserver<WatchRegistryRequest, RegistryEvent>() {
+                    @Override
+                    public void beforeStart(ClientCallStreamObserver<WatchRegistryRequest> requestStream) {
+                        synchronized (lock) {
+                            call = requestStream;
+                            callStartedNanos = System.nanoTime();
+                        }
+                    }
+
+                    @Override
+                    public void onNext(RegistryEvent event) {
+                        apply(gen, event);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        ended(gen, Status.fromThrowable(t));
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        ended(gen, Status.UNAVAILABLE.withDescription("control plane ended the watch stream"));
+                    }
+                });
+    }
+
+    private void apply(long gen, RegistryEvent event) {
+        boolean changed;
+        synchronized (lock) {
+            if (gen != callGeneration || closed) {
+                return; // an abandoned stream
+            }
+            if (event.hasHeartbeatInterval()) {
+                long hb = Durations.toNanos(event.getHeartbeatInterval());
+                silenceLimitNanos = hb > 0 ? 3 * hb : settings.maxStaleness().toNanos() / 2;
+            }
+            State before = state;
+            State next;
+            try {
+                next = event.getFull() ? fullState(event) : merged(before, event);
+            } catch (ProtocolException e) {
+                lastProblem = "protocol error: " + e.getMessage();
+                LOG.warn("registry watch: {}; resubscribing", e.getMessage());
+                cancelCurrent("protocol error");
+                return;
+            }
+            state = next;
+            lastEventNanos = System.nanoTime();
+            backoff = settings.initialBackoff();
+            lastProblem = "connected";
+            changed = next != before;
+            if (wasStale) {
+                wasStale = false;
+                changed = true;
+                LOG.info("registry view is current again (revision {})", next.revision());
+            }
+        }
+        if (changed) {
+            listeners.forEach(Runnable::run);
+        }
+    }
+
+    private void ended(long gen, Status status) {
+        synchronized (lock) {
+            if (gen != callGeneration || closed) {
+                return;
+            }
+            call = null;
+            lastProblem = status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription());
+            Duration delay = jittered(backoff);
+            backoff = backoff.multipliedBy(2).compareTo(settings.maxBackoff()) > 0 ? settings.maxBackoff()
+                    : backoff.multipliedBy(2);
+            LOG.warn("registry watch ended ({}); resubscribing in {} ms", lastProblem, delay.toMillis());
+            try {
+                scheduler.schedule(this::subscribe, delay.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                LOG.debug("registry view closed; not resubscribing");
+            }
+        }
+    }
+
+    /** Cancels a silent stream (it is then resubscribed) and notes when the view becomes stale. */
+    private void watchdog() {
+        synchronized (lock) {
+            long silent = System.nanoTime() - Math.max(lastEventNanos, callStartedNanos);
+            if (call != null && silent > silenceLimitNanos) {
+                lastProblem = "no event for " + Duration.ofNanos(silent).toMillis() + " ms";
+                cancelCurrent("silent for " + Duration.ofNanos(silent).toMillis() + " ms");
+            }
+        }
+        if (!wasStale && state != null && unavailableReason().isPresent()) {
+            wasStale = true;
+            LOG.warn("{}; denying every check until the control plane is back", unavailableReason().get());
+            listeners.forEach(Runnable::run);
+        }
+    }
+
+    private void cancelCurrent(String why) {
+        ClientCallStreamObserver<WatchRegistryRequest> c = call;
+        if (c != null) {
+            c.cancel(why, null); // onError(CANCELLED) follows and schedules the resubscription
+        }
+    }
+
+    private Duration jittered(Duration d) {
+        double f = 0.8 + 0.4 * ThreadLocalRandom.current().nextDouble();
+        return Duration.ofMillis(Math.max(1, (long) (d.toMillis() * f)));
+    }
+
+    private static State fullState(RegistryEvent e) throws ProtocolException {
+        Map<String, NodeAuthzRecord> nodes = new HashMap<>();
+        for (NodeRecord r : e.getNodesList()) {
+            decode(r).ifPresent(n -> nodes.put(n.nodeId(), n));
+        }
+        Map<String, Long> versions = new HashMap<>();
+        for (PolicyRef p : e.getPolicyVersionsList()) {
+            versions.put(p.getId(), p.getVersion());
+        }
+        List<X509Certificate> bundle = bundle(e.getTrustBundleList());
+        return state(nodes, versions, bundle, e.getRevision());
+    }
+
+    private static State merged(State before, RegistryEvent e) throws ProtocolException {
+        if (before == null) {
+            throw new ProtocolException("a delta arrived before the first snapshot");
+        }
+        if (e.getHeartbeat() && e.getNodesCount() == 0 && e.getRemovedNodeIdsCount() == 0) {
+            return before;
+        }
+        if (e.getRevision() < before.revision()) {
+            throw new ProtocolException("revision went back from " + before.revision() + " to " + e.getRevision());
+        }
+        Map<String, NodeAuthzRecord> nodes = new HashMap<>(before.byNode());
+        for (String id : e.getRemovedNodeIdsList()) {
+            nodes.remove(id);
+        }
+        for (NodeRecord r : e.getNodesList()) {
+            Optional<NodeAuthzRecord> n = decode(r);
+            if (n.isPresent()) {
+                nodes.put(n.get().nodeId(), n.get());
+            } else {
+                nodes.remove(r.getNodeId()); // an undecodable update must not leave the old (maybe attested) record
+            }
+        }
+        return state(nodes, before.policyVersions(), before.bundle(), e.getRevision());
+    }
+
+    private static State state(Map<String, NodeAuthzRecord> nodes, Map<String, Long> versions,
+            List<X509Certificate> bundle, long revision) {
+        Map<String, String> bySpiffe = new HashMap<>();
+        for (NodeAuthzRecord n : nodes.values()) {
+            bySpiffe.put(n.spiffeId(), n.nodeId());
+        }
+        return new State(Map.copyOf(nodes), Map.copyOf(bySpiffe), Map.copyOf(versions), List.copyOf(bundle), revision);
+    }
+
+    /** The record, or empty (with a log line) when it cannot be understood: such a node is denied. */
+    static Optional<NodeAuthzRecord> decode(NodeRecord r) {
+        try {
+            String spiffe = !r.getSpiffeId().isEmpty() ? r.getSpiffeId() : r.getClaims().getSpiffeId();
+            NodeState st = NodeState.valueOf(r.getState());
+            TeeType tee = TeeType.fromWireName(r.getClaims().getTee());
+            Map<String, Long> policies = new HashMap<>();
+            for (PolicyRef p : r.getSatisfiedPoliciesList()) {
+                policies.put(p.getId(), p.getVersion());
+            }
+            Set<String> certs = new LinkedHashSet<>();
+            for (ByteString b : r.getAcceptedCertificateSha256List()) {
+                certs.add(HexFormat.of().formatHex(b.toByteArray()));
+            }
+            if (certs.isEmpty() && !r.getCertificateSha256().isEmpty()) {
+                certs.add(HexFormat.of().formatHex(r.getCertificateSha256().toByteArray()));
+            }
+            Instant evidenceExpires = Instant.ofEpochSecond(r.getEvidenceExpiresAt().getSeconds(),
+                    r.getEvidenceExpiresAt().getNanos());
+            if (r.getNodeId().isEmpty() || spiffe.isEmpty()) {
+                throw new IllegalArgumentException("node id or SPIFFE ID missing");
+            }
+            return Optional.of(new NodeAuthzRecord(r.getNodeId(), spiffe, st, r.getRevocationReason(), tee,
+                    r.getMeasurement(), policies, certs, evidenceExpires));
+        } catch (RuntimeException e) {
+            LOG.warn("registry watch: ignoring node record '{}' that cannot be decoded: {}", r.getNodeId(), e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private static List<X509Certificate> bundle(List<ByteString> der) throws ProtocolException {
+        if (der.isEmpty()) {
+            throw new ProtocolException("snapshot carries no trust bundle");
+        }
+        try {
+            CertificateFactory cf = CertificateFactory.getInstance("X.509");
+            List<X509Certificate> out = new ArrayList<>();
+            for (ByteString b : der) {
+                out.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(b.toByteArray())));
+            }
+            return out;
+        } catch (CertificateException e) {
+            throw new ProtocolException("trust bundle certificate is not DER X.509: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (lock) {
+            closed = true;
+            cancelCurrent("replica shutting down");
+            call = null;
+        }
+        scheduler.shutdownNow();
+    }
+
+    /** The control plane sent something this client cannot apply safely. */
+    private static final class ProtocolException extends Exception {
+        ProtocolException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package dev.attestmesh.authz.watch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Timestamp;
+import dev.attestmesh.api.v1.AttestationServiceGrpc;
+import dev.attestmesh.api.v1.Claims;
+import dev.attestmesh.api.v1.NodeRecord;
+import dev.attestmesh.api.v1.PolicyRef;
+import dev.attestmesh.api.v1.RegistryEvent;
+import dev.attestmesh.api.v1.WatchRegistryRequest;
+import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.ca.MeshCa;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The replica's view against a scripted control plane (in-process gRPC, no TLS). */
+class WatchedRegistryViewTest {
+    final LinkedBlockingQueue<StreamObserver<RegistryEvent>> streams = new LinkedBlockingQueue<>();
+    final AtomicInteger subscriptions = new AtomicInteger();
+    final MeshCa ca = MeshCa.generate("mesh.example", Clock.systemUTC());
+    Server server;
+    ManagedChannel channel;
+    WatchedRegistryView view;
+
+    @BeforeEach
+    void start() throws Exception {
+        String name = InProcessServerBuilder.generateName();
+        server = InProcessServerBuilder.forName(name).addService(new AttestationServiceGrpc.AttestationServiceImplBase() {
+            @Override
+            public void watchRegistry(WatchRegistryRequest request, StreamObserver<RegistryEvent> out) {
+                subscriptions.incrementAndGet();
+                streams.add(out);
+            }
+        }).build().start();
+        channel = InProcessChannelBuilder.forName(name).build();
+        view = WatchedRegistryView.start(channel, new WatchedRegistryView.Settings("test", Duration.ofMillis(600),
+                Duration.ofMillis(20), Duration.ofMillis(100)));
+    }
+
+    @AfterEach
+    void stop() {
+        view.close();
+        channel.shutdownNow();
+        server.shutdownNow();
+    }
+
+    NodeRecord node(String id, String state) {
+        return NodeRecord.newBuilder().setNodeId(id).setSpiffeId("spiffe://mesh.example/node/" + id).setState(state)
+                .setMeasurement("ab").setClaims(Claims.newBuilder().setTee("sim"))
+                .addSatisfiedPolicies(PolicyRef.newBuilder().setId("default").setVersion(3))
+                .addAcceptedCertificateSha256(ByteString.copyFrom(new byte[32]))
+                .setEvidenceExpiresAt(Timestamp.newBuilder().setSeconds(Instant.now().getEpochSecond() + 3600)).build();
+    }
+
+    RegistryEvent snapshot(long revision, NodeRecord... nodes) throws Exception {
+        RegistryEvent.Builder b = RegistryEvent.newBuilder().setFull(true).setRevision(revision)
+                .addPolicyVersions(PolicyRef.newBuilder().setId("default").setVersion(3));
+        for (NodeRecord n : nodes) {
+            b.addNodes(n);
+        }
+        for (var c : ca.trustBundle()) {
+            b.addTrustBundle(ByteString.copyFrom(c.getEncoded()));
+        }
+        return b.build();
+    }
+
+    static void eventually(BooleanSupplier cond, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for: " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
+    void deniesBeforeTheFirstSnapshotThenServesTheStreamedStateAndTrustBundle() throws Exception {
+        assertTrue(view.unavailableReason().orElseThrow().startsWith("registry view has no snapshot"));
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(snapshot(1, node("a", "ATTESTED")));
+        eventually(() -> view.unavailableReason().isEmpty(), "first snapshot applied");
+        assertEquals(NodeState.ATTESTED, view.bySpiffeId("spiffe://mesh.example/node/a").orElseThrow().state());
+        assertEquals(3, view.currentPolicyVersion("default").getAsLong());
+        assertEquals(ca.trustBundle(), view.trustBundle());
+
+        s.onNext(RegistryEvent.newBuilder().setRevision(2).addNodes(node("a", "REVOKED")).addNodes(node("b", "ATTESTED")).build());
+        eventually(() -> view.revision().getAsLong() == 2, "delta applied");
+        assertEquals(NodeState.REVOKED, view.byNodeId("a").orElseThrow().state());
+        assertTrue(view.byNodeId("b").isPresent());
+        s.onNext(RegistryEvent.newBuilder().setRevision(3).addRemovedNodeIds("b").build());
+        eventually(() -> view.byNodeId("b").isEmpty(), "removal applied");
+    }
+
+    @Test
+    void undecodableUpdateRemovesTheNodeInsteadOfKeepingItsOldRecord() throws Exception {
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(snapshot(1, node("a", "ATTESTED")));
+        eventually(() -> view.byNodeId("a").isPresent(), "snapshot");
+        s.onNext(RegistryEvent.newBuilder().setRevision(2).addNodes(node("a", "HALF_ATTESTED")).build());
+        eventually(() -> view.byNodeId("a").isEmpty(), "bad record dropped");
+    }
+
+    @Test
+    void aDeltaBeforeAnySnapshotIsAProtocolErrorAndTheViewResubscribes() throws Exception {
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(RegistryEvent.newBuilder().setRevision(5).addNodes(node("a", "ATTESTED")).build());
+        StreamObserver<RegistryEvent> again = streams.poll(5, TimeUnit.SECONDS);
+        assertTrue(again != null, "resubscribed after the protocol error");
+        assertTrue(view.byNodeId("a").isEmpty());
+        again.onNext(snapshot(6, node("a", "ATTESTED")));
+        eventually(() -> view.byNodeId("a").isPresent(), "snapshot on the new stream");
+    }
+
+    @Test
+    void goesStaleWithoutEventsAndRecoversOnResubscription() throws Exception {
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(snapshot(1, node("a", "ATTESTED")));
+        eventually(() -> view.unavailableReason().isEmpty(), "snapshot");
+        s.onError(io.grpc.Status.UNAVAILABLE.withDescription("control plane gone").asRuntimeException());
+        assertTrue(view.unavailableReason().isEmpty(), "still serving its last view right after the loss");
+        eventually(() -> view.unavailableReason().map(r -> r.startsWith("registry view is stale: last update")).orElse(false),
+                "stale after 600 ms");
+        assertTrue(subscriptions.get() >= 2, "kept resubscribing with backoff");
+        StreamObserver<RegistryEvent> latest = null;
+        for (StreamObserver<RegistryEvent> o; (o = streams.poll()) != null; ) {
+            latest = o;
+        }
+        if (latest == null) {
+            latest = streams.poll(5, TimeUnit.SECONDS);
+        }
+        latest.onNext(snapshot(2, node("a", "ATTESTED")));
+        eventually(() -> view.unavailableReason().isEmpty(), "current again after a new snapshot");
+    }
+}

@@ -1,0 +1,63 @@
+package dev.attestmesh.perf.extauthz;
+
+import dev.attestmesh.authz.NodeAuthzRecord;
+import dev.attestmesh.authz.RegistryView;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/** A fixed in-memory {@link RegistryView} for load tests: lookups are hash-map reads, as in the real registry. */
+public final class InMemoryRegistryView implements RegistryView {
+    private final Map<String, NodeAuthzRecord> byNode = new ConcurrentHashMap<>();
+    private final Map<String, String> bySpiffe = new ConcurrentHashMap<>();
+    private final Map<String, Long> policyVersions;
+    private final List<X509Certificate> bundle;
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+
+    public InMemoryRegistryView(List<X509Certificate> bundle, Map<String, Long> policyVersions) {
+        this.bundle = List.copyOf(bundle);
+        this.policyVersions = Map.copyOf(policyVersions);
+    }
+
+    public void put(NodeAuthzRecord r) {
+        byNode.put(r.nodeId(), r);
+        bySpiffe.put(r.spiffeId(), r.nodeId());
+        listeners.forEach(Runnable::run);
+    }
+
+    @Override
+    public Optional<NodeAuthzRecord> byNodeId(String id) {
+        return Optional.ofNullable(byNode.get(id));
+    }
+
+    @Override
+    public Optional<NodeAuthzRecord> bySpiffeId(String spiffeId) {
+        String n = bySpiffe.get(spiffeId);
+        return n == null ? Optional.empty() : byNodeId(n);
+    }
+
+    @Override
+    public OptionalLong currentPolicyVersion(String policyId) {
+        Long v = policyVersions.get(policyId);
+        return v == null ? OptionalLong.empty() : OptionalLong.of(v);
+    }
+
+    @Override
+    public List<X509Certificate> trustBundle() {
+        return bundle;
+    }
+
+    @Override
+    public List<String> requiredPolicies(String destinationPrincipal, int destinationPort) {
+        return List.of();
+    }
+
+    @Override
+    public void addChangeListener(Runnable onChange) {
+        listeners.add(onChange);
+    }
+}

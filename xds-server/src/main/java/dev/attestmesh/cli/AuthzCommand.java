@@ -1,0 +1,94 @@
+package dev.attestmesh.cli;
+
+import dev.attestmesh.authz.standalone.StandaloneAuthzServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code attestmesh authz}: a standalone ext_authz replica fed by the control plane's registry watch. */
+@Command(name = "authz", mixinStandardHelpOptions = true,
+        description = {"Run ext_authz (envoy.service.auth.v3.Authorization) as a standalone replica.",
+            "It watches the control plane's registry over mTLS with --cert/--key (a mesh certificate whose SPIFFE ID",
+            "is listed in the control plane's attestmesh.authz.replica-identities), keeps deciding from its last view",
+            "for up to --max-staleness while the control plane is unreachable, then denies every Check."})
+final class AuthzCommand implements Callable<Integer> {
+    private static final Pattern SHORT_DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+
+    @Option(names = "--control-plane", required = true, description = "Control plane gRPC address HOST:PORT.")
+    String controlPlane;
+
+    @Option(names = "--ca-bundle", required = true, description = "PEM mesh trust bundle (the control plane's ca-bundle.pem).")
+    Path caBundle;
+
+    @Option(names = "--port", required = true, description = "Port for Check (0 picks a free one).")
+    int port;
+
+    @Option(names = "--cert", required = true, description = "PEM certificate chain of this replica (e.g. a node agent's cert-chain.pem).")
+    Path cert;
+
+    @Option(names = "--key", required = true, description = "PEM PKCS#8 key of that certificate (e.g. the agent's key.pem).")
+    Path key;
+
+    @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address for the Check port (default ${DEFAULT-VALUE}).")
+    String bind;
+
+    @Option(names = "--max-staleness", defaultValue = "30s",
+            description = "How long to keep deciding without hearing from the control plane: 500ms, 30s, 2m, PT30S (default ${DEFAULT-VALUE}).")
+    String maxStaleness;
+
+    @Option(names = "--plaintext", description = "Serve Check without TLS (only on a loopback --bind).")
+    boolean plaintext;
+
+    @Option(names = "--client-auth", defaultValue = "require",
+            description = "require | optional: whether Check callers must present a mesh certificate (default ${DEFAULT-VALUE}).")
+    String clientAuth;
+
+    @Option(names = "--replica-id", description = "Name of this replica in the control plane's log (default: the host name).")
+    String replicaId;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!clientAuth.equals("require") && !clientAuth.equals("optional")) {
+            throw new IllegalArgumentException("--client-auth must be require or optional, not '" + clientAuth + "'");
+        }
+        String id = replicaId != null ? replicaId : java.net.InetAddress.getLocalHost().getHostName();
+        StandaloneAuthzServer server = StandaloneAuthzServer.start(new StandaloneAuthzServer.Settings(controlPlane,
+                caBundle, cert, key, bind, port, plaintext, clientAuth.equals("require"), parseDuration(maxStaleness),
+                id, 100_000));
+        System.out.println("attestmesh authz: serving Check on " + bind + ":" + server.port()
+                + (plaintext ? " (plaintext)" : " (TLS)") + ", watching " + controlPlane);
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "attestmesh-authz-shutdown"));
+        server.awaitTermination();
+        return 0;
+    }
+
+    /** {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h}, or ISO-8601 ({@code PT30S}). */
+    static Duration parseDuration(String s) {
+        Matcher m = SHORT_DURATION.matcher(s.strip());
+        Duration d;
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            d = switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                default -> Duration.ofHours(n);
+            };
+        } else {
+            try {
+                d = Duration.parse(s.strip());
+            } catch (DateTimeParseException e) {
+                throw new IllegalArgumentException("duration '" + s + "' is not like 500ms, 30s, 2m, 1h or PT30S");
+            }
+        }
+        if (d.isZero() || d.isNegative()) {
+            throw new IllegalArgumentException("duration '" + s + "' must be positive");
+        }
+        return d;
+    }
+}

@@ -1,0 +1,368 @@
+package dev.attestmesh.server.watch;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.util.Durations;
+import dev.attestmesh.api.v1.NodeRecord;
+import dev.attestmesh.api.v1.PolicyRef;
+import dev.attestmesh.api.v1.RegistryEvent;
+import dev.attestmesh.api.v1.WatchRegistryRequest;
+import dev.attestmesh.authz.NodeAuthzRecord;
+import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.server.policy.PolicyRegistry;
+import dev.attestmesh.server.registry.NodeRegistry;
+import dev.attestmesh.server.xds.PeerCertificateInterceptor;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArraySet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Server side of {@code AttestationService.WatchRegistry}: streams the registry to standalone
+ * ext_authz replicas (docs/ext-authz.md, "Registry watch").
+ *
+ * <p>Guarantees:
+ * <ul>
+ *   <li>Only callers presenting a mesh client certificate (verified by TLS against the mesh CA) whose
+ *       single URI SAN is in {@link RegistryWatchSettings#replicaIdentities()}, and whose node is
+ *       attested with that very certificate, are served; others get UNAUTHENTICATED or
+ *       PERMISSION_DENIED with the reason. A served replica whose node is revoked later, or whose
+ *       certificate expires, has its stream closed with the same statuses.</li>
+ *   <li>The first event is a full snapshot ({@code full = true}): every node, every policy version,
+ *       the trust bundle, the revision. After it, a change of nodes only is sent as a delta (upserted
+ *       records and removed node IDs); a change of policy versions or of the trust bundle (CA
+ *       rotation, detected at the latest on the next heartbeat) is sent as a new full snapshot.</li>
+ *   <li>Flow control: nothing is written to a stream that is not ready. Changes made meanwhile are
+ *       coalesced; when the stream becomes ready it gets one event computed against what it last
+ *       received (a full resync when that difference is larger than half the registry), so memory per
+ *       slow replica is bounded by one state, never by the number of changes.</li>
+ *   <li>An idle stream gets a {@code heartbeat} event every {@link RegistryWatchSettings#heartbeatInterval()}.</li>
+ * </ul>
+ * Every stream is served from one thread, so events on a stream are ordered and revisions never go
+ * back.
+ */
+public final class RegistryWatchService implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RegistryWatchService.class);
+    private static final int URI_SAN = 6;
+    /** Below this many changed nodes a delta is always sent, however small the registry. */
+    private static final int MIN_DELTA_FOR_RESYNC = 64;
+
+    private final NodeRegistry registry;
+    private final RegistryWatchSettings settings;
+    private final Clock clock;
+    private final RegistryStateReader reader;
+    private final ScheduledExecutorService executor;
+    private final Set<WatchStream> streams = new CopyOnWriteArraySet<>();
+    private final AtomicBoolean syncQueued = new AtomicBoolean();
+    // Only touched on the executor thread:
+    private RegistryState current;
+    private long revision;
+
+    public RegistryWatchService(NodeRegistry registry, PolicyRegistry policies,
+            Supplier<List<X509Certificate>> trustBundle, RegistryWatchSettings settings, Clock clock) {
+        this.registry = registry;
+        this.settings = settings;
+        this.clock = clock;
+        this.reader = new RegistryStateReader(registry, policies, trustBundle);
+        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "attestmesh-registry-watch");
+            t.setDaemon(true);
+            return t;
+        });
+        registry.addChangeListener(this::changed); // also fires on policy changes (the registry listens to them)
+        policies.addChangeListener(this::changed);
+        long hb = settings.heartbeatInterval().toMillis();
+        executor.scheduleAtFixedRate(() -> syncAll(true), hb, hb, TimeUnit.MILLISECONDS);
+    }
+
+    /** Number of replicas currently watching. */
+    public int activeStreams() {
+        return streams.size();
+    }
+
+    /** Serves one {@code WatchRegistry} call; must run in the call's gRPC context (for the peer chain). */
+    public void watch(WatchRegistryRequest request, StreamObserver<RegistryEvent> responseObserver) {
+        ServerCallStreamObserver<RegistryEvent> call = (ServerCallStreamObserver<RegistryEvent>) responseObserver;
+        Optional<X509Certificate[]> chain = PeerCertificateInterceptor.currentPeerChain();
+        if (chain.isEmpty() || chain.get().length == 0) {
+            call.onError(Status.UNAUTHENTICATED.withDescription("WatchRegistry needs mutual TLS: connect with an "
+                    + "authz replica's mesh certificate and key").asRuntimeException());
+            return;
+        }
+        X509Certificate leaf = chain.get()[0];
+        Optional<String> spiffeId = singleUriSan(leaf);
+        Optional<Status> refused = spiffeId.isEmpty()
+                ? Optional.of(Status.PERMISSION_DENIED.withDescription("client certificate must carry exactly one "
+                        + "URI SAN (a SPIFFE ID) to watch the registry"))
+                : admission(spiffeId.get(), leaf, sha256Hex(leaf));
+        if (refused.isPresent()) {
+            LOG.warn("WatchRegistry refused for {} (replica '{}'): {}", spiffeId.orElse("certificate without SPIFFE ID"),
+                    printable(request.getReplicaId()), refused.get().getDescription());
+            call.onError(refused.get().asRuntimeException());
+            return;
+        }
+        WatchStream s = new WatchStream(call, spiffeId.get(), leaf, printable(request.getReplicaId()));
+        call.setOnCancelHandler(() -> {
+            streams.remove(s);
+            LOG.info("registry watch by {} (replica '{}') ended", s.spiffeId, s.replicaId);
+        });
+        call.setOnReadyHandler(() -> executor.execute(() -> s.sync(false)));
+        streams.add(s);
+        LOG.info("registry watch opened by {} (replica '{}')", s.spiffeId, s.replicaId);
+        executor.execute(() -> {
+            ensureCurrent();
+            s.sync(false);
+        });
+    }
+
+    /** Why {@code spiffeId} presenting {@code leaf} may not watch now; empty when it may. */
+    private Optional<Status> admission(String spiffeId, X509Certificate leaf, String leafSha256Hex) {
+        if (settings.replicaIdentities().isEmpty()) {
+            return Optional.of(Status.PERMISSION_DENIED.withDescription("no authz replica identities are configured "
+                    + "on this control plane, so WatchRegistry is refused; list the replicas' SPIFFE IDs in "
+                    + "attestmesh.authz.replica-identities"));
+        }
+        if (!settings.replicaIdentities().contains(spiffeId)) {
+            return Optional.of(Status.PERMISSION_DENIED.withDescription(spiffeId + " is not an authz replica "
+                    + "identity; add it to attestmesh.authz.replica-identities to let it watch the registry"));
+        }
+        Optional<NodeAuthzRecord> node = registry.bySpiffeId(spiffeId);
+        if (node.isEmpty()) {
+            return Optional.of(Status.PERMISSION_DENIED.withDescription(spiffeId + " is not an attested node in the "
+                    + "registry; the replica must attest (node agent) before it can watch"));
+        }
+        if (node.get().state() != NodeState.ATTESTED) {
+            return Optional.of(Status.PERMISSION_DENIED.withDescription("node '" + node.get().nodeId() + "' of "
+                    + spiffeId + " is " + node.get().state() + "; a replica must be attested to watch"));
+        }
+        if (!node.get().certificateSha256Hex().contains(leafSha256Hex)) {
+            return Optional.of(Status.UNAUTHENTICATED.withDescription("client certificate is not a current "
+                    + "certificate of node '" + node.get().nodeId() + "'; reconnect with the renewed one"));
+        }
+        if (!clock.instant().isBefore(leaf.getNotAfter().toInstant())) {
+            return Optional.of(Status.UNAUTHENTICATED.withDescription("client certificate expired at "
+                    + leaf.getNotAfter().toInstant() + "; reconnect with the renewed one"));
+        }
+        return Optional.empty();
+    }
+
+    private void changed() {
+        if (syncQueued.compareAndSet(false, true)) {
+            try {
+                executor.execute(() -> {
+                    syncQueued.set(false);
+                    syncAll(false);
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                syncQueued.set(false); // closed
+            }
+        }
+    }
+
+    private void syncAll(boolean heartbeatTick) {
+        try {
+            refresh();
+            for (WatchStream s : streams) {
+                s.sync(heartbeatTick);
+            }
+        } catch (RuntimeException e) {
+            LOG.error("registry watch sync failed; streams are resynced on the next change or heartbeat", e);
+        }
+    }
+
+    private void ensureCurrent() {
+        if (current == null) {
+            refresh();
+        }
+    }
+
+    /** Re-reads the state; the revision goes up whenever it differs from the last one read. */
+    private void refresh() {
+        RegistryState next = reader.read();
+        if (!next.equals(current)) {
+            current = next;
+            revision++;
+        }
+    }
+
+    /** Ends every stream with UNAVAILABLE (replicas resubscribe) and stops the service's thread. */
+    @Override
+    public void close() {
+        Runnable endAll = () -> {
+            for (WatchStream s : streams) {
+                s.closed = true;
+                try {
+                    s.call.onError(Status.UNAVAILABLE.withDescription("control plane is shutting down; resubscribe")
+                            .asRuntimeException());
+                } catch (RuntimeException e) {
+                    LOG.debug("registry watch stream already closed", e);
+                }
+            }
+            streams.clear();
+        };
+        try {
+            // on the stream thread, so no onNext can interleave with the final onError
+            executor.submit(endAll).get(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
+                | java.util.concurrent.RejectedExecutionException e) {
+            LOG.warn("registry watch streams did not close cleanly: {}", e.toString());
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    /** One replica's stream and what it has received so far. Touched only on the executor thread. */
+    private final class WatchStream {
+        final ServerCallStreamObserver<RegistryEvent> call;
+        final String spiffeId;
+        final X509Certificate leaf;
+        final String leafSha256Hex;
+        final String replicaId;
+        Map<String, NodeRecord> sentNodes; // null until the first snapshot went out
+        RegistryState sentState;
+        long sentRevision;
+        long lastSentNanos = System.nanoTime();
+        boolean closed;
+
+        WatchStream(ServerCallStreamObserver<RegistryEvent> call, String spiffeId, X509Certificate leaf, String replicaId) {
+            this.call = call;
+            this.spiffeId = spiffeId;
+            this.leaf = leaf;
+            this.leafSha256Hex = sha256Hex(leaf);
+            this.replicaId = replicaId;
+        }
+
+        void sync(boolean heartbeatTick) {
+            if (closed || call.isCancelled()) {
+                streams.remove(this);
+                return;
+            }
+            Optional<Status> refused = admission(spiffeId, leaf, leafSha256Hex);
+            if (refused.isPresent()) {
+                close(refused.get());
+                return;
+            }
+            if (!call.isReady()) {
+                return; // coalesce: the onReady handler brings us back with whatever is current then
+            }
+            ensureCurrent();
+            RegistryState state = current;
+            RegistryEvent event;
+            if (sentState == null || !sentState.policyVersions().equals(state.policyVersions())
+                    || !sentState.trustBundle().equals(state.trustBundle())) {
+                event = full(state);
+            } else if (sentState != state && !sentState.nodes().equals(state.nodes())) {
+                event = delta(state);
+            } else if (heartbeatTick || sentRevision != revision) {
+                event = base(state).setHeartbeat(true).build();
+            } else {
+                return;
+            }
+            try {
+                call.onNext(event);
+            } catch (RuntimeException e) {
+                close(Status.UNAVAILABLE.withDescription("stream write failed"));
+                return;
+            }
+            sentState = state;
+            sentRevision = revision;
+            lastSentNanos = System.nanoTime();
+        }
+
+        private RegistryEvent full(RegistryState state) {
+            RegistryEvent.Builder b = base(state).setFull(true).addAllNodes(state.nodes().values());
+            state.policyVersions().forEach((id, v) -> b.addPolicyVersions(PolicyRef.newBuilder().setId(id).setVersion(v)));
+            b.addAllTrustBundle(state.trustBundle());
+            return b.build();
+        }
+
+        private RegistryEvent delta(RegistryState state) {
+            List<NodeRecord> upserts = new ArrayList<>();
+            for (Map.Entry<String, NodeRecord> e : state.nodes().entrySet()) {
+                NodeRecord sent = sentState.nodes().get(e.getKey());
+                if (sent != e.getValue() && !e.getValue().equals(sent)) {
+                    upserts.add(e.getValue());
+                }
+            }
+            List<String> removed = new ArrayList<>();
+            for (String id : sentState.nodes().keySet()) {
+                if (!state.nodes().containsKey(id)) {
+                    removed.add(id);
+                }
+            }
+            int changes = upserts.size() + removed.size();
+            if (changes > MIN_DELTA_FOR_RESYNC && changes > state.nodes().size() / 2) {
+                return full(state); // a long-stalled replica: one snapshot is smaller than the difference
+            }
+            return base(state).addAllNodes(upserts).addAllRemovedNodeIds(removed).build();
+        }
+
+        private RegistryEvent.Builder base(RegistryState state) {
+            return RegistryEvent.newBuilder().setRevision(revision)
+                    .setSentAt(RegistryStateReader.timestamp(clock.instant()))
+                    .setHeartbeatInterval(Durations.fromMillis(settings.heartbeatInterval().toMillis()));
+        }
+
+        private void close(Status status) {
+            closed = true;
+            streams.remove(this);
+            LOG.warn("closing registry watch by {} (replica '{}'): {}", spiffeId, replicaId, status.getDescription());
+            try {
+                call.onError(status.asRuntimeException());
+            } catch (RuntimeException e) {
+                LOG.debug("registry watch stream already closed", e);
+            }
+        }
+    }
+
+    private static Optional<String> singleUriSan(X509Certificate leaf) {
+        try {
+            var sans = leaf.getSubjectAlternativeNames();
+            if (sans == null) {
+                return Optional.empty();
+            }
+            List<String> uris = new ArrayList<>();
+            for (List<?> san : sans) {
+                if (san.get(0) instanceof Integer t && t == URI_SAN) {
+                    uris.add(String.valueOf(san.get(1)));
+                }
+            }
+            return uris.size() == 1 ? Optional.of(uris.getFirst()) : Optional.empty();
+        } catch (CertificateParsingException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static String sha256Hex(X509Certificate c) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(c.getEncoded()));
+        } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
+            throw new IllegalStateException("cannot fingerprint the client certificate", e);
+        }
+    }
+
+    private static String printable(String s) {
+        String t = s.length() > 128 ? s.substring(0, 128) + "..." : s;
+        return t.replaceAll("\\p{Cntrl}", "?");
+    }
+}

@@ -1,0 +1,275 @@
+package dev.attestmesh.server.watch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.attestmesh.agent.AgentCredentials;
+import dev.attestmesh.agent.ControlPlaneChannels;
+import dev.attestmesh.agent.NodeAgent;
+import dev.attestmesh.api.v1.AttestationServiceGrpc;
+import dev.attestmesh.api.v1.RegistryEvent;
+import dev.attestmesh.api.v1.WatchRegistryRequest;
+import dev.attestmesh.authz.standalone.StandaloneAuthzServer;
+import dev.attestmesh.ca.Pem;
+import dev.attestmesh.quote.sim.SimulatedTee;
+import dev.attestmesh.server.ControlPlane;
+import dev.attestmesh.server.ControlPlaneSettings;
+import dev.attestmesh.server.EvidenceVerifierSet;
+import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.util.AdvancedTlsX509TrustManager;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two standalone ext_authz replicas against one control plane, on loopback: consistency after attest
+ * and revoke, fail-closed staleness when the control plane stops, and resubscription when it is back.
+ */
+class StandaloneAuthzReplicaTest {
+    static final String GOOD = "a1".repeat(48);
+    static final String TD = "attestmesh.local";
+    static final Duration STALENESS = Duration.ofSeconds(2);
+
+    Path dir;
+    ControlPlane cp;
+    int cpPort;
+    final List<AutoCloseable> closeables = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        dir = Files.createTempDirectory("attestmesh-replicas");
+        Files.writeString(dir.resolve("policies.yaml"), """
+                policies:
+                  - id: default
+                    tee: [sim]
+                    reference:
+                      sim:
+                        measurement: ["%s"]
+                """.formatted(GOOD));
+        cp = startControlPlane(0);
+        cpPort = cp.grpcPort();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (AutoCloseable c : closeables.reversed()) {
+            c.close();
+        }
+        if (cp != null) {
+            cp.close();
+        }
+        try (var s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    ControlPlane startControlPlane(int port) throws Exception {
+        ControlPlaneSettings base = ControlPlaneSettings.forTests(dir.resolve("cp"), Optional.of(dir.resolve("policies.yaml")));
+        ControlPlaneSettings s = new ControlPlaneSettings(base.dataDir(), base.grpcBind(), port, base.policyFile(),
+                base.trustDomain(), base.caKey(), base.serverNames(), base.nodeKeyFile(), base.nonceTtl());
+        return ControlPlane.start(s, Clock.systemUTC(), EvidenceVerifierSet.defaults(), new RegistryWatchSettings(
+                Set.of(spiffe("authz-1"), spiffe("authz-2")), Duration.ofMillis(200)));
+    }
+
+    static String spiffe(String node) {
+        return "spiffe://" + TD + "/node/" + node;
+    }
+
+    NodeAgent agent(String id) throws Exception {
+        List<X509Certificate> bundle = Pem.parseCertificates(Files.readString(cp.caBundleFile()));
+        return new NodeAgent(new NodeAgent.Settings(id, "127.0.0.1:" + cpPort, bundle, dir.resolve("nodes").resolve(id),
+                Optional.empty(), Optional.empty()), SimulatedTee.withMeasurementHex(GOOD), Clock.systemUTC());
+    }
+
+    /** Attests {@code id} as a node and starts a replica with its identity. */
+    StandaloneAuthzServer replica(String id, boolean plaintext) throws Exception {
+        NodeAgent a = agent(id);
+        a.attestOnce();
+        Path out = a.files().directory();
+        StandaloneAuthzServer r = StandaloneAuthzServer.start(new StandaloneAuthzServer.Settings("127.0.0.1:" + cpPort,
+                cp.caBundleFile(), out.resolve("cert-chain.pem"), out.resolve("key.pem"), "127.0.0.1", 0, plaintext, true,
+                STALENESS, id, 10_000));
+        closeables.add(r);
+        assertTrue(r.view().awaitFirstSnapshot(Duration.ofSeconds(10)), "replica " + id + " got no snapshot");
+        return r;
+    }
+
+    AuthorizationGrpc.AuthorizationBlockingStub plaintextClient(StandaloneAuthzServer r) {
+        ManagedChannel ch = Grpc.newChannelBuilder("127.0.0.1:" + r.port(), InsecureChannelCredentials.create()).build();
+        closeables.add(ch::shutdownNow);
+        return withPolicyHeader(AuthorizationGrpc.newBlockingStub(ch));
+    }
+
+    /** A TLS client presenting {@code clientNode}'s mesh certificate; the replica's certificate has no DNS name, so only its chain is checked. */
+    AuthorizationGrpc.AuthorizationBlockingStub tlsClient(StandaloneAuthzServer r, String clientNode) throws Exception {
+        AdvancedTlsX509TrustManager tm = AdvancedTlsX509TrustManager.newBuilder()
+                .setVerification(AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION).build();
+        tm.updateTrustCredentials(Pem.parseCertificates(Files.readString(cp.caBundleFile())).toArray(X509Certificate[]::new));
+        Path out = dir.resolve("nodes").resolve(clientNode);
+        ManagedChannel ch = Grpc.newChannelBuilder("127.0.0.1:" + r.port(), TlsChannelCredentials.newBuilder()
+                .keyManager(out.resolve("cert-chain.pem").toFile(), out.resolve("key.pem").toFile()).trustManager(tm).build())
+                .build();
+        closeables.add(ch::shutdownNow);
+        return withPolicyHeader(AuthorizationGrpc.newBlockingStub(ch));
+    }
+
+    static AuthorizationGrpc.AuthorizationBlockingStub withPolicyHeader(AuthorizationGrpc.AuthorizationBlockingStub s) {
+        Metadata md = new Metadata();
+        md.put(Metadata.Key.of("x-attestmesh-policy-ids", Metadata.ASCII_STRING_MARSHALLER), "default");
+        return s.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+    }
+
+    static CheckRequest byCertificate(X509Certificate leaf) {
+        StringBuilder sb = new StringBuilder();
+        for (char c : Pem.certificates(List.of(leaf)).toCharArray()) {
+            if (Character.isLetterOrDigit(c) && c < 0x80 || "*-._".indexOf(c) >= 0) {
+                sb.append(c);
+            } else {
+                sb.append('%').append(String.format("%02X", (int) c));
+            }
+        }
+        return CheckRequest.newBuilder().setAttributes(AttributeContext.newBuilder()
+                .setSource(AttributeContext.Peer.newBuilder().setCertificate(sb.toString()))).build();
+    }
+
+    static CheckRequest byPrincipal(String principal) {
+        return CheckRequest.newBuilder().setAttributes(AttributeContext.newBuilder()
+                .setSource(AttributeContext.Peer.newBuilder().setPrincipal(principal))).build();
+    }
+
+    /** Polls until every stub's response satisfies {@code ok}; returns the elapsed milliseconds. */
+    static long within(Duration limit, List<AuthorizationGrpc.AuthorizationBlockingStub> stubs, CheckRequest req,
+            Predicate<CheckResponse> ok) throws InterruptedException {
+        long start = System.nanoTime();
+        long deadline = start + limit.toNanos();
+        List<CheckResponse> last = new ArrayList<>();
+        while (System.nanoTime() < deadline) {
+            last.clear();
+            for (var s : stubs) {
+                last.add(s.check(req));
+            }
+            if (last.stream().allMatch(ok)) {
+                return (System.nanoTime() - start) / 1_000_000;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("not all replicas reached the expected decision within " + limit + ": " + last);
+    }
+
+    static boolean allowed(CheckResponse r) {
+        return r.getStatus().getCode() == 0;
+    }
+
+    @Test
+    void twoReplicasAllowAnAttestedNodeAndBothDenyItWithinOneSecondOfRevocation() throws Exception {
+        StandaloneAuthzServer r1 = replica("authz-1", false);
+        StandaloneAuthzServer r2 = replica("authz-2", true);
+        var stubs = List.of(tlsClient(r1, "authz-1"), plaintextClient(r2));
+        NodeAgent payments = agent("payments");
+        AgentCredentials creds = payments.attestOnce();
+        within(Duration.ofSeconds(1), stubs, byCertificate(creds.leaf()), StandaloneAuthzReplicaTest::allowed);
+        within(Duration.ofSeconds(1), stubs, byPrincipal(spiffe("payments")), StandaloneAuthzReplicaTest::allowed);
+        CheckResponse ok = stubs.get(0).check(byCertificate(creds.leaf()));
+        assertEquals("payments", ok.getDynamicMetadata().getFieldsOrThrow("node_id").getStringValue());
+
+        assertTrue(cp.registry().revoke("payments", "test: compromised"));
+        long ms = within(Duration.ofSeconds(1), stubs, byCertificate(creds.leaf()),
+                r -> !allowed(r) && r.getStatus().getMessage().contains("REVOKED: test: compromised"));
+        within(Duration.ofSeconds(1), stubs, byPrincipal(spiffe("payments")), r -> !allowed(r));
+        assertTrue(ms < 1000, "revocation reached both replicas in " + ms + " ms");
+        assertEquals(r1.view().revision(), r2.view().revision(), "both replicas at the same revision");
+    }
+
+    @Test
+    void keepsServingUntilStalenessThenFailsClosedAndRecoversAfterRestart() throws Exception {
+        StandaloneAuthzServer r1 = replica("authz-1", true);
+        var stubs = List.of(plaintextClient(r1));
+        NodeAgent orders = agent("orders");
+        AgentCredentials creds = orders.attestOnce();
+        CheckRequest req = byCertificate(creds.leaf());
+        within(Duration.ofSeconds(1), stubs, req, StandaloneAuthzReplicaTest::allowed);
+
+        cp.close();
+        cp = null;
+        long stopped = System.nanoTime();
+        assertTrue(allowed(stubs.get(0).check(req)), "the last view still serves right after the control plane stops");
+        long ms = within(STALENESS.plusSeconds(2), stubs, req,
+                r -> !allowed(r) && r.getStatus().getMessage().startsWith("registry view is stale: last update"));
+        long sinceStop = (System.nanoTime() - stopped) / 1_000_000;
+        assertTrue(sinceStop >= STALENESS.toMillis() - 300, "denied only after the staleness limit, at " + sinceStop + " ms");
+
+        cp = startControlPlane(cpPort); // same data dir and port: the registry and CA come back from the store
+        within(Duration.ofSeconds(15), stubs, req, StandaloneAuthzReplicaTest::allowed);
+        assertFalse(r1.view().unavailableReason().isPresent());
+        assertTrue(ms >= 0);
+    }
+
+    @Test
+    void refusesWatchersWithoutCertificateOrOutsideTheAllowList() throws Exception {
+        NodeAgent stranger = agent("stranger");
+        AgentCredentials creds = stranger.attestOnce();
+        ManagedChannel withCert = ControlPlaneChannels.open("127.0.0.1:" + cpPort, creds.trustBundle(),
+                stranger.clientIdentity());
+        ManagedChannel anonymous = ControlPlaneChannels.open("127.0.0.1:" + cpPort, creds.trustBundle(), Optional.empty());
+        closeables.add(withCert::shutdownNow);
+        closeables.add(anonymous::shutdownNow);
+        var req = WatchRegistryRequest.newBuilder().setReplicaId("t").build();
+        StatusRuntimeException notListed = assertThrows(StatusRuntimeException.class,
+                () -> AttestationServiceGrpc.newBlockingStub(withCert).watchRegistry(req).next());
+        assertEquals(Status.Code.PERMISSION_DENIED, notListed.getStatus().getCode());
+        assertTrue(notListed.getStatus().getDescription().contains(spiffe("stranger") + " is not an authz replica identity"));
+        StatusRuntimeException noCert = assertThrows(StatusRuntimeException.class,
+                () -> AttestationServiceGrpc.newBlockingStub(anonymous).watchRegistry(req).next());
+        assertEquals(Status.Code.UNAUTHENTICATED, noCert.getStatus().getCode());
+    }
+
+    @Test
+    void firstEventIsAFullSnapshotThenDeltasCarryOnlyTheChangedNode() throws Exception {
+        NodeAgent a = agent("authz-1");
+        AgentCredentials creds = a.attestOnce();
+        agent("web").attestOnce();
+        ManagedChannel ch = ControlPlaneChannels.open("127.0.0.1:" + cpPort, creds.trustBundle(), a.clientIdentity());
+        closeables.add(ch::shutdownNow);
+        Iterator<RegistryEvent> events = AttestationServiceGrpc.newBlockingStub(ch)
+                .watchRegistry(WatchRegistryRequest.newBuilder().setReplicaId("probe").build());
+        RegistryEvent first = events.next();
+        assertTrue(first.getFull());
+        assertEquals(Set.of("authz-1", "web"), Set.copyOf(first.getNodesList().stream().map(n -> n.getNodeId()).toList()));
+        assertEquals("default", first.getPolicyVersions(0).getId());
+        assertEquals(2, first.getTrustBundleCount(), "root and intermediate");
+        cp.registry().revoke("web", "delta test");
+        RegistryEvent next = events.next();
+        while (next.getHeartbeat()) {
+            next = events.next();
+        }
+        assertFalse(next.getFull());
+        assertEquals(1, next.getNodesCount());
+        assertEquals("REVOKED", next.getNodes(0).getState());
+        assertTrue(next.getRevision() > first.getRevision());
+    }
+}
