@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PublicKey;
+import dev.attestmesh.quote.trust.EcdsaP256;
 import java.security.Signature;
 import java.security.spec.X509EncodedKeySpec;
 import org.bouncycastle.asn1.ASN1Encoding;
@@ -75,8 +76,12 @@ public final class CsrValidator {
             throw new CsrRejectedException(CsrRejectedException.Reason.UNSUPPORTED_KEY, "CSR key curve "
                     + keyAlg.getParameters() + " is not supported; generate an ECDSA P-256 (secp256r1) key");
         }
+        byte[] rawPoint;
         try {
-            P256.decodePoint(spki.getPublicKeyData().getOctets()).normalize(); // throws if off-curve
+            var q = P256.decodePoint(spki.getPublicKeyData().getOctets()).normalize(); // throws if off-curve
+            rawPoint = new byte[64];
+            System.arraycopy(q.getAffineXCoord().getEncoded(), 0, rawPoint, 0, 32);
+            System.arraycopy(q.getAffineYCoord().getEncoded(), 0, rawPoint, 32, 32);
         } catch (RuntimeException e) {
             throw new CsrRejectedException(CsrRejectedException.Reason.UNSUPPORTED_KEY,
                     "CSR public key is not a valid P-256 point");
@@ -95,9 +100,16 @@ public final class CsrValidator {
         boolean ok;
         try {
             key = EC_KEYS.get().generatePublic(new X509EncodedKeySpec(spkiDer));
-            verifier.initVerify(key);
-            verifier.update(infoDer);
-            ok = verifier.verify(req.getSignature().getOctets());
+            byte[] sig = req.getSignature().getOctets();
+            if (verifier == SHA256_ECDSA.get()) {
+                // The common case runs on every attestation: BouncyCastle's lightweight ECDSA is several
+                // times faster here than the JDK provider.
+                ok = EcdsaP256.fromRaw(rawPoint).map(k -> EcdsaP256.verifyDer(k, infoDer, sig)).orElse(false);
+            } else {
+                verifier.initVerify(key);
+                verifier.update(infoDer);
+                ok = verifier.verify(sig);
+            }
         } catch (GeneralSecurityException | RuntimeException e) {
             ok = false;
             key = null;

@@ -135,8 +135,10 @@ public final class SimulatedEnvoyFleet {
                         .build();
                 channels.add(ch);
                 Envoy e = new Envoy(id.nodeId(), first, pushLatency);
-                e.requests = AggregatedDiscoveryServiceGrpc.newStub(ch).streamAggregatedResources(e);
-                e.requests.onNext(e.request().build());
+                synchronized (e) { // a StreamObserver is not thread-safe: the ACK path also sends under this lock
+                    e.requests = AggregatedDiscoveryServiceGrpc.newStub(ch).streamAggregatedResources(e);
+                    e.requests.onNext(e.request().build());
+                }
                 envoys.add(e);
             }
             if (!first.await(PHASE_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {

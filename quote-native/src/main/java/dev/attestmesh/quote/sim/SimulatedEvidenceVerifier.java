@@ -8,10 +8,10 @@ import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerificationCheck;
 import dev.attestmesh.quote.VerificationRequest;
 import dev.attestmesh.quote.VerifiedEvidence;
+import dev.attestmesh.quote.trust.EcdsaP256;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.PublicKey;
-import java.security.Signature;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -23,10 +23,11 @@ import java.util.Optional;
  * published key.
  */
 public final class SimulatedEvidenceVerifier implements EvidenceVerifier {
-    private final PublicKey simulatorKey;
+    private final EcdsaP256.VerifyingKey simulatorKey;
 
     public SimulatedEvidenceVerifier(PublicKey simulatorKey) {
-        this.simulatorKey = simulatorKey;
+        this.simulatorKey = EcdsaP256.fromPublicKey(simulatorKey).orElseThrow(() ->
+                new IllegalArgumentException("the simulator key must be an ECDSA P-256 key"));
     }
 
     public static SimulatedEvidenceVerifier withDefaultKey() {
@@ -46,16 +47,8 @@ public final class SimulatedEvidenceVerifier implements EvidenceVerifier {
         } catch (EvidenceParseException e) {
             throw EvidenceVerificationException.parse(e);
         }
-        boolean ok;
-        try {
-            Signature s = Signature.getInstance("SHA256withECDSA");
-            s.initVerify(simulatorKey);
-            s.update(ev.signedBytes());
-            ok = s.verify(ev.signature());
-        } catch (GeneralSecurityException e) {
-            ok = false; // a malformed DER signature is a failed signature, not an internal error
-        }
-        if (!ok) {
+        // A malformed DER signature is a failed signature, not an internal error.
+        if (!EcdsaP256.verifyDer(simulatorKey, ev.signedBytes(), ev.signature())) {
             throw new EvidenceVerificationException(VerificationCheck.SIM_SIGNATURE,
                     "simulated evidence signature does not verify with the simulator key");
         }

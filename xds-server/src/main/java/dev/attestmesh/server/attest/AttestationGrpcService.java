@@ -13,6 +13,7 @@ import dev.attestmesh.api.v1.RegistryEvent;
 import dev.attestmesh.api.v1.WatchRegistryRequest;
 import dev.attestmesh.authz.NodeState;
 import dev.attestmesh.ca.AttestationClaims;
+import dev.attestmesh.ca.AttestationClaimsProto;
 import dev.attestmesh.ca.CsrRejectedException;
 import dev.attestmesh.ca.CsrValidator;
 import dev.attestmesh.ca.IssuedCertificate;
@@ -33,6 +34,8 @@ import dev.attestmesh.server.ca.MeshCaHolder;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.registry.NodeEntry;
 import dev.attestmesh.server.registry.NodeRegistry;
+import dev.attestmesh.server.xds.AttestedStreamCallbacks;
+import dev.attestmesh.server.xds.PeerCertificateInterceptor;
 import dev.attestmesh.server.revocation.RevocationCheck;
 import dev.attestmesh.server.revocation.RevocationSubject;
 import dev.attestmesh.server.watch.RegistryWatchService;
@@ -225,8 +228,9 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
         Appraisal appraisal = appraiser.appraise(evidence, now, all, now);
         List<dev.attestmesh.policy.PolicyRef> satisfied = appraisal.satisfied();
         if (satisfied.isEmpty()) {
-            throw Status.PERMISSION_DENIED.withDescription("no policy satisfied: " + failures(appraisal, all))
-                    .asRuntimeException();
+            String why = "no policy satisfied: " + failures(appraisal, all);
+            withdrawOnFailedRenewal(existing, why);
+            throw Status.PERMISSION_DENIED.withDescription(why).asRuntimeException();
         }
 
         Optional<String> revoked = revocations.refusal(RevocationSubject.of(nodeId, evidence, satisfied));
@@ -274,21 +278,27 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
                 .orElse("policy '" + p.id() + "' not satisfied")).toList());
     }
 
+    /**
+     * A renewal is an Attest made over mTLS with the node's current certificate. When its fresh evidence
+     * no longer satisfies any policy, the node's identity is withdrawn at once (ext_authz denies it, its
+     * SDS snapshot is cleared) rather than left valid until the certificate expires. Only the holder of
+     * the current certificate can cause this, so nobody else can withdraw a node by claiming its id.
+     */
+    private void withdrawOnFailedRenewal(Optional<NodeEntry> existing, String why) {
+        if (existing.isEmpty() || existing.get().state() != NodeState.ATTESTED) {
+            return;
+        }
+        NodeEntry e = existing.get();
+        Optional<String> peer = PeerCertificateInterceptor.currentPeerChain()
+                .map(chain -> AttestedStreamCallbacks.sha256Hex(chain[0]));
+        if (peer.isPresent() && e.toAuthzRecord().certificateSha256Hex().contains(peer.get())) {
+            registry.put(e.withState(NodeState.EXPIRED, "identity withdrawn: renewal refused, " + why));
+            LOG.warn("node '{}' lost its identity: its renewal evidence no longer satisfies any policy", e.nodeId());
+        }
+    }
+
     static Claims toProto(AttestationClaims c, SpiffeId id) {
-        return Claims.newBuilder()
-                .setNodeId(c.nodeId())
-                .setSpiffeId(id.uri())
-                .setTee(c.tee().wireName())
-                .putAllMeasurements(c.measurements())
-                .setTcbStatus(c.tcbStatus())
-                .addAllAdvisoryIds(c.advisoryIds())
-                .addAllPolicies(c.policies().stream()
-                        .map(p -> PolicyRef.newBuilder().setId(p.id()).setVersion(p.version()).build()).toList())
-                .setInsecure(c.insecure())
-                .setDebug(c.debug())
-                .setEvidenceSha256(ByteString.copyFrom(c.evidenceSha256()))
-                .setAttestedAt(timestamp(c.attestedAt()))
-                .build();
+        return AttestationClaimsProto.of(c, id.uri());
     }
 
     private Optional<SpiffeId> workloadId(AttestRequest r) {

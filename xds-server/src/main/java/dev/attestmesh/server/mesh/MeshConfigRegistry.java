@@ -48,7 +48,13 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
         this.current = store.latest().map(MeshConfigRegistry::load)
                 .orElse(new VersionedMeshConfig(0, "services: []\n", sha256("services: []\n"), Instant.EPOCH,
                         MeshConfig.EMPTY));
-        nodes.addChangeListener(this::fireChange);
+        // A node's presented identity (cluster, metadata, address) only matters when services are configured;
+        // without any, re-publishing every snapshot on each new proxy would make connecting O(n^2).
+        nodes.addChangeListener(() -> {
+            if (!current().config().services().isEmpty()) {
+                fireChange();
+            }
+        });
         warnAboutMissingPolicies();
         policies.addChangeListener(this::warnAboutMissingPolicies);
     }

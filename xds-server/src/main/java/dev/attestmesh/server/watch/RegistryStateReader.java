@@ -6,6 +6,7 @@ import dev.attestmesh.api.v1.Claims;
 import dev.attestmesh.api.v1.NodeRecord;
 import dev.attestmesh.api.v1.PolicyRef;
 import dev.attestmesh.ca.AttestationClaims;
+import dev.attestmesh.ca.AttestationClaimsProto;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.registry.NodeEntry;
@@ -83,20 +84,7 @@ final class RegistryStateReader {
     }
 
     private static Claims claims(AttestationClaims c, String spiffeId) {
-        return Claims.newBuilder()
-                .setNodeId(c.nodeId())
-                .setSpiffeId(spiffeId)
-                .setTee(c.tee().wireName())
-                .putAllMeasurements(c.measurements())
-                .setTcbStatus(c.tcbStatus())
-                .addAllAdvisoryIds(c.advisoryIds())
-                .addAllPolicies(c.policies().stream()
-                        .map(p -> PolicyRef.newBuilder().setId(p.id()).setVersion(p.version()).build()).toList())
-                .setInsecure(c.insecure())
-                .setDebug(c.debug())
-                .setEvidenceSha256(ByteString.copyFrom(c.evidenceSha256()))
-                .setAttestedAt(timestamp(c.attestedAt()))
-                .build();
+        return AttestationClaimsProto.of(c, spiffeId);
     }
 
     static Timestamp timestamp(Instant i) {

@@ -97,7 +97,8 @@ public final class AttestedStreamCallbacks implements DiscoveryServerCallbacks {
         return new RequestException(Status.PERMISSION_DENIED.withDescription(why));
     }
 
-    static String sha256Hex(X509Certificate c) {
+    /** SHA-256 of the certificate DER, lower-case hex: how the registry names certificates. */
+    public static String sha256Hex(X509Certificate c) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(c.getEncoded()));
         } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
