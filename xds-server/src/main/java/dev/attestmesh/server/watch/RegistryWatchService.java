@@ -179,6 +179,10 @@ public final class RegistryWatchService implements AutoCloseable {
 
     private void syncAll(boolean heartbeatTick) {
         try {
+            if (streams.isEmpty()) {
+                current = null; // nobody watches: read the state when the next replica subscribes, not on every change
+                return;
+            }
             refresh();
             for (WatchStream s : streams) {
                 s.sync(heartbeatTick);
