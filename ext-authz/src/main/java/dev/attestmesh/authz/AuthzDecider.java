@@ -468,8 +468,9 @@ public final class AuthzDecider {
     }
 
     /**
-     * The DER of the first PEM CERTIFICATE block of {@code pem}: only whitespace may precede it, its
-     * body is strict base64 in lines, and anything after it is ignored (untrusted extra certificates).
+     * The DER of the single PEM CERTIFICATE block of {@code pem} (Envoy sends the peer's leaf only):
+     * only whitespace may surround it, and its body is base64 in lines. Anything else is garbled input
+     * and refused, so nothing unverified rides along with a genuine certificate.
      */
     static byte[] firstCertificateDer(String pem) throws CertificateException {
         final String begin = "-----BEGIN CERTIFICATE-----";
@@ -484,6 +485,9 @@ public final class AuthzDecider {
         int e = pem.indexOf(end, b + begin.length());
         if (e < 0) {
             throw new CertificateException("PEM CERTIFICATE block has no END line");
+        }
+        if (!pem.substring(e + end.length()).isBlank()) {
+            throw new CertificateException("text after the PEM CERTIFICATE block (Envoy sends the leaf certificate only)");
         }
         StringBuilder body = new StringBuilder(e - b);
         for (int i = b + begin.length(); i < e; i++) {

@@ -134,4 +134,15 @@ class AuthzDeciderTest {
         return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer)));
     }
 
+
+    @org.junit.jupiter.api.Test
+    void refusesPemWithAnythingButWhitespaceAroundTheSingleCertificate() throws Exception {
+        String pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new byte[3], AuthzDecider.firstCertificateDer("  " + pem));
+        var trailing = org.junit.jupiter.api.Assertions.assertThrows(java.security.cert.CertificateException.class,
+                () -> AuthzDecider.firstCertificateDer(pem + "junk"));
+        org.junit.jupiter.api.Assertions.assertTrue(trailing.getMessage().contains("text after"), trailing.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(java.security.cert.CertificateException.class,
+                () -> AuthzDecider.firstCertificateDer("x" + pem));
+    }
 }
