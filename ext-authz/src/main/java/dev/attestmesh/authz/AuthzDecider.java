@@ -233,9 +233,12 @@ public final class AuthzDecider {
         }
         X509Certificate leaf;
         try {
-            // only the leaf is used; anything after it is untrusted
-            leaf = (X509Certificate) CERTIFICATES.get().generateCertificate(
-                    new java.io.ByteArrayInputStream(firstCertificateDer(pem.get())));
+            byte[] der = firstCertificateDer(pem.get());
+            leaf = (X509Certificate) CERTIFICATES.get().generateCertificate(new java.io.ByteArrayInputStream(der));
+            // The certificate parser stops at the end of the DER structure; bytes after it are garbled input.
+            if (!java.util.Arrays.equals(leaf.getEncoded(), der)) {
+                return deny("peer certificate is not valid PEM: bytes after the certificate's DER encoding", now);
+            }
         } catch (CertificateException e) {
             return deny("peer certificate is not valid PEM: " + e.getMessage(), now);
         }

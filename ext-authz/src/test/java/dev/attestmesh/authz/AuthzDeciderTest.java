@@ -145,4 +145,23 @@ class AuthzDeciderTest {
         org.junit.jupiter.api.Assertions.assertThrows(java.security.cert.CertificateException.class,
                 () -> AuthzDecider.firstCertificateDer("x" + pem));
     }
+
+    @Test
+    void deniesAGenuineCertificateWithBytesAppendedToItsDer() throws Exception {
+        MeshFixture mesh = new MeshFixture();
+        var issued = mesh.attest("node-1", Map.of("default", 1L));
+        AuthzDecider decider = new AuthzDecider(mesh.registry, mesh.clock, 1000);
+        byte[] der = issued.leaf().getEncoded();
+        byte[] padded = java.util.Arrays.copyOf(der, der.length + 3);
+        String pem = "-----BEGIN CERTIFICATE-----\n"
+                + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(padded)
+                + "\n-----END CERTIFICATE-----\n";
+        String encoded = pem.replace("%", "%25").replace("\n", "%0A").replace(" ", "%20").replace("+", "%2B")
+                .replace("/", "%2F").replace("=", "%3D");
+        assertTrue(decider.decide(MeshFixture.network(MeshFixture.envoyEncode(issued.leaf()),
+                "spiffe://mesh.example/node/node-1"), List.of("default")) instanceof Decision.Allow);
+        Decision d = decider.decide(MeshFixture.network(encoded, "spiffe://mesh.example/node/node-1"),
+                List.of("default"));
+        assertTrue(d instanceof Decision.Deny deny && deny.reason().contains("bytes after"), d.toString());
+    }
 }
