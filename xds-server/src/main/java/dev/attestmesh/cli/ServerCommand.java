@@ -35,6 +35,13 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--trust-domain", description = "SPIFFE trust domain (default attestmesh.local).")
     String trustDomain;
 
+    @Option(names = "--mesh-file", description = "Mesh config (services, ingress/egress ports) to load at start.")
+    Path meshFile;
+
+    @Option(names = "--authz-replicas",
+            description = "Comma-separated SPIFFE IDs of standalone ext_authz replicas allowed to watch the registry.")
+    String authzReplicas;
+
     @Option(names = "--server-names", description = "Comma-separated DNS names/IPs for the control plane certificate.")
     String serverNames;
 
@@ -76,6 +83,12 @@ final class ServerCommand implements Callable<Integer> {
         }
         if (serverNames != null) {
             p.put("attestmesh.server-names", serverNames);
+        }
+        if (meshFile != null) {
+            p.put("attestmesh.mesh-file", meshFile.toString());
+        }
+        if (authzReplicas != null) {
+            p.put("attestmesh.authz.replica-identities", authzReplicas);
         }
         return p;
     }
