@@ -28,7 +28,6 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.micronaut.context.ApplicationContext;
-import io.micronaut.runtime.Micronaut;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -37,7 +36,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -61,8 +59,7 @@ class EndToEndTest {
     static final String WRONG = "0b".repeat(48);
     static final String SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
-    Path dir;
-
+    ControlPlaneFixture fixture;
     ApplicationContext ctx;
     ControlPlane cp;
     String target;
@@ -73,25 +70,10 @@ class EndToEndTest {
 
     @BeforeAll
     void start() throws Exception {
-        dir = Files.createTempDirectory("attestmesh-e2e");
-        Path policies = dir.resolve("policies.yaml");
-        Files.writeString(policies, """
-                policies:
-                  - id: default
-                    tee: [sim]
-                    reference:
-                      sim:
-                        measurement: ["%s"]
-                """.formatted(GOOD));
-        ctx = Micronaut.build(new String[0]).banner(false).properties(Map.of(
-                "attestmesh.data-dir", dir.resolve("cp").toString(),
-                "attestmesh.grpc-bind", "127.0.0.1",
-                "attestmesh.grpc-port", 0,
-                "attestmesh.admin-port", 0,
-                "attestmesh.ca-key", "end-to-end-test-key",
-                "attestmesh.policy-file", policies.toString())).start();
-        cp = ctx.getBean(ControlPlane.class);
-        target = "127.0.0.1:" + cp.grpcPort();
+        fixture = ControlPlaneFixture.start(ControlPlaneFixture.simPolicy("default", GOOD), Map.of());
+        ctx = fixture.ctx;
+        cp = fixture.cp;
+        target = fixture.target();
         payments = agent("payments", GOOD);
         orders = agent("orders", GOOD);
         paymentsCreds = payments.attestOnce();
@@ -100,27 +82,13 @@ class EndToEndTest {
 
     @AfterAll
     void stop() {
-        if (ctx != null) {
-            ctx.close();
-        }
-        try (var s = Files.walk(dir)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        if (fixture != null) {
+            fixture.close();
         }
     }
 
     NodeAgent agent(String id, String measurement) {
-        return new NodeAgent(new NodeAgent.Settings(id, target, readBundle(), dir.resolve("nodes").resolve(id),
-                Optional.empty(), Optional.empty()), SimulatedTee.withMeasurementHex(measurement), Clock.systemUTC());
-    }
-
-    List<java.security.cert.X509Certificate> readBundle() {
-        try {
-            return dev.attestmesh.ca.Pem.parseCertificates(Files.readString(cp.caBundleFile()));
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
+        return fixture.agent(id, measurement);
     }
 
     @Test
