@@ -1,5 +1,6 @@
 package dev.attestmesh.agent;
 
+import dev.attestmesh.ca.EcdsaContentSigner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.security.GeneralSecurityException;
@@ -9,8 +10,6 @@ import java.security.PrivateKey;
 import java.security.spec.ECGenParameterSpec;
 import java.util.Base64;
 import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 /**
@@ -45,10 +44,7 @@ public final class NodeKeyPair {
         try {
             var builder = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + escapeRdn(nodeId)),
                     keyPair.getPublic());
-            return builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keyPair.getPrivate()))
-                    .getEncoded();
-        } catch (OperatorCreationException e) {
-            throw new IllegalStateException("cannot sign CSR", e);
+            return builder.build(EcdsaContentSigner.of(keyPair.getPrivate())).getEncoded();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,14 +1,11 @@
 package dev.attestmesh.ca;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
-import java.security.Signature;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -17,6 +14,8 @@ import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import dev.attestmesh.quote.trust.EcdsaP256;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.DERSequence;
@@ -24,7 +23,6 @@ import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
-import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
@@ -36,11 +34,9 @@ import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.OtherName;
 import org.bouncycastle.asn1.x509.SubjectKeyIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
-import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
-import org.bouncycastle.operator.ContentSigner;
 
 /**
  * Issues leaf certificates that carry a node's attestation claims, per the AttestMesh certificate
@@ -51,12 +47,11 @@ import org.bouncycastle.operator.ContentSigner;
  * positive 128-bit serial; notBefore backdated 30 s for clock skew; notAfter the earlier of now + TTL
  * and the intermediate's expiry.
  *
- * <p>Thread-safe. Signing uses one JCA {@link Signature} per thread, initialized once with the
- * intermediate key, because issuance is on the hot path of every attestation and renewal.
+ * <p>Thread-safe. The intermediate key is prepared once for signing ({@link EcdsaContentSigner}),
+ * because issuance is on the hot path of every attestation and renewal.
  */
 public final class AttestationBoundIssuer {
     static final Duration BACKDATE = Duration.ofSeconds(30);
-    private static final AlgorithmIdentifier ECDSA_SHA256 = new AlgorithmIdentifier(X9ObjectIdentifiers.ecdsa_with_SHA256);
     private static final ASN1ObjectIdentifier CLAIMS_OID = new ASN1ObjectIdentifier(AttestMeshOids.CLAIMS_EXTENSION);
     private static final ASN1ObjectIdentifier POLICY_SAN_OID = new ASN1ObjectIdentifier(AttestMeshOids.POLICY_SAN);
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -84,7 +79,7 @@ public final class AttestationBoundIssuer {
     private final Extension basicConstraints;
     private final Extension keyUsage;
     private final Extension extendedKeyUsage;
-    private final ThreadLocal<Signature> signer;
+    private final Optional<EcdsaP256.SigningKey> signingKey;
 
     public AttestationBoundIssuer(MeshCa ca, Clock clock) {
         this.ca = Objects.requireNonNull(ca, "ca");
@@ -104,15 +99,7 @@ public final class AttestationBoundIssuer {
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalStateException("could not prepare the certificate profile", e);
         }
-        this.signer = ThreadLocal.withInitial(() -> {
-            try {
-                Signature s = Signature.getInstance("SHA256withECDSA");
-                s.initSign(ca.issuingKey(), RANDOM);
-                return s;
-            } catch (GeneralSecurityException e) {
-                throw new IllegalStateException("ECDSA signing is not available in this JVM", e);
-            }
-        });
+        this.signingKey = EcdsaP256.signingKey(ca.issuingKey());
     }
 
     /** The CA this issuer signs with. */
@@ -167,7 +154,7 @@ public final class AttestationBoundIssuer {
             b.addExtension(Extension.subjectKeyIdentifier, false, subjectKeyId(spki));
             b.addExtension(authorityKeyId);
             b.addExtension(new Extension(CLAIMS_OID, false, AttestationClaimsCodec.encode(claims)));
-            X509CertificateHolder holder = b.build(new ThreadSigner(signer.get()));
+            X509CertificateHolder holder = b.build(EcdsaContentSigner.prepared(signingKey, ca.issuingKey()));
             byte[] der = holder.getEncoded();
             X509Certificate leaf = (X509Certificate) CERTIFICATES.get().generateCertificate(new ByteArrayInputStream(der));
             byte[] sha = SHA256.get().digest(der);
@@ -181,35 +168,5 @@ public final class AttestationBoundIssuer {
     private static SubjectKeyIdentifier subjectKeyId(SubjectPublicKeyInfo spki) {
         byte[] h = SHA256.get().digest(spki.getPublicKeyData().getBytes());
         return new SubjectKeyIdentifier(java.util.Arrays.copyOf(h, 20));
-    }
-
-    /** A {@link ContentSigner} over the calling thread's pre-initialized {@link Signature}. */
-    private static final class ThreadSigner implements ContentSigner {
-        private final Signature signature;
-        private final ByteArrayOutputStream buffer = new ByteArrayOutputStream(1024);
-
-        ThreadSigner(Signature signature) {
-            this.signature = signature;
-        }
-
-        @Override
-        public AlgorithmIdentifier getAlgorithmIdentifier() {
-            return ECDSA_SHA256;
-        }
-
-        @Override
-        public OutputStream getOutputStream() {
-            return buffer;
-        }
-
-        @Override
-        public byte[] getSignature() {
-            try {
-                signature.update(buffer.toByteArray());
-                return signature.sign(); // sign() resets the object for the next certificate on this thread
-            } catch (GeneralSecurityException e) {
-                throw new IllegalStateException("ECDSA signing failed", e);
-            }
-        }
     }
 }

@@ -19,7 +19,9 @@ import java.util.List;
  */
 public final class Pem {
     private static final Base64.Encoder ENCODER = Base64.getMimeEncoder(64, new byte[] {'\n'});
-    private static final String BEGIN_CERT = "-----BEGIN CERTIFICATE-----";
+    /** The first line of a PEM certificate block. */
+    public static final String CERTIFICATE_HEADER = "-----BEGIN CERTIFICATE-----";
+    private static final String BEGIN_CERT = CERTIFICATE_HEADER;
     private static final String END_CERT = "-----END CERTIFICATE-----";
     /** A peer never needs more than this; stops quadratic work on hostile input. */
     private static final int MAX_PEM_CHARS = 256 * 1024;

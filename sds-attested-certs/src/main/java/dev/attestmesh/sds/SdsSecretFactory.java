@@ -31,11 +31,23 @@ public final class SdsSecretFactory {
         if (chain.isEmpty()) {
             throw new IllegalArgumentException("certificate chain is empty");
         }
+        return tlsCertificatePem(Pem.certificates(chain), privateKeyFilename);
+    }
+
+    /**
+     * The {@code default} secret from a chain already in PEM (leaf first), as the control plane stores
+     * it; saves decoding and re-encoding the chain on every snapshot.
+     */
+    public static Secret tlsCertificatePem(String chainPem, String privateKeyFilename) {
+        if (!chainPem.startsWith(Pem.CERTIFICATE_HEADER)) {
+            throw new IllegalArgumentException("certificate chain is not PEM (it must start with "
+                    + Pem.CERTIFICATE_HEADER + ")");
+        }
         if (privateKeyFilename.isBlank()) {
             throw new IllegalArgumentException("private key filename is empty");
         }
         return Secret.newBuilder().setName(SdsNames.DEFAULT).setTlsCertificate(TlsCertificate.newBuilder()
-                .setCertificateChain(DataSource.newBuilder().setInlineString(Pem.certificates(chain)))
+                .setCertificateChain(DataSource.newBuilder().setInlineString(chainPem))
                 .setPrivateKey(DataSource.newBuilder().setFilename(privateKeyFilename))).build();
     }
 

@@ -2,11 +2,10 @@ package dev.attestmesh.quote.sim;
 
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.device.EvidenceCollector;
+import dev.attestmesh.quote.trust.EcdsaP256;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.Signature;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -17,7 +16,7 @@ import java.util.HexFormat;
  * machines without TEE hardware.
  */
 public final class SimulatedTee implements EvidenceCollector {
-    private final KeyPair key;
+    private final EcdsaP256.SigningKey signingKey;
     private final byte[] measurement;
     private final boolean debug;
     private final Clock clock;
@@ -28,7 +27,8 @@ public final class SimulatedTee implements EvidenceCollector {
                     + SimulatedEvidence.MEASUREMENT_LENGTH + " bytes (" + 2 * SimulatedEvidence.MEASUREMENT_LENGTH
                     + " hex digits), got " + measurement.length);
         }
-        this.key = key;
+        this.signingKey = EcdsaP256.signingKey(key.getPrivate()).orElseThrow(() ->
+                new IllegalArgumentException("the simulator key must be an exportable EC P-256 key"));
         this.measurement = measurement.clone();
         this.debug = debug;
         this.clock = clock;
@@ -71,15 +71,7 @@ public final class SimulatedTee implements EvidenceCollector {
         }
         byte[] signed = SimulatedEvidence.encodeSigned(debug ? 1 : 0, measurement, reportData,
                 clock.instant().getEpochSecond());
-        byte[] sig;
-        try {
-            Signature s = Signature.getInstance("SHA256withECDSA");
-            s.initSign(key.getPrivate());
-            s.update(signed);
-            sig = s.sign();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("simulator signing failed", e);
-        }
+        byte[] sig = signingKey.signDer(signed);
         ByteBuffer out = ByteBuffer.allocate(signed.length + 2 + sig.length).order(ByteOrder.LITTLE_ENDIAN);
         out.put(signed, 0, SimulatedEvidence.SIGNED_LENGTH).putShort((short) sig.length).put(sig);
         return out.array();

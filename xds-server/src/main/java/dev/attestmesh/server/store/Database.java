@@ -39,9 +39,13 @@ public final class Database implements AutoCloseable {
     private final Vendor vendor;
     private final Optional<Connection> keepOpen;
     private final Optional<DatabaseSettings> dedicated;
+    private final boolean exclusive;
+    private final java.util.concurrent.ConcurrentHashMap<Class<?>, Object> attachments =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private Database(DataSource dataSource, String description, Vendor vendor, boolean holdOpen,
-            Optional<DatabaseSettings> dedicated) {
+            Optional<DatabaseSettings> dedicated, boolean exclusive) {
+        this.exclusive = exclusive;
         this.dataSource = dataSource;
         this.description = description;
         this.vendor = vendor;
@@ -86,7 +90,8 @@ public final class Database implements AutoCloseable {
             ds.setURL(url);
             ds.setUser(settings.user().orElse("attestmesh"));
             ds.setPassword(settings.password().orElse(""));
-            return migrate(new Database(ds, "H2 " + url.replaceAll(";.*", ""), Vendor.H2, true, Optional.empty()));
+            return migrate(new Database(ds, "H2 " + url.replaceAll(";.*", ""), Vendor.H2, true, Optional.empty(),
+                    false));
         }
         HikariConfig cfg = new HikariConfig();
         cfg.setJdbcUrl(url);
@@ -106,23 +111,24 @@ public final class Database implements AutoCloseable {
                     + " (check attestmesh.database.url / ATTESTMESH_DATABASE_URL, user and password)", e);
         }
         return migrate(new Database(pool, "PostgreSQL " + redact(url).replaceAll("\\?.*", ""), Vendor.POSTGRESQL,
-                false, Optional.of(settings)));
+                false, Optional.of(settings), false));
     }
 
     /** Opens (creating if needed) the embedded H2 database {@code <dataDir>/attestmesh.mv.db}. */
     public static Database embedded(Path dataDir) {
         JdbcDataSource ds = new JdbcDataSource();
         // FILE_LOCK=FILE keeps a second process from opening the same file; AUTO_SERVER stays off so the
-        // database is never reachable over the network.
+        // database is never reachable over the network. QUERY_CACHE_SIZE keeps every statement of the
+        // attestation path parsed per session (H2's default of 8 is smaller than that set).
         ds.setURL("jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("attestmesh")
-                + ";FILE_LOCK=FILE;DB_CLOSE_ON_EXIT=FALSE");
+                + ";FILE_LOCK=FILE;DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=64");
         ds.setUser("attestmesh");
         ds.setPassword("");
         // Pooled: opening an H2 session per transaction costs more than the transaction on the attestation path.
         JdbcConnectionPool pool = JdbcConnectionPool.create(ds);
         pool.setMaxConnections(16);
         return migrate(new Database(pool, "H2 file " + dataDir.toAbsolutePath().resolve("attestmesh.mv.db"),
-                Vendor.H2, true, Optional.empty()));
+                Vendor.H2, true, Optional.empty(), true));
     }
 
     private static Database migrate(Database db) {
@@ -145,6 +151,23 @@ public final class Database implements AutoCloseable {
 
     public Vendor vendor() {
         return vendor;
+    }
+
+    /**
+     * True when this process is the only writer: the embedded H2 file database, whose file lock keeps
+     * every other process out. Stores may then keep what they last wrote in memory instead of reading it
+     * back under a store lock; a shared database (PostgreSQL, or an H2 URL) never allows that.
+     */
+    public boolean isExclusive() {
+        return exclusive;
+    }
+
+    /**
+     * The one object of type {@code type} attached to this database, created on first use: in-memory state
+     * that every store object over this database shares (for example a cached last row).
+     */
+    public <T> T attachment(Class<T> type, Supplier<T> create) {
+        return type.cast(attachments.computeIfAbsent(type, t -> create.get()));
     }
 
     /**

@@ -24,9 +24,19 @@ public final class JdbcIssuanceLogStore implements IssuanceLogStore {
             "seq, serial_hex, node_id, spiffe_id, evidence_sha256, policy_ids, issued_at, previous_hash, entry_hash, "
             + "issued_at_exact";
     private final Database db;
+    private final Head head;
+
+    /**
+     * The last entry written through any store object over one exclusive database; null until read.
+     * Guarded by itself.
+     */
+    private static final class Head {
+        private Optional<IssuanceLogEntry> last;
+    }
 
     public JdbcIssuanceLogStore(Database db) {
         this.db = db;
+        this.head = db.attachment(Head.class, Head::new);
     }
 
     /**
@@ -35,6 +45,9 @@ public final class JdbcIssuanceLogStore implements IssuanceLogStore {
      */
     @Override
     public void append(IssuanceLogEntry e) {
+        synchronized (head) {
+            head.last = null;
+        }
         db.lockInTransaction(Database.LOCK_ISSUANCE_LOG, c -> {
             insert(c, e);
             return null;
@@ -46,9 +59,27 @@ public final class JdbcIssuanceLogStore implements IssuanceLogStore {
      * holds the issuance-log lock ({@code SELECT ... FOR UPDATE} on its {@code store_locks} row), so
      * replicas sharing the database append one at a time: sequence numbers stay unique and gap-free and
      * every entry links to its true predecessor.
+     *
+     * <p>On an exclusive store (the embedded database, which no other process can open) the last entry
+     * is kept in memory after the first read (shared by every store object over that database), and
+     * appends are ordered by its lock instead; the
+     * attestation path then costs one INSERT. A failed insert forgets the cached entry.
      */
     @Override
     public IssuanceLogEntry appendNext(Function<Optional<IssuanceLogEntry>, IssuanceLogEntry> next) {
+        if (db.isExclusive()) {
+            synchronized (head) {
+                Optional<IssuanceLogEntry> last = head.last != null ? head.last : last();
+                IssuanceLogEntry e = next.apply(last);
+                head.last = null;
+                db.inTransaction(c -> {
+                    insert(c, e);
+                    return null;
+                });
+                head.last = Optional.of(e);
+                return e;
+            }
+        }
         return db.lockInTransaction(Database.LOCK_ISSUANCE_LOG, c -> {
             IssuanceLogEntry e = next.apply(last(c));
             insert(c, e);

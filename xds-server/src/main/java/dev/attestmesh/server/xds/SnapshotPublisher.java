@@ -12,7 +12,6 @@ import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import dev.attestmesh.server.xds.MeshResourceGenerator.NodeResources;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
-import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
@@ -88,17 +87,15 @@ public final class SnapshotPublisher {
             cache.clearSnapshot(e.nodeId());
             return;
         }
-        List<X509Certificate> chain;
-        try {
-            chain = Pem.parseCertificates(e.certChainPem());
-        } catch (CertificateException ex) {
-            LOG.error("stored certificate chain of node {} does not parse; withholding its snapshot", e.nodeId(), ex);
+        if (!e.certChainPem().startsWith(Pem.CERTIFICATE_HEADER)) {
+            LOG.error("stored certificate chain of node {} is not PEM; withholding its snapshot", e.nodeId());
             cache.clearSnapshot(e.nodeId());
             return;
         }
         List<X509Certificate> bundle = ca.trustBundle();
         List<Secret> secrets = new ArrayList<>();
-        secrets.add(SdsSecretFactory.tlsCertificate(chain, nodeKeyFile));
+        // The chain is the PEM the CA wrote at issuance (NodeStore re-reads it from the database as is).
+        secrets.add(SdsSecretFactory.tlsCertificatePem(e.certChainPem(), nodeKeyFile));
         secrets.add(SdsSecretFactory.rootCa(bundle));
         for (Policy p : policies.all()) {
             secrets.add(SdsSecretFactory.policyValidation(p.id(), bundle));
