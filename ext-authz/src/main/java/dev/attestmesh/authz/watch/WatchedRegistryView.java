@@ -3,6 +3,7 @@ package dev.attestmesh.authz.watch;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.util.Durations;
 import dev.attestmesh.api.v1.AttestationServiceGrpc;
+import dev.attestmesh.authz.MeshPolicyTable;
 import dev.attestmesh.api.v1.NodeRecord;
 import dev.attestmesh.api.v1.PolicyRef;
 import dev.attestmesh.api.v1.RegistryEvent;
@@ -44,18 +45,20 @@ import org.slf4j.LoggerFactory;
  * A {@link RegistryView} fed by the control plane's {@code WatchRegistry} stream, for a standalone
  * ext_authz replica.
  *
- * <p>Guarantees: decisions use only what the stream delivered (nodes, policy versions and the
- * trust bundle of the latest snapshot plus later deltas); nothing is decided before the first
- * snapshot. Every event (heartbeats included) refreshes the view's age; when no event arrived for
- * longer than {@link Settings#maxStaleness()} {@link #unavailableReason()} reports the view stale
- * and the decider denies every check, until a new snapshot arrives. A broken or silent stream
+ * <p>Guarantees: decisions use only what the stream delivered (nodes, policy versions, the trust
+ * bundle and the mesh policy table of the latest snapshot plus later deltas); nothing is decided
+ * before the first snapshot. Every event (heartbeats included) refreshes the view's age; when no
+ * event arrived for longer than {@link Settings#maxStaleness()} {@link #unavailableReason()} reports
+ * the view stale and the decider denies every check, until a new snapshot arrives. A broken or silent stream
  * (no event for three heartbeat intervals) is resubscribed with exponential backoff and jitter;
  * each resubscription starts with a full snapshot, so no change can be missed. Listeners run after
  * each applied event, in stream order. Thread-safe.
  *
- * <p>Mesh-config policy requirements are not part of the stream: {@link #requiredPolicies} is
- * always empty, so standalone replicas take required policies from the {@code
- * x-attestmesh-policy-ids} header or context extension.
+ * <p>The mesh config's policy requirements arrive as a table by destination principal and port
+ * ({@code mesh_requirements}, in every snapshot and again whenever the table changes), so {@link
+ * #requiredPolicies} gives the answer the control plane's own ext_authz gives for the same mesh
+ * config: Checks without a policy header work as in the embedded mode. A snapshot from a control
+ * plane that does not send the table leaves it empty.
  */
 public final class WatchedRegistryView implements RegistryView, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WatchedRegistryView.class);
@@ -89,7 +92,8 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
 
     /** One consistent view, replaced as a whole on every event. */
     private record State(Map<String, NodeAuthzRecord> byNode, Map<String, String> nodeBySpiffe,
-            Map<String, Long> policyVersions, List<X509Certificate> bundle, long revision) {}
+            Map<String, Long> policyVersions, List<X509Certificate> bundle, MeshPolicyTable meshPolicies,
+            long revision) {}
 
     private final Channel channel;
     private final Settings settings;
@@ -196,7 +200,8 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
 
     @Override
     public List<String> requiredPolicies(String destinationPrincipal, int destinationPort) {
-        return List.of(); // mesh config is not streamed (see class Javadoc)
+        State s = state;
+        return s == null ? List.of() : s.meshPolicies().required(destinationPrincipal, destinationPort);
     }
 
     @Override
@@ -336,14 +341,16 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
             versions.put(p.getId(), p.getVersion());
         }
         List<X509Certificate> bundle = bundle(e.getTrustBundleList());
-        return state(nodes, versions, bundle, e.getRevision());
+        MeshPolicyTable mesh = meshPolicies(e, MeshPolicyTable.EMPTY); // not set: a control plane without the table
+        return state(nodes, versions, bundle, mesh, e.getRevision());
     }
 
     private static State merged(State before, RegistryEvent e) throws ProtocolException {
         if (before == null) {
             throw new ProtocolException("a delta arrived before the first snapshot");
         }
-        if (e.getHeartbeat() && e.getNodesCount() == 0 && e.getRemovedNodeIdsCount() == 0) {
+        if (e.getHeartbeat() && e.getNodesCount() == 0 && e.getRemovedNodeIdsCount() == 0
+                && !e.getMeshRequirementsSet() && e.getMeshRequirementsCount() == 0) {
             return before;
         }
         if (e.getRevision() < before.revision()) {
@@ -361,16 +368,35 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
                 nodes.remove(r.getNodeId()); // an undecodable update must not leave the old (maybe attested) record
             }
         }
-        return state(nodes, before.policyVersions(), before.bundle(), e.getRevision());
+        MeshPolicyTable mesh = meshPolicies(e, before.meshPolicies());
+        return state(nodes, before.policyVersions(), before.bundle(), mesh, e.getRevision());
+    }
+
+    /** The event's table when {@code mesh_requirements_set}, else {@code unchanged}. */
+    private static MeshPolicyTable meshPolicies(RegistryEvent e, MeshPolicyTable unchanged) throws ProtocolException {
+        if (!e.getMeshRequirementsSet()) {
+            if (e.getMeshRequirementsCount() > 0) {
+                throw new ProtocolException("event carries " + e.getMeshRequirementsCount()
+                        + " mesh_requirements without mesh_requirements_set");
+            }
+            return unchanged;
+        }
+        try {
+            return MeshPolicyTableCodec.decode(e.getMeshRequirementsList());
+        } catch (IllegalArgumentException bad) {
+            // Dropping one entry would silently stop requiring its policies: refuse the whole event instead.
+            throw new ProtocolException(bad.getMessage());
+        }
     }
 
     private static State state(Map<String, NodeAuthzRecord> nodes, Map<String, Long> versions,
-            List<X509Certificate> bundle, long revision) {
+            List<X509Certificate> bundle, MeshPolicyTable meshPolicies, long revision) {
         Map<String, String> bySpiffe = new HashMap<>();
         for (NodeAuthzRecord n : nodes.values()) {
             bySpiffe.put(n.spiffeId(), n.nodeId());
         }
-        return new State(Map.copyOf(nodes), Map.copyOf(bySpiffe), Map.copyOf(versions), List.copyOf(bundle), revision);
+        return new State(Map.copyOf(nodes), Map.copyOf(bySpiffe), Map.copyOf(versions), List.copyOf(bundle),
+                meshPolicies, revision);
     }
 
     /** The record, or empty (with a log line) when it cannot be understood: such a node is denied. */

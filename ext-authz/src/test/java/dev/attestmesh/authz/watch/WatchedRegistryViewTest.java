@@ -7,6 +7,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import dev.attestmesh.api.v1.AttestationServiceGrpc;
 import dev.attestmesh.api.v1.Claims;
+import dev.attestmesh.api.v1.MeshPolicyRequirement;
 import dev.attestmesh.api.v1.NodeRecord;
 import dev.attestmesh.api.v1.PolicyRef;
 import dev.attestmesh.api.v1.RegistryEvent;
@@ -21,6 +22,7 @@ import io.grpc.stub.StreamObserver;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -78,6 +80,15 @@ class WatchedRegistryViewTest {
             b.addTrustBundle(ByteString.copyFrom(c.getEncoded()));
         }
         return b.build();
+    }
+
+    static MeshPolicyRequirement requirement(String node, int port, String... policyIds) {
+        return MeshPolicyRequirement.newBuilder().setDestinationPrincipal("spiffe://mesh.example/node/" + node)
+                .setPort(port).addAllPolicyIds(List.of(policyIds)).build();
+    }
+
+    static String principal(String node) {
+        return "spiffe://mesh.example/node/" + node;
     }
 
     static void eventually(BooleanSupplier cond, String what) throws InterruptedException {
@@ -147,5 +158,88 @@ class WatchedRegistryViewTest {
         }
         latest.onNext(snapshot(2, node("a", "ATTESTED")));
         eventually(() -> view.unavailableReason().isEmpty(), "current again after a new snapshot");
+    }
+
+    @Test
+    void meshRequirementsAreSetBySnapshotKeptByDeltasWithoutThemAndReplacedOrClearedWhenSet() throws Exception {
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(snapshot(1, node("orders", "ATTESTED"), node("web", "ATTESTED")).toBuilder()
+                .setMeshRequirementsSet(true)
+                .addMeshRequirements(requirement("orders", 8443, "default"))
+                .addMeshRequirements(requirement("orders", 8444, "default", "strict")).build());
+        eventually(() -> view.revision().isPresent(), "snapshot");
+        assertEquals(List.of("default"), view.requiredPolicies(principal("orders"), 8443));
+        assertEquals(List.of("default", "strict"), view.requiredPolicies(principal("orders"), 8444));
+        assertEquals(List.of(), view.requiredPolicies(principal("orders"), 9999), "port without requirement");
+        assertEquals(List.of(), view.requiredPolicies(principal("web"), 8443), "principal without requirement");
+
+        // A node delta without the flag leaves the table as it was.
+        s.onNext(RegistryEvent.newBuilder().setRevision(2).addNodes(node("web", "REVOKED")).build());
+        eventually(() -> view.revision().getAsLong() == 2, "node delta");
+        assertEquals(List.of("default", "strict"), view.requiredPolicies(principal("orders"), 8444));
+
+        // A changed table replaces the old one as a whole, without any node change.
+        s.onNext(RegistryEvent.newBuilder().setRevision(3).setMeshRequirementsSet(true)
+                .addMeshRequirements(requirement("web", 443, "strict")).build());
+        eventually(() -> view.revision().getAsLong() == 3, "table delta");
+        assertEquals(List.of("strict"), view.requiredPolicies(principal("web"), 443));
+        assertEquals(List.of(), view.requiredPolicies(principal("orders"), 8443), "entries not resent are gone");
+        assertEquals(List.of(), view.requiredPolicies(principal("orders"), 8444));
+
+        // Set with no entries: nothing is required any more (not "unchanged").
+        s.onNext(RegistryEvent.newBuilder().setRevision(4).setMeshRequirementsSet(true).build());
+        eventually(() -> view.revision().getAsLong() == 4, "cleared table");
+        assertEquals(List.of(), view.requiredPolicies(principal("web"), 443));
+    }
+
+    @Test
+    void aTableChangeRunsTheListenersSoCachedDecisionsAreDropped() throws Exception {
+        AtomicInteger changes = new AtomicInteger();
+        view.addChangeListener(changes::incrementAndGet);
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(snapshot(1, node("orders", "ATTESTED")).toBuilder().setMeshRequirementsSet(true).build());
+        eventually(() -> changes.get() >= 1, "snapshot notified");
+        assertEquals(List.of(), view.requiredPolicies(principal("orders"), 8443));
+        int before = changes.get();
+        s.onNext(RegistryEvent.newBuilder().setRevision(2).setHeartbeat(true).setMeshRequirementsSet(true)
+                .addMeshRequirements(requirement("orders", 8443, "strict")).build());
+        eventually(() -> changes.get() > before, "table change notified, even on an event marked heartbeat");
+        assertEquals(List.of("strict"), view.requiredPolicies(principal("orders"), 8443));
+    }
+
+    @Test
+    void aSnapshotWithoutTheTableRequiresNothingAndReplacesAnEarlierTable() throws Exception {
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(snapshot(1, node("orders", "ATTESTED")).toBuilder().setMeshRequirementsSet(true)
+                .addMeshRequirements(requirement("orders", 8443, "default")).build());
+        eventually(() -> view.revision().isPresent(), "snapshot");
+        assertEquals(List.of("default"), view.requiredPolicies(principal("orders"), 8443));
+        s.onNext(snapshot(2, node("orders", "ATTESTED"))); // as from a control plane that does not stream the table
+        eventually(() -> view.revision().getAsLong() == 2, "second snapshot");
+        assertEquals(List.of(), view.requiredPolicies(principal("orders"), 8443));
+    }
+
+    @Test
+    void anInvalidTableIsAProtocolErrorThatKeepsThePreviousTableAndResubscribes() throws Exception {
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(snapshot(1, node("orders", "ATTESTED")).toBuilder().setMeshRequirementsSet(true)
+                .addMeshRequirements(requirement("orders", 8443, "default")).build());
+        eventually(() -> view.revision().isPresent(), "snapshot");
+        s.onNext(RegistryEvent.newBuilder().setRevision(2).setMeshRequirementsSet(true)
+                .addMeshRequirements(requirement("orders", 8443, "strict"))
+                .addMeshRequirements(requirement("orders", 70000, "strict")).build());
+        StreamObserver<RegistryEvent> again = streams.poll(5, TimeUnit.SECONDS);
+        assertTrue(again != null, "resubscribed after the invalid table");
+        assertEquals(1, view.revision().getAsLong(), "the event was not applied");
+        assertEquals(List.of("default"), view.requiredPolicies(principal("orders"), 8443));
+
+        again.onNext(snapshot(3, node("orders", "ATTESTED")).toBuilder().setMeshRequirementsSet(true)
+                .addMeshRequirements(requirement("orders", 8443, "strict")).build());
+        eventually(() -> view.revision().getAsLong() == 3, "snapshot on the new stream");
+        // Entries without the flag would be ambiguous: refused as well.
+        again.onNext(RegistryEvent.newBuilder().setRevision(4)
+                .addMeshRequirements(requirement("orders", 8443, "default")).build());
+        assertTrue(streams.poll(5, TimeUnit.SECONDS) != null, "resubscribed after entries without the flag");
+        assertEquals(List.of("strict"), view.requiredPolicies(principal("orders"), 8443));
     }
 }

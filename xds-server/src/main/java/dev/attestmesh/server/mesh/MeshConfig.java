@@ -1,10 +1,14 @@
 package dev.attestmesh.server.mesh;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The declarative mesh config: services, their members, ingress and egress ports, and the policy IDs
@@ -42,8 +46,50 @@ public record MeshConfig(List<MeshService> services) {
      * the node's services' ingress ports listening there, in config order; empty when none.
      */
     public List<String> requiredPolicies(String nodeId, EnvoyNodeIdentity identity, int port) {
+        return requiredPolicies(servicesOf(nodeId, identity), port);
+    }
+
+    /**
+     * {@link #requiredPolicies} for every node and port where it is not empty: node id to port to
+     * policy IDs. The nodes considered are those listed by id in a membership and those in {@code
+     * identities} (what nodes presented over xDS); any other node has the {@link EnvoyNodeIdentity#UNKNOWN}
+     * identity, which no cluster or metadata selector matches, so its answer is empty on every port.
+     *
+     * @param identities node id to the identity the node presented; absent nodes are UNKNOWN
+     */
+    public Map<String, Map<Integer, List<String>>> requiredPoliciesByNode(Map<String, EnvoyNodeIdentity> identities) {
+        boolean anyRequired = services.stream().flatMap(s -> s.ingress().stream()).anyMatch(i -> !i.policies().isEmpty());
+        if (!anyRequired) {
+            return Map.of();
+        }
+        Set<String> candidates = new TreeSet<>(identities.keySet());
+        services.forEach(s -> candidates.addAll(s.members().nodeIds()));
+        Map<String, Map<Integer, List<String>>> out = new HashMap<>();
+        for (String node : candidates) {
+            List<MeshService> mine = servicesOf(node, identities.getOrDefault(node, EnvoyNodeIdentity.UNKNOWN));
+            Map<Integer, List<String>> byPort = new HashMap<>();
+            Set<Integer> seen = new HashSet<>();
+            for (MeshService s : mine) {
+                for (MeshService.IngressPort i : s.ingress()) {
+                    if (seen.add(i.port())) {
+                        List<String> ids = requiredPolicies(mine, i.port());
+                        if (!ids.isEmpty()) {
+                            byPort.put(i.port(), ids);
+                        }
+                    }
+                }
+            }
+            if (!byPort.isEmpty()) {
+                out.put(node, Map.copyOf(byPort));
+            }
+        }
+        return Map.copyOf(out);
+    }
+
+    /** The union of {@code nodeServices}' policies on ingress {@code port}, in config order. */
+    private static List<String> requiredPolicies(List<MeshService> nodeServices, int port) {
         Set<String> out = new LinkedHashSet<>();
-        for (MeshService s : servicesOf(nodeId, identity)) {
+        for (MeshService s : nodeServices) {
             s.ingressOn(port).ifPresent(i -> out.addAll(i.policies()));
         }
         return List.copyOf(out);

@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
@@ -38,6 +39,11 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
     private final Clock clock;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private volatile VersionedMeshConfig current;
+    private volatile ByNodeCache byNodeCache;
+
+    /** {@link #requiredPoliciesByNode} as computed for one config and one generation of the node directory. */
+    private record ByNodeCache(VersionedMeshConfig config, long directoryGeneration,
+            Map<String, Map<Integer, List<String>>> byNode) {}
 
     /** Loads the newest stored config (or the empty mesh when none was ever stored). */
     public MeshConfigRegistry(MeshConfigStore store, PolicyRegistry policies, EnvoyNodeDirectory nodes, Clock clock) {
@@ -124,6 +130,23 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
     @Override
     public List<String> requiredPolicies(String nodeId, int port) {
         return current.config().requiredPolicies(nodeId, nodes.identity(nodeId), port);
+    }
+
+    /** Computed again only after the config or a node's presented identity changed. */
+    @Override
+    public Map<String, Map<Integer, List<String>>> requiredPoliciesByNode() {
+        VersionedMeshConfig config = current;
+        if (config.config().services().isEmpty()) {
+            return Map.of();
+        }
+        long generation = nodes.generation(); // read before the identities: see EnvoyNodeDirectory#generation
+        ByNodeCache cached = byNodeCache;
+        if (cached != null && cached.config() == config && cached.directoryGeneration() == generation) {
+            return cached.byNode();
+        }
+        Map<String, Map<Integer, List<String>>> byNode = config.config().requiredPoliciesByNode(nodes.identities());
+        byNodeCache = new ByNodeCache(config, generation, byNode);
+        return byNode;
     }
 
     @Override

@@ -38,12 +38,17 @@ public record MeshService(String name, Membership members, boolean mutual, boole
     /**
      * Which nodes belong to a service. A node belongs when its id is listed, or its Envoy node
      * {@code cluster} equals {@code cluster}, or its node metadata contains every key/value of
-     * {@code metadata} (each selector that is set is enough on its own).
+     * {@code metadata} (each selector that is set is enough on its own). A cluster selector is never
+     * empty, so a node that has not presented itself over xDS ({@link EnvoyNodeIdentity#UNKNOWN})
+     * belongs only where it is listed by id.
      */
     public record Membership(Set<String> nodeIds, Optional<String> cluster, Map<String, String> metadata) {
         public Membership {
             nodeIds = Set.copyOf(nodeIds);
             metadata = Map.copyOf(metadata);
+            if (cluster.isPresent() && cluster.get().isEmpty()) {
+                throw new IllegalArgumentException("membership cluster selector must not be empty; omit it instead");
+            }
         }
 
         /** Whether the node described by {@code nodeId} and {@code identity} belongs. */

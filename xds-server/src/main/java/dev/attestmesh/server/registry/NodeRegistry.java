@@ -1,5 +1,6 @@
 package dev.attestmesh.server.registry;
 
+import dev.attestmesh.authz.MeshPolicyTable;
 import dev.attestmesh.authz.NodeAuthzRecord;
 import dev.attestmesh.authz.NodeState;
 import dev.attestmesh.authz.RegistryView;
@@ -202,6 +203,29 @@ public final class NodeRegistry implements RegistryView {
         // The principal is the destination's SPIFFE ID; the mesh config is keyed by node.
         String node = nodeBySpiffe.get(destinationPrincipal);
         return node == null ? List.of() : mesh.requiredPolicies(node, destinationPort);
+    }
+
+    /**
+     * Every non-empty answer of {@link #requiredPolicies}, as a table by destination principal and
+     * port: what a standalone ext_authz replica needs to answer as this registry does. Changes with
+     * the mesh config, with what proxies present over xDS, and with the nodes' SPIFFE IDs; the
+     * listeners run after each such change.
+     */
+    public MeshPolicyTable meshPolicyTable() {
+        Map<String, Map<Integer, List<String>>> required = mesh.requiredPoliciesByNode();
+        if (required.isEmpty()) {
+            return MeshPolicyTable.EMPTY;
+        }
+        MeshPolicyTable.Builder table = MeshPolicyTable.builder();
+        required.forEach((node, ports) -> {
+            NodeEntry e = byNode.get(node);
+            // Only where requiredPolicies resolves the principal to this very node (several nodes may share
+            // a SPIFFE ID, e.g. one namespace and service account; the index holds the last one recorded).
+            if (e != null && node.equals(nodeBySpiffe.get(e.spiffeId()))) {
+                ports.forEach((port, ids) -> table.require(e.spiffeId(), port, ids));
+            }
+        });
+        return table.build();
     }
 
     @Override

@@ -3,8 +3,11 @@ package dev.attestmesh.server.watch;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import dev.attestmesh.api.v1.Claims;
+import dev.attestmesh.api.v1.MeshPolicyRequirement;
 import dev.attestmesh.api.v1.NodeRecord;
 import dev.attestmesh.api.v1.PolicyRef;
+import dev.attestmesh.authz.MeshPolicyTable;
+import dev.attestmesh.authz.watch.MeshPolicyTableCodec;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.ca.AttestationClaimsProto;
 import dev.attestmesh.policy.Policy;
@@ -22,9 +25,10 @@ import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /**
- * Reads the registry, the policy versions and the trust bundle into a {@link RegistryState}. Records
- * of entries that did not change since the previous read are reused, so a read after one attestation
- * encodes one node, not all of them. Not thread-safe: the watch service calls it from its one thread.
+ * Reads the registry, the policy versions, the trust bundle and the registry's mesh policy table into
+ * a {@link RegistryState}. Records of entries that did not change since the previous read are reused,
+ * so a read after one attestation encodes one node, not all of them; an unchanged mesh policy table is
+ * not encoded again either. Not thread-safe: the watch service calls it from its one thread.
  */
 final class RegistryStateReader {
     private final NodeRegistry registry;
@@ -32,6 +36,8 @@ final class RegistryStateReader {
     private final Supplier<List<X509Certificate>> trustBundle;
     /** Last read's encoding per node, keyed by the entry instance it came from (entries are immutable). */
     private Map<String, Encoded> previous = Map.of();
+    private MeshPolicyTable previousTable = MeshPolicyTable.EMPTY;
+    private List<MeshPolicyRequirement> previousRequirements = List.of();
 
     private record Encoded(NodeEntry entry, NodeRecord record) {}
 
@@ -56,7 +62,12 @@ final class RegistryStateReader {
             versions.put(p.id(), p.version());
         }
         List<ByteString> bundle = trustBundle.get().stream().map(RegistryStateReader::der).toList();
-        return new RegistryState(nodes, versions, bundle);
+        MeshPolicyTable table = registry.meshPolicyTable();
+        if (!table.equals(previousTable)) {
+            previousRequirements = MeshPolicyTableCodec.encode(table);
+            previousTable = table;
+        }
+        return new RegistryState(nodes, versions, bundle, previousRequirements);
     }
 
     static NodeRecord encode(NodeEntry e) {

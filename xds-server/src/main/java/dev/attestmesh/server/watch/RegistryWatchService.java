@@ -47,9 +47,12 @@ import org.slf4j.LoggerFactory;
  *       PERMISSION_DENIED with the reason. A served replica whose node is revoked later, or whose
  *       certificate expires, has its stream closed with the same statuses.</li>
  *   <li>The first event is a full snapshot ({@code full = true}): every node, every policy version,
- *       the trust bundle, the revision. After it, a change of nodes only is sent as a delta (upserted
- *       records and removed node IDs); a change of policy versions or of the trust bundle (CA
- *       rotation, detected at the latest on the next heartbeat) is sent as a new full snapshot.</li>
+ *       the trust bundle, the mesh policy table ({@link NodeRegistry#meshPolicyTable()}, with {@code
+ *       mesh_requirements_set}), the revision. After it, a change of nodes only is sent as a delta
+ *       (upserted records and removed node IDs); a change of the mesh policy table is sent in a delta
+ *       too, as the complete new table with {@code mesh_requirements_set}; a change of policy versions
+ *       or of the trust bundle (CA rotation, detected at the latest on the next heartbeat) is sent as a
+ *       new full snapshot.</li>
  *   <li>Flow control: nothing is written to a stream that is not ready. Changes made meanwhile are
  *       coalesced; when the stream becomes ready it gets one event computed against what it last
  *       received (a full resync when that difference is larger than half the registry), so memory per
@@ -275,7 +278,8 @@ public final class RegistryWatchService implements AutoCloseable {
             if (sentState == null || !sentState.policyVersions().equals(state.policyVersions())
                     || !sentState.trustBundle().equals(state.trustBundle())) {
                 event = full(state);
-            } else if (sentState != state && !sentState.nodes().equals(state.nodes())) {
+            } else if (sentState != state && (!sentState.nodes().equals(state.nodes())
+                    || !sentState.meshRequirements().equals(state.meshRequirements()))) {
                 event = delta(state);
             } else if (heartbeatTick || sentRevision != revision) {
                 event = base(state).setHeartbeat(true).build();
@@ -297,6 +301,7 @@ public final class RegistryWatchService implements AutoCloseable {
             RegistryEvent.Builder b = base(state).setFull(true).addAllNodes(state.nodes().values());
             state.policyVersions().forEach((id, v) -> b.addPolicyVersions(PolicyRef.newBuilder().setId(id).setVersion(v)));
             b.addAllTrustBundle(state.trustBundle());
+            b.setMeshRequirementsSet(true).addAllMeshRequirements(state.meshRequirements());
             return b.build();
         }
 
@@ -318,7 +323,11 @@ public final class RegistryWatchService implements AutoCloseable {
             if (changes > MIN_DELTA_FOR_RESYNC && changes > state.nodes().size() / 2) {
                 return full(state); // a long-stalled replica: one snapshot is smaller than the difference
             }
-            return base(state).addAllNodes(upserts).addAllRemovedNodeIds(removed).build();
+            RegistryEvent.Builder b = base(state).addAllNodes(upserts).addAllRemovedNodeIds(removed);
+            if (!sentState.meshRequirements().equals(state.meshRequirements())) {
+                b.setMeshRequirementsSet(true).addAllMeshRequirements(state.meshRequirements());
+            }
+            return b.build();
         }
 
         private RegistryEvent.Builder base(RegistryState state) {

@@ -83,6 +83,44 @@ class MeshConfigParserTest {
     }
 
     @Test
+    void requiredPoliciesByNodeHoldsExactlyTheNonEmptyAnswersForEverySelectorKind() throws Exception {
+        MeshConfig c = MeshConfigParser.parse(VALID + """
+                  - name: audit
+                    members: {cluster: orders, nodes: [audit-1]}
+                    ingress:
+                      - {port: 8443, appPort: 8081, policies: [production, default]}
+                      - {port: 9443, appPort: 9081, policies: [production]}
+                """, POLICIES);
+        Map<String, EnvoyNodeIdentity> presented = Map.of(
+                "orders-1", new EnvoyNodeIdentity("elsewhere", Map.of()),
+                "o-9", new EnvoyNodeIdentity("orders", Map.of()),
+                "p-1", new EnvoyNodeIdentity("other", Map.of("app", "payments")),
+                "idle", new EnvoyNodeIdentity("none", Map.of("app", "idle")));
+        Map<String, Map<Integer, List<String>>> byNode = c.requiredPoliciesByNode(presented);
+        assertEquals(Map.of(
+                "orders-1", Map.of(8443, List.of("default", "production")),
+                "o-9", Map.of(8443, List.of("default", "production"), 9443, List.of("production")),
+                "audit-1", Map.of(8443, List.of("production", "default"), 9443, List.of("production"))), byNode,
+                "by id (presented or not), by cluster; payments' ingress and idle nodes require nothing");
+        // The same answers as requiredPolicies, for listed, presented and unknown nodes on every port.
+        for (String node : List.of("orders-1", "o-9", "p-1", "idle", "audit-1", "reports-1", "stranger")) {
+            EnvoyNodeIdentity identity = presented.getOrDefault(node, EnvoyNodeIdentity.UNKNOWN);
+            for (int port : List.of(8443, 9443, 7001, 1)) {
+                assertEquals(c.requiredPolicies(node, identity, port),
+                        byNode.getOrDefault(node, Map.of()).getOrDefault(port, List.of()), node + " port " + port);
+            }
+        }
+        assertEquals(Map.of(), MeshConfig.EMPTY.requiredPoliciesByNode(presented));
+    }
+
+    @Test
+    void aMembershipWithAnEmptyClusterSelectorIsRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new MeshService.Membership(Set.of(), Optional.of(""), Map.of()));
+        assertTrue(e.getMessage().contains("cluster selector must not be empty"), e.getMessage());
+    }
+
+    @Test
     void listsEveryProblemWithItsPathAndRejectsTheWholeDocument() {
         String bad = """
                 services:

@@ -9,6 +9,7 @@ import dev.attestmesh.agent.AgentCredentials;
 import dev.attestmesh.agent.ControlPlaneChannels;
 import dev.attestmesh.agent.NodeAgent;
 import dev.attestmesh.api.v1.AttestationServiceGrpc;
+import dev.attestmesh.api.v1.MeshPolicyRequirement;
 import dev.attestmesh.api.v1.RegistryEvent;
 import dev.attestmesh.api.v1.WatchRegistryRequest;
 import dev.attestmesh.authz.standalone.StandaloneAuthzServer;
@@ -17,6 +18,8 @@ import dev.attestmesh.quote.sim.SimulatedTee;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
@@ -48,10 +51,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Two standalone ext_authz replicas against one control plane, on loopback: consistency after attest
- * and revoke, fail-closed staleness when the control plane stops, and resubscription when it is back.
+ * and revoke, fail-closed staleness when the control plane stops, resubscription when it is back, and
+ * the mesh config's policy requirements for Checks without a policy header.
  */
 class StandaloneAuthzReplicaTest {
     static final String GOOD = "a1".repeat(48);
+    /** Satisfies {@code strict} as well as {@code default}; {@link #GOOD} satisfies only {@code default}. */
+    static final String STRONG = "b2".repeat(48);
     static final String TD = "attestmesh.local";
     static final Duration STALENESS = Duration.ofSeconds(2);
 
@@ -69,8 +75,13 @@ class StandaloneAuthzReplicaTest {
                     tee: [sim]
                     reference:
                       sim:
-                        measurement: ["%s"]
-                """.formatted(GOOD));
+                        measurement: ["%1$s", "%2$s"]
+                  - id: strict
+                    tee: [sim]
+                    reference:
+                      sim:
+                        measurement: ["%2$s"]
+                """.formatted(GOOD, STRONG));
         cp = startControlPlane(0);
         cpPort = cp.grpcPort();
     }
@@ -101,9 +112,13 @@ class StandaloneAuthzReplicaTest {
     }
 
     NodeAgent agent(String id) throws Exception {
+        return agent(id, GOOD);
+    }
+
+    NodeAgent agent(String id, String measurement) throws Exception {
         List<X509Certificate> bundle = Pem.parseCertificates(Files.readString(cp.caBundleFile()));
         return new NodeAgent(new NodeAgent.Settings(id, "127.0.0.1:" + cpPort, bundle, dir.resolve("nodes").resolve(id),
-                Optional.empty(), Optional.empty()), SimulatedTee.withMeasurementHex(GOOD), Clock.systemUTC());
+                Optional.empty(), Optional.empty()), SimulatedTee.withMeasurementHex(measurement), Clock.systemUTC());
     }
 
     /** Attests {@code id} as a node and starts a replica with its identity. */
@@ -120,9 +135,14 @@ class StandaloneAuthzReplicaTest {
     }
 
     AuthorizationGrpc.AuthorizationBlockingStub plaintextClient(StandaloneAuthzServer r) {
+        return withPolicyHeader(plaintextClientWithoutHeader(r));
+    }
+
+    /** As Istio's generated filter calls ext_authz: no policy header, so the mesh config decides. */
+    AuthorizationGrpc.AuthorizationBlockingStub plaintextClientWithoutHeader(StandaloneAuthzServer r) {
         ManagedChannel ch = Grpc.newChannelBuilder("127.0.0.1:" + r.port(), InsecureChannelCredentials.create()).build();
         closeables.add(ch::shutdownNow);
-        return withPolicyHeader(AuthorizationGrpc.newBlockingStub(ch));
+        return AuthorizationGrpc.newBlockingStub(ch);
     }
 
     /** A TLS client presenting {@code clientNode}'s mesh certificate; the replica's certificate has no DNS name, so only its chain is checked. */
@@ -160,6 +180,15 @@ class StandaloneAuthzReplicaTest {
     static CheckRequest byPrincipal(String principal) {
         return CheckRequest.newBuilder().setAttributes(AttributeContext.newBuilder()
                 .setSource(AttributeContext.Peer.newBuilder().setPrincipal(principal))).build();
+    }
+
+    /** A Check from {@code source} to {@code destination} on {@code port}, identified by principals (the Istio case). */
+    static CheckRequest toDestination(String source, String destination, int port) {
+        return CheckRequest.newBuilder().setAttributes(AttributeContext.newBuilder()
+                .setSource(AttributeContext.Peer.newBuilder().setPrincipal(source))
+                .setDestination(AttributeContext.Peer.newBuilder().setPrincipal(destination)
+                        .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
+                                .setAddress("127.0.0.1").setPortValue(port))))).build();
     }
 
     /** Polls until every stub's response satisfies {@code ok}; returns the elapsed milliseconds. */
@@ -260,7 +289,10 @@ class StandaloneAuthzReplicaTest {
         RegistryEvent first = events.next();
         assertTrue(first.getFull());
         assertEquals(Set.of("authz-1", "web"), Set.copyOf(first.getNodesList().stream().map(n -> n.getNodeId()).toList()));
-        assertEquals("default", first.getPolicyVersions(0).getId());
+        assertEquals(Set.of("default", "strict"),
+                Set.copyOf(first.getPolicyVersionsList().stream().map(p -> p.getId()).toList()));
+        assertTrue(first.getMeshRequirementsSet(), "a snapshot always carries the mesh policy table");
+        assertEquals(0, first.getMeshRequirementsCount(), "no mesh config: nothing required");
         assertEquals(2, first.getTrustBundleCount(), "root and intermediate");
         cp.registry().revoke("web", "delta test");
         RegistryEvent next = events.next();
@@ -271,5 +303,84 @@ class StandaloneAuthzReplicaTest {
         assertEquals(1, next.getNodesCount());
         assertEquals("REVOKED", next.getNodes(0).getState());
         assertTrue(next.getRevision() > first.getRevision());
+        assertFalse(next.getMeshRequirementsSet(), "the table did not change");
+
+        cp.mesh().replace("""
+                services:
+                  - name: web
+                    members: {nodes: [web]}
+                    ingress: [{port: 8443, appPort: 8080, policies: [default]}]
+                """);
+        RegistryEvent table = events.next();
+        while (table.getHeartbeat()) {
+            table = events.next();
+        }
+        assertFalse(table.getFull(), "a table change alone is a delta");
+        assertEquals(0, table.getNodesCount());
+        assertTrue(table.getMeshRequirementsSet());
+        assertEquals(List.of(MeshPolicyRequirement.newBuilder().setDestinationPrincipal(spiffe("web")).setPort(8443)
+                .addPolicyIds("default").build()), table.getMeshRequirementsList());
+        assertTrue(table.getRevision() > next.getRevision());
+    }
+
+    static String ordersRequiring(String policy) {
+        return """
+                services:
+                  - name: orders
+                    members: {nodes: [orders]}
+                    ingress: [{port: 8443, appPort: 8080, policies: [%s]}]
+                """.formatted(policy);
+    }
+
+    static boolean deniedFor(CheckResponse r, String node, String policy) {
+        return !allowed(r) && r.getStatus().getMessage().equals("node '" + node + "' does not satisfy policy '" + policy + "'");
+    }
+
+    @Test
+    void checksWithoutPolicyHeaderFollowTheMeshConfigStreamedToTheReplicaAndItsChanges() throws Exception {
+        cp.mesh().replace(ordersRequiring("strict"));
+        agent("orders").attestOnce();
+        agent("weak").attestOnce();
+        agent("strong", STRONG).attestOnce();
+        StandaloneAuthzServer r1 = replica("authz-1", true);
+        // The snapshot carried the table: the replica needs no further event to answer.
+        assertEquals(List.of("strict"), r1.view().requiredPolicies(spiffe("orders"), 8443));
+        var stubs = List.of(plaintextClientWithoutHeader(r1));
+        CheckRequest weakToOrders = toDestination(spiffe("weak"), spiffe("orders"), 8443);
+        CheckRequest strongToOrders = toDestination(spiffe("strong"), spiffe("orders"), 8443);
+        assertTrue(deniedFor(stubs.get(0).check(weakToOrders), "weak", "strict"), "weak caller lacks 'strict'");
+        assertTrue(allowed(stubs.get(0).check(strongToOrders)), "strong caller holds 'strict'");
+        assertTrue(allowed(stubs.get(0).check(toDestination(spiffe("weak"), spiffe("orders"), 9443))),
+                "a port without requirements needs only attestation");
+        // The same answers as the control plane's embedded ext_authz.
+        for (String destination : List.of("orders", "weak", "strong", "authz-1", "nobody")) {
+            for (int port : List.of(8443, 9443)) {
+                assertEquals(cp.registry().requiredPolicies(spiffe(destination), port),
+                        r1.view().requiredPolicies(spiffe(destination), port), destination + " port " + port);
+            }
+        }
+
+        // A mesh config change reaches the running replica and changes its decision.
+        cp.mesh().replace(ordersRequiring("default"));
+        within(Duration.ofSeconds(1), stubs, weakToOrders, StandaloneAuthzReplicaTest::allowed);
+        assertEquals(List.of("default"), r1.view().requiredPolicies(spiffe("orders"), 8443));
+
+        // A node listed in the mesh config that attests later brings its requirements with it.
+        cp.mesh().replace(ordersRequiring("default") + """
+                  - name: billing
+                    members: {nodes: [billing]}
+                    ingress: [{port: 8443, appPort: 8080, policies: [strict]}]
+                """);
+        assertEquals(List.of(), r1.view().requiredPolicies(spiffe("billing"), 8443), "not in the registry yet");
+        agent("billing").attestOnce();
+        CheckRequest weakToBilling = toDestination(spiffe("weak"), spiffe("billing"), 8443);
+        within(Duration.ofSeconds(1), stubs, weakToBilling, r -> deniedFor(r, "weak", "strict"));
+        assertTrue(allowed(stubs.get(0).check(toDestination(spiffe("strong"), spiffe("billing"), 8443))));
+        assertTrue(allowed(stubs.get(0).check(weakToOrders)));
+
+        // An emptied mesh config clears the table: nothing but attestation is required any more.
+        cp.mesh().replace("services: []\n");
+        within(Duration.ofSeconds(1), stubs, weakToBilling, StandaloneAuthzReplicaTest::allowed);
+        assertEquals(List.of(), r1.view().requiredPolicies(spiffe("billing"), 8443));
     }
 }

@@ -225,6 +225,25 @@ class MeshSnapshotTest {
     }
 
     @Test
+    void meshPolicyTableHoldsExactlyTheNonEmptyAnswersOfTheExtAuthzFallback() {
+        var table = mesh.cp.registry().meshPolicyTable();
+        Map<String, Map<Integer, List<String>>> expected = new java.util.HashMap<>();
+        for (var node : mesh.cp.registry().entries()) { // orders-3 joins (and is revoked) in another test
+            if (node.nodeId().startsWith("orders-")) {
+                expected.put(node.spiffeId(), Map.of(8443, List.of("default"), 8444, List.of("default", "strict")));
+            }
+        }
+        assertTrue(expected.size() >= 2, "orders-1 and orders-2 are in the registry");
+        assertEquals(expected, table.byPrincipal(), "payments and web ingress require nothing");
+        for (var node : mesh.cp.registry().entries()) {
+            for (int port : List.of(443, 8443, 8444, 9443, 9999)) {
+                assertEquals(mesh.cp.registry().requiredPolicies(node.spiffeId(), port),
+                        table.required(node.spiffeId(), port), node.nodeId() + " port " + port);
+            }
+        }
+    }
+
+    @Test
     void invalidReplacementChangesNothingAndAnIdenticalOneKeepsTheVersion() throws Exception {
         VersionedMeshConfig current = mesh.cp.mesh().current();
         assertEquals(1, current.version());
