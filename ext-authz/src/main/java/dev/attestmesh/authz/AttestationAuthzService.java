@@ -23,7 +23,10 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
+import io.grpc.MethodDescriptor;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
 
@@ -50,33 +53,55 @@ public final class AttestationAuthzService extends AuthorizationGrpc.Authorizati
 
     private final AuthzDecider decider;
     /**
-     * Built responses per allow decision, by identity: the decider hands out the same instance while a
-     * decision is cached, so the Struct and the JSON header are built once per decision, not per call.
+     * Built and encoded responses per allow decision, by identity: the decider hands out the same
+     * instance while a decision is cached, so the Struct, the JSON header and the response's protobuf
+     * encoding are made once per decision, not per call.
      */
-    private final Cache<Decision.Allow, CheckResponse> networkAllows =
+    private final Cache<Decision.Allow, AuthzResponse> networkAllows =
             Caffeine.newBuilder().weakKeys().maximumSize(100_000).build();
-    private final Cache<Decision.Allow, CheckResponse> httpAllows =
+    private final Cache<Decision.Allow, AuthzResponse> httpAllows =
             Caffeine.newBuilder().weakKeys().maximumSize(100_000).build();
 
     public AttestationAuthzService(AuthzDecider decider) {
         this.decider = decider;
     }
 
-    /** This service wrapped with the interceptor that reads {@value #POLICY_HEADER}. */
+    /**
+     * This service, bound for serving: {@code envoy.service.auth.v3.Authorization/Check} with the
+     * interceptor that reads {@value #POLICY_HEADER}. The binding takes the request's encoded size from
+     * the transport (for the size limit) rather than computing it again, and sends an allow decision's
+     * response from its encoding made once per decision; on the wire it is the standard service.
+     */
     public ServerServiceDefinition bindWithPolicyHeader() {
-        return ServerInterceptors.intercept(this, new PolicyHeaderInterceptor());
+        MethodDescriptor<SizedCheckRequest, AuthzResponse> check = AuthorizationGrpc.getCheckMethod()
+                .toBuilder(new SizedCheckRequest.Marshaller(), new AuthzResponse.Marshaller()).build();
+        ServiceDescriptor service = ServiceDescriptor.newBuilder(AuthorizationGrpc.SERVICE_NAME)
+                .setSchemaDescriptor(AuthorizationGrpc.getServiceDescriptor().getSchemaDescriptor())
+                .addMethod(check).build();
+        ServerServiceDefinition definition = ServerServiceDefinition.builder(service)
+                .addMethod(check, ServerCalls.asyncUnaryCall(this::checkSized)).build();
+        return ServerInterceptors.intercept(definition, new PolicyHeaderInterceptor());
     }
 
     @Override
     public void check(CheckRequest request, StreamObserver<CheckResponse> responseObserver) {
-        List<String> ids = POLICY_IDS.get();
-        Decision d = decider.decide(request, ids == null ? List.of() : ids);
-        boolean http = request.getAttributes().hasRequest() && request.getAttributes().getRequest().hasHttp();
-        responseObserver.onNext(switch (d) {
-            case Decision.Allow a -> (http ? httpAllows : networkAllows).get(a, x -> allow(x, http));
-            case Decision.Deny deny -> deny(deny, http);
-        });
+        responseObserver.onNext(respond(request, -1).message());
         responseObserver.onCompleted();
+    }
+
+    private void checkSized(SizedCheckRequest request, StreamObserver<AuthzResponse> responseObserver) {
+        responseObserver.onNext(respond(request.request(), request.serializedSize()));
+        responseObserver.onCompleted();
+    }
+
+    private AuthzResponse respond(CheckRequest request, int serializedSize) {
+        List<String> ids = POLICY_IDS.get();
+        Decision d = decider.decide(request, serializedSize, ids == null ? List.of() : ids);
+        boolean http = request.getAttributes().hasRequest() && request.getAttributes().getRequest().hasHttp();
+        return switch (d) {
+            case Decision.Allow a -> (http ? httpAllows : networkAllows).get(a, x -> AuthzResponse.encoded(allow(x, http)));
+            case Decision.Deny deny -> new AuthzResponse(deny(deny, http), null);
+        };
     }
 
     static Struct claims(Decision.Allow a) {

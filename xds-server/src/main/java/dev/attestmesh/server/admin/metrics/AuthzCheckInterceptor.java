@@ -1,5 +1,6 @@
 package dev.attestmesh.server.admin.metrics;
 
+import dev.attestmesh.authz.AuthzResponse;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.Metadata;
@@ -38,7 +39,9 @@ public final class AuthzCheckInterceptor implements ServerInterceptor {
         return next.startCall(new SimpleForwardingServerCall<>(call) {
             @Override
             public void sendMessage(A message) {
-                if (message instanceof CheckResponse r) {
+                CheckResponse r = message instanceof AuthzResponse a ? a.message()
+                        : message instanceof CheckResponse c ? c : null;
+                if (r != null) {
                     answered[0] = true;
                     (r.getStatus().getCode() == 0 ? allow : deny).increment();
                 }
