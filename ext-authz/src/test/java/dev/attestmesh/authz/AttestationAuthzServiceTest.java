@@ -17,6 +17,9 @@ import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.net.InetSocketAddress;
 import io.grpc.stub.MetadataUtils;
 import java.time.Duration;
 import java.util.List;
@@ -186,6 +189,45 @@ class AttestationAuthzServiceTest {
         mesh.registry.put(new NodeAuthzRecord(r.nodeId(), "spiffe://mesh.example/ns/shop/sa/web", r.state(), "", r.tee(),
                 r.measurement(), r.satisfiedPolicies(), r.certificateSha256Hex(), r.evidenceExpiresAt()));
         assertDenied(checkCert(c, "default"), "does not match node 'node-1'");
+    }
+
+    @Test
+    void repeatedAllowsOfOnePeerGetTheSameResponseEncodedOnce() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        CheckResponse first = checkCert(c, "default");
+        CheckResponse second = checkCert(c, "default");
+        assertEquals(0, first.getStatus().getCode(), first.getStatus().getMessage());
+        assertEquals(first, second, "the cached decision's stored encoding decodes to the same response");
+        assertEquals("node-1", second.getDynamicMetadata().getFieldsOrThrow("node_id").getStringValue());
+        CheckResponse http = check(MeshFixture.http(MeshFixture.envoyEncode(c.leaf())), "default");
+        assertEquals("x-attestmesh-peer", http.getOkResponse().getHeaders(0).getHeader().getKey(),
+                "network and HTTP allows of one decision keep their own responses");
+    }
+
+    @Test
+    void oversizedRequestIsDeniedWithTheSizeTheTransportReportsOverTcp() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        CheckRequest small = MeshFixture.http(MeshFixture.envoyEncode(c.leaf()));
+        var headers = small.getAttributes().getRequest().getHttp().toBuilder();
+        for (int i = 0; i < 300; i++) {
+            headers.putHeaders("x-filler-" + i, "f".repeat(1000));
+        }
+        CheckRequest big = small.toBuilder().setAttributes(small.getAttributes().toBuilder().setRequest(
+                small.getAttributes().getRequest().toBuilder().setHttp(headers))).build();
+        assertTrue(big.getSerializedSize() > AuthzDecider.MAX_REQUEST_BYTES);
+        Server tcp = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(new AttestationAuthzService(decider).bindWithPolicyHeader()).build().start();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", tcp.getPort()).usePlaintext().build();
+        try {
+            Metadata md = new Metadata();
+            md.put(Metadata.Key.of("x-attestmesh-policy-ids", Metadata.ASCII_STRING_MARSHALLER), "default");
+            var stub = AuthorizationGrpc.newBlockingStub(ch).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+            assertEquals(0, stub.check(small).getStatus().getCode(), "the same peer is allowed below the limit");
+            assertDenied(stub.check(big), "CheckRequest is " + big.getSerializedSize() + " bytes");
+        } finally {
+            ch.shutdownNow();
+            tcp.shutdownNow();
+        }
     }
 
     @Test
