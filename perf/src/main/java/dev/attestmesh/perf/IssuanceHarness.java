@@ -14,7 +14,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * floor in the same run) and end-to-end attestations per second with simulated evidence over loopback
  * gRPC against a real control plane (load harness). Arguments: {@code [seconds-per-phase] [clients]
  * [warm-up-seconds]}; the attestation load runs {@code max(seconds, 20)} seconds after a warm-up of
- * 30 seconds by default (see {@link AttestationLoad}).
+ * 60 seconds by default (see {@link AttestationLoad}).
  */
 public final class IssuanceHarness {
     private IssuanceHarness() {}
@@ -22,7 +22,7 @@ public final class IssuanceHarness {
     public static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         int clients = args.length > 1 ? Integer.parseInt(args[1]) : 8;
-        int warmup = args.length > 2 ? Integer.parseInt(args[2]) : 30;
+        int warmup = args.length > 2 ? Integer.parseInt(args[2]) : 60;
         Collection<RunResult> results = new Runner(new OptionsBuilder()
                 .include(IssuanceBenchmark.class.getName())
                 .forks(1)

@@ -33,7 +33,7 @@ import org.HdrHistogram.ConcurrentHistogram;
  * registry and the issuance log grow as they would in a real mesh.
  *
  * <p>A warm-up phase with the same clients runs first and is not counted: on two cores the JIT compiler
- * competes with the load for about half a minute before the attestation path is compiled, so a shorter
+ * competes with the load for about a minute before the attestation path is fully compiled, so a shorter
  * warm-up measures the compiler rather than the control plane. The rate of the first ten seconds of the
  * warm-up is reported too, as the cold-start figure.
  */
