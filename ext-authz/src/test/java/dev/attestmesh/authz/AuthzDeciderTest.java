@@ -32,6 +32,18 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.junit.jupiter.api.Test;
 
 class AuthzDeciderTest {
+
+    @Test
+    void safetyNetLifetimesAreSpreadOverTheLastQuarterOfTheMaximum() {
+        java.util.Set<Duration> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 2000; i++) {
+            Duration ttl = AuthzDecider.safetyNetTtl();
+            assertTrue(ttl.compareTo(Duration.ofSeconds(45)) >= 0 && ttl.compareTo(Duration.ofSeconds(60)) <= 0,
+                    "lifetime " + ttl + " outside [45 s, 60 s]");
+            seen.add(ttl);
+        }
+        assertTrue(seen.size() > 500, "lifetimes must differ so peers cached together do not expire together");
+    }
     @Test
     void percentDecodingIsStrict() {
         assertEquals(Optional.of("a\nb c+/=-._*"), AuthzDecider.percentDecode("a%0Ab%20c%2B%2F%3D-._*"));

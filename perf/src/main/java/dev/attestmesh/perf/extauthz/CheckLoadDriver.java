@@ -13,6 +13,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 /**
@@ -72,6 +73,7 @@ public final class CheckLoadDriver {
 
     public PhaseResult openLoop(String name, int ratePerSecond, Duration duration) throws InterruptedException {
         Recorder rec = new Recorder(3);
+        Histogram lag = new Histogram(3); // only the sender thread records here
         AtomicLong done = new AtomicLong();
         AtomicLong notOk = new AtomicLong();
         long total = ratePerSecond * duration.toSeconds();
@@ -84,9 +86,11 @@ public final class CheckLoadDriver {
             if (wait > 20_000) {
                 LockSupport.parkNanos(wait - 10_000);
             }
-            while (System.nanoTime() < intended) {
+            long now;
+            while ((now = System.nanoTime()) < intended) {
                 Thread.onSpinWait();
             }
+            lag.recordValue(now - intended);
             call((int) (i % channels.size()), i, new Completion() {
                 @Override
                 void completed(boolean ok) {
@@ -102,7 +106,7 @@ public final class CheckLoadDriver {
         all.await(30, TimeUnit.SECONDS);
         double secs = (System.nanoTime() - t0) / 1e9;
         return new PhaseResult(name, "open " + ratePerSecond + "/s", 0, done.get(), notOk.get(), secs,
-                rec.getIntervalHistogram());
+                rec.getIntervalHistogram(), lag);
     }
 
     private void call(int worker, long n, Completion c) {
