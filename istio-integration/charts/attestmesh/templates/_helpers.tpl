@@ -39,3 +39,8 @@ app.kubernetes.io/component: node-agent
 {{- define "attestmesh.controlPlaneAddress" -}}
 {{- printf "%s.%s.svc:%d" (include "attestmesh.fullname" .) .Release.Namespace (int .Values.controlPlane.grpcPort) -}}
 {{- end -}}
+
+{{/* The ConfigMap holding the mesh trust bundle (key ca-bundle.pem) that node agents authenticate the control plane with. */}}
+{{- define "attestmesh.trustBundleConfigMap" -}}
+{{- .Values.trustBundle.configMap | default (printf "%s-ca-bundle" (include "attestmesh.fullname" .)) -}}
+{{- end -}}

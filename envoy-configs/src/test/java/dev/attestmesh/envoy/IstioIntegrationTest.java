@@ -120,6 +120,37 @@ class IstioIntegrationTest {
         assertEquals("attestmesh.attestmesh-system.svc:15010", env(agent, "ATTESTMESH_CONTROL_PLANE"));
         assertEquals("/var/run/secrets/workload-spiffe-uds/socket", env(agent, "ATTESTMESH_SDS_SOCKET"));
         assertThrows(Exception.class, () -> render(c -> c.set("nodeAgent.mode", "everywhere")));
+        assertTrustBundleMounted(pod, agent, "attestmesh-ca-bundle");
+    }
+
+    /** The agent's required --ca-bundle comes from a ConfigMap mounted read-only where the env var points. */
+    private static void assertTrustBundleMounted(JsonNode pod, JsonNode agent, String configMap) {
+        assertEquals("/etc/attestmesh/trust/ca-bundle.pem", env(agent, "ATTESTMESH_CA_BUNDLE"));
+        boolean mounted = false;
+        for (JsonNode mount : agent.path("volumeMounts")) {
+            if (mount.path("mountPath").asText().equals("/etc/attestmesh/trust")) {
+                mounted = true;
+                assertTrue(mount.path("readOnly").asBoolean(), mount.toString());
+                assertEquals(configMap, volume(pod, mount.path("name").asText()).at("/configMap/name").asText());
+            }
+        }
+        assertTrue(mounted, "no trust bundle mount in " + agent);
+    }
+
+    @Test
+    void createsTheTrustBundleConfigMapOnlyFromPemGivenAtInstallTime() throws IOException {
+        assertTrue(render(c -> c).stream().noneMatch(d -> d.at("/metadata/name").asText().equals("attestmesh-ca-bundle")),
+                "without trustBundle.pem the operator publishes the bundle after the first start");
+        String pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        List<JsonNode> documents = render(c -> c.set("nodeAgent.mode", "daemonset").set("trustBundle.pem", pem)
+                .set("trustBundle.configMap", "mesh-trust"));
+        JsonNode bundle = documents.stream().filter(d -> d.path("kind").asText().equals("ConfigMap")
+                && d.at("/metadata/name").asText().equals("mesh-trust")).findFirst().orElseThrow();
+        assertEquals(pem, bundle.at("/data/ca-bundle.pem").asText());
+        JsonNode pod = only(documents, "DaemonSet").at("/spec/template/spec");
+        assertTrustBundleMounted(pod, pod.at("/containers/0"), "mesh-trust");
+        Exception notPem = assertThrows(Exception.class, () -> render(c -> c.set("trustBundle.pem", "hello")));
+        assertTrue(notPem.getMessage().contains("trustBundle.pem must hold PEM certificates"), notPem.getMessage());
     }
 
     @Test
@@ -175,6 +206,8 @@ class IstioIntegrationTest {
         JsonNode agent = YAML.readTree(templates.path("attestmesh").asText()).at("/spec/initContainers/0");
         assertEquals("Always", agent.path("restartPolicy").asText(), "the agent must be a native sidecar");
         assertEquals("/var/run/secrets/workload-spiffe-uds/socket", env(agent, "ATTESTMESH_SDS_SOCKET"));
+        assertTrustBundleMounted(YAML.readTree(templates.path("attestmesh").asText()).path("spec"), agent,
+                "attestmesh-ca-bundle");
     }
 
     private static JsonNode volume(JsonNode podSpec, String name) {
