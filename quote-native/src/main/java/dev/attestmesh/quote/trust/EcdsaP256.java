@@ -25,6 +25,7 @@ import org.bouncycastle.crypto.signers.HMacDSAKCalculator;
 import org.bouncycastle.crypto.signers.StandardDSAEncoding;
 import org.bouncycastle.crypto.util.PublicKeyFactory;
 import org.bouncycastle.math.ec.ECPoint;
+import org.bouncycastle.util.BigIntegers;
 
 /**
  * ECDSA P-256 / SHA-256 verification for Intel DCAP: raw x||y public keys, raw r||s signatures
@@ -84,8 +85,8 @@ public final class EcdsaP256 {
         public byte[] signRaw(byte[] data) {
             BigInteger[] rs = sign(data);
             byte[] out = new byte[64];
-            copyUnsigned(rs[0], out, 0);
-            copyUnsigned(rs[1], out, 32);
+            BigIntegers.asUnsignedByteArray(rs[0], out, 0, 32);
+            BigIntegers.asUnsignedByteArray(rs[1], out, 32, 32);
             return out;
         }
 
@@ -93,12 +94,6 @@ public final class EcdsaP256 {
             ECDSASigner signer = new ECDSASigner(new HMacDSAKCalculator(new SHA256Digest()));
             signer.init(true, params);
             return signer.generateSignature(sha256(data));
-        }
-
-        private static void copyUnsigned(BigInteger v, byte[] out, int offset) {
-            byte[] b = v.toByteArray();
-            int len = Math.min(b.length, 32);
-            System.arraycopy(b, b.length - len, out, offset + 32 - len, len);
         }
     }
 

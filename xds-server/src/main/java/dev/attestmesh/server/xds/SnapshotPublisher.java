@@ -1,7 +1,6 @@
 package dev.attestmesh.server.xds;
 
 import dev.attestmesh.authz.NodeState;
-import dev.attestmesh.ca.Pem;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.sds.SdsSecretFactory;
 import dev.attestmesh.server.ca.MeshCaHolder;
@@ -87,15 +86,19 @@ public final class SnapshotPublisher {
             cache.clearSnapshot(e.nodeId());
             return;
         }
-        if (!e.certChainPem().startsWith(Pem.CERTIFICATE_HEADER)) {
-            LOG.error("stored certificate chain of node {} is not PEM; withholding its snapshot", e.nodeId());
+        Secret tlsCertificate;
+        try {
+            // The chain is the PEM the CA wrote at issuance (NodeStore re-reads it from the database as is).
+            tlsCertificate = SdsSecretFactory.tlsCertificatePem(e.certChainPem(), nodeKeyFile);
+        } catch (IllegalArgumentException ex) {
+            LOG.error("stored certificate chain of node {} is unusable ({}); withholding its snapshot", e.nodeId(),
+                    ex.getMessage());
             cache.clearSnapshot(e.nodeId());
             return;
         }
         List<X509Certificate> bundle = ca.trustBundle();
         List<Secret> secrets = new ArrayList<>();
-        // The chain is the PEM the CA wrote at issuance (NodeStore re-reads it from the database as is).
-        secrets.add(SdsSecretFactory.tlsCertificatePem(e.certChainPem(), nodeKeyFile));
+        secrets.add(tlsCertificate);
         secrets.add(SdsSecretFactory.rootCa(bundle));
         for (Policy p : policies.all()) {
             secrets.add(SdsSecretFactory.policyValidation(p.id(), bundle));
