@@ -1,5 +1,6 @@
 package dev.attestmesh.authz;
 
+import dev.attestmesh.registry.NodeState;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
@@ -356,7 +357,7 @@ public final class AuthzDecider {
     }
 
     private CachedDecision byPrincipal(String principal, List<String> required, Instant now) {
-        Optional<NodeAuthzRecord> rec = view.bySpiffeId(principal);
+        Optional<NodeAuthzRecord> rec = view.instancesOf(principal).stream().findFirst(); // replaced in the principal-mode change
         if (rec.isEmpty()) {
             return deny("peer principal " + principal + " is not an attested node in the registry", now);
         }

@@ -14,7 +14,12 @@ import java.util.OptionalLong;
 public interface RegistryView {
     Optional<NodeAuthzRecord> byNodeId(String id);
 
-    Optional<NodeAuthzRecord> bySpiffeId(String spiffeId);
+    /**
+     * Every instance recorded under {@code spiffeId}, in any state (several pods may share one
+     * SPIFFE ID). Decisions by principal admit the principal only when every instance whose
+     * certificate has not expired passes, so a revoked sibling denies the principal (fail closed).
+     */
+    List<NodeAuthzRecord> instancesOf(String spiffeId);
 
     /** The current version of a policy, empty when no such policy exists. */
     OptionalLong currentPolicyVersion(String policyId);

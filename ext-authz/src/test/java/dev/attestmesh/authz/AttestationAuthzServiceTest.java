@@ -1,5 +1,6 @@
 package dev.attestmesh.authz;
 
+import dev.attestmesh.registry.NodeState;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -163,7 +164,8 @@ class AttestationAuthzServiceTest {
         IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
         var r = mesh.registry.byNodeId("node-1").orElseThrow();
         mesh.registry.put(new NodeAuthzRecord(r.nodeId(), r.spiffeId(), r.state(), "", r.tee(), r.measurement(),
-                r.satisfiedPolicies(), r.certificateSha256Hex(), mesh.clock.instant().minusSeconds(1)));
+                r.satisfiedPolicies(), r.certificateSha256Hex(), mesh.clock.instant().minusSeconds(1), r.registration(),
+                r.certificateNotAfter()));
         assertDenied(checkCert(c, "default"), "evidence expired");
     }
 
@@ -187,7 +189,8 @@ class AttestationAuthzServiceTest {
         IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
         var r = mesh.registry.byNodeId("node-1").orElseThrow();
         mesh.registry.put(new NodeAuthzRecord(r.nodeId(), "spiffe://mesh.example/ns/shop/sa/web", r.state(), "", r.tee(),
-                r.measurement(), r.satisfiedPolicies(), r.certificateSha256Hex(), r.evidenceExpiresAt()));
+                r.measurement(), r.satisfiedPolicies(), r.certificateSha256Hex(), r.evidenceExpiresAt(), r.registration(),
+                r.certificateNotAfter()));
         assertDenied(checkCert(c, "default"), "does not match node 'node-1'");
     }
 
@@ -273,7 +276,8 @@ class AttestationAuthzServiceTest {
         IssuedCertificate fresh = mesh.issue(new AttestationBoundIssuer(rotated, mesh.clock), "node-2", Map.of("default", 1L));
         var r = mesh.registry.byNodeId("node-1").orElseThrow();
         mesh.registry.put(new NodeAuthzRecord("node-2", "spiffe://mesh.example/node/node-2", NodeState.ATTESTED, "", r.tee(),
-                r.measurement(), Map.of("default", 1L), Set.of(fresh.sha256Hex()), r.evidenceExpiresAt()));
+                r.measurement(), Map.of("default", 1L), Set.of(fresh.sha256Hex()), r.evidenceExpiresAt(), r.registration(),
+                fresh.notAfter()));
         assertEquals(0, checkCert(fresh, "default").getStatus().getCode());
         mesh.clock.advance(Duration.ofMinutes(31));
         mesh.registry.setTrustBundle(rotated.trustBundle()); // the overlap has ended: old intermediate dropped

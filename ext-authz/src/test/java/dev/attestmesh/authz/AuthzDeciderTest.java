@@ -68,7 +68,7 @@ class AuthzDeciderTest {
             }
 
             @Override
-            public Optional<NodeAuthzRecord> bySpiffeId(String spiffeId) {
+            public List<NodeAuthzRecord> instancesOf(String spiffeId) {
                 throw new IllegalStateException("database down");
             }
 

@@ -1,5 +1,6 @@
 package dev.attestmesh.authz;
 
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.ca.AttestationBoundIssuer;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.ca.CsrValidator;
@@ -50,7 +51,8 @@ final class MeshFixture {
     IssuedCertificate attest(String nodeId, Map<String, Long> policies) throws Exception {
         IssuedCertificate c = issue(issuer, nodeId, policies);
         registry.put(new NodeAuthzRecord(nodeId, SpiffeId.forNode(TD, nodeId).uri(), NodeState.ATTESTED, "", TeeType.SIM,
-                MEASUREMENT, policies, Set.of(c.sha256Hex()), clock.instant().plus(Duration.ofHours(24))));
+                MEASUREMENT, policies, Set.of(c.sha256Hex()), clock.instant().plus(Duration.ofHours(24)), "nodes",
+                c.notAfter()));
         return c;
     }
 
@@ -149,7 +151,7 @@ final class MeshFixture {
         void revoke(String nodeId, String reason) {
             NodeAuthzRecord r = nodes.get(nodeId);
             put(new NodeAuthzRecord(r.nodeId(), r.spiffeId(), NodeState.REVOKED, reason, r.tee(), r.measurement(),
-                    r.satisfiedPolicies(), Set.of(), r.evidenceExpiresAt()));
+                    r.satisfiedPolicies(), Set.of(), r.evidenceExpiresAt(), r.registration(), r.certificateNotAfter()));
         }
 
         void setPolicyVersion(String id, long v) {
@@ -178,9 +180,9 @@ final class MeshFixture {
         }
 
         @Override
-        public Optional<NodeAuthzRecord> bySpiffeId(String spiffeId) {
+        public List<NodeAuthzRecord> instancesOf(String spiffeId) {
             lookups++;
-            return nodes.values().stream().filter(r -> r.spiffeId().equals(spiffeId)).findFirst();
+            return nodes.values().stream().filter(r -> r.spiffeId().equals(spiffeId)).toList();
         }
 
         @Override

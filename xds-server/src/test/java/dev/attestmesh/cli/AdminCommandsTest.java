@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.attestmesh.agent.NodeAgent;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.ca.Pem;
 import dev.attestmesh.quote.sim.SimulatedTee;
 import dev.attestmesh.server.ControlPlane;

@@ -9,7 +9,7 @@ import dev.attestmesh.api.v1.PolicyRef;
 import dev.attestmesh.api.v1.RegistryEvent;
 import dev.attestmesh.api.v1.WatchRegistryRequest;
 import dev.attestmesh.authz.NodeAuthzRecord;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.authz.RegistryView;
 import dev.attestmesh.quote.TeeType;
 import io.grpc.Channel;
@@ -91,7 +91,7 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
     }
 
     /** One consistent view, replaced as a whole on every event. */
-    private record State(Map<String, NodeAuthzRecord> byNode, Map<String, String> nodeBySpiffe,
+    private record State(Map<String, NodeAuthzRecord> byNode, Map<String, List<NodeAuthzRecord>> bySpiffe,
             Map<String, Long> policyVersions, List<X509Certificate> bundle, MeshPolicyTable meshPolicies,
             long revision) {}
 
@@ -176,13 +176,9 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
     }
 
     @Override
-    public Optional<NodeAuthzRecord> bySpiffeId(String spiffeId) {
+    public List<NodeAuthzRecord> instancesOf(String spiffeId) {
         State s = state;
-        if (s == null) {
-            return Optional.empty();
-        }
-        String node = s.nodeBySpiffe().get(spiffeId);
-        return node == null ? Optional.empty() : Optional.ofNullable(s.byNode().get(node));
+        return s == null ? List.of() : s.bySpiffe().getOrDefault(spiffeId, List.of());
     }
 
     @Override
@@ -391,10 +387,11 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
 
     private static State state(Map<String, NodeAuthzRecord> nodes, Map<String, Long> versions,
             List<X509Certificate> bundle, MeshPolicyTable meshPolicies, long revision) {
-        Map<String, String> bySpiffe = new HashMap<>();
+        Map<String, List<NodeAuthzRecord>> bySpiffe = new HashMap<>();
         for (NodeAuthzRecord n : nodes.values()) {
-            bySpiffe.put(n.spiffeId(), n.nodeId());
+            bySpiffe.computeIfAbsent(n.spiffeId(), k -> new ArrayList<>()).add(n);
         }
+        bySpiffe.replaceAll((k, v) -> List.copyOf(v));
         return new State(Map.copyOf(nodes), Map.copyOf(bySpiffe), Map.copyOf(versions), List.copyOf(bundle),
                 meshPolicies, revision);
     }
@@ -421,8 +418,10 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
             if (r.getNodeId().isEmpty() || spiffe.isEmpty()) {
                 throw new IllegalArgumentException("node id or SPIFFE ID missing");
             }
+            Instant certExpires = Instant.ofEpochSecond(r.getCertificateExpiresAt().getSeconds(),
+                    r.getCertificateExpiresAt().getNanos());
             return Optional.of(new NodeAuthzRecord(r.getNodeId(), spiffe, st, r.getRevocationReason(), tee,
-                    r.getMeasurement(), policies, certs, evidenceExpires));
+                    r.getMeasurement(), policies, certs, evidenceExpires, r.getRegistration(), certExpires));
         } catch (RuntimeException e) {
             LOG.warn("registry watch: ignoring node record '{}' that cannot be decoded: {}", r.getNodeId(), e.getMessage());
             return Optional.empty();

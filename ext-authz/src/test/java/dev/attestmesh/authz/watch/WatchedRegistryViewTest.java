@@ -12,7 +12,7 @@ import dev.attestmesh.api.v1.NodeRecord;
 import dev.attestmesh.api.v1.PolicyRef;
 import dev.attestmesh.api.v1.RegistryEvent;
 import dev.attestmesh.api.v1.WatchRegistryRequest;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.ca.MeshCa;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -107,7 +107,7 @@ class WatchedRegistryViewTest {
         StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
         s.onNext(snapshot(1, node("a", "ATTESTED")));
         eventually(() -> view.unavailableReason().isEmpty(), "first snapshot applied");
-        assertEquals(NodeState.ATTESTED, view.bySpiffeId("spiffe://mesh.example/node/a").orElseThrow().state());
+        assertEquals(NodeState.ATTESTED, view.instancesOf("spiffe://mesh.example/node/a").getFirst().state());
         assertEquals(3, view.currentPolicyVersion("default").getAsLong());
         assertEquals(ca.trustBundle(), view.trustBundle());
 

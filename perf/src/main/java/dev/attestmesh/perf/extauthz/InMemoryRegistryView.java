@@ -13,7 +13,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /** A fixed in-memory {@link RegistryView} for load tests: lookups are hash-map reads, as in the real registry. */
 public final class InMemoryRegistryView implements RegistryView {
     private final Map<String, NodeAuthzRecord> byNode = new ConcurrentHashMap<>();
-    private final Map<String, String> bySpiffe = new ConcurrentHashMap<>();
+    private final Map<String, List<NodeAuthzRecord>> bySpiffe = new ConcurrentHashMap<>();
     private final Map<String, Long> policyVersions;
     private final List<X509Certificate> bundle;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
@@ -25,7 +25,8 @@ public final class InMemoryRegistryView implements RegistryView {
 
     public void put(NodeAuthzRecord r) {
         byNode.put(r.nodeId(), r);
-        bySpiffe.put(r.spiffeId(), r.nodeId());
+        bySpiffe.merge(r.spiffeId(), List.of(r), (a, b) -> java.util.stream.Stream.concat(
+                a.stream().filter(x -> !x.nodeId().equals(r.nodeId())), b.stream()).toList());
         listeners.forEach(Runnable::run);
     }
 
@@ -35,9 +36,8 @@ public final class InMemoryRegistryView implements RegistryView {
     }
 
     @Override
-    public Optional<NodeAuthzRecord> bySpiffeId(String spiffeId) {
-        String n = bySpiffe.get(spiffeId);
-        return n == null ? Optional.empty() : byNodeId(n);
+    public List<NodeAuthzRecord> instancesOf(String spiffeId) {
+        return bySpiffe.getOrDefault(spiffeId, List.of());
     }
 
     @Override

@@ -1,7 +1,7 @@
 package dev.attestmesh.perf.extauthz;
 
 import dev.attestmesh.authz.NodeAuthzRecord;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.ca.AttestationBoundIssuer;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.ca.CsrValidator;
@@ -59,7 +59,7 @@ public final class SyntheticMesh {
             SpiffeId id = SpiffeId.forNode(TRUST_DOMAIN, nodeId);
             IssuedCertificate c = issuer.issue(CsrValidator.validate(csr), id, claims, Duration.ofHours(1));
             view.put(new NodeAuthzRecord(nodeId, id.uri(), NodeState.ATTESTED, "", TeeType.SIM, MEASUREMENT, policies,
-                    Set.of(c.sha256Hex()), clock.instant().plus(Duration.ofHours(24))));
+                    Set.of(c.sha256Hex()), clock.instant().plus(Duration.ofHours(24)), "nodes", c.notAfter()));
             // Re-parsed so string fields are held as bytes: sending then copies them instead of re-encoding
             // UTF-8 on every call, which would make the client (not the server) the bottleneck
             requests.add(CheckRequest.parseFrom(httpCheck(envoyUrlEncode(c.leaf())).toByteArray()));

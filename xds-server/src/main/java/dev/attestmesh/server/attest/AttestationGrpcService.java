@@ -11,7 +11,7 @@ import dev.attestmesh.api.v1.Claims;
 import dev.attestmesh.api.v1.PolicyRef;
 import dev.attestmesh.api.v1.RegistryEvent;
 import dev.attestmesh.api.v1.WatchRegistryRequest;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.ca.AttestationClaimsProto;
 import dev.attestmesh.ca.CsrRejectedException;

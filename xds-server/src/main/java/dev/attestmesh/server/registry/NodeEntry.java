@@ -1,7 +1,7 @@
 package dev.attestmesh.server.registry;
 
 import dev.attestmesh.authz.NodeAuthzRecord;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerifiedEvidence;
@@ -50,6 +50,6 @@ public record NodeEntry(String nodeId, String spiffeId, TeeType tee, String meas
             certs.add(previousCertSha256);
         }
         return new NodeAuthzRecord(nodeId, spiffeId, state, stateReason, tee, measurement, satisfiedPolicies,
-                certs, evidenceExpiresAt);
+                certs, evidenceExpiresAt, "", certNotAfter);
     }
 }

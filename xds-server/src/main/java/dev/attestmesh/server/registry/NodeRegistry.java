@@ -2,7 +2,7 @@ package dev.attestmesh.server.registry;
 
 import dev.attestmesh.authz.MeshPolicyTable;
 import dev.attestmesh.authz.NodeAuthzRecord;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.authz.RegistryView;
 import dev.attestmesh.server.mesh.MeshPolicyLookup;
 import dev.attestmesh.server.policy.PolicyRegistry;
@@ -182,10 +182,15 @@ public final class NodeRegistry implements RegistryView {
         return entry(id).map(NodeEntry::toAuthzRecord);
     }
 
-    @Override
+    /** The most recently indexed node of {@code spiffeId}; replaced by {@link #instancesOf}. */
     public Optional<NodeAuthzRecord> bySpiffeId(String spiffeId) {
         String node = nodeBySpiffe.get(spiffeId);
         return node == null ? Optional.empty() : byNodeId(node);
+    }
+
+    @Override
+    public List<NodeAuthzRecord> instancesOf(String spiffeId) {
+        return byNode.values().stream().filter(e -> e.spiffeId().equals(spiffeId)).map(NodeEntry::toAuthzRecord).toList();
     }
 
     @Override

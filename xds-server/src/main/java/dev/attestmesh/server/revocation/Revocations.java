@@ -1,6 +1,6 @@
 package dev.attestmesh.server.revocation;
 
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.server.registry.NodeEntry;
 import dev.attestmesh.server.registry.NodeRegistry;
 import java.time.Clock;

@@ -1,6 +1,6 @@
 package dev.attestmesh.server.store;
 
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.ca.AttestationClaimsCodec;
 import dev.attestmesh.ca.ClaimsDecodeException;
 import dev.attestmesh.quote.TeeType;

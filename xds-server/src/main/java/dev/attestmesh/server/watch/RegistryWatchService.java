@@ -7,7 +7,7 @@ import dev.attestmesh.api.v1.PolicyRef;
 import dev.attestmesh.api.v1.RegistryEvent;
 import dev.attestmesh.api.v1.WatchRegistryRequest;
 import dev.attestmesh.authz.NodeAuthzRecord;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.registry.NodeRegistry;
 import dev.attestmesh.server.xds.PeerCertificateInterceptor;

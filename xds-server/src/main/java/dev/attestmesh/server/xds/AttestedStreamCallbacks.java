@@ -1,7 +1,7 @@
 package dev.attestmesh.server.xds;
 
 import dev.attestmesh.authz.NodeAuthzRecord;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.server.registry.NodeRegistry;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.exception.RequestException;

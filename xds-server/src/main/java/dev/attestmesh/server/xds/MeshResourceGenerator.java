@@ -4,7 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import com.google.protobuf.Duration;
 import com.google.protobuf.UInt32Value;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.sds.SdsNames;
 import dev.attestmesh.server.mesh.MeshConfig;
 import dev.attestmesh.server.mesh.MeshConfigRegistry;

@@ -1,6 +1,6 @@
 package dev.attestmesh.server.xds;
 
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.sds.SdsSecretFactory;
 import dev.attestmesh.server.ca.MeshCaHolder;

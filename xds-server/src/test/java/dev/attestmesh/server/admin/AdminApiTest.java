@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attestmesh.agent.NodeAgent;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.quote.sim.SimulatedTee;
 import dev.attestmesh.server.ControlPlane;
 import io.micronaut.context.ApplicationContext;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.attestmesh.agent.AgentCredentials;
 import dev.attestmesh.agent.AttestationRefusedException;
 import dev.attestmesh.agent.NodeAgent;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.ca.Pem;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.device.EvidenceCollector;

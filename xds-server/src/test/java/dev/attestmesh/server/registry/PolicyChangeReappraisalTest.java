@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.attestmesh.agent.AgentCredentials;
 import dev.attestmesh.agent.NodeAgent;
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.server.ControlPlaneFixture;
 import dev.attestmesh.server.demo.DemoAuthzClient;

@@ -3,7 +3,7 @@ package dev.attestmesh.server.store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.attestmesh.authz.NodeState;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.policy.PolicyRef;
 import dev.attestmesh.quote.TeeType;
