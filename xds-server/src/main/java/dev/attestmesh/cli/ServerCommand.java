@@ -32,6 +32,10 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--policy-file", description = "Policies (YAML or JSON) to load at start.")
     Path policyFile;
 
+    @Option(names = "--registration-file",
+            description = "Registrations (YAML or JSON): which SPIFFE IDs attested nodes may earn (docs/identity.md).")
+    Path registrationFile;
+
     @Option(names = "--trust-domain", description = "SPIFFE trust domain (default attestmesh.local).")
     String trustDomain;
 
@@ -77,6 +81,9 @@ final class ServerCommand implements Callable<Integer> {
         }
         if (policyFile != null) {
             p.put("attestmesh.policy-file", policyFile.toString());
+        }
+        if (registrationFile != null) {
+            p.put("attestmesh.registration-file", registrationFile.toString());
         }
         if (trustDomain != null) {
             p.put("attestmesh.trust-domain", trustDomain);

@@ -15,7 +15,13 @@ import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.server.admin.metrics.MeshMetrics;
 import dev.attestmesh.server.attest.AttestationGrpcService;
 import dev.attestmesh.server.attest.AttestationMetrics;
-import dev.attestmesh.server.attest.NonceStore;
+import dev.attestmesh.admission.AttestationAdmission;
+import dev.attestmesh.admission.NonceStore;
+import dev.attestmesh.identity.Registration;
+import dev.attestmesh.identity.RegistrationDocuments;
+import dev.attestmesh.identity.RegistrationValidationException;
+import dev.attestmesh.server.registration.RegistrationRegistry;
+import dev.attestmesh.server.store.RegistrationStore;
 import dev.attestmesh.server.ca.CaBootstrap;
 import dev.attestmesh.server.ca.MeshCaHolder;
 import dev.attestmesh.server.mesh.EnvoyNodeDirectory;
@@ -86,6 +92,7 @@ public final class ControlPlane implements AutoCloseable {
     private final ChangeNotifier changes;
     private final MeshCaHolder ca;
     private final PolicyRegistry policies;
+    private final RegistrationRegistry registrations;
     private final NodeRegistry registry;
     private final IssuanceLog issuanceLog;
     private final AttestationMetrics metrics = new AttestationMetrics();
@@ -118,6 +125,24 @@ public final class ControlPlane implements AutoCloseable {
             policies.replace(loadPolicies(settings.policyFile().get()));
         }
         warnAboutSimulator();
+        this.registrations = new RegistrationRegistry(new RegistrationStore(db), policies, settings.trustDomain(), clock,
+                changes);
+        if (settings.registrationFile().isPresent()) {
+            try {
+                registrations.replace(loadRegistrations(settings.registrationFile().get()));
+            } catch (RegistrationValidationException e) {
+                db.close();
+                throw new IllegalArgumentException("registration file " + settings.registrationFile().get()
+                        + " is invalid:\n  - " + String.join("\n  - ", e.problems()), e);
+            } catch (RuntimeException e) {
+                db.close();
+                throw e;
+            }
+        }
+        if (registrations.all().isEmpty()) {
+            LOG.warn("no registrations are configured: no node can earn an identity, so every attestation is refused "
+                    + "(--registration-file or PUT /api/v1/registrations; see docs/identity.md)");
+        }
         EnvoyNodeDirectory envoyNodes = new EnvoyNodeDirectory();
         this.mesh = new MeshConfigRegistry(new MeshConfigStore(db), policies, envoyNodes, clock);
         try {
@@ -126,7 +151,8 @@ public final class ControlPlane implements AutoCloseable {
             db.close(); // release the database file lock: the start failed
             throw e;
         }
-        this.registry = new NodeRegistry(new NodeStore(db), policies, ca::trustBundle, clock, changes, mesh);
+        this.registry = new NodeRegistry(new NodeStore(db), policies, registrations, ca::trustBundle, clock, changes,
+                mesh);
         this.issuanceLog = new IssuanceLog(new JdbcIssuanceLogStore(db));
         Files.writeString(caBundleFile(), Pem.certificates(ca.trustBundle()), StandardCharsets.US_ASCII);
 
@@ -161,9 +187,10 @@ public final class ControlPlane implements AutoCloseable {
         changes.start();
         NonceStore nonces = new NonceStore(clock, settings.nonceTtl(), MAX_OUTSTANDING_NONCES);
         this.registryWatch = new RegistryWatchService(registry, policies, ca::trustBundle, watchSettings, clock);
-        AttestationGrpcService attestation = new AttestationGrpcService(nonces, verifiers, policies, ca, issuanceLog,
-                registry, settings.trustDomain(), clock, metrics, revocations,
-                Optional.of(registryWatch));
+        AttestationAdmission admission = new AttestationAdmission(nonces, verifiers, policies::all, registrations::all,
+                ca::issuer, issuanceLog, registry, revocations.gate(), clock);
+        AttestationGrpcService attestation = new AttestationGrpcService(nonces, admission,
+                settings.serviceAccountTokens(), ca::trustBundle, metrics, Optional.of(registryWatch));
 
         PeerCertificateInterceptor peer = new PeerCertificateInterceptor();
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.grpcBind(), settings.grpcPort()))
@@ -242,6 +269,15 @@ public final class ControlPlane implements AutoCloseable {
         }
     }
 
+    private List<Registration> loadRegistrations(Path file) {
+        try {
+            return RegistrationDocuments.load(file, settings.trustDomain());
+        } catch (RegistrationValidationException e) {
+            throw new IllegalArgumentException("registration file " + file + " is invalid:\n  - "
+                    + String.join("\n  - ", e.problems()), e);
+        }
+    }
+
     private void warnAboutSimulator() {
         for (Policy p : policies.all()) {
             if (p.tees().contains(TeeType.SIM)) {
@@ -265,6 +301,11 @@ public final class ControlPlane implements AutoCloseable {
 
     public PolicyRegistry policies() {
         return policies;
+    }
+
+    /** The versioned registrations: which SPIFFE IDs attested nodes may earn. */
+    public RegistrationRegistry registrations() {
+        return registrations;
     }
 
     /** The versioned mesh config (services, ingress and egress ports). */

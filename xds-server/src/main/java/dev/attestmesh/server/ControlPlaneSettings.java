@@ -1,5 +1,6 @@
 package dev.attestmesh.server;
 
+import dev.attestmesh.identity.ServiceAccountTokenVerifier;
 import dev.attestmesh.server.store.DatabaseSettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,27 +23,45 @@ import java.util.Optional;
  * @param nonceTtl lifetime of an attestation challenge
  * @param database where state is kept: the embedded H2 file database in {@code dataDir} by default, or
  *     PostgreSQL shared by several replicas (docs/operations-storage.md)
+ * @param registrationFile registrations to load at start (same semantics as {@code policyFile});
+ *     when absent, the stored registrations are used as they are
+ * @param serviceAccountTokens verifies Kubernetes service-account tokens sent with a Challenge;
+ *     {@link ServiceAccountTokenVerifier#DISABLED} refuses them all
  */
 public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
         String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile, Duration nonceTtl,
-        DatabaseSettings database) {
+        DatabaseSettings database, Optional<Path> registrationFile, ServiceAccountTokenVerifier serviceAccountTokens) {
 
     /** Settings with the embedded H2 store. */
     public ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
             String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile,
             Duration nonceTtl) {
         this(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames, nodeKeyFile, nonceTtl,
-                DatabaseSettings.embedded());
+                DatabaseSettings.embedded(), Optional.empty(), ServiceAccountTokenVerifier.DISABLED);
     }
 
     /** These settings with another store. */
     public ControlPlaneSettings withDatabase(DatabaseSettings db) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, db);
+                nodeKeyFile, nonceTtl, db, registrationFile, serviceAccountTokens);
+    }
+
+    /** These settings loading registrations from {@code file} at start. */
+    public ControlPlaneSettings withRegistrationFile(Optional<Path> file) {
+        return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
+                nodeKeyFile, nonceTtl, database, file, serviceAccountTokens);
+    }
+
+    /** These settings verifying Kubernetes service-account tokens with {@code verifier}. */
+    public ControlPlaneSettings withServiceAccountTokens(ServiceAccountTokenVerifier verifier) {
+        return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
+                nodeKeyFile, nonceTtl, database, registrationFile, verifier);
     }
 
     public ControlPlaneSettings {
         serverNames = List.copyOf(serverNames);
+        java.util.Objects.requireNonNull(registrationFile, "registrationFile");
+        java.util.Objects.requireNonNull(serviceAccountTokens, "serviceAccountTokens");
         if (grpcPort < 0 || grpcPort > 65535) {
             throw new IllegalArgumentException("grpc port " + grpcPort + " is outside 0..65535");
         }

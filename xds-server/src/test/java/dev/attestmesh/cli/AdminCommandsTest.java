@@ -55,7 +55,8 @@ class AdminCommandsTest {
                 "attestmesh.admin-port", 0,
                 "attestmesh.ca-key", "cli-test-key",
                 "attestmesh.admin.token", TOKEN,
-                "attestmesh.policy-file", policies.toString())).start();
+                "attestmesh.policy-file", policies.toString(),
+                "attestmesh.registration-file", dev.attestmesh.server.testing.TestMesh.writeRegistrations(policies.getParent()).toString())).start();
         cp = ctx.getBean(ControlPlane.class);
         adminUrl = "http://127.0.0.1:" + ctx.getBean(EmbeddedServer.class).getPort();
         agent("cli-node").attestOnce();

@@ -47,7 +47,8 @@ public final class ControlPlaneFixture implements AutoCloseable {
                 "attestmesh.grpc-port", 0,
                 "attestmesh.admin-port", 0,
                 "attestmesh.ca-key", "fixture-test-key",
-                "attestmesh.policy-file", policies.toString()));
+                "attestmesh.policy-file", policies.toString(),
+                "attestmesh.registration-file", dev.attestmesh.server.testing.TestMesh.writeRegistrations(policies.getParent()).toString()));
         props.putAll(extra);
         return new ControlPlaneFixture(dir, Micronaut.build(new String[0]).banner(false).properties(props).start());
     }

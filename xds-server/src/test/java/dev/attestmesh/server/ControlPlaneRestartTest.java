@@ -61,6 +61,8 @@ class ControlPlaneRestartTest {
                 "attestmesh.admin-port", 0,
                 "attestmesh.ca-key", "restart-test-key"));
         policyFile.ifPresent(p -> props.put("attestmesh.policy-file", p.toString()));
+        props.put("attestmesh.registration-file",
+                dev.attestmesh.server.testing.TestMesh.writeRegistrations(dir).toString());
         ctx = Micronaut.build(new String[0]).banner(false).properties(props).start();
         return ctx.getBean(ControlPlane.class);
     }

@@ -57,6 +57,12 @@ public final class AttestationLoad {
                           sim:
                             measurement: ["%s"]
                     """.formatted(measurement), "perf"));
+            cp.registrations().replace(dev.attestmesh.identity.RegistrationDocuments.parse("""
+                    registrations:
+                      - id: nodes
+                        spiffeId: spiffe://attestmesh.local/node/{nodeId}
+                        policies: [default]
+                    """, "perf", cp.settings().trustDomain()));
             ManagedChannel ch = ControlPlaneChannels.open("127.0.0.1:" + cp.grpcPort(), cp.trustBundle(),
                     Optional.empty());
             ConcurrentHistogram latency = new ConcurrentHistogram(3);

@@ -117,6 +117,12 @@ public final class SimulatedEnvoyFleet {
         try (ControlPlane cp = ControlPlane.start(ControlPlaneSettings.forTests(dir, Optional.empty()),
                 Clock.systemUTC(), EvidenceVerifierSet.defaults())) {
             cp.policies().replace(PolicyDocuments.parse(policy(List.of(MEASUREMENT)), "xds-scale"));
+            cp.registrations().replace(dev.attestmesh.identity.RegistrationDocuments.parse("""
+                    registrations:
+                      - id: nodes
+                        spiffeId: spiffe://attestmesh.local/node/{nodeId}
+                        policies: [default]
+                    """, "perf", cp.settings().trustDomain()));
             String target = "127.0.0.1:" + cp.grpcPort();
 
             long t0 = System.nanoTime();

@@ -39,6 +39,7 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.grpc-bind}") String grpcBind,
             @Value("${attestmesh.grpc-port}") int grpcPort,
             @Value("${attestmesh.policy-file:}") String policyFile,
+            @Value("${attestmesh.registration-file:}") String registrationFile,
             @Value("${attestmesh.trust-domain}") String trustDomain,
             @Value("${attestmesh.ca-key:}") String caKey,
             @Value("${attestmesh.ca-key-file:}") String caKeyFile,
@@ -67,7 +68,8 @@ public class ControlPlaneFactory {
                 policyFile.isBlank() ? Optional.empty() : Optional.of(Path.of(policyFile)), trustDomain,
                 caKey.isBlank() ? Optional.empty() : Optional.of(caKey),
                 Arrays.stream(serverNames.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
-                nodeKeyFile, nonceTtl).withDatabase(DatabaseSettings.of(databaseUrl, databaseUser, databasePassword));
+                nodeKeyFile, nonceTtl).withDatabase(DatabaseSettings.of(databaseUrl, databaseUser, databasePassword))
+                .withRegistrationFile(optionalPath(registrationFile));
         try {
             EvidenceVerifierSet.Sources sources = new EvidenceVerifierSet.Sources(optionalPath(intelRoot),
                     optionalPath(intelCollateralDir), URI.create(pcsUrl), optionalPath(amdRoots), URI.create(kdsUrl));

@@ -28,8 +28,10 @@ import java.util.stream.Stream;
 /**
  * The newcomer's tour: a control plane and three simulated TEE nodes on loopback. Two nodes run the
  * approved measurement, attest, open an mTLS connection to each other with their issued certificates
- * and pass ext_authz; a third runs a different measurement and is refused a certificate; finally one
- * node is revoked and its next connection is refused.
+ * and pass ext_authz; a third runs a different measurement and is refused a certificate; a thief with
+ * the approved code but another key tries to take over a node's id and identity and is refused;
+ * finally one node is revoked and its next connection is refused. Identities come from registrations:
+ * each service's SPIFFE ID is granted only to nodes that satisfy its policy and node-id selector.
  */
 public final class MeshDemo {
     static final String GOOD_MEASUREMENT = "a1".repeat(48);
@@ -63,6 +65,18 @@ public final class MeshDemo {
                       sim:
                         measurement: ["%s"]
                 """.formatted(GOOD_MEASUREMENT));
+        Path registrations = dir.resolve("registrations.yaml");
+        Files.writeString(registrations, """
+                registrations:
+                  - id: payments
+                    spiffeId: spiffe://attestmesh.local/svc/payments
+                    policies: [default]
+                    selectors: {nodeId: "payments*"}
+                  - id: orders
+                    spiffeId: spiffe://attestmesh.local/svc/orders
+                    policies: [default]
+                    selectors: {nodeId: "orders*"}
+                """);
         boolean ok = true;
         step("Starting the control plane (embedded H2 store, new mesh CA, gRPC and admin on free loopback ports)");
         try (ApplicationContext ctx = Micronaut.build(new String[0]).banner(false).properties(Map.of(
@@ -71,7 +85,8 @@ public final class MeshDemo {
                 "attestmesh.grpc-port", 0,
                 "attestmesh.admin-port", 0,
                 "attestmesh.ca-key", "demo-only-ca-key",
-                "attestmesh.policy-file", policies.toString())).start()) {
+                "attestmesh.policy-file", policies.toString(),
+                "attestmesh.registration-file", registrations.toString())).start()) {
             ControlPlane cp = ctx.getBean(ControlPlane.class);
             int adminPort = ctx.getBean(EmbeddedServer.class).getPort();
             String target = "127.0.0.1:" + cp.grpcPort();
@@ -79,6 +94,8 @@ public final class MeshDemo {
             detail("health: " + get("http://127.0.0.1:" + adminPort + "/health"));
             detail("policy 'default' accepts the SIMULATED TEE with measurement " + GOOD_MEASUREMENT.substring(0, 16)
                     + "... (simulated evidence is insecure by design; real policies name sgx, tdx or snp)");
+            detail("registrations grant spiffe://attestmesh.local/svc/payments to nodes 'payments*' and "
+                    + ".../svc/orders to nodes 'orders*' that satisfy 'default': identity is earned, never claimed");
 
             step("Node 'payments' and node 'orders' attest with the approved measurement");
             NodeAgent payments = agent("payments", GOOD_MEASUREMENT, cp, dir);
@@ -111,6 +128,16 @@ public final class MeshDemo {
                     detail("REFUSED (" + e.code() + "): " + e.getMessage());
                 }
 
+                step("Node 'thief' runs the approved code with its own key and claims the node id 'payments'");
+                NodeAgent thief = agent("payments", GOOD_MEASUREMENT, cp, dir.resolve("thief"));
+                try {
+                    thief.attestOnce();
+                    detail("UNEXPECTED: the thief took over node 'payments'");
+                    ok = false;
+                } catch (AttestationRefusedException e) {
+                    detail("REFUSED (" + e.code() + "): " + e.getMessage());
+                }
+
                 step("The operator revokes 'orders'; its next connection is checked again");
                 cp.registry().revoke("orders", "demo: operator revoked the node");
                 DemoAuthzClient.Result denied = authz.check(oc.leaf(), pc.claims().getSpiffeId(), List.of("default"));
@@ -119,7 +146,7 @@ public final class MeshDemo {
             }
         }
         out.println();
-        out.println(ok ? "Demo finished: attested nodes talked, the unattested and the revoked were refused."
+        out.println(ok ? "Demo finished: attested nodes talked; the unattested, the identity thief and the revoked were refused."
                 : "Demo finished with UNEXPECTED results (see above).");
         return ok;
     }

@@ -8,7 +8,10 @@ import dev.attestmesh.quote.VerifiedEvidence;
 import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
+import dev.attestmesh.identity.KubernetesIdentity;
 
 /**
  * Everything the control plane knows about one node: its latest attestation, the certificate issued
@@ -18,20 +21,29 @@ import java.util.Set;
  * @param previousCertSha256 the certificate replaced by the latest renewal (still accepted until it
  *     expires, so connections opened before a rotation keep working); empty when none
  * @param evidence the verified claims of the latest attestation, kept to re-appraise on policy change
+ * @param registration ID of the registration that granted {@code spiffeId} (empty for records from
+ *     before registrations, which hold no identity)
+ * @param keySha256 SHA-256 (hex) of the node key's SubjectPublicKeyInfo: the key lineage the node id is
+ *     pinned to
+ * @param kubernetes the workload identity the node's Challenge proved with a service-account token
  */
 public record NodeEntry(String nodeId, String spiffeId, TeeType tee, String measurement, NodeState state,
         String stateReason, AttestationClaims claims, Map<String, Long> satisfiedPolicies, String certChainPem,
         String certSerialHex, String certSha256, String previousCertSha256, Instant certNotAfter,
-        Instant evidenceExpiresAt, Instant attestedAt, VerifiedEvidence evidence) {
+        Instant evidenceExpiresAt, Instant attestedAt, VerifiedEvidence evidence, String registration,
+        String keySha256, Optional<KubernetesIdentity> kubernetes) {
 
     public NodeEntry {
         satisfiedPolicies = Map.copyOf(satisfiedPolicies);
+        Objects.requireNonNull(registration, "registration");
+        Objects.requireNonNull(keySha256, "keySha256");
+        Objects.requireNonNull(kubernetes, "kubernetes");
     }
 
     public NodeEntry withState(NodeState newState, String reason) {
         return new NodeEntry(nodeId, spiffeId, tee, measurement, newState, reason, claims, satisfiedPolicies,
                 certChainPem, certSerialHex, certSha256, previousCertSha256, certNotAfter, evidenceExpiresAt,
-                attestedAt, evidence);
+                attestedAt, evidence, registration, keySha256, kubernetes);
     }
 
     /** The result of re-appraising the stored evidence under changed policies. */
@@ -39,7 +51,7 @@ public record NodeEntry(String nodeId, String spiffeId, TeeType tee, String meas
             String reason) {
         return new NodeEntry(nodeId, spiffeId, tee, measurement, newState, reason, claims, policies,
                 certChainPem, certSerialHex, certSha256, previousCertSha256, certNotAfter, newEvidenceExpiresAt,
-                attestedAt, evidence);
+                attestedAt, evidence, registration, keySha256, kubernetes);
     }
 
     /** The view ext_authz decides on. */
@@ -50,6 +62,6 @@ public record NodeEntry(String nodeId, String spiffeId, TeeType tee, String meas
             certs.add(previousCertSha256);
         }
         return new NodeAuthzRecord(nodeId, spiffeId, state, stateReason, tee, measurement, satisfiedPolicies,
-                certs, evidenceExpiresAt, "", certNotAfter);
+                certs, evidenceExpiresAt, registration, certNotAfter);
     }
 }

@@ -1,88 +1,117 @@
 package dev.attestmesh.server.registry;
 
+import dev.attestmesh.admission.AdmittedNode;
+import dev.attestmesh.admission.NodeRecords;
 import dev.attestmesh.authz.MeshPolicyTable;
 import dev.attestmesh.authz.NodeAuthzRecord;
-import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.authz.RegistryView;
-import dev.attestmesh.server.mesh.MeshPolicyLookup;
-import dev.attestmesh.server.policy.PolicyRegistry;
-import dev.attestmesh.server.store.Change;
-import dev.attestmesh.server.store.ChangeNotifier;
-import dev.attestmesh.server.store.InProcessChangeNotifier;
-import dev.attestmesh.server.store.NodeStore;
-import java.security.cert.X509Certificate;
+import dev.attestmesh.ca.Pem;
+import dev.attestmesh.identity.IdentityResolver;
 import dev.attestmesh.policy.Appraisal;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.policy.PolicyAppraiser;
+import dev.attestmesh.registry.NodeState;
+import dev.attestmesh.server.mesh.MeshPolicyLookup;
+import dev.attestmesh.server.policy.PolicyRegistry;
+import dev.attestmesh.server.registration.RegistrationRegistry;
+import dev.attestmesh.server.store.Change;
+import dev.attestmesh.server.store.ChangeNotifier;
+import dev.attestmesh.server.store.NodeStore;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import java.util.Collection;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The node registry: the latest attestation of every node, persisted, with an in-memory index that
- * ext_authz reads on every Check. Every change is written to the store first, then published to
- * listeners (decision cache, xDS snapshots), so a revocation is enforced on the next Check. Replicas
- * sharing a store tell each other of every node change ({@link ChangeNotifier}); each reloads the node
- * from the store and fires its own listeners.
+ * The node registry: the latest attestation of every node, persisted, with in-memory indexes that
+ * ext_authz reads on every Check (by node id, and every instance by SPIFFE ID). Every change is written
+ * to the store first, then published to listeners (decision cache, xDS snapshots), so a revocation is
+ * enforced on the next Check. Replicas sharing a store tell each other of every node change
+ * ({@link ChangeNotifier}); each reloads the node from the store and fires its own listeners.
+ *
+ * <p>It is also the record keeper of admission ({@link NodeRecords}): the standing of a node id (for
+ * key pinning), live instances of an identity, and where admitted nodes are recorded. After a policy or
+ * registration change it re-appraises every attested node with the same stages admission uses
+ * ({@link PolicyAppraiser}, {@link IdentityResolver#recheck}) and withdraws what no longer holds.
  */
-public final class NodeRegistry implements RegistryView {
+public final class NodeRegistry implements RegistryView, NodeRecords {
     private static final Logger LOG = LoggerFactory.getLogger(NodeRegistry.class);
     private final NodeStore store;
     private final PolicyRegistry policies;
+    private final RegistrationRegistry registrations;
     private final Supplier<List<X509Certificate>> trustBundle;
     private final Clock clock;
     private final Map<String, NodeEntry> byNode = new ConcurrentHashMap<>();
-    private final Map<String, String> nodeBySpiffe = new ConcurrentHashMap<>();
+    /** SPIFFE ID to the ids of every node recorded under it (any state). Guarded by this for writes. */
+    private final Map<String, Set<String>> nodesBySpiffe = new ConcurrentHashMap<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Optional<String>>> nodeListeners = new CopyOnWriteArrayList<>();
     private final PolicyAppraiser appraiser = new PolicyAppraiser();
+    private final IdentityResolver identities = new IdentityResolver();
     private final ChangeNotifier changes;
     private final MeshPolicyLookup mesh;
-
-    /** A registry whose changes are told only within this process, without a mesh config. */
-    public NodeRegistry(NodeStore store, PolicyRegistry policies, Supplier<List<X509Certificate>> trustBundle,
-            Clock clock) {
-        this(store, policies, trustBundle, clock, new InProcessChangeNotifier(), MeshPolicyLookup.NONE);
-    }
 
     /**
      * A registry that announces each node change through {@code changes} ({@code node:<id>}) and
      * reloads nodes that other replicas changed, firing its listeners for them too; its
-     * {@link #requiredPolicies} come from {@code mesh}, whose changes also reach the listeners.
+     * {@link #requiredPolicies} come from {@code mesh}, whose changes also reach the listeners. Policy
+     * and registration changes re-appraise every attested node.
      */
-    public NodeRegistry(NodeStore store, PolicyRegistry policies, Supplier<List<X509Certificate>> trustBundle,
-            Clock clock, ChangeNotifier changes, MeshPolicyLookup mesh) {
+    public NodeRegistry(NodeStore store, PolicyRegistry policies, RegistrationRegistry registrations,
+            Supplier<List<X509Certificate>> trustBundle, Clock clock, ChangeNotifier changes, MeshPolicyLookup mesh) {
         this.mesh = mesh;
         this.store = store;
         this.policies = policies;
+        this.registrations = registrations;
         this.trustBundle = trustBundle;
         this.clock = clock;
         this.changes = changes;
         for (NodeEntry e : store.loadAll()) {
             index(e);
         }
+        withdrawUnregistered();
         policies.addChangeListener(this::reappraiseAll);
+        registrations.addChangeListener(this::reappraiseAll);
         changes.subscribe(this::onStoreChange);
         mesh.addChangeListener(() -> fireChange(Optional.empty()));
     }
 
+    /** Records attested before registrations existed hold no registration: they must attest again. */
+    private void withdrawUnregistered() {
+        for (NodeEntry e : List.copyOf(byNode.values())) {
+            if (e.state() == NodeState.ATTESTED && e.registration().isEmpty()) {
+                NodeEntry w = e.withState(NodeState.EXPIRED, "attested before registrations existed; it must attest "
+                        + "again and earn an identity from a registration (docs/identity.md)");
+                synchronized (this) {
+                    store.upsert(w, clock.instant());
+                    reindex(w);
+                }
+                LOG.warn("node '{}' lost its identity: it was attested before registrations existed", e.nodeId());
+            }
+        }
+    }
+
     /**
-     * Re-appraises every attested node's stored evidence under the current policies (after a policy
-     * change): satisfied policies move to their new versions, policies no longer satisfied are lost at
-     * once, and a node left with none loses its identity (state {@link NodeState#EXPIRED}: ext_authz
-     * denies it and its SDS snapshot is withdrawn) until it attests again.
+     * Re-appraises every attested node's stored evidence under the current policies and re-checks its
+     * identity under the current registrations (after either changes): satisfied policies move to their
+     * new versions, policies no longer satisfied are lost at once, and a node whose registration no
+     * longer holds loses its identity (state {@link NodeState#EXPIRED}: ext_authz denies it and its SDS
+     * snapshot is withdrawn) until it attests again.
      */
     public synchronized void reappraiseAll() {
         Instant now = clock.instant();
@@ -98,26 +127,27 @@ public final class NodeRegistry implements RegistryView {
             Instant evidenceExpires = current.stream().filter(p -> satisfied.containsKey(p.id()))
                     .map(p -> e.attestedAt().plus(p.maxEvidenceAge())).min(Comparator.naturalOrder())
                     .orElse(e.evidenceExpiresAt());
-            NodeEntry updated = satisfied.isEmpty()
-                    ? e.withReappraisal(satisfied, evidenceExpires, NodeState.EXPIRED, "no policy satisfied after "
-                            + "policy change: " + String.join("; ", current.stream().map(p -> a.firstFailure(p.id())
-                                    .orElse("policy '" + p.id() + "' not satisfied")).toList()))
+            Optional<String> lost = identities.recheck(registrations.all(), e.registration(), e.spiffeId(),
+                    new IdentityResolver.Subject(e.nodeId(), a, e.kubernetes()));
+            NodeEntry updated = lost.isPresent()
+                    ? e.withReappraisal(satisfied, evidenceExpires, NodeState.EXPIRED, "identity withdrawn after a "
+                            + "policy or registration change: " + lost.get())
                     : e.withReappraisal(satisfied, evidenceExpires, NodeState.ATTESTED, e.stateReason());
             if (!updated.satisfiedPolicies().equals(e.satisfiedPolicies()) || updated.state() != e.state()
                     || !updated.evidenceExpiresAt().equals(e.evidenceExpiresAt())) {
                 store.upsert(updated, now);
-                index(updated);
+                reindex(updated);
                 changed++;
                 if (updated.state() != NodeState.ATTESTED) {
                     LOG.warn("node {} lost its identity: {}", e.nodeId(), updated.stateReason());
                 }
             }
         }
-        LOG.info("re-appraised attested nodes under the current policies: {} changed", changed);
+        LOG.info("re-appraised attested nodes under the current policies and registrations: {} changed", changed);
         fireChange(Optional.empty());
     }
 
-    /** Records a fresh attestation (replacing the node's previous one). */
+    /** Records a node's new state or attestation (replacing its previous record). */
     public void put(NodeEntry e) {
         // Store writes and reloads hold the registry's lock, so the index never keeps an older record
         // than the store holds.
@@ -127,6 +157,69 @@ public final class NodeRegistry implements RegistryView {
         }
         fireChange(Optional.of(e.nodeId()));
         changes.publish(new Change.Node(e.nodeId()));
+    }
+
+    @Override
+    public Optional<Standing> standing(String nodeId) {
+        return entry(nodeId).map(e -> new Standing(e.nodeId(), e.state(), e.stateReason(), e.spiffeId(), e.keySha256(),
+                e.toAuthzRecord().certificateSha256Hex(), e.certNotAfter()));
+    }
+
+    @Override
+    public int liveInstances(String spiffeId, String excludingNodeId, Instant now) {
+        int n = 0;
+        for (String id : nodesBySpiffe.getOrDefault(spiffeId, Set.of())) {
+            NodeEntry e = byNode.get(id);
+            if (e != null && !id.equals(excludingNodeId) && e.state() == NodeState.ATTESTED
+                    && now.isBefore(e.certNotAfter())) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public void record(AdmittedNode a) {
+        Instant now = a.attestedAt();
+        String previous = entry(a.nodeId()).filter(e -> e.state() == NodeState.ATTESTED && e.certNotAfter().isAfter(now))
+                .map(NodeEntry::certSha256).orElse("");
+        put(new NodeEntry(a.nodeId(), a.spiffeId(), a.evidence().tee(), a.evidence().primaryMeasurement(),
+                NodeState.ATTESTED, "attested", a.claims(), a.satisfiedPolicies(), Pem.certificates(a.certificate().chain()),
+                a.certificate().serial().toString(16), HexFormat.of().formatHex(a.certificate().sha256()), previous,
+                a.certificate().notAfter(), a.evidenceExpiresAt(), now, a.evidence(), a.registration(), a.keySha256Hex(),
+                a.kubernetes()));
+    }
+
+    @Override
+    public void withdraw(String nodeId, String reason) {
+        entry(nodeId).filter(e -> e.state() == NodeState.ATTESTED)
+                .ifPresent(e -> put(e.withState(NodeState.EXPIRED, reason)));
+    }
+
+    /**
+     * Releases a node id from the key that holds it, so another key may attest under it (an operator
+     * action, e.g. after the node's machine was replaced). The node loses its identity at once.
+     *
+     * @return the released record, or empty when the node is unknown
+     * @throws IllegalStateException when the node is revoked (lift the revocation first)
+     */
+    public Optional<NodeEntry> release(String nodeId, String reason) {
+        synchronized (this) {
+            NodeEntry e = byNode.get(nodeId);
+            if (e == null) {
+                return Optional.empty();
+            }
+            if (e.state() == NodeState.REVOKED) {
+                throw new IllegalStateException("node '" + nodeId + "' is revoked; lift the revocation before "
+                        + "releasing it");
+            }
+            NodeEntry released = new NodeEntry(e.nodeId(), e.spiffeId(), e.tee(), e.measurement(), NodeState.EXPIRED,
+                    reason, e.claims(), e.satisfiedPolicies(), e.certChainPem(), e.certSerialHex(), e.certSha256(),
+                    "", e.certNotAfter(), e.evidenceExpiresAt(), e.attestedAt(), e.evidence(), e.registration(), "",
+                    e.kubernetes());
+            put(released);
+            return Optional.of(released);
+        }
     }
 
     private void onStoreChange(Change change, ChangeNotifier.Origin origin) {
@@ -146,10 +239,19 @@ public final class NodeRegistry implements RegistryView {
         }
     }
 
-    private void reindex(NodeEntry e) {
+    private synchronized void reindex(NodeEntry e) {
         NodeEntry old = byNode.get(e.nodeId());
         if (old != null && !old.spiffeId().equals(e.spiffeId())) {
-            nodeBySpiffe.remove(old.spiffeId(), old.nodeId());
+            Set<String> set = nodesBySpiffe.get(old.spiffeId());
+            if (set != null) {
+                Set<String> next = new LinkedHashSet<>(set);
+                next.remove(old.nodeId());
+                if (next.isEmpty()) {
+                    nodesBySpiffe.remove(old.spiffeId());
+                } else {
+                    nodesBySpiffe.put(old.spiffeId(), Set.copyOf(next));
+                }
+            }
         }
         index(e);
     }
@@ -182,15 +284,13 @@ public final class NodeRegistry implements RegistryView {
         return entry(id).map(NodeEntry::toAuthzRecord);
     }
 
-    /** The most recently indexed node of {@code spiffeId}; replaced by {@link #instancesOf}. */
-    public Optional<NodeAuthzRecord> bySpiffeId(String spiffeId) {
-        String node = nodeBySpiffe.get(spiffeId);
-        return node == null ? Optional.empty() : byNodeId(node);
-    }
-
     @Override
     public List<NodeAuthzRecord> instancesOf(String spiffeId) {
-        return byNode.values().stream().filter(e -> e.spiffeId().equals(spiffeId)).map(NodeEntry::toAuthzRecord).toList();
+        Set<String> ids = nodesBySpiffe.get(spiffeId);
+        if (ids == null) {
+            return List.of();
+        }
+        return ids.stream().map(byNode::get).filter(java.util.Objects::nonNull).map(NodeEntry::toAuthzRecord).toList();
     }
 
     @Override
@@ -203,11 +303,22 @@ public final class NodeRegistry implements RegistryView {
         return trustBundle.get();
     }
 
+    /**
+     * The union of what the mesh config requires on {@code destinationPort} of every node recorded
+     * under the destination principal: several instances share one SPIFFE ID, and no instance may lower
+     * what another one's services require (fail closed).
+     */
     @Override
     public List<String> requiredPolicies(String destinationPrincipal, int destinationPort) {
-        // The principal is the destination's SPIFFE ID; the mesh config is keyed by node.
-        String node = nodeBySpiffe.get(destinationPrincipal);
-        return node == null ? List.of() : mesh.requiredPolicies(node, destinationPort);
+        Set<String> ids = nodesBySpiffe.get(destinationPrincipal);
+        if (ids == null) {
+            return List.of();
+        }
+        Set<String> out = new LinkedHashSet<>();
+        for (String node : ids) {
+            out.addAll(mesh.requiredPolicies(node, destinationPort));
+        }
+        return List.copyOf(out);
     }
 
     /**
@@ -221,15 +332,17 @@ public final class NodeRegistry implements RegistryView {
         if (required.isEmpty()) {
             return MeshPolicyTable.EMPTY;
         }
-        MeshPolicyTable.Builder table = MeshPolicyTable.builder();
+        Map<String, Map<Integer, Set<String>>> byPrincipal = new LinkedHashMap<>();
         required.forEach((node, ports) -> {
             NodeEntry e = byNode.get(node);
-            // Only where requiredPolicies resolves the principal to this very node (several nodes may share
-            // a SPIFFE ID, e.g. one namespace and service account; the index holds the last one recorded).
-            if (e != null && node.equals(nodeBySpiffe.get(e.spiffeId()))) {
-                ports.forEach((port, ids) -> table.require(e.spiffeId(), port, ids));
+            if (e != null) {
+                ports.forEach((port, ids) -> byPrincipal.computeIfAbsent(e.spiffeId(), k -> new java.util.TreeMap<>())
+                        .computeIfAbsent(port, k -> new LinkedHashSet<>()).addAll(ids));
             }
         });
+        MeshPolicyTable.Builder table = MeshPolicyTable.builder();
+        byPrincipal.forEach((principal, ports) -> ports.forEach((port, ids) -> table.require(principal, port,
+                List.copyOf(ids))));
         return table.build();
     }
 
@@ -240,7 +353,14 @@ public final class NodeRegistry implements RegistryView {
 
     private void index(NodeEntry e) {
         byNode.put(e.nodeId(), e);
-        nodeBySpiffe.put(e.spiffeId(), e.nodeId());
+        nodesBySpiffe.compute(e.spiffeId(), (k, set) -> {
+            if (set != null && set.contains(e.nodeId())) {
+                return set;
+            }
+            Set<String> next = set == null ? new LinkedHashSet<>() : new LinkedHashSet<>(set);
+            next.add(e.nodeId());
+            return Set.copyOf(next);
+        });
     }
 
     /**

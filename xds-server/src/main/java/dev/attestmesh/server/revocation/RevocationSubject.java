@@ -16,9 +16,10 @@ import java.util.stream.Collectors;
  * @param tcbStatus TCB status by its Intel name (e.g. {@code UpToDate})
  * @param advisoryIds advisory IDs listed by the evidence's TCB level
  * @param policyIds policies the node satisfies (or would satisfy)
+ * @param registration the registration that granted (or would grant) the node's identity
  */
 public record RevocationSubject(String nodeId, String measurement, String tcbStatus, List<String> advisoryIds,
-        Set<String> policyIds) {
+        Set<String> policyIds, String registration) {
 
     public RevocationSubject {
         measurement = measurement.toLowerCase(Locale.ROOT);
@@ -29,12 +30,13 @@ public record RevocationSubject(String nodeId, String measurement, String tcbSta
     /** The subject of a registered node, from its latest attestation. */
     public static RevocationSubject of(NodeEntry e) {
         return new RevocationSubject(e.nodeId(), e.measurement(), e.claims().tcbStatus(), e.claims().advisoryIds(),
-                e.satisfiedPolicies().keySet());
+                e.satisfiedPolicies().keySet(), e.registration());
     }
 
     /** The subject of an attestation in progress: verified evidence and the policies it satisfies. */
-    public static RevocationSubject of(String nodeId, VerifiedEvidence evidence, List<PolicyRef> satisfied) {
+    public static RevocationSubject of(String nodeId, String registration, VerifiedEvidence evidence,
+            List<PolicyRef> satisfied) {
         return new RevocationSubject(nodeId, evidence.primaryMeasurement(), evidence.tcbStatus().intelName(),
-                evidence.advisoryIds(), satisfied.stream().map(PolicyRef::id).collect(Collectors.toSet()));
+                evidence.advisoryIds(), satisfied.stream().map(PolicyRef::id).collect(Collectors.toSet()), registration);
     }
 }

@@ -100,6 +100,12 @@ public final class Revocations implements RevocationCheck {
                 + "; an operator must lift the rule (attestmesh revocations / DELETE /api/v1/revocations/" + r.id() + ")");
     }
 
+    /** This rule set as admission's gate: the subject of an attestation in progress. */
+    public dev.attestmesh.admission.RevocationGate gate() {
+        return (nodeId, registration, evidence, satisfied) -> refusal(RevocationSubject.of(nodeId, registration,
+                evidence, satisfied));
+    }
+
     /** The oldest rule matching {@code subject}. */
     public Optional<RevocationRule> firstMatch(RevocationSubject subject) {
         return rules.stream().filter(r -> r.matches(subject)).findFirst();

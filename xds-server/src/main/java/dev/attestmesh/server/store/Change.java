@@ -44,6 +44,8 @@ public sealed interface Change permits Change.Node, Change.Topic {
     enum Topic implements Change {
         /** The policy set (any policy added, changed or removed). */
         POLICIES("policies"),
+        /** The registration set (any registration added, changed or removed). */
+        REGISTRATIONS("registrations"),
         /** The sealed mesh CA (rotation). */
         CA("ca"),
         /** The revocation list. */

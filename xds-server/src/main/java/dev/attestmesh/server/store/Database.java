@@ -31,6 +31,7 @@ public final class Database implements AutoCloseable {
     /** Lock names present in {@code store_locks} (see V3 migration). */
     public static final String LOCK_ISSUANCE_LOG = "issuance_log";
     public static final String LOCK_POLICIES = "policies";
+    public static final String LOCK_REGISTRATIONS = "registrations";
     public static final String LOCK_CA = "ca";
 
     private final DataSource dataSource;

@@ -1,5 +1,6 @@
 package dev.attestmesh.server.store;
 
+import dev.attestmesh.identity.KubernetesIdentity;
 import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.ca.AttestationClaimsCodec;
 import dev.attestmesh.ca.ClaimsDecodeException;
@@ -23,7 +24,8 @@ import java.util.stream.Collectors;
 public final class NodeStore {
     private static final String COLUMNS = "node_id, spiffe_id, tee, measurement, state, state_reason, claims, "
             + "satisfied_policies, cert_chain_pem, cert_serial, cert_sha256, previous_cert_sha256, cert_not_after, "
-            + "evidence_expires_at, attested_at, updated_at, evidence_json";
+            + "evidence_expires_at, attested_at, updated_at, evidence_json, registration, key_sha256, k8s_namespace, "
+            + "k8s_service_account, k8s_pod_name, k8s_pod_uid";
     private static final List<String> COLUMN_LIST = List.of(COLUMNS.split(", "));
     private static final String SET_COLUMNS =
             COLUMN_LIST.stream().map(col -> col + " = ?").collect(Collectors.joining(", "));
@@ -88,6 +90,12 @@ public final class NodeStore {
         ps.setTimestamp(15, Timestamp.from(e.attestedAt()));
         ps.setTimestamp(16, Timestamp.from(now));
         ps.setString(17, VerifiedEvidenceJson.encode(e.evidence()));
+        ps.setString(18, e.registration());
+        ps.setString(19, e.keySha256());
+        ps.setString(20, e.kubernetes().map(KubernetesIdentity::namespace).orElse(""));
+        ps.setString(21, e.kubernetes().map(KubernetesIdentity::serviceAccount).orElse(""));
+        ps.setString(22, e.kubernetes().map(KubernetesIdentity::podName).orElse(""));
+        ps.setString(23, e.kubernetes().map(KubernetesIdentity::podUid).orElse(""));
     }
 
     /** The node's stored record, if any. */
@@ -122,7 +130,9 @@ public final class NodeStore {
                     AttestationClaimsCodec.decode(rs.getBytes(7)), decodePolicies(rs.getString(8)), rs.getString(9),
                     rs.getString(10), rs.getString(11), rs.getString(12), rs.getTimestamp(13).toInstant(),
                     rs.getTimestamp(14).toInstant(), rs.getTimestamp(15).toInstant(),
-                    VerifiedEvidenceJson.decode(rs.getString(17)));
+                    VerifiedEvidenceJson.decode(rs.getString(17)), rs.getString(18), rs.getString(19),
+                    rs.getString(23).isEmpty() ? Optional.empty() : Optional.of(new KubernetesIdentity(
+                            rs.getString(20), rs.getString(21), rs.getString(22), rs.getString(23))));
         } catch (ClaimsDecodeException | IOException e) {
             throw new SQLException("stored attestation of node " + rs.getString(1) + " does not decode: "
                     + e.getMessage(), e);

@@ -147,7 +147,9 @@ public final class RegistryWatchService implements AutoCloseable {
             return Optional.of(Status.PERMISSION_DENIED.withDescription(spiffeId + " is not an authz replica "
                     + "identity; add it to attestmesh.authz.replica-identities to let it watch the registry"));
         }
-        Optional<NodeAuthzRecord> node = registry.bySpiffeId(spiffeId);
+        Optional<NodeAuthzRecord> node = registry.instancesOf(spiffeId).stream()
+                .filter(r -> r.certificateSha256Hex().contains(leafSha256Hex)).findFirst()
+                .or(() -> registry.instancesOf(spiffeId).stream().findFirst());
         if (node.isEmpty()) {
             return Optional.of(Status.PERMISSION_DENIED.withDescription(spiffeId + " is not an attested node in the "
                     + "registry; the replica must attest (node agent) before it can watch"));

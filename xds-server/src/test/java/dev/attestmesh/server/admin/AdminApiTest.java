@@ -61,7 +61,8 @@ class AdminApiTest {
                 "attestmesh.admin-port", 0,
                 "attestmesh.ca-key", "admin-api-test-key",
                 "attestmesh.admin.token", ADMIN_TOKEN,
-                "attestmesh.policy-file", policies.toString())).start();
+                "attestmesh.policy-file", policies.toString(),
+                "attestmesh.registration-file", dev.attestmesh.server.testing.TestMesh.writeRegistrations(policies.getParent()).toString())).start();
         cp = ctx.getBean(ControlPlane.class);
         base = "http://127.0.0.1:" + ctx.getBean(EmbeddedServer.class).getPort();
         http = HttpClient.newHttpClient();

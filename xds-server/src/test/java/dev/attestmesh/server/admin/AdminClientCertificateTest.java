@@ -78,6 +78,7 @@ class AdminClientCertificateTest {
         p.put("attestmesh.ca-key", "client-cert-test-key");
         p.put("attestmesh.admin.token", "client-cert-test-token-0123456789");
         p.put("attestmesh.policy-file", dir.resolve("policies.yaml").toString());
+        p.put("attestmesh.registration-file", dev.attestmesh.server.testing.TestMesh.writeRegistrations(dir).toString());
         return p;
     }
 

@@ -14,9 +14,10 @@ class MeshDemoTest {
         boolean ok = new MeshDemo(new PrintStream(buf, true, StandardCharsets.UTF_8)).run();
         String out = buf.toString(StandardCharsets.UTF_8);
         assertTrue(ok, out);
-        assertTrue(out.contains("payments saw peer spiffe://attestmesh.local/node/orders: hello from orders"), out);
+        assertTrue(out.contains("payments saw peer spiffe://attestmesh.local/svc/orders: hello from orders"), out);
         assertTrue(out.contains("ALLOWED: node_id=orders"), out);
-        assertTrue(out.contains("REFUSED (PERMISSION_DENIED)") && out.contains("reference.measurement"), out);
+        assertTrue(out.contains("REFUSED (PERMISSION_DENIED)") && out.contains("no registration grants an identity to node 'rogue'"), out);
+        assertTrue(out.contains("node id 'payments' is held by another key"), out);
         assertTrue(out.contains("DENIED: node 'orders' is REVOKED"), out);
     }
 }

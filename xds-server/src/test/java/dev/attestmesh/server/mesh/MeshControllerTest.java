@@ -48,6 +48,7 @@ class MeshControllerTest {
                 "attestmesh.ca-key", "mesh-api-test-key",
                 "attestmesh.admin.token", TOKEN,
                 "attestmesh.policy-file", dir.resolve("policies.yaml").toString(),
+                "attestmesh.registration-file", dev.attestmesh.server.testing.TestMesh.writeRegistrations(dir).toString(),
                 "attestmesh.mesh-file", dir.resolve("mesh.yaml").toString())).start();
         base = "http://127.0.0.1:" + ctx.getBean(EmbeddedServer.class).getPort() + "/api/v1/mesh";
     }

@@ -87,7 +87,7 @@ class RevocationsTest {
                       sim:
                         measurement: ["%s"]
                 """.formatted(ADVISORY, CURRENT, DATED, CURRENT));
-        cp = ControlPlane.start(ControlPlaneSettings.forTests(dir.resolve("cp"), Optional.of(policies)), Clock.systemUTC(),
+        cp = ControlPlane.start(ControlPlaneSettings.forTests(dir.resolve("cp"), Optional.of(policies)).withRegistrationFile(Optional.of(dev.attestmesh.server.testing.TestMesh.writeRegistrations(dir))), Clock.systemUTC(),
                 EvidenceVerifiers.of(new DatedTcbVerifier(SimulatedEvidenceVerifier.withDefaultKey())));
         checker = agent("checker", CURRENT);
         checkerCreds = checker.attestOnce();

@@ -30,7 +30,9 @@ class NodeStoreTest {
                 new byte[32], T, true, false);
         return new NodeEntry(id, "spiffe://attestmesh.local/node/" + id, TeeType.SIM, "a1".repeat(48), state, reason,
                 claims, Map.of("default", 3L), "-----BEGIN CERTIFICATE-----\n...", "0a" + id.length(), "ab".repeat(32),
-                "", T.plusSeconds(3600), T.plusSeconds(600), T, EVIDENCE);
+                "", T.plusSeconds(3600), T.plusSeconds(600), T, EVIDENCE, "nodes", "cd".repeat(32),
+                Optional.of(new dev.attestmesh.identity.KubernetesIdentity("prod", "payments", "payments-7d9",
+                        "3f1c2a9e-8b7d-4c1e-9f2a-0123456789ab")));
     }
 
     static final dev.attestmesh.quote.VerifiedEvidence EVIDENCE = new dev.attestmesh.quote.VerifiedEvidence(

@@ -49,6 +49,27 @@ public final class TestMesh implements AutoCloseable {
                     measurement: ["%s"]
             """.formatted(GOOD, STRICT, STRICT);
 
+    /**
+     * One identity per node ({@code spiffe://attestmesh.local/node/<id>}) for every node satisfying
+     * {@code default}: what the tests written before registrations expect.
+     */
+    public static final String REGISTRATIONS = """
+            registrations:
+              - id: nodes
+                spiffeId: spiffe://attestmesh.local/node/{nodeId}
+                policies: [default]
+            """;
+
+    /** Writes {@link #REGISTRATIONS} into {@code dir} and returns the file. */
+    public static Path writeRegistrations(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            return Files.writeString(dir.resolve("registrations.yaml"), REGISTRATIONS);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public final Path dir;
     public ControlPlane cp;
 
@@ -64,7 +85,8 @@ public final class TestMesh implements AutoCloseable {
 
     /** (Re)starts the control plane on the same data directory. */
     public void start(Optional<Path> meshFile) throws IOException {
-        cp = ControlPlane.start(ControlPlaneSettings.forTests(dir.resolve("cp"), Optional.of(dir.resolve("policies.yaml"))),
+        cp = ControlPlane.start(ControlPlaneSettings.forTests(dir.resolve("cp"), Optional.of(dir.resolve("policies.yaml")))
+                        .withRegistrationFile(Optional.of(writeRegistrations(dir))),
                 Clock.systemUTC(), EvidenceVerifierSet.defaults(), meshFile);
     }
 

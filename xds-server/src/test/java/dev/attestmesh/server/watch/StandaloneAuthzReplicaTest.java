@@ -100,9 +100,9 @@ class StandaloneAuthzReplicaTest {
     }
 
     ControlPlane startControlPlane(int port) throws Exception {
-        ControlPlaneSettings base = ControlPlaneSettings.forTests(dir.resolve("cp"), Optional.of(dir.resolve("policies.yaml")));
+        ControlPlaneSettings base = ControlPlaneSettings.forTests(dir.resolve("cp"), Optional.of(dir.resolve("policies.yaml"))).withRegistrationFile(Optional.of(dev.attestmesh.server.testing.TestMesh.writeRegistrations(dir)));
         ControlPlaneSettings s = new ControlPlaneSettings(base.dataDir(), base.grpcBind(), port, base.policyFile(),
-                base.trustDomain(), base.caKey(), base.serverNames(), base.nodeKeyFile(), base.nonceTtl());
+                base.trustDomain(), base.caKey(), base.serverNames(), base.nodeKeyFile(), base.nonceTtl()).withRegistrationFile(base.registrationFile());
         return ControlPlane.start(s, Clock.systemUTC(), EvidenceVerifierSet.defaults(), new RegistryWatchSettings(
                 Set.of(spiffe("authz-1"), spiffe("authz-2")), Duration.ofMillis(200)));
     }

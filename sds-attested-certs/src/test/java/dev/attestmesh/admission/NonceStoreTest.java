@@ -1,4 +1,4 @@
-package dev.attestmesh.server.attest;
+package dev.attestmesh.admission;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

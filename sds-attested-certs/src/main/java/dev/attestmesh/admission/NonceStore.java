@@ -1,5 +1,6 @@
-package dev.attestmesh.server.attest;
+package dev.attestmesh.admission;
 
+import dev.attestmesh.identity.KubernetesIdentity;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class NonceStore {
     /** Why a nonce was not accepted. */
-    public enum Rejection {
+    public enum Rejection implements Outcome {
         UNKNOWN("the nonce was not issued by this control plane, or was already used"),
         EXPIRED("the nonce expired; ask for a new Challenge"),
         OTHER_NODE("the nonce was issued for another node id"),
@@ -38,7 +39,13 @@ public final class NonceStore {
     /** A fresh nonce. */
     public record Issued(byte[] nonce, Instant expiresAt) {}
 
-    private record Outstanding(String nodeId, Instant expiresAt) {}
+    /** The outcome of consuming a nonce: {@link Accepted} or a {@link Rejection}. */
+    public sealed interface Outcome permits Accepted, Rejection {}
+
+    /** What an accepted nonce was bound to when it was issued. */
+    public record Accepted(String nodeId, Optional<KubernetesIdentity> kubernetes) implements Outcome {}
+
+    private record Outstanding(String nodeId, Instant expiresAt, Optional<KubernetesIdentity> kubernetes) {}
 
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Outstanding> outstanding = new ConcurrentHashMap<>();
@@ -57,6 +64,16 @@ public final class NonceStore {
      *     RESOURCE_EXHAUSTED)
      */
     public Issued issue(String nodeId) {
+        return issue(nodeId, Optional.empty());
+    }
+
+    /**
+     * Issues a nonce bound to {@code nodeId} and, when present, to the workload identity a verified
+     * service-account token proved: only an Attest with this nonce can use that identity.
+     *
+     * @throws IllegalStateException when too many nonces are outstanding
+     */
+    public Issued issue(String nodeId, Optional<KubernetesIdentity> kubernetes) {
         Instant now = clock.instant();
         if (outstanding.size() >= maxOutstanding) {
             purgeExpired(now);
@@ -67,26 +84,36 @@ public final class NonceStore {
         byte[] nonce = new byte[32];
         random.nextBytes(nonce);
         Instant expires = now.plus(ttl);
-        outstanding.put(HexFormat.of().formatHex(nonce), new Outstanding(nodeId, expires));
+        outstanding.put(HexFormat.of().formatHex(nonce), new Outstanding(nodeId, expires, kubernetes));
         return new Issued(nonce, expires);
     }
 
     /** Consumes the nonce; empty when accepted, else the reason it was refused. */
     public Optional<Rejection> consume(String nodeId, byte[] nonce) {
+        Outcome r = take(nodeId, nonce);
+        return r instanceof Rejection rej ? Optional.of(rej) : Optional.empty();
+    }
+
+    /**
+     * Consumes the nonce (whatever the outcome, so it is never usable again).
+     *
+     * @return {@link Accepted} with what the nonce was bound to, or the {@link Rejection}
+     */
+    public Outcome take(String nodeId, byte[] nonce) {
         if (nonce.length != 32) {
-            return Optional.of(Rejection.MALFORMED);
+            return Rejection.MALFORMED;
         }
         Outstanding o = outstanding.remove(HexFormat.of().formatHex(nonce));
         if (o == null) {
-            return Optional.of(Rejection.UNKNOWN);
+            return Rejection.UNKNOWN;
         }
         if (clock.instant().isAfter(o.expiresAt())) {
-            return Optional.of(Rejection.EXPIRED);
+            return Rejection.EXPIRED;
         }
         if (!o.nodeId().equals(nodeId)) {
-            return Optional.of(Rejection.OTHER_NODE);
+            return Rejection.OTHER_NODE;
         }
-        return Optional.empty();
+        return new Accepted(o.nodeId(), o.kubernetes());
     }
 
     public int outstanding() {
