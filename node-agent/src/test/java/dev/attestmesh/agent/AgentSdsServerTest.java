@@ -49,7 +49,8 @@ class AgentSdsServerTest {
 
     static AgentCredentials credentials(MeshCa ca, NodeKeyPair key) throws Exception {
         VerifiedEvidence ev = new VerifiedEvidence(TeeType.SIM, TcbStatus.UP_TO_DATE, List.of(), false, true,
-                new byte[64], Map.of("measurement", "a1".repeat(48)), Map.of(), new byte[32], Optional.empty());
+                new byte[64], Map.of("measurement", "a1".repeat(48)), Map.of(), new byte[32], Optional.empty(),
+                Optional.empty());
         IssuedCertificate c = new AttestationBoundIssuer(ca, Clock.systemUTC()).issue(
                 CsrValidator.validate(key.csrDer("n1")), SpiffeId.forNode("attestmesh.local", "n1"),
                 AttestationClaims.of("n1", ev, List.of(), Instant.now()), Duration.ofHours(1));

@@ -28,6 +28,10 @@ import java.util.Optional;
  * @param numbers integer claims, name to value
  * @param evidenceSha256 SHA-256 of the evidence bytes as received
  * @param fmspcOrChip FMSPC (Intel) or chip ID (AMD) as hex, when the evidence names one
+ * @param platformId the verified identity of the physical platform, in {@link PlatformId}'s text form
+ *     ({@code sgx-ppid:<32 hex>}, {@code snp-chip:<128 hex>}, {@code sim:<32 hex>}), when the evidence
+ *     carries one; taken only from verified data (the PCK certificate, the signed report). Not secret,
+ *     but a per-machine tracking identifier
  */
 public record VerifiedEvidence(
         TeeType tee,
@@ -39,7 +43,8 @@ public record VerifiedEvidence(
         Map<String, String> measurements,
         Map<String, Long> numbers,
         byte[] evidenceSha256,
-        Optional<String> fmspcOrChip) {
+        Optional<String> fmspcOrChip,
+        Optional<String> platformId) {
 
     public VerifiedEvidence {
         Objects.requireNonNull(tee, "tee");
@@ -50,6 +55,9 @@ public record VerifiedEvidence(
         numbers = Map.copyOf(numbers);
         evidenceSha256 = evidenceSha256.clone();
         Objects.requireNonNull(fmspcOrChip, "fmspcOrChip");
+        Objects.requireNonNull(platformId, "platformId");
+        // Normalised through PlatformId so that stored and compared values have one spelling.
+        platformId = platformId.map(p -> PlatformId.parse(p).value());
         if (reportData.length != 64) {
             throw new IllegalArgumentException("report data must be 64 bytes, got " + reportData.length);
         }
@@ -62,13 +70,14 @@ public record VerifiedEvidence(
                 && advisoryIds.equals(v.advisoryIds) && debug == v.debug && insecure == v.insecure
                 && Arrays.equals(reportData, v.reportData) && measurements.equals(v.measurements)
                 && numbers.equals(v.numbers) && Arrays.equals(evidenceSha256, v.evidenceSha256)
-                && fmspcOrChip.equals(v.fmspcOrChip);
+                && fmspcOrChip.equals(v.fmspcOrChip) && platformId.equals(v.platformId);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(tee, tcbStatus, advisoryIds, debug, insecure, Arrays.hashCode(reportData), measurements,
-                numbers, Arrays.hashCode(evidenceSha256), fmspcOrChip);
+                numbers, Arrays.hashCode(evidenceSha256), fmspcOrChip,
+                platformId);
     }
 
     @Override

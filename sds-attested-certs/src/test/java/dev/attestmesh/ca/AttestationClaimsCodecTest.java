@@ -37,7 +37,8 @@ class AttestationClaimsCodecTest {
     @Test
     void buildsClaimsFromVerifiedEvidence() {
         VerifiedEvidence ev = new VerifiedEvidence(TeeType.SIM, TcbStatus.UP_TO_DATE, List.of(), false, true,
-                new byte[64], Map.of("measurement", "aa".repeat(48)), Map.of(), filled(32, 1), Optional.empty());
+                new byte[64], Map.of("measurement", "aa".repeat(48)), Map.of(), filled(32, 1), Optional.empty(),
+                Optional.empty());
         AttestationClaims c = AttestationClaims.of("n1", ev, List.of(new PolicyRef("default", 1)), Instant.EPOCH);
         assertEquals(ev.measurements(), c.measurements());
         assertEquals("UpToDate", c.tcbStatus());

@@ -22,12 +22,12 @@ class PolicyAppraiserTest {
 
     static VerifiedEvidence sim(String measurement, boolean debug) {
         return new VerifiedEvidence(TeeType.SIM, TcbStatus.UP_TO_DATE, List.of(), debug, true, new byte[64],
-                Map.of("measurement", measurement), Map.of(), new byte[32], Optional.empty());
+                Map.of("measurement", measurement), Map.of(), new byte[32], Optional.empty(), Optional.empty());
     }
 
     static VerifiedEvidence tdx(TcbStatus status, List<String> advisories, Map<String, String> m, Map<String, Long> n) {
         return new VerifiedEvidence(TeeType.TDX, status, advisories, false, false, new byte[64], m, n, new byte[32],
-                Optional.empty());
+                Optional.empty(), Optional.empty());
     }
 
     static Policy policy(String id, Set<TeeType> tees, Map<TeeType, ReferenceValues> ref) {

@@ -115,6 +115,7 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
             result.put("debug", v.debug());
             result.put("insecure", v.insecure());
             v.fmspcOrChip().ifPresent(f -> result.put(type == TeeType.SNP ? "chipId" : "fmspc", f));
+            v.platformId().ifPresent(p -> result.put("platformId", p));
             result.put("verifiedAt", time.toString());
             out.println(result.toPrettyString());
             return 0;

@@ -47,6 +47,8 @@ class EvidenceVerifyCommandTest {
         assertEquals("33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb",
                 r.json().at("/measurements/mrenclave").asText());
         assertEquals("48656c6c6f2c20776f726c6421" + "00".repeat(51), r.json().get("reportData").asText());
+        // The PPID in the quote's PCK leaf, read with openssl asn1parse -strparse (OID 1.2.840.113741.1.13.1.1).
+        assertEquals("sgx-ppid:d04ec06d4e6d92dc90d0ad3cf5ee2ddf", r.json().get("platformId").asText());
     }
 
     @Test
@@ -87,6 +89,8 @@ class EvidenceVerifyCommandTest {
         assertEquals("snp", r.json().get("tee").asText());
         assertEquals("b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01",
                 r.json().at("/measurements/measurement").asText());
+        assertEquals("snp-chip:3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b76a1936776b564ea464cdce40c05f63c9b610c5068b006b5d",
+                r.json().get("platformId").asText());
     }
 
     @Test

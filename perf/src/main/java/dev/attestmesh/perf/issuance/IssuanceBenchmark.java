@@ -56,7 +56,8 @@ public class IssuanceBenchmark {
         csr = NodeKeyPair.generate().csrDer("bench-node");
         VerifiedEvidence ev = new VerifiedEvidence(TeeType.TDX, TcbStatus.UP_TO_DATE, List.of("INTEL-SA-00615"), false,
                 false, new byte[64], Map.of("mrtd", "91".repeat(48), "rtmr0", "44".repeat(48), "rtmr1", "00".repeat(48),
-                        "mrseam", "5b".repeat(48)), Map.of("pcesvn", 11L), new byte[32], Optional.of("b0c06f000000"));
+                        "mrseam", "5b".repeat(48)), Map.of("pcesvn", 11L), new byte[32], Optional.of("b0c06f000000"),
+                Optional.of("sgx-ppid:" + "5a".repeat(16)));
         claims = AttestationClaims.of("bench-node", ev, List.of(new PolicyRef("default", 3),
                 new PolicyRef("production", 1)), Instant.now());
         id = SpiffeId.forNode("attestmesh.local", "bench-node");

@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.attestmesh.quote.EvidenceParseException;
 import dev.attestmesh.quote.EvidenceVerificationException;
 import dev.attestmesh.quote.EvidenceVerifier;
+import dev.attestmesh.quote.PlatformId;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerificationCheck;
 import dev.attestmesh.quote.VerificationRequest;
@@ -266,7 +267,9 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
             debug = b.debug();
         }
         return new VerifiedEvidence(tee, eval.status(), eval.advisoryIds(), debug, false, quote.reportData(), m, n,
-                sha256().digest(raw), Optional.of(HEX.formatHex(chain.extensions().fmspc())));
+                sha256().digest(raw), Optional.of(HEX.formatHex(chain.extensions().fmspc())),
+                // The PPID comes from the PCK leaf, which verified up to the pinned Intel root.
+                chain.extensions().ppid().map(p -> new PlatformId(PlatformId.Kind.SGX_PPID, p).value()));
     }
 
     private static MessageDigest sha256() {

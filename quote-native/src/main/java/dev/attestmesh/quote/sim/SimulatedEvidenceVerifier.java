@@ -3,6 +3,7 @@ package dev.attestmesh.quote.sim;
 import dev.attestmesh.quote.EvidenceParseException;
 import dev.attestmesh.quote.EvidenceVerificationException;
 import dev.attestmesh.quote.EvidenceVerifier;
+import dev.attestmesh.quote.PlatformId;
 import dev.attestmesh.quote.TcbStatus;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerificationCheck;
@@ -60,6 +61,8 @@ public final class SimulatedEvidenceVerifier implements EvidenceVerifier {
         }
         return new VerifiedEvidence(TeeType.SIM, TcbStatus.UP_TO_DATE, List.of(), ev.debug(), true,
                 ev.reportData(), Map.of("measurement", HexFormat.of().formatHex(ev.measurement())),
-                Map.of("issued_at", ev.issuedAtEpochSeconds()), digest, Optional.empty());
+                Map.of("issued_at", ev.issuedAtEpochSeconds()), digest, Optional.empty(),
+                // Covered by the signature just checked; version 1 evidence carries none.
+                ev.platformId().map(id -> new PlatformId(PlatformId.Kind.SIM, id).value()));
     }
 }

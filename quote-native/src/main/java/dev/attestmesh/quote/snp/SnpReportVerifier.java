@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.attestmesh.quote.EvidenceParseException;
 import dev.attestmesh.quote.EvidenceVerificationException;
 import dev.attestmesh.quote.EvidenceVerifier;
+import dev.attestmesh.quote.PlatformId;
 import dev.attestmesh.quote.TcbStatus;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerificationCheck;
@@ -360,7 +361,17 @@ public final class SnpReportVerifier implements EvidenceVerifier {
             throw new IllegalStateException("SHA-256 is a mandatory JCA algorithm", e);
         }
         return new VerifiedEvidence(TeeType.SNP, TcbStatus.UP_TO_DATE, List.of(), r.debug(), false, r.reportData(), m, n,
-                evidenceSha256, r.chipIdMasked() ? Optional.empty() : Optional.of(HEX.formatHex(r.chipId())));
+                evidenceSha256, r.chipIdMasked() ? Optional.empty() : Optional.of(HEX.formatHex(r.chipId())),
+                platformId(r));
+    }
+
+    /**
+     * The CHIP_ID from the signed report; none when it is all zeros (MASK_CHIP_ID, or a VLEK-signed
+     * report, whose firmware zeroes it), since zeros would make every masked machine one platform.
+     */
+    private static Optional<String> platformId(SnpReport r) {
+        return r.chipIdMasked() ? Optional.empty()
+                : Optional.of(new PlatformId(PlatformId.Kind.SNP_CHIP, r.chipId()).value());
     }
 
     private String fingerprint(X509Certificate c) throws EvidenceVerificationException {

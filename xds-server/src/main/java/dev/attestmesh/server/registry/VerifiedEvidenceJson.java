@@ -17,7 +17,8 @@ import java.util.TreeMap;
 /**
  * Stores verified evidence claims as JSON, so a policy change can re-appraise every node from what was
  * verified, without asking the node for new evidence. Only verified claims are stored, never the raw
- * evidence or collateral.
+ * evidence or collateral. The optional {@code platformId} field is absent in rows written before it
+ * existed and reads back as empty.
  */
 public final class VerifiedEvidenceJson {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -40,6 +41,7 @@ public final class VerifiedEvidenceJson {
         new TreeMap<>(e.numbers()).forEach(n::put);
         o.put("evidenceSha256", e.evidenceSha256Hex());
         e.fmspcOrChip().ifPresent(v -> o.put("fmspcOrChip", v));
+        e.platformId().ifPresent(v -> o.put("platformId", v));
         return o.toString();
     }
 
@@ -60,7 +62,9 @@ public final class VerifiedEvidenceJson {
                     TcbStatus.fromIntelName(o.path("tcbStatus").asText()), advisories, o.path("debug").asBoolean(),
                     o.path("insecure").asBoolean(), HEX.parseHex(o.path("reportData").asText()), measurements, numbers,
                     HEX.parseHex(o.path("evidenceSha256").asText()),
-                    o.hasNonNull("fmspcOrChip") ? Optional.of(o.get("fmspcOrChip").asText()) : Optional.empty());
+                    o.hasNonNull("fmspcOrChip") ? Optional.of(o.get("fmspcOrChip").asText()) : Optional.empty(),
+                    // Rows written before platform ids existed have none; the node's next attestation adds it.
+                    o.hasNonNull("platformId") ? Optional.of(o.get("platformId").asText()) : Optional.empty());
         } catch (IllegalArgumentException e) {
             throw new IOException("stored evidence claims are malformed: " + e.getMessage(), e);
         }

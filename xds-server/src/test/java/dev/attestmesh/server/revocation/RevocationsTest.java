@@ -64,7 +64,8 @@ class RevocationsTest {
                 return e;
             }
             return new VerifiedEvidence(e.tee(), TcbStatus.OUT_OF_DATE, List.of(ADVISORY), e.debug(), e.insecure(),
-                    e.reportData(), e.measurements(), e.numbers(), e.evidenceSha256(), e.fmspcOrChip());
+                    e.reportData(), e.measurements(), e.numbers(), e.evidenceSha256(), e.fmspcOrChip(),
+                    e.platformId());
         }
     }
 

@@ -37,7 +37,8 @@ class NodeStoreTest {
 
     static final dev.attestmesh.quote.VerifiedEvidence EVIDENCE = new dev.attestmesh.quote.VerifiedEvidence(
             TeeType.SIM, dev.attestmesh.quote.TcbStatus.UP_TO_DATE, List.of(), false, true, new byte[64],
-            Map.of("measurement", "a1".repeat(48)), Map.of("issued_at", 1L), new byte[32], Optional.empty());
+            Map.of("measurement", "a1".repeat(48)), Map.of("issued_at", 1L), new byte[32], Optional.empty(),
+            Optional.of("sim:" + "0a".repeat(16)));
 
     @Test
     void storedNodeReadsBackAndAnUpsertReplacesIt(@TempDir Path dir) {
