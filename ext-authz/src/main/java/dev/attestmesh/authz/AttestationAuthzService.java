@@ -28,6 +28,7 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
+import dev.attestmesh.quote.TeeType;
 import java.util.List;
 
 /**
@@ -37,7 +38,10 @@ import java.util.List;
  * (comma-separated; may repeat) reaches the decider.
  *
  * <p>Allowed checks get status OK and dynamic metadata {@code node_id, spiffe_id, tee, measurement,
- * policy_ids}; HTTP checks additionally set the upstream request header {@code x-attestmesh-peer}
+ * policy_ids} when decided by peer certificate. When decided by principal alone the metadata is {@code
+ * spiffe_id, instances} (the number of live instances admitted), {@code tee} and {@code measurement}
+ * (the value all instances share, else {@value #MIXED}) and {@code policy_ids} (those every instance
+ * satisfies); there is no {@code node_id}, as no single node was admitted. HTTP checks additionally set the upstream request header {@code x-attestmesh-peer}
  * (JSON of the same fields), overwriting any value the client sent. Denied checks get
  * PERMISSION_DENIED with the reason; HTTP checks get a 403 with body {@code {"denied":true,"reason":...}}.
  */
@@ -46,6 +50,8 @@ public final class AttestationAuthzService extends AuthorizationGrpc.Authorizati
     public static final String POLICY_HEADER = "x-attestmesh-policy-ids";
     /** Header added to allowed HTTP requests with the peer's attested identity. */
     public static final String PEER_HEADER = "x-attestmesh-peer";
+    /** The {@code tee} or {@code measurement} metadata of a principal whose live instances differ in it. */
+    public static final String MIXED = "mixed";
     static final Context.Key<List<String>> POLICY_IDS = Context.key("attestmesh-policy-ids");
     private static final Metadata.Key<String> POLICY_KEY = Metadata.Key.of(POLICY_HEADER, Metadata.ASCII_STRING_MARSHALLER);
     private static final int OK = 0;
@@ -107,13 +113,18 @@ public final class AttestationAuthzService extends AuthorizationGrpc.Authorizati
     static Struct claims(Decision.Allow a) {
         ListValue.Builder ids = ListValue.newBuilder();
         a.policyIds().forEach(id -> ids.addValues(Value.newBuilder().setStringValue(id)));
-        return Struct.newBuilder()
-                .putFields("node_id", str(a.nodeId()))
-                .putFields("spiffe_id", str(a.spiffeId()))
-                .putFields("tee", str(a.tee().wireName()))
-                .putFields("measurement", str(a.measurement()))
-                .putFields("policy_ids", Value.newBuilder().setListValue(ids).build())
-                .build();
+        Struct.Builder b = Struct.newBuilder();
+        switch (a.peer()) {
+            case Decision.Node n -> b.putFields("node_id", str(n.nodeId()))
+                    .putFields("spiffe_id", str(n.spiffeId()))
+                    .putFields("tee", str(n.tee().wireName()))
+                    .putFields("measurement", str(n.measurement()));
+            case Decision.Principal p -> b.putFields("spiffe_id", str(p.spiffeId()))
+                    .putFields("instances", Value.newBuilder().setNumberValue(p.instances()).build())
+                    .putFields("tee", str(p.tee().map(TeeType::wireName).orElse(MIXED)))
+                    .putFields("measurement", str(p.measurement().orElse(MIXED)));
+        }
+        return b.putFields("policy_ids", Value.newBuilder().setListValue(ids).build()).build();
     }
 
     private static CheckResponse allow(Decision.Allow a, boolean http) {

@@ -46,11 +46,14 @@ import org.slf4j.LoggerFactory;
  * certificate ({@code attributes.source.certificate}, URL-encoded PEM): the certificate must be
  * strictly encoded, valid at the clock's time, chain through an intermediate of the current trust
  * bundle to a root in it, carry a decodable claims extension and exactly one URI SAN equal to the
- * registry record's SPIFFE ID, and be one of the node's current certificates. Without a certificate
- * (Istio, which does not forward it), the record is found by {@code source.principal}. In both cases
- * the node must be {@link NodeState#ATTESTED}, its evidence unexpired, and every required policy
- * satisfied at the policy's current version. Required policies are the {@code
- * x-attestmesh-policy-ids} header's, else the mesh config's for the destination.
+ * registry record's SPIFFE ID, and be one of the node's current certificates; the decision is that
+ * node's. Without a certificate (Istio, which does not forward it) the decision is the principal's
+ * ({@code source.principal}), made by {@link PrincipalDecider}: every instance of the principal whose
+ * certificate has not expired must pass, and the first that does not denies (fail closed). In both
+ * cases a record passes when it is {@link NodeState#ATTESTED}, its evidence unexpired, and every
+ * required policy satisfied at the policy's current version ({@link RecordChecks}). Required
+ * policies are the {@code x-attestmesh-policy-ids} header's, else the mesh config's for the
+ * destination.
  *
  * <p>Per-route override: an HTTP check whose {@code context_extensions} hold {@value
  * #POLICY_IDS_KEY} (comma-separated, set per route in Envoy's {@code check_settings}) uses those
@@ -62,12 +65,11 @@ import org.slf4j.LoggerFactory;
  * <p>{@link #decide} never throws. Decisions are cached; the cache is cleared on every registry
  * change notification and on {@link #invalidateAll()}, and a result computed while a change arrived
  * is not cached, so a revocation applies from the next check. Allow decisions are also bounded by
- * certificate and evidence expiry. Thread-safe.
+ * certificate and evidence expiry (for a principal: the earliest among its live instances).
+ * Thread-safe.
  */
 public final class AuthzDecider {
     private static final Logger LOG = LoggerFactory.getLogger(AuthzDecider.class);
-    /** Denials are recomputed at least this often, so time-dependent refusals (not yet valid) heal. */
-    private static final Duration DENY_TTL = Duration.ofSeconds(5);
     /** Safety net: no decision outlives this even if a change notification were lost. */
     private static final Duration MAX_TTL = Duration.ofSeconds(60);
     /**
@@ -131,17 +133,11 @@ public final class AuthzDecider {
     private record VerifiedBundle(List<X509Certificate> bundle, Map<javax.security.auth.x500.X500Principal,
             List<X509Certificate>> intermediatesBySubject, Optional<String> problem, Instant recheckAt) {}
 
-    /** A decision and the time window [decidedAt, validUntil) in which it may be reused. */
-    private record CachedDecision(Decision decision, Instant decidedAt, Instant validUntil) {
-        boolean usableAt(Instant t) {
-            return !t.isBefore(decidedAt) && t.isBefore(validUntil);
-        }
-    }
-
     private static final byte[] NO_CERTIFICATE = new byte[0];
     private final RegistryView view;
+    private final PrincipalDecider byPrincipal;
     private final Clock clock;
-    private final Cache<DecisionKey, CachedDecision> cache; // null when disabled
+    private final Cache<DecisionKey, TimedDecision> cache; // null when disabled
     /** Intermediates of the last trust bundle seen, each verified once against a bundle root. */
     private volatile VerifiedBundle verifiedBundle;
     private final AtomicLong generation = new AtomicLong();
@@ -157,11 +153,12 @@ public final class AuthzDecider {
             throw new IllegalArgumentException("decision cache size must be >= 0, was " + cacheMaximumSize);
         }
         this.view = view;
+        this.byPrincipal = new PrincipalDecider(view);
         this.clock = clock;
         this.cache = cacheMaximumSize == 0 ? null
                 : Caffeine.newBuilder().maximumWeight(cacheMaximumSize)
-                        .weigher((DecisionKey k, CachedDecision v) -> k.weight())
-                        .expireAfter(Expiry.writing((DecisionKey k, CachedDecision v) -> safetyNetTtl()))
+                        .weigher((DecisionKey k, TimedDecision v) -> k.weight())
+                        .expireAfter(Expiry.writing((DecisionKey k, TimedDecision v) -> safetyNetTtl()))
                         .build();
         view.addChangeListener(this::invalidateAll);
     }
@@ -219,12 +216,12 @@ public final class AuthzDecider {
                 return new Decision.Deny("no peer certificate and no peer principal: the connection is not mutual TLS");
             }
             Instant now = clock.instant();
-            CachedDecision hit = cache == null ? null : cache.getIfPresent(key);
+            TimedDecision hit = cache == null ? null : cache.getIfPresent(key);
             if (hit != null && hit.usableAt(now)) {
                 return hit.decision();
             }
             long gen = generation.get();
-            CachedDecision fresh = certificate.isEmpty() ? byPrincipal(principal, required, now)
+            TimedDecision fresh = certificate.isEmpty() ? byPrincipal.decide(principal, required, now)
                     : byCertificate(new String(key.certificate, StandardCharsets.ISO_8859_1), required, now);
             if (cache != null && generation.get() == gen) { // a change arrived meanwhile: the result may be stale, do not keep it
                 cache.put(key, fresh);
@@ -276,7 +273,7 @@ public final class AuthzDecider {
         return true;
     }
 
-    private CachedDecision byCertificate(String urlEncodedPem, List<String> required, Instant now) {
+    private TimedDecision byCertificate(String urlEncodedPem, List<String> required, Instant now) {
         Optional<String> pem = percentDecode(urlEncodedPem);
         if (pem.isEmpty()) {
             return deny("peer certificate is not URL-encoded PEM (bad escape or unencoded character)", now);
@@ -344,56 +341,27 @@ public final class AuthzDecider {
         } catch (java.security.cert.CertificateEncodingException e) {
             return deny("peer certificate cannot be re-encoded", now);
         }
-        Optional<CachedDecision> stateProblem = checkRecord(r, now);
-        if (stateProblem.isPresent()) {
-            return stateProblem.get();
+        if (r.state() != NodeState.ATTESTED) { // said before the certificate-set check, whose emptiness it explains
+            return deny("node '" + r.nodeId() + "' is " + r.state()
+                    + (r.stateReason().isEmpty() ? "" : ": " + r.stateReason()), now);
         }
         if (!r.certificateSha256Hex().contains(fingerprint)) {
             return deny("peer certificate is not a current certificate of node '" + r.nodeId()
                     + "' (superseded or revoked)", now);
         }
         Instant until = min(leaf.getNotAfter().toInstant(), r.evidenceExpiresAt());
-        return policies(r, required, now, until);
+        return admitNode(r, required, now, until);
     }
 
-    private CachedDecision byPrincipal(String principal, List<String> required, Instant now) {
-        Optional<NodeAuthzRecord> rec = view.instancesOf(principal).stream().findFirst(); // replaced in the principal-mode change
-        if (rec.isEmpty()) {
-            return deny("peer principal " + principal + " is not an attested node in the registry", now);
+    /** The record checks and the allow for one node admitted by its peer certificate. */
+    private TimedDecision admitNode(NodeAuthzRecord r, List<String> required, Instant now, Instant validUntil) {
+        RecordChecks.Result versions = RecordChecks.currentVersions(view, required);
+        if (versions.problem().isPresent()) {
+            return deny(versions.problem().get(), now);
         }
-        Optional<CachedDecision> stateProblem = checkRecord(rec.get(), now);
-        if (stateProblem.isPresent()) {
-            return stateProblem.get();
-        }
-        return policies(rec.get(), required, now, rec.get().evidenceExpiresAt());
-    }
-
-    private Optional<CachedDecision> checkRecord(NodeAuthzRecord r, Instant now) {
-        if (r.state() != NodeState.ATTESTED) {
-            return Optional.of(deny("node '" + r.nodeId() + "' is " + r.state()
-                    + (r.stateReason().isEmpty() ? "" : ": " + r.stateReason()), now));
-        }
-        if (!now.isBefore(r.evidenceExpiresAt())) {
-            return Optional.of(deny("node '" + r.nodeId() + "' evidence expired at " + r.evidenceExpiresAt()
-                    + "; it must attest again", now));
-        }
-        return Optional.empty();
-    }
-
-    private CachedDecision policies(NodeAuthzRecord r, List<String> required, Instant now, Instant validUntil) {
-        for (String id : required) {
-            OptionalLong current = view.currentPolicyVersion(id);
-            if (current.isEmpty()) {
-                return deny("unknown policy '" + id + "'", now);
-            }
-            Long held = r.satisfiedPolicies().get(id);
-            if (held == null) {
-                return deny("node '" + r.nodeId() + "' does not satisfy policy '" + id + "'", now);
-            }
-            if (held != current.getAsLong()) {
-                return deny("node '" + r.nodeId() + "' was appraised against policy '" + id + "' version " + held
-                        + " but the current version is " + current.getAsLong(), now);
-            }
+        Optional<String> problem = RecordChecks.problem(r, required, versions.versions(), now);
+        if (problem.isPresent()) {
+            return deny("node '" + r.nodeId() + "' " + problem.get(), now);
         }
         List<String> satisfied = new ArrayList<>();
         for (Map.Entry<String, Long> e : new java.util.TreeMap<>(r.satisfiedPolicies()).entrySet()) {
@@ -402,8 +370,8 @@ public final class AuthzDecider {
                 satisfied.add(e.getKey());
             }
         }
-        return new CachedDecision(new Decision.Allow(r.nodeId(), r.spiffeId(), r.tee(), r.measurement(), satisfied),
-                now, validUntil);
+        return new TimedDecision(new Decision.Allow(new Decision.Node(r.nodeId(), r.spiffeId(), r.tee(),
+                r.measurement()), satisfied), now, validUntil);
     }
 
     /** Empty when {@code leaf} chains through a bundle intermediate to a bundle root at {@code now}. */
@@ -463,7 +431,7 @@ public final class AuthzDecider {
         }
         if (anchors.isEmpty()) {
             return new VerifiedBundle(List.copyOf(bundle), Map.of(),
-                    Optional.of("mesh trust bundle has no root certificate; cannot verify peers"), now.plus(DENY_TTL));
+                    Optional.of("mesh trust bundle has no root certificate; cannot verify peers"), now.plus(TimedDecision.DENY_TTL));
         }
         Map<javax.security.auth.x500.X500Principal, List<X509Certificate>> bySubject = new java.util.HashMap<>();
         for (X509Certificate i : intermediates) {
@@ -564,8 +532,8 @@ public final class AuthzDecider {
                 || c == '*' || c == '-' || c == '.' || c == '_';
     }
 
-    private CachedDecision deny(String reason, Instant now) {
-        return new CachedDecision(new Decision.Deny(reason), now, now.plus(DENY_TTL));
+    private static TimedDecision deny(String reason, Instant now) {
+        return TimedDecision.deny(reason, now);
     }
 
     private static Instant min(Instant a, Instant b) {

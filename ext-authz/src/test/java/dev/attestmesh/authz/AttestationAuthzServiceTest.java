@@ -179,7 +179,8 @@ class AttestationAuthzServiceTest {
     @Test
     void deniesWrongPrincipalWhenNoCertificate() throws Exception {
         mesh.attest("node-1", Map.of("default", 1L));
-        assertDenied(check(MeshFixture.network("", "spiffe://mesh.example/node/ghost"), "default"), "not an attested node");
+        assertDenied(check(MeshFixture.network("", "spiffe://mesh.example/node/ghost"), "default"),
+                "no instance of spiffe://mesh.example/node/ghost holds a current certificate (none is in the registry)");
         CheckResponse ok = check(MeshFixture.network("", "spiffe://mesh.example/node/node-1"), "default");
         assertEquals(0, ok.getStatus().getCode(), ok.getStatus().getMessage());
     }
@@ -334,5 +335,157 @@ class AttestationAuthzServiceTest {
         assertDenied(checkCert(c, "default"), "registry view is stale: last update 31000 ms ago");
         mesh.registry.unavailable = java.util.Optional.empty();
         assertEquals(0, checkCert(c, "default").getStatus().getCode(), "cached allow is usable again once current");
+    }
+
+    // --- Decisions by principal (Istio: source.principal, no peer certificate) ---
+
+    private static final dev.attestmesh.ca.SpiffeId PAYMENTS =
+            dev.attestmesh.ca.SpiffeId.forWorkload(MeshFixture.TD, "prod", "payments");
+
+    private CheckResponse checkPrincipal(String principal, String policyHeader) {
+        return check(MeshFixture.network("", principal), policyHeader);
+    }
+
+    private static void assertAllowed(CheckResponse r) {
+        assertEquals(0, r.getStatus().getCode(), "expected OK, got: " + r.getStatus().getMessage());
+    }
+
+    @Test
+    void allowsPrincipalWhoseEveryLiveInstancePassesWithPrincipalMetadata() throws Exception {
+        mesh.attestInstance("pod-a", PAYMENTS, Map.of("default", 1L, "production", 1L));
+        mesh.attestInstance("pod-b", PAYMENTS, Map.of("default", 1L));
+        CheckResponse r = checkPrincipal(PAYMENTS.uri(), "default");
+        assertAllowed(r);
+        Struct md = r.getDynamicMetadata();
+        assertEquals(PAYMENTS.uri(), md.getFieldsOrThrow("spiffe_id").getStringValue());
+        assertEquals(2, (int) md.getFieldsOrThrow("instances").getNumberValue());
+        assertEquals("sim", md.getFieldsOrThrow("tee").getStringValue());
+        assertEquals(MeshFixture.MEASUREMENT, md.getFieldsOrThrow("measurement").getStringValue());
+        assertEquals(List.of("default"), md.getFieldsOrThrow("policy_ids").getListValue().getValuesList().stream()
+                .map(v -> v.getStringValue()).toList(), "only the policies common to every instance");
+        assertTrue(!md.containsFields("node_id"), "no single node was admitted: " + md);
+    }
+
+    @Test
+    void principalMetadataSaysMixedWhenInstancesDifferInMeasurement() throws Exception {
+        mesh.attestInstance("pod-a", PAYMENTS, Map.of("default", 1L));
+        IssuedCertificate b = mesh.attestInstance("pod-b", PAYMENTS, Map.of("default", 1L));
+        var r = mesh.registry.byNodeId("pod-b").orElseThrow();
+        mesh.registry.put(new NodeAuthzRecord(r.nodeId(), r.spiffeId(), r.state(), "", r.tee(), "bb".repeat(48),
+                r.satisfiedPolicies(), r.certificateSha256Hex(), r.evidenceExpiresAt(), r.registration(), b.notAfter()));
+        CheckResponse resp = checkPrincipal(PAYMENTS.uri(), "default");
+        assertAllowed(resp);
+        assertEquals(AttestationAuthzService.MIXED, resp.getDynamicMetadata().getFieldsOrThrow("measurement").getStringValue());
+        assertEquals("sim", resp.getDynamicMetadata().getFieldsOrThrow("tee").getStringValue());
+    }
+
+    @Test
+    void deniesPrincipalWhenAnyLiveInstanceIsRevoked() throws Exception {
+        mesh.attestInstance("pod-a", PAYMENTS, Map.of("default", 1L));
+        IssuedCertificate sibling = mesh.attestInstance("pod-b", PAYMENTS, Map.of("default", 1L));
+        mesh.registry.revoke("pod-a", "operator: compromised host");
+        assertDenied(checkPrincipal(PAYMENTS.uri(), "default"),
+                "instance 'pod-a' of spiffe://mesh.example/ns/prod/sa/payments is REVOKED: operator: compromised host");
+        mesh.attestInstance("pod-b", PAYMENTS, Map.of("default", 1L)); // the sibling renews: still denied
+        assertDenied(checkPrincipal(PAYMENTS.uri(), "default"), "instance 'pod-a' of " + PAYMENTS.uri() + " is REVOKED");
+        assertDenied(checkCert(sibling, "default"), "not a current certificate"); // renewal superseded it
+        IssuedCertificate renewed = mesh.issue(mesh.issuer, "pod-b", PAYMENTS, Map.of("default", 1L));
+        var r = mesh.registry.byNodeId("pod-b").orElseThrow();
+        mesh.registry.put(new NodeAuthzRecord(r.nodeId(), r.spiffeId(), r.state(), "", r.tee(), r.measurement(),
+                r.satisfiedPolicies(), Set.of(renewed.sha256Hex()), r.evidenceExpiresAt(), r.registration(),
+                renewed.notAfter()));
+        assertAllowed(checkCert(renewed, "default")); // per certificate: the sibling's own certificate is allowed
+    }
+
+    @Test
+    void ignoresInstancesWhoseCertificateExpired() throws Exception {
+        mesh.attestInstance("pod-a", PAYMENTS, Map.of("default", 1L));
+        mesh.clock.advance(Duration.ofMinutes(50));
+        mesh.attestInstance("pod-b", PAYMENTS, Map.of("default", 1L)); // its certificate outlives pod-a's by 50 min
+        mesh.registry.revoke("pod-a", "operator: drained");
+        assertDenied(checkPrincipal(PAYMENTS.uri(), "default"), "instance 'pod-a'");
+        mesh.clock.advance(Duration.ofMinutes(11)); // pod-a's certificate (1 h) has expired, pod-b's has not
+        CheckResponse r = checkPrincipal(PAYMENTS.uri(), "default");
+        assertAllowed(r);
+        assertEquals(1, (int) r.getDynamicMetadata().getFieldsOrThrow("instances").getNumberValue());
+    }
+
+    @Test
+    void cachedPrincipalAllowEndsWhenTheEarliestInstanceCertificateExpires() throws Exception {
+        mesh.attestInstance("pod-a", PAYMENTS, Map.of("default", 1L));
+        mesh.clock.advance(Duration.ofMinutes(30));
+        mesh.attestInstance("pod-b", PAYMENTS, Map.of("default", 1L));
+        assertEquals(2, (int) checkPrincipal(PAYMENTS.uri(), "default").getDynamicMetadata()
+                .getFieldsOrThrow("instances").getNumberValue());
+        int before = mesh.registry.lookups;
+        mesh.clock.advance(Duration.ofMinutes(31)); // pod-a dropped out without any registry change
+        CheckResponse r = checkPrincipal(PAYMENTS.uri(), "default");
+        assertTrue(mesh.registry.lookups > before, "the cached decision outlived an instance's certificate");
+        assertEquals(1, (int) r.getDynamicMetadata().getFieldsOrThrow("instances").getNumberValue());
+    }
+
+    @Test
+    void deniesPrincipalWhenOneInstanceLacksARequiredPolicy() throws Exception {
+        mesh.attestInstance("pod-a", PAYMENTS, Map.of("default", 1L, "production", 1L));
+        mesh.attestInstance("pod-b", PAYMENTS, Map.of("default", 1L));
+        assertAllowed(checkPrincipal(PAYMENTS.uri(), "default"));
+        assertDenied(checkPrincipal(PAYMENTS.uri(), "default,production"),
+                "instance 'pod-b' of " + PAYMENTS.uri() + " does not satisfy policy 'production'");
+        mesh.registry.setPolicyVersion("default", 2);
+        assertDenied(checkPrincipal(PAYMENTS.uri(), "default"), "version 1 but the current version is 2");
+        assertDenied(checkPrincipal(PAYMENTS.uri(), "gold"), "unknown policy 'gold'");
+    }
+
+    @Test
+    void deniesPrincipalWithNoLiveInstance() throws Exception {
+        assertDenied(checkPrincipal(PAYMENTS.uri(), "default"),
+                "no instance of " + PAYMENTS.uri() + " holds a current certificate (none is in the registry)");
+        mesh.attestInstance("pod-a", PAYMENTS, Map.of("default", 1L));
+        mesh.attestInstance("pod-b", PAYMENTS, Map.of("default", 1L));
+        assertAllowed(checkPrincipal(PAYMENTS.uri(), "default"));
+        mesh.clock.advance(Duration.ofMinutes(61)); // both certificates (1 h) expired; attested state is not enough
+        assertDenied(checkPrincipal(PAYMENTS.uri(), "default"),
+                "no instance of " + PAYMENTS.uri() + " holds a current certificate (2 recorded, every certificate expired)");
+    }
+
+    @Test
+    void deniesPrincipalWhenALiveInstanceEvidenceExpired() throws Exception {
+        mesh.attestInstance("pod-a", PAYMENTS, Map.of("default", 1L));
+        mesh.attestInstance("pod-b", PAYMENTS, Map.of("default", 1L));
+        var r = mesh.registry.byNodeId("pod-b").orElseThrow();
+        mesh.registry.put(new NodeAuthzRecord(r.nodeId(), r.spiffeId(), r.state(), "", r.tee(), r.measurement(),
+                r.satisfiedPolicies(), r.certificateSha256Hex(), mesh.clock.instant().minusSeconds(1), r.registration(),
+                r.certificateNotAfter()));
+        assertDenied(checkPrincipal(PAYMENTS.uri(), "default"), "instance 'pod-b' of " + PAYMENTS.uri()
+                + " is no longer fresh: evidence expired");
+    }
+
+    @Test
+    void revocationOfASiblingInvalidatesTheCachedPrincipalDecision() throws Exception {
+        mesh.attestInstance("pod-a", PAYMENTS, Map.of("default", 1L));
+        mesh.attestInstance("pod-b", PAYMENTS, Map.of("default", 1L));
+        assertAllowed(checkPrincipal(PAYMENTS.uri(), "default"));
+        int before = mesh.registry.lookups;
+        assertAllowed(checkPrincipal(PAYMENTS.uri(), "default"));
+        assertEquals(before, mesh.registry.lookups, "second check served from the decision cache");
+        mesh.registry.revoke("pod-b", "operator: quarantine");
+        assertDenied(checkPrincipal(PAYMENTS.uri(), "default"),
+                "instance 'pod-b' of " + PAYMENTS.uri() + " is REVOKED: operator: quarantine");
+    }
+
+    @Test
+    void principalWithManyInstancesIsDecidedInOnePass() throws Exception {
+        IssuedCertificate c = mesh.attestInstance("pod-0", PAYMENTS, Map.of("default", 1L));
+        var template = mesh.registry.byNodeId("pod-0").orElseThrow();
+        for (int i = 1; i < 5_000; i++) {
+            mesh.registry.put(new NodeAuthzRecord("pod-" + i, PAYMENTS.uri(), template.state(), "", template.tee(),
+                    template.measurement(), template.satisfiedPolicies(), Set.of(), template.evidenceExpiresAt(),
+                    template.registration(), c.notAfter()));
+        }
+        int before = mesh.registry.lookups;
+        CheckResponse r = checkPrincipal(PAYMENTS.uri(), "default");
+        assertAllowed(r);
+        assertEquals(5_000, (int) r.getDynamicMetadata().getFieldsOrThrow("instances").getNumberValue());
+        assertEquals(before + 1, mesh.registry.lookups, "one instancesOf call, no per-instance registry lookups");
     }
 }

@@ -56,7 +56,23 @@ final class MeshFixture {
         return c;
     }
 
+    /**
+     * Issues a certificate naming {@code spiffeId} to pod {@code nodeId} and registers it as an attested
+     * instance of that SPIFFE ID (several pods may share one).
+     */
+    IssuedCertificate attestInstance(String nodeId, SpiffeId spiffeId, Map<String, Long> policies) throws Exception {
+        IssuedCertificate c = issue(issuer, nodeId, spiffeId, policies);
+        registry.put(new NodeAuthzRecord(nodeId, spiffeId.uri(), NodeState.ATTESTED, "", TeeType.SIM, MEASUREMENT,
+                policies, Set.of(c.sha256Hex()), clock.instant().plus(Duration.ofHours(24)), "payments", c.notAfter()));
+        return c;
+    }
+
     IssuedCertificate issue(AttestationBoundIssuer by, String nodeId, Map<String, Long> policies) throws Exception {
+        return issue(by, nodeId, SpiffeId.forNode(by.ca().trustDomain(), nodeId), policies);
+    }
+
+    IssuedCertificate issue(AttestationBoundIssuer by, String nodeId, SpiffeId spiffeId, Map<String, Long> policies)
+            throws Exception {
         KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
         g.initialize(new ECGenParameterSpec("secp256r1"));
         KeyPair kp = g.generateKeyPair();
@@ -66,7 +82,7 @@ final class MeshFixture {
         policies.forEach((k, v) -> refs.add(new PolicyRef(k, v)));
         AttestationClaims claims = new AttestationClaims(1, nodeId, TeeType.SIM, Map.of("measurement", MEASUREMENT),
                 "UpToDate", List.of(), refs, new byte[32], clock.instant(), true, false);
-        return by.issue(CsrValidator.validate(csr), SpiffeId.forNode(by.ca().trustDomain(), nodeId), claims, Duration.ofHours(1));
+        return by.issue(CsrValidator.validate(csr), spiffeId, claims, Duration.ofHours(1));
     }
 
     /** Envoy's URL encoding of a PEM certificate: everything but ASCII alphanumerics and {@code *-._} is escaped. */

@@ -242,4 +242,87 @@ class WatchedRegistryViewTest {
         assertTrue(streams.poll(5, TimeUnit.SECONDS) != null, "resubscribed after entries without the flag");
         assertEquals(List.of("strict"), view.requiredPolicies(principal("orders"), 8443));
     }
+
+    // --- Instances by SPIFFE ID and decisions by principal on a standalone replica ---
+
+    static final String PAYMENTS = "spiffe://mesh.example/ns/prod/sa/payments";
+
+    /** A pod attested under {@code spiffeId}, its certificate valid for another hour. */
+    NodeRecord instance(String id, String spiffeId, String state) {
+        return node(id, state).toBuilder().setSpiffeId(spiffeId).setRegistration("payments")
+                .setCertificateExpiresAt(Timestamp.newBuilder().setSeconds(Instant.now().getEpochSecond() + 3600)).build();
+    }
+
+    static java.util.Set<String> nodeIds(List<dev.attestmesh.authz.NodeAuthzRecord> records) {
+        return records.stream().map(dev.attestmesh.authz.NodeAuthzRecord::nodeId)
+                .collect(java.util.stream.Collectors.toSet());
+    }
+
+    @Test
+    void decodeReadsCertificateExpiryAndRegistration() {
+        NodeRecord r = instance("pod-a", PAYMENTS, "ATTESTED").toBuilder()
+                .setCertificateExpiresAt(Timestamp.newBuilder().setSeconds(1_900_000_000L).setNanos(5)).build();
+        var decoded = WatchedRegistryView.decode(r).orElseThrow();
+        assertEquals(Instant.ofEpochSecond(1_900_000_000L, 5), decoded.certificateNotAfter());
+        assertEquals("payments", decoded.registration());
+        assertEquals(PAYMENTS, decoded.spiffeId());
+    }
+
+    @Test
+    void instancesOfFollowsDeltasAcrossSpiffeIdChangesAndRemovals() throws Exception {
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(snapshot(1, instance("pod-a", PAYMENTS, "ATTESTED"), instance("pod-b", PAYMENTS, "ATTESTED")));
+        eventually(() -> view.revision().isPresent(), "snapshot");
+        assertEquals(java.util.Set.of("pod-a", "pod-b"), nodeIds(view.instancesOf(PAYMENTS)));
+
+        String orders = "spiffe://mesh.example/ns/prod/sa/orders";
+        s.onNext(RegistryEvent.newBuilder().setRevision(2).addNodes(instance("pod-b", orders, "ATTESTED"))
+                .addNodes(instance("pod-c", PAYMENTS, "REVOKED")).build());
+        eventually(() -> view.revision().getAsLong() == 2, "delta moving pod-b");
+        assertEquals(java.util.Set.of("pod-a", "pod-c"), nodeIds(view.instancesOf(PAYMENTS)),
+                "pod-b left its old SPIFFE ID; revoked pod-c is an instance too");
+        assertEquals(java.util.Set.of("pod-b"), nodeIds(view.instancesOf(orders)));
+
+        s.onNext(RegistryEvent.newBuilder().setRevision(3).addRemovedNodeIds("pod-a").addRemovedNodeIds("pod-b").build());
+        eventually(() -> view.revision().getAsLong() == 3, "removals");
+        assertEquals(java.util.Set.of("pod-c"), nodeIds(view.instancesOf(PAYMENTS)));
+        assertEquals(List.of(), view.instancesOf(orders), "no index entry is left for a SPIFFE ID without instances");
+    }
+
+    @Test
+    void standaloneReplicaDeniesPrincipalWhenAnyLiveInstanceIsRevoked() throws Exception {
+        // A view with the default staleness: the first decisions load classes for longer than the
+        // 600 ms limit of the shared one, whose watchdog would then cancel the scripted stream.
+        assertTrue(streams.poll(5, TimeUnit.SECONDS) != null, "the shared view subscribed");
+        view.close();
+        view = WatchedRegistryView.start(channel, new WatchedRegistryView.Settings("test", Duration.ofSeconds(30),
+                Duration.ofMillis(20), Duration.ofMillis(100)));
+        dev.attestmesh.authz.AuthzDecider decider = new dev.attestmesh.authz.AuthzDecider(view, Clock.systemUTC(), 1_000);
+        // Listeners run in registration order after the new state is published: once this one ran, the
+        // decider's cache invalidation has run too.
+        AtomicInteger changes = new AtomicInteger();
+        view.addChangeListener(changes::incrementAndGet);
+        var check = io.envoyproxy.envoy.service.auth.v3.CheckRequest.newBuilder().setAttributes(
+                io.envoyproxy.envoy.service.auth.v3.AttributeContext.newBuilder().setSource(
+                        io.envoyproxy.envoy.service.auth.v3.AttributeContext.Peer.newBuilder().setPrincipal(PAYMENTS)))
+                .build();
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(snapshot(1, instance("pod-a", PAYMENTS, "ATTESTED"), instance("pod-b", PAYMENTS, "ATTESTED")));
+        eventually(() -> changes.get() == 1, "snapshot applied and notified");
+        var allowed = decider.decide(check, List.of("default"));
+        assertTrue(allowed instanceof dev.attestmesh.authz.Decision.Allow a
+                && a.peer() instanceof dev.attestmesh.authz.Decision.Principal p && p.instances() == 2, allowed.toString());
+
+        s.onNext(RegistryEvent.newBuilder().setRevision(2).addNodes(instance("pod-b", PAYMENTS, "REVOKED").toBuilder()
+                .setRevocationReason("operator: quarantine")).build());
+        eventually(() -> changes.get() == 2, "revocation delta applied and notified");
+        assertEquals(new dev.attestmesh.authz.Decision.Deny("instance 'pod-b' of " + PAYMENTS
+                + " is REVOKED: operator: quarantine"), decider.decide(check, List.of("default")),
+                "the cached allow was dropped by the delta");
+
+        s.onNext(RegistryEvent.newBuilder().setRevision(3).addRemovedNodeIds("pod-b").build());
+        eventually(() -> changes.get() == 3, "removal of the revoked pod applied and notified");
+        assertTrue(decider.decide(check, List.of("default")) instanceof dev.attestmesh.authz.Decision.Allow,
+                "removing the revoked pod restores the principal");
+    }
 }

@@ -7,6 +7,7 @@ import dev.attestmesh.api.v1.MeshPolicyRequirement;
 import dev.attestmesh.api.v1.NodeRecord;
 import dev.attestmesh.api.v1.PolicyRef;
 import dev.attestmesh.authz.MeshPolicyTable;
+import dev.attestmesh.authz.NodeAuthzRecord;
 import dev.attestmesh.authz.watch.MeshPolicyTableCodec;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.ca.AttestationClaimsProto;
@@ -71,6 +72,7 @@ final class RegistryStateReader {
     }
 
     static NodeRecord encode(NodeEntry e) {
+        NodeAuthzRecord authz = e.toAuthzRecord();
         NodeRecord.Builder b = NodeRecord.newBuilder()
                 .setNodeId(e.nodeId())
                 .setSpiffeId(e.spiffeId())
@@ -79,13 +81,14 @@ final class RegistryStateReader {
                 .setMeasurement(e.measurement())
                 .setCertificateSerial(e.certSerialHex())
                 .setCertificateExpiresAt(timestamp(e.certNotAfter()))
-                .setEvidenceExpiresAt(timestamp(e.evidenceExpiresAt()));
+                .setEvidenceExpiresAt(timestamp(e.evidenceExpiresAt()))
+                .setRegistration(authz.registration());
         if (!e.certSha256().isEmpty()) {
             b.setCertificateSha256(ByteString.copyFrom(HexFormat.of().parseHex(e.certSha256())));
         }
         new TreeMap<>(e.satisfiedPolicies()).forEach((id, v) ->
                 b.addSatisfiedPolicies(PolicyRef.newBuilder().setId(id).setVersion(v)));
-        for (String hex : e.toAuthzRecord().certificateSha256Hex()) {
+        for (String hex : authz.certificateSha256Hex()) {
             b.addAcceptedCertificateSha256(ByteString.copyFrom(HexFormat.of().parseHex(hex)));
         }
         if (e.claims() != null) { // entries loaded from an old store may lack decoded claims

@@ -332,8 +332,10 @@ class StandaloneAuthzReplicaTest {
                 """.formatted(policy);
     }
 
+    /** Denied by principal (these checks carry no certificate) because instance {@code node} lacks {@code policy}. */
     static boolean deniedFor(CheckResponse r, String node, String policy) {
-        return !allowed(r) && r.getStatus().getMessage().equals("node '" + node + "' does not satisfy policy '" + policy + "'");
+        return !allowed(r) && r.getStatus().getMessage().equals("instance '" + node + "' of " + spiffe(node)
+                + " does not satisfy policy '" + policy + "'");
     }
 
     @Test
