@@ -3,6 +3,8 @@ package dev.attestmesh.authz.standalone;
 import dev.attestmesh.authz.AttestationAuthzService;
 import dev.attestmesh.authz.AuthzDecider;
 import dev.attestmesh.authz.watch.WatchedRegistryView;
+import dev.attestmesh.ca.Pem;
+import dev.attestmesh.identity.ControlPlaneTrustManager;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
@@ -17,6 +19,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -36,7 +39,9 @@ import org.slf4j.LoggerFactory;
  * {@link WatchedRegistryView} that subscribes to the control plane over mutual TLS with this
  * replica's mesh certificate.
  *
- * <p>Guarantees: the control plane is authenticated against {@link Settings#caBundle()}; the
+ * <p>Guarantees: the control plane is authenticated against {@link Settings#caBundle()} and must
+ * present the reserved identity {@code spiffe://<td>/attestmesh/control-plane} (the trust domain is the
+ * one the bundle's mesh root names, see {@link ControlPlaneTrustManager}); the
  * replica presents {@link Settings#certChain()} / {@link Settings#key()}, re-read every minute so a
  * node agent's renewals are picked up (by new connections). The Check port serves TLS with the same
  * identity, requiring a client certificate from the mesh CA unless {@link
@@ -52,7 +57,8 @@ public final class StandaloneAuthzServer implements AutoCloseable {
     /**
      * @param controlPlane {@code HOST:PORT} of the control plane's gRPC port
      * @param caBundle PEM mesh trust bundle (the control plane's {@code ca-bundle.pem})
-     * @param certChain PEM certificate chain of this replica (leaf first), e.g. a node agent's {@code cert-chain.pem}
+     * @param certChain PEM certificate chain of this replica (leaf first): an operator-issued replica certificate
+     *     ({@code attestmesh ca issue-client --replica NAME})
      * @param key PEM PKCS#8 private key of that certificate
      * @param plaintext serve Check without TLS (loopback binds only)
      */
@@ -89,6 +95,14 @@ public final class StandaloneAuthzServer implements AutoCloseable {
             throw new IllegalArgumentException("--plaintext is allowed on a loopback address only, not " + s.bind()
                     + "; serve TLS with --cert/--key instead");
         }
+        // PKIX against the mesh bundle alone would let any attested node's leaf answer as the control plane
+        ControlPlaneTrustManager controlPlaneTrust;
+        try {
+            controlPlaneTrust = ControlPlaneTrustManager.pinning(
+                    Pem.parseCertificates(Files.readString(s.caBundle(), StandardCharsets.US_ASCII)));
+        } catch (java.security.cert.CertificateException e) {
+            throw new IOException("--ca-bundle " + s.caBundle() + " is not a PEM trust bundle: " + e.getMessage(), e);
+        }
         this.reloader = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "attestmesh-authz-key-reload");
             t.setDaemon(true);
@@ -101,7 +115,7 @@ public final class StandaloneAuthzServer implements AutoCloseable {
                     KEY_RELOAD.toSeconds(), TimeUnit.SECONDS, reloader);
             resources.add(reload::close);
             ChannelCredentials client = TlsChannelCredentials.newBuilder().keyManager(keys)
-                    .trustManager(s.caBundle().toFile()).build();
+                    .trustManager(controlPlaneTrust).build();
             this.channel = Grpc.newChannelBuilder(s.controlPlane(), client)
                     .maxInboundMessageSize(256 * 1024 * 1024) // a full snapshot of a large registry
                     .keepAliveTime(30, TimeUnit.SECONDS)
