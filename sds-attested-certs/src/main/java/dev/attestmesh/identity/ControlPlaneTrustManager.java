@@ -117,21 +117,21 @@ public final class ControlPlaneTrustManager extends X509ExtendedTrustManager {
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        requireControlPlane(chain); // first, so the refusal names the pin rather than a host name mismatch
         pkix.checkServerTrusted(chain, authType);
-        requireControlPlane(chain);
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        requireControlPlane(chain); // first, so the refusal names the pin rather than a host name mismatch
         pkix.checkServerTrusted(chain, authType, socket);
-        requireControlPlane(chain);
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
             throws CertificateException {
+        requireControlPlane(chain); // first, so the refusal names the pin rather than a host name mismatch
         pkix.checkServerTrusted(chain, authType, engine);
-        requireControlPlane(chain);
     }
 
     @Override
@@ -156,6 +156,10 @@ public final class ControlPlaneTrustManager extends X509ExtendedTrustManager {
     }
 
     private void requireControlPlane(X509Certificate[] chain) throws CertificateException {
+        if (chain == null || chain.length == 0) {
+            throw new CertificateException("the server presented no certificate; expected the control plane identity "
+                    + expected.uri());
+        }
         List<String> uris = ReservedClientCertificates.uriSans(chain[0]);
         if (uris.size() != 1 || !uris.getFirst().equals(expected.uri())) {
             throw new CertificateException("the server's certificate names " + (uris.isEmpty() ? "no SPIFFE ID" : uris)
