@@ -13,6 +13,8 @@ import java.util.Set;
  *
  * @param nodeId Envoy node id, as the node agent registered it with the control plane
  * @param cluster Envoy node cluster (the service name)
+ * @param trustDomain the mesh's SPIFFE trust domain (the control plane's {@code attestmesh.trust-domain}); the
+ *     control-plane cluster accepts only a server certificate naming {@code spiffe://<trustDomain>/attestmesh/control-plane}
  * @param controlPlaneHost the control plane's address: an IP literal (static endpoint) or a DNS name
  * @param controlPlanePort the control plane's gRPC port (ADS, SDS, ext_authz), usually 15010
  * @param certDir the node agent's output directory holding {@code cert-chain.pem}, {@code key.pem} and
@@ -22,13 +24,18 @@ import java.util.Set;
  * @param egress outbound listeners
  * @param adminPort Envoy admin port, bound on 127.0.0.1 only
  */
-public record BootstrapParameters(String nodeId, String cluster, String controlPlaneHost, int controlPlanePort,
+public record BootstrapParameters(String nodeId, String cluster, String trustDomain, String controlPlaneHost,
+                                  int controlPlanePort,
                                   Path certDir, List<Ingress> ingress, List<Egress> egress, int adminPort) {
 
     /** Checks every parameter; see the type's description. */
     public BootstrapParameters {
         requireText(nodeId, "nodeId");
         requireText(cluster, "cluster");
+        if (trustDomain == null || !TRUST_DOMAIN.matcher(trustDomain).matches()) {
+            throw new IllegalArgumentException("trust domain '" + trustDomain + "' is not a SPIFFE trust domain:"
+                    + " 1-255 characters of a-z 0-9 . _ - (use the control plane's attestmesh.trust-domain)");
+        }
         requireText(controlPlaneHost, "controlPlaneHost");
         requirePort(controlPlanePort, "controlPlanePort");
         Objects.requireNonNull(certDir, "certDir");
@@ -102,6 +109,8 @@ public record BootstrapParameters(String nodeId, String cluster, String controlP
             policyIds.forEach(SdsSecretNames::requirePolicyId);
         }
     }
+
+    private static final java.util.regex.Pattern TRUST_DOMAIN = java.util.regex.Pattern.compile("[a-z0-9._-]{1,255}");
 
     private static void requireText(String value, String name) {
         if (value == null || value.isBlank()) {

@@ -245,6 +245,23 @@ public final class BootstrapRenderer {
                 .build();
     }
 
+    /** {@code spiffe://<trustDomain>/attestmesh/control-plane}: the only URI SAN of the control plane's certificate. */
+    public static String controlPlaneSpiffeId(String trustDomain) {
+        return "spiffe://" + trustDomain + "/attestmesh/control-plane";
+    }
+
+    /**
+     * The validation context every cluster dialling the control plane carries: its server certificate must
+     * name {@link #controlPlaneSpiffeId} (exactly, as a URI SAN).
+     */
+    public static CertificateValidationContext controlPlaneSanPin(String trustDomain) {
+        return CertificateValidationContext.newBuilder()
+                .addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+                        .setSanType(SubjectAltNameMatcher.SanType.URI)
+                        .setMatcher(StringMatcher.newBuilder().setExact(controlPlaneSpiffeId(trustDomain))))
+                .build();
+    }
+
     private static Cluster controlPlaneCluster(BootstrapParameters p) {
         String sdsFile = p.certDir().resolve(CONTROL_PLANE_SDS_FILE).toString();
         ConfigSource fileSds = ConfigSource.newBuilder()
@@ -258,8 +275,12 @@ public final class BootstrapRenderer {
                         .addAlpnProtocols("h2")
                         .addTlsCertificateSdsSecretConfigs(SdsSecretConfig.newBuilder()
                                 .setName(NODE_CERTIFICATE_SECRET).setSdsConfig(fileSds))
-                        .setValidationContextSdsSecretConfig(SdsSecretConfig.newBuilder()
-                                .setName(TRUST_BUNDLE_SECRET).setSdsConfig(fileSds)))
+                        // The bundle alone would accept any attested node's leaf (same CA, serverAuth): pin
+                        // the reserved control-plane identity, which no registration can grant.
+                        .setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                                .setDefaultValidationContext(controlPlaneSanPin(p.trustDomain()))
+                                .setValidationContextSdsSecretConfig(SdsSecretConfig.newBuilder()
+                                        .setName(TRUST_BUNDLE_SECRET).setSdsConfig(fileSds))))
                 .build();
         HttpProtocolOptions http2 = HttpProtocolOptions.newBuilder()
                 .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()

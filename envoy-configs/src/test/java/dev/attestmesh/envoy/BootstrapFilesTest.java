@@ -31,6 +31,8 @@ import org.junit.jupiter.api.Test;
 class BootstrapFilesTest {
 
     static final Path BOOTSTRAP_DIR = Path.of(System.getProperty("basedir", ".")).resolve("bootstrap");
+    /** The trust domain the shipped files are written for: the control plane's default {@code attestmesh.trust-domain}. */
+    static final String TRUST_DOMAIN = "attestmesh.local";
     static final List<String> BOOTSTRAP_FILES = List.of("sidecar-mutual.yaml", "ingress.yaml", "egress.yaml", "gateway.yaml");
 
     private final EnvoyConfigValidator validator = EnvoyConfigValidator.standard();
@@ -79,8 +81,52 @@ class BootstrapFilesTest {
                 .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class).getCommonTlsContext();
         assertEquals("/var/run/attestmesh/control-plane-sds.yaml",
                 tls.getTlsCertificateSdsSecretConfigs(0).getSdsConfig().getPathConfigSource().getPath());
-        assertEquals("/var/run/attestmesh/control-plane-sds.yaml",
-                tls.getValidationContextSdsSecretConfig().getSdsConfig().getPathConfigSource().getPath());
+        assertEquals("/var/run/attestmesh/control-plane-sds.yaml", tls.getCombinedValidationContext()
+                .getValidationContextSdsSecretConfig().getSdsConfig().getPathConfigSource().getPath());
+    }
+
+    @ParameterizedTest
+    @MethodSource("bootstrapFiles")
+    void pinsTheControlPlaneIdentityOnEveryClusterThatDialsIt(String name) throws Exception {
+        ControlPlanePin.assertEveryControlPlaneClusterPins(load(name), TRUST_DOMAIN, name);
+    }
+
+    /** Not only the listed files: a bootstrap added to the directory later must pin the control plane too. */
+    @Test
+    void everyBootstrapInTheDirectoryValidatesAndPinsTheControlPlane() throws Exception {
+        List<Path> bootstraps;
+        try (Stream<Path> files = Files.list(BOOTSTRAP_DIR)) {
+            bootstraps = files.filter(p -> p.getFileName().toString().endsWith(".yaml"))
+                    .filter(p -> !p.getFileName().toString().equals(BootstrapRenderer.CONTROL_PLANE_SDS_FILE)).sorted().toList();
+        }
+        assertTrue(bootstraps.size() >= BOOTSTRAP_FILES.size(), bootstraps.toString());
+        for (Path file : bootstraps) {
+            String name = file.getFileName().toString();
+            Bootstrap bootstrap = validator.parseYamlAndValidate(Files.readString(file), Bootstrap.getDefaultInstance(), name);
+            assertEquals(List.of(), validator.validate(bootstrap), name);
+            ControlPlanePin.assertEveryControlPlaneClusterPins(bootstrap, TRUST_DOMAIN, name);
+        }
+    }
+
+    @Test
+    void aControlPlaneClusterWithoutThePinIsCaught() throws Exception {
+        Bootstrap ingress = load("ingress.yaml");
+        Bootstrap.Builder unpinned = ingress.toBuilder();
+        for (var cluster : unpinned.getStaticResourcesBuilder().getClustersBuilderList()) {
+            if (!cluster.getName().equals(BootstrapRenderer.CONTROL_PLANE_CLUSTER)) {
+                continue;
+            }
+            var tls = cluster.getTransportSocket().getTypedConfig()
+                    .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class).toBuilder();
+            tls.getCommonTlsContextBuilder().getCombinedValidationContextBuilder().getDefaultValidationContextBuilder()
+                    .clearMatchTypedSubjectAltNames();
+            cluster.getTransportSocketBuilder().setTypedConfig(Any.pack(tls.build()));
+        }
+        assertEquals(List.of(), validator.validate(unpinned.build())); // still schema-valid: only the pin test catches it
+        org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+                () -> ControlPlanePin.assertEveryControlPlaneClusterPins(unpinned.build(), TRUST_DOMAIN, "unpinned"));
+        org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+                () -> ControlPlanePin.assertEveryControlPlaneClusterPins(ingress, "other.example", "other trust domain"));
     }
 
     @ParameterizedTest

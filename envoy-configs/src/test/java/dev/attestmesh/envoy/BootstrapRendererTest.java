@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 
 class BootstrapRendererTest {
 
+    private static final String TRUST_DOMAIN = BootstrapFilesTest.TRUST_DOMAIN;
     private static final Path CERT_DIR = Path.of("/var/run/attestmesh");
 
     private final BootstrapRenderer renderer = new BootstrapRenderer();
@@ -26,7 +27,7 @@ class BootstrapRendererTest {
 
     private static BootstrapParameters parameters(List<BootstrapParameters.Ingress> ingress,
                                                   List<BootstrapParameters.Egress> egress) {
-        return new BootstrapParameters("orders-0", "orders", "10.0.0.5", 15010, CERT_DIR, ingress, egress, 15000);
+        return new BootstrapParameters("orders-0", "orders", TRUST_DOMAIN, "10.0.0.5", 15010, CERT_DIR, ingress, egress, 15000);
     }
 
     @Test
@@ -80,8 +81,24 @@ class BootstrapRendererTest {
     }
 
     @Test
+    void renderedBootstrapsPinTheControlPlaneOfTheirTrustDomain() throws Exception {
+        for (String td : List.of(TRUST_DOMAIN, "mesh.example")) {
+            BootstrapParameters p = new BootstrapParameters("orders-0", "orders", td, "10.0.0.5", 15010, CERT_DIR,
+                    List.of(new BootstrapParameters.Ingress(15006, 8080, List.of("default"))),
+                    List.of(new BootstrapParameters.Egress(15001, "payments.mesh.internal", 15006, "payments.mesh.internal",
+                            List.of("production"))), 15000);
+            BootstrapRenderer.RenderedBootstrap rendered = renderer.render(p);
+            assertEquals(List.of(), validator.validate(rendered.bootstrap()));
+            Bootstrap reparsed = validator.parseYamlAndValidate(rendered.bootstrapYaml(), Bootstrap.getDefaultInstance(), td);
+            ControlPlanePin.assertEveryControlPlaneClusterPins(reparsed, td, "rendered for " + td);
+        }
+        assertThrows(IllegalArgumentException.class, () -> new BootstrapParameters("n", "c", "Mesh.Example", "h", 15010,
+                CERT_DIR, List.of(), List.of(), 15000));
+    }
+
+    @Test
     void renderedSidecarWithoutListenersMatchesTheShippedMutualSidecarFile() throws Exception {
-        BootstrapParameters p = new BootstrapParameters("sidecar-example-0", "example-service", "127.0.0.1", 15010,
+        BootstrapParameters p = new BootstrapParameters("sidecar-example-0", "example-service", TRUST_DOMAIN, "127.0.0.1", 15010,
                 CERT_DIR, List.of(), List.of(), 15000);
         Bootstrap rendered = renderer.render(p).bootstrap();
         Bootstrap shipped = validator.parseYamlAndValidate(
@@ -92,7 +109,7 @@ class BootstrapRendererTest {
 
     @Test
     void renderedIngressMatchesTheShippedIngressFileApartFromNodeAndOrder() throws Exception {
-        BootstrapParameters p = new BootstrapParameters("ingress-example-0", "example-service", "127.0.0.1", 15010,
+        BootstrapParameters p = new BootstrapParameters("ingress-example-0", "example-service", TRUST_DOMAIN, "127.0.0.1", 15010,
                 CERT_DIR, List.of(new BootstrapParameters.Ingress(15006, 8080, List.of("default"))), List.of(), 15000);
         Bootstrap rendered = renderer.render(p).bootstrap();
         Bootstrap shipped = validator.parseYamlAndValidate(
@@ -105,7 +122,7 @@ class BootstrapRendererTest {
 
     @Test
     void controlPlaneByDnsNameUsesDnsDiscovery() {
-        BootstrapParameters p = new BootstrapParameters("n", "c", "attestmesh.attestmesh-system.svc", 15010,
+        BootstrapParameters p = new BootstrapParameters("n", "c", TRUST_DOMAIN, "attestmesh.attestmesh-system.svc", 15010,
                 CERT_DIR, List.of(), List.of(), 15000);
         Cluster controlPlane = cluster(renderer.render(p).bootstrap(), BootstrapRenderer.CONTROL_PLANE_CLUSTER);
         assertEquals(Cluster.DiscoveryType.STRICT_DNS, controlPlane.getType());
@@ -119,7 +136,7 @@ class BootstrapRendererTest {
         assertThrows(IllegalArgumentException.class, () -> new BootstrapParameters.Ingress(15006, 8080, List.of("a,b")));
         assertThrows(IllegalArgumentException.class, () -> new BootstrapParameters.Egress(15001, "h", 15006, "h", List.of("a", "b")));
         assertThrows(IllegalArgumentException.class, () -> new BootstrapParameters.Egress(0, "h", 15006, "h", List.of()));
-        assertThrows(IllegalArgumentException.class, () -> new BootstrapParameters("n", "c", "h", 15010,
+        assertThrows(IllegalArgumentException.class, () -> new BootstrapParameters("n", "c", TRUST_DOMAIN, "h", 15010,
                 Path.of("relative"), List.of(), List.of(), 15000));
     }
 

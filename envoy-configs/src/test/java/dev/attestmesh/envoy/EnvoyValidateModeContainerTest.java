@@ -26,6 +26,7 @@ import org.testcontainers.utility.MountableFile;
 class EnvoyValidateModeContainerTest {
 
     static final String IMAGE = "envoyproxy/envoy:v1.34-latest";
+    private static final String TRUST_DOMAIN = BootstrapFilesTest.TRUST_DOMAIN;
     private static final String CERT_DIR = "/var/run/attestmesh";
 
     static List<String> bootstrapFiles() {
@@ -43,7 +44,7 @@ class EnvoyValidateModeContainerTest {
     @Test
     void envoyAcceptsARenderedBootstrap() {
         BootstrapRenderer.RenderedBootstrap rendered = new BootstrapRenderer().render(new BootstrapParameters(
-                "orders-0", "orders", "127.0.0.1", 15010, Path.of(CERT_DIR),
+                "orders-0", "orders", TRUST_DOMAIN, "127.0.0.1", 15010, Path.of(CERT_DIR),
                 List.of(new BootstrapParameters.Ingress(15006, 8080, List.of("default"))),
                 List.of(new BootstrapParameters.Egress(15001, "payments.mesh.internal", 15006, "payments.mesh.internal",
                         List.of("default"))),

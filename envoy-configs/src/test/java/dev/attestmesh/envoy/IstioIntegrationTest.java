@@ -190,6 +190,12 @@ class IstioIntegrationTest {
         assertEquals(serviceHost, destinationRule.at("/spec/host").asText());
         assertEquals(15010, destinationRule.at("/spec/trafficPolicy/portLevelSettings/0/port/number").asInt());
         assertEquals("ISTIO_MUTUAL", destinationRule.at("/spec/trafficPolicy/portLevelSettings/0/tls/mode").asText());
+        // the proxies' calls to the control plane accept only the reserved control-plane identity
+        JsonNode sans = destinationRule.at("/spec/trafficPolicy/portLevelSettings/0/tls/subjectAltNames");
+        assertEquals(1, sans.size());
+        assertEquals("spiffe://" + YAML.readTree(ISTIO.resolve("meshconfig-extension-provider.yaml").toFile())
+                .at("/spec/meshConfig/trustDomain").asText() + "/attestmesh/control-plane",
+                sans.get(0).asText());
     }
 
     @Test

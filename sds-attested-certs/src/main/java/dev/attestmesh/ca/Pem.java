@@ -60,6 +60,32 @@ public final class Pem {
     }
 
     /**
+     * Parses exactly one PEM {@code CERTIFICATE REQUEST} block (whitespace around it allowed) into DER.
+     * The DER itself is not checked here: {@link CsrValidator#validate} does that.
+     *
+     * @throws IllegalArgumentException naming what is wrong (size, missing or extra block, bad base64)
+     */
+    public static byte[] parseCertificateRequest(String pem) {
+        if (pem.length() > MAX_PEM_CHARS) {
+            throw new IllegalArgumentException("CSR PEM is " + pem.length() + " characters; at most " + MAX_PEM_CHARS
+                    + " accepted");
+        }
+        String begin = "-----BEGIN CERTIFICATE REQUEST-----";
+        String end = "-----END CERTIFICATE REQUEST-----";
+        String text = pem.strip();
+        if (!text.startsWith(begin) || !text.endsWith(end) || text.indexOf(begin, 1) >= 0
+                || text.indexOf(end) != text.length() - end.length()) {
+            throw new IllegalArgumentException("CSR must be exactly one PEM block from '" + begin + "' to '" + end + "'");
+        }
+        String body = text.substring(begin.length(), text.length() - end.length()).replaceAll("\\s+", "");
+        try {
+            return Base64.getDecoder().decode(body);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("CSR PEM block has invalid base64: " + e.getMessage());
+        }
+    }
+
+    /**
      * Parses one or more PEM certificates.
      *
      * @throws CertificateException naming what is wrong (no block, unterminated block, bad base64,

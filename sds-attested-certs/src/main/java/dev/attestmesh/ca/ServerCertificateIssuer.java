@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import dev.attestmesh.identity.ReservedIdentities;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
@@ -29,8 +30,12 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * Issues the control plane's own TLS server certificate from the mesh CA. It carries DNS and IP SANs
- * only: no SPIFFE ID and no attestation claims, so it can never pass an ext_authz check as a node.
+ * Issues the control plane's own TLS server certificate from the mesh CA. Its only URI SAN is the
+ * reserved {@code spiffe://<td>/attestmesh/control-plane} ({@link ReservedIdentities#controlPlane}), which
+ * every bootstrap and every Java client pins, so a node certificate from the same CA cannot stand in for
+ * the control plane; the DNS names and IPs the control plane is reached by follow. Extended key usage is
+ * serverAuth only, and there is no attestation claims extension, so it can never pass an ext_authz check
+ * as a node nor authenticate as a client.
  */
 public final class ServerCertificateIssuer {
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -38,15 +43,23 @@ public final class ServerCertificateIssuer {
     private ServerCertificateIssuer() {}
 
     /**
+     * @param trustDomain the mesh trust domain; must be the CA's
      * @param names DNS names and IP literals the control plane is reached by (at least one)
      * @return the chain, leaf first, then the issuing intermediate
+     * @throws IllegalArgumentException when {@code trustDomain} is not the CA's or {@code names} is empty
      */
-    public static List<X509Certificate> issue(MeshCa ca, PublicKey key, List<String> names, Duration ttl,
-            Clock clock) {
+    public static List<X509Certificate> issue(MeshCa ca, String trustDomain, PublicKey key, List<String> names,
+            Duration ttl, Clock clock) {
+        if (!ca.trustDomain().equals(trustDomain)) {
+            throw new IllegalArgumentException("control plane trust domain '" + trustDomain
+                    + "' differs from the mesh CA's '" + ca.trustDomain() + "'; set attestmesh.trust-domain to the CA's");
+        }
         if (names.isEmpty()) {
             throw new IllegalArgumentException("the control plane certificate needs at least one DNS name or IP");
         }
         List<GeneralName> sans = new ArrayList<>();
+        sans.add(new GeneralName(GeneralName.uniformResourceIdentifier,
+                ReservedIdentities.controlPlane(trustDomain).uri()));
         for (String n : names) {
             sans.add(isIpLiteral(n) ? new GeneralName(GeneralName.iPAddress, n) : new GeneralName(GeneralName.dNSName, n));
         }

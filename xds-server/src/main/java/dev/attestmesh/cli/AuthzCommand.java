@@ -4,6 +4,7 @@ import dev.attestmesh.authz.standalone.StandaloneAuthzServer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -13,9 +14,12 @@ import picocli.CommandLine.Option;
 /** {@code attestmesh authz}: a standalone ext_authz replica fed by the control plane's registry watch. */
 @Command(name = "authz", mixinStandardHelpOptions = true,
         description = {"Run ext_authz (envoy.service.auth.v3.Authorization) as a standalone replica.",
-            "It watches the control plane's registry over mTLS with --cert/--key (a mesh certificate whose SPIFFE ID",
-            "is listed in the control plane's attestmesh.authz.replica-identities), keeps deciding from its last view",
-            "for up to --max-staleness while the control plane is unreachable, then denies every Check."})
+            "It watches the control plane's registry over mTLS with --cert/--key: a replica certificate from",
+            "'attestmesh ca issue-client --replica NAME' whose SPIFFE ID is listed in the control plane's",
+            "attestmesh.authz.replica-identities. The control plane must present spiffe://<td>/attestmesh/control-plane.",
+            "Check is served over TLS with --serve-cert/--serve-key (serverAuth, e.g. the node agent's files) or",
+            "--plaintext on loopback. It keeps deciding from its last view for up to --max-staleness while the",
+            "control plane is unreachable, then denies every Check."})
 final class AuthzCommand implements Callable<Integer> {
     private static final Pattern SHORT_DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
 
@@ -28,11 +32,18 @@ final class AuthzCommand implements Callable<Integer> {
     @Option(names = "--port", required = true, description = "Port for Check (0 picks a free one).")
     int port;
 
-    @Option(names = "--cert", required = true, description = "PEM certificate chain of this replica (e.g. a node agent's cert-chain.pem).")
+    @Option(names = "--cert", required = true,
+            description = "PEM replica certificate chain (cert-chain.pem from 'attestmesh ca issue-client --replica NAME').")
     Path cert;
 
-    @Option(names = "--key", required = true, description = "PEM PKCS#8 key of that certificate (e.g. the agent's key.pem).")
+    @Option(names = "--key", required = true, description = "PEM PKCS#8 key of that certificate (its key.pem).")
     Path key;
+
+    @Option(names = "--serve-cert", description = "PEM chain the Check port serves TLS with (serverAuth; e.g. the node agent's cert-chain.pem).")
+    Path serveCert;
+
+    @Option(names = "--serve-key", description = "PEM PKCS#8 key of --serve-cert (e.g. the node agent's key.pem).")
+    Path serveKey;
 
     @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address for the Check port (default ${DEFAULT-VALUE}).")
     String bind;
@@ -56,10 +67,15 @@ final class AuthzCommand implements Callable<Integer> {
         if (!clientAuth.equals("require") && !clientAuth.equals("optional")) {
             throw new IllegalArgumentException("--client-auth must be require or optional, not '" + clientAuth + "'");
         }
+        if ((serveCert == null) != (serveKey == null)) {
+            throw new IllegalArgumentException("--serve-cert and --serve-key go together");
+        }
         String id = replicaId != null ? replicaId : java.net.InetAddress.getLocalHost().getHostName();
+        Optional<StandaloneAuthzServer.ServingIdentity> serving = serveCert == null ? Optional.empty()
+                : Optional.of(new StandaloneAuthzServer.ServingIdentity(serveCert, serveKey));
         StandaloneAuthzServer server = StandaloneAuthzServer.start(new StandaloneAuthzServer.Settings(controlPlane,
-                caBundle, cert, key, bind, port, plaintext, clientAuth.equals("require"), parseDuration(maxStaleness),
-                id, 100_000));
+                caBundle, cert, key, serving, bind, port, plaintext, clientAuth.equals("require"),
+                parseDuration(maxStaleness), id, 100_000));
         System.out.println("attestmesh authz: serving Check on " + bind + ":" + server.port()
                 + (plaintext ? " (plaintext)" : " (TLS)") + ", watching " + controlPlane);
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "attestmesh-authz-shutdown"));

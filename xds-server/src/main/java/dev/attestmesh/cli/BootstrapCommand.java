@@ -32,6 +32,11 @@ final class BootstrapCommand implements Callable<Integer> {
             description = "Control plane gRPC HOST:PORT (default ${DEFAULT-VALUE}).")
     String controlPlane;
 
+    @Option(names = "--trust-domain", defaultValue = "attestmesh.local",
+            description = "The mesh's trust domain (the control plane's attestmesh.trust-domain); Envoy accepts only a "
+                    + "control plane presenting spiffe://<trust-domain>/attestmesh/control-plane (default ${DEFAULT-VALUE}).")
+    String trustDomain;
+
     @Option(names = "--cert-dir", defaultValue = "/var/run/attestmesh",
             description = "Node agent output directory (absolute; default ${DEFAULT-VALUE}).")
     Path certDir;
@@ -65,7 +70,8 @@ final class BootstrapCommand implements Callable<Integer> {
         }
         BootstrapParameters params;
         try {
-            params = new BootstrapParameters(nodeId, cluster == null ? nodeId : cluster, controlPlane.substring(0, colon),
+            params = new BootstrapParameters(nodeId, cluster == null ? nodeId : cluster, trustDomain,
+                    controlPlane.substring(0, colon),
                     Integer.parseInt(controlPlane.substring(colon + 1)), certDir,
                     ingress.stream().map(BootstrapCommand::ingress).toList(),
                     egress.stream().map(BootstrapCommand::egress).toList(), envoyAdminPort);

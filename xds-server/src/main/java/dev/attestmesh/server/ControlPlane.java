@@ -249,7 +249,7 @@ public final class ControlPlane implements AutoCloseable {
             KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
             g.initialize(new ECGenParameterSpec("secp256r1"));
             KeyPair kp = g.generateKeyPair();
-            List<X509Certificate> chain = ServerCertificateIssuer.issue(ca.ca(), kp.getPublic(), settings.serverNames(),
+            List<X509Certificate> chain = ServerCertificateIssuer.issue(ca.ca(), settings.trustDomain(), kp.getPublic(), settings.serverNames(),
                     SERVER_CERT_TTL, clock);
             return GrpcSslContexts.configure(SslContextBuilder.forServer(kp.getPrivate(), chain.toArray(X509Certificate[]::new)))
                     .trustManager(ca.trustBundle().toArray(X509Certificate[]::new))

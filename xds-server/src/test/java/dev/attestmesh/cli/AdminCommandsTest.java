@@ -204,6 +204,49 @@ class AdminCommandsTest {
     }
 
     @Test
+    void caIssueClientWritesAReplicaCertificateItsCaBundleAndAKeyOnlyTheOwnerCanRead() throws Exception {
+        Path out = dir.resolve("issued").resolve("authz-7");
+        Run r = raw("ca", "issue-client", "--replica", "authz-7", "--ttl", "P7D", "--out", out.toString(),
+                "--admin-url", adminUrl, "--token", TOKEN);
+        assertEquals(0, r.exit(), r.err());
+        String id = "spiffe://attestmesh.local/attestmesh/replica/authz-7";
+        assertTrue(r.out().contains(id), r.out());
+        assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"),
+                Files.getPosixFilePermissions(out.resolve("key.pem")));
+        List<java.security.cert.X509Certificate> chain = Pem.parseCertificates(Files.readString(out.resolve("cert-chain.pem")));
+        assertEquals(List.of(id), dev.attestmesh.identity.ReservedClientCertificates.uriSans(chain.getFirst()));
+        assertEquals(List.of("1.3.6.1.5.5.7.3.2"), chain.getFirst().getExtendedKeyUsage(), "clientAuth only");
+        assertEquals(cp.trustBundle(), Pem.parseCertificates(Files.readString(out.resolve("ca-bundle.pem"))));
+        // the key on disk is the one certified
+        byte[] der = java.util.Base64.getMimeDecoder().decode(Files.readString(out.resolve("key.pem"))
+                .replaceAll("-----[A-Z ]+-----", ""));
+        var priv = java.security.KeyFactory.getInstance("EC").generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
+        var signer = java.security.Signature.getInstance("SHA256withECDSA");
+        signer.initSign(priv);
+        signer.update(new byte[] {1, 2, 3});
+        var verifier = java.security.Signature.getInstance("SHA256withECDSA");
+        verifier.initVerify(chain.getFirst());
+        verifier.update(new byte[] {1, 2, 3});
+        assertTrue(verifier.verify(signer.sign()));
+        var entry = cp.issuanceLog().list(1, 10_000).getLast();
+        assertEquals(id, entry.spiffeId());
+        assertEquals("-", entry.nodeId());
+        assertEquals("", entry.evidenceSha256Hex());
+        assertEquals(List.of(), entry.policyIds());
+        assertEquals(chain.getFirst().getSerialNumber().toString(16), entry.serialHex());
+
+        Run again = raw("ca", "issue-client", "--replica", "authz-7", "--out", out.toString(),
+                "--admin-url", adminUrl, "--token", TOKEN);
+        assertEquals(1, again.exit());
+        assertTrue(again.err().contains("exists"), again.err());
+        Run bad = raw("ca", "issue-client", "--admin", "Not_A_Label", "--out", dir.resolve("issued").resolve("x").toString(),
+                "--admin-url", adminUrl, "--token", TOKEN);
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().contains("must be a DNS label"), bad.err());
+        assertFalse(Files.exists(dir.resolve("issued").resolve("x").resolve("key.pem")), "no key left behind on refusal");
+    }
+
+    @Test
     void wrongTokenFailsWithTheApiAnswer() {
         Run r = raw("nodes", "--admin", adminUrl, "--token", "amt_wrong");
         assertEquals(1, r.exit());

@@ -3,6 +3,8 @@ package dev.attestmesh.authz.standalone;
 import dev.attestmesh.authz.AttestationAuthzService;
 import dev.attestmesh.authz.AuthzDecider;
 import dev.attestmesh.authz.watch.WatchedRegistryView;
+import dev.attestmesh.ca.Pem;
+import dev.attestmesh.identity.ControlPlaneTrustManager;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
@@ -17,6 +19,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -25,6 +28,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -34,14 +38,17 @@ import org.slf4j.LoggerFactory;
 /**
  * ext_authz as its own process: {@link AttestationAuthzService} on its own gRPC port, deciding from a
  * {@link WatchedRegistryView} that subscribes to the control plane over mutual TLS with this
- * replica's mesh certificate.
+ * replica's operator-issued replica certificate ({@code spiffe://<td>/attestmesh/replica/<name>}).
  *
- * <p>Guarantees: the control plane is authenticated against {@link Settings#caBundle()}; the
- * replica presents {@link Settings#certChain()} / {@link Settings#key()}, re-read every minute so a
- * node agent's renewals are picked up (by new connections). The Check port serves TLS with the same
- * identity, requiring a client certificate from the mesh CA unless {@link
+ * <p>Guarantees: the control plane is authenticated against {@link Settings#caBundle()} and must
+ * present the reserved identity {@code spiffe://<td>/attestmesh/control-plane} (the trust domain is the
+ * one the bundle's mesh root names, see {@link ControlPlaneTrustManager}); the
+ * replica presents {@link Settings#certChain()} / {@link Settings#key()} (its replica certificate,
+ * clientAuth only). The Check port serves TLS with {@link Settings#serving()} (serverAuth), requiring a
+ * client certificate from the mesh CA unless {@link
  * Settings#requireClientCertificate()} is false; plaintext is refused unless it binds a loopback
- * address. Decisions fail closed while the view is stale (see {@link WatchedRegistryView}).
+ * address. Both identities are re-read every minute, so renewals are picked up by new connections.
+ * Decisions fail closed while the view is stale (see {@link WatchedRegistryView}).
  */
 public final class StandaloneAuthzServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StandaloneAuthzServer.class);
@@ -52,22 +59,40 @@ public final class StandaloneAuthzServer implements AutoCloseable {
     /**
      * @param controlPlane {@code HOST:PORT} of the control plane's gRPC port
      * @param caBundle PEM mesh trust bundle (the control plane's {@code ca-bundle.pem})
-     * @param certChain PEM certificate chain of this replica (leaf first), e.g. a node agent's {@code cert-chain.pem}
+     * @param certChain PEM certificate chain of this replica (leaf first): an operator-issued replica certificate
+     *     ({@code attestmesh ca issue-client --replica NAME})
      * @param key PEM PKCS#8 private key of that certificate
+     * @param serving PEM chain and key the Check port serves TLS with: a certificate with serverAuth, e.g. the
+     *     node agent's {@code cert-chain.pem} / {@code key.pem} where the replica runs in an attested TEE. The
+     *     replica certificate cannot serve (clientAuth only). Empty only with {@code plaintext}.
      * @param plaintext serve Check without TLS (loopback binds only)
      */
-    public record Settings(String controlPlane, Path caBundle, Path certChain, Path key, String bind, int port,
-            boolean plaintext, boolean requireClientCertificate, Duration maxStaleness, String replicaId,
-            long decisionCacheSize) {
+    public record Settings(String controlPlane, Path caBundle, Path certChain, Path key, Optional<ServingIdentity> serving,
+            String bind, int port, boolean plaintext, boolean requireClientCertificate, Duration maxStaleness,
+            String replicaId, long decisionCacheSize) {
         public Settings {
             Objects.requireNonNull(controlPlane, "controlPlane");
             Objects.requireNonNull(bind, "bind");
+            Objects.requireNonNull(serving, "serving");
+            if (!plaintext && serving.isEmpty()) {
+                throw new IllegalArgumentException("serving Check over TLS needs a serving certificate and key with"
+                        + " serverAuth (--serve-cert/--serve-key, e.g. the node agent's cert-chain.pem and key.pem):"
+                        + " the replica certificate is for clients only; or use --plaintext on a loopback --bind");
+            }
             if (port < 0 || port > 65535) {
                 throw new IllegalArgumentException("port " + port + " is outside 0..65535");
             }
             if (maxStaleness.isNegative() || maxStaleness.isZero()) {
                 throw new IllegalArgumentException("max staleness must be positive, was " + maxStaleness);
             }
+        }
+    }
+
+    /** The certificate chain and key the Check port serves TLS with. */
+    public record ServingIdentity(Path certChain, Path key) {
+        public ServingIdentity {
+            Objects.requireNonNull(certChain, "certChain");
+            Objects.requireNonNull(key, "key");
         }
     }
 
@@ -79,15 +104,26 @@ public final class StandaloneAuthzServer implements AutoCloseable {
     private final Server server;
 
     private StandaloneAuthzServer(Settings s) throws IOException {
-        for (Path p : List.of(s.caBundle(), s.certChain(), s.key())) {
+        List<Path> files = new ArrayList<>(List.of(s.caBundle(), s.certChain(), s.key()));
+        s.serving().ifPresent(v -> files.addAll(List.of(v.certChain(), v.key())));
+        for (Path p : files) {
             if (!Files.isReadable(p)) {
-                throw new IOException("cannot read " + p + " (need --ca-bundle, --cert and --key files)");
+                throw new IOException("cannot read " + p + " (need --ca-bundle, --cert, --key and, for TLS, --serve-cert"
+                        + " and --serve-key files)");
             }
         }
         InetAddress bindAddress = InetAddress.getByName(s.bind());
         if (s.plaintext() && !bindAddress.isLoopbackAddress()) {
             throw new IllegalArgumentException("--plaintext is allowed on a loopback address only, not " + s.bind()
                     + "; serve TLS with --cert/--key instead");
+        }
+        // PKIX against the mesh bundle alone would let any attested node's leaf answer as the control plane
+        ControlPlaneTrustManager controlPlaneTrust;
+        try {
+            controlPlaneTrust = ControlPlaneTrustManager.pinning(
+                    Pem.parseCertificates(Files.readString(s.caBundle(), StandardCharsets.US_ASCII)));
+        } catch (java.security.cert.CertificateException e) {
+            throw new IOException("--ca-bundle " + s.caBundle() + " is not a PEM trust bundle: " + e.getMessage(), e);
         }
         this.reloader = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "attestmesh-authz-key-reload");
@@ -101,7 +137,7 @@ public final class StandaloneAuthzServer implements AutoCloseable {
                     KEY_RELOAD.toSeconds(), TimeUnit.SECONDS, reloader);
             resources.add(reload::close);
             ChannelCredentials client = TlsChannelCredentials.newBuilder().keyManager(keys)
-                    .trustManager(s.caBundle().toFile()).build();
+                    .trustManager(controlPlaneTrust).build();
             this.channel = Grpc.newChannelBuilder(s.controlPlane(), client)
                     .maxInboundMessageSize(256 * 1024 * 1024) // a full snapshot of a large registry
                     .keepAliveTime(30, TimeUnit.SECONDS)
@@ -109,8 +145,15 @@ public final class StandaloneAuthzServer implements AutoCloseable {
             this.view = WatchedRegistryView.start(channel,
                     WatchedRegistryView.Settings.defaults(s.replicaId()).withMaxStaleness(s.maxStaleness()));
             this.decider = new AuthzDecider(view, Clock.systemUTC(), s.decisionCacheSize());
+            AdvancedTlsX509KeyManager servingKeys = null;
+            if (!s.plaintext()) {
+                servingKeys = new AdvancedTlsX509KeyManager();
+                Closeable servingReload = servingKeys.updateIdentityCredentials(s.serving().orElseThrow().certChain().toFile(),
+                        s.serving().orElseThrow().key().toFile(), KEY_RELOAD.toSeconds(), TimeUnit.SECONDS, reloader);
+                resources.add(servingReload::close);
+            }
             ServerCredentials serverCreds = s.plaintext() ? InsecureServerCredentials.create()
-                    : TlsServerCredentials.newBuilder().keyManager(keys).trustManager(s.caBundle().toFile())
+                    : TlsServerCredentials.newBuilder().keyManager(servingKeys).trustManager(s.caBundle().toFile())
                             .clientAuth(s.requireClientCertificate() ? TlsServerCredentials.ClientAuth.REQUIRE
                                     : TlsServerCredentials.ClientAuth.OPTIONAL)
                             .build();

@@ -31,13 +31,15 @@ public class AdminFactory {
     }
 
     /**
-     * {@code attestmesh.admin.cert-identities}: comma-separated {@code <spiffe-id>=<role>} pairs, e.g.
-     * {@code spiffe://attestmesh.local/ns/ops/sa/alice=admin}.
+     * {@code attestmesh.admin.cert-identities}: comma-separated {@code <spiffe-id>=<role>} pairs of reserved
+     * admin identities, e.g. {@code spiffe://attestmesh.local/attestmesh/admin/alice=admin}. Eager, so a
+     * wrong entry stops the start instead of the first request.
      */
-    @Singleton
+    @io.micronaut.context.annotation.Context
     AdminCertificateIdentities adminCertificateIdentities(ControlPlane controlPlane,
             @Value("${attestmesh.admin.cert-identities:}") String identities) {
-        return new AdminCertificateIdentities(parseIdentities(identities), controlPlane::trustBundle);
+        return new AdminCertificateIdentities(controlPlane.settings().trustDomain(), parseIdentities(identities),
+                controlPlane::trustBundle, Clock.systemUTC());
     }
 
     @Singleton

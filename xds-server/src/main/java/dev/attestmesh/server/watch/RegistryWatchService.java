@@ -6,22 +6,19 @@ import dev.attestmesh.api.v1.NodeRecord;
 import dev.attestmesh.api.v1.PolicyRef;
 import dev.attestmesh.api.v1.RegistryEvent;
 import dev.attestmesh.api.v1.WatchRegistryRequest;
-import dev.attestmesh.authz.NodeAuthzRecord;
-import dev.attestmesh.registry.NodeState;
+import dev.attestmesh.identity.ControlPlaneTrustManager;
+import dev.attestmesh.identity.ReservedClientCertificates;
+import dev.attestmesh.identity.ReservedIdentities;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.registry.NodeRegistry;
 import dev.attestmesh.server.xds.PeerCertificateInterceptor;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -41,11 +38,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Guarantees:
  * <ul>
- *   <li>Only callers presenting a mesh client certificate (verified by TLS against the mesh CA) whose
- *       single URI SAN is in {@link RegistryWatchSettings#replicaIdentities()}, and whose node is
- *       attested with that very certificate, are served; others get UNAUTHENTICATED or
- *       PERMISSION_DENIED with the reason. A served replica whose node is revoked later, or whose
- *       certificate expires, has its stream closed with the same statuses.</li>
+ *   <li>Only callers presenting an operator-issued replica certificate are served: it chains to the mesh
+ *       CA's current trust bundle, is valid, carries no attestation claims extension (so no node leaf
+ *       qualifies, whatever its URI), and its single URI SAN is a reserved replica identity listed in
+ *       {@link RegistryWatchSettings#replicaIdentities()}. Others get UNAUTHENTICATED or
+ *       PERMISSION_DENIED with the reason. A served replica whose certificate expires, or stops chaining
+ *       to the bundle (CA rotation past the overlap), has its stream closed with the same statuses.</li>
  *   <li>The first event is a full snapshot ({@code full = true}): every node, every policy version,
  *       the trust bundle, the mesh policy table ({@link NodeRegistry#meshPolicyTable()}, with {@code
  *       mesh_requirements_set}), the revision. After it, a change of nodes only is sent as a delta
@@ -68,8 +66,8 @@ public final class RegistryWatchService implements AutoCloseable {
     /** Below this many changed nodes a delta is always sent, however small the registry. */
     private static final int MIN_DELTA_FOR_RESYNC = 64;
 
-    private final NodeRegistry registry;
     private final RegistryWatchSettings settings;
+    private final Supplier<List<X509Certificate>> trustBundle;
     private final Clock clock;
     private final RegistryStateReader reader;
     private final ScheduledExecutorService executor;
@@ -81,8 +79,16 @@ public final class RegistryWatchService implements AutoCloseable {
 
     public RegistryWatchService(NodeRegistry registry, PolicyRegistry policies,
             Supplier<List<X509Certificate>> trustBundle, RegistryWatchSettings settings, Clock clock) {
-        this.registry = registry;
         this.settings = settings;
+        this.trustBundle = trustBundle;
+        String trustDomain = ControlPlaneTrustManager.trustDomainOf(trustBundle.get());
+        List<String> foreign = settings.replicaIdentities().stream()
+                .filter(id -> ReservedIdentities.replicaName(trustDomain, id).isEmpty()).sorted().toList();
+        if (!foreign.isEmpty()) {
+            throw new IllegalArgumentException("attestmesh.authz.replica-identities lists " + foreign + ", not in this"
+                    + " mesh's trust domain '" + trustDomain + "'; use spiffe://" + trustDomain
+                    + "/attestmesh/replica/<name>");
+        }
         this.clock = clock;
         this.reader = new RegistryStateReader(registry, policies, trustBundle);
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -115,7 +121,7 @@ public final class RegistryWatchService implements AutoCloseable {
         Optional<Status> refused = spiffeId.isEmpty()
                 ? Optional.of(Status.PERMISSION_DENIED.withDescription("client certificate must carry exactly one "
                         + "URI SAN (a SPIFFE ID) to watch the registry"))
-                : admission(spiffeId.get(), leaf, sha256Hex(leaf));
+                : admission(leaf);
         if (refused.isPresent()) {
             LOG.warn("WatchRegistry refused for {} (replica '{}'): {}", spiffeId.orElse("certificate without SPIFFE ID"),
                     printable(request.getReplicaId()), refused.get().getDescription());
@@ -136,37 +142,30 @@ public final class RegistryWatchService implements AutoCloseable {
         });
     }
 
-    /** Why {@code spiffeId} presenting {@code leaf} may not watch now; empty when it may. */
-    private Optional<Status> admission(String spiffeId, X509Certificate leaf, String leafSha256Hex) {
+    /**
+     * Why {@code leaf} may not watch now; empty when it may. Only an operator-issued replica certificate
+     * qualifies ({@link ReservedClientCertificates}): a node leaf carries the claims extension and is refused
+     * even if its URI were listed, and the registry is not consulted, so no attested node can become a replica.
+     */
+    private Optional<Status> admission(X509Certificate leaf) {
         if (settings.replicaIdentities().isEmpty()) {
             return Optional.of(Status.PERMISSION_DENIED.withDescription("no authz replica identities are configured "
-                    + "on this control plane, so WatchRegistry is refused; list the replicas' SPIFFE IDs in "
-                    + "attestmesh.authz.replica-identities"));
-        }
-        if (!settings.replicaIdentities().contains(spiffeId)) {
-            return Optional.of(Status.PERMISSION_DENIED.withDescription(spiffeId + " is not an authz replica "
-                    + "identity; add it to attestmesh.authz.replica-identities to let it watch the registry"));
-        }
-        Optional<NodeAuthzRecord> node = registry.instancesOf(spiffeId).stream()
-                .filter(r -> r.certificateSha256Hex().contains(leafSha256Hex)).findFirst()
-                .or(() -> registry.instancesOf(spiffeId).stream().findFirst());
-        if (node.isEmpty()) {
-            return Optional.of(Status.PERMISSION_DENIED.withDescription(spiffeId + " is not an attested node in the "
-                    + "registry; the replica must attest (node agent) before it can watch"));
-        }
-        if (node.get().state() != NodeState.ATTESTED) {
-            return Optional.of(Status.PERMISSION_DENIED.withDescription("node '" + node.get().nodeId() + "' of "
-                    + spiffeId + " is " + node.get().state() + "; a replica must be attested to watch"));
-        }
-        if (!node.get().certificateSha256Hex().contains(leafSha256Hex)) {
-            return Optional.of(Status.UNAUTHENTICATED.withDescription("client certificate is not a current "
-                    + "certificate of node '" + node.get().nodeId() + "'; reconnect with the renewed one"));
+                    + "on this control plane, so WatchRegistry is refused; list the replicas' reserved SPIFFE IDs "
+                    + "(spiffe://<td>/attestmesh/replica/<name>) in attestmesh.authz.replica-identities"));
         }
         if (!clock.instant().isBefore(leaf.getNotAfter().toInstant())) {
             return Optional.of(Status.UNAUTHENTICATED.withDescription("client certificate expired at "
-                    + leaf.getNotAfter().toInstant() + "; reconnect with the renewed one"));
+                    + leaf.getNotAfter().toInstant() + "; issue a new replica certificate (attestmesh ca issue-client "
+                    + "--replica NAME) and reconnect"));
         }
-        return Optional.empty();
+        return switch (ReservedClientCertificates.verify(leaf, trustBundle.get(), clock.instant())) {
+            case ReservedClientCertificates.Refused r -> Optional.of(Status.PERMISSION_DENIED.withDescription(
+                    "WatchRegistry needs an operator-issued replica certificate: " + r.reason()));
+            case ReservedClientCertificates.Accepted a -> settings.replicaIdentities().contains(a.id().uri())
+                    ? Optional.empty()
+                    : Optional.of(Status.PERMISSION_DENIED.withDescription(a.id().uri() + " is not an authz replica "
+                            + "identity; add it to attestmesh.authz.replica-identities to let it watch the registry"));
+        };
     }
 
     private void changed() {
@@ -245,7 +244,6 @@ public final class RegistryWatchService implements AutoCloseable {
         final ServerCallStreamObserver<RegistryEvent> call;
         final String spiffeId;
         final X509Certificate leaf;
-        final String leafSha256Hex;
         final String replicaId;
         Map<String, NodeRecord> sentNodes; // null until the first snapshot went out
         RegistryState sentState;
@@ -257,7 +255,6 @@ public final class RegistryWatchService implements AutoCloseable {
             this.call = call;
             this.spiffeId = spiffeId;
             this.leaf = leaf;
-            this.leafSha256Hex = sha256Hex(leaf);
             this.replicaId = replicaId;
         }
 
@@ -266,7 +263,7 @@ public final class RegistryWatchService implements AutoCloseable {
                 streams.remove(this);
                 return;
             }
-            Optional<Status> refused = admission(spiffeId, leaf, leafSha256Hex);
+            Optional<Status> refused = admission(leaf);
             if (refused.isPresent()) {
                 close(refused.get());
                 return;
@@ -365,14 +362,6 @@ public final class RegistryWatchService implements AutoCloseable {
             return uris.size() == 1 ? Optional.of(uris.getFirst()) : Optional.empty();
         } catch (CertificateParsingException e) {
             return Optional.empty();
-        }
-    }
-
-    private static String sha256Hex(X509Certificate c) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(c.getEncoded()));
-        } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
-            throw new IllegalStateException("cannot fingerprint the client certificate", e);
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.attestmesh.server.watch;
 
+import dev.attestmesh.ca.SpiffeId;
+import dev.attestmesh.identity.ReservedIdentities;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
@@ -7,8 +9,9 @@ import java.util.Set;
 /**
  * Who may watch the registry and how often an idle stream hears from the control plane.
  *
- * @param replicaIdentities SPIFFE IDs (URI form) of standalone ext_authz replicas allowed to call
- *     {@code WatchRegistry}; empty refuses every caller (the default: the registry reveals every
+ * @param replicaIdentities reserved replica SPIFFE IDs ({@code spiffe://<td>/attestmesh/replica/<name>}) of
+ *     standalone ext_authz replicas allowed to call {@code WatchRegistry}; any other ID is refused on
+ *     construction; empty refuses every caller (the default: the registry reveals every
  *     node's claims, so nobody gets it unless an operator names them)
  * @param heartbeatInterval an event is sent at least this often on an idle stream, so replicas can
  *     tell a quiet control plane from a lost one
@@ -25,9 +28,18 @@ public record RegistryWatchSettings(Set<String> replicaIdentities, Duration hear
                     + " is too short; use at least 10ms (default 5s)");
         }
         for (String id : replicaIdentities) {
-            if (!id.startsWith("spiffe://")) {
-                throw new IllegalArgumentException("authz replica identity '" + id
-                        + "' is not a SPIFFE ID (spiffe://<trust-domain>/...)");
+            SpiffeId parsed;
+            try {
+                parsed = SpiffeId.parse(id);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("authz replica identity '" + id + "' is not a SPIFFE ID: "
+                        + e.getMessage(), e);
+            }
+            if (ReservedIdentities.replicaName(parsed.trustDomain(), id).isEmpty()) {
+                throw new IllegalArgumentException("authz replica identity '" + id + "' is not a reserved replica"
+                        + " identity: replicas authenticate with spiffe://" + parsed.trustDomain()
+                        + "/attestmesh/replica/<name>, issued with 'attestmesh ca issue-client --replica <name>'"
+                        + " (any other SPIFFE ID could be held by an attested node)");
             }
         }
     }

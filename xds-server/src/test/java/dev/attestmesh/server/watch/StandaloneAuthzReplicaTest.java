@@ -13,7 +13,16 @@ import dev.attestmesh.api.v1.MeshPolicyRequirement;
 import dev.attestmesh.api.v1.RegistryEvent;
 import dev.attestmesh.api.v1.WatchRegistryRequest;
 import dev.attestmesh.authz.standalone.StandaloneAuthzServer;
+import dev.attestmesh.ca.CsrValidator;
+import dev.attestmesh.ca.IssuedCertificate;
 import dev.attestmesh.ca.Pem;
+import dev.attestmesh.ca.ReservedClientCertificateIssuer;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.spec.ECGenParameterSpec;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import dev.attestmesh.quote.sim.SimulatedTee;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
@@ -50,7 +59,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Two standalone ext_authz replicas against one control plane, on loopback: consistency after attest
+ * Two standalone ext_authz replicas (operator-issued replica certificates) against one control plane, on loopback: consistency after attest
  * and revoke, fail-closed staleness when the control plane stops, resubscription when it is back, and
  * the mesh config's policy requirements for Checks without a policy header.
  */
@@ -104,7 +113,29 @@ class StandaloneAuthzReplicaTest {
         ControlPlaneSettings s = new ControlPlaneSettings(base.dataDir(), base.grpcBind(), port, base.policyFile(),
                 base.trustDomain(), base.caKey(), base.serverNames(), base.nodeKeyFile(), base.nonceTtl()).withRegistrationFile(base.registrationFile());
         return ControlPlane.start(s, Clock.systemUTC(), EvidenceVerifierSet.defaults(), new RegistryWatchSettings(
-                Set.of(spiffe("authz-1"), spiffe("authz-2")), Duration.ofMillis(200)));
+                Set.of(replicaSpiffe("authz-1"), replicaSpiffe("authz-2")), Duration.ofMillis(200)));
+    }
+
+    static String replicaSpiffe(String name) {
+        return "spiffe://" + TD + "/attestmesh/replica/" + name;
+    }
+
+    /** An operator-issued replica certificate, written as attestmesh ca issue-client writes it. */
+    record ReplicaFiles(Path directory, ControlPlaneChannels.ClientIdentity identity) {}
+
+    /** Issues a replica certificate for {@code name} straight from the mesh CA, as the admin endpoint does. */
+    ReplicaFiles issueReplica(String name) throws Exception {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+        g.initialize(new ECGenParameterSpec("secp256r1"));
+        KeyPair kp = g.generateKeyPair();
+        byte[] csr = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + name), kp.getPublic())
+                .build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())).getEncoded();
+        IssuedCertificate issued = ReservedClientCertificateIssuer.issue(cp.meshCa(), CsrValidator.validate(csr),
+                ReservedClientCertificateIssuer.Kind.REPLICA, name, Duration.ofDays(1), Clock.systemUTC());
+        Path out = Files.createDirectories(dir.resolve("replicas").resolve(name));
+        Files.writeString(out.resolve("key.pem"), Pem.privateKey(kp.getPrivate()));
+        Files.writeString(out.resolve("cert-chain.pem"), Pem.certificates(issued.chain()));
+        return new ReplicaFiles(out, new ControlPlaneChannels.ClientIdentity(kp.getPrivate(), issued.chain()));
     }
 
     static String spiffe(String node) {
@@ -121,14 +152,23 @@ class StandaloneAuthzReplicaTest {
                 Optional.empty(), Optional.empty()), SimulatedTee.withMeasurementHex(measurement), Clock.systemUTC());
     }
 
-    /** Attests {@code id} as a node and starts a replica with its identity. */
+    /**
+     * Starts a replica watching with an operator-issued replica certificate; over TLS it serves Check with the
+     * certificate of a node attested as {@code id} (the replica's TEE), since the replica certificate is clientAuth only.
+     */
     StandaloneAuthzServer replica(String id, boolean plaintext) throws Exception {
-        NodeAgent a = agent(id);
-        a.attestOnce();
-        Path out = a.files().directory();
+        ReplicaFiles watch = issueReplica(id);
+        Optional<StandaloneAuthzServer.ServingIdentity> serving = Optional.empty();
+        if (!plaintext) {
+            NodeAgent a = agent(id);
+            a.attestOnce();
+            Path node = a.files().directory();
+            serving = Optional.of(new StandaloneAuthzServer.ServingIdentity(node.resolve("cert-chain.pem"),
+                    node.resolve("key.pem")));
+        }
         StandaloneAuthzServer r = StandaloneAuthzServer.start(new StandaloneAuthzServer.Settings("127.0.0.1:" + cpPort,
-                cp.caBundleFile(), out.resolve("cert-chain.pem"), out.resolve("key.pem"), "127.0.0.1", 0, plaintext, true,
-                STALENESS, id, 10_000));
+                cp.caBundleFile(), watch.directory().resolve("cert-chain.pem"), watch.directory().resolve("key.pem"),
+                serving, "127.0.0.1", 0, plaintext, true, STALENESS, id, 10_000));
         closeables.add(r);
         assertTrue(r.view().awaitFirstSnapshot(Duration.ofSeconds(10)), "replica " + id + " got no snapshot");
         return r;
@@ -259,19 +299,30 @@ class StandaloneAuthzReplicaTest {
     }
 
     @Test
-    void refusesWatchersWithoutCertificateOrOutsideTheAllowList() throws Exception {
-        NodeAgent stranger = agent("stranger");
-        AgentCredentials creds = stranger.attestOnce();
-        ManagedChannel withCert = ControlPlaneChannels.open("127.0.0.1:" + cpPort, creds.trustBundle(),
-                stranger.clientIdentity());
+    void refusesWatchersWithoutCertificateWithANodeLeafOrOutsideTheAllowList() throws Exception {
+        // An attested node named like a listed replica is still a node: its leaf carries the claims extension.
+        NodeAgent node = agent("authz-1");
+        AgentCredentials creds = node.attestOnce();
+        ReplicaFiles unlisted = issueReplica("authz-9");
+        ManagedChannel nodeLeaf = ControlPlaneChannels.open("127.0.0.1:" + cpPort, creds.trustBundle(),
+                node.clientIdentity());
+        ManagedChannel notListedReplica = ControlPlaneChannels.open("127.0.0.1:" + cpPort, creds.trustBundle(),
+                Optional.of(unlisted.identity()));
         ManagedChannel anonymous = ControlPlaneChannels.open("127.0.0.1:" + cpPort, creds.trustBundle(), Optional.empty());
-        closeables.add(withCert::shutdownNow);
+        closeables.add(nodeLeaf::shutdownNow);
+        closeables.add(notListedReplica::shutdownNow);
         closeables.add(anonymous::shutdownNow);
         var req = WatchRegistryRequest.newBuilder().setReplicaId("t").build();
+        StatusRuntimeException byNode = assertThrows(StatusRuntimeException.class,
+                () -> AttestationServiceGrpc.newBlockingStub(nodeLeaf).watchRegistry(req).next());
+        assertEquals(Status.Code.PERMISSION_DENIED, byNode.getStatus().getCode());
+        assertTrue(byNode.getStatus().getDescription().contains("attestation claims extension"),
+                byNode.getStatus().getDescription());
         StatusRuntimeException notListed = assertThrows(StatusRuntimeException.class,
-                () -> AttestationServiceGrpc.newBlockingStub(withCert).watchRegistry(req).next());
+                () -> AttestationServiceGrpc.newBlockingStub(notListedReplica).watchRegistry(req).next());
         assertEquals(Status.Code.PERMISSION_DENIED, notListed.getStatus().getCode());
-        assertTrue(notListed.getStatus().getDescription().contains(spiffe("stranger") + " is not an authz replica identity"));
+        assertTrue(notListed.getStatus().getDescription().contains(replicaSpiffe("authz-9")
+                + " is not an authz replica identity"), notListed.getStatus().getDescription());
         StatusRuntimeException noCert = assertThrows(StatusRuntimeException.class,
                 () -> AttestationServiceGrpc.newBlockingStub(anonymous).watchRegistry(req).next());
         assertEquals(Status.Code.UNAUTHENTICATED, noCert.getStatus().getCode());
@@ -282,7 +333,8 @@ class StandaloneAuthzReplicaTest {
         NodeAgent a = agent("authz-1");
         AgentCredentials creds = a.attestOnce();
         agent("web").attestOnce();
-        ManagedChannel ch = ControlPlaneChannels.open("127.0.0.1:" + cpPort, creds.trustBundle(), a.clientIdentity());
+        ManagedChannel ch = ControlPlaneChannels.open("127.0.0.1:" + cpPort, creds.trustBundle(),
+                Optional.of(issueReplica("authz-1").identity()));
         closeables.add(ch::shutdownNow);
         Iterator<RegistryEvent> events = AttestationServiceGrpc.newBlockingStub(ch)
                 .watchRegistry(WatchRegistryRequest.newBuilder().setReplicaId("probe").build());
