@@ -11,6 +11,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -32,11 +33,37 @@ public final class NodeAgent implements AutoCloseable {
     private static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
 
-    /** Agent settings. */
-    public record Settings(String nodeId, String controlPlane, List<X509Certificate> caBundle, Path outputDir,
-            Optional<String> namespace, Optional<String> serviceAccount) {
+    /**
+     * Agent settings.
+     *
+     * @param nodeId this node's id; may be empty only with a token file: the control plane then binds
+     *     the node to the token's pod UID
+     * @param controlPlane the control plane's gRPC address
+     * @param caBundle roots that authenticate the control plane before the first attestation
+     * @param outputDir where the key, certificate chain and trust bundle are written
+     * @param serviceAccountTokenFile the pod's projected service-account token (audience attestmesh),
+     *     re-read for every attestation
+     * @param requestedSpiffeId the SPIFFE ID to ask for; empty = the one registration the claims satisfy
+     */
+    public record Settings(Optional<String> nodeId, String controlPlane, List<X509Certificate> caBundle,
+            Path outputDir, Optional<Path> serviceAccountTokenFile, Optional<String> requestedSpiffeId) {
         public Settings {
+            Objects.requireNonNull(nodeId, "nodeId");
+            Objects.requireNonNull(controlPlane, "controlPlane");
             caBundle = List.copyOf(caBundle);
+            Objects.requireNonNull(outputDir, "outputDir");
+            Objects.requireNonNull(serviceAccountTokenFile, "serviceAccountTokenFile");
+            Objects.requireNonNull(requestedSpiffeId, "requestedSpiffeId");
+            if (nodeId.isEmpty() && serviceAccountTokenFile.isEmpty()) {
+                throw new IllegalArgumentException("a node id is required unless a service-account token file is "
+                        + "given (the node id is then the pod UID)");
+            }
+        }
+
+        /** Settings for a node with a fixed id. */
+        public Settings(String nodeId, String controlPlane, List<X509Certificate> caBundle, Path outputDir,
+                Optional<Path> serviceAccountTokenFile, Optional<String> requestedSpiffeId) {
+            this(Optional.of(nodeId), controlPlane, caBundle, outputDir, serviceAccountTokenFile, requestedSpiffeId);
         }
     }
 
@@ -53,7 +80,8 @@ public final class NodeAgent implements AutoCloseable {
     public NodeAgent(Settings settings, EvidenceCollector collector, Clock clock) {
         this.settings = settings;
         this.key = NodeKeyPair.generate();
-        this.attestor = new Attestor(settings.nodeId(), collector, key, settings.namespace(), settings.serviceAccount());
+        this.attestor = new Attestor(settings.nodeId(), collector, key, settings.serviceAccountTokenFile(),
+                settings.requestedSpiffeId());
         this.files = new CredentialFiles(settings.outputDir());
         this.clock = clock;
     }
@@ -116,7 +144,7 @@ public final class NodeAgent implements AutoCloseable {
         }
         current.set(creds);
         state.set(AgentState.ATTESTED);
-        LOG.info("node {} attested: {} valid until {}, renewal at {}, policies {}", settings.nodeId(),
+        LOG.info("node {} attested: {} valid until {}, renewal at {}, policies {}", creds.claims().getNodeId(),
                 creds.claims().getSpiffeId(), creds.expiresAt(), creds.renewAfter(), creds.claims().getPoliciesList()
                         .stream().map(p -> p.getId() + "@v" + p.getVersion()).toList());
         listeners.forEach(l -> l.accept(creds));

@@ -32,8 +32,20 @@ final class AgentCommand implements Callable<Integer> {
             description = "PEM trust bundle to authenticate the control plane (its data dir's ca-bundle.pem).")
     Path caBundle;
 
-    @Option(names = "--node-id", required = true, description = "This node's id ([A-Za-z0-9._-], at most 128).")
+    @Option(names = "--node-id", description = "This node's id ([A-Za-z0-9._-], at most 128). Required unless "
+            + "--service-account-token-file is given: the node id is then the pod UID the control plane reads from "
+            + "the token (if given, it must equal that UID).")
     String nodeId;
+
+    @Option(names = "--service-account-token-file", paramLabel = "PATH",
+            description = "The pod's projected service-account token (audience attestmesh), sent with every "
+                    + "Challenge and re-read each time (the kubelet rotates it). Env ATTESTMESH_SERVICE_ACCOUNT_TOKEN_FILE.")
+    Path serviceAccountTokenFile;
+
+    @Option(names = "--identity", paramLabel = "SPIFFE_ID",
+            description = "The SPIFFE ID to ask for; granted only if a registration allows it. "
+                    + "Default: the one registration the attested claims satisfy.")
+    String identity;
 
     @Option(names = "--tee", defaultValue = "auto", description = "sim | auto (detect the TEE of this machine).")
     String tee;
@@ -44,12 +56,6 @@ final class AgentCommand implements Callable<Integer> {
 
     @Option(names = "--sim-measurement", description = "Measurement of the simulated TEE, hex (up to 48 bytes).")
     String simMeasurement;
-
-    @Option(names = "--namespace", description = "Kubernetes namespace for a workload SPIFFE ID (with --service-account).")
-    String namespace;
-
-    @Option(names = "--service-account", description = "Service account for a workload SPIFFE ID.")
-    String serviceAccount;
 
     @Option(names = "--once", description = "Attest once, write the files and exit (0 on success).")
     boolean once;
@@ -63,10 +69,15 @@ final class AgentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (nodeId == null && serviceAccountTokenFile == null) {
+            throw new IllegalArgumentException("give --node-id ID, or --service-account-token-file PATH (in Kubernetes: "
+                    + "the projected token; the node id is then the pod UID)");
+        }
         EvidenceCollector collector = collector();
         List<X509Certificate> bundle = readBundle(caBundle);
-        NodeAgent agent = new NodeAgent(new NodeAgent.Settings(nodeId, controlPlane, bundle, output,
-                Optional.ofNullable(namespace), Optional.ofNullable(serviceAccount)), collector, Clock.systemUTC());
+        NodeAgent agent = new NodeAgent(new NodeAgent.Settings(Optional.ofNullable(nodeId), controlPlane, bundle,
+                output, Optional.ofNullable(serviceAccountTokenFile), Optional.ofNullable(identity)), collector,
+                Clock.systemUTC());
         if (once) {
             try {
                 var creds = agent.attestOnce();
