@@ -36,6 +36,31 @@ final class ServerCommand implements Callable<Integer> {
             description = "Registrations (YAML or JSON): which SPIFFE IDs attested nodes may earn (docs/identity.md).")
     Path registrationFile;
 
+    @Option(names = "--k8s-issuer", description = "Kubernetes service-account token issuer; turns on Kubernetes "
+            + "mode (tokens verified with Challenge, docs/identity.md).")
+    String k8sIssuer;
+
+    @Option(names = "--k8s-jwks-file", description = "JWKS file of the cluster's service-account signing keys.")
+    Path k8sJwksFile;
+
+    @Option(names = "--k8s-jwks-url", description = "JWKS URL of the cluster's service-account signing keys.")
+    String k8sJwksUrl;
+
+    @Option(names = "--k8s-oidc-discovery", description = "Find the keys through <issuer>/.well-known/openid-configuration.")
+    Boolean k8sOidcDiscovery;
+
+    @Option(names = "--k8s-public-key-file", description = "PEM public key(s) of the service-account signer.")
+    Path k8sPublicKeyFile;
+
+    @Option(names = "--k8s-token-review-url", description = "API server URL: also check every token with TokenReview.")
+    String k8sTokenReviewUrl;
+
+    @Option(names = "--k8s-ca-file", description = "CA bundle for the API server.")
+    Path k8sCaFile;
+
+    @Option(names = "--k8s-bearer-token-file", description = "The control plane's own token for the API server.")
+    Path k8sBearerTokenFile;
+
     @Option(names = "--trust-domain", description = "SPIFFE trust domain (default attestmesh.local).")
     String trustDomain;
 
@@ -85,6 +110,14 @@ final class ServerCommand implements Callable<Integer> {
         if (registrationFile != null) {
             p.put("attestmesh.registration-file", registrationFile.toString());
         }
+        putIfSet(p, "attestmesh.kubernetes.issuer", k8sIssuer);
+        putIfSet(p, "attestmesh.kubernetes.jwks-file", k8sJwksFile);
+        putIfSet(p, "attestmesh.kubernetes.jwks-url", k8sJwksUrl);
+        putIfSet(p, "attestmesh.kubernetes.oidc-discovery", k8sOidcDiscovery);
+        putIfSet(p, "attestmesh.kubernetes.public-key-file", k8sPublicKeyFile);
+        putIfSet(p, "attestmesh.kubernetes.token-review-url", k8sTokenReviewUrl);
+        putIfSet(p, "attestmesh.kubernetes.ca-file", k8sCaFile);
+        putIfSet(p, "attestmesh.kubernetes.bearer-token-file", k8sBearerTokenFile);
         if (trustDomain != null) {
             p.put("attestmesh.trust-domain", trustDomain);
         }
@@ -98,5 +131,11 @@ final class ServerCommand implements Callable<Integer> {
             p.put("attestmesh.authz.replica-identities", authzReplicas);
         }
         return p;
+    }
+
+    private static void putIfSet(Map<String, Object> p, String key, Object value) {
+        if (value != null) {
+            p.put(key, value.toString());
+        }
     }
 }

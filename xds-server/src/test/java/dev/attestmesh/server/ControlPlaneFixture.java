@@ -70,10 +70,15 @@ public final class ControlPlaneFixture implements AutoCloseable {
     }
 
     public NodeAgent agent(String nodeId, String measurement) {
+        return agent(nodeId, measurement, Optional.empty());
+    }
+
+    /** An agent that asks for {@code identity} (agent --identity). */
+    public NodeAgent agent(String nodeId, String measurement, Optional<String> identity) {
         try {
             return new NodeAgent(new NodeAgent.Settings(nodeId, target(),
                     Pem.parseCertificates(Files.readString(cp.caBundleFile())), dir.resolve("nodes").resolve(nodeId),
-                    Optional.empty(), Optional.empty()), SimulatedTee.withMeasurementHex(measurement), Clock.systemUTC());
+                    Optional.empty(), identity), SimulatedTee.withMeasurementHex(measurement), Clock.systemUTC());
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }

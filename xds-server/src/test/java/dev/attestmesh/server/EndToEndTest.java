@@ -159,7 +159,8 @@ class EndToEndTest {
 
     @Test
     void nodeWithWrongMeasurementIsRefusedNamingThePolicyAndTheField() {
-        NodeAgent rogue = agent("rogue", WRONG);
+        // Asking for the identity it wants, the node learns which rule of that registration failed.
+        NodeAgent rogue = fixture.agent("rogue", WRONG, Optional.of("spiffe://attestmesh.local/node/rogue"));
         AttestationRefusedException e = assertThrows(AttestationRefusedException.class, rogue::attestOnce);
         assertEquals("PERMISSION_DENIED", e.code());
         assertTrue(e.getMessage().contains("'default'"), e.getMessage());

@@ -56,7 +56,17 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.database.password:}") String databasePassword,
             @Value("${attestmesh.mesh-file:}") String meshFile,
             @Value("${attestmesh.authz.replica-identities:}") String replicaIdentities,
-            @Value("${attestmesh.authz.watch-heartbeat:5s}") Duration watchHeartbeat) {
+            @Value("${attestmesh.authz.watch-heartbeat:5s}") Duration watchHeartbeat,
+            @Value("${attestmesh.kubernetes.issuer:}") String k8sIssuer,
+            @Value("${attestmesh.kubernetes.audience:attestmesh}") String k8sAudience,
+            @Value("${attestmesh.kubernetes.jwks-file:}") String k8sJwksFile,
+            @Value("${attestmesh.kubernetes.jwks-url:}") String k8sJwksUrl,
+            @Value("${attestmesh.kubernetes.oidc-discovery:false}") boolean k8sOidcDiscovery,
+            @Value("${attestmesh.kubernetes.public-key-file:}") String k8sPublicKeyFile,
+            @Value("${attestmesh.kubernetes.token-review-url:}") String k8sTokenReviewUrl,
+            @Value("${attestmesh.kubernetes.ca-file:}") String k8sCaFile,
+            @Value("${attestmesh.kubernetes.bearer-token-file:}") String k8sBearerTokenFile,
+            @Value("${attestmesh.kubernetes.clock-skew:30s}") Duration k8sClockSkew) {
         if (caKey.isBlank() && !caKeyFile.isBlank()) {
             try {
                 caKey = Files.readString(Path.of(caKeyFile), StandardCharsets.UTF_8).strip();
@@ -69,7 +79,10 @@ public class ControlPlaneFactory {
                 caKey.isBlank() ? Optional.empty() : Optional.of(caKey),
                 Arrays.stream(serverNames.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
                 nodeKeyFile, nonceTtl).withDatabase(DatabaseSettings.of(databaseUrl, databaseUser, databasePassword))
-                .withRegistrationFile(optionalPath(registrationFile));
+                .withRegistrationFile(optionalPath(registrationFile))
+                .withServiceAccountTokens(new KubernetesTokenConfig(k8sIssuer, k8sAudience, k8sJwksFile, k8sJwksUrl,
+                        k8sOidcDiscovery, k8sPublicKeyFile, k8sTokenReviewUrl, k8sCaFile, k8sBearerTokenFile,
+                        k8sClockSkew).verifier());
         try {
             EvidenceVerifierSet.Sources sources = new EvidenceVerifierSet.Sources(optionalPath(intelRoot),
                     optionalPath(intelCollateralDir), URI.create(pcsUrl), optionalPath(amdRoots), URI.create(kdsUrl));
