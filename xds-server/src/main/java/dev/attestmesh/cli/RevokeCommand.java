@@ -13,7 +13,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code attestmesh revoke --node ID | --measurement HEX | --policy ID | --tcb-status S | --advisory ID
+ * {@code attestmesh revoke --node ID | --measurement HEX | --policy ID | --tcb-status S | --advisory ID | --registration ID | --platform ID
  * [--reason TEXT]}; also {@code --list} and {@code --lift RULE_ID}.
  */
 @Command(name = "revoke", mixinStandardHelpOptions = true,
@@ -34,6 +34,12 @@ final class RevokeCommand implements Callable<Integer> {
         String tcbStatus;
         @Option(names = "--advisory", paramLabel = "ID", description = "Revoke every node whose TCB lists this advisory.")
         String advisory;
+        @Option(names = "--registration", paramLabel = "ID",
+                description = "Revoke every node whose identity this registration granted.")
+        String registration;
+        @Option(names = "--platform", paramLabel = "PLATFORM_ID",
+                description = "Revoke every node on this platform (sgx-ppid:..., snp-chip:..., sim:...).")
+        String platform;
         @Option(names = "--list", description = "List the rules in force.")
         boolean list;
         @Option(names = "--lift", paramLabel = "RULE_ID", description = "Delete a rule and lift the revocations it made.")
@@ -71,6 +77,8 @@ final class RevokeCommand implements Callable<Integer> {
                 : target.measurement != null ? new String[] {"measurement", target.measurement}
                 : target.policy != null ? new String[] {"policy", target.policy}
                 : target.tcbStatus != null ? new String[] {"tcb-status", target.tcbStatus}
+                : target.registration != null ? new String[] {"registration", target.registration}
+                : target.platform != null ? new String[] {"platform", target.platform}
                 : new String[] {"advisory", target.advisory};
         body.put("kind", kv[0]).put("value", kv[1]).put("reason", reason == null ? "" : reason);
         JsonNode added = api.post("/api/v1/revocations", "application/json", body.toString());

@@ -24,6 +24,8 @@ import dev.attestmesh.server.registration.RegistrationRegistry;
 import dev.attestmesh.server.store.RegistrationStore;
 import dev.attestmesh.server.ca.CaBootstrap;
 import dev.attestmesh.server.ca.MeshCaHolder;
+import dev.attestmesh.server.mesh.AttestedNodeDirectory;
+import dev.attestmesh.server.mesh.AttestedNodeIdentity;
 import dev.attestmesh.server.mesh.EnvoyNodeDirectory;
 import dev.attestmesh.server.mesh.MeshConfigRegistry;
 import dev.attestmesh.server.mesh.MeshConfigStore;
@@ -144,7 +146,8 @@ public final class ControlPlane implements AutoCloseable {
                     + "(--registration-file or PUT /api/v1/registrations; see docs/identity.md)");
         }
         EnvoyNodeDirectory envoyNodes = new EnvoyNodeDirectory();
-        this.mesh = new MeshConfigRegistry(new MeshConfigStore(db), policies, envoyNodes, clock);
+        AttestedNodeDirectory attestedNodes = new AttestedNodeDirectory();
+        this.mesh = new MeshConfigRegistry(new MeshConfigStore(db), policies, envoyNodes, attestedNodes, clock);
         try {
             meshFile.ifPresent(mesh::replaceFromFile);
         } catch (RuntimeException e) {
@@ -153,6 +156,19 @@ public final class ControlPlane implements AutoCloseable {
         }
         this.registry = new NodeRegistry(new NodeStore(db), policies, registrations, ca::trustBundle, clock, changes,
                 mesh);
+        // Membership by SPIFFE ID or registration reads what the registry proved; kept current before any
+        // other node listener (the snapshot publisher) runs.
+        registry.entries().forEach(e -> attestedNodes.record(e.nodeId(),
+                new AttestedNodeIdentity(e.spiffeId(), e.registration())));
+        registry.addNodeChangeListener(node -> {
+            if (node.isPresent()) {
+                registry.entry(node.get()).ifPresent(e -> attestedNodes.record(e.nodeId(),
+                        new AttestedNodeIdentity(e.spiffeId(), e.registration())));
+            } else {
+                registry.entries().forEach(e -> attestedNodes.record(e.nodeId(),
+                        new AttestedNodeIdentity(e.spiffeId(), e.registration())));
+            }
+        });
         this.issuanceLog = new IssuanceLog(new JdbcIssuanceLogStore(db));
         Files.writeString(caBundleFile(), Pem.certificates(ca.trustBundle()), StandardCharsets.US_ASCII);
 

@@ -149,14 +149,29 @@ class WatchedRegistryViewTest {
         eventually(() -> view.unavailableReason().map(r -> r.startsWith("registry view is stale: last update")).orElse(false),
                 "stale after 600 ms");
         assertTrue(subscriptions.get() >= 2, "kept resubscribing with backoff");
-        StreamObserver<RegistryEvent> latest = null;
-        for (StreamObserver<RegistryEvent> o; (o = streams.poll()) != null; ) {
-            latest = o;
+        // The replica keeps cancelling silent streams and resubscribing, so the newest stream seen may
+        // already be cancelled when the snapshot is sent: answer on the next one then.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        boolean sent = false;
+        while (!sent && System.nanoTime() < deadline) {
+            StreamObserver<RegistryEvent> latest = null;
+            for (StreamObserver<RegistryEvent> o; (o = streams.poll()) != null; ) {
+                latest = o;
+            }
+            if (latest == null) {
+                latest = streams.poll(5, TimeUnit.SECONDS);
+            }
+            if (latest == null) {
+                continue;
+            }
+            try {
+                latest.onNext(snapshot(2, node("a", "ATTESTED")));
+                sent = true;
+            } catch (io.grpc.StatusRuntimeException cancelled) {
+                // that stream was cancelled by the replica; take the next subscription
+            }
         }
-        if (latest == null) {
-            latest = streams.poll(5, TimeUnit.SECONDS);
-        }
-        latest.onNext(snapshot(2, node("a", "ATTESTED")));
+        assertTrue(sent, "a resubscription accepted the new snapshot");
         eventually(() -> view.unavailableReason().isEmpty(), "current again after a new snapshot");
     }
 

@@ -31,10 +31,10 @@ public record MeshConfig(List<MeshService> services) {
     }
 
     /** The services a node belongs to, in config order. */
-    public List<MeshService> servicesOf(String nodeId, EnvoyNodeIdentity identity) {
+    public List<MeshService> servicesOf(String nodeId, AttestedNodeIdentity attested, EnvoyNodeIdentity presented) {
         List<MeshService> out = new ArrayList<>();
         for (MeshService s : services) {
-            if (s.members().matches(nodeId, identity)) {
+            if (s.members().matches(nodeId, attested, presented)) {
                 out.add(s);
             }
         }
@@ -45,28 +45,32 @@ public record MeshConfig(List<MeshService> services) {
      * Policy IDs a caller must satisfy to reach the node {@code nodeId} on {@code port}: the union over
      * the node's services' ingress ports listening there, in config order; empty when none.
      */
-    public List<String> requiredPolicies(String nodeId, EnvoyNodeIdentity identity, int port) {
-        return requiredPolicies(servicesOf(nodeId, identity), port);
+    public List<String> requiredPolicies(String nodeId, AttestedNodeIdentity attested, EnvoyNodeIdentity presented,
+            int port) {
+        return requiredPolicies(servicesOf(nodeId, attested, presented), port);
     }
 
     /**
      * {@link #requiredPolicies} for every node and port where it is not empty: node id to port to
-     * policy IDs. The nodes considered are those listed by id in a membership and those in {@code
-     * identities} (what nodes presented over xDS); any other node has the {@link EnvoyNodeIdentity#UNKNOWN}
-     * identity, which no cluster or metadata selector matches, so its answer is empty on every port.
+     * policy IDs. The nodes considered are those listed by id in a membership, those in {@code
+     * attested} (the registry) and those in {@code presented} (what nodes presented over xDS).
      *
-     * @param identities node id to the identity the node presented; absent nodes are UNKNOWN
+     * @param presented node id to the identity the node presented; absent nodes are UNKNOWN
+     * @param attested node id to the identity attestation proved; absent nodes are UNKNOWN
      */
-    public Map<String, Map<Integer, List<String>>> requiredPoliciesByNode(Map<String, EnvoyNodeIdentity> identities) {
+    public Map<String, Map<Integer, List<String>>> requiredPoliciesByNode(Map<String, EnvoyNodeIdentity> presented,
+            Map<String, AttestedNodeIdentity> attested) {
         boolean anyRequired = services.stream().flatMap(s -> s.ingress().stream()).anyMatch(i -> !i.policies().isEmpty());
         if (!anyRequired) {
             return Map.of();
         }
-        Set<String> candidates = new TreeSet<>(identities.keySet());
+        Set<String> candidates = new TreeSet<>(presented.keySet());
+        candidates.addAll(attested.keySet());
         services.forEach(s -> candidates.addAll(s.members().nodeIds()));
         Map<String, Map<Integer, List<String>>> out = new HashMap<>();
         for (String node : candidates) {
-            List<MeshService> mine = servicesOf(node, identities.getOrDefault(node, EnvoyNodeIdentity.UNKNOWN));
+            List<MeshService> mine = servicesOf(node, attested.getOrDefault(node, AttestedNodeIdentity.UNKNOWN),
+                    presented.getOrDefault(node, EnvoyNodeIdentity.UNKNOWN));
             Map<Integer, List<String>> byPort = new HashMap<>();
             Set<Integer> seen = new HashSet<>();
             for (MeshService s : mine) {

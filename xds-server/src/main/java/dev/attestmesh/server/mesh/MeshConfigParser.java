@@ -43,7 +43,8 @@ public final class MeshConfigParser {
     private static final Set<String> ROOT_FIELDS = Set.of("services");
     private static final Set<String> SERVICE_FIELDS = Set.of("name", "members", "mutual", "proxyless", "addresses",
             "ingress", "egress");
-    private static final Set<String> MEMBER_FIELDS = Set.of("nodes", "cluster", "metadata");
+    private static final Set<String> MEMBER_FIELDS = Set.of("nodes", "spiffeIds", "registrations", "cluster",
+            "metadata");
     private static final Set<String> INGRESS_FIELDS = Set.of("port", "appPort", "protocol", "policies");
     private static final Set<String> EGRESS_FIELDS = Set.of("port", "service", "servicePort", "policies");
 
@@ -179,16 +180,36 @@ public final class MeshConfigParser {
 
     private static Membership members(JsonNode n, String path, List<String> problems) {
         if (n == null) {
-            problems.add(path + ": required (nodes, cluster and/or metadata)");
+            problems.add(path + ": required (nodes, spiffeIds and/or registrations; cluster and metadata narrow them)");
             return null;
         }
         if (!n.isObject()) {
-            problems.add(path + ": must be a mapping with nodes, cluster and/or metadata");
+            problems.add(path + ": must be a mapping with nodes, spiffeIds and/or registrations (cluster and "
+                    + "metadata may narrow them)");
             return null;
         }
         int before = problems.size();
         unknownFields(n, path, MEMBER_FIELDS, problems);
         Set<String> nodes = new LinkedHashSet<>(stringList(n.get("nodes"), path + ".nodes", problems));
+        Set<String> spiffeIds = new LinkedHashSet<>();
+        List<String> rawSpiffe = stringList(n.get("spiffeIds"), path + ".spiffeIds", problems);
+        for (int i = 0; i < rawSpiffe.size(); i++) {
+            try {
+                spiffeIds.add(dev.attestmesh.ca.SpiffeId.parse(rawSpiffe.get(i)).uri());
+            } catch (IllegalArgumentException e) {
+                problems.add(path + ".spiffeIds[" + i + "]: " + e.getMessage());
+            }
+        }
+        Set<String> registrations = new LinkedHashSet<>();
+        List<String> rawRegs = stringList(n.get("registrations"), path + ".registrations", problems);
+        for (int i = 0; i < rawRegs.size(); i++) {
+            if (!dev.attestmesh.identity.Registration.ID.matcher(rawRegs.get(i)).matches()) {
+                problems.add(path + ".registrations[" + i + "]: must be a registration ID matching "
+                        + dev.attestmesh.identity.Registration.ID.pattern());
+            } else {
+                registrations.add(rawRegs.get(i));
+            }
+        }
         Optional<String> cluster = Optional.empty();
         JsonNode c = n.get("cluster");
         if (c != null) {
@@ -199,10 +220,13 @@ public final class MeshConfigParser {
             }
         }
         Map<String, String> metadata = stringMap(n.get("metadata"), path + ".metadata", problems);
-        if (problems.size() == before && nodes.isEmpty() && cluster.isEmpty() && metadata.isEmpty()) {
-            problems.add(path + ": selects no node; give nodes, cluster or metadata");
+        if (problems.size() == before && nodes.isEmpty() && spiffeIds.isEmpty() && registrations.isEmpty()) {
+            problems.add(path + ": " + (cluster.isPresent() || !metadata.isEmpty()
+                    ? "cluster and metadata are what a proxy says about itself, so they can only narrow an identity "
+                            + "selector; add spiffeIds, registrations or nodes"
+                    : "selects no node; give nodes, spiffeIds or registrations"));
         }
-        return problems.size() == before ? new Membership(nodes, cluster, metadata) : null;
+        return problems.size() == before ? new Membership(nodes, spiffeIds, registrations, cluster, metadata) : null;
     }
 
     private static Optional<IngressPort> ingress(JsonNode n, String path, boolean proxyless, boolean mutual,

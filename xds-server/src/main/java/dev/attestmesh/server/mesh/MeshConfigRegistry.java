@@ -36,17 +36,20 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
     private final MeshConfigStore store;
     private final PolicyRegistry policies;
     private final EnvoyNodeDirectory nodes;
+    private final AttestedNodeDirectory attested;
     private final Clock clock;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private volatile VersionedMeshConfig current;
     private volatile ByNodeCache byNodeCache;
 
     /** {@link #requiredPoliciesByNode} as computed for one config and one generation of the node directory. */
-    private record ByNodeCache(VersionedMeshConfig config, long directoryGeneration,
+    private record ByNodeCache(VersionedMeshConfig config, long directoryGeneration, long attestedGeneration,
             Map<String, Map<Integer, List<String>>> byNode) {}
 
     /** Loads the newest stored config (or the empty mesh when none was ever stored). */
-    public MeshConfigRegistry(MeshConfigStore store, PolicyRegistry policies, EnvoyNodeDirectory nodes, Clock clock) {
+    public MeshConfigRegistry(MeshConfigStore store, PolicyRegistry policies, EnvoyNodeDirectory nodes,
+            AttestedNodeDirectory attested, Clock clock) {
+        this.attested = attested;
         this.store = store;
         this.policies = policies;
         this.nodes = nodes;
@@ -117,19 +120,24 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
         }
     }
 
-    /** The identity the node last presented over xDS (for membership by cluster or metadata). */
+    /** The identity the node last presented over xDS (for narrowing membership by cluster or metadata). */
     public EnvoyNodeIdentity identityOf(String nodeId) {
         return nodes.identity(nodeId);
     }
 
     /** The services {@code nodeId} belongs to under the current config. */
     public List<MeshService> servicesOf(String nodeId) {
-        return current.config().servicesOf(nodeId, nodes.identity(nodeId));
+        return current.config().servicesOf(nodeId, attested.identity(nodeId), nodes.identity(nodeId));
+    }
+
+    /** Whether {@code nodeId}, proven {@code proven}, is a member of {@code service}. */
+    public boolean isMember(MeshService service, String nodeId, AttestedNodeIdentity proven) {
+        return service.members().matches(nodeId, proven, nodes.identity(nodeId));
     }
 
     @Override
     public List<String> requiredPolicies(String nodeId, int port) {
-        return current.config().requiredPolicies(nodeId, nodes.identity(nodeId), port);
+        return current.config().requiredPolicies(nodeId, attested.identity(nodeId), nodes.identity(nodeId), port);
     }
 
     /** Computed again only after the config or a node's presented identity changed. */
@@ -140,12 +148,15 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
             return Map.of();
         }
         long generation = nodes.generation(); // read before the identities: see EnvoyNodeDirectory#generation
+        long attestedGeneration = attested.generation();
         ByNodeCache cached = byNodeCache;
-        if (cached != null && cached.config() == config && cached.directoryGeneration() == generation) {
+        if (cached != null && cached.config() == config && cached.directoryGeneration() == generation
+                && cached.attestedGeneration() == attestedGeneration) {
             return cached.byNode();
         }
-        Map<String, Map<Integer, List<String>>> byNode = config.config().requiredPoliciesByNode(nodes.identities());
-        byNodeCache = new ByNodeCache(config, generation, byNode);
+        Map<String, Map<Integer, List<String>>> byNode = config.config().requiredPoliciesByNode(nodes.identities(),
+                attested.identities());
+        byNodeCache = new ByNodeCache(config, generation, attestedGeneration, byNode);
         return byNode;
     }
 

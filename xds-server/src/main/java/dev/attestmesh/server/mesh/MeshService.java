@@ -36,31 +36,39 @@ public record MeshService(String name, Membership members, boolean mutual, boole
     }
 
     /**
-     * Which nodes belong to a service. A node belongs when its id is listed, or its Envoy node
-     * {@code cluster} equals {@code cluster}, or its node metadata contains every key/value of
-     * {@code metadata} (each selector that is set is enough on its own). A cluster selector is never
-     * empty, so a node that has not presented itself over xDS ({@link EnvoyNodeIdentity#UNKNOWN})
-     * belongs only where it is listed by id.
+     * Which nodes belong to a service. Membership is decided by what attestation proved, never by what
+     * a proxy says about itself alone: a node must be selected by an identity selector (its node id is
+     * listed, its attested SPIFFE ID is listed, or the registration that granted it is listed), and
+     * when {@code cluster} or {@code metadata} are given the node's Envoy node cluster / metadata must
+     * also match them (they narrow, they never admit).
      */
-    public record Membership(Set<String> nodeIds, Optional<String> cluster, Map<String, String> metadata) {
+    public record Membership(Set<String> nodeIds, Set<String> spiffeIds, Set<String> registrations,
+            Optional<String> cluster, Map<String, String> metadata) {
         public Membership {
             nodeIds = Set.copyOf(nodeIds);
+            spiffeIds = Set.copyOf(spiffeIds);
+            registrations = Set.copyOf(registrations);
             metadata = Map.copyOf(metadata);
             if (cluster.isPresent() && cluster.get().isEmpty()) {
                 throw new IllegalArgumentException("membership cluster selector must not be empty; omit it instead");
             }
+            if (nodeIds.isEmpty() && spiffeIds.isEmpty() && registrations.isEmpty()) {
+                throw new IllegalArgumentException("membership needs nodes, spiffeIds or registrations");
+            }
         }
 
-        /** Whether the node described by {@code nodeId} and {@code identity} belongs. */
-        public boolean matches(String nodeId, EnvoyNodeIdentity identity) {
-            if (nodeIds.contains(nodeId)) {
-                return true;
+        /** Whether the node with {@code nodeId}, proven {@code attested} and presenting {@code presented}, belongs. */
+        public boolean matches(String nodeId, AttestedNodeIdentity attested, EnvoyNodeIdentity presented) {
+            boolean selected = nodeIds.contains(nodeId)
+                    || (!attested.spiffeId().isEmpty() && spiffeIds.contains(attested.spiffeId()))
+                    || (!attested.registration().isEmpty() && registrations.contains(attested.registration()));
+            if (!selected) {
+                return false;
             }
-            if (cluster.isPresent() && cluster.get().equals(identity.cluster())) {
-                return true;
+            if (cluster.isPresent() && !cluster.get().equals(presented.cluster())) {
+                return false;
             }
-            return !metadata.isEmpty() && metadata.entrySet().stream()
-                    .allMatch(e -> e.getValue().equals(identity.metadata().get(e.getKey())));
+            return metadata.entrySet().stream().allMatch(e -> e.getValue().equals(presented.metadata().get(e.getKey())));
         }
     }
 

@@ -18,7 +18,15 @@ public enum RevocationKind {
     /** Every node whose evidence had this TCB status. */
     TCB_STATUS("tcb-status"),
     /** Every node whose evidence listed this advisory ID. */
-    ADVISORY("advisory");
+    ADVISORY("advisory"),
+    /** Every node whose identity was granted by this registration (by registration ID). */
+    REGISTRATION("registration"),
+    /**
+     * Every node whose verified evidence names this platform (SGX/TDX PPID, SNP chip ID, simulator
+     * id; {@code dev.attestmesh.quote.PlatformId} form, e.g. {@code snp-chip:<128 hex>}): what a TEE
+     * cannot change by re-attesting under another node id.
+     */
+    PLATFORM("platform");
 
     private final String wireName;
 

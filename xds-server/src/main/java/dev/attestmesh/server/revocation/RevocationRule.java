@@ -1,5 +1,7 @@
 package dev.attestmesh.server.revocation;
 
+import dev.attestmesh.identity.Registration;
+import dev.attestmesh.quote.PlatformId;
 import dev.attestmesh.quote.TcbStatus;
 import java.time.Instant;
 import java.util.Arrays;
@@ -45,6 +47,21 @@ public record RevocationRule(String id, RevocationKind kind, String value, Strin
     public static String normalise(RevocationKind kind, String value) {
         String v = value.trim();
         return switch (kind) {
+            case PLATFORM -> {
+                try {
+                    yield PlatformId.parse(v.toLowerCase(Locale.ROOT)).toString();
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("platform '" + printable(v) + "' is not a platform id; use "
+                            + "sgx-ppid:<32 hex>, snp-chip:<128 hex> or sim:<32 hex> (shown by attestmesh nodes)", e);
+                }
+            }
+            case REGISTRATION -> {
+                if (!Registration.ID.matcher(v).matches()) {
+                    throw new IllegalArgumentException("registration '" + printable(v) + "' must match "
+                            + Registration.ID.pattern());
+                }
+                yield v;
+            }
             case NODE, POLICY -> {
                 if (!NODE_OR_POLICY_ID.matcher(v).matches()) {
                     throw new IllegalArgumentException(kind.wireName() + " '" + printable(v)
@@ -86,6 +103,8 @@ public record RevocationRule(String id, RevocationKind kind, String value, Strin
             case POLICY -> s.policyIds().contains(value);
             case TCB_STATUS -> s.tcbStatus().equalsIgnoreCase(value);
             case ADVISORY -> s.advisoryIds().stream().anyMatch(a -> a.equalsIgnoreCase(value));
+            case REGISTRATION -> s.registration().equals(value);
+            case PLATFORM -> s.platformId().filter(value::equals).isPresent();
         };
     }
 

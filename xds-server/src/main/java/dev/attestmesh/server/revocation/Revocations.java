@@ -66,20 +66,52 @@ public final class Revocations implements RevocationCheck {
         // millisecond precision: what every store keeps, so a reloaded rule equals this one
         RevocationRule rule = new RevocationRule(UUID.randomUUID().toString(), kind, value, reason, createdBy,
                 clock.instant().truncatedTo(ChronoUnit.MILLIS));
+        // A node rule also revokes the node's platform (when its evidence names one), so the TEE cannot
+        // escape the revocation by attesting again under another node id. Validated before anything is stored.
+        Optional<RevocationRule> platform = Optional.empty();
+        if (kind == RevocationKind.NODE) {
+            platform = registry.entry(rule.value()).flatMap(e -> e.evidence().platformId())
+                    .map(p -> new RevocationRule(UUID.randomUUID().toString(), RevocationKind.PLATFORM, p,
+                            bounded(companionPrefix(rule) + reason), createdBy, rule.createdAt()));
+        }
         store.insert(rule);
         rules.add(rule);
+        if (platform.isPresent()) {
+            store.insert(platform.get());
+            rules.add(platform.get());
+        }
         List<String> revoked = enforce();
         LOG.info("{} added by '{}'; revoked nodes {}", rule.describe(), createdBy, revoked);
         return new Applied(rule, revoked);
     }
 
-    /** Removes a rule and lifts the revocations it made; empty when no rule has this id. */
+    /** The reason prefix of the platform rule that accompanies node rule {@code nodeRule}. */
+    private static String companionPrefix(RevocationRule nodeRule) {
+        return "platform of node '" + nodeRule.value() + "' (rule " + nodeRule.id() + "): ";
+    }
+
+    private static String bounded(String reason) {
+        return reason.length() > 1000 ? reason.substring(0, 1000) + "..." : reason;
+    }
+
+    /**
+     * Removes a rule and lifts the revocations it made; empty when no rule has this id. Removing a node
+     * rule also removes the platform rule that was added with it.
+     */
     public Optional<Lifted> remove(String id) {
         Optional<RevocationRule> rule = get(id);
         if (rule.isEmpty() || !store.delete(id)) {
             return Optional.empty();
         }
         rules.removeIf(r -> r.id().equals(id));
+        if (rule.get().kind() == RevocationKind.NODE) {
+            String prefix = companionPrefix(rule.get());
+            for (RevocationRule r : List.copyOf(rules)) {
+                if (r.kind() == RevocationKind.PLATFORM && r.reason().startsWith(prefix) && store.delete(r.id())) {
+                    rules.removeIf(x -> x.id().equals(r.id()));
+                }
+            }
+        }
         List<String> lifted = new ArrayList<>();
         String marker = REASON_PREFIX + id + " ";
         for (NodeEntry e : registry.entries()) {
@@ -124,8 +156,8 @@ public final class Revocations implements RevocationCheck {
                     continue;
                 }
                 Optional<RevocationRule> rule = firstMatch(RevocationSubject.of(e));
-                if (rule.isPresent() && registry.revoke(e.nodeId(), REASON_PREFIX + rule.get().id() + " ("
-                        + rule.get().kind().wireName() + "): " + rule.get().reason())) {
+                if (rule.isPresent() && registry.revoke(e.nodeId(), bounded(REASON_PREFIX + rule.get().id() + " ("
+                        + rule.get().kind().wireName() + "): " + rule.get().reason()))) {
                     revoked.add(e.nodeId());
                 }
             }

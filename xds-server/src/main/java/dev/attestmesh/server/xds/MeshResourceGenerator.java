@@ -8,6 +8,7 @@ import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.sds.SdsNames;
 import dev.attestmesh.server.mesh.MeshConfig;
 import dev.attestmesh.server.mesh.MeshConfigRegistry;
+import dev.attestmesh.server.mesh.AttestedNodeIdentity;
 import dev.attestmesh.server.mesh.MeshService;
 import dev.attestmesh.server.mesh.MeshService.EgressPort;
 import dev.attestmesh.server.mesh.MeshService.IngressPort;
@@ -462,7 +463,8 @@ public final class MeshResourceGenerator {
     private List<NodeEntry> qualifiedMembers(MeshService s, List<String> required) {
         List<NodeEntry> out = new ArrayList<>();
         for (NodeEntry n : registry.entries()) {
-            if (n.state() == NodeState.ATTESTED && s.members().matches(n.nodeId(), mesh.identityOf(n.nodeId()))
+            if (n.state() == NodeState.ATTESTED
+                    && mesh.isMember(s, n.nodeId(), new AttestedNodeIdentity(n.spiffeId(), n.registration()))
                     && satisfiesAll(n, required)) {
                 out.add(n);
             }

@@ -20,7 +20,7 @@ class MeshConfigParserTest {
               - name: orders
                 members:
                   nodes: [orders-1]
-                  cluster: orders
+                  spiffeIds: [spiffe://attestmesh.local/svc/orders]
                 addresses:
                   orders-1: 10.0.0.5
                 ingress:
@@ -31,6 +31,7 @@ class MeshConfigParserTest {
               - name: payments
                 mutual: true
                 members:
+                  registrations: [payments]
                   metadata: {app: payments}
                 ingress:
                   - port: 9443
@@ -64,29 +65,56 @@ class MeshConfigParserTest {
         assertTrue(c.service("reports").orElseThrow().proxyless());
     }
 
+    static final AttestedNodeIdentity ORDERS = new AttestedNodeIdentity("spiffe://attestmesh.local/svc/orders", "orders");
+    static final AttestedNodeIdentity PAYMENTS = new AttestedNodeIdentity("spiffe://attestmesh.local/svc/payments",
+            "payments");
+    static final AttestedNodeIdentity OTHER = new AttestedNodeIdentity("spiffe://attestmesh.local/svc/other", "other");
+
     @Test
-    void membershipMatchesByNodeIdClusterOrAllMetadata() throws Exception {
+    void membershipSelectsByNodeIdSpiffeIdOrRegistrationAndClusterOrMetadataOnlyNarrow() throws Exception {
         MeshConfig c = MeshConfigParser.parse(VALID, POLICIES);
-        assertEquals(List.of("orders"), names(c.servicesOf("orders-1", EnvoyNodeIdentity.UNKNOWN)));
-        assertEquals(List.of("orders"), names(c.servicesOf("o-9", new EnvoyNodeIdentity("orders", Map.of()))));
-        assertEquals(List.of("payments"), names(c.servicesOf("p-1",
+        assertEquals(List.of("orders"), names(c.servicesOf("orders-1", AttestedNodeIdentity.UNKNOWN,
+                EnvoyNodeIdentity.UNKNOWN)));
+        assertEquals(List.of("orders"), names(c.servicesOf("o-9", ORDERS, EnvoyNodeIdentity.UNKNOWN)));
+        assertEquals(List.of("payments"), names(c.servicesOf("p-1", PAYMENTS,
                 new EnvoyNodeIdentity("other", Map.of("app", "payments", "zone", "a")))));
-        assertEquals(List.of(), names(c.servicesOf("p-1", new EnvoyNodeIdentity("", Map.of("app", "pay")))));
+        assertEquals(List.of(), names(c.servicesOf("p-1", PAYMENTS, new EnvoyNodeIdentity("", Map.of("app", "pay")))),
+                "metadata narrows the registration selector");
+    }
+
+    @Test
+    void aNodeCannotJoinAServiceByWhatItSaysAboutItself() throws Exception {
+        MeshConfig c = MeshConfigParser.parse(VALID, POLICIES);
+        assertEquals(List.of(), names(c.servicesOf("p-9", OTHER,
+                new EnvoyNodeIdentity("orders", Map.of("app", "payments")))));
+        MeshConfigException e = assertThrows(MeshConfigException.class, () -> MeshConfigParser.parse("""
+                services:
+                  - name: web
+                    members: {cluster: web, metadata: {app: web}}
+                """, POLICIES));
+        assertTrue(e.problems().toString().contains("can only narrow an identity selector"), e.problems().toString());
+        MeshConfigException bad = assertThrows(MeshConfigException.class, () -> MeshConfigParser.parse("""
+                services:
+                  - name: web
+                    members: {spiffeIds: ["spiffe://Bad/x"], registrations: ["Not An Id"]}
+                """, POLICIES));
+        assertEquals(2, bad.problems().size(), bad.problems().toString());
     }
 
     @Test
     void requiredPoliciesAreThoseOfTheNodesIngressPort() throws Exception {
         MeshConfig c = MeshConfigParser.parse(VALID, POLICIES);
-        assertEquals(List.of("default", "production"), c.requiredPolicies("orders-1", EnvoyNodeIdentity.UNKNOWN, 8443));
-        assertEquals(List.of(), c.requiredPolicies("orders-1", EnvoyNodeIdentity.UNKNOWN, 9443));
-        assertEquals(List.of(), c.requiredPolicies("stranger", EnvoyNodeIdentity.UNKNOWN, 8443));
+        AttestedNodeIdentity u = AttestedNodeIdentity.UNKNOWN;
+        assertEquals(List.of("default", "production"), c.requiredPolicies("orders-1", u, EnvoyNodeIdentity.UNKNOWN, 8443));
+        assertEquals(List.of(), c.requiredPolicies("orders-1", u, EnvoyNodeIdentity.UNKNOWN, 9443));
+        assertEquals(List.of(), c.requiredPolicies("stranger", u, EnvoyNodeIdentity.UNKNOWN, 8443));
     }
 
     @Test
     void requiredPoliciesByNodeHoldsExactlyTheNonEmptyAnswersForEverySelectorKind() throws Exception {
         MeshConfig c = MeshConfigParser.parse(VALID + """
                   - name: audit
-                    members: {cluster: orders, nodes: [audit-1]}
+                    members: {nodes: [audit-1, audit-2], cluster: audit}
                     ingress:
                       - {port: 8443, appPort: 8081, policies: [production, default]}
                       - {port: 9443, appPort: 9081, policies: [production]}
@@ -95,28 +123,34 @@ class MeshConfigParserTest {
                 "orders-1", new EnvoyNodeIdentity("elsewhere", Map.of()),
                 "o-9", new EnvoyNodeIdentity("orders", Map.of()),
                 "p-1", new EnvoyNodeIdentity("other", Map.of("app", "payments")),
+                "audit-1", new EnvoyNodeIdentity("audit", Map.of()),
+                "audit-2", new EnvoyNodeIdentity("elsewhere", Map.of()),
                 "idle", new EnvoyNodeIdentity("none", Map.of("app", "idle")));
-        Map<String, Map<Integer, List<String>>> byNode = c.requiredPoliciesByNode(presented);
+        Map<String, AttestedNodeIdentity> attested = Map.of("o-9", ORDERS, "p-1", PAYMENTS, "o-8", ORDERS);
+        Map<String, Map<Integer, List<String>>> byNode = c.requiredPoliciesByNode(presented, attested);
         assertEquals(Map.of(
                 "orders-1", Map.of(8443, List.of("default", "production")),
-                "o-9", Map.of(8443, List.of("default", "production"), 9443, List.of("production")),
+                "o-9", Map.of(8443, List.of("default", "production")),
+                "o-8", Map.of(8443, List.of("default", "production")),
                 "audit-1", Map.of(8443, List.of("production", "default"), 9443, List.of("production"))), byNode,
-                "by id (presented or not), by cluster; payments' ingress and idle nodes require nothing");
-        // The same answers as requiredPolicies, for listed, presented and unknown nodes on every port.
-        for (String node : List.of("orders-1", "o-9", "p-1", "idle", "audit-1", "reports-1", "stranger")) {
+                "by id, by SPIFFE ID (connected or not), by id narrowed by cluster; payments' ingress and idle "
+                        + "nodes require nothing");
+        for (String node : List.of("orders-1", "o-9", "o-8", "p-1", "idle", "audit-1", "audit-2", "reports-1",
+                "stranger")) {
             EnvoyNodeIdentity identity = presented.getOrDefault(node, EnvoyNodeIdentity.UNKNOWN);
+            AttestedNodeIdentity proven = attested.getOrDefault(node, AttestedNodeIdentity.UNKNOWN);
             for (int port : List.of(8443, 9443, 7001, 1)) {
-                assertEquals(c.requiredPolicies(node, identity, port),
+                assertEquals(c.requiredPolicies(node, proven, identity, port),
                         byNode.getOrDefault(node, Map.of()).getOrDefault(port, List.of()), node + " port " + port);
             }
         }
-        assertEquals(Map.of(), MeshConfig.EMPTY.requiredPoliciesByNode(presented));
+        assertEquals(Map.of(), MeshConfig.EMPTY.requiredPoliciesByNode(presented, attested));
     }
 
     @Test
     void aMembershipWithAnEmptyClusterSelectorIsRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new MeshService.Membership(Set.of(), Optional.of(""), Map.of()));
+                () -> new MeshService.Membership(Set.of("n1"), Set.of(), Set.of(), Optional.of(""), Map.of()));
         assertTrue(e.getMessage().contains("cluster selector must not be empty"), e.getMessage());
     }
 

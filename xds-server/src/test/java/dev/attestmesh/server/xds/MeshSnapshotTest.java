@@ -54,13 +54,14 @@ class MeshSnapshotTest {
                   - {port: 8444, appPort: 8081, protocol: http, policies: [default, strict]}
               - name: payments
                 members:
+                  registrations: [nodes]
                   metadata: {app: payments}
                 ingress: [{port: 9443, appPort: 9080}]
                 egress:
                   - {port: 7001, service: orders, servicePort: 8443, policies: [default]}
                   - {port: 7002, service: orders, servicePort: 8444, policies: [strict]}
               - name: web
-                members: {cluster: web}
+                members: {registrations: [nodes], cluster: web}
                 ingress: [{port: 443, appPort: 8080}]
                 egress: [{port: 7003, service: payments}]
             """;
@@ -80,7 +81,7 @@ class MeshSnapshotTest {
         payments = paymentsAgent.attestOnce();
         webAgent = mesh.agent("web-1", GOOD);
         web = webAgent.attestOnce();
-        // Membership by metadata and by cluster, and an address from node metadata, are learnt over ADS.
+        // Membership by registration narrowed by metadata and by cluster, and an address from node metadata, are learnt over ADS.
         mesh.presentOverAds(paymentsAgent, payments, "any", Map.of("app", "payments", "attestmesh.address", "10.0.0.9"));
         mesh.presentOverAds(webAgent, web, "web", Map.of());
     }
