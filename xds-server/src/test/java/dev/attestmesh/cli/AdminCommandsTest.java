@@ -141,6 +141,75 @@ class AdminCommandsTest {
     }
 
     @Test
+    void nodesTableShowsTheRegistrationColumn() {
+        Run list = cli("nodes");
+        assertEquals(0, list.exit(), list.err());
+        String header = list.out().lines().findFirst().orElseThrow();
+        assertTrue(header.contains("REGISTRATION"), header);
+        String row = list.out().lines().filter(l -> l.startsWith("cli-node ")).findFirst().orElseThrow();
+        assertEquals("nodes", row.split("\\s+")[3], row);
+    }
+
+    @Test
+    void registrationsApplyListGetAndDelete() throws Exception {
+        Path file = dir.resolve("registrations-extra.yaml");
+        Files.writeString(file, """
+                registrations:
+                  - id: cli-extra
+                    spiffeId: spiffe://attestmesh.local/extra/{nodeId}
+                    policies: [default]
+                    selectors: {nodeId: "extra-*"}
+                    maxInstances: 2
+                """);
+        Run apply = cli("registrations", "apply", file.toString());
+        assertEquals(0, apply.exit(), apply.err());
+        assertTrue(apply.out().contains("registration cli-extra: created (version 1)"), apply.out());
+        Run list = cli("registrations");
+        assertEquals(0, list.exit(), list.err());
+        String row = list.out().lines().filter(l -> l.startsWith("cli-extra ")).findFirst().orElseThrow();
+        assertTrue(row.contains("spiffe://attestmesh.local/extra/{nodeId}") && row.contains("node=extra-*")
+                && row.contains("max=2"), row);
+        Run get = cli("registrations", "get", "cli-extra");
+        assertEquals(0, get.exit(), get.err());
+        assertEquals(List.of(cp.registrations().get("cli-extra").orElseThrow()),
+                dev.attestmesh.identity.RegistrationDocuments.parse(get.out(), "cli output", "attestmesh.local"));
+        Files.writeString(file, "registrations:\n  - id: cli-extra\n    spiffeId: spiffe://attestmesh.local/x\n"
+                + "    policies: [quantum]\n");
+        Run bad = cli("registrations", "apply", file.toString());
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().contains("400") && bad.err().contains("quantum"), bad.err());
+        assertEquals(1, cp.registrations().get("cli-extra").orElseThrow().version(), "nothing changed");
+        Run delete = cli("registrations", "delete", "cli-extra");
+        assertEquals(0, delete.exit(), delete.err());
+        assertTrue(cp.registrations().get("cli-extra").isEmpty());
+        Run missing = cli("registrations", "delete", "cli-extra");
+        assertEquals(1, missing.exit());
+        assertTrue(missing.err().contains("404"), missing.err());
+        assertEquals(2, cli("registrations", "get").exit(), "get needs an id");
+    }
+
+    @Test
+    void nodesReleaseLetsAnotherKeyAttest() throws Exception {
+        agent("cli-moved").attestOnce();
+        NodeAgent replacement = new NodeAgent(new NodeAgent.Settings("cli-moved", "127.0.0.1:" + cp.grpcPort(),
+                Pem.parseCertificates(Files.readString(cp.caBundleFile())), dir.resolve("nodes").resolve("cli-moved-new"),
+                Optional.empty(), Optional.empty()), SimulatedTee.withMeasurementHex(GOOD), Clock.systemUTC());
+        var refused = org.junit.jupiter.api.Assertions.assertThrows(dev.attestmesh.agent.AttestationRefusedException.class,
+                replacement::attestOnce);
+        assertTrue(refused.getMessage().contains("held by another key"), refused.getMessage());
+        Run release = cli("nodes", "release", "cli-moved", "--reason", "disk swapped");
+        assertEquals(0, release.exit(), release.err());
+        assertTrue(release.out().contains("node cli-moved released: state EXPIRED"), release.out());
+        assertEquals("released by bootstrap-configured: disk swapped",
+                cp.registry().entry("cli-moved").orElseThrow().stateReason(), "the token's name and the reason");
+        replacement.attestOnce();
+        assertEquals(NodeState.ATTESTED, cp.registry().entry("cli-moved").orElseThrow().state());
+        Run unknown = cli("nodes", "release", "no-such-node");
+        assertEquals(1, unknown.exit());
+        assertTrue(unknown.err().contains("404"), unknown.err());
+    }
+
+    @Test
     void revokeListAndLift() throws Exception {
         agent("cli-victim").attestOnce();
         Run revoke = cli("revoke", "--node", "cli-victim", "--reason", "lost laptop");

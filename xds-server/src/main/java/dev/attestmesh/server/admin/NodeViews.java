@@ -37,12 +37,27 @@ public final class NodeViews {
     public record XdsTypeSync(String state, String sentVersion, String ackedVersion, @Nullable String nackDetail,
             @Nullable String sentAt, @Nullable String answeredAt) {}
 
-    /** One line of the node list. */
+    /**
+     * The Kubernetes workload a node proved with its service-account token at attestation.
+     *
+     * @param podUid the pod's UID (the node id of a Kubernetes workload)
+     */
+    @Serdeable
+    public record KubernetesView(String namespace, String serviceAccount, String podUid) {}
+
+    /**
+     * One line of the node list.
+     *
+     * @param registration ID of the registration that granted {@code spiffeId}; empty for records from
+     *     before registrations
+     * @param kubernetes the workload the node proved with a service-account token; null when it
+     *     presented none
+     */
     @Serdeable
     public record NodeSummary(String nodeId, String spiffeId, String tee, String state, String stateReason,
             String measurement, List<PolicyHeld> satisfiedPolicies, String certificateSerial,
             String certificateNotAfter, String evidenceExpiresAt, String attestedAt, boolean insecure,
-            Map<String, XdsTypeSync> xds) {}
+            Map<String, XdsTypeSync> xds, String registration, @Nullable KubernetesView kubernetes) {}
 
     /** The attestation claims carried in the node's certificate. */
     @Serdeable
@@ -90,7 +105,9 @@ public final class NodeViews {
                 s.ackedVersion(), s.nackDetail().orElse(null), time(s.sentAt()), time(s.answeredAt()))));
         return new NodeSummary(e.nodeId(), e.spiffeId(), e.tee().wireName(), e.state().name(), e.stateReason(),
                 e.measurement(), held(e.satisfiedPolicies(), policies), e.certSerialHex(), e.certNotAfter().toString(),
-                e.evidenceExpiresAt().toString(), e.attestedAt().toString(), e.claims().insecure(), xds);
+                e.evidenceExpiresAt().toString(), e.attestedAt().toString(), e.claims().insecure(), xds,
+                e.registration(), e.kubernetes().map(k -> new KubernetesView(k.namespace(), k.serviceAccount(),
+                        k.podUid())).orElse(null));
     }
 
     static NodeDetail detail(NodeEntry e, PolicyRegistry policies, XdsSyncTracker sync) {

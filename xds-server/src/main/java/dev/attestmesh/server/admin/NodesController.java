@@ -1,22 +1,42 @@
 package dev.attestmesh.server.admin;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import dev.attestmesh.server.ControlPlane;
+import dev.attestmesh.server.registry.NodeEntry;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.micronaut.serde.annotation.Serdeable;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** {@code /api/v1/nodes}: registered nodes, their attestation and xDS sync state, and config dumps. */
+/**
+ * {@code /api/v1/nodes}: registered nodes, their attestation and xDS sync state, config dumps, and the
+ * release of a node id from the key that holds it.
+ */
 @Controller("/api/v1/nodes")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class NodesController {
+    /** Longest release reason accepted, in characters. */
+    static final int MAX_REASON_CHARS = 256;
+    /** The serial under which a release is recorded in the issuance log (no certificate is issued). */
+    static final String RELEASE_SERIAL = "release";
+    private static final Logger LOG = LoggerFactory.getLogger(NodesController.class);
+
     private final ControlPlane cp;
     private final XdsConfigDump dump = new XdsConfigDump();
 
@@ -49,6 +69,58 @@ public class NodesController {
                         .contentType(MediaType.APPLICATION_JSON_TYPE))
                 .orElseGet(() -> HttpResponse.notFound(ApiError.of("no xDS snapshot is published for node '" + id
                         + "' (a revoked or expired node has none)")));
+    }
+
+    /**
+     * The body of a release; optional.
+     *
+     * @param reason why (at most {@value #MAX_REASON_CHARS} characters, no control characters), recorded
+     *     in the node's state reason
+     */
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record ReleaseRequest(@Nullable String reason) {}
+
+    /**
+     * Releases the node id from the key that attested it, so another key may attest under it (e.g. after
+     * the machine was replaced). The node loses its identity at once (state {@code EXPIRED}); the release
+     * is recorded in the issuance log with serial {@value #RELEASE_SERIAL}. 404 for an unknown node, 409
+     * for a revoked one (lift the revocation first).
+     */
+    @Post(uri = "/{id}/release", consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
+    @RequiresRole(AdminRole.OPERATOR)
+    public HttpResponse<?> release(@PathVariable String id, @Nullable @Body ReleaseRequest body, HttpRequest<?> request) {
+        String reason = body == null || body.reason() == null ? "" : body.reason().strip();
+        if (reason.length() > MAX_REASON_CHARS) {
+            return HttpResponse.badRequest(ApiError.of("reason is " + reason.length() + " characters long; at most "
+                    + MAX_REASON_CHARS + " are accepted"));
+        }
+        if (reason.chars().anyMatch(Character::isISOControl)) {
+            return HttpResponse.badRequest(ApiError.of("reason contains control characters (such as line breaks); "
+                    + "send one line of at most " + MAX_REASON_CHARS + " printable characters"));
+        }
+        String by = request.getAttribute(AdminPrincipal.REQUEST_ATTRIBUTE, AdminPrincipal.class)
+                .map(AdminPrincipal::name).orElse("unknown");
+        Optional<NodeEntry> released;
+        try {
+            released = cp.registry().release(id, "released by " + by + (reason.isEmpty() ? "" : ": " + reason));
+        } catch (IllegalStateException e) {
+            return HttpResponse.status(HttpStatus.CONFLICT).body(ApiError.of("node '" + printable(id) + "' is revoked; "
+                    + "lift the revocation first (GET /api/v1/revocations, then DELETE the rule), then release it"));
+        }
+        if (released.isEmpty()) {
+            return notFound(id);
+        }
+        NodeEntry e = released.get();
+        try {
+            cp.issuanceLog().append(RELEASE_SERIAL, e.nodeId(), e.spiffeId(), "", List.of(), Instant.now());
+        } catch (RuntimeException ex) {
+            LOG.error("node {} was released by {} but the issuance log entry could not be written", e.nodeId(), by, ex);
+            return HttpResponse.serverError(ApiError.of("node '" + printable(id) + "' was released, but its issuance "
+                    + "log entry could not be written (the control plane log has the cause)"));
+        }
+        LOG.info("node {} released by {}{}", e.nodeId(), by, reason.isEmpty() ? "" : ": " + reason);
+        return HttpResponse.ok(NodeViews.detail(cp.registry().entry(id).orElse(e), cp.policies(), cp.xdsSync()));
     }
 
     private static HttpResponse<?> notFound(String id) {

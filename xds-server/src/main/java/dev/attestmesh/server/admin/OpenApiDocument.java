@@ -65,7 +65,8 @@ public final class OpenApiDocument {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("openapi", "3.0.3");
         doc.put("info", Map.of("title", "AttestMesh admin API", "version", version, "description",
-                "Control plane administration: nodes, policies, revocations, trust bundle, issuance log, CA, tokens. "
+                "Control plane administration: nodes (and their release), policies, registrations, revocations, trust bundle, "
+                        + "issuance log, CA, tokens. "
                         + "Generated from the route table at run time."));
         doc.put("paths", paths);
         doc.put("components", Map.of("schemas", schemas, "securitySchemes",

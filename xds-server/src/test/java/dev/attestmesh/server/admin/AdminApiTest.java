@@ -407,6 +407,218 @@ class AdminApiTest {
                 && !l.endsWith(" 0.0")), body);
     }
 
+    static String registrationDocument(String id, String spiffeId, String policy, String nodeGlob) {
+        return """
+                registrations:
+                  - id: %s
+                    spiffeId: %s
+                    policies: [%s]
+                    selectors: {nodeId: "%s"}
+                """.formatted(id, spiffeId, policy, nodeGlob);
+    }
+
+    NodeAgent agent(String id, Path outputDir, Optional<String> identity) {
+        try {
+            return new NodeAgent(new NodeAgent.Settings(id, "127.0.0.1:" + cp.grpcPort(),
+                    dev.attestmesh.ca.Pem.parseCertificates(Files.readString(cp.caBundleFile())), outputDir,
+                    Optional.empty(), identity), SimulatedTee.withMeasurementHex(GOOD), Clock.systemUTC());
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void registrationsCanBeCreatedUpdatedReadAndDeletedByOperatorsAndReadByViewers() throws Exception {
+        String doc = registrationDocument("crud-reg", "spiffe://attestmesh.local/crud/{nodeId}", "default", "crud-*");
+        assertEquals(403, send("POST", "/api/v1/registrations", viewer, "application/yaml", doc).statusCode());
+        HttpResponse<String> created = send("POST", "/api/v1/registrations", operator, "application/yaml", doc);
+        assertEquals(200, created.statusCode(), created.body());
+        JsonNode change = JSON.readTree(created.body()).get(0);
+        assertEquals("crud-reg", change.path("id").asText());
+        assertEquals("created", change.path("change").asText());
+        assertEquals(1, change.path("version").asLong());
+        HttpResponse<String> again = send("POST", "/api/v1/registrations", operator, "application/yaml", doc);
+        assertEquals("unchanged", JSON.readTree(again.body()).get(0).path("change").asText(), again.body());
+        assertEquals(1, JSON.readTree(again.body()).get(0).path("version").asLong());
+
+        HttpResponse<String> updated = send("PUT", "/api/v1/registrations/crud-reg", operator, "application/yaml", """
+                registrations:
+                  - id: crud-reg
+                    spiffeId: spiffe://attestmesh.local/ns/crud/sa/api
+                    policies: [default]
+                    selectors:
+                      kubernetes: {namespace: crud, serviceAccount: api}
+                    maxInstances: 3
+                """);
+        assertEquals(200, updated.statusCode(), updated.body());
+        assertEquals("updated", JSON.readTree(updated.body()).path("change").asText(), updated.body());
+        assertEquals(2, JSON.readTree(updated.body()).path("version").asLong());
+
+        JsonNode got = JSON.readTree(get("/api/v1/registrations/crud-reg", viewer).body());
+        assertEquals(2, got.path("version").asLong(), got.toString());
+        assertEquals("spiffe://attestmesh.local/ns/crud/sa/api", got.path("spiffeId").asText());
+        assertEquals("default", got.path("policies").get(0).asText());
+        assertEquals("crud", got.path("selectors").path("kubernetes").path("namespace").asText(), got.toString());
+        assertEquals("api", got.path("selectors").path("kubernetes").path("serviceAccount").asText());
+        assertEquals(3, got.path("maxInstances").asInt(), got.toString());
+        assertTrue(got.path("document").asText().startsWith("registrations:"), got.toString());
+        assertEquals(List.of(cp.registrations().get("crud-reg").orElseThrow()), dev.attestmesh.identity.RegistrationDocuments
+                .parse(got.path("document").asText(), "response", "attestmesh.local"), "the document reads back equal");
+        JsonNode list = JSON.readTree(get("/api/v1/registrations", viewer).body());
+        List<String> ids = new java.util.ArrayList<>();
+        list.forEach(r -> ids.add(r.path("id").asText()));
+        assertTrue(ids.contains("crud-reg") && ids.contains("nodes"), list.toString());
+
+        HttpResponse<String> mismatch = send("PUT", "/api/v1/registrations/other-id", operator, "application/yaml", doc);
+        assertEquals(400, mismatch.statusCode(), "URL and document must name the same registration");
+        assertTrue(mismatch.body().contains("exactly one registration"), mismatch.body());
+        assertEquals(2, cp.registrations().get("crud-reg").orElseThrow().version(), "nothing changed");
+
+        assertEquals(403, send("DELETE", "/api/v1/registrations/crud-reg", viewer, null, null).statusCode());
+        assertEquals(204, send("DELETE", "/api/v1/registrations/crud-reg", operator, null, null).statusCode());
+        assertEquals(404, get("/api/v1/registrations/crud-reg", viewer).statusCode());
+        HttpResponse<String> gone = send("DELETE", "/api/v1/registrations/crud-reg", operator, null, null);
+        assertEquals(404, gone.statusCode());
+        assertTrue(gone.body().contains("no registration 'crud-reg'"), gone.body());
+        assertTrue(cp.registrations().get("nodes").isPresent(), "other registrations are kept");
+    }
+
+    @Test
+    void invalidRegistrationWriteListsParserAndSetProblemsAndChangesNothing() throws Exception {
+        long nodesVersion = cp.registrations().get("nodes").orElseThrow().version();
+        int count = cp.registrations().all().size();
+        HttpResponse<String> malformed = send("POST", "/api/v1/registrations", operator, "application/yaml", """
+                registrations:
+                  - id: Bad_Id
+                    spiffeId: spiffe://elsewhere.example/x
+                    policies: [default]
+                    colour: blue
+                  - id: fine
+                    spiffeId: spiffe://attestmesh.local/fine
+                    policies: [default]
+                """);
+        assertEquals(400, malformed.statusCode(), malformed.body());
+        JsonNode body = JSON.readTree(malformed.body());
+        assertTrue(body.path("problems").size() >= 3, malformed.body());
+        assertTrue(malformed.body().contains("colour"), malformed.body());
+        assertTrue(malformed.body().contains("Bad_Id"), malformed.body());
+        assertTrue(malformed.body().contains("elsewhere.example"), malformed.body());
+        assertTrue(body.path("error").asText().contains("nothing was changed"), malformed.body());
+
+        HttpResponse<String> clash = send("POST", "/api/v1/registrations", operator, "application/yaml", """
+                registrations:
+                  - id: needs-missing-policy
+                    spiffeId: spiffe://attestmesh.local/missing
+                    policies: [no-such-policy]
+                  - id: steals-node-ids
+                    spiffeId: spiffe://attestmesh.local/node/{nodeId}
+                    policies: [default]
+                """);
+        assertEquals(400, clash.statusCode(), clash.body());
+        JsonNode problems = JSON.readTree(clash.body()).path("problems");
+        assertEquals(2, problems.size(), clash.body());
+        assertTrue(clash.body().contains("policy 'no-such-policy' does not exist"), clash.body());
+        assertTrue(clash.body().contains("already granted by registration 'nodes'"), clash.body());
+        assertEquals(count, cp.registrations().all().size(), "nothing half-applied");
+        assertTrue(cp.registrations().get("needs-missing-policy").isEmpty(), "nothing half-applied");
+        assertEquals(nodesVersion, cp.registrations().get("nodes").orElseThrow().version());
+
+        String big = "registrations: []\n#" + "x".repeat(1024 * 1024 + 10);
+        HttpResponse<String> tooBig = send("POST", "/api/v1/registrations", operator, "application/yaml", big);
+        assertEquals(400, tooBig.statusCode(), tooBig.body());
+        assertTrue(tooBig.body().contains("too large") && tooBig.body().contains("1 MiB"), tooBig.body());
+    }
+
+    @Test
+    void deletingARegistrationThroughTheApiExpiresTheNodesHoldingItAtOnce() throws Exception {
+        HttpResponse<String> created = send("POST", "/api/v1/registrations", operator, "application/yaml",
+                registrationDocument("pinned", "spiffe://attestmesh.local/pinned/{nodeId}", "default", "pin-*"));
+        assertEquals(200, created.statusCode(), created.body());
+        agent("pin-1", dir.resolve("nodes").resolve("pin-1"),
+                Optional.of("spiffe://attestmesh.local/pinned/pin-1")).attestOnce();
+        JsonNode before = JSON.readTree(get("/api/v1/nodes/pin-1", viewer).body()).path("node");
+        assertEquals("ATTESTED", before.path("state").asText(), before.toString());
+        assertEquals("pinned", before.path("registration").asText(), before.toString());
+        assertEquals("spiffe://attestmesh.local/pinned/pin-1", before.path("spiffeId").asText());
+
+        assertEquals(204, send("DELETE", "/api/v1/registrations/pinned", operator, null, null).statusCode());
+        JsonNode after = JSON.readTree(get("/api/v1/nodes/pin-1", viewer).body()).path("node");
+        assertEquals("EXPIRED", after.path("state").asText(), after.toString());
+        assertTrue(after.path("stateReason").asText().contains("registration"), after.toString());
+        assertEquals(NodeState.ATTESTED, cp.registry().entry("web-1").orElseThrow().state(),
+                "nodes under other registrations keep their identity");
+    }
+
+    @Test
+    void nodeViewsNameTheRegistrationAndNoKubernetesIdentityForAPlainNode() throws Exception {
+        JsonNode list = JSON.readTree(get("/api/v1/nodes", viewer).body());
+        JsonNode web1 = null;
+        for (JsonNode n : list) {
+            if (n.path("nodeId").asText().equals("web-1")) {
+                web1 = n;
+            }
+        }
+        assertTrue(web1 != null, list.toString());
+        assertEquals("nodes", web1.path("registration").asText(), web1.toString());
+        assertTrue(web1.path("kubernetes").isMissingNode() || web1.path("kubernetes").isNull(), web1.toString());
+    }
+
+    @Test
+    void releaseLetsAnotherKeyAttestUnderTheNodeIdAndIsRecordedInTheIssuanceLog() throws Exception {
+        agent("rel-1", dir.resolve("nodes").resolve("rel-1"), Optional.empty()).attestOnce();
+        NodeAgent replacement = agent("rel-1", dir.resolve("nodes").resolve("rel-1-replacement"), Optional.empty());
+        var refused = org.junit.jupiter.api.Assertions.assertThrows(dev.attestmesh.agent.AttestationRefusedException.class,
+                replacement::attestOnce);
+        assertEquals("PERMISSION_DENIED", refused.code(), refused.getMessage());
+        assertTrue(refused.getMessage().contains("held by another key"), refused.getMessage());
+
+        assertEquals(403, send("POST", "/api/v1/nodes/rel-1/release", viewer, "application/json", "{}").statusCode());
+        HttpResponse<String> tooLong = send("POST", "/api/v1/nodes/rel-1/release", operator, "application/json",
+                "{\"reason\":\"" + "r".repeat(257) + "\"}");
+        assertEquals(400, tooLong.statusCode(), tooLong.body());
+        assertTrue(tooLong.body().contains("256"), tooLong.body());
+        HttpResponse<String> control = send("POST", "/api/v1/nodes/rel-1/release", operator, "application/json",
+                "{\"reason\":\"line one\\nline two\"}");
+        assertEquals(400, control.statusCode(), control.body());
+        assertTrue(control.body().contains("control characters"), control.body());
+        HttpResponse<String> unknownField = send("POST", "/api/v1/nodes/rel-1/release", operator, "application/json",
+                "{\"reason\":\"x\",\"colour\":\"blue\"}");
+        assertEquals(400, unknownField.statusCode(), unknownField.body());
+        assertEquals(NodeState.ATTESTED, cp.registry().entry("rel-1").orElseThrow().state(), "refusals change nothing");
+
+        long logBefore = cp.issuanceLog().list(1, 100_000).size();
+        HttpResponse<String> released = send("POST", "/api/v1/nodes/rel-1/release", operator, "application/json",
+                "{\"reason\":\"machine replaced\"}");
+        assertEquals(200, released.statusCode(), released.body());
+        JsonNode node = JSON.readTree(released.body()).path("node");
+        assertEquals("EXPIRED", node.path("state").asText(), released.body());
+        assertEquals("released by oncall: machine replaced", node.path("stateReason").asText());
+        var entries = cp.issuanceLog().list(1, 100_000);
+        assertEquals(logBefore + 1, entries.size());
+        var audit = entries.getLast();
+        assertEquals("release", audit.serialHex());
+        assertEquals("rel-1", audit.nodeId());
+        assertEquals("spiffe://attestmesh.local/node/rel-1", audit.spiffeId());
+        assertEquals("", audit.evidenceSha256Hex());
+        assertEquals(List.of(), audit.policyIds());
+        assertTrue(cp.issuanceLog().verify().intact(), "the release entry is chained like the others");
+
+        replacement.attestOnce();
+        assertEquals(NodeState.ATTESTED, cp.registry().entry("rel-1").orElseThrow().state());
+
+        assertEquals(404, send("POST", "/api/v1/nodes/no-such-node/release", operator, "application/json", "{}")
+                .statusCode());
+        HttpResponse<String> noBody = send("POST", "/api/v1/nodes/rel-1/release", operator, null, null);
+        assertEquals(200, noBody.statusCode(), "the body is optional: " + noBody.body());
+        assertEquals("released by oncall", cp.registry().entry("rel-1").orElseThrow().stateReason());
+
+        cp.registry().revoke("rel-1", "test revocation");
+        HttpResponse<String> revoked = send("POST", "/api/v1/nodes/rel-1/release", operator, "application/json", "{}");
+        assertEquals(409, revoked.statusCode(), revoked.body());
+        assertTrue(revoked.body().contains("lift the revocation first"), revoked.body());
+        assertEquals(NodeState.REVOKED, cp.registry().entry("rel-1").orElseThrow().state());
+    }
+
     @Test
     void openApiDocumentListsEveryApiRoute() throws Exception {
         HttpResponse<String> r = get("/openapi.yaml", viewer);
@@ -423,6 +635,21 @@ class AdminApiTest {
                     route.getHttpMethodName() + " " + path + " missing from\n" + r.body());
         }
         assertEquals("admin", paths.path("/api/v1/ca/rotate-intermediate").path("post").path("x-attestmesh-role").asText());
+        for (String method : List.of("get", "post")) {
+            assertTrue(paths.path("/api/v1/registrations").has(method), method + " registrations\n" + r.body());
+        }
+        for (String method : List.of("get", "put", "delete")) {
+            assertTrue(paths.path("/api/v1/registrations/{id}").has(method), method + " registrations/{id}\n" + r.body());
+        }
+        assertEquals("viewer", paths.path("/api/v1/registrations").path("get").path("x-attestmesh-role").asText());
+        assertEquals("operator", paths.path("/api/v1/registrations").path("post").path("x-attestmesh-role").asText());
+        JsonNode release = paths.path("/api/v1/nodes/{id}/release").path("post");
+        assertEquals("operator", release.path("x-attestmesh-role").asText(), r.body());
+        assertTrue(release.path("requestBody").path("content").path("application/json").path("schema").path("$ref")
+                .asText().endsWith("/ReleaseRequest"), release.toString());
+        assertTrue(doc.path("components").path("schemas").has("ReleaseRequest"));
+        assertTrue(doc.path("components").path("schemas").has("RegistrationView"), "list response schema");
+        assertTrue(doc.path("components").path("schemas").path("NodeSummary").path("properties").has("registration"));
         assertTrue(doc.path("components").path("schemas").has("RevocationRequest"));
     }
 }
