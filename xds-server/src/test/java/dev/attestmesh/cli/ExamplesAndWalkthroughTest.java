@@ -86,6 +86,8 @@ class ExamplesAndWalkthroughTest {
         ServerCommand server = assertInstanceOf(ServerCommand.class, parse(servers.getFirst()).commandSpec().userObject());
         Map<String, Object> p = server.properties();
         String trustDomain = (String) p.getOrDefault("attestmesh.trust-domain", defaultTrustDomain());
+        assertTrue(p.containsKey("attestmesh.policy-file") && p.containsKey("attestmesh.registration-file"),
+                "the walkthrough's server loads a policy file and a registration file: " + servers.getFirst());
         List<Policy> policies = PolicyDocuments.parse(Files.readString(ROOT.resolve(p.get("attestmesh.policy-file").toString())),
                 "policy-file");
         List<Registration> registrations = RegistrationDocuments.parse(
