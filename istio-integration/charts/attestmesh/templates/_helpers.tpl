@@ -44,3 +44,33 @@ app.kubernetes.io/component: node-agent
 {{- define "attestmesh.trustBundleConfigMap" -}}
 {{- .Values.trustBundle.configMap | default (printf "%s-ca-bundle" (include "attestmesh.fullname" .)) -}}
 {{- end -}}
+
+{{/* Where the control plane's own API credentials are mounted (the paths Kubernetes' automount uses). */}}
+{{- define "attestmesh.apiAccessDir" -}}
+/var/run/secrets/kubernetes.io/serviceaccount
+{{- end -}}
+
+{{/*
+"true" when Kubernetes mode talks to the API server (OIDC discovery, JWKS URL or TokenReview) and so needs the
+in-cluster CA and the control plane's own token. Fails on more than one key source or on none at all.
+*/}}
+{{- define "attestmesh.k8sNeedsApi" -}}
+{{- with .Values.kubernetes -}}
+{{- if .enabled -}}
+{{- $sources := list -}}
+{{- if .oidcDiscovery }}{{ $sources = append $sources "oidcDiscovery" }}{{ end -}}
+{{- if .jwksUrl }}{{ $sources = append $sources "jwksUrl" }}{{ end -}}
+{{- if .jwks }}{{ $sources = append $sources "jwks" }}{{ end -}}
+{{- if .publicKeys }}{{ $sources = append $sources "publicKeys" }}{{ end -}}
+{{- if gt (len $sources) 1 -}}
+{{- fail (printf "kubernetes: set only one key source, not %s (set kubernetes.oidcDiscovery=false to use another)" (join ", " $sources)) -}}
+{{- end -}}
+{{- if and (eq (len $sources) 0) (not .tokenReview.enabled) -}}
+{{- fail "kubernetes.enabled needs a way to verify tokens: oidcDiscovery, jwksUrl, jwks, publicKeys or tokenReview.enabled" -}}
+{{- end -}}
+{{- if or .oidcDiscovery .jwksUrl .tokenReview.enabled -}}
+true
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

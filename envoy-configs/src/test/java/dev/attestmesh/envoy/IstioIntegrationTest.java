@@ -79,10 +79,19 @@ class IstioIntegrationTest {
         assertEquals("attestmesh-ca-encryption-key", caVolume.at("/secret/secretName").asText());
         assertEquals("attestmesh-data", volume(pod, "data").at("/persistentVolumeClaim/claimName").asText());
 
+        // The documents are what the server's parsers read (xds-server's HelmChartServerConfigTest feeds them to
+        // PolicyDocuments, RegistrationDocuments and MeshConfigParser); here only the chart's layout.
         JsonNode config = only(documents, "ConfigMap");
         JsonNode policies = YAML.readTree(config.at("/data/policies.yaml").asText());
-        assertTrue(policies.has("default"), policies.toString());
-        assertEquals("cluster.local", YAML.readTree(config.at("/data/mesh.yaml").asText()).path("trustDomain").asText());
+        assertEquals("default", policies.at("/policies/0/id").asText(), policies.toString());
+        JsonNode registrations = YAML.readTree(config.at("/data/registrations.yaml").asText());
+        assertEquals("spiffe://cluster.local/ns/default/sa/default", registrations.at("/registrations/0/spiffeId").asText());
+        assertEquals(List.of("services"), fieldNames(YAML.readTree(config.at("/data/mesh.yaml").asText())),
+                "the mesh config has no trustDomain field: the server's --trust-domain sets it");
+        JsonNode controlPlane = pod.at("/containers/0");
+        assertEquals("cluster.local", env(controlPlane, "ATTESTMESH_TRUST_DOMAIN"));
+        assertTrue(controlPlane.path("args").toString().contains("\"--registration-file=/etc/attestmesh/config/registrations.yaml\""),
+                controlPlane.path("args").toString());
     }
 
     @Test
@@ -214,6 +223,26 @@ class IstioIntegrationTest {
         assertEquals("/var/run/secrets/workload-spiffe-uds/socket", env(agent, "ATTESTMESH_SDS_SOCKET"));
         assertTrustBundleMounted(YAML.readTree(templates.path("attestmesh").asText()).path("spec"), agent,
                 "attestmesh-ca-bundle");
+        // The pod's projected token (audience attestmesh) is where the agent reads it.
+        JsonNode sidecarSpec = YAML.readTree(templates.path("attestmesh").asText()).path("spec");
+        String token = env(agent, "ATTESTMESH_SERVICE_ACCOUNT_TOKEN_FILE");
+        boolean tokenMounted = false;
+        for (JsonNode mount : agent.path("volumeMounts")) {
+            String dir = mount.path("mountPath").asText();
+            if (token.startsWith(dir + "/")) {
+                JsonNode source = volume(sidecarSpec, mount.path("name").asText()).at("/projected/sources/0/serviceAccountToken");
+                assertEquals("attestmesh", source.path("audience").asText());
+                assertEquals(token.substring(dir.length() + 1), source.path("path").asText());
+                tokenMounted = true;
+            }
+        }
+        assertTrue(tokenMounted, "no projected token at " + token + " in " + agent);
+    }
+
+    private static List<String> fieldNames(JsonNode node) {
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
     }
 
     private static JsonNode volume(JsonNode podSpec, String name) {

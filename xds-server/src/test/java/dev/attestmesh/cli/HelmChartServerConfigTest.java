@@ -1,0 +1,435 @@
+package dev.attestmesh.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.TemplateCommand;
+import dev.attestmesh.identity.Registration;
+import dev.attestmesh.identity.RegistrationDocuments;
+import dev.attestmesh.identity.RegistrationValidationException;
+import dev.attestmesh.identity.kubernetes.KubernetesTokenSettings;
+import dev.attestmesh.identity.kubernetes.KubernetesTokenSettings.KeySource;
+import dev.attestmesh.policy.Policy;
+import dev.attestmesh.policy.PolicyDocuments;
+import dev.attestmesh.server.app.KubernetesTokenConfig;
+import dev.attestmesh.server.mesh.MeshConfigParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Properties;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * istio-integration's Helm chart, rendered by Helm itself (helm-java), as the control plane would consume it:
+ * the container's arguments and environment go through the real CLI parser into {@link ServerCommand}, its
+ * properties into {@link KubernetesTokenConfig#settings()}, and every file an option names is looked up in the
+ * rendered volumes; the documents in the rendered ConfigMap go to {@link PolicyDocuments},
+ * {@link RegistrationDocuments} and {@link MeshConfigParser}. The agents' environment must name options the
+ * agent has.
+ */
+class HelmChartServerConfigTest {
+    private static final Path ROOT = Path.of(System.getProperty("basedir", ".")).resolve("../istio-integration").normalize();
+    private static final Path CHART = ROOT.resolve("charts/attestmesh");
+    private static final YAMLMapper YAML = new YAMLMapper();
+    private static final String API = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    /** One rendered release, as the control plane's container sees it. */
+    private record Rendered(List<JsonNode> documents, JsonNode pod, JsonNode container, ServerCommand server) {
+        Map<String, Object> properties() {
+            return server.properties();
+        }
+
+        String trustDomain() {
+            return (String) properties().get("attestmesh.trust-domain");
+        }
+
+        /** The text of the file at {@code path} as the pod would see it; fails when no volume provides it. */
+        String file(Object path) {
+            return provided(this, path.toString()).orElseThrow(() -> new AssertionError(path
+                    + " is provided by a volume whose content comes from outside the chart"));
+        }
+
+        /** The Kubernetes settings the server would build from these properties (defaults as ControlPlaneFactory). */
+        Optional<KubernetesTokenSettings> kubernetes() {
+            Map<String, Object> p = properties();
+            KubernetesTokenConfig config = new KubernetesTokenConfig(s(p, "issuer"), "attestmesh", s(p, "jwks-file"),
+                    s(p, "jwks-url"), Boolean.parseBoolean(p.getOrDefault("attestmesh.kubernetes.oidc-discovery",
+                            "false").toString()), s(p, "public-key-file"), s(p, "token-review-url"), s(p, "ca-file"),
+                    s(p, "bearer-token-file"), Duration.ofSeconds(30));
+            return config.settings();
+        }
+
+        private static String s(Map<String, Object> p, String key) {
+            Object v = p.get("attestmesh.kubernetes." + key);
+            return v == null ? "" : v.toString();
+        }
+    }
+
+    @TempDir
+    Path tmp;
+
+    /** A values file with this text, as an operator would pass with -f. */
+    private UnaryOperator<TemplateCommand> values(String yaml) throws IOException {
+        Path file = Files.createTempFile(tmp, "values", ".yaml");
+        Files.writeString(file, yaml);
+        return c -> c.withValuesFile(file);
+    }
+
+    private static List<JsonNode> documents(UnaryOperator<TemplateCommand> options) throws IOException {
+        String manifests = options.apply(new Helm(CHART).template().withName("attestmesh")
+                .withNamespace("attestmesh-system")).call();
+        List<JsonNode> documents = new ArrayList<>();
+        try (var parser = YAML.createParser(manifests)) {
+            var iterator = YAML.readValues(parser, JsonNode.class);
+            while (iterator.hasNext()) {
+                JsonNode document = iterator.next();
+                if (document != null && !document.isEmpty()) {
+                    documents.add(document);
+                }
+            }
+        }
+        return documents;
+    }
+
+    private static Rendered render(UnaryOperator<TemplateCommand> options) throws IOException {
+        List<JsonNode> documents = documents(options);
+        JsonNode pod = only(documents, "Deployment").at("/spec/template/spec");
+        JsonNode container = pod.at("/containers/0");
+        assertEquals("control-plane", container.path("name").asText());
+        ParseResult parsed = parse(container);
+        assertEquals(List.of("server"), parsed.subcommand() == null ? List.of()
+                : List.of(parsed.subcommand().commandSpec().name()));
+        ServerCommand server = assertInstanceOf(ServerCommand.class, parsed.subcommand().commandSpec().userObject());
+        return new Rendered(documents, pod, container, server);
+    }
+
+    /**
+     * The container's args with its literal environment, through the CLI the image runs ({@link AttestMeshCli}
+     * with {@link EnvironmentDefaultProvider}); an unknown option or a bad value throws.
+     */
+    private static ParseResult parse(JsonNode container) {
+        Map<String, String> env = new LinkedHashMap<>();
+        for (JsonNode variable : container.path("env")) {
+            if (variable.has("value")) {
+                env.put(variable.path("name").asText(), variable.path("value").asText());
+            }
+        }
+        List<String> args = new ArrayList<>();
+        assertTrue(container.path("command").isMissingNode(), "the image's entrypoint runs the CLI: " + container);
+        container.path("args").forEach(a -> args.add(a.asText()));
+        CommandLine cli = new CommandLine(new AttestMeshCli())
+                .setDefaultValueProvider(new EnvironmentDefaultProvider(env, new Properties()));
+        return cli.parseArgs(args.toArray(String[]::new));
+    }
+
+    private static JsonNode only(List<JsonNode> documents, String kind) {
+        List<JsonNode> matching = documents.stream().filter(d -> d.path("kind").asText().equals(kind)).toList();
+        assertEquals(1, matching.size(), kind);
+        return matching.getFirst();
+    }
+
+    private static JsonNode volume(JsonNode pod, String name) {
+        for (JsonNode v : pod.path("volumes")) {
+            if (v.path("name").asText().equals(name)) {
+                return v;
+            }
+        }
+        throw new AssertionError("no volume " + name + " in " + pod);
+    }
+
+    private static boolean hasVolume(JsonNode pod, String name) {
+        for (JsonNode v : pod.path("volumes")) {
+            if (v.path("name").asText().equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Finds the mount under which {@code path} lies and checks that its volume provides that file: a key of the
+     * chart's own ConfigMap (returns its text), or an item of a projected volume (a service-account token, a
+     * ConfigMap item). Anything else fails.
+     */
+    private static Optional<String> provided(Rendered r, String path) {
+        for (JsonNode mount : r.container().path("volumeMounts")) {
+            String dir = mount.path("mountPath").asText();
+            if (!path.startsWith(dir + "/")) {
+                continue;
+            }
+            String name = path.substring(dir.length() + 1);
+            JsonNode v = volume(r.pod(), mount.path("name").asText());
+            if (v.has("configMap")) {
+                String cm = v.at("/configMap/name").asText();
+                JsonNode data = r.documents().stream().filter(d -> d.path("kind").asText().equals("ConfigMap")
+                        && d.at("/metadata/name").asText().equals(cm)).findFirst()
+                        .orElseThrow(() -> new AssertionError("ConfigMap " + cm + " is not rendered")).path("data");
+                assertTrue(data.has(name), path + ": ConfigMap " + cm + " has no key " + name + ": " + data);
+                return Optional.of(data.path(name).asText());
+            }
+            if (v.has("projected")) {
+                for (JsonNode source : v.at("/projected/sources")) {
+                    if (source.at("/serviceAccountToken/path").asText().equals(name)) {
+                        return Optional.empty();
+                    }
+                    for (JsonNode item : source.at("/configMap/items")) {
+                        if (item.path("path").asText().equals(name)) {
+                            return Optional.empty();
+                        }
+                    }
+                }
+                throw new AssertionError(path + ": projected volume " + v + " has no " + name);
+            }
+            throw new AssertionError(path + ": mounted from " + v + ", which the chart does not fill");
+        }
+        throw new AssertionError(path + " is not under any volume mount of " + r.container());
+    }
+
+    private static String message(Exception e) {
+        return String.valueOf(e.getMessage());
+    }
+
+    @Test
+    void defaultRenderIsWhatTheServerAccepts() throws Exception {
+        Rendered r = render(c -> c);
+        Map<String, Object> p = r.properties();
+        assertEquals("cluster.local", r.trustDomain());
+        assertEquals("/var/lib/attestmesh", p.get("attestmesh.data-dir"));
+
+        List<Policy> policies = PolicyDocuments.parse(r.file(p.get("attestmesh.policy-file")), "policies.yaml");
+        Policy policy = policies.getFirst();
+        assertEquals("default", policy.id());
+        assertEquals(Duration.ofMinutes(10), policy.maxEvidenceAge());
+        assertFalse(policy.allowDebug());
+        Set<String> policyIds = policies.stream().map(Policy::id).collect(Collectors.toSet());
+
+        List<Registration> registrations = RegistrationDocuments.parse(r.file(p.get("attestmesh.registration-file")),
+                "registrations.yaml", r.trustDomain());
+        assertEquals(List.of(new Registration("default-default", 1, "spiffe://cluster.local/ns/default/sa/default",
+                List.of("default"), Optional.of(new Registration.KubernetesSelector("default", "default")),
+                Optional.empty(), OptionalInt.empty())), registrations);
+        registrations.forEach(reg -> assertTrue(policyIds.containsAll(reg.policies()), reg.toString()));
+
+        MeshConfigParser.parse(r.file(p.get("attestmesh.mesh-file")), policyIds);
+
+        // Kubernetes mode through OIDC discovery, with the in-cluster CA and the pod's own token.
+        KubernetesTokenSettings k8s = r.kubernetes().orElseThrow();
+        assertEquals("https://kubernetes.default.svc.cluster.local", k8s.issuer());
+        assertEquals("attestmesh", k8s.audience());
+        assertEquals(new KeySource.OidcDiscovery(Optional.of(Path.of(API + "/ca.crt")), Optional.of(Path.of(API + "/token"))),
+                k8s.keySource().orElseThrow());
+        assertTrue(k8s.tokenReview().isEmpty());
+        assertTrue(provided(r, API + "/ca.crt").isEmpty() && provided(r, API + "/token").isEmpty());
+        JsonNode api = volume(r.pod(), "kube-api-access");
+        assertEquals("kube-root-ca.crt", api.at("/projected/sources/1/configMap/name").asText());
+        assertTrue(api.at("/projected/sources/0/serviceAccountToken/audience").isMissingNode(),
+                "the token for the API server carries the API server's audience");
+        assertTrue(r.documents().stream().noneMatch(d -> d.path("kind").asText().equals("ClusterRoleBinding")),
+                "no cluster-wide rights unless TokenReview is on");
+    }
+
+    @Test
+    void registrationsMapOneToOneOntoTheDocument() throws Exception {
+        Rendered r = render(values("""
+                trustDomain: mesh.example
+                registrations:
+                  - id: edge
+                    spiffeId: spiffe://mesh.example/edge/{nodeId}
+                    policies: [default]
+                    selectors: {nodeId: "edge-*"}
+                    maxInstances: 20
+                  - id: payments
+                    version: 3
+                    spiffeId: spiffe://mesh.example/ns/prod/sa/payments
+                    policies: [default]
+                    selectors:
+                      kubernetes: {namespace: prod, serviceAccount: payments}
+                """));
+        assertEquals("mesh.example", r.trustDomain());
+        List<Registration> registrations = RegistrationDocuments.parse(
+                r.file(r.properties().get("attestmesh.registration-file")), "registrations.yaml", r.trustDomain());
+        assertEquals(List.of(
+                new Registration("edge", 1, "spiffe://mesh.example/edge/{nodeId}", List.of("default"), Optional.empty(),
+                        Optional.of("edge-*"), OptionalInt.of(20)),
+                new Registration("payments", 3, "spiffe://mesh.example/ns/prod/sa/payments", List.of("default"),
+                        Optional.of(new Registration.KubernetesSelector("prod", "payments")), Optional.empty(),
+                        OptionalInt.empty())), registrations);
+    }
+
+    @Test
+    void anEmptyRegistrationListRendersADocumentTheServerAccepts() throws Exception {
+        Rendered r = render(values("registrations: []\n"));
+        assertEquals(List.of(), RegistrationDocuments.parse(r.file(r.properties().get("attestmesh.registration-file")),
+                "registrations.yaml", r.trustDomain()));
+    }
+
+    @Test
+    void schemaRefusesRegistrationsOfTheWrongShape() {
+        // Istio-form SPIFFE ID with no kubernetes selector: any attested TEE could claim the principal.
+        Exception istio = assertThrows(Exception.class, () -> documents(values("""
+                registrations:
+                  - id: payments
+                    spiffeId: spiffe://cluster.local/ns/prod/sa/payments
+                    policies: [default]
+                    selectors: {nodeId: "payments-*"}
+                """)));
+        assertTrue(message(istio).contains("values don't meet the specifications of the schema"), message(istio));
+        assertTrue(message(istio).contains("registrations.0.selectors: kubernetes is required"), message(istio));
+
+        Exception noPolicies = assertThrows(Exception.class, () -> documents(values("""
+                registrations:
+                  - {id: edge, spiffeId: "spiffe://cluster.local/edge"}
+                """)));
+        assertTrue(message(noPolicies).contains("registrations.0: policies is required"), message(noPolicies));
+
+        Exception unknownField = assertThrows(Exception.class, () -> documents(values("""
+                registrations:
+                  - {id: edge, spiffeId: "spiffe://cluster.local/edge", policies: [default], namespace: prod}
+                """)));
+        assertTrue(message(unknownField).contains("Additional property namespace is not allowed"), message(unknownField));
+
+        Exception badCount = assertThrows(Exception.class, () -> documents(values("""
+                registrations:
+                  - {id: edge, spiffeId: "spiffe://cluster.local/edge", policies: [default], maxInstances: 0}
+                """)));
+        assertTrue(message(badCount).contains("registrations.0.maxInstances"), message(badCount));
+    }
+
+    @Test
+    void theServerRefusesWhatTheSchemaCannotExpress() throws Exception {
+        // Same shape, wrong service account: only the server's parser can compare the ID with the selector.
+        Rendered r = render(values("""
+                registrations:
+                  - id: default-default
+                    spiffeId: spiffe://cluster.local/ns/default/sa/default
+                    policies: [default]
+                    selectors:
+                      kubernetes: {namespace: default, serviceAccount: payments}
+                """));
+        RegistrationValidationException e = assertThrows(RegistrationValidationException.class,
+                () -> RegistrationDocuments.parse(r.file(r.properties().get("attestmesh.registration-file")),
+                        "registrations.yaml", r.trustDomain()));
+        assertTrue(message(e).contains("registrations[0].selectors.kubernetes: the SPIFFE ID names Kubernetes "
+                + "namespace 'default' and service account 'default'"), message(e));
+
+        // A trust domain changed without the registrations: the chart stops it before the server would.
+        Exception td = assertThrows(Exception.class, () -> documents(c -> c.set("trustDomain", "mesh.example")));
+        assertTrue(message(td).contains("registrations[0].spiffeId \"spiffe://cluster.local/ns/default/sa/default\" "
+                + "is not in trustDomain \"mesh.example\""), message(td));
+    }
+
+    @Test
+    void tokenReviewAddsTheUrlAndTheAuthDelegatorBindingForTheChartsServiceAccount() throws Exception {
+        Rendered r = render(c -> c.set("kubernetes.tokenReview.enabled", "true"));
+        KubernetesTokenSettings k8s = r.kubernetes().orElseThrow();
+        KubernetesTokenSettings.TokenReview review = k8s.tokenReview().orElseThrow();
+        assertEquals("https://kubernetes.default.svc", review.apiServer().toString());
+        assertEquals(Path.of(API + "/token"), review.bearerTokenFile());
+        assertEquals(Optional.of(Path.of(API + "/ca.crt")), review.caBundleFile());
+        assertInstanceOf(KeySource.OidcDiscovery.class, k8s.keySource().orElseThrow());
+
+        JsonNode binding = only(r.documents(), "ClusterRoleBinding");
+        assertEquals("system:auth-delegator", binding.at("/roleRef/name").asText());
+        assertEquals("ClusterRole", binding.at("/roleRef/kind").asText());
+        assertEquals(r.pod().path("serviceAccountName").asText(), binding.at("/subjects/0/name").asText());
+        assertEquals("attestmesh-system", binding.at("/subjects/0/namespace").asText());
+        assertEquals(r.pod().path("serviceAccountName").asText(),
+                only(r.documents(), "ServiceAccount").at("/metadata/name").asText());
+
+        // TokenReview alone is a complete configuration too.
+        Rendered only = render(c -> c.set("kubernetes.tokenReview.enabled", "true").set("kubernetes.oidcDiscovery", "false"));
+        KubernetesTokenSettings reviewOnly = only.kubernetes().orElseThrow();
+        assertTrue(reviewOnly.keySource().isEmpty());
+        assertTrue(reviewOnly.tokenReview().isPresent());
+    }
+
+    @Test
+    void keysFromValuesAreMountedFromTheConfigMap() throws Exception {
+        String jwks = "{\"keys\":[]}";
+        Rendered j = render(c -> c.set("kubernetes.oidcDiscovery", "false").set("kubernetes.jwks", jwks));
+        KeySource.JwksFile file = assertInstanceOf(KeySource.JwksFile.class, j.kubernetes().orElseThrow().keySource().orElseThrow());
+        assertEquals(jwks, j.file(file.file()).strip());
+        assertFalse(hasVolume(j.pod(), "kube-api-access"), "local keys need no API credentials");
+
+        String pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----";
+        Rendered k = render(c -> c.set("kubernetes.oidcDiscovery", "false").set("kubernetes.publicKeys", pem));
+        KeySource.PemFile pemFile = assertInstanceOf(KeySource.PemFile.class, k.kubernetes().orElseThrow().keySource().orElseThrow());
+        assertEquals(pem, k.file(pemFile.file()).strip());
+
+        Rendered u = render(c -> c.set("kubernetes.oidcDiscovery", "false")
+                .set("kubernetes.jwksUrl", "https://kubernetes.default.svc/openid/v1/jwks"));
+        KeySource.JwksUrl url = assertInstanceOf(KeySource.JwksUrl.class, u.kubernetes().orElseThrow().keySource().orElseThrow());
+        assertEquals("https://kubernetes.default.svc/openid/v1/jwks", url.url().toString());
+        assertTrue(provided(u, url.bearerTokenFile().orElseThrow().toString()).isEmpty());
+        assertTrue(provided(u, url.caBundleFile().orElseThrow().toString()).isEmpty());
+    }
+
+    @Test
+    void refusesTwoKeySourcesOrNone() {
+        Exception two = assertThrows(Exception.class, () -> documents(c -> c.set("kubernetes.jwksUrl",
+                "https://kubernetes.default.svc/openid/v1/jwks")));
+        assertTrue(message(two).contains("set only one key source, not oidcDiscovery, jwksUrl"), message(two));
+        Exception none = assertThrows(Exception.class, () -> documents(c -> c.set("kubernetes.oidcDiscovery", "false")));
+        assertTrue(message(none).contains("kubernetes.enabled needs a way to verify tokens"), message(none));
+        Exception http = assertThrows(Exception.class, () -> documents(c -> c.set("kubernetes.issuer", "")));
+        assertTrue(message(http).contains("issuer"), message(http));
+    }
+
+    @Test
+    void kubernetesModeOffPassesNoK8sOptionsAndMountsNoCredentials() throws Exception {
+        UnaryOperator<TemplateCommand> nodes = values("""
+                kubernetes: {enabled: false}
+                registrations:
+                  - {id: nodes, spiffeId: "spiffe://cluster.local/node/{nodeId}", policies: [default]}
+                """);
+        Rendered r = render(nodes);
+        assertTrue(r.properties().keySet().stream().noneMatch(k -> k.startsWith("attestmesh.kubernetes.")),
+                r.properties().toString());
+        assertTrue(r.kubernetes().isEmpty());
+        assertFalse(hasVolume(r.pod(), "kube-api-access"));
+    }
+
+    @Test
+    void agentEnvironmentNamesOnlyOptionsTheAgentHas() throws Exception {
+        JsonNode daemonSet = only(documents(c -> c.set("nodeAgent.mode", "daemonset")), "DaemonSet");
+        assertAgentEnvironmentKnown(daemonSet.at("/spec/template/spec/containers/0"));
+        JsonNode templates = YAML.readTree(ROOT.resolve("istio/injection-template.yaml").toFile())
+                .at("/spec/values/sidecarInjectorWebhook/templates");
+        JsonNode sidecar = YAML.readTree(templates.path("attestmesh").asText()).at("/spec/initContainers/0");
+        assertAgentEnvironmentKnown(sidecar);
+        assertTrue(sidecar.path("env").toString().contains("ATTESTMESH_SERVICE_ACCOUNT_TOKEN_FILE"), sidecar.toString());
+    }
+
+    private static void assertAgentEnvironmentKnown(JsonNode container) {
+        ParseResult parsed = parse(container);
+        CommandSpec agent = parsed.subcommand().commandSpec();
+        assertEquals("agent", agent.name());
+        Set<String> known = agent.options().stream()
+                .map(o -> EnvironmentDefaultProvider.environmentName(o.longestName().replaceFirst("^-+", "")))
+                .collect(Collectors.toSet());
+        for (JsonNode variable : container.path("env")) {
+            String name = variable.path("name").asText();
+            assertTrue(known.contains(name), name + " names no agent option (" + known + ")");
+        }
+    }
+}
