@@ -85,6 +85,9 @@ public final class IssuanceHarness {
         System.out.printf(Locale.ROOT, "%-52s %12.2f%n", "attestation p99 latency ms", load.p99Ms());
         System.out.printf(Locale.ROOT, "%-52s %12s%n", "attestations completed / failed", load.completed() + " / " + load.failed());
         System.out.printf(Locale.ROOT, "%-52s %12d%n", "nodes in the registry at the end", load.registeredNodes());
+        System.out.printf(Locale.ROOT, "%-52s %12s%n", "timed window CPU: this process / machine busy",
+                String.format(Locale.ROOT, "%.0f%% / %.0f%%", 100 * load.cpu().processShare(),
+                        100 * load.cpu().machineBusy()));
         if (kubernetes) {
             System.out.printf(Locale.ROOT, "%-52s %12d%n", "tokens minted before the phases (RS256)", load.mintedTokens());
             System.out.printf(Locale.ROOT, "%-52s %12.0f%n", "  minting rate, all threads /s", load.mintPerSecond());
@@ -95,10 +98,11 @@ public final class IssuanceHarness {
                 + "\"attestationFailures\":%d,\"clients\":%d,\"coldAttestationsPerSecond\":%.0f,\"warmupSeconds\":%d,"
                 + "\"mode\":\"%s\",\"floorAttestationsPerSecond\":%.0f,\"floorSignaturesPerSecond\":%.0f,"
                 + "\"floorTokenVerifiesPerSecond\":%.0f,\"ratioToFloor\":%.2f,\"registeredNodes\":%d,"
-                + "\"tokenPoolExhausted\":%s}%n",
+                + "\"tokenPoolExhausted\":%s,\"processCpuShare\":%.2f,\"machineCpuBusy\":%.2f}%n",
                 issue, bare, bare / issue, load.perSecond(), load.p50Ms(), load.p99Ms(), load.failed(), clients,
                 load.coldPerSecond(), load.warmupSeconds(), mode.name().toLowerCase(Locale.ROOT), floor, signatures,
-                token, ratio, load.registeredNodes(), load.poolExhausted());
+                token, ratio, load.registeredNodes(), load.poolExhausted(), load.cpu().processShare(),
+                load.cpu().machineBusy());
     }
 
     private static double score(Collection<RunResult> results, String method) {

@@ -69,10 +69,11 @@ public final class AttestationLoad {
      * @param mintedTokens tokens minted over the run (0 in plain mode)
      * @param mintPerSecond tokens minted per second, all minting threads together (0 in plain mode)
      * @param poolExhausted whether a phase ended early because its token pool ran out
+     * @param cpu how busy the machine was during the timed window, and with what
      */
     public record Result(double perSecond, double p50Ms, double p99Ms, long completed, long failed,
             double coldPerSecond, int warmupSeconds, Mode mode, long mintedTokens, double mintPerSecond,
-            boolean poolExhausted, int registeredNodes) {}
+            boolean poolExhausted, int registeredNodes, CpuShare cpu) {}
 
     private AttestationLoad() {}
 
@@ -121,13 +122,15 @@ public final class AttestationLoad {
                         Math.ceil(Math.max(2 * warmRate, 500) * seconds) + clients);
                 List<PodToken> measuredPool = minting.mint(measuredCap);
                 Phase measured = new Phase("node", measuredPool, maxAttestations);
+                CpuShare.Sample before = CpuShare.sample();
                 measured.run(ch, tee, clients, seconds);
+                CpuShare cpu = CpuShare.between(before, CpuShare.sample());
                 ch.shutdownNow();
                 return new Result(measured.perSecond(), measured.latency.getValueAtPercentile(50) / 1e6,
                         measured.latency.getValueAtPercentile(99) / 1e6, measured.issued.get(),
                         measured.failures.get(), cold.perSecond(), warmupSeconds, mode, minting.count,
                         minting.perSecond(), cold.exhausted || warm.exhausted || measured.exhausted,
-                        cp.registry().entries().size());
+                        cp.registry().entries().size(), cpu);
             }
         } finally {
             try (Stream<Path> s = Files.walk(dir)) {
