@@ -6,7 +6,10 @@ import dev.attestmesh.agent.NodeKeyPair;
 import dev.attestmesh.api.v1.AttestRequest;
 import dev.attestmesh.api.v1.AttestationServiceGrpc;
 import dev.attestmesh.api.v1.ChallengeRequest;
+import dev.attestmesh.api.v1.ChallengeResponse;
+import dev.attestmesh.identity.RegistrationDocuments;
 import dev.attestmesh.issuance.ReportDataBinding;
+import dev.attestmesh.perf.issuance.SimulatedCluster.PodToken;
 import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.quote.sim.SimulatedTee;
 import dev.attestmesh.server.ControlPlane;
@@ -23,6 +26,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.HdrHistogram.ConcurrentHistogram;
 
@@ -32,58 +36,101 @@ import org.HdrHistogram.ConcurrentHistogram;
  * key, Attest, until the time or the count limit is reached. Each attestation uses a new node id, so the
  * registry and the issuance log grow as they would in a real mesh.
  *
+ * <p>In {@linkplain Mode#KUBERNETES Kubernetes mode} the control plane verifies projected
+ * service-account tokens against a {@link SimulatedCluster}'s JWK set file, and every Challenge carries
+ * a token of its own pod (a new pod UID each time) with an empty node id; Attest uses the node id the
+ * Challenge returns (the pod UID). The registrations are of the Istio form
+ * {@code spiffe://attestmesh.local/ns/perf/sa/<sa>} with the {@code kubernetes} selector, so every pod
+ * of a service account shares one SPIFFE ID, as in a Kubernetes deployment. Tokens are minted before
+ * each phase (one per attestation); a phase whose pool runs out ends early and says so.
+ *
  * <p>A warm-up phase with the same clients runs first and is not counted: on two cores the JIT compiler
  * competes with the load for about a minute before the attestation path is fully compiled, so a shorter
  * warm-up measures the compiler rather than the control plane. The rate of the first ten seconds of the
  * warm-up is reported too, as the cold-start figure.
  */
 public final class AttestationLoad {
-    /** Outcome. */
+    /** How the attesting nodes are identified. */
+    public enum Mode {
+        /** A node id chosen by the client, one registration {@code /node/{nodeId}}. */
+        PLAIN,
+        /** A service-account token per pod, Istio-form registrations per service account. */
+        KUBERNETES
+    }
+
+    /** Service accounts of the Kubernetes mode; pods are spread over them in turn. */
+    static final List<String> SERVICE_ACCOUNTS = List.of("api", "web", "worker", "batch");
+    /** Ceiling assumed when minting the warm-up's tokens before it starts, attestations per second. */
+    static final int WARMUP_TOKEN_RATE = 1_600;
+
+    /**
+     * Outcome.
+     *
+     * @param mintedTokens tokens minted over the run (0 in plain mode)
+     * @param mintPerSecond tokens minted per second, all minting threads together (0 in plain mode)
+     * @param poolExhausted whether a phase ended early because its token pool ran out
+     * @param cpu how busy the machine was during the timed window, and with what
+     */
     public record Result(double perSecond, double p50Ms, double p99Ms, long completed, long failed,
-            double coldPerSecond, int warmupSeconds) {}
+            double coldPerSecond, int warmupSeconds, Mode mode, long mintedTokens, double mintPerSecond,
+            boolean poolExhausted, int registeredNodes, CpuShare cpu) {}
 
     private AttestationLoad() {}
 
     public static Result run(int clients, int warmupSeconds, int seconds, int maxAttestations) throws Exception {
+        return run(Mode.PLAIN, clients, warmupSeconds, seconds, maxAttestations);
+    }
+
+    public static Result run(Mode mode, int clients, int warmupSeconds, int seconds, int maxAttestations)
+            throws Exception {
         Path dir = Files.createTempDirectory("attestmesh-perf");
         String measurement = "a1".repeat(48);
-        try (ControlPlane cp = ControlPlane.start(ControlPlaneSettings.forTests(dir, Optional.empty()),
-                Clock.systemUTC(), EvidenceVerifierSet.defaults())) {
-            cp.policies().replace(PolicyDocuments.parse("""
-                    policies:
-                      - id: default
-                        tee: [sim]
-                        reference:
-                          sim:
-                            measurement: ["%s"]
-                    """.formatted(measurement), "perf"));
-            cp.registrations().replace(dev.attestmesh.identity.RegistrationDocuments.parse("""
-                    registrations:
-                      - id: nodes
-                        spiffeId: spiffe://attestmesh.local/node/{nodeId}
-                        policies: [default]
-                    """, "perf", cp.settings().trustDomain()));
-            ManagedChannel ch = ControlPlaneChannels.open("127.0.0.1:" + cp.grpcPort(), cp.trustBundle(),
-                    Optional.empty());
-            ConcurrentHistogram latency = new ConcurrentHistogram(3);
-            AtomicLong failures = new AtomicLong();
-            AtomicInteger issued = new AtomicInteger();
-            SimulatedTee tee = SimulatedTee.withMeasurementHex(measurement);
-            // Warm-up, not counted except for the cold-start rate of its first ten seconds.
+        try {
+            Optional<SimulatedCluster> cluster = mode == Mode.KUBERNETES
+                    ? Optional.of(SimulatedCluster.create(dir, "perf", SERVICE_ACCOUNTS)) : Optional.empty();
+            ControlPlaneSettings settings = ControlPlaneSettings.forTests(dir, Optional.empty());
+            if (cluster.isPresent()) {
+                settings = settings.withServiceAccountTokens(cluster.get().verifier());
+            }
+            Minting minting = new Minting(cluster);
             int coldWindow = Math.min(10, warmupSeconds);
-            AtomicInteger warmIssued = new AtomicInteger();
-            long warmStart = System.nanoTime();
-            runFor(ch, tee, clients, coldWindow, Integer.MAX_VALUE, new ConcurrentHistogram(3), new AtomicLong(),
-                    warmIssued, "cold");
-            double cold = coldWindow == 0 ? 0 : warmIssued.get() / ((System.nanoTime() - warmStart) / 1e9);
-            runFor(ch, tee, clients, warmupSeconds - coldWindow, Integer.MAX_VALUE, new ConcurrentHistogram(3),
-                    new AtomicLong(), new AtomicInteger(), "warm");
-            long start = System.nanoTime();
-            runFor(ch, tee, clients, seconds, maxAttestations, latency, failures, issued, "node");
-            double elapsed = (System.nanoTime() - start) / 1e9;
-            ch.shutdownNow();
-            return new Result(issued.get() / elapsed, latency.getValueAtPercentile(50) / 1e6,
-                    latency.getValueAtPercentile(99) / 1e6, issued.get(), failures.get(), cold, warmupSeconds);
+            // The warm-up's tokens: minted before the control plane starts, so that it starts cold.
+            Phase cold = new Phase("cold", minting.mint(WARMUP_TOKEN_RATE * coldWindow), Integer.MAX_VALUE);
+            Phase warm = new Phase("warm", minting.mint(WARMUP_TOKEN_RATE * (warmupSeconds - coldWindow)),
+                    Integer.MAX_VALUE);
+            try (ControlPlane cp = ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.defaults())) {
+                cp.policies().replace(PolicyDocuments.parse("""
+                        policies:
+                          - id: default
+                            tee: [sim]
+                            reference:
+                              sim:
+                                measurement: ["%s"]
+                        """.formatted(measurement), "perf"));
+                cp.registrations().replace(RegistrationDocuments.parse(registrations(mode),
+                        "perf", cp.settings().trustDomain()));
+                ManagedChannel ch = ControlPlaneChannels.open("127.0.0.1:" + cp.grpcPort(), cp.trustBundle(),
+                        Optional.empty());
+                SimulatedTee tee = SimulatedTee.withMeasurementHex(measurement);
+                // Warm-up, not counted except for the cold-start rate of its first ten seconds.
+                cold.run(ch, tee, clients, coldWindow);
+                warm.run(ch, tee, clients, warmupSeconds - coldWindow);
+                // The timed window's tokens, minted now: twice the warm-up's rate (which includes the end of
+                // the JIT's ramp), and at least the warm-up's ceiling, leaves room to spare.
+                double warmRate = warm.perSecond();
+                int measuredCap = (int) Math.min(maxAttestations,
+                        Math.ceil(Math.max(2 * warmRate, WARMUP_TOKEN_RATE) * seconds) + clients);
+                Phase measured = new Phase("node", minting.mint(measuredCap), maxAttestations);
+                CpuShare.Sample before = CpuShare.sample();
+                measured.run(ch, tee, clients, seconds);
+                CpuShare cpu = CpuShare.between(before, CpuShare.sample());
+                ch.shutdownNow();
+                return new Result(measured.perSecond(), measured.latency.getValueAtPercentile(50) / 1e6,
+                        measured.latency.getValueAtPercentile(99) / 1e6, measured.issued.get(),
+                        measured.failures.get(), cold.perSecond(), warmupSeconds, mode, minting.count,
+                        minting.perSecond(), cold.exhausted || warm.exhausted || measured.exhausted,
+                        cp.registry().entries().size(), cpu);
+            }
         } finally {
             try (Stream<Path> s = Files.walk(dir)) {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -91,41 +138,132 @@ public final class AttestationLoad {
         }
     }
 
-    private static void runFor(ManagedChannel ch, SimulatedTee tee, int clients, int seconds, int max,
-            ConcurrentHistogram latency, AtomicLong failures, AtomicInteger issued, String prefix)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        AtomicInteger counter = new AtomicInteger();
-        List<Thread> threads = new ArrayList<>();
-        for (int c = 0; c < clients; c++) {
-            threads.add(Thread.ofPlatform().start(() -> {
-                var stub = AttestationServiceGrpc.newBlockingStub(ch);
-                NodeKeyPair key = NodeKeyPair.generate(); // one key per client thread; CSRs are cheap to sign
-                while (System.nanoTime() < deadline) {
-                    int n = counter.incrementAndGet();
-                    if (n > max) {
-                        return;
-                    }
-                    String node = prefix + "-" + n;
-                    long t0 = System.nanoTime();
-                    try {
-                        byte[] nonce = stub.withDeadlineAfter(10, TimeUnit.SECONDS)
-                                .challenge(ChallengeRequest.newBuilder().setNodeId(node).build()).getNonce().toByteArray();
-                        byte[] ev = tee.collect(ReportDataBinding.expected(nonce, key.subjectPublicKeyInfoDer()));
-                        stub.withDeadlineAfter(10, TimeUnit.SECONDS).attest(AttestRequest.newBuilder().setNodeId(node)
-                                .setTee("sim").setEvidence(ByteString.copyFrom(ev))
-                                .setCsr(ByteString.copyFrom(key.csrDer(node))).setNonce(ByteString.copyFrom(nonce))
-                                .build());
-                        latency.recordValue(System.nanoTime() - t0);
-                        issued.incrementAndGet();
-                    } catch (RuntimeException e) {
-                        failures.incrementAndGet();
-                    }
-                }
-            }));
+    static String registrations(Mode mode) {
+        if (mode == Mode.PLAIN) {
+            return """
+                    registrations:
+                      - id: nodes
+                        spiffeId: spiffe://attestmesh.local/node/{nodeId}
+                        policies: [default]
+                    """;
         }
-        for (Thread t : threads) {
-            t.join();
+        // One registration per service account, capped at the largest maxInstances the format allows:
+        // a run of about 100,000 attestations spreads over the service accounts and stays below it.
+        return "registrations:\n" + SERVICE_ACCOUNTS.stream().map(sa -> """
+                  - id: perf-%1$s
+                    spiffeId: spiffe://attestmesh.local/ns/perf/sa/%1$s
+                    policies: [default]
+                    selectors:
+                      kubernetes: {namespace: perf, serviceAccount: %1$s}
+                    maxInstances: 100000
+                """.formatted(sa)).collect(Collectors.joining());
+    }
+
+    /** Mints token pools (Kubernetes mode) or nothing, and keeps the count and time. */
+    private static final class Minting {
+        private final Optional<SimulatedCluster> cluster;
+        private long count;
+        private long nanos;
+
+        Minting(Optional<SimulatedCluster> cluster) {
+            this.cluster = cluster;
+        }
+
+        /** Empty in plain mode. */
+        List<PodToken> mint(int n) throws Exception {
+            if (cluster.isEmpty() || n <= 0) {
+                return List.of();
+            }
+            long t0 = System.nanoTime();
+            List<PodToken> pool = cluster.get().mint(n, Runtime.getRuntime().availableProcessors());
+            nanos += System.nanoTime() - t0;
+            count += pool.size();
+            return pool;
+        }
+
+        double perSecond() {
+            return nanos == 0 ? 0 : count / (nanos / 1e9);
+        }
+    }
+
+    /** One timed phase: its clients, counters and (Kubernetes mode) token pool. */
+    private static final class Phase {
+        final String prefix;
+        final List<PodToken> pool;
+        final int max;
+        final ConcurrentHistogram latency = new ConcurrentHistogram(3);
+        final AtomicLong failures = new AtomicLong();
+        final AtomicInteger issued = new AtomicInteger();
+        volatile boolean exhausted;
+        private double elapsedSeconds;
+
+        Phase(String prefix, List<PodToken> pool, int max) {
+            this.prefix = prefix;
+            this.pool = new ArrayList<>(pool); // the only reference once minted: cleared after the phase
+            this.max = max;
+        }
+
+        double perSecond() {
+            return elapsedSeconds == 0 ? 0 : issued.get() / elapsedSeconds;
+        }
+
+        void run(ManagedChannel ch, SimulatedTee tee, int clients, int seconds) throws InterruptedException {
+            long start = System.nanoTime();
+            long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
+            AtomicInteger counter = new AtomicInteger();
+            boolean kubernetes = !pool.isEmpty();
+            int poolSize = pool.size();
+            List<Thread> threads = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                threads.add(Thread.ofPlatform().start(() -> {
+                    var stub = AttestationServiceGrpc.newBlockingStub(ch);
+                    NodeKeyPair key = NodeKeyPair.generate(); // one key per client thread; CSRs are cheap to sign
+                    while (System.nanoTime() < deadline) {
+                        int n = counter.incrementAndGet();
+                        if (n > max) {
+                            return;
+                        }
+                        if (kubernetes && n > poolSize) {
+                            exhausted = true;
+                            return;
+                        }
+                        long t0 = System.nanoTime();
+                        try {
+                            String node;
+                            byte[] nonce;
+                            if (kubernetes) {
+                                // The node id is the pod UID the token is bound to; the Challenge says so.
+                                ChallengeResponse r = stub.withDeadlineAfter(10, TimeUnit.SECONDS).challenge(
+                                        ChallengeRequest.newBuilder().setServiceAccountToken(pool.get(n - 1).token())
+                                                .build());
+                                node = r.getNodeId();
+                                nonce = r.getNonce().toByteArray();
+                            } else {
+                                node = prefix + "-" + n;
+                                nonce = stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+                                        .challenge(ChallengeRequest.newBuilder().setNodeId(node).build()).getNonce()
+                                        .toByteArray();
+                            }
+                            byte[] ev = tee.collect(ReportDataBinding.expected(nonce, key.subjectPublicKeyInfoDer()));
+                            stub.withDeadlineAfter(10, TimeUnit.SECONDS).attest(AttestRequest.newBuilder()
+                                    .setNodeId(node).setTee("sim").setEvidence(ByteString.copyFrom(ev))
+                                    .setCsr(ByteString.copyFrom(key.csrDer(node))).setNonce(ByteString.copyFrom(nonce))
+                                    .build());
+                            latency.recordValue(System.nanoTime() - t0);
+                            issued.incrementAndGet();
+                        } catch (RuntimeException e) {
+                            failures.incrementAndGet();
+                        }
+                    }
+                }));
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            elapsedSeconds = (System.nanoTime() - start) / 1e9;
+            // Spent tokens are garbage: kept, they would make the heap the collector traces in later
+            // phases larger than the plain mode's by about 1 KiB per token.
+            pool.clear();
         }
     }
 }

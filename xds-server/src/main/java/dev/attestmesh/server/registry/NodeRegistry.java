@@ -57,8 +57,14 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
     private final Supplier<List<X509Certificate>> trustBundle;
     private final Clock clock;
     private final Map<String, NodeEntry> byNode = new ConcurrentHashMap<>();
-    /** SPIFFE ID to the ids of every node recorded under it (any state). Guarded by this for writes. */
+    /**
+     * SPIFFE ID to the ids of every node recorded under it (any state). The sets are concurrent and
+     * changed in place, under this: an Istio-form identity is shared by every pod of a service account,
+     * and copying its set on each admission cost time proportional to the pods, under the lock.
+     */
     private final Map<String, Set<String>> nodesBySpiffe = new ConcurrentHashMap<>();
+    /** SPIFFE ID to its ATTESTED nodes by certificate expiry, for {@link #liveInstances}. Changed under this. */
+    private final Map<String, LiveInstances> liveBySpiffe = new ConcurrentHashMap<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Optional<String>>> nodeListeners = new CopyOnWriteArrayList<>();
     private final PolicyAppraiser appraiser = new PolicyAppraiser();
@@ -165,17 +171,15 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
                 e.toAuthzRecord().certificateSha256Hex(), e.certNotAfter()));
     }
 
+    /**
+     * Counts from an index of the identity's ATTESTED nodes ordered by certificate expiry, so the cost
+     * grows with the expired certificates still recorded as ATTESTED, not with every instance (admission
+     * asks on every Attest, and an Istio-form identity may have thousands of pods).
+     */
     @Override
     public int liveInstances(String spiffeId, String excludingNodeId, Instant now) {
-        int n = 0;
-        for (String id : nodesBySpiffe.getOrDefault(spiffeId, Set.of())) {
-            NodeEntry e = byNode.get(id);
-            if (e != null && !id.equals(excludingNodeId) && e.state() == NodeState.ATTESTED
-                    && now.isBefore(e.certNotAfter())) {
-                n++;
-            }
-        }
-        return n;
+        LiveInstances live = liveBySpiffe.get(spiffeId);
+        return live == null ? 0 : live.count(excludingNodeId, now);
     }
 
     @Override
@@ -244,12 +248,9 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         if (old != null && !old.spiffeId().equals(e.spiffeId())) {
             Set<String> set = nodesBySpiffe.get(old.spiffeId());
             if (set != null) {
-                Set<String> next = new LinkedHashSet<>(set);
-                next.remove(old.nodeId());
-                if (next.isEmpty()) {
+                set.remove(old.nodeId());
+                if (set.isEmpty()) {
                     nodesBySpiffe.remove(old.spiffeId());
-                } else {
-                    nodesBySpiffe.put(old.spiffeId(), Set.copyOf(next));
                 }
             }
         }
@@ -351,16 +352,59 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         listeners.add(onChange);
     }
 
+    /** Called under this (or from the constructor). */
     private void index(NodeEntry e) {
-        byNode.put(e.nodeId(), e);
-        nodesBySpiffe.compute(e.spiffeId(), (k, set) -> {
-            if (set != null && set.contains(e.nodeId())) {
-                return set;
+        NodeEntry previous = byNode.put(e.nodeId(), e);
+        nodesBySpiffe.computeIfAbsent(e.spiffeId(), k -> ConcurrentHashMap.newKeySet()).add(e.nodeId());
+        if (previous != null && previous.state() == NodeState.ATTESTED) {
+            LiveInstances live = liveBySpiffe.get(previous.spiffeId());
+            if (live != null && live.remove(previous.nodeId())) {
+                liveBySpiffe.remove(previous.spiffeId());
             }
-            Set<String> next = set == null ? new LinkedHashSet<>() : new LinkedHashSet<>(set);
-            next.add(e.nodeId());
-            return Set.copyOf(next);
-        });
+        }
+        if (e.state() == NodeState.ATTESTED) {
+            liveBySpiffe.computeIfAbsent(e.spiffeId(), k -> new LiveInstances()).put(e.nodeId(), e.certNotAfter());
+        }
+    }
+
+    /**
+     * The ATTESTED nodes of one SPIFFE ID with their certificates' expiry, ordered by expiry: the nodes
+     * live at {@code now} are all but those expired, which are counted from the head. Thread-safe.
+     */
+    private static final class LiveInstances {
+        private record Key(Instant notAfter, String nodeId) {}
+
+        /** Orders by expiry, then node id; a null node id sorts after every node of the same instant. */
+        private static final Comparator<Key> ORDER = Comparator.comparing(Key::notAfter)
+                .thenComparing(Key::nodeId, Comparator.nullsLast(Comparator.naturalOrder()));
+
+        private final Map<String, Instant> notAfterByNode = new java.util.HashMap<>();
+        private final java.util.TreeSet<Key> byExpiry = new java.util.TreeSet<>(ORDER);
+
+        synchronized void put(String nodeId, Instant notAfter) {
+            Instant old = notAfterByNode.put(nodeId, notAfter);
+            if (old != null) {
+                byExpiry.remove(new Key(old, nodeId));
+            }
+            byExpiry.add(new Key(notAfter, nodeId));
+        }
+
+        /** @return true when no node is left */
+        synchronized boolean remove(String nodeId) {
+            Instant old = notAfterByNode.remove(nodeId);
+            if (old != null) {
+                byExpiry.remove(new Key(old, nodeId));
+            }
+            return notAfterByNode.isEmpty();
+        }
+
+        /** Nodes other than {@code excluding} whose certificate is valid at {@code now} ({@code now < notAfter}). */
+        synchronized int count(String excluding, Instant now) {
+            int expired = byExpiry.headSet(new Key(now, null), true).size();
+            int live = notAfterByNode.size() - expired;
+            Instant own = notAfterByNode.get(excluding);
+            return own != null && now.isBefore(own) ? live - 1 : live;
+        }
     }
 
     /**
