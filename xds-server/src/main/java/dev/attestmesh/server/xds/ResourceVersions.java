@@ -44,6 +44,24 @@ public final class ResourceVersions {
         }
     }
 
+    /**
+     * One version from several versions (for a resource list built from parts whose versions are known
+     * already): 16 hex digits of SHA-256 over the parts, length-prefixed.
+     */
+    public static String combine(String... versions) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (String v : versions) {
+                byte[] b = v.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                sha.update(longBytes(b.length));
+                sha.update(b);
+            }
+            return HexFormat.of().formatHex(sha.digest(), 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private static byte[] longBytes(long v) {
         byte[] b = new byte[8];
         for (int i = 7; i >= 0; i--) {

@@ -39,6 +39,7 @@ public final class SnapshotPublisher {
     private final MeshCaHolder ca;
     private final String nodeKeyFile;
     private final Function<NodeEntry, NodeResources> meshResources;
+    private volatile SharedSecrets shared;
 
     /**
      * A publisher of SDS secrets only (no mesh config).
@@ -96,33 +97,61 @@ public final class SnapshotPublisher {
             cache.clearSnapshot(e.nodeId());
             return;
         }
-        List<X509Certificate> bundle = ca.trustBundle();
-        List<Secret> secrets = new ArrayList<>();
-        secrets.add(tlsCertificate);
-        secrets.add(SdsSecretFactory.rootCa(bundle));
-        for (Policy p : policies.all()) {
-            secrets.add(SdsSecretFactory.policyValidation(p.id(), bundle));
-        }
         NodeResources r = meshResources.apply(e);
-        for (String id : r.validationPolicies()) {
-            if (policies.get(id).isEmpty()) {
-                // Removed since the mesh config named it: keep the name answerable (an ADS client waits
-                // forever for a missing name); no endpoint satisfies a missing policy, so this fails closed.
-                secrets.add(SdsSecretFactory.policyValidation(id, bundle));
-            }
-        }
-        secrets.sort(java.util.Comparator.comparing(Secret::getName)); // stable order, stable version
+        SharedSecrets shared = sharedSecrets(r.validationPolicies());
+        List<Secret> secrets = new ArrayList<>(shared.secrets().size() + 1);
+        secrets.add(tlsCertificate);
+        secrets.addAll(shared.secrets());
+        // The shared secrets' encoding is hashed once per change, not once per node.
+        String secretsVersion = ResourceVersions.combine(ResourceVersions.of(List.of(tlsCertificate)),
+                shared.version());
         Snapshot next = Snapshot.create(r.clusters(), ResourceVersions.of(r.clusters()),
                 r.endpoints(), ResourceVersions.of(r.endpoints()),
                 r.listeners(), ResourceVersions.of(r.listeners()),
                 r.routes(), ResourceVersions.of(r.routes()),
-                secrets, ResourceVersions.of(secrets));
+                secrets, secretsVersion);
         Snapshot current = cache.getSnapshot(e.nodeId());
         if (current != null && sameVersions(current, next)) {
             return; // nothing this node can see changed: no new snapshot, nothing re-sent
         }
         cache.setSnapshot(e.nodeId(), next);
     }
+
+    /**
+     * The secrets every attested node gets alike: {@code ROOTCA} and {@code policy:<id>} for every
+     * configured policy and every policy the node's mesh resources name (a removed policy keeps its
+     * name answerable, since an ADS client waits forever for a missing name; no endpoint satisfies a
+     * missing policy, so this fails closed). Rebuilt only when the trust bundle, the policy set or the
+     * names asked for change; otherwise the last set (and its version) is reused.
+     */
+    private SharedSecrets sharedSecrets(java.util.Collection<String> meshPolicyNames) {
+        List<X509Certificate> bundle = ca.trustBundle();
+        java.util.TreeSet<String> names = new java.util.TreeSet<>();
+        List<String> versions = new ArrayList<>();
+        for (Policy p : policies.all()) {
+            names.add(p.id());
+            versions.add(p.id() + "@" + p.version());
+        }
+        names.addAll(meshPolicyNames);
+        SharedSecrets last = this.shared;
+        if (last != null && last.bundle().equals(bundle) && last.names().equals(names)
+                && last.policyVersions().equals(versions)) {
+            return last;
+        }
+        List<Secret> secrets = new ArrayList<>(names.size() + 1);
+        secrets.add(SdsSecretFactory.rootCa(bundle));
+        for (String id : names) {
+            secrets.add(SdsSecretFactory.policyValidation(id, bundle));
+        }
+        secrets.sort(java.util.Comparator.comparing(Secret::getName)); // stable order, stable version
+        SharedSecrets next = new SharedSecrets(List.copyOf(bundle), names, versions, List.copyOf(secrets),
+                ResourceVersions.of(secrets));
+        this.shared = next;
+        return next;
+    }
+
+    private record SharedSecrets(List<X509Certificate> bundle, java.util.Set<String> names,
+            List<String> policyVersions, List<Secret> secrets, String version) {}
 
     private static boolean sameVersions(Snapshot a, Snapshot b) {
         return a.clusters().version().equals(b.clusters().version())
