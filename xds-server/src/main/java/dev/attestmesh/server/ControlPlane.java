@@ -46,6 +46,7 @@ import dev.attestmesh.server.xds.AttestedStreamCallbacks;
 import dev.attestmesh.server.xds.EnvoyNodeObserver;
 import dev.attestmesh.server.xds.MeshResourceGenerator;
 import dev.attestmesh.server.xds.PeerCertificateInterceptor;
+import dev.attestmesh.server.xds.XdsStreamGuard;
 import dev.attestmesh.server.xds.SnapshotPublisher;
 import dev.attestmesh.server.xds.XdsStreamStats;
 import dev.attestmesh.server.xds.XdsSyncTracker;
@@ -110,6 +111,7 @@ public final class ControlPlane implements AutoCloseable {
     private final Clock clock;
     private final MeshConfigRegistry mesh;
     private final RegistryWatchService registryWatch;
+    private final XdsStreamGuard streamGuard;
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings) throws IOException {
@@ -177,7 +179,11 @@ public final class ControlPlane implements AutoCloseable {
                 new MeshResourceGenerator(mesh, registry, policies));
         // With services configured, one node's change can alter other nodes' endpoints: rebuild all (unchanged
         // snapshots keep their content-hash versions, so nothing is re-sent to them); without, only that node.
+        XdsStreamGuard streamGuard = new XdsStreamGuard(registry::byNodeId, publisher::publishNode);
+        this.streamGuard = streamGuard;
         registry.addNodeChangeListener(node -> {
+            // A revoked or withdrawn node loses its open streams now, not at its next request.
+            node.ifPresentOrElse(streamGuard::nodeChanged, streamGuard::allChanged);
             if (node.isPresent() && mesh.current().config().services().isEmpty()) {
                 publisher.publishNode(node.get());
             } else {
@@ -212,8 +218,8 @@ public final class ControlPlane implements AutoCloseable {
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.grpcBind(), settings.grpcPort()))
                 .sslContext(serverTls(clock))
                 .maxInboundMessageSize(2 * 1024 * 1024)
-                .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer))
-                .addService(ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer))
+                .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer, streamGuard))
+                .addService(ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer, streamGuard))
                 .addService(ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor(), peer))
                 .addService(ServerInterceptors.intercept(new AttestationAuthzService(decider).bindWithPolicyHeader(),
                         meshMetrics.authzInterceptor()))
@@ -424,6 +430,7 @@ public final class ControlPlane implements AutoCloseable {
     public void close() {
         registryWatch.close();
         server.shutdown();
+        streamGuard.closeAll("the control plane is shutting down; reconnect to another replica");
         try {
             if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
                 server.shutdownNow();

@@ -89,7 +89,9 @@ public final class AttestedStreamCallbacks implements DiscoveryServerCallbacks {
         if (!record.certificateSha256Hex().contains(fingerprint)) {
             throw denied("the client certificate is not the current attested certificate of node '" + nodeId + "'");
         }
-        nodeByStream.putIfAbsent(streamId, nodeId);
+        if (nodeByStream.putIfAbsent(streamId, nodeId) == null) {
+            XdsStreamGuard.bindCurrent(nodeId); // from now on, a revocation closes this stream
+        }
     }
 
     private static RequestException denied(String why) {
