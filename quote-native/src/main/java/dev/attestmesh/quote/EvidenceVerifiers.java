@@ -25,6 +25,14 @@ public final class EvidenceVerifiers {
         return new EvidenceVerifiers(m);
     }
 
+    /** These verifiers without the one for {@code tee} (evidence of that type is then refused as unsupported). */
+    public EvidenceVerifiers without(TeeType tee) {
+        Map<TeeType, EvidenceVerifier> m = new EnumMap<>(TeeType.class);
+        m.putAll(byTee);
+        m.remove(tee);
+        return new EvidenceVerifiers(m);
+    }
+
     public Set<TeeType> supported() {
         return byTee.keySet();
     }

@@ -124,9 +124,20 @@ public final class ControlPlane implements AutoCloseable {
         // Under the store's CA lock, so replicas starting together on an empty database share one CA.
         MeshCa meshCa = db.underLock(Database.LOCK_CA, () -> loadOrCreateCa(caStore, clock));
         this.ca = new MeshCaHolder(meshCa, clock);
-        this.policies = new PolicyRegistry(new PolicyStore(db), clock, changes);
+        this.policies = new PolicyRegistry(new PolicyStore(db), clock, changes, settings.policyRules());
         if (settings.policyFile().isPresent()) {
-            policies.replace(loadPolicies(settings.policyFile().get()));
+            try {
+                policies.replace(loadPolicies(settings.policyFile().get()));
+            } catch (PolicyValidationException e) {
+                db.close();
+                throw new IllegalArgumentException("policy file " + settings.policyFile().get() + " is invalid:\n  - "
+                        + String.join("\n  - ", e.problems()), e);
+            }
+        }
+        if (settings.devMode()) {
+            LOG.warn(DEV_MODE_BANNER);
+        } else {
+            verifiers = verifiers.without(TeeType.SIM);
         }
         warnAboutSimulator();
         this.registrations = new RegistrationRegistry(new RegistrationStore(db), policies, settings.trustDomain(), clock,
@@ -299,6 +310,14 @@ public final class ControlPlane implements AutoCloseable {
                     + String.join("\n  - ", e.problems()), e);
         }
     }
+
+    /** Logged at start in dev mode. */
+    static final String DEV_MODE_BANNER = """
+
+            ************************************************************************
+            *  DEV MODE: the simulated TEE is accepted. Its signing key is public, *
+            *  so a 'sim' policy proves nothing. Never run production with --dev.  *
+            ************************************************************************""";
 
     private void warnAboutSimulator() {
         for (Policy p : policies.all()) {

@@ -1,6 +1,7 @@
 package dev.attestmesh.server;
 
 import dev.attestmesh.identity.ServiceAccountTokenVerifier;
+import dev.attestmesh.server.policy.PolicyRules;
 import dev.attestmesh.server.store.DatabaseSettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,41 +28,57 @@ import java.util.Optional;
  *     when absent, the stored registrations are used as they are
  * @param serviceAccountTokens verifies Kubernetes service-account tokens sent with a Challenge;
  *     {@link ServiceAccountTokenVerifier#DISABLED} refuses them all
+ * @param policyRules dev mode (the simulated TEE accepted) and the bound on policies' certificate
+ *     TTL; {@link PolicyRules#PRODUCTION} unless the operator runs with {@code --dev}
  */
 public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
         String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile, Duration nonceTtl,
-        DatabaseSettings database, Optional<Path> registrationFile, ServiceAccountTokenVerifier serviceAccountTokens) {
+        DatabaseSettings database, Optional<Path> registrationFile, ServiceAccountTokenVerifier serviceAccountTokens,
+        PolicyRules policyRules) {
 
     /** Settings with the embedded H2 store. */
     public ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
             String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile,
             Duration nonceTtl) {
         this(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames, nodeKeyFile, nonceTtl,
-                DatabaseSettings.embedded(), Optional.empty(), ServiceAccountTokenVerifier.DISABLED);
+                DatabaseSettings.embedded(), Optional.empty(), ServiceAccountTokenVerifier.DISABLED,
+                PolicyRules.PRODUCTION);
     }
 
     /** These settings with another store. */
     public ControlPlaneSettings withDatabase(DatabaseSettings db) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, db, registrationFile, serviceAccountTokens);
+                nodeKeyFile, nonceTtl, db, registrationFile, serviceAccountTokens, policyRules);
     }
 
     /** These settings loading registrations from {@code file} at start. */
     public ControlPlaneSettings withRegistrationFile(Optional<Path> file) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, database, file, serviceAccountTokens);
+                nodeKeyFile, nonceTtl, database, file, serviceAccountTokens, policyRules);
     }
 
     /** These settings verifying Kubernetes service-account tokens with {@code verifier}. */
     public ControlPlaneSettings withServiceAccountTokens(ServiceAccountTokenVerifier verifier) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, database, registrationFile, verifier);
+                nodeKeyFile, nonceTtl, database, registrationFile, verifier, policyRules);
+    }
+
+    /** These settings with other policy rules (dev mode, certificate TTL bound). */
+    public ControlPlaneSettings withPolicyRules(PolicyRules rules) {
+        return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
+                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, rules);
+    }
+
+    /** Whether the control plane runs in dev mode (the simulated TEE is accepted). */
+    public boolean devMode() {
+        return policyRules.devMode();
     }
 
     public ControlPlaneSettings {
         serverNames = List.copyOf(serverNames);
         java.util.Objects.requireNonNull(registrationFile, "registrationFile");
         java.util.Objects.requireNonNull(serviceAccountTokens, "serviceAccountTokens");
+        java.util.Objects.requireNonNull(policyRules, "policyRules");
         if (grpcPort < 0 || grpcPort > 65535) {
             throw new IllegalArgumentException("grpc port " + grpcPort + " is outside 0..65535");
         }
@@ -71,10 +88,13 @@ public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, 
         }
     }
 
-    /** Defaults for a data directory: loopback gRPC on a free port, trust domain {@code attestmesh.local}. */
+    /**
+     * Defaults for a data directory: loopback gRPC on a free port, trust domain {@code attestmesh.local},
+     * dev mode (tests attest with the simulated TEE).
+     */
     public static ControlPlaneSettings forTests(Path dataDir, Optional<Path> policyFile) {
         return new ControlPlaneSettings(dataDir, "127.0.0.1", 0, policyFile, "attestmesh.local",
                 Optional.of("test-ca-key-do-not-use-in-production"), List.of("localhost", "127.0.0.1"),
-                "/var/run/attestmesh/key.pem", Duration.ofMinutes(2));
+                "/var/run/attestmesh/key.pem", Duration.ofMinutes(2)).withPolicyRules(PolicyRules.DEV);
     }
 }

@@ -72,7 +72,11 @@ public class PoliciesController {
         } catch (PolicyValidationException e) {
             return invalid(e);
         }
-        return HttpResponse.ok(write(incoming, List.of()));
+        try {
+            return HttpResponse.ok(write(incoming, List.of()));
+        } catch (PolicyValidationException e) {
+            return invalid(e);
+        }
     }
 
     /** Creates or replaces one policy; the document must hold exactly that policy. */
@@ -90,7 +94,11 @@ public class PoliciesController {
                     + NodesController.printable(id) + "' as in the URL", incoming.stream()
                     .map(p -> "document holds policy '" + p.id() + "'").toList()));
         }
-        return HttpResponse.ok(write(incoming, List.of()).getFirst());
+        try {
+            return HttpResponse.ok(write(incoming, List.of()).getFirst());
+        } catch (PolicyValidationException e) {
+            return invalid(e);
+        }
     }
 
     /** Removes a policy; nodes holding it stop satisfying it at once. */
@@ -100,12 +108,16 @@ public class PoliciesController {
             if (cp.policies().get(id).isEmpty()) {
                 return HttpResponse.notFound(ApiError.of("no policy '" + NodesController.printable(id) + "'"));
             }
-            write(List.of(), List.of(id));
+            try {
+                write(List.of(), List.of(id));
+            } catch (PolicyValidationException e) {
+                return invalid(e); // the remaining set breaks a rule that tightened since it was stored
+            }
             return HttpResponse.status(HttpStatus.NO_CONTENT);
         }
     }
 
-    private List<PolicyChange> write(List<Policy> upserts, List<String> deletions) {
+    private List<PolicyChange> write(List<Policy> upserts, List<String> deletions) throws PolicyValidationException {
         synchronized (WRITE_LOCK) {
             Map<String, Policy> before = new LinkedHashMap<>();
             cp.policies().all().forEach(p -> before.put(p.id(), p));

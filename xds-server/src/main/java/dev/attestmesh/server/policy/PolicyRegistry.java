@@ -11,6 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HexFormat;
@@ -27,11 +29,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * sharing a store tell each other of changes ({@link ChangeNotifier}) and reload the set.
  */
 public final class PolicyRegistry {
+    private static final Logger LOG = LoggerFactory.getLogger(PolicyRegistry.class);
     private final PolicyStore store;
     private final Clock clock;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final ChangeNotifier changes;
     private volatile Map<String, Policy> current = Map.of();
+    private final PolicyRules rules;
 
     /** A registry whose changes are told only within this process. */
     public PolicyRegistry(PolicyStore store, Clock clock) {
@@ -43,10 +47,24 @@ public final class PolicyRegistry {
      * the set when another replica changed it, firing its listeners when anything differs.
      */
     public PolicyRegistry(PolicyStore store, Clock clock, ChangeNotifier changes) {
+        this(store, clock, changes, PolicyRules.DEV);
+    }
+
+    /**
+     * A registry that also enforces {@code rules} on every policy set written (see {@link PolicyRules}
+     * for what happens to stored policies the rules no longer allow).
+     */
+    public PolicyRegistry(PolicyStore store, Clock clock, ChangeNotifier changes, PolicyRules rules) {
         this.store = store;
         this.clock = clock;
         this.changes = changes;
+        this.rules = rules;
         current = parse(store.loadAll());
+        for (String problem : rules.problems(current.values())) {
+            LOG.warn("stored {}; it stays stored, but {}", problem, problem.contains("'sim'")
+                    ? "no simulated evidence is verified outside dev mode, so nothing satisfies it"
+                    : "certificates issued under it live at most the maximum");
+        }
         changes.subscribe((change, origin) -> {
             if (change == Change.Topic.POLICIES && origin == ChangeNotifier.Origin.OTHER_REPLICA) {
                 reload();
@@ -54,12 +72,12 @@ public final class PolicyRegistry {
         });
     }
 
-    private static Map<String, Policy> parse(Map<String, PolicyStore.StoredPolicy> stored) {
+    private Map<String, Policy> parse(Map<String, PolicyStore.StoredPolicy> stored) {
         Map<String, Policy> loaded = new LinkedHashMap<>();
         for (PolicyStore.StoredPolicy sp : stored.values()) {
             try {
                 for (Policy p : PolicyDocuments.parse(sp.document(), "stored policy " + sp.id())) {
-                    loaded.put(p.id(), p.withVersion(sp.version()));
+                    loaded.put(p.id(), rules.clamp(p.withVersion(sp.version())));
                 }
             } catch (PolicyValidationException e) {
                 throw new IllegalStateException("stored policy '" + sp.id() + "' no longer validates: "
@@ -87,7 +105,11 @@ public final class PolicyRegistry {
      * next version, new ones start at 1, missing ones are removed. Versions are derived from the
      * stored set under the store's policies lock, so replicas replacing at once never reuse a version.
      */
-    public void replace(Collection<Policy> policies) {
+    public void replace(Collection<Policy> policies) throws PolicyValidationException {
+        List<String> problems = rules.problems(policies);
+        if (!problems.isEmpty()) {
+            throw new PolicyValidationException("policy set", problems);
+        }
         boolean changed;
         synchronized (this) {
             Map<String, Policy> next = new LinkedHashMap<>();
