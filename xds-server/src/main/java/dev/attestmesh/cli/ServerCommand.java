@@ -74,6 +74,10 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--server-names", description = "Comma-separated DNS names/IPs for the control plane certificate.")
     String serverNames;
 
+    @Option(names = "--min-tcb-evaluation-data-number", description = "Refuse Intel TCB Info and QE Identity with a "
+            + "lower tcbEvaluationDataNumber, supplied or fetched (default 17; docs/evidence.md).")
+    Integer minTcbEvaluationDataNumber;
+
     @Override
     public Integer call() throws InterruptedException {
         Map<String, Object> props = properties();
@@ -130,6 +134,7 @@ final class ServerCommand implements Callable<Integer> {
         if (authzReplicas != null) {
             p.put("attestmesh.authz.replica-identities", authzReplicas);
         }
+        putIfSet(p, "attestmesh.collateral.min-tcb-evaluation-data-number", minTcbEvaluationDataNumber);
         return p;
     }
 

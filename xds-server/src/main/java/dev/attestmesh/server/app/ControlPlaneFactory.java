@@ -1,5 +1,6 @@
 package dev.attestmesh.server.app;
 
+import dev.attestmesh.quote.limits.FetchLimits;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
@@ -51,6 +52,11 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.intel.pcs-url:https://api.trustedservices.intel.com}") String pcsUrl,
             @Value("${attestmesh.amd.roots-dir:}") String amdRoots,
             @Value("${attestmesh.amd.kds-url:https://kdsintf.amd.com}") String kdsUrl,
+            @Value("${attestmesh.collateral.min-tcb-evaluation-data-number:17}") int minTcbEvaluationDataNumber,
+            @Value("${attestmesh.collateral.cache-max-bytes:67108864}") long collateralCacheMaxBytes,
+            @Value("${attestmesh.collateral.fetch-rate:5}") double collateralFetchRate,
+            @Value("${attestmesh.collateral.fetch-burst:20}") int collateralFetchBurst,
+            @Value("${attestmesh.collateral.fetch-failure-ttl:30s}") Duration collateralFetchFailureTtl,
             @Value("${attestmesh.database.url:}") String databaseUrl,
             @Value("${attestmesh.database.user:}") String databaseUser,
             @Value("${attestmesh.database.password:}") String databasePassword,
@@ -86,7 +92,10 @@ public class ControlPlaneFactory {
         try {
             EvidenceVerifierSet.Sources sources = new EvidenceVerifierSet.Sources(optionalPath(intelRoot),
                     optionalPath(intelCollateralDir), URI.create(pcsUrl), optionalPath(amdRoots), URI.create(kdsUrl));
-            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.from(sources),
+            EvidenceVerifierSet.CollateralSettings collateral = new EvidenceVerifierSet.CollateralSettings(
+                    minTcbEvaluationDataNumber, collateralCacheMaxBytes,
+                    new FetchLimits(collateralFetchRate, collateralFetchBurst, collateralFetchFailureTtl));
+            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.from(sources, collateral),
                     meshFile.isBlank() ? Optional.empty() : Optional.of(Path.of(meshFile)),
                     new RegistryWatchSettings(RegistryWatchSettings.parseIdentities(replicaIdentities), watchHeartbeat));
         } catch (IOException e) {
