@@ -74,6 +74,10 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--server-names", description = "Comma-separated DNS names/IPs for the control plane certificate.")
     String serverNames;
 
+    @Option(names = "--log-checkpoint-interval", description = "Sign an issuance log checkpoint this often when the "
+            + "log grew (default 5m; 0s: on demand only).")
+    String logCheckpointInterval;
+
     @Override
     public Integer call() throws InterruptedException {
         Map<String, Object> props = properties();
@@ -130,6 +134,7 @@ final class ServerCommand implements Callable<Integer> {
         if (authzReplicas != null) {
             p.put("attestmesh.authz.replica-identities", authzReplicas);
         }
+        putIfSet(p, "attestmesh.log.checkpoint-interval", logCheckpointInterval);
         return p;
     }
 
