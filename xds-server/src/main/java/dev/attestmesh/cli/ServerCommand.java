@@ -77,6 +77,9 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--min-tcb-evaluation-data-number", description = "Refuse Intel TCB Info and QE Identity with a "
             + "lower tcbEvaluationDataNumber, supplied or fetched (default 17; docs/evidence.md).")
     Integer minTcbEvaluationDataNumber;
+    @Option(names = "--log-checkpoint-interval", description = "Sign an issuance log checkpoint this often when the "
+            + "log grew (default 5m; 0s: on demand only).")
+    String logCheckpointInterval;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -135,6 +138,7 @@ final class ServerCommand implements Callable<Integer> {
             p.put("attestmesh.authz.replica-identities", authzReplicas);
         }
         putIfSet(p, "attestmesh.collateral.min-tcb-evaluation-data-number", minTcbEvaluationDataNumber);
+        putIfSet(p, "attestmesh.log.checkpoint-interval", logCheckpointInterval);
         return p;
     }
 
