@@ -71,6 +71,11 @@ final class ServerCommand implements Callable<Integer> {
             description = "Comma-separated SPIFFE IDs of standalone ext_authz replicas allowed to watch the registry.")
     String authzReplicas;
 
+    @Option(names = "--authz-client-identity", paramLabel = "SPIFFE_ID",
+            description = "Reserved SPIFFE ID (spiffe://<td>/attestmesh/...) of an operator-issued client certificate "
+                    + "that may call ext_authz Check besides attested nodes; repeatable.")
+    java.util.List<String> authzClientIdentities;
+
     @Option(names = "--server-names", description = "Comma-separated DNS names/IPs for the control plane certificate.")
     String serverNames;
 
@@ -139,6 +144,9 @@ final class ServerCommand implements Callable<Integer> {
         }
         putIfSet(p, "attestmesh.collateral.min-tcb-evaluation-data-number", minTcbEvaluationDataNumber);
         putIfSet(p, "attestmesh.log.checkpoint-interval", logCheckpointInterval);
+        if (authzClientIdentities != null) {
+            p.put("attestmesh.authz.client-identities", String.join(",", authzClientIdentities));
+        }
         return p;
     }
 

@@ -1,6 +1,7 @@
 package dev.attestmesh.server.app;
 
 import dev.attestmesh.quote.limits.FetchLimits;
+import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
@@ -63,6 +64,8 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.mesh-file:}") String meshFile,
             @Value("${attestmesh.authz.replica-identities:}") String replicaIdentities,
             @Value("${attestmesh.authz.watch-heartbeat:5s}") Duration watchHeartbeat,
+            @Value("${attestmesh.authz.client-identities:}") String authzClientIdentities,
+            @Value("${attestmesh.dev-mode:false}") boolean devMode,
             @Value("${attestmesh.kubernetes.issuer:}") String k8sIssuer,
             @Value("${attestmesh.kubernetes.audience:attestmesh}") String k8sAudience,
             @Value("${attestmesh.kubernetes.jwks-file:}") String k8sJwksFile,
@@ -88,7 +91,9 @@ public class ControlPlaneFactory {
                 .withRegistrationFile(optionalPath(registrationFile))
                 .withServiceAccountTokens(new KubernetesTokenConfig(k8sIssuer, k8sAudience, k8sJwksFile, k8sJwksUrl,
                         k8sOidcDiscovery, k8sPublicKeyFile, k8sTokenReviewUrl, k8sCaFile, k8sBearerTokenFile,
-                        k8sClockSkew).verifier());
+                        k8sClockSkew).verifier())
+                .withDevMode(devMode)
+                .withAuthzClientIdentities(CheckCallerAuthenticator.parseClientIdentities(authzClientIdentities));
         try {
             EvidenceVerifierSet.Sources sources = new EvidenceVerifierSet.Sources(optionalPath(intelRoot),
                     optionalPath(intelCollateralDir), URI.create(pcsUrl), optionalPath(amdRoots), URI.create(kdsUrl));
