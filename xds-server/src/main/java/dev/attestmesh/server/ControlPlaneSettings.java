@@ -1,5 +1,6 @@
 package dev.attestmesh.server;
 
+import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.identity.ServiceAccountTokenVerifier;
 import dev.attestmesh.server.policy.PolicyRules;
 import dev.attestmesh.server.store.DatabaseSettings;
@@ -7,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Control plane settings, resolved from command-line options, environment variables and configuration
@@ -28,63 +30,91 @@ import java.util.Optional;
  *     when absent, the stored registrations are used as they are
  * @param serviceAccountTokens verifies Kubernetes service-account tokens sent with a Challenge;
  *     {@link ServiceAccountTokenVerifier#DISABLED} refuses them all
- * @param policyRules dev mode (the simulated TEE accepted) and the bound on policies' certificate
- *     TTL; {@link PolicyRules#PRODUCTION} unless the operator runs with {@code --dev}
+ * @param devMode development mode ({@code attestmesh.dev-mode}): the embedded ext_authz admits nodes
+ *     attested with the simulated TEE, whose evidence proves nothing; false in production
+ * @param authzClientIdentities reserved SPIFFE IDs of operator-issued client certificates that may call
+ *     the embedded ext_authz Check besides attested nodes ({@code attestmesh.authz.client-identities})
+ * @param maxCertificateTtl longest certificate lifetime a policy may ask for
+ *     ({@code attestmesh.max-certificate-ttl}, default {@link PolicyRules#DEFAULT_MAX_CERTIFICATE_TTL})
  */
 public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
         String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile, Duration nonceTtl,
         DatabaseSettings database, Optional<Path> registrationFile, ServiceAccountTokenVerifier serviceAccountTokens,
-        PolicyRules policyRules) {
+        boolean devMode, Set<String> authzClientIdentities, Duration maxCertificateTtl) {
 
     /** Settings with the embedded H2 store. */
     public ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
             String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile,
             Duration nonceTtl) {
         this(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames, nodeKeyFile, nonceTtl,
-                DatabaseSettings.embedded(), Optional.empty(), ServiceAccountTokenVerifier.DISABLED,
-                PolicyRules.PRODUCTION);
+                DatabaseSettings.embedded(), Optional.empty(), ServiceAccountTokenVerifier.DISABLED, false, Set.of(),
+                PolicyRules.DEFAULT_MAX_CERTIFICATE_TTL);
     }
 
     /** These settings with another store. */
     public ControlPlaneSettings withDatabase(DatabaseSettings db) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, db, registrationFile, serviceAccountTokens, policyRules);
+                nodeKeyFile, nonceTtl, db, registrationFile, serviceAccountTokens, devMode,
+                authzClientIdentities, maxCertificateTtl);
     }
 
     /** These settings loading registrations from {@code file} at start. */
     public ControlPlaneSettings withRegistrationFile(Optional<Path> file) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, database, file, serviceAccountTokens, policyRules);
+                nodeKeyFile, nonceTtl, database, file, serviceAccountTokens, devMode,
+                authzClientIdentities, maxCertificateTtl);
     }
 
     /** These settings verifying Kubernetes service-account tokens with {@code verifier}. */
     public ControlPlaneSettings withServiceAccountTokens(ServiceAccountTokenVerifier verifier) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, database, registrationFile, verifier, policyRules);
+                nodeKeyFile, nonceTtl, database, registrationFile, verifier, devMode,
+                authzClientIdentities, maxCertificateTtl);
     }
 
-    /** These settings with other policy rules (dev mode, certificate TTL bound). */
-    public ControlPlaneSettings withPolicyRules(PolicyRules rules) {
+    /** These settings in development mode ({@code true}: simulated-TEE nodes pass ext_authz) or not. */
+    public ControlPlaneSettings withDevMode(boolean dev) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, rules);
+                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, dev, authzClientIdentities, maxCertificateTtl);
     }
 
-    /** Whether the control plane runs in dev mode (the simulated TEE is accepted). */
-    public boolean devMode() {
-        return policyRules.devMode();
+    /** These settings letting operator-issued client certificates naming {@code ids} call ext_authz Check. */
+    public ControlPlaneSettings withAuthzClientIdentities(Set<String> ids) {
+        return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
+                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, devMode, ids, maxCertificateTtl);
+    }
+
+    /** These settings bounding policies' certificate TTL at {@code max}. */
+    public ControlPlaneSettings withMaxCertificateTtl(Duration max) {
+        return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
+                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, devMode, authzClientIdentities,
+                max);
+    }
+
+    /** The rules every written policy set must follow: dev mode and the certificate TTL bound. */
+    public PolicyRules policyRules() {
+        return new PolicyRules(devMode, maxCertificateTtl);
     }
 
     public ControlPlaneSettings {
         serverNames = List.copyOf(serverNames);
+        authzClientIdentities = CheckCallerAuthenticator.checkedClientIdentities(
+                java.util.Objects.requireNonNull(authzClientIdentities, "authzClientIdentities"));
         java.util.Objects.requireNonNull(registrationFile, "registrationFile");
         java.util.Objects.requireNonNull(serviceAccountTokens, "serviceAccountTokens");
-        java.util.Objects.requireNonNull(policyRules, "policyRules");
+        new PolicyRules(devMode, java.util.Objects.requireNonNull(maxCertificateTtl, "maxCertificateTtl")); // bounds
         if (grpcPort < 0 || grpcPort > 65535) {
             throw new IllegalArgumentException("grpc port " + grpcPort + " is outside 0..65535");
         }
         if (!trustDomain.matches("[a-z0-9]([a-z0-9.-]{0,253}[a-z0-9])?")) {
             throw new IllegalArgumentException("trust domain '" + trustDomain
                     + "' must be a lower-case DNS name (letters, digits, dots, dashes)");
+        }
+        for (String id : authzClientIdentities) {
+            if (!dev.attestmesh.ca.SpiffeId.parse(id).trustDomain().equals(trustDomain)) {
+                throw new IllegalArgumentException("ext_authz client identity '" + id + "' is not in the mesh trust"
+                        + " domain '" + trustDomain + "': this control plane's CA issues none such");
+            }
         }
     }
 
@@ -95,6 +125,6 @@ public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, 
     public static ControlPlaneSettings forTests(Path dataDir, Optional<Path> policyFile) {
         return new ControlPlaneSettings(dataDir, "127.0.0.1", 0, policyFile, "attestmesh.local",
                 Optional.of("test-ca-key-do-not-use-in-production"), List.of("localhost", "127.0.0.1"),
-                "/var/run/attestmesh/key.pem", Duration.ofMinutes(2)).withPolicyRules(PolicyRules.DEV);
+                "/var/run/attestmesh/key.pem", Duration.ofMinutes(2)).withDevMode(true);
     }
 }
