@@ -93,7 +93,8 @@ public final class AgentSdsServer implements AutoCloseable {
     public void close() {
         server.shutdown();
         try {
-            server.awaitTermination(5, TimeUnit.SECONDS);
+            // SDS streams to the proxy never end by themselves: wait only for a FetchSecrets in progress
+            server.awaitTermination(1, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -25,6 +26,11 @@ import picocli.CommandLine.Option;
 @Command(name = "agent", mixinStandardHelpOptions = true,
         description = "Run the node agent inside a TEE: attest, write credentials, renew.")
 final class AgentCommand implements Callable<Integer> {
+    /** From SIGTERM to exit at most. */
+    private static final Duration STOP_DEADLINE = Duration.ofSeconds(9);
+    /** How long an attestation in progress at SIGTERM may go on before it is cancelled. */
+    private static final Duration ATTESTATION_GRACE = Duration.ofSeconds(2);
+
     @Option(names = "--control-plane", required = true, description = "Control plane gRPC address HOST:PORT.")
     String controlPlane;
 
@@ -89,7 +95,18 @@ final class AgentCommand implements Callable<Integer> {
                 return 1;
             }
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "attestmesh-agent-shutdown"));
+        ProcessShutdown shutdown = ProcessShutdown.install("agent", STOP_DEADLINE);
+        Thread runner = Thread.currentThread();
+        shutdown.onStop(agent::close); // wakes the renewal wait at once
+        // An attestation in progress may wait on its RPC for up to 30 s: give it a moment, then cancel it.
+        shutdown.onStop(() -> Thread.ofPlatform().daemon().name("attestmesh-agent-stop").start(() -> {
+            try {
+                Thread.sleep(ATTESTATION_GRACE.toMillis());
+                runner.interrupt();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
         AgentSdsServer sds = noSds ? null : AgentSdsServer.start(sdsSocket);
         try {
             if (sds != null) {
@@ -97,10 +114,19 @@ final class AgentCommand implements Callable<Integer> {
                 System.err.println("serving SDS (default, ROOTCA) on unix:" + sdsSocket);
             }
             agent.run();
+        } catch (InterruptedException e) {
+            if (!shutdown.stopRequested()) {
+                throw e;
+            }
         } finally {
             if (sds != null) {
                 sds.close();
             }
+        }
+        if (shutdown.stopRequested()) {
+            Thread.interrupted(); // a late interrupt from the stop timer is not an error
+            System.err.println("attestmesh agent: stopped after " + shutdown.cause());
+            return 0;
         }
         return agent.state() == dev.attestmesh.agent.AgentState.STOPPED ? 0 : 1;
     }

@@ -28,6 +28,8 @@ import picocli.CommandLine.Option;
             "control plane is unreachable, then denies every Check."})
 final class AuthzCommand implements Callable<Integer> {
     private static final Pattern SHORT_DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+    /** From SIGTERM to exit at most: Check calls are short, and close() cuts what is left after 5 s. */
+    private static final Duration STOP_DEADLINE = Duration.ofSeconds(9);
 
     @Option(names = "--control-plane", required = true, description = "Control plane gRPC address HOST:PORT.")
     String controlPlane;
@@ -88,6 +90,7 @@ final class AuthzCommand implements Callable<Integer> {
         if ((serveCert == null) != (serveKey == null)) {
             throw new IllegalArgumentException("--serve-cert and --serve-key go together");
         }
+        ProcessShutdown shutdown = ProcessShutdown.install("authz", STOP_DEADLINE);
         String id = replicaId != null ? replicaId : java.net.InetAddress.getLocalHost().getHostName();
         Optional<StandaloneAuthzServer.ServingIdentity> serving = serveCert == null ? Optional.empty()
                 : Optional.of(new StandaloneAuthzServer.ServingIdentity(serveCert, serveKey));
@@ -97,8 +100,12 @@ final class AuthzCommand implements Callable<Integer> {
                 Set.copyOf(clientIdentities), devMode));
         System.out.println("attestmesh authz: serving Check on " + bind + ":" + server.port()
                 + (plaintext ? " (plaintext)" : " (TLS)") + ", watching " + controlPlane);
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "attestmesh-authz-shutdown"));
-        server.awaitTermination();
+        try {
+            shutdown.awaitStop();
+        } finally {
+            server.close(); // stop accepting Check, let running ones finish, then drop the registry watch
+        }
+        System.out.println("attestmesh authz: stopped after " + shutdown.cause());
         return 0;
     }
 

@@ -1,16 +1,26 @@
 package dev.attestmesh.cli;
 
+import dev.attestmesh.server.ControlPlane;
 import io.micronaut.context.ApplicationContext;
-import io.micronaut.runtime.Micronaut;
+import io.micronaut.http.server.netty.NettyEmbeddedServer;
+import io.micronaut.runtime.server.EmbeddedServer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code attestmesh server}: runs the control plane until interrupted. */
+/**
+ * {@code attestmesh server}: runs the control plane until SIGTERM (or SIGINT), then stops it in order through
+ * {@link ProcessShutdown}. The Micronaut context is started with {@link ApplicationContext#builder()} rather than
+ * {@code Micronaut.run}, which would register Micronaut's own shutdown hook: that hook and any other stop of the
+ * context race for the same locks (docs/operator-guide.md, "Shutdown").
+ */
 @Command(name = "server", mixinStandardHelpOptions = true,
         description = "Run the control plane (embedded H2 store, mesh CA, ADS/SDS, attestation, ext_authz).")
 final class ServerCommand implements Callable<Integer> {
@@ -93,18 +103,56 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--log-checkpoint-interval", description = "Sign an issuance log checkpoint this often when the "
             + "log grew (default 5m; 0s: on demand only).")
     String logCheckpointInterval;
+    @Option(names = "--shutdown-grace", defaultValue = "5s", description = "On SIGTERM, how long in-flight "
+            + "attestations and Check calls may take to finish: 500ms, 5s, PT5S; at most 60s (default ${DEFAULT-VALUE}). "
+            + "The process exits within this plus " + STOP_OVERHEAD_SECONDS + " s.")
+    String shutdownGrace;
+
+    /** What the steps after the grace may take at most: streams, transports, the HTTP server, the store. */
+    static final int STOP_OVERHEAD_SECONDS = 4;
+    private static final Duration MAX_GRACE = Duration.ofSeconds(60);
+    private static final Logger LOG = LoggerFactory.getLogger(ServerCommand.class);
 
     @Override
     public Integer call() throws InterruptedException {
-        Map<String, Object> props = properties();
-        ApplicationContext ctx = Micronaut.build(new String[0]).properties(props).banner(false).start();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Duration grace = grace();
+        ProcessShutdown shutdown = ProcessShutdown.install("server", grace.plusSeconds(STOP_OVERHEAD_SECONDS));
+        ApplicationContext ctx = ApplicationContext.builder().properties(properties()).banner(false).start();
+        try {
+            Optional<EmbeddedServer> http = ctx.findBean(EmbeddedServer.class);
+            http.ifPresent(server -> {
+                server.start();
+                LOG.info("admin API on {}", server.getURI());
+            });
+            shutdown.awaitStop();
+            // 1. the admin port closes first: /health stops answering, so readiness fails and no admin write starts
+            http.ifPresent(ServerCommand::stopHttp);
+            // 2-5. gRPC: stop accepting, drain, end streams with UNAVAILABLE; background work; the store
+            ctx.getBean(ControlPlane.class).shutdown(grace);
+        } finally {
+            // the rest of the context (event loops, executors); the control plane's preDestroy finds it closed
             ctx.close();
-            stopped.countDown();
-        }, "attestmesh-shutdown"));
-        stopped.await();
+        }
+        LOG.info("server stopped cleanly after {}", shutdown.cause());
         return 0;
+    }
+
+    private static void stopHttp(EmbeddedServer server) {
+        if (server instanceof NettyEmbeddedServer netty) {
+            netty.stopServerOnly(); // stop() would also stop the context, before the control plane has drained
+        } else {
+            server.stop();
+        }
+    }
+
+    /** {@code --shutdown-grace}, bounded so the process still stops within a pod's termination grace. */
+    Duration grace() {
+        Duration d = AuthzCommand.parseDuration(shutdownGrace);
+        if (d.compareTo(MAX_GRACE) > 0) {
+            throw new IllegalArgumentException("--shutdown-grace must be at most " + MAX_GRACE.toSeconds() + "s, not '"
+                    + shutdownGrace + "'");
+        }
+        return d;
     }
 
     Map<String, Object> properties() {

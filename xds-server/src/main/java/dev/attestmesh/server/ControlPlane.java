@@ -25,6 +25,7 @@ import dev.attestmesh.server.registration.RegistrationRegistry;
 import dev.attestmesh.server.store.RegistrationStore;
 import dev.attestmesh.server.ca.CaBootstrap;
 import dev.attestmesh.server.ca.MeshCaHolder;
+import dev.attestmesh.server.lifecycle.CallDrain;
 import dev.attestmesh.server.mesh.AttestedNodeDirectory;
 import dev.attestmesh.server.mesh.AttestedNodeIdentity;
 import dev.attestmesh.server.mesh.EnvoyNodeDirectory;
@@ -55,6 +56,7 @@ import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
@@ -90,6 +92,10 @@ public final class ControlPlane implements AutoCloseable {
     public static final String CA_BUNDLE_FILE = "ca-bundle.pem";
     private static final Duration SERVER_CERT_TTL = Duration.ofDays(30);
     private static final int MAX_OUTSTANDING_NONCES = 100_000;
+    /** How long {@link #close()} lets in-flight calls (attestations, Check) finish before ending them. */
+    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(5);
+    /** After the grace, how long gRPC gets to finish closing its transports before they are cut. */
+    private static final Duration TRANSPORT_CLOSE_TIMEOUT = Duration.ofSeconds(1);
 
     private final ControlPlaneSettings settings;
     private final Database db;
@@ -113,6 +119,8 @@ public final class ControlPlane implements AutoCloseable {
     private final MeshConfigRegistry mesh;
     private final RegistryWatchService registryWatch;
     private final XdsStreamGuard streamGuard;
+    private final CallDrain calls = new CallDrain();
+    private boolean closed; // guarded by this
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings) throws IOException {
@@ -235,6 +243,7 @@ public final class ControlPlane implements AutoCloseable {
                 .sslContext(serverTls(clock))
                 .maxInboundMessageSize(2 * 1024 * 1024)
                 .addTransportFilter(authzCallers.transportFilter())
+                .intercept(calls) // outermost: sees every call, for the ordered shutdown
                 .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer, streamGuard))
                 .addService(ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer, streamGuard))
                 .addService(ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor(), peer))
@@ -452,24 +461,78 @@ public final class ControlPlane implements AutoCloseable {
         return CaBootstrap.sealingSecret(settings.dataDir(), settings.caKey());
     }
 
+    /** Closes as {@link #shutdown(Duration)} does, with {@link #DEFAULT_SHUTDOWN_GRACE}. */
     @Override
     public void close() {
-        registryWatch.close();
+        shutdown(DEFAULT_SHUTDOWN_GRACE);
+    }
+
+    /**
+     * Stops the control plane in the one order that loses nothing; a second call does nothing.
+     * <ol>
+     *   <li>stop accepting: the gRPC port closes and existing connections take no new calls (clients get
+     *       {@code UNAVAILABLE} and retry elsewhere);</li>
+     *   <li>let in-flight calls finish (attestations, renewals, {@code Check}) for at most {@code grace}; any still
+     *       running then are answered {@code UNAVAILABLE}, which agents retry;</li>
+     *   <li>end the registry-watch streams and every ADS/SDS stream with {@code UNAVAILABLE}, so Envoys and
+     *       authz replicas reconnect to another replica; then cut whatever gRPC still holds;</li>
+     *   <li>stop the background work (registry-watch thread, change listener);</li>
+     *   <li>close the store: the embedded H2 file is closed cleanly, the PostgreSQL pool is closed.</li>
+     * </ol>
+     * The Micronaut bean's {@code preDestroy} and {@code attestmesh server}'s shutdown both come here.
+     *
+     * @param grace how long in-flight calls may take; zero ends them at once
+     */
+    public synchronized void shutdown(Duration grace) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        long started = System.nanoTime();
+        boolean interrupted = false;
         server.shutdown();
-        streamGuard.closeAll("the control plane is shutting down; reconnect to another replica");
+        boolean drained;
         try {
-            if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
-                server.shutdownNow();
-            }
+            drained = calls.awaitInFlight(grace);
         } catch (InterruptedException e) {
-            server.shutdownNow();
-            Thread.currentThread().interrupt();
+            interrupted = true;
+            drained = false;
+        }
+        try {
+            int cut = drained ? 0 : calls.endInFlight(Status.UNAVAILABLE.withDescription(
+                    "control plane is shutting down; retry with another replica"));
+            registryWatch.close();
+            int ended = calls.closeStreams(Status.UNAVAILABLE.withDescription(
+                    "control plane is shutting down; reconnect to another replica"));
+            interrupted |= awaitTransports();
+            LOG.info("gRPC stopped: {}; {} stream(s) ended with UNAVAILABLE", drained ? "every in-flight call finished"
+                    : cut + " in-flight call(s) ended with UNAVAILABLE after the " + grace.toMillis() + " ms grace",
+                    ended);
         } finally {
             try {
                 changes.close();
             } finally {
                 db.close();
+                LOG.info("store closed ({}); control plane stopped in {} ms", db.description(),
+                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits for gRPC to close its transports, cutting them if they take too long; true if interrupted. */
+    private boolean awaitTransports() {
+        try {
+            if (!server.awaitTermination(TRANSPORT_CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                server.shutdownNow();
+                server.awaitTermination(TRANSPORT_CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            return false;
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            return true;
         }
     }
 }

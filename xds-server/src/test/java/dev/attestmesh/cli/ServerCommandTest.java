@@ -1,6 +1,10 @@
 package dev.attestmesh.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
 
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -18,5 +22,19 @@ class ServerCommandTest {
         ServerCommand bare = new ServerCommand();
         new CommandLine(bare).parseArgs();
         assertEquals(Map.of(), bare.properties(), "defaults stay with application.yml and the environment");
+    }
+
+    @Test
+    void shutdownGraceDefaultsToFiveSecondsAndIsBounded() {
+        ServerCommand bare = new ServerCommand();
+        new CommandLine(bare).parseArgs();
+        assertEquals(Duration.ofSeconds(5), bare.grace());
+        ServerCommand custom = new ServerCommand();
+        new CommandLine(custom).parseArgs("--shutdown-grace", "1500ms");
+        assertEquals(Duration.ofMillis(1500), custom.grace());
+        ServerCommand tooLong = new ServerCommand();
+        new CommandLine(tooLong).parseArgs("--shutdown-grace", "2m");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, tooLong::grace);
+        assertTrue(e.getMessage().contains("at most 60s"), e.getMessage());
     }
 }

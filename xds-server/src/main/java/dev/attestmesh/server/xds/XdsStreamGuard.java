@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * of a node's streams has ended, {@code afterStreamsClosed} runs so the node's snapshot can be
  * removed (java-control-plane keeps a snapshot while a watch is open).
  *
- * <p>{@link #closeAll} ends every stream with {@code UNAVAILABLE} at shutdown, so proxies reconnect to
- * another replica at once.
+ * <p>At shutdown the control plane's {@code CallDrain} ends every stream with {@code UNAVAILABLE}, so
+ * proxies reconnect to another replica at once.
  */
 public final class XdsStreamGuard implements ServerInterceptor {
     private static final Logger LOG = LoggerFactory.getLogger(XdsStreamGuard.class);
@@ -125,12 +125,6 @@ public final class XdsStreamGuard implements ServerInterceptor {
         }
     }
 
-    /** Ends every open stream with {@code UNAVAILABLE} (shutdown): proxies reconnect elsewhere at once. */
-    public void closeAll(String why) {
-        for (Set<GuardedCall<?, ?>> calls : byNode.values()) {
-            for (GuardedCall<?, ?> c : List.copyOf(calls)) {
-                c.closeOnce(Status.UNAVAILABLE.withDescription(why));
-            }
         }
     }
 
