@@ -15,6 +15,7 @@ import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.server.admin.metrics.MeshMetrics;
 import dev.attestmesh.server.attest.AttestationGrpcService;
 import dev.attestmesh.server.attest.AttestationMetrics;
+import dev.attestmesh.server.attest.MalformedRequests;
 import dev.attestmesh.admission.AttestationAdmission;
 import dev.attestmesh.admission.NonceStore;
 import dev.attestmesh.identity.Registration;
@@ -124,7 +125,12 @@ public final class ControlPlane implements AutoCloseable {
         this.ca = new MeshCaHolder(meshCa, clock);
         this.policies = new PolicyRegistry(new PolicyStore(db), clock, changes);
         if (settings.policyFile().isPresent()) {
-            policies.replace(loadPolicies(settings.policyFile().get()));
+            try {
+                policies.replace(loadPolicies(settings.policyFile().get()));
+            } catch (RuntimeException e) {
+                db.close(); // release the database (and the H2 file lock): the start failed
+                throw e;
+            }
         }
         warnAboutSimulator();
         this.registrations = new RegistrationRegistry(new RegistrationStore(db), policies, settings.trustDomain(), clock,
@@ -212,9 +218,13 @@ public final class ControlPlane implements AutoCloseable {
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.grpcBind(), settings.grpcPort()))
                 .sslContext(serverTls(clock))
                 .maxInboundMessageSize(2 * 1024 * 1024)
-                .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer))
-                .addService(ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer))
-                .addService(ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor(), peer))
+                // outermost: a request that does not decode is the caller's error (INVALID_ARGUMENT)
+                .addService(MalformedRequests.asInvalidArgument(
+                        ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer)))
+                .addService(MalformedRequests.asInvalidArgument(
+                        ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer)))
+                .addService(MalformedRequests.asInvalidArgument(
+                        ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor(), peer)))
                 .addService(ServerInterceptors.intercept(new AttestationAuthzService(decider).bindWithPolicyHeader(),
                         meshMetrics.authzInterceptor()))
                 .build()

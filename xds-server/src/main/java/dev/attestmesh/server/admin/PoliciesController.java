@@ -4,6 +4,7 @@ import dev.attestmesh.policy.Policy;
 import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.policy.PolicyValidationException;
 import dev.attestmesh.server.ControlPlane;
+import dev.attestmesh.server.policy.PolicyRegistry;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
@@ -72,7 +73,11 @@ public class PoliciesController {
         } catch (PolicyValidationException e) {
             return invalid(e);
         }
-        return HttpResponse.ok(write(incoming, List.of()));
+        try {
+            return HttpResponse.ok(write(incoming, List.of()));
+        } catch (IllegalArgumentException e) {
+            return HttpResponse.badRequest(ApiError.of(e.getMessage()));
+        }
     }
 
     /** Creates or replaces one policy; the document must hold exactly that policy. */
@@ -90,7 +95,11 @@ public class PoliciesController {
                     + NodesController.printable(id) + "' as in the URL", incoming.stream()
                     .map(p -> "document holds policy '" + p.id() + "'").toList()));
         }
-        return HttpResponse.ok(write(incoming, List.of()).getFirst());
+        try {
+            return HttpResponse.ok(write(incoming, List.of()).getFirst());
+        } catch (IllegalArgumentException e) {
+            return HttpResponse.badRequest(ApiError.of(e.getMessage()));
+        }
     }
 
     /** Removes a policy; nodes holding it stop satisfying it at once. */
@@ -105,6 +114,7 @@ public class PoliciesController {
         }
     }
 
+    /** @throws IllegalArgumentException when the set would exceed {@link PolicyRegistry#MAX_POLICIES} */
     private List<PolicyChange> write(List<Policy> upserts, List<String> deletions) {
         synchronized (WRITE_LOCK) {
             Map<String, Policy> before = new LinkedHashMap<>();
