@@ -35,14 +35,20 @@ public final class NodeKeyPair {
     }
 
     /** DER SubjectPublicKeyInfo of the public key: what the evidence's report data binds. */
+    private static final int MAX_COMMON_NAME_CHARS = 64;
+
     public byte[] subjectPublicKeyInfoDer() {
         return keyPair.getPublic().getEncoded();
     }
 
-    /** A PKCS#10 CSR (DER) for {@code CN=<nodeId>}, self-signed with the node key. */
+    /**
+     * A PKCS#10 CSR (DER) for {@code CN=<nodeId>}, self-signed with the node key. The control plane reads
+     * only the key from it; a node id longer than a common name may be (64, RFC 5280) is cut to fit.
+     */
     public byte[] csrDer(String nodeId) {
+        String cn = nodeId.length() > MAX_COMMON_NAME_CHARS ? nodeId.substring(0, MAX_COMMON_NAME_CHARS) : nodeId;
         try {
-            var builder = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + escapeRdn(nodeId)),
+            var builder = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + escapeRdn(cn)),
                     keyPair.getPublic());
             return builder.build(EcdsaContentSigner.of(keyPair.getPrivate())).getEncoded();
         } catch (IOException e) {

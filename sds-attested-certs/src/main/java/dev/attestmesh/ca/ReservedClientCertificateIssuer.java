@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.Objects;
+import dev.attestmesh.input.UntrustedText;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -92,7 +93,7 @@ public final class ReservedClientCertificateIssuer {
             serial = new BigInteger(128, RANDOM);
         } while (serial.signum() == 0);
         X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, "AttestMesh")
-                .addRDN(BCStyle.OU, ca.trustDomain()).addRDN(BCStyle.CN, kind.name().toLowerCase() + " " + name).build();
+                .addRDN(BCStyle.OU, ca.trustDomain()).addRDN(BCStyle.CN, commonName(kind, name)).build();
         SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(csr.subjectPublicKeyInfoDer());
         try {
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
@@ -114,5 +115,13 @@ public final class ReservedClientCertificateIssuer {
         } catch (IOException | GeneralSecurityException e) {
             throw new IllegalStateException("client certificate issuance failed for " + id.uri(), e);
         }
+    }
+
+    /**
+     * {@code <kind> <name>}, cut to the 64 characters a common name may have (RFC 5280): the SPIFFE ID
+     * carries the identity, the common name is only for people reading the certificate.
+     */
+    static String commonName(Kind kind, String name) {
+        return UntrustedText.fit(kind.name().toLowerCase(java.util.Locale.ROOT) + " " + name, 64);
     }
 }

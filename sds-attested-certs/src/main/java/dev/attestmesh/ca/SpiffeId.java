@@ -1,5 +1,6 @@
 package dev.attestmesh.ca;
 
+import dev.attestmesh.input.UntrustedText;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -51,29 +52,40 @@ public record SpiffeId(String trustDomain, String path) {
     public static SpiffeId parse(String uri) {
         Objects.requireNonNull(uri, "uri");
         if (!uri.startsWith(SCHEME)) {
-            throw new IllegalArgumentException("SPIFFE ID '" + uri + "' must start with 'spiffe://' (lower case)");
+            throw new IllegalArgumentException("SPIFFE ID '" + UntrustedText.forLog(uri) + "' must start with 'spiffe://' (lower case)");
         }
         String rest = uri.substring(SCHEME.length());
         int slash = rest.indexOf('/');
         if (slash < 0) {
             if (rest.isEmpty()) {
-                throw new IllegalArgumentException("SPIFFE ID '" + uri + "' has no trust domain");
+                throw new IllegalArgumentException("SPIFFE ID '" + UntrustedText.forLog(uri) + "' has no trust domain");
             }
             checkTrustDomain(rest);
-            throw new IllegalArgumentException("SPIFFE ID '" + uri + "' has no path; a workload ID needs one");
+            throw new IllegalArgumentException("SPIFFE ID '" + UntrustedText.forLog(uri) + "' has no path; a workload ID needs one");
         }
         return new SpiffeId(rest.substring(0, slash), rest.substring(slash));
     }
 
-    /** Validates a node ID: {@code [A-Za-z0-9._-]{1,128}}. */
+    /** The rule every node id follows, as error messages state it. */
+    public static final String NODE_ID_RULE = "1-128 characters of [A-Za-z0-9._-], not '.' or '..'";
+
+    /** Validates a node ID: {@value #NODE_ID_RULE}. */
     public static void checkNodeId(String nodeId) {
         if (nodeId == null || !NODE_ID.matcher(nodeId).matches()) {
-            throw new IllegalArgumentException("node id '" + nodeId
+            throw new IllegalArgumentException("node id '" + UntrustedText.forLog(nodeId)
                     + "' is invalid: use 1 to 128 characters from A-Z a-z 0-9 . _ -");
         }
         if (nodeId.equals(".") || nodeId.equals("..")) {
             throw new IllegalArgumentException("node id must not be '.' or '..'");
         }
+    }
+
+    /**
+     * Whether {@code nodeId} is a node id ({@value #NODE_ID_RULE}): the one rule for node ids wherever
+     * they arrive (Challenge, Attest, xDS, mesh config, revocation rules).
+     */
+    public static boolean isNodeId(String nodeId) {
+        return nodeId != null && NODE_ID.matcher(nodeId).matches() && !nodeId.equals(".") && !nodeId.equals("..");
     }
 
     /**
@@ -100,7 +112,7 @@ public record SpiffeId(String trustDomain, String path) {
             throw new IllegalArgumentException("SPIFFE trust domain is empty");
         }
         if (!TRUST_DOMAIN.matcher(td).matches()) {
-            throw new IllegalArgumentException("SPIFFE trust domain '" + td
+            throw new IllegalArgumentException("SPIFFE trust domain '" + UntrustedText.forLog(td)
                     + "' may contain only lower-case letters, digits, '.', '_' and '-' (no port, user info or upper case)");
         }
     }
@@ -110,14 +122,14 @@ public record SpiffeId(String trustDomain, String path) {
             throw new IllegalArgumentException("SPIFFE ID path is empty; a workload ID needs one");
         }
         if (path.charAt(0) != '/') {
-            throw new IllegalArgumentException("SPIFFE ID path '" + path + "' must start with '/'");
+            throw new IllegalArgumentException("SPIFFE ID path '" + UntrustedText.forLog(path) + "' must start with '/'");
         }
         if (path.endsWith("/")) {
-            throw new IllegalArgumentException("SPIFFE ID path '" + path + "' must not end with '/'");
+            throw new IllegalArgumentException("SPIFFE ID path '" + UntrustedText.forLog(path) + "' must not end with '/'");
         }
         for (String seg : path.substring(1).split("/", -1)) {
             if (seg.isEmpty()) {
-                throw new IllegalArgumentException("SPIFFE ID path '" + path + "' has an empty segment ('//')");
+                throw new IllegalArgumentException("SPIFFE ID path '" + UntrustedText.forLog(path) + "' has an empty segment ('//')");
             }
             checkSegment(seg, "path segment");
         }
@@ -125,7 +137,7 @@ public record SpiffeId(String trustDomain, String path) {
 
     private static void checkSegment(String seg, String what) {
         if (seg == null || !SEGMENT.matcher(seg).matches()) {
-            throw new IllegalArgumentException("SPIFFE " + what + " '" + seg
+            throw new IllegalArgumentException("SPIFFE " + what + " '" + UntrustedText.forLog(seg)
                     + "' may contain only A-Z a-z 0-9 . _ - (no percent-encoding, query or fragment)");
         }
         if (seg.equals(".") || seg.equals("..")) {

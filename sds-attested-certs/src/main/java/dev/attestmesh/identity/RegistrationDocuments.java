@@ -8,6 +8,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.attestmesh.ca.SpiffeId;
+import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.policy.Policy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -93,6 +94,8 @@ public final class RegistrationDocuments {
                         + MAX_DOCUMENT_CHARS + " bytes"));
             }
             text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new RegistrationValidationException(file.toString(), List.of("file is not valid UTF-8 text"));
         } catch (IOException e) {
             throw new RegistrationValidationException(file.toString(), List.of("cannot read file: " + e.getMessage()));
         }
@@ -296,7 +299,7 @@ public final class RegistrationDocuments {
         try {
             id = SpiffeId.parse(s.replace(placeholder, "node"));
         } catch (IllegalArgumentException e) {
-            problems.add(path + ": " + bounded(e.getMessage()));
+            problems.add(path + ": " + UntrustedText.fit(e.getMessage(), 300)); // quotes its input safely itself
             return Optional.empty();
         }
         if (!id.trustDomain().equals(trustDomain)) {
@@ -354,12 +357,8 @@ public final class RegistrationDocuments {
         }
     }
 
-    /** Caller text in messages: at most 100 characters, control characters replaced. */
+    /** Caller text in messages: {@link UntrustedText#forLog(String, int)}, at most 100 characters. */
     static String bounded(String s) {
-        if (s == null) {
-            return "";
-        }
-        String t = s.length() > 100 ? s.substring(0, 100) + "..." : s;
-        return t.replaceAll("\\p{Cntrl}", "?");
+        return UntrustedText.forLog(s == null ? "" : s, 100);
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.quote.TcbStatus;
 import dev.attestmesh.quote.TeeType;
 import java.io.IOException;
@@ -86,6 +87,8 @@ import java.util.regex.Pattern;
  * reported_tcb.microcode}). Unknown fields anywhere are errors.
  */
 public final class PolicyDocuments {
+    /** Largest policy file read, in bytes (admin API bodies are limited to 1 MiB by the server). */
+    public static final int MAX_FILE_BYTES = 4 * 1024 * 1024;
     private static final Set<String> DOC_FIELDS = Set.of("policies");
     private static final Set<String> POLICY_FIELDS = Set.of("id", "version", "tee", "tcbStatus", "advisoryIds", "debug",
             "maxEvidenceAge", "certificateTtl", "reference");
@@ -100,11 +103,17 @@ public final class PolicyDocuments {
 
     private PolicyDocuments() {}
 
-    /** Reads and validates a policy file. */
+    /** Reads and validates a policy file of at most {@value #MAX_FILE_BYTES} bytes. */
     public static List<Policy> load(Path file) throws PolicyValidationException {
         String text;
         try {
+            if (Files.size(file) > MAX_FILE_BYTES) {
+                throw new PolicyValidationException(file.toString(), List.of("file is " + Files.size(file)
+                        + " bytes, larger than the limit of " + MAX_FILE_BYTES + " bytes"));
+            }
             text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new PolicyValidationException(file.toString(), List.of("file is not valid UTF-8 text"));
         } catch (IOException e) {
             throw new PolicyValidationException(file.toString(), List.of("cannot read file: " + e.getMessage()));
         }
@@ -123,7 +132,8 @@ public final class PolicyDocuments {
             root = MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? "" : "line " + e.getLocation().getLineNr() + ": ";
-            throw new PolicyValidationException(sourceName, List.of(where + "not valid YAML/JSON: " + e.getOriginalMessage()));
+            throw new PolicyValidationException(sourceName, List.of(where + "not valid YAML/JSON: "
+                    + UntrustedText.forLog(e.getOriginalMessage(), 300)));
         }
         List<String> problems = new ArrayList<>();
         List<Policy> out = new ArrayList<>();
@@ -140,7 +150,7 @@ public final class PolicyDocuments {
                 String path = "policies[" + i + "]";
                 JsonNode idNode = list.get(i).get("id");
                 if (idNode != null && idNode.isTextual() && !ids.add(idNode.asText())) {
-                    problems.add(path + ".id: duplicate policy id '" + idNode.asText() + "'");
+                    problems.add(path + ".id: duplicate policy id '" + UntrustedText.forLog(idNode.asText()) + "'");
                 }
                 policy(list.get(i), path, problems).ifPresent(out::add);
             }
@@ -206,7 +216,8 @@ public final class PolicyDocuments {
         if (idNode == null || !idNode.isTextual()) {
             problems.add(path + ".id: required string");
         } else if (!Policy.ID.matcher(idNode.asText()).matches()) {
-            problems.add(path + ".id: '" + idNode.asText() + "' must match " + Policy.ID.pattern());
+            problems.add(path + ".id: '" + UntrustedText.forLog(idNode.asText()) + "' must match " + Policy.ID.pattern()
+                    + " (1-63 characters)");
         } else {
             id = idNode.asText();
         }
@@ -228,7 +239,7 @@ public final class PolicyDocuments {
                 try {
                     tees.add(TeeType.fromWireName(e.value()));
                 } catch (IllegalArgumentException ex) {
-                    problems.add(e.path() + ": " + ex.getMessage());
+                    problems.add(e.path() + ": " + unknownTee(e.value()));
                 }
             }
             if (teeNode.isArray() && teeNode.isEmpty()) {
@@ -242,7 +253,7 @@ public final class PolicyDocuments {
                 try {
                     statuses.add(TcbStatus.fromIntelName(e.value()));
                 } catch (IllegalArgumentException ex) {
-                    problems.add(e.path() + ": unknown TCB status '" + e.value() + "'; use Intel's spelling, e.g. UpToDate");
+                    problems.add(e.path() + ": unknown TCB status '" + UntrustedText.forLog(e.value()) + "'; use Intel's spelling, e.g. UpToDate");
                 }
             }
             if (n.get("tcbStatus").isArray() && n.get("tcbStatus").isEmpty()) {
@@ -253,7 +264,7 @@ public final class PolicyDocuments {
         if (n.has("advisoryIds")) {
             for (var e : stringList(n.get("advisoryIds"), path + ".advisoryIds", problems)) {
                 if (!ADVISORY.matcher(e.value()).matches()) {
-                    problems.add(e.path() + ": '" + e.value() + "' is not an advisory ID such as INTEL-SA-00615");
+                    problems.add(e.path() + ": '" + UntrustedText.forLog(e.value()) + "' is not an advisory ID such as INTEL-SA-00615");
                 } else {
                     advisories.add(e.value());
                 }
@@ -278,12 +289,12 @@ public final class PolicyDocuments {
             } else {
                 for (Iterator<String> it = rn.fieldNames(); it.hasNext(); ) {
                     String teeName = it.next();
-                    String rpath = path + ".reference." + teeName;
+                    String rpath = path + ".reference." + UntrustedText.forLog(teeName, 16);
                     TeeType tee;
                     try {
                         tee = TeeType.fromWireName(teeName);
                     } catch (IllegalArgumentException ex) {
-                        problems.add(rpath + ": " + ex.getMessage());
+                        problems.add(rpath + ": " + unknownTee(teeName));
                         continue;
                     }
                     if (!teeName.equals(tee.wireName())) {
@@ -475,7 +486,7 @@ public final class PolicyDocuments {
         }
         Optional<Duration> d = parseDuration(n.asText());
         if (d.isEmpty() || d.get().isZero()) {
-            problems.add(path + ": '" + n.asText() + "' is not a positive duration such as 1h, 30m, 1h30m, 2d or PT1H");
+            problems.add(path + ": '" + UntrustedText.forLog(n.asText()) + "' is not a positive duration such as 1h, 30m, 1h30m, 2d or PT1H");
             return dflt;
         }
         return d.get();
@@ -545,11 +556,18 @@ public final class PolicyDocuments {
         return sb.toString();
     }
 
+    /** TeeType's own message, with the caller's text quoted safely. */
+    private static String unknownTee(String name) {
+        return "unknown TEE type '" + UntrustedText.forLog(name, 32) + "'; expected one of "
+                + java.util.Arrays.stream(TeeType.values()).map(TeeType::wireName)
+                        .collect(java.util.stream.Collectors.joining(", "));
+    }
+
     private static void unknownFields(JsonNode n, String prefix, Set<String> known, List<String> problems) {
         for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!known.contains(f)) {
-                problems.add(prefix + f + ": unknown field; expected one of " + new TreeSet<>(known));
+                problems.add(prefix + UntrustedText.forLog(f) + ": unknown field; expected one of " + new TreeSet<>(known));
             }
         }
     }

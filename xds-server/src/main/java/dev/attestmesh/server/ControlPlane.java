@@ -16,6 +16,7 @@ import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.server.admin.metrics.MeshMetrics;
 import dev.attestmesh.server.attest.AttestationGrpcService;
 import dev.attestmesh.server.attest.AttestationMetrics;
+import dev.attestmesh.server.attest.MalformedRequests;
 import dev.attestmesh.admission.AttestationAdmission;
 import dev.attestmesh.admission.NonceStore;
 import dev.attestmesh.identity.Registration;
@@ -141,6 +142,9 @@ public final class ControlPlane implements AutoCloseable {
                 db.close();
                 throw new IllegalArgumentException("policy file " + settings.policyFile().get() + " is invalid:\n  - "
                         + String.join("\n  - ", e.problems()), e);
+            } catch (RuntimeException e) {
+                db.close(); // release the database (and the H2 file lock): the start failed
+                throw e;
             }
         }
         if (settings.devMode()) {
@@ -244,9 +248,13 @@ public final class ControlPlane implements AutoCloseable {
                 .maxInboundMessageSize(2 * 1024 * 1024)
                 .addTransportFilter(authzCallers.transportFilter())
                 .intercept(calls) // outermost: sees every call, for the ordered shutdown
-                .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer, streamGuard))
-                .addService(ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer, streamGuard))
-                .addService(ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor(), peer))
+                // a request that does not decode is the caller's error (INVALID_ARGUMENT)
+                .addService(MalformedRequests.asInvalidArgument(
+                        ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer, streamGuard)))
+                .addService(MalformedRequests.asInvalidArgument(
+                        ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer, streamGuard)))
+                .addService(MalformedRequests.asInvalidArgument(
+                        ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor(), peer)))
                 .addService(ServerInterceptors.intercept(new AttestationAuthzService(decider).bind(authzCallers),
                         meshMetrics.authzInterceptor()))
                 .build()

@@ -3,6 +3,7 @@ package dev.attestmesh.identity.kubernetes;
 import com.nimbusds.jwt.JWTClaimsSet;
 import dev.attestmesh.identity.KubernetesIdentity;
 import dev.attestmesh.identity.TokenRejectedException;
+import dev.attestmesh.input.UntrustedText;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -57,22 +58,9 @@ final class ClaimChecks {
         return "system:serviceaccount:" + namespace + ":" + serviceAccount;
     }
 
-    /**
-     * {@code value} fit for an error message: at most {@code max} characters, anything but printable
-     * ASCII letters, digits and {@code . _ : / @ -} replaced by {@code ?}.
-     */
+    /** {@code value} fit for an error message: {@link UntrustedText#forLog(String, int)}. */
     static String sanitize(String value, int max) {
-        if (value == null) {
-            return "(none)";
-        }
-        StringBuilder b = new StringBuilder(Math.min(value.length(), max) + 3);
-        for (int i = 0; i < value.length() && b.length() < max; i++) {
-            char c = value.charAt(i);
-            boolean plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || ".:_/@- ,()=".indexOf(c) >= 0;
-            b.append(plain ? c : '?');
-        }
-        return value.length() > max ? b + "..." : b.toString();
+        return UntrustedText.forLog(value, max);
     }
 
     private static Object field(Map<?, ?> binding, String object, String name) {

@@ -48,7 +48,8 @@ public final class AdminAuthFilter {
         AdminRole required = requiredRole(request);
         if (!principal.get().role().includes(required)) {
             return HttpResponse.status(HttpStatus.FORBIDDEN).body(ApiError.of("'" + principal.get().name() + "' has role "
-                    + principal.get().role().name().toLowerCase() + "; " + request.getMethodName() + " " + request.getPath()
+                    + principal.get().role().name().toLowerCase() + "; " + request.getMethodName() + " "
+                    + dev.attestmesh.input.UntrustedText.forLog(request.getPath(), 200)
                     + " needs role " + required.name().toLowerCase()));
         }
         request.setAttribute(AdminPrincipal.REQUEST_ATTRIBUTE, principal.get());

@@ -20,10 +20,13 @@ public enum AdminRole {
      * @throws IllegalArgumentException naming the roles when {@code name} is none of them
      */
     public static AdminRole parse(String name) {
+        if (name == null) {
+            throw new IllegalArgumentException("role is required; use viewer, operator or admin");
+        }
         try {
             return valueOf(name.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown role '" + name + "'; use viewer, operator or admin", e);
+            throw new IllegalArgumentException("unknown role '" + dev.attestmesh.input.UntrustedText.forLog(name, 32) + "'; use viewer, operator or admin", e);
         }
     }
 }

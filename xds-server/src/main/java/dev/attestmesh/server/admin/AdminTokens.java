@@ -65,7 +65,7 @@ public final class AdminTokens {
      * @throws IllegalArgumentException when the name is empty, too long or has unusual characters
      */
     public IssuedToken create(String name, AdminRole role) {
-        if (!NAME.matcher(name).matches()) {
+        if (name == null || !NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("token name must be 1-128 characters of letters, digits, space and ._@:/-");
         }
         byte[] raw = new byte[32];

@@ -1,6 +1,7 @@
 package dev.attestmesh.server.admin;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.registry.NodeEntry;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
@@ -67,7 +68,7 @@ public class NodesController {
         Optional<Snapshot> snapshot = Optional.ofNullable(cp.xdsCache().getSnapshot(id));
         return dump.render(id, snapshot).<HttpResponse<?>>map(json -> HttpResponse.ok(json)
                         .contentType(MediaType.APPLICATION_JSON_TYPE))
-                .orElseGet(() -> HttpResponse.notFound(ApiError.of("no xDS snapshot is published for node '" + id
+                .orElseGet(() -> HttpResponse.notFound(ApiError.of("no xDS snapshot is published for node '" + printable(id)
                         + "' (a revoked or expired node has none)")));
     }
 
@@ -91,13 +92,9 @@ public class NodesController {
     @RequiresRole(AdminRole.OPERATOR)
     public HttpResponse<?> release(@PathVariable String id, @Nullable @Body ReleaseRequest body, HttpRequest<?> request) {
         String reason = body == null || body.reason() == null ? "" : body.reason().strip();
-        if (reason.length() > MAX_REASON_CHARS) {
-            return HttpResponse.badRequest(ApiError.of("reason is " + reason.length() + " characters long; at most "
-                    + MAX_REASON_CHARS + " are accepted"));
-        }
-        if (reason.chars().anyMatch(Character::isISOControl)) {
-            return HttpResponse.badRequest(ApiError.of("reason contains control characters (such as line breaks); "
-                    + "send one line of at most " + MAX_REASON_CHARS + " printable characters"));
+        Optional<String> problem = UntrustedText.lineProblem("reason", reason, MAX_REASON_CHARS);
+        if (problem.isPresent()) {
+            return HttpResponse.badRequest(ApiError.of("release rejected: " + problem.get()));
         }
         String by = request.getAttribute(AdminPrincipal.REQUEST_ATTRIBUTE, AdminPrincipal.class)
                 .map(AdminPrincipal::name).orElse("unknown");
@@ -127,8 +124,8 @@ public class NodesController {
         return HttpResponse.notFound(ApiError.of("no node '" + printable(id) + "' is registered; list nodes with GET /api/v1/nodes"));
     }
 
+    /** Caller text (a path segment) fit for a message: {@link UntrustedText#forLog(String)}. */
     static String printable(String s) {
-        String t = s.length() > 128 ? s.substring(0, 128) + "..." : s;
-        return t.replaceAll("\\p{Cntrl}", "?");
+        return UntrustedText.forLog(s);
     }
 }

@@ -4,6 +4,7 @@ import dev.attestmesh.policy.Policy;
 import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.policy.PolicyValidationException;
 import dev.attestmesh.server.ControlPlane;
+import dev.attestmesh.server.policy.PolicyRegistry;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
@@ -76,6 +77,8 @@ public class PoliciesController {
             return HttpResponse.ok(write(incoming, List.of()));
         } catch (PolicyValidationException e) {
             return invalid(e);
+        } catch (IllegalArgumentException e) {
+            return HttpResponse.badRequest(ApiError.of(e.getMessage()));
         }
     }
 
@@ -98,6 +101,8 @@ public class PoliciesController {
             return HttpResponse.ok(write(incoming, List.of()).getFirst());
         } catch (PolicyValidationException e) {
             return invalid(e);
+        } catch (IllegalArgumentException e) {
+            return HttpResponse.badRequest(ApiError.of(e.getMessage()));
         }
     }
 
@@ -117,6 +122,7 @@ public class PoliciesController {
         }
     }
 
+    /** @throws IllegalArgumentException when the set would exceed {@link PolicyRegistry#MAX_POLICIES} */
     private List<PolicyChange> write(List<Policy> upserts, List<String> deletions) throws PolicyValidationException {
         synchronized (WRITE_LOCK) {
             Map<String, Policy> before = new LinkedHashMap<>();

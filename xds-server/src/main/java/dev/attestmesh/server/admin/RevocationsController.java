@@ -1,6 +1,7 @@
 package dev.attestmesh.server.admin;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.revocation.RevocationKind;
 import dev.attestmesh.server.revocation.RevocationRule;
@@ -38,13 +39,15 @@ public class RevocationsController {
     /**
      * A new rule.
      *
-     * @param kind {@code node}, {@code measurement}, {@code policy}, {@code tcb-status} or {@code advisory}
+     * @param kind {@code node}, {@code measurement}, {@code policy}, {@code tcb-status}, {@code advisory},
+     *     {@code registration} or {@code platform}
      * @param value node id, measurement hex, policy id, TCB status (e.g. {@code OutOfDate}) or advisory ID
-     * @param reason why (shown in denials)
+     * @param reason why (shown in denials): one line of at most {@value Revocations#MAX_REASON_CHARS}
+     *     printable characters
      */
     @Serdeable
     @JsonIgnoreProperties(ignoreUnknown = false)
-    public record RevocationRequest(String kind, String value, @Nullable String reason) {}
+    public record RevocationRequest(@Nullable String kind, @Nullable String value, @Nullable String reason) {}
 
     /** A rule in force. */
     @Serdeable
@@ -69,6 +72,10 @@ public class RevocationsController {
 
     @Post(consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
     public HttpResponse<?> add(@Body RevocationRequest body, HttpRequest<?> request) {
+        if (body.kind() == null || body.value() == null) {
+            return HttpResponse.badRequest(ApiError.of("revocation rule rejected: kind and value are required, e.g. "
+                    + "{\"kind\": \"node\", \"value\": \"node-1\", \"reason\": \"...\"}"));
+        }
         Revocations.Applied applied;
         try {
             RevocationKind kind = RevocationKind.fromWireName(body.kind());
@@ -85,6 +92,6 @@ public class RevocationsController {
     public HttpResponse<?> remove(@PathVariable String id) {
         return cp.revocations().remove(id).<HttpResponse<?>>map(l -> HttpResponse.ok(new Removed(RuleView.of(l.rule()),
                 l.liftedNodes()))).orElseGet(() -> HttpResponse.notFound(ApiError.of("no revocation rule '"
-                + NodesController.printable(id) + "'; list them with GET /api/v1/revocations")));
+                + UntrustedText.forLog(id) + "'; list them with GET /api/v1/revocations")));
     }
 }

@@ -25,10 +25,14 @@ public class TokensController {
         this.tokens = tokens;
     }
 
-    /** @param role {@code viewer}, {@code operator} or {@code admin} */
+    /**
+     * @param name who or what holds the token: 1-128 of letters, digits, space and {@code ._@:/-}
+     * @param role {@code viewer}, {@code operator} or {@code admin}
+     */
     @Serdeable
     @JsonIgnoreProperties(ignoreUnknown = false)
-    public record TokenRequest(String name, String role) {}
+    public record TokenRequest(@io.micronaut.core.annotation.Nullable String name,
+            @io.micronaut.core.annotation.Nullable String role) {}
 
     /** A token's description. */
     @Serdeable

@@ -22,7 +22,9 @@ import dev.attestmesh.ca.SpiffeId;
 import dev.attestmesh.identity.KubernetesIdentity;
 import dev.attestmesh.identity.ServiceAccountTokenVerifier;
 import dev.attestmesh.identity.TokenRejectedException;
+import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.quote.TeeType;
+import dev.attestmesh.server.registration.RegistrationRegistry;
 import dev.attestmesh.server.watch.RegistryWatchService;
 import dev.attestmesh.server.xds.AttestedStreamCallbacks;
 import dev.attestmesh.server.xds.PeerCertificateInterceptor;
@@ -36,7 +38,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,12 +50,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class AttestationGrpcService extends AttestationServiceGrpc.AttestationServiceImplBase {
     private static final Logger LOG = LoggerFactory.getLogger(AttestationGrpcService.class);
-    private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
     static final int MAX_EVIDENCE_BYTES = 64 * 1024;
     static final int MAX_CSR_BYTES = 8 * 1024;
     static final int MAX_COLLATERAL_BYTES = 1024 * 1024;
     static final int MAX_TOKEN_CHARS = 16 * 1024;
-    static final int MAX_SPIFFE_ID_CHARS = 2048;
+    /** The longest SPIFFE ID any registration can grant: a longer request can name none. */
+    static final int MAX_SPIFFE_ID_CHARS = RegistrationRegistry.MAX_SPIFFE_ID_CHARS;
 
     private final NonceStore nonces;
     private final AttestationAdmission admission;
@@ -103,7 +104,7 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
                     .setExpiresAt(timestamp(issued.expiresAt())).setNodeId(nodeId).build());
             out.onCompleted();
         } catch (StatusRuntimeException e) {
-            LOG.info("challenge refused ({}): {}", e.getStatus().getCode(), e.getStatus().getDescription());
+            LOG.info("challenge refused ({}): {}", e.getStatus().getCode(), logged(e.getStatus()));
             out.onError(e);
         }
     }
@@ -145,7 +146,7 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
         } catch (StatusRuntimeException e) {
             metrics.attestation(tee, e.getStatus().getCode().name().toLowerCase(), System.nanoTime() - started);
             LOG.info("attestation refused for node '{}' ({}): {}", safe(request.getNodeId()), e.getStatus().getCode(),
-                    e.getStatus().getDescription());
+                    logged(e.getStatus()));
             out.onError(e);
         } catch (RuntimeException e) {
             metrics.attestation(tee, "internal", System.nanoTime() - started);
@@ -162,7 +163,8 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
         try {
             tee = TeeType.fromWireName(request.getTee());
         } catch (IllegalArgumentException e) {
-            throw invalid(e.getMessage());
+            throw invalid("unknown TEE type '" + UntrustedText.forLog(request.getTee(), 16) + "'; expected one of "
+                    + String.join(", ", java.util.Arrays.stream(TeeType.values()).map(TeeType::wireName).toList()));
         }
         requireSize("evidence", request.getEvidence().size(), 1, MAX_EVIDENCE_BYTES);
         requireSize("csr", request.getCsr().size(), 1, MAX_CSR_BYTES);
@@ -173,7 +175,15 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
                     + "(docs/identity.md); ask for an identity with spiffe_id");
         }
         if (request.getSpiffeId().length() > MAX_SPIFFE_ID_CHARS) {
-            throw invalid("spiffe_id is longer than " + MAX_SPIFFE_ID_CHARS + " characters");
+            throw invalid("spiffe_id is " + request.getSpiffeId().length() + " characters long; at most "
+                    + MAX_SPIFFE_ID_CHARS + " are accepted");
+        }
+        if (!request.getSpiffeId().isEmpty()) {
+            try {
+                SpiffeId.parse(request.getSpiffeId());
+            } catch (IllegalArgumentException e) {
+                throw invalid("spiffe_id is not a SPIFFE ID: " + e.getMessage());
+            }
         }
         Optional<String> peer = PeerCertificateInterceptor.currentPeerChain()
                 .map(chain -> AttestedStreamCallbacks.sha256Hex(chain[0]));
@@ -218,8 +228,8 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
     }
 
     private static void requireNodeId(String nodeId) {
-        if (!NODE_ID.matcher(nodeId).matches() || nodeId.equals(".") || nodeId.equals("..")) {
-            throw invalid("node_id '" + safe(nodeId) + "' must be 1-128 characters of [A-Za-z0-9._-], not '.' or '..'");
+        if (!SpiffeId.isNodeId(nodeId)) {
+            throw invalid("node_id '" + safe(nodeId) + "' must be " + SpiffeId.NODE_ID_RULE);
         }
     }
 
@@ -236,10 +246,18 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
         return Status.INVALID_ARGUMENT.withDescription(message).asRuntimeException();
     }
 
-    /** Truncates and strips control characters from caller-supplied text before it reaches a log. */
+    /** Caller-supplied text fit for a log line or a status description. */
     static String safe(String s) {
-        String t = s.length() > 128 ? s.substring(0, 128) + "..." : s;
-        return t.replaceAll("\\p{Cntrl}", "?");
+        return UntrustedText.forLog(s);
+    }
+
+    /**
+     * A refusal's description as logged: one line, bounded. Descriptions quote caller values only
+     * through {@link #safe}, but refusals from deeper stages (evidence parsers, identity) are composed
+     * far from here.
+     */
+    private static String logged(Status status) {
+        return UntrustedText.fit(String.valueOf(status.getDescription()), 2048);
     }
 
     private static ByteString der(X509Certificate c) {

@@ -9,12 +9,18 @@ import java.util.concurrent.atomic.LongAdder;
  * by the admin API's metrics endpoint.
  */
 public final class AttestationMetrics {
+    private static final java.util.Set<String> KNOWN_TEES = java.util.Arrays.stream(dev.attestmesh.quote.TeeType.values())
+            .map(dev.attestmesh.quote.TeeType::wireName).collect(java.util.stream.Collectors.toUnmodifiableSet());
     private final Map<String, LongAdder> attestations = new ConcurrentHashMap<>();
     private final LongAdder latencyNanos = new LongAdder();
     private final LongAdder certificates = new LongAdder();
 
+    /**
+     * Counts one attestation. {@code tee} is what the caller sent: anything but a known TEE's wire name
+     * is counted as {@code invalid}, so callers cannot grow the set of labels.
+     */
     public void attestation(String tee, String result, long nanos) {
-        String t = tee.matches("[a-z]{1,8}") ? tee : "invalid";
+        String t = KNOWN_TEES.contains(tee) ? tee : "invalid";
         attestations.computeIfAbsent(t + "|" + result, k -> new LongAdder()).increment();
         latencyNanos.add(nanos);
     }

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.attestmesh.ca.SpiffeId;
+import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.server.mesh.MeshService.EgressPort;
 import dev.attestmesh.server.mesh.MeshService.IngressPort;
 import dev.attestmesh.server.mesh.MeshService.Membership;
@@ -33,6 +35,8 @@ import java.util.regex.Pattern;
  * Thread-safe and stateless.
  */
 public final class MeshConfigParser {
+    /** Largest document accepted, in characters (admin API bodies are limited to 1 MiB by the server). */
+    public static final int MAX_DOCUMENT_CHARS = 4 * 1024 * 1024;
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
@@ -57,19 +61,26 @@ public final class MeshConfigParser {
      * @throws MeshConfigException listing every problem, when there is at least one
      */
     public static MeshConfig parse(String document, Set<String> knownPolicyIds) throws MeshConfigException {
-        return parse(document, Optional.of(Set.copyOf(knownPolicyIds)));
+        return parse(document, Optional.of(Set.copyOf(knownPolicyIds)), true);
     }
 
     /**
      * Parses a document that was valid when it was stored, without checking policy IDs: policies may
      * have been removed since, and connections that require a missing policy fail closed (no endpoint
-     * qualifies and ext_authz denies) instead of the control plane refusing to start.
+     * qualifies and ext_authz denies) instead of the control plane refusing to start. Nor are the
+     * limits on sizes and node ids checked that {@link #parse(String, Set)} applies: a document stored
+     * before a limit existed still loads.
      */
     public static MeshConfig parseStored(String document) throws MeshConfigException {
-        return parse(document, Optional.empty());
+        return parse(document, Optional.empty(), false);
     }
 
-    private static MeshConfig parse(String document, Optional<Set<String>> knownPolicyIds) throws MeshConfigException {
+    private static MeshConfig parse(String document, Optional<Set<String>> knownPolicyIds, boolean checkLimits)
+            throws MeshConfigException {
+        if (checkLimits && document.length() > MAX_DOCUMENT_CHARS) {
+            throw new MeshConfigException(List.of("document: " + document.length() + " characters, more than the limit "
+                    + "of " + MAX_DOCUMENT_CHARS));
+        }
         JsonNode root;
         try {
             root = YAML.readTree(document);
@@ -77,7 +88,7 @@ public final class MeshConfigParser {
             String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()
                     + ", column " + e.getLocation().getColumnNr();
             throw new MeshConfigException(List.of("document: not valid YAML" + where + ": "
-                    + e.getOriginalMessage()));
+                    + UntrustedText.forLog(e.getOriginalMessage(), 300)));
         }
         List<String> problems = new ArrayList<>();
         if (root == null || root.isMissingNode() || root.isNull()) {
@@ -98,7 +109,7 @@ public final class MeshConfigParser {
                 if (name != null && name.isTextual()) {
                     names.add(name.asText());
                 }
-                parsed.add(service(list.get(i), "services[" + i + "]", knownPolicyIds, problems));
+                parsed.add(service(list.get(i), "services[" + i + "]", knownPolicyIds, checkLimits, problems));
             }
         }
         unknownUpstreams(list, names, problems);
@@ -110,7 +121,8 @@ public final class MeshConfigParser {
         return new MeshConfig(services.stream().map(s -> resolveUpstreamPorts(s, services)).toList());
     }
 
-    private static Optional<MeshService> service(JsonNode n, String path, Optional<Set<String>> policies, List<String> problems) {
+    private static Optional<MeshService> service(JsonNode n, String path, Optional<Set<String>> policies,
+            boolean checkLimits, List<String> problems) {
         if (!n.isObject()) {
             problems.add(path + ": must be a mapping (name, members, ingress, egress, ...)");
             return Optional.empty();
@@ -119,15 +131,19 @@ public final class MeshConfigParser {
         unknownFields(n, path, SERVICE_FIELDS, problems);
         String name = requiredString(n, "name", path, problems);
         if (name != null && !DNS_LABEL.matcher(name).matches()) {
-            problems.add(path + ".name: '" + name + "' must be a DNS label (lower-case letters, digits, '-', at most 63)");
+            problems.add(path + ".name: '" + UntrustedText.forLog(name) + "' must be a DNS label (lower-case letters, digits, '-', at most 63)");
         }
         boolean mutual = bool(n, "mutual", path, true, problems);
         boolean proxyless = bool(n, "proxyless", path, false, problems);
-        Membership members = members(n.get("members"), path + ".members", problems);
+        Membership members = members(n.get("members"), path + ".members", checkLimits, problems);
         Map<String, String> addresses = stringMap(n.get("addresses"), path + ".addresses", problems);
         addresses.forEach((node, ip) -> {
-            if (!IPV4.matcher(ip).matches() && !IPV6.matcher(ip).matches()) {
-                problems.add(path + ".addresses." + node + ": '" + ip + "' is not an IPv4 or IPv6 address literal");
+            if (checkLimits && !SpiffeId.isNodeId(node)) {
+                problems.add(path + ".addresses: '" + UntrustedText.forLog(node) + "' is not a node id (" + SpiffeId.NODE_ID_RULE
+                        + ")");
+            } else if (!IPV4.matcher(ip).matches() && !IPV6.matcher(ip).matches()) {
+                problems.add(path + ".addresses." + UntrustedText.forLog(node) + ": '" + UntrustedText.forLog(ip)
+                        + "' is not an IPv4 or IPv6 address literal");
             }
         });
         // Paths are kept beside the parsed entries so that messages name the document's own indexes
@@ -178,7 +194,7 @@ public final class MeshConfigParser {
         }
     }
 
-    private static Membership members(JsonNode n, String path, List<String> problems) {
+    private static Membership members(JsonNode n, String path, boolean checkLimits, List<String> problems) {
         if (n == null) {
             problems.add(path + ": required (nodes, spiffeIds and/or registrations; cluster and metadata narrow them)");
             return null;
@@ -191,13 +207,22 @@ public final class MeshConfigParser {
         int before = problems.size();
         unknownFields(n, path, MEMBER_FIELDS, problems);
         Set<String> nodes = new LinkedHashSet<>(stringList(n.get("nodes"), path + ".nodes", problems));
+        if (checkLimits) {
+            List<String> listed = List.copyOf(nodes);
+            for (int i = 0; i < listed.size(); i++) {
+                if (!SpiffeId.isNodeId(listed.get(i))) {
+                    problems.add(path + ".nodes: '" + UntrustedText.forLog(listed.get(i)) + "' is not a node id ("
+                            + SpiffeId.NODE_ID_RULE + ")");
+                }
+            }
+        }
         Set<String> spiffeIds = new LinkedHashSet<>();
         List<String> rawSpiffe = stringList(n.get("spiffeIds"), path + ".spiffeIds", problems);
         for (int i = 0; i < rawSpiffe.size(); i++) {
             try {
                 spiffeIds.add(dev.attestmesh.ca.SpiffeId.parse(rawSpiffe.get(i)).uri());
             } catch (IllegalArgumentException e) {
-                problems.add(path + ".spiffeIds[" + i + "]: " + e.getMessage());
+                problems.add(path + ".spiffeIds[" + i + "]: " + UntrustedText.fit(e.getMessage(), 300));
             }
         }
         Set<String> registrations = new LinkedHashSet<>();
@@ -220,6 +245,10 @@ public final class MeshConfigParser {
             }
         }
         Map<String, String> metadata = stringMap(n.get("metadata"), path + ".metadata", problems);
+        if (checkLimits) {
+            EnvoyNodeIdentity.limitProblem(cluster.orElse(""), metadata)
+                    .ifPresent(problem -> problems.add(path + ": " + problem));
+        }
         if (problems.size() == before && nodes.isEmpty() && spiffeIds.isEmpty() && registrations.isEmpty()) {
             problems.add(path + ": " + (cluster.isPresent() || !metadata.isEmpty()
                     ? "cluster and metadata are what a proxy says about itself, so they can only narrow an identity "
@@ -245,7 +274,7 @@ public final class MeshConfigParser {
             switch (s) {
                 case "tcp" -> protocol = Protocol.TCP;
                 case "http" -> protocol = Protocol.HTTP;
-                default -> problems.add(path + ".protocol: must be tcp or http, got " + p);
+                default -> problems.add(path + ".protocol: must be tcp or http, got " + UntrustedText.forLog(p.toString()));
             }
         }
         if (proxyless && p != null && protocol != Protocol.HTTP) {
@@ -414,7 +443,7 @@ public final class MeshConfigParser {
         for (int i = 0; i < ids.size(); i++) {
             String id = ids.get(i);
             if (known.isPresent() && !known.get().contains(id)) {
-                problems.add(path + ".policies[" + i + "]: unknown policy ID '" + id + "'; known: "
+                problems.add(path + ".policies[" + i + "]: unknown policy ID '" + UntrustedText.forLog(id) + "'; known: "
                         + known.get().stream().sorted().toList() + " (add the policy first)");
             }
             if (!seen.add(id)) {
@@ -433,7 +462,7 @@ public final class MeshConfigParser {
             return 0;
         }
         if (!v.isIntegralNumber() || v.asLong() < 1 || v.asLong() > 65535) {
-            problems.add(path + "." + field + ": must be a port number 1..65535, got " + v);
+            problems.add(path + "." + field + ": must be a port number 1..65535, got " + UntrustedText.forLog(v.toString()));
             return 0;
         }
         return v.asInt();
@@ -445,7 +474,7 @@ public final class MeshConfigParser {
             return dflt;
         }
         if (!v.isBoolean()) {
-            problems.add(path + "." + field + ": must be true or false, got " + v);
+            problems.add(path + "." + field + ": must be true or false, got " + UntrustedText.forLog(v.toString()));
             return dflt;
         }
         return v.asBoolean();
@@ -472,7 +501,7 @@ public final class MeshConfigParser {
         for (int i = 0; i < v.size(); i++) {
             JsonNode e = v.get(i);
             if (!e.isTextual() || e.asText().isBlank()) {
-                problems.add(path + "[" + i + "]: must be a non-empty string, got " + e);
+                problems.add(path + "[" + i + "]: must be a non-empty string, got " + UntrustedText.forLog(e.toString()));
             } else {
                 out.add(e.asText());
             }
@@ -491,7 +520,8 @@ public final class MeshConfigParser {
         Map<String, String> out = new LinkedHashMap<>();
         v.properties().forEach(e -> {
             if (!e.getValue().isTextual()) {
-                problems.add(path + "." + e.getKey() + ": must be a string, got " + e.getValue());
+                problems.add(path + "." + UntrustedText.forLog(e.getKey()) + ": must be a string, got "
+                        + UntrustedText.forLog(e.getValue().toString()));
             } else {
                 out.put(e.getKey(), e.getValue().asText());
             }
@@ -502,7 +532,7 @@ public final class MeshConfigParser {
     private static void unknownFields(JsonNode n, String path, Set<String> allowed, List<String> problems) {
         n.fieldNames().forEachRemaining(f -> {
             if (!allowed.contains(f)) {
-                problems.add((path.isEmpty() ? "" : path + ".") + f + ": unknown field; allowed: "
+                problems.add((path.isEmpty() ? "" : path + ".") + UntrustedText.forLog(f) + ": unknown field; allowed: "
                         + allowed.stream().sorted().toList());
             }
         });

@@ -111,7 +111,13 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
      */
     public VersionedMeshConfig replaceFromFile(Path file) {
         try {
+            if (Files.size(file) > MeshConfigParser.MAX_DOCUMENT_CHARS) {
+                throw new IllegalArgumentException("mesh config file " + file + " is " + Files.size(file)
+                        + " bytes, larger than the limit of " + MeshConfigParser.MAX_DOCUMENT_CHARS);
+            }
             return replace(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("mesh config file " + file + " is not valid UTF-8 text", e);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read mesh config file " + file + ": " + e.getMessage(), e);
         } catch (MeshConfigException e) {

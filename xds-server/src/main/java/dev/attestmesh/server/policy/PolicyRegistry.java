@@ -30,6 +30,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class PolicyRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(PolicyRegistry.class);
+    /**
+     * Most policies in force at once. A node's satisfied policies (id=version each, up to 84 characters)
+     * are stored in one column of 4096 characters ({@code nodes.satisfied_policies}, and the policy IDs
+     * in {@code issuance_log.policy_ids}); this many always fit.
+     */
+    public static final int MAX_POLICIES = 32;
     private final PolicyStore store;
     private final Clock clock;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
@@ -104,8 +110,15 @@ public final class PolicyRegistry {
      * Replaces the policy set as a whole: unchanged policies keep their version, changed ones get the
      * next version, new ones start at 1, missing ones are removed. Versions are derived from the
      * stored set under the store's policies lock, so replicas replacing at once never reuse a version.
+     *
+     * @throws IllegalArgumentException when the set holds more than {@value #MAX_POLICIES} policies
+     *     (nothing changes)
      */
     public void replace(Collection<Policy> policies) throws PolicyValidationException {
+        if (policies.size() > MAX_POLICIES) {
+            throw new IllegalArgumentException("the policy set would hold " + policies.size() + " policies, more than "
+                    + "the limit of " + MAX_POLICIES + "; nothing was changed");
+        }
         List<String> problems = rules.problems(policies);
         if (!problems.isEmpty()) {
             throw new PolicyValidationException("policy set", problems);

@@ -31,6 +31,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class RegistrationRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(RegistrationRegistry.class);
+    /**
+     * Longest SPIFFE ID a registration may grant, in characters: what the node registry and the
+     * issuance log store per node (columns {@code nodes.spiffe_id}, {@code issuance_log.spiffe_id}). A
+     * template's {@value Registration#NODE_ID_PLACEHOLDER} counts as the longest node id (128).
+     */
+    public static final int MAX_SPIFFE_ID_CHARS = 512;
+    private static final int MAX_NODE_ID_CHARS = 128;
     private final RegistrationStore store;
     private final PolicyRegistry policies;
     private final String trustDomain;
@@ -97,8 +104,17 @@ public final class RegistrationRegistry {
         return trustDomain;
     }
 
+    /** The length of the longest SPIFFE ID {@code r} can grant. */
+    static int grantedLength(Registration r) {
+        return r.perNode()
+                ? r.spiffeId().length() - Registration.NODE_ID_PLACEHOLDER.length() + MAX_NODE_ID_CHARS
+                : r.spiffeId().length();
+    }
+
     /**
-     * Problems that the document parser cannot see: policies that do not exist now.
+     * Problems that the document parser cannot see: policies that do not exist now, and SPIFFE IDs
+     * longer than the store keeps per node ({@value #MAX_SPIFFE_ID_CHARS} characters). Checked on every
+     * write, not when the stored set is read back, so a stored set always loads.
      *
      * @return every problem, with the registration's location
      */
@@ -106,6 +122,13 @@ public final class RegistrationRegistry {
         List<String> problems = new ArrayList<>();
         for (int i = 0; i < registrations.size(); i++) {
             Registration r = registrations.get(i);
+            int granted = grantedLength(r);
+            if (granted > MAX_SPIFFE_ID_CHARS) {
+                problems.add("registration '" + r.id() + "': the SPIFFE ID it grants can be " + granted
+                        + " characters long" + (r.perNode() ? " (with " + Registration.NODE_ID_PLACEHOLDER
+                        + " replaced by a node id of " + MAX_NODE_ID_CHARS + ")" : "") + "; at most "
+                        + MAX_SPIFFE_ID_CHARS + " are accepted");
+            }
             for (String p : r.policies()) {
                 if (policies.get(p).isEmpty()) {
                     problems.add("registration '" + r.id() + "': policy '" + p + "' does not exist (create it first)");

@@ -1,6 +1,7 @@
 package dev.attestmesh.server.registry;
 
 import dev.attestmesh.authz.NodeAuthzRecord;
+import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.ca.AttestationClaims;
 import dev.attestmesh.quote.TeeType;
@@ -33,7 +34,16 @@ public record NodeEntry(String nodeId, String spiffeId, TeeType tee, String meas
         Instant evidenceExpiresAt, Instant attestedAt, VerifiedEvidence evidence, String registration,
         String keySha256, Optional<KubernetesIdentity> kubernetes) {
 
+    /** Longest state reason stored (column {@code nodes.state_reason}); longer reasons are cut. */
+    public static final int MAX_STATE_REASON_CHARS = 1024;
+
+    /**
+     * The state reason is composed from fixed text and operator or caller text (revocation reasons,
+     * registration IDs, release reasons): it is made to fit its column here, whatever composed it, so
+     * no record can fail to store (or block a restart) because of its reason.
+     */
     public NodeEntry {
+        stateReason = UntrustedText.fit(Objects.requireNonNull(stateReason, "stateReason"), MAX_STATE_REASON_CHARS);
         satisfiedPolicies = Map.copyOf(satisfiedPolicies);
         Objects.requireNonNull(registration, "registration");
         Objects.requireNonNull(keySha256, "keySha256");

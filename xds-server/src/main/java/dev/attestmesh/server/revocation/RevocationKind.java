@@ -1,5 +1,6 @@
 package dev.attestmesh.server.revocation;
 
+import dev.attestmesh.input.UntrustedText;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -47,7 +48,7 @@ public enum RevocationKind {
                 return k;
             }
         }
-        throw new IllegalArgumentException("unknown revocation kind '" + name + "'; use one of "
+        throw new IllegalArgumentException("unknown revocation kind '" + UntrustedText.forLog(name, 32) + "'; use one of "
                 + Arrays.stream(values()).map(RevocationKind::wireName).collect(Collectors.joining(", ")));
     }
 }

@@ -1,6 +1,7 @@
 package dev.attestmesh.server.revocation;
 
 import dev.attestmesh.identity.Registration;
+import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.quote.PlatformId;
 import dev.attestmesh.quote.TcbStatus;
 import java.time.Instant;
@@ -58,7 +59,7 @@ public record RevocationRule(String id, RevocationKind kind, String value, Strin
             case REGISTRATION -> {
                 if (!Registration.ID.matcher(v).matches()) {
                     throw new IllegalArgumentException("registration '" + printable(v) + "' must match "
-                            + Registration.ID.pattern());
+                            + Registration.ID.pattern() + " (1-63 characters)");
                 }
                 yield v;
             }
@@ -116,7 +117,6 @@ public record RevocationRule(String id, RevocationKind kind, String value, Strin
     }
 
     private static String printable(String s) {
-        String t = s.length() > 64 ? s.substring(0, 64) + "..." : s;
-        return t.replaceAll("\\p{Cntrl}", "?");
+        return UntrustedText.forLog(s, 64);
     }
 }

@@ -16,16 +16,23 @@ public final class RevocationStore {
     }
 
     public void insert(RevocationRule r) {
+        insertAll(List.of(r));
+    }
+
+    /** Stores every rule in one transaction: all of them or, on any failure, none. */
+    public void insertAll(List<RevocationRule> rules) {
         db.inTransaction(c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO revocations (id, kind, rule_value, reason, "
                     + "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)")) {
-                ps.setString(1, r.id());
-                ps.setString(2, r.kind().name());
-                ps.setString(3, r.value());
-                ps.setString(4, r.reason());
-                ps.setString(5, r.createdBy());
-                ps.setTimestamp(6, Timestamp.from(r.createdAt()));
-                ps.executeUpdate();
+                for (RevocationRule r : rules) {
+                    ps.setString(1, r.id());
+                    ps.setString(2, r.kind().name());
+                    ps.setString(3, r.value());
+                    ps.setString(4, r.reason());
+                    ps.setString(5, r.createdBy());
+                    ps.setTimestamp(6, Timestamp.from(r.createdAt()));
+                    ps.executeUpdate();
+                }
             }
             return null;
         });
@@ -33,11 +40,28 @@ public final class RevocationStore {
 
     /** @return false when no rule has this id */
     public boolean delete(String id) {
+        return deleteAll(List.of(id));
+    }
+
+    /**
+     * Deletes the rules in one transaction: all of them or none.
+     *
+     * @return false (and nothing deleted) when no rule has the first id
+     */
+    public boolean deleteAll(List<String> ids) {
         return db.inTransaction(c -> {
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM revocations WHERE id = ?")) {
-                ps.setString(1, id);
-                return ps.executeUpdate() > 0;
+                boolean first = true;
+                for (String id : ids) {
+                    ps.setString(1, id);
+                    int deleted = ps.executeUpdate();
+                    if (first && deleted == 0) {
+                        return false; // nothing was deleted in this transaction
+                    }
+                    first = false;
+                }
             }
+            return true;
         });
     }
 

@@ -1,5 +1,8 @@
 package dev.attestmesh.server.revocation;
 
+import dev.attestmesh.ca.SpiffeId;
+import dev.attestmesh.input.UntrustedText;
+import dev.attestmesh.policy.Policy;
 import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.server.registry.NodeEntry;
 import dev.attestmesh.server.registry.NodeRegistry;
@@ -26,6 +29,10 @@ import org.slf4j.LoggerFactory;
 public final class Revocations implements RevocationCheck {
     private static final Logger LOG = LoggerFactory.getLogger(Revocations.class);
     private static final String REASON_PREFIX = "revoked by revocation rule ";
+    /** Longest reason an operator may give, in characters (column {@code revocations.reason}). */
+    public static final int MAX_REASON_CHARS = 1024;
+    /** Longest creator name kept (column {@code revocations.created_by}); longer names are cut. */
+    static final int MAX_CREATED_BY_CHARS = 128;
 
     /** A rule just added and the nodes it revoked. */
     public record Applied(RevocationRule rule, List<String> revokedNodes) {}
@@ -58,13 +65,37 @@ public final class Revocations implements RevocationCheck {
     }
 
     /**
-     * Adds a rule and revokes every node it matches.
+     * Adds a rule and revokes every node it matches. The rule, and the platform rule that accompanies a
+     * node rule, are stored in one transaction: both or neither.
      *
-     * @throws IllegalArgumentException when the value is not valid for the kind
+     * @param reason one line of at most {@value #MAX_REASON_CHARS} printable characters (may be empty)
+     * @param createdBy who adds it; cut to {@value #MAX_CREATED_BY_CHARS} characters
+     * @throws IllegalArgumentException when the value is not valid for the kind or the reason is not
+     *     acceptable, saying which limit was broken; nothing is stored then
      */
     public Applied add(RevocationKind kind, String value, String reason, String createdBy) {
+        if (kind == null || value == null) {
+            throw new IllegalArgumentException("kind and value are required");
+        }
+        // Node ids and policy ids are checked here as strictly as where they arrive; rules stored before
+        // these checks existed still load (RevocationRule checks only what the columns require).
+        String trimmed = value.trim();
+        if (kind == RevocationKind.NODE && !SpiffeId.isNodeId(trimmed)) {
+            throw new IllegalArgumentException("node '" + UntrustedText.forLog(trimmed) + "' is not a node id: "
+                    + SpiffeId.NODE_ID_RULE);
+        }
+        if (kind == RevocationKind.POLICY && !Policy.ID.matcher(trimmed).matches()) {
+            throw new IllegalArgumentException("policy '" + UntrustedText.forLog(trimmed) + "' is not a policy id: "
+                    + Policy.ID.pattern() + " (1-63 characters)");
+        }
+        String why = reason == null ? "" : reason;
+        Optional<String> problem = UntrustedText.lineProblem("reason", why, MAX_REASON_CHARS);
+        if (problem.isPresent()) {
+            throw new IllegalArgumentException(problem.get());
+        }
+        String by = UntrustedText.fit(createdBy == null ? "unknown" : createdBy, MAX_CREATED_BY_CHARS);
         // millisecond precision: what every store keeps, so a reloaded rule equals this one
-        RevocationRule rule = new RevocationRule(UUID.randomUUID().toString(), kind, value, reason, createdBy,
+        RevocationRule rule = new RevocationRule(UUID.randomUUID().toString(), kind, value, why, by,
                 clock.instant().truncatedTo(ChronoUnit.MILLIS));
         // A node rule also revokes the node's platform (when its evidence names one), so the TEE cannot
         // escape the revocation by attesting again under another node id. Validated before anything is stored.
@@ -72,16 +103,15 @@ public final class Revocations implements RevocationCheck {
         if (kind == RevocationKind.NODE) {
             platform = registry.entry(rule.value()).flatMap(e -> e.evidence().platformId())
                     .map(p -> new RevocationRule(UUID.randomUUID().toString(), RevocationKind.PLATFORM, p,
-                            bounded(companionPrefix(rule) + reason), createdBy, rule.createdAt()));
+                            UntrustedText.fit(companionPrefix(rule) + why, MAX_REASON_CHARS), by, rule.createdAt()));
         }
-        store.insert(rule);
-        rules.add(rule);
-        if (platform.isPresent()) {
-            store.insert(platform.get());
-            rules.add(platform.get());
-        }
+        List<RevocationRule> added = new ArrayList<>();
+        added.add(rule);
+        platform.ifPresent(added::add);
+        store.insertAll(added);
+        rules.addAll(added);
         List<String> revoked = enforce();
-        LOG.info("{} added by '{}'; revoked nodes {}", rule.describe(), createdBy, revoked);
+        LOG.info("{} added by '{}'; revoked nodes {}", rule.describe(), by, revoked);
         return new Applied(rule, revoked);
     }
 
@@ -90,28 +120,27 @@ public final class Revocations implements RevocationCheck {
         return "platform of node '" + nodeRule.value() + "' (rule " + nodeRule.id() + "): ";
     }
 
-    private static String bounded(String reason) {
-        return reason.length() > 1000 ? reason.substring(0, 1000) + "..." : reason;
-    }
-
     /**
      * Removes a rule and lifts the revocations it made; empty when no rule has this id. Removing a node
      * rule also removes the platform rule that was added with it.
      */
     public Optional<Lifted> remove(String id) {
         Optional<RevocationRule> rule = get(id);
-        if (rule.isEmpty() || !store.delete(id)) {
+        if (rule.isEmpty()) {
             return Optional.empty();
         }
-        rules.removeIf(r -> r.id().equals(id));
+        List<String> ids = new ArrayList<>();
+        ids.add(id);
         if (rule.get().kind() == RevocationKind.NODE) {
             String prefix = companionPrefix(rule.get());
-            for (RevocationRule r : List.copyOf(rules)) {
-                if (r.kind() == RevocationKind.PLATFORM && r.reason().startsWith(prefix) && store.delete(r.id())) {
-                    rules.removeIf(x -> x.id().equals(r.id()));
-                }
-            }
+            rules.stream().filter(r -> r.kind() == RevocationKind.PLATFORM && r.reason().startsWith(prefix))
+                    .forEach(r -> ids.add(r.id()));
         }
+        // The rule and its companion platform rule go in one transaction: both or neither.
+        if (!store.deleteAll(ids)) {
+            return Optional.empty();
+        }
+        rules.removeIf(r -> ids.contains(r.id()));
         List<String> lifted = new ArrayList<>();
         String marker = REASON_PREFIX + id + " ";
         for (NodeEntry e : registry.entries()) {
@@ -156,8 +185,8 @@ public final class Revocations implements RevocationCheck {
                     continue;
                 }
                 Optional<RevocationRule> rule = firstMatch(RevocationSubject.of(e));
-                if (rule.isPresent() && registry.revoke(e.nodeId(), bounded(REASON_PREFIX + rule.get().id() + " ("
-                        + rule.get().kind().wireName() + "): " + rule.get().reason()))) {
+                if (rule.isPresent() && registry.revoke(e.nodeId(), REASON_PREFIX + rule.get().id() + " ("
+                        + rule.get().kind().wireName() + "): " + rule.get().reason())) {
                     revoked.add(e.nodeId());
                 }
             }

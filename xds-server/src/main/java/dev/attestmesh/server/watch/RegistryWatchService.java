@@ -3,6 +3,7 @@ package dev.attestmesh.server.watch;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.util.Durations;
 import dev.attestmesh.api.v1.NodeRecord;
+import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.api.v1.PolicyRef;
 import dev.attestmesh.api.v1.RegistryEvent;
 import dev.attestmesh.api.v1.WatchRegistryRequest;
@@ -38,6 +39,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Guarantees:
  * <ul>
+ *   <li>A {@code replica_id} that is not one line of at most {@value #MAX_REPLICA_ID_CHARS} printable
+ *       characters is refused with INVALID_ARGUMENT before anything else.</li>
  *   <li>Only callers presenting an operator-issued replica certificate are served: it chains to the mesh
  *       CA's current trust bundle, is valid, carries no attestation claims extension (so no node leaf
  *       qualifies, whatever its URI), and its single URI SAN is a reserved replica identity listed in
@@ -62,6 +65,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class RegistryWatchService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RegistryWatchService.class);
+    /** Longest {@code replica_id} (free text for this log; a host name by default), in characters. */
+    public static final int MAX_REPLICA_ID_CHARS = 256;
     private static final int URI_SAN = 6;
     /** Below this many changed nodes a delta is always sent, however small the registry. */
     private static final int MIN_DELTA_FOR_RESYNC = 64;
@@ -110,6 +115,13 @@ public final class RegistryWatchService implements AutoCloseable {
     /** Serves one {@code WatchRegistry} call; must run in the call's gRPC context (for the peer chain). */
     public void watch(WatchRegistryRequest request, StreamObserver<RegistryEvent> responseObserver) {
         ServerCallStreamObserver<RegistryEvent> call = (ServerCallStreamObserver<RegistryEvent>) responseObserver;
+        Optional<String> badReplicaId = UntrustedText.lineProblem("replica_id", request.getReplicaId(),
+                MAX_REPLICA_ID_CHARS);
+        if (badReplicaId.isPresent()) {
+            LOG.info("WatchRegistry refused: {}", badReplicaId.get());
+            call.onError(Status.INVALID_ARGUMENT.withDescription(badReplicaId.get()).asRuntimeException());
+            return;
+        }
         Optional<X509Certificate[]> chain = PeerCertificateInterceptor.currentPeerChain();
         if (chain.isEmpty() || chain.get().length == 0) {
             call.onError(Status.UNAUTHENTICATED.withDescription("WatchRegistry needs mutual TLS: connect with an "
@@ -366,7 +378,6 @@ public final class RegistryWatchService implements AutoCloseable {
     }
 
     private static String printable(String s) {
-        String t = s.length() > 128 ? s.substring(0, 128) + "..." : s;
-        return t.replaceAll("\\p{Cntrl}", "?");
+        return UntrustedText.forLog(s, MAX_REPLICA_ID_CHARS);
     }
 }

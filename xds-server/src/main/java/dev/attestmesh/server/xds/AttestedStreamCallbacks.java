@@ -1,10 +1,14 @@
 package dev.attestmesh.server.xds;
 
 import dev.attestmesh.authz.NodeAuthzRecord;
+import dev.attestmesh.ca.SpiffeId;
+import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.registry.NodeState;
+import dev.attestmesh.server.mesh.EnvoyNodeIdentity;
 import dev.attestmesh.server.registry.NodeRegistry;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.exception.RequestException;
+import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.grpc.Status;
@@ -12,8 +16,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,16 +53,47 @@ public final class AttestedStreamCallbacks implements DiscoveryServerCallbacks {
 
     @Override
     public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
+        requireBoundedNode(request.getNode());
         check(streamId, request.getNode().getId());
         if (request.hasErrorDetail()) {
-            LOG.warn("node {} NACKed {} version {}: {}", nodeByStream.get(streamId), request.getTypeUrl(),
-                    request.getVersionInfo(), request.getErrorDetail().getMessage());
+            LOG.warn("node {} NACKed {} version {}: {}", nodeByStream.get(streamId),
+                    UntrustedText.forLog(request.getTypeUrl(), 200), UntrustedText.forLog(request.getVersionInfo()),
+                    UntrustedText.fit(request.getErrorDetail().getMessage(), 1024));
         }
     }
 
     @Override
     public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) throws RequestException {
+        requireBoundedNode(request.getNode());
         check(streamId, request.getNode().getId());
+    }
+
+    /**
+     * Refuses, before anything else reads it, a {@code Node} whose id is not a node id or whose cluster
+     * or string metadata exceed {@link EnvoyNodeIdentity#limitProblem the limits}: what is kept per
+     * node in memory and shown in logs stays bounded. An empty id is allowed (later requests of a stream
+     * may omit the node).
+     */
+    static void requireBoundedNode(Node node) throws RequestException {
+        String id = node.getId();
+        if (!id.isEmpty() && !SpiffeId.isNodeId(id)) {
+            throw invalid("node.id '" + UntrustedText.forLog(id) + "' must be " + SpiffeId.NODE_ID_RULE);
+        }
+        Map<String, String> metadata = new HashMap<>();
+        node.getMetadata().getFieldsMap().forEach((k, v) -> {
+            if (v.hasStringValue()) {
+                metadata.put(k, v.getStringValue());
+            }
+        });
+        Optional<String> problem = EnvoyNodeIdentity.limitProblem(node.getCluster(), metadata);
+        if (problem.isPresent()) {
+            throw invalid("node." + problem.get());
+        }
+    }
+
+    private static RequestException invalid(String why) {
+        LOG.info("xDS request refused: {}", why);
+        return new RequestException(Status.INVALID_ARGUMENT.withDescription(why));
     }
 
     @Override

@@ -20,6 +20,8 @@ import java.util.concurrent.TimeUnit;
  * {@code AttestationMetrics} names results). Other methods pass through untouched.
  */
 public final class AttestationCallInterceptor implements ServerInterceptor {
+    private static final java.util.Set<String> KNOWN_TEES = java.util.Arrays.stream(dev.attestmesh.quote.TeeType.values())
+            .map(dev.attestmesh.quote.TeeType::wireName).collect(java.util.stream.Collectors.toUnmodifiableSet());
     private final MeterRegistry registry;
 
     AttestationCallInterceptor(MeterRegistry registry) {
@@ -52,8 +54,8 @@ public final class AttestationCallInterceptor implements ServerInterceptor {
             @Override
             public void onMessage(Q message) {
                 if (message instanceof AttestRequest r) {
-                    // bounded label values: only well-formed TEE names become a tag
-                    tee[0] = r.getTee().matches("[a-z]{1,8}") ? r.getTee() : "invalid";
+                    // bounded label values: only known TEE names become a tag
+                    tee[0] = KNOWN_TEES.contains(r.getTee()) ? r.getTee() : "invalid";
                 }
                 super.onMessage(message);
             }
