@@ -1,5 +1,6 @@
 package dev.attestmesh.server;
 
+import dev.attestmesh.admission.challenge.ChallengeLimits;
 import dev.attestmesh.identity.ServiceAccountTokenVerifier;
 import dev.attestmesh.server.store.DatabaseSettings;
 import java.nio.file.Path;
@@ -27,41 +28,52 @@ import java.util.Optional;
  *     when absent, the stored registrations are used as they are
  * @param serviceAccountTokens verifies Kubernetes service-account tokens sent with a Challenge;
  *     {@link ServiceAccountTokenVerifier#DISABLED} refuses them all
+ * @param challengeLimits rate limits and outstanding-nonce caps of the Challenge RPC
+ *     ({@code attestmesh.challenge.*}, docs/protocol.md)
  */
 public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
         String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile, Duration nonceTtl,
-        DatabaseSettings database, Optional<Path> registrationFile, ServiceAccountTokenVerifier serviceAccountTokens) {
+        DatabaseSettings database, Optional<Path> registrationFile, ServiceAccountTokenVerifier serviceAccountTokens,
+        ChallengeLimits challengeLimits) {
 
     /** Settings with the embedded H2 store. */
     public ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
             String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile,
             Duration nonceTtl) {
         this(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames, nodeKeyFile, nonceTtl,
-                DatabaseSettings.embedded(), Optional.empty(), ServiceAccountTokenVerifier.DISABLED);
+                DatabaseSettings.embedded(), Optional.empty(), ServiceAccountTokenVerifier.DISABLED,
+                ChallengeLimits.DEFAULTS);
     }
 
     /** These settings with another store. */
     public ControlPlaneSettings withDatabase(DatabaseSettings db) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, db, registrationFile, serviceAccountTokens);
+                nodeKeyFile, nonceTtl, db, registrationFile, serviceAccountTokens, challengeLimits);
     }
 
     /** These settings loading registrations from {@code file} at start. */
     public ControlPlaneSettings withRegistrationFile(Optional<Path> file) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, database, file, serviceAccountTokens);
+                nodeKeyFile, nonceTtl, database, file, serviceAccountTokens, challengeLimits);
     }
 
     /** These settings verifying Kubernetes service-account tokens with {@code verifier}. */
     public ControlPlaneSettings withServiceAccountTokens(ServiceAccountTokenVerifier verifier) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, database, registrationFile, verifier);
+                nodeKeyFile, nonceTtl, database, registrationFile, verifier, challengeLimits);
+    }
+
+    /** These settings with other Challenge limits. */
+    public ControlPlaneSettings withChallengeLimits(ChallengeLimits limits) {
+        return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
+                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, limits);
     }
 
     public ControlPlaneSettings {
         serverNames = List.copyOf(serverNames);
         java.util.Objects.requireNonNull(registrationFile, "registrationFile");
         java.util.Objects.requireNonNull(serviceAccountTokens, "serviceAccountTokens");
+        java.util.Objects.requireNonNull(challengeLimits, "challengeLimits");
         if (grpcPort < 0 || grpcPort > 65535) {
             throw new IllegalArgumentException("grpc port " + grpcPort + " is outside 0..65535");
         }
@@ -71,10 +83,15 @@ public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, 
         }
     }
 
-    /** Defaults for a data directory: loopback gRPC on a free port, trust domain {@code attestmesh.local}. */
+    /**
+     * Defaults for a data directory: loopback gRPC on a free port, trust domain {@code attestmesh.local}, and
+     * Challenge rate limits lifted (caps kept): tests and load harnesses attest thousands of nodes a second
+     * from one loopback address. Tests of the limits set their own with {@link #withChallengeLimits}.
+     */
     public static ControlPlaneSettings forTests(Path dataDir, Optional<Path> policyFile) {
         return new ControlPlaneSettings(dataDir, "127.0.0.1", 0, policyFile, "attestmesh.local",
                 Optional.of("test-ca-key-do-not-use-in-production"), List.of("localhost", "127.0.0.1"),
-                "/var/run/attestmesh/key.pem", Duration.ofMinutes(2));
+                "/var/run/attestmesh/key.pem", Duration.ofMinutes(2))
+                .withChallengeLimits(ChallengeLimits.DEFAULTS.withoutRateLimits());
     }
 }

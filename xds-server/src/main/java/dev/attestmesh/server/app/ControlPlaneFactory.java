@@ -9,6 +9,7 @@ import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
+import io.micronaut.context.env.Environment;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -66,7 +67,8 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.kubernetes.token-review-url:}") String k8sTokenReviewUrl,
             @Value("${attestmesh.kubernetes.ca-file:}") String k8sCaFile,
             @Value("${attestmesh.kubernetes.bearer-token-file:}") String k8sBearerTokenFile,
-            @Value("${attestmesh.kubernetes.clock-skew:30s}") Duration k8sClockSkew) {
+            @Value("${attestmesh.kubernetes.clock-skew:30s}") Duration k8sClockSkew,
+            Environment environment) {
         if (caKey.isBlank() && !caKeyFile.isBlank()) {
             try {
                 caKey = Files.readString(Path.of(caKeyFile), StandardCharsets.UTF_8).strip();
@@ -82,7 +84,8 @@ public class ControlPlaneFactory {
                 .withRegistrationFile(optionalPath(registrationFile))
                 .withServiceAccountTokens(new KubernetesTokenConfig(k8sIssuer, k8sAudience, k8sJwksFile, k8sJwksUrl,
                         k8sOidcDiscovery, k8sPublicKeyFile, k8sTokenReviewUrl, k8sCaFile, k8sBearerTokenFile,
-                        k8sClockSkew).verifier());
+                        k8sClockSkew).verifier())
+                .withChallengeLimits(ChallengeLimitsConfig.from(environment));
         try {
             EvidenceVerifierSet.Sources sources = new EvidenceVerifierSet.Sources(optionalPath(intelRoot),
                     optionalPath(intelCollateralDir), URI.create(pcsUrl), optionalPath(amdRoots), URI.create(kdsUrl));
