@@ -63,8 +63,8 @@ public interface NonceStore extends AutoCloseable {
         }
     }
 
-    /** A fresh nonce. */
-    record Issued(byte[] nonce, Instant expiresAt) {}
+    /** A fresh nonce, and the node id it is bound to. */
+    record Issued(byte[] nonce, Instant expiresAt, String nodeId) {}
 
     /** The outcome of consuming a nonce: {@link Accepted} or a {@link Rejection}. */
     sealed interface Outcome permits Accepted, Rejection {}

@@ -5,6 +5,7 @@ import dev.attestmesh.admission.NonceStore;
 import dev.attestmesh.identity.KubernetesIdentity;
 import dev.attestmesh.registry.NodeState;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * The Challenge stage of admission: decides which lane a caller draws on, applies the rate limits,
@@ -38,9 +39,31 @@ public final class ChallengeGate {
      */
     public NonceStore.Issued issue(String nodeId, Optional<KubernetesIdentity> kubernetes, String peer,
             Optional<String> peerCertificateSha256Hex) {
-        NonceStore.Caller caller = new NonceStore.Caller(laneOf(nodeId, peerCertificateSha256Hex), peer);
-        limiter.acquire(nodeId, caller);
-        return store.issue(nodeId, kubernetes, caller);
+        return issue(peer, peerCertificateSha256Hex, () -> new Subject(nodeId, kubernetes));
+    }
+
+    /** The node id a Challenge asks for, and the workload identity a verified token proved. */
+    public record Subject(String nodeId, Optional<KubernetesIdentity> kubernetes) {}
+
+    /**
+     * Issues a nonce for the subject {@code resolve} finds (validating the request, verifying a
+     * service-account token). A caller without a client certificate is anonymous whatever it asks for, so
+     * its rate limits are applied <em>before</em> {@code resolve} runs: a flood pays for no token
+     * verification beyond its allowance.
+     *
+     * @throws ChallengeLimitException when a rate limit or an outstanding cap refuses it
+     */
+    public NonceStore.Issued issue(String peer, Optional<String> peerCertificateSha256Hex, Supplier<Subject> resolve) {
+        if (peerCertificateSha256Hex.isEmpty()) {
+            NonceStore.Caller caller = new NonceStore.Caller(NonceStore.Lane.ANONYMOUS, peer);
+            limiter.acquire("", caller); // anonymous buckets are per address, not per node id
+            Subject subject = resolve.get();
+            return store.issue(subject.nodeId(), subject.kubernetes(), caller);
+        }
+        Subject subject = resolve.get();
+        NonceStore.Caller caller = new NonceStore.Caller(laneOf(subject.nodeId(), peerCertificateSha256Hex), peer);
+        limiter.acquire(subject.nodeId(), caller);
+        return store.issue(subject.nodeId(), subject.kubernetes(), caller);
     }
 
     /** The lane a caller presenting {@code peerCertificateSha256Hex} draws on when asking for {@code nodeId}. */

@@ -20,8 +20,8 @@ import java.util.Optional;
  * same process): nonces in memory, bounded as {@link NonceStore} describes. Each lane keeps its nonces in
  * issue order, which is also expiry order (one TTL), so expired nonces are reclaimed from the oldest end
  * in amortised constant time whenever a nonce is issued; the per-node and per-peer counts are kept
- * alongside. Nonces are held as four longs, not as strings, so a full store of 200,000 nonces stays
- * within tens of megabytes. Thread-safe: every operation takes one short lock.
+ * alongside. Nonces are held as four longs, not as strings: 100,000 nonces for distinct node ids take
+ * about 36 MiB of heap. Thread-safe: every operation takes one short lock.
  */
 public final class InMemoryNonceStore implements NonceStore {
     private record Key(long a, long b, long c, long d) {
@@ -126,7 +126,7 @@ public final class InMemoryNonceStore implements NonceStore {
             }
             Instant expires = now.plus(ttl);
             lane.add(new Outstanding(key, nodeId, caller.peer(), expires, kubernetes));
-            return new Issued(nonce, expires);
+            return new Issued(nonce, expires, nodeId);
         }
     }
 

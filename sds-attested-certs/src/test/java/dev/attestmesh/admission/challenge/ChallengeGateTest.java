@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class ChallengeGateTest {
@@ -82,5 +83,25 @@ class ChallengeGateTest {
         NonceStore.Issued renewal = gate.issue("n", Optional.empty(), "192.0.2.1", Optional.of(CURRENT));
         assertEquals(1, store.outstanding(Lane.RENEWAL));
         assertInstanceOf(NonceStore.Accepted.class, store.take("n", renewal.nonce()));
+    }
+
+    @Test
+    void anAnonymousCallerOverItsRateIsRefusedBeforeItsRequestIsResolved() {
+        AtomicInteger resolved = new AtomicInteger();
+        for (int i = 0; i < 5; i++) {
+            String node = "a" + i;
+            NonceStore.Issued issued = gate.issue("192.0.2.1", Optional.empty(), () -> {
+                resolved.incrementAndGet();
+                return new ChallengeGate.Subject(node, Optional.empty());
+            });
+            assertEquals(node, issued.nodeId());
+        }
+        ChallengeLimitException e = assertThrows(ChallengeLimitException.class, () -> gate.issue("192.0.2.1",
+                Optional.empty(), () -> {
+                    resolved.incrementAndGet(); // stands for verifying a service-account token
+                    return new ChallengeGate.Subject("a5", Optional.empty());
+                }));
+        assertEquals(ChallengeLimits.RATE, e.limit());
+        assertEquals(5, resolved.get(), "the refused request was never resolved");
     }
 }

@@ -90,25 +90,13 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
     @Override
     public void challenge(ChallengeRequest request, StreamObserver<ChallengeResponse> out) {
         try {
-            String nodeId = request.getNodeId();
-            Optional<KubernetesIdentity> workload = Optional.empty();
-            if (!request.getServiceAccountToken().isEmpty()) {
-                workload = Optional.of(verifyToken(request.getServiceAccountToken()));
-                String podUid = workload.get().podUid();
-                if (!nodeId.isEmpty() && !nodeId.equals(podUid)) {
-                    throw Status.PERMISSION_DENIED.withDescription("node_id '" + safe(nodeId) + "' is not the pod UID "
-                            + "the service-account token is bound to; a Kubernetes workload's node id is its pod UID "
-                            + "(leave node_id empty)").asRuntimeException();
-                }
-                nodeId = podUid;
-            }
-            requireNodeId(nodeId);
             String peer = PeerAddressKey.of(PeerCertificateInterceptor.currentPeerAddress());
             Optional<String> peerCertificate = PeerCertificateInterceptor.currentPeerChain()
                     .map(chain -> AttestedStreamCallbacks.sha256Hex(chain[0]));
-            NonceStore.Issued issued = challenges.issue(nodeId, workload, peer, peerCertificate);
+            // The gate applies an anonymous caller's rate limits before the request is resolved (token verified).
+            NonceStore.Issued issued = challenges.issue(peer, peerCertificate, () -> subject(request));
             out.onNext(ChallengeResponse.newBuilder().setNonce(ByteString.copyFrom(issued.nonce()))
-                    .setExpiresAt(timestamp(issued.expiresAt())).setNodeId(nodeId).build());
+                    .setExpiresAt(timestamp(issued.expiresAt())).setNodeId(issued.nodeId()).build());
             out.onCompleted();
         } catch (ChallengeLimitException e) {
             logLimitRefusal(e);
@@ -133,6 +121,24 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
                     + "per {} s)", e.limit(), e.getMessage(), limitRefusals.getAndSet(0),
                     TimeUnit.NANOSECONDS.toSeconds(REFUSAL_LOG_INTERVAL_NANOS));
         }
+    }
+
+    /** The node id a Challenge asks for: as given, or the pod UID of a verified service-account token. */
+    private ChallengeGate.Subject subject(ChallengeRequest request) {
+        String nodeId = request.getNodeId();
+        Optional<KubernetesIdentity> workload = Optional.empty();
+        if (!request.getServiceAccountToken().isEmpty()) {
+            workload = Optional.of(verifyToken(request.getServiceAccountToken()));
+            String podUid = workload.get().podUid();
+            if (!nodeId.isEmpty() && !nodeId.equals(podUid)) {
+                throw Status.PERMISSION_DENIED.withDescription("node_id '" + safe(nodeId) + "' is not the pod UID "
+                        + "the service-account token is bound to; a Kubernetes workload's node id is its pod UID "
+                        + "(leave node_id empty)").asRuntimeException();
+            }
+            nodeId = podUid;
+        }
+        requireNodeId(nodeId);
+        return new ChallengeGate.Subject(nodeId, workload);
     }
 
     private KubernetesIdentity verifyToken(String token) {

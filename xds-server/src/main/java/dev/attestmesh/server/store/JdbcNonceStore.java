@@ -159,7 +159,7 @@ public final class JdbcNonceStore implements NonceStore {
             return evict;
         });
         sinceCount.get(lane).addAndGet(1 - evicted);
-        return new Issued(nonce, expires);
+        return new Issued(nonce, expires, nodeId);
     }
 
     @Override
