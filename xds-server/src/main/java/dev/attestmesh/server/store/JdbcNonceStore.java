@@ -126,26 +126,25 @@ public final class JdbcNonceStore implements NonceStore {
         Instant expires = now.plus(ttl);
         int evicted = db.inTransaction(c -> {
             lock(c, LOCK_NODE, lane.name() + "/" + nodeId);
-            List<String[]> ofNode = nodeRows(c, nodeId, lane); // oldest first: hash, peer, expired?
             List<String> delete = new ArrayList<>();
-            List<String[]> live = new ArrayList<>();
-            for (String[] row : ofNode) {
-                if (row[2] != null) {
-                    delete.add(row[0]); // expired: goes with this transaction
+            List<NodeRow> live = new ArrayList<>();
+            for (NodeRow row : nodeRows(c, nodeId, lane)) {
+                if (row.expired()) {
+                    delete.add(row.hash()); // goes with this transaction
                 } else {
                     live.add(row);
                 }
             }
             int evict = Math.max(0, live.size() - limits.perNode() + 1);
             for (int i = 0; i < evict; i++) {
-                delete.add(live.get(i)[0]);
+                delete.add(live.get(i).hash());
             }
             if (lane == Lane.ANONYMOUS) {
                 lock(c, LOCK_PEER, caller.peer());
                 int ofPeer = peerCount(c, caller.peer(), now);
                 boolean evictsOwn = false;
                 for (int i = 0; i < evict; i++) {
-                    evictsOwn |= live.get(i)[1].equals(caller.peer());
+                    evictsOwn |= live.get(i).peer().equals(caller.peer());
                 }
                 if (ofPeer >= limits.perPeer() && !evictsOwn) {
                     throw InMemoryNonceStore.perPeer(caller.peer(), limits, ttl);
@@ -288,10 +287,12 @@ public final class JdbcNonceStore implements NonceStore {
         });
     }
 
-    /** The node id's rows in the lane, oldest first: {hash, peer, non-null when expired}. */
-    private List<String[]> nodeRows(Connection c, String nodeId, Lane lane) throws SQLException {
+    private record NodeRow(String hash, String peer, boolean expired) {}
+
+    /** The node id's rows in the lane, oldest first. */
+    private List<NodeRow> nodeRows(Connection c, String nodeId, Lane lane) throws SQLException {
         Instant now = clock.instant();
-        List<String[]> rows = new ArrayList<>();
+        List<NodeRow> rows = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT nonce_sha256, peer, expires_at FROM attestation_nonces "
                 + "WHERE node_id = ? AND lane = ? ORDER BY created_at, nonce_sha256")) {
             ps.setString(1, nodeId);
@@ -299,7 +300,7 @@ public final class JdbcNonceStore implements NonceStore {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     boolean expired = now.isAfter(rs.getObject(3, OffsetDateTime.class).toInstant());
-                    rows.add(new String[] {rs.getString(1), rs.getString(2), expired ? "expired" : null});
+                    rows.add(new NodeRow(rs.getString(1), rs.getString(2), expired));
                 }
             }
         }
