@@ -32,20 +32,22 @@ import dev.attestmesh.quote.TeeType;
 import java.util.List;
 
 /**
- * Envoy's {@code envoy.service.auth.v3.Authorization} service backed by an {@link AuthzDecider}.
- * Register {@link #bindWithPolicyHeader()} (not {@code this}) so that the {@code
- * x-attestmesh-policy-ids} gRPC header Envoy sends via {@code grpc_service.initial_metadata}
- * (comma-separated; may repeat) reaches the decider.
+ * Envoy's {@code envoy.service.auth.v3.Authorization} service backed by an {@link AuthzDecider}. It is
+ * served only through {@link #bind(CheckCallerAuthenticator)}, which puts the caller check in front of
+ * it (only authenticated callers are answered at all) and reads the {@code x-attestmesh-policy-ids} gRPC
+ * header Envoy sends via {@code grpc_service.initial_metadata} (comma-separated; may repeat).
  *
  * <p>Allowed checks get status OK and dynamic metadata {@code node_id, spiffe_id, tee, measurement,
  * policy_ids} when decided by peer certificate. When decided by principal alone the metadata is {@code
  * spiffe_id, instances} (the number of live instances admitted), {@code tee} and {@code measurement}
  * (the value all instances share, else {@value #MIXED}) and {@code policy_ids} (those every instance
- * satisfies); there is no {@code node_id}, as no single node was admitted. HTTP checks additionally set the upstream request header {@code x-attestmesh-peer}
- * (JSON of the same fields), overwriting any value the client sent. Denied checks get
- * PERMISSION_DENIED with the reason; HTTP checks get a 403 with body {@code {"denied":true,"reason":...}}.
+ * satisfies); there is no {@code node_id}, as no single node was admitted. That is what the calling
+ * Envoy's filters and access logs use, and only authenticated callers ever receive it. HTTP checks
+ * additionally set the upstream request header {@code x-attestmesh-peer} (JSON of the same fields),
+ * overwriting any value the client sent. Denied checks get PERMISSION_DENIED with the (bounded) reason;
+ * HTTP checks get a 403 with body {@code {"denied":true,"reason":...}}.
  */
-public final class AttestationAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
+public final class AttestationAuthzService {
     /** gRPC metadata key carrying the required policy IDs. */
     public static final String POLICY_HEADER = "x-attestmesh-policy-ids";
     /** Header added to allowed HTTP requests with the peer's attested identity. */
@@ -73,12 +75,13 @@ public final class AttestationAuthzService extends AuthorizationGrpc.Authorizati
     }
 
     /**
-     * This service, bound for serving: {@code envoy.service.auth.v3.Authorization/Check} with the
+     * This service, bound for serving: {@code envoy.service.auth.v3.Authorization/Check} behind {@code
+     * callers} (install {@link CheckCallerAuthenticator#transportFilter()} on the same server) and the
      * interceptor that reads {@value #POLICY_HEADER}. The binding takes the request's encoded size from
      * the transport (for the size limit) rather than computing it again, and sends an allow decision's
      * response from its encoding made once per decision; on the wire it is the standard service.
      */
-    public ServerServiceDefinition bindWithPolicyHeader() {
+    public ServerServiceDefinition bind(CheckCallerAuthenticator callers) {
         MethodDescriptor<SizedCheckRequest, AuthzResponse> check = AuthorizationGrpc.getCheckMethod()
                 .toBuilder(new SizedCheckRequest.Marshaller(), new AuthzResponse.Marshaller()).build();
         ServiceDescriptor service = ServiceDescriptor.newBuilder(AuthorizationGrpc.SERVICE_NAME)
@@ -86,13 +89,9 @@ public final class AttestationAuthzService extends AuthorizationGrpc.Authorizati
                 .addMethod(check).build();
         ServerServiceDefinition definition = ServerServiceDefinition.builder(service)
                 .addMethod(check, ServerCalls.asyncUnaryCall(this::checkSized)).build();
-        return ServerInterceptors.intercept(definition, new PolicyHeaderInterceptor());
-    }
-
-    @Override
-    public void check(CheckRequest request, StreamObserver<CheckResponse> responseObserver) {
-        responseObserver.onNext(respond(request, -1).message());
-        responseObserver.onCompleted();
+        // The last interceptor runs first: callers are judged before anything else is looked at
+        return ServerInterceptors.intercept(definition, new PolicyHeaderInterceptor(),
+                java.util.Objects.requireNonNull(callers, "callers"));
     }
 
     private void checkSized(SizedCheckRequest request, StreamObserver<AuthzResponse> responseObserver) {

@@ -1,5 +1,6 @@
 package dev.attestmesh.authz;
 
+import dev.attestmesh.authz.peer.UntrustedText;
 import dev.attestmesh.quote.TeeType;
 import java.util.List;
 import java.util.Objects;
@@ -23,10 +24,14 @@ public sealed interface Decision permits Decision.Allow, Decision.Deny {
         }
     }
 
-    /** The connection or request is refused; {@code reason} says why, for logs and the peer. */
+    /**
+     * The connection or request is refused; {@code reason} says why, for logs and the calling Envoy (only
+     * ever an authenticated one: see {@link CheckCallerAuthenticator}). The reason is kept to {@value
+     * UntrustedText#MAX_REASON_CHARS} characters without control characters ({@link UntrustedText#bound}).
+     */
     record Deny(String reason) implements Decision {
         public Deny {
-            Objects.requireNonNull(reason);
+            reason = UntrustedText.bound(Objects.requireNonNull(reason));
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.attestmesh.authz;
 
+import dev.attestmesh.authz.peer.UntrustedText;
 import dev.attestmesh.quote.TeeType;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,9 +31,12 @@ import java.util.TreeSet;
  */
 final class PrincipalDecider {
     private final RegistryView view;
+    private final boolean allowInsecure;
 
-    PrincipalDecider(RegistryView view) {
+    /** @param allowInsecure whether instances attested with simulated-TEE evidence pass (dev mode only) */
+    PrincipalDecider(RegistryView view, boolean allowInsecure) {
         this.view = view;
+        this.allowInsecure = allowInsecure;
     }
 
     TimedDecision decide(String principal, List<String> required, Instant now) {
@@ -56,7 +60,7 @@ final class PrincipalDecider {
                     return TimedDecision.deny(versions.problem().get(), now);
                 }
             }
-            Optional<String> problem = RecordChecks.problem(r, required, versions.versions(), now);
+            Optional<String> problem = RecordChecks.problem(r, required, versions.versions(), now, allowInsecure);
             if (problem.isPresent()) {
                 return TimedDecision.deny("instance '" + r.nodeId() + "' of " + principal + " " + problem.get(), now);
             }
@@ -72,7 +76,8 @@ final class PrincipalDecider {
             common = satisfiedAtCurrent(r, common, currentByPolicy);
         }
         if (live == 0) {
-            return TimedDecision.deny("no instance of " + principal + " holds a current certificate"
+            // The principal is the caller's text until the registry vouches for it: quoted
+            return TimedDecision.deny("no instance of " + UntrustedText.quote(principal) + " holds a current certificate"
                     + (instances.isEmpty() ? " (none is in the registry)"
                             : " (" + instances.size() + " recorded, every certificate expired)"), now);
         }

@@ -1,5 +1,6 @@
 package dev.attestmesh.authz;
 
+import dev.attestmesh.authz.peer.UntrustedText;
 import dev.attestmesh.registry.NodeState;
 import java.time.Instant;
 import java.util.List;
@@ -8,9 +9,10 @@ import java.util.OptionalLong;
 
 /**
  * The checks every registry record must pass to be admitted, shared by decisions by peer certificate
- * and by principal: the node is {@link NodeState#ATTESTED}, its evidence unexpired, and it holds every
- * required policy at the policy's current version. Problems are phrased without their subject ("is
- * REVOKED: ...") so each caller names the node or instance in its own words.
+ * and by principal: the node is {@link NodeState#ATTESTED}, its evidence is real (not the simulated
+ * TEE's, unless ext_authz runs in dev mode), unexpired, and it holds every required policy at the
+ * policy's current version. Problems are phrased without their subject ("is REVOKED: ...") so each
+ * caller names the node or instance in its own words.
  */
 final class RecordChecks {
     private RecordChecks() {}
@@ -24,7 +26,7 @@ final class RecordChecks {
         for (int i = 0; i < versions.length; i++) {
             OptionalLong v = view.currentPolicyVersion(required.get(i));
             if (v.isEmpty()) {
-                return new Result(null, Optional.of("unknown policy '" + required.get(i) + "'"));
+                return new Result(null, Optional.of("unknown policy '" + UntrustedText.quote(required.get(i)) + "'"));
             }
             versions[i] = v.getAsLong();
         }
@@ -38,10 +40,15 @@ final class RecordChecks {
      * Why {@code r} must not be admitted at {@code now}, empty when it passes.
      *
      * @param current the required policies' current versions, from {@link #currentVersions}
+     * @param allowInsecure whether simulated-TEE evidence is admitted (dev mode only)
      */
-    static Optional<String> problem(NodeAuthzRecord r, List<String> required, long[] current, Instant now) {
+    static Optional<String> problem(NodeAuthzRecord r, List<String> required, long[] current, Instant now,
+            boolean allowInsecure) {
         if (r.state() != NodeState.ATTESTED) {
             return Optional.of("is " + r.state() + (r.stateReason().isEmpty() ? "" : ": " + r.stateReason()));
+        }
+        if (!allowInsecure && isInsecure(r)) {
+            return Optional.of(INSECURE);
         }
         if (!now.isBefore(r.evidenceExpiresAt())) {
             return Optional.of("is no longer fresh: evidence expired at " + r.evidenceExpiresAt()
@@ -60,4 +67,16 @@ final class RecordChecks {
         }
         return Optional.empty();
     }
+
+    /**
+     * Whether {@code r} was attested with evidence that proves nothing: the simulated TEE's, the only
+     * evidence whose claims are marked {@code insecure} ({@link dev.attestmesh.quote.TeeType#isHardware()}).
+     */
+    static boolean isInsecure(NodeAuthzRecord r) {
+        return !r.tee().isHardware();
+    }
+
+    /** The problem of a node attested with insecure (simulated) evidence outside dev mode. */
+    static final String INSECURE = "is attested with simulated-TEE evidence, which is insecure; ext_authz admits it "
+            + "only in dev mode (attestmesh.dev-mode, attestmesh authz --dev)";
 }

@@ -30,7 +30,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Drives the Authorization service over in-process gRPC, as Envoy would. */
+/**
+ * Drives the Authorization service over in-process gRPC, as Envoy would. In-process transports are
+ * host-local, so the binding here admits every caller ({@link CheckCallerAuthenticator#hostLocalPlaintext});
+ * caller authentication over mutual TLS is {@code CheckCallerAuthenticatorTest}'s.
+ */
 class AttestationAuthzServiceTest {
     private MeshFixture mesh;
     private AuthzDecider decider;
@@ -42,8 +46,9 @@ class AttestationAuthzServiceTest {
         mesh = new MeshFixture();
         decider = new AuthzDecider(mesh.registry, mesh.clock, 10_000);
         String name = InProcessServerBuilder.generateName();
-        server = InProcessServerBuilder.forName(name).directExecutor()
-                .addService(new AttestationAuthzService(decider).bindWithPolicyHeader()).build().start();
+        CheckCallerAuthenticator callers = CheckCallerAuthenticator.hostLocalPlaintext();
+        server = InProcessServerBuilder.forName(name).directExecutor().addTransportFilter(callers.transportFilter())
+                .addService(new AttestationAuthzService(decider).bind(callers)).build().start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     }
 
@@ -81,7 +86,7 @@ class AttestationAuthzServiceTest {
         Struct md = r.getDynamicMetadata();
         assertEquals("node-1", md.getFieldsOrThrow("node_id").getStringValue());
         assertEquals("spiffe://mesh.example/node/node-1", md.getFieldsOrThrow("spiffe_id").getStringValue());
-        assertEquals("sim", md.getFieldsOrThrow("tee").getStringValue());
+        assertEquals("tdx", md.getFieldsOrThrow("tee").getStringValue());
         assertEquals(MeshFixture.MEASUREMENT, md.getFieldsOrThrow("measurement").getStringValue());
         assertEquals(2, md.getFieldsOrThrow("policy_ids").getListValue().getValuesCount());
         assertTrue(!r.hasOkResponse(), "network checks carry no HTTP response");
@@ -219,8 +224,10 @@ class AttestationAuthzServiceTest {
         CheckRequest big = small.toBuilder().setAttributes(small.getAttributes().toBuilder().setRequest(
                 small.getAttributes().getRequest().toBuilder().setHttp(headers))).build();
         assertTrue(big.getSerializedSize() > AuthzDecider.MAX_REQUEST_BYTES);
+        CheckCallerAuthenticator callers = CheckCallerAuthenticator.hostLocalPlaintext();
         Server tcp = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new AttestationAuthzService(decider).bindWithPolicyHeader()).build().start();
+                .addTransportFilter(callers.transportFilter())
+                .addService(new AttestationAuthzService(decider).bind(callers)).build().start();
         ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", tcp.getPort()).usePlaintext().build();
         try {
             Metadata md = new Metadata();
@@ -359,7 +366,7 @@ class AttestationAuthzServiceTest {
         Struct md = r.getDynamicMetadata();
         assertEquals(PAYMENTS.uri(), md.getFieldsOrThrow("spiffe_id").getStringValue());
         assertEquals(2, (int) md.getFieldsOrThrow("instances").getNumberValue());
-        assertEquals("sim", md.getFieldsOrThrow("tee").getStringValue());
+        assertEquals("tdx", md.getFieldsOrThrow("tee").getStringValue());
         assertEquals(MeshFixture.MEASUREMENT, md.getFieldsOrThrow("measurement").getStringValue());
         assertEquals(List.of("default"), md.getFieldsOrThrow("policy_ids").getListValue().getValuesList().stream()
                 .map(v -> v.getStringValue()).toList(), "only the policies common to every instance");
@@ -376,7 +383,7 @@ class AttestationAuthzServiceTest {
         CheckResponse resp = checkPrincipal(PAYMENTS.uri(), "default");
         assertAllowed(resp);
         assertEquals(AttestationAuthzService.MIXED, resp.getDynamicMetadata().getFieldsOrThrow("measurement").getStringValue());
-        assertEquals("sim", resp.getDynamicMetadata().getFieldsOrThrow("tee").getStringValue());
+        assertEquals("tdx", resp.getDynamicMetadata().getFieldsOrThrow("tee").getStringValue());
     }
 
     @Test

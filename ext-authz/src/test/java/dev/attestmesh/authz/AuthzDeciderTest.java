@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.attestmesh.ca.AttestMeshOids;
+import dev.attestmesh.quote.TeeType;
 import java.math.BigInteger;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -32,30 +33,6 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.junit.jupiter.api.Test;
 
 class AuthzDeciderTest {
-
-    @Test
-    void safetyNetLifetimesAreSpreadOverTheLastQuarterOfTheMaximum() {
-        java.util.Set<Duration> seen = new java.util.HashSet<>();
-        for (int i = 0; i < 2000; i++) {
-            Duration ttl = AuthzDecider.safetyNetTtl();
-            assertTrue(ttl.compareTo(Duration.ofSeconds(45)) >= 0 && ttl.compareTo(Duration.ofSeconds(60)) <= 0,
-                    "lifetime " + ttl + " outside [45 s, 60 s]");
-            seen.add(ttl);
-        }
-        assertTrue(seen.size() > 500, "lifetimes must differ so peers cached together do not expire together");
-    }
-    @Test
-    void percentDecodingIsStrict() {
-        assertEquals(Optional.of("a\nb c+/=-._*"), AuthzDecider.percentDecode("a%0Ab%20c%2B%2F%3D-._*"));
-        assertEquals(Optional.empty(), AuthzDecider.percentDecode("a:b"));
-        assertEquals(Optional.empty(), AuthzDecider.percentDecode("a b"));
-        assertEquals(Optional.empty(), AuthzDecider.percentDecode("a\nb"));
-        assertEquals(Optional.empty(), AuthzDecider.percentDecode("a+b"));
-        assertEquals(Optional.empty(), AuthzDecider.percentDecode("%4"));
-        assertEquals(Optional.empty(), AuthzDecider.percentDecode("%G0"));
-        assertEquals(Optional.empty(), AuthzDecider.percentDecode("%C3%A9"));
-        assertEquals(Optional.empty(), AuthzDecider.percentDecode("é"));
-    }
 
     @Test
     void neverThrowsWhenTheRegistryFails() throws Exception {
@@ -147,17 +124,6 @@ class AuthzDeciderTest {
     }
 
 
-    @org.junit.jupiter.api.Test
-    void refusesPemWithAnythingButWhitespaceAroundTheSingleCertificate() throws Exception {
-        String pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
-        org.junit.jupiter.api.Assertions.assertArrayEquals(new byte[3], AuthzDecider.firstCertificateDer("  " + pem));
-        var trailing = org.junit.jupiter.api.Assertions.assertThrows(java.security.cert.CertificateException.class,
-                () -> AuthzDecider.firstCertificateDer(pem + "junk"));
-        org.junit.jupiter.api.Assertions.assertTrue(trailing.getMessage().contains("text after"), trailing.getMessage());
-        org.junit.jupiter.api.Assertions.assertThrows(java.security.cert.CertificateException.class,
-                () -> AuthzDecider.firstCertificateDer("x" + pem));
-    }
-
     @Test
     void deniesAGenuineCertificateWithBytesAppendedToItsDer() throws Exception {
         MeshFixture mesh = new MeshFixture();
@@ -175,5 +141,64 @@ class AuthzDeciderTest {
         Decision d = decider.decide(MeshFixture.network(encoded, "spiffe://mesh.example/node/node-1"),
                 List.of("default"));
         assertTrue(d instanceof Decision.Deny deny && deny.reason().contains("bytes after"), d.toString());
+    }
+
+    @Test
+    void deniesSimulatedEvidenceByCertificateAndByPrincipalUnlessInDevMode() throws Exception {
+        MeshFixture mesh = new MeshFixture();
+        var cert = mesh.attest("sim-1", Map.of("default", 1L), TeeType.SIM);
+        var byCert = MeshFixture.network(MeshFixture.envoyEncode(cert.leaf()), "");
+        var byPrincipal = MeshFixture.network("", "spiffe://mesh.example/node/sim-1");
+        AuthzDecider production = new AuthzDecider(mesh.registry, mesh.clock, AuthzDecider.Settings.defaults());
+        for (var req : List.of(byCert, byPrincipal)) {
+            Decision.Deny deny = assertInstanceOf(Decision.Deny.class, production.decide(req, List.of("default")));
+            assertTrue(deny.reason().contains("simulated-TEE evidence, which is insecure")
+                    && deny.reason().contains("dev mode"), deny.reason());
+        }
+        AuthzDecider dev = new AuthzDecider(mesh.registry, mesh.clock, AuthzDecider.Settings.defaults().withAllowInsecure(true));
+        for (var req : List.of(byCert, byPrincipal)) {
+            assertInstanceOf(Decision.Allow.class, dev.decide(req, List.of("default")));
+        }
+    }
+
+    @Test
+    void readsTheInsecureClaimOfTheCertificateEvenWhenTheRecordSaysHardware() throws Exception {
+        MeshFixture mesh = new MeshFixture();
+        var hardware = mesh.attest("node-1", Map.of("default", 1L)); // the record: TDX
+        var simulated = mesh.issue(mesh.issuer, "node-1", dev.attestmesh.ca.SpiffeId.forNode(MeshFixture.TD, "node-1"),
+                Map.of("default", 1L), TeeType.SIM); // claims marked insecure
+        var r = mesh.registry.byNodeId("node-1").orElseThrow();
+        mesh.registry.put(new NodeAuthzRecord(r.nodeId(), r.spiffeId(), r.state(), "", TeeType.TDX, r.measurement(),
+                r.satisfiedPolicies(), java.util.Set.of(hardware.sha256Hex(), simulated.sha256Hex()),
+                r.evidenceExpiresAt(), r.registration(), r.certificateNotAfter()));
+        AuthzDecider d = new AuthzDecider(mesh.registry, mesh.clock, AuthzDecider.Settings.defaults());
+        assertInstanceOf(Decision.Allow.class,
+                d.decide(MeshFixture.network(MeshFixture.envoyEncode(hardware.leaf()), ""), List.of("default")));
+        Decision.Deny deny = assertInstanceOf(Decision.Deny.class,
+                d.decide(MeshFixture.network(MeshFixture.envoyEncode(simulated.leaf()), ""), List.of("default")));
+        assertEquals("node 'node-1' " + RecordChecks.INSECURE, deny.reason());
+    }
+
+    @Test
+    void denialReasonsQuoteCallerTextAndStayBounded() throws Exception {
+        MeshFixture mesh = new MeshFixture();
+        AuthzDecider d = new AuthzDecider(mesh.registry, mesh.clock, AuthzDecider.Settings.defaults());
+        String forged = "spiffe://x/\nINFO forged log line\u0000" + "y".repeat(5000);
+        Decision.Deny deny = assertInstanceOf(Decision.Deny.class,
+                d.decide(MeshFixture.network("", forged), List.of("default")));
+        assertTrue(deny.reason().length() <= dev.attestmesh.authz.peer.UntrustedText.MAX_REASON_CHARS, deny.reason());
+        assertTrue(deny.reason().chars().allMatch(c -> c >= 0x20 && c < 0x7f), deny.reason());
+        assertTrue(deny.reason().contains("spiffe://x/?INFO forged log line?yyy"), deny.reason());
+        var cert = mesh.attest("node-1", Map.of("default", 1L));
+        Decision.Deny policy = assertInstanceOf(Decision.Deny.class, d.decide(
+                MeshFixture.network(MeshFixture.envoyEncode(cert.leaf()), ""), List.of("gold\r\nrogue")));
+        assertEquals("unknown policy 'gold??rogue'", policy.reason());
+        // The revocation reason an operator gave stays readable, only bounded
+        mesh.registry.revoke("node-1", "compromised host \u00e9t\u00e9 " + "z".repeat(2000));
+        Decision.Deny revoked = assertInstanceOf(Decision.Deny.class,
+                d.decide(MeshFixture.network(MeshFixture.envoyEncode(cert.leaf()), ""), List.of("default")));
+        assertTrue(revoked.reason().startsWith("node 'node-1' is REVOKED: compromised host \u00e9t\u00e9 zzz"),
+                revoked.reason());
+        assertEquals(dev.attestmesh.authz.peer.UntrustedText.MAX_REASON_CHARS, revoked.reason().length());
     }
 }

@@ -41,19 +41,54 @@ final class MeshFixture {
     static final String TD = "mesh.example";
     static final Instant START = Instant.parse("2026-03-01T12:00:00Z");
     static final String MEASUREMENT = "aa".repeat(48);
+    /** The evidence type of nodes the fixture attests unless told otherwise: hardware, so nothing needs dev mode. */
+    static final TeeType TEE = TeeType.TDX;
 
-    final MutableClock clock = new MutableClock(START);
-    final MeshCa ca = MeshCa.generate(TD, clock);
-    final AttestationBoundIssuer issuer = new AttestationBoundIssuer(ca, clock);
-    final FakeRegistry registry = new FakeRegistry(ca.trustBundle());
+    final MutableClock clock;
+    final MeshCa ca;
+    final AttestationBoundIssuer issuer;
+    final FakeRegistry registry;
 
-    /** Issues a certificate to {@code nodeId} holding {@code policies} and registers the node as attested. */
+    /** A mesh whose clock starts at {@link #START}. */
+    MeshFixture() {
+        this(START);
+    }
+
+    /** A mesh whose clock starts at {@code start} (the current time for tests over real TLS). */
+    MeshFixture(Instant start) {
+        clock = new MutableClock(start);
+        ca = MeshCa.generate(TD, clock);
+        issuer = new AttestationBoundIssuer(ca, clock);
+        registry = new FakeRegistry(ca.trustBundle());
+    }
+
+    /** A certificate with the private key of its subject, to present over TLS. */
+    record Credentials(IssuedCertificate certificate, java.security.PrivateKey key) {}
+
+    /**
+     * Issues a certificate to {@code nodeId} holding {@code policies} and registers the node as attested
+     * with hardware ({@link #TEE}) evidence.
+     */
     IssuedCertificate attest(String nodeId, Map<String, Long> policies) throws Exception {
-        IssuedCertificate c = issue(issuer, nodeId, policies);
-        registry.put(new NodeAuthzRecord(nodeId, SpiffeId.forNode(TD, nodeId).uri(), NodeState.ATTESTED, "", TeeType.SIM,
+        return attest(nodeId, policies, TEE);
+    }
+
+    /**
+     * As {@link #attest(String, Map)} with evidence of {@code tee}; {@link TeeType#SIM} makes claims marked
+     * insecure, as the simulated TEE's are.
+     */
+    IssuedCertificate attest(String nodeId, Map<String, Long> policies, TeeType tee) throws Exception {
+        return attestWithKey(nodeId, policies, tee).certificate();
+    }
+
+    /** As {@link #attest(String, Map, TeeType)}, keeping the node's private key. */
+    Credentials attestWithKey(String nodeId, Map<String, Long> policies, TeeType tee) throws Exception {
+        Credentials k = issueWithKey(issuer, nodeId, SpiffeId.forNode(TD, nodeId), policies, tee);
+        IssuedCertificate c = k.certificate();
+        registry.put(new NodeAuthzRecord(nodeId, SpiffeId.forNode(TD, nodeId).uri(), NodeState.ATTESTED, "", tee,
                 MEASUREMENT, policies, Set.of(c.sha256Hex()), clock.instant().plus(Duration.ofHours(24)), "nodes",
                 c.notAfter()));
-        return c;
+        return k;
     }
 
     /**
@@ -62,7 +97,7 @@ final class MeshFixture {
      */
     IssuedCertificate attestInstance(String nodeId, SpiffeId spiffeId, Map<String, Long> policies) throws Exception {
         IssuedCertificate c = issue(issuer, nodeId, spiffeId, policies);
-        registry.put(new NodeAuthzRecord(nodeId, spiffeId.uri(), NodeState.ATTESTED, "", TeeType.SIM, MEASUREMENT,
+        registry.put(new NodeAuthzRecord(nodeId, spiffeId.uri(), NodeState.ATTESTED, "", TEE, MEASUREMENT,
                 policies, Set.of(c.sha256Hex()), clock.instant().plus(Duration.ofHours(24)), "payments", c.notAfter()));
         return c;
     }
@@ -73,6 +108,16 @@ final class MeshFixture {
 
     IssuedCertificate issue(AttestationBoundIssuer by, String nodeId, SpiffeId spiffeId, Map<String, Long> policies)
             throws Exception {
+        return issue(by, nodeId, spiffeId, policies, TEE);
+    }
+
+    IssuedCertificate issue(AttestationBoundIssuer by, String nodeId, SpiffeId spiffeId, Map<String, Long> policies,
+            TeeType tee) throws Exception {
+        return issueWithKey(by, nodeId, spiffeId, policies, tee).certificate();
+    }
+
+    Credentials issueWithKey(AttestationBoundIssuer by, String nodeId, SpiffeId spiffeId, Map<String, Long> policies,
+            TeeType tee) throws Exception {
         KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
         g.initialize(new ECGenParameterSpec("secp256r1"));
         KeyPair kp = g.generateKeyPair();
@@ -80,9 +125,9 @@ final class MeshFixture {
                 .build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())).getEncoded();
         List<PolicyRef> refs = new ArrayList<>();
         policies.forEach((k, v) -> refs.add(new PolicyRef(k, v)));
-        AttestationClaims claims = new AttestationClaims(1, nodeId, TeeType.SIM, Map.of("measurement", MEASUREMENT),
-                "UpToDate", List.of(), refs, new byte[32], clock.instant(), true, false);
-        return by.issue(CsrValidator.validate(csr), spiffeId, claims, Duration.ofHours(1));
+        AttestationClaims claims = new AttestationClaims(1, nodeId, tee, Map.of("measurement", MEASUREMENT),
+                "UpToDate", List.of(), refs, new byte[32], clock.instant(), !tee.isHardware(), false);
+        return new Credentials(by.issue(CsrValidator.validate(csr), spiffeId, claims, Duration.ofHours(1)), kp.getPrivate());
     }
 
     /** Envoy's URL encoding of a PEM certificate: everything but ASCII alphanumerics and {@code *-._} is escaped. */

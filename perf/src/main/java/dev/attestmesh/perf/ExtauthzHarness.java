@@ -2,6 +2,7 @@ package dev.attestmesh.perf;
 
 import dev.attestmesh.authz.AttestationAuthzService;
 import dev.attestmesh.authz.AuthzDecider;
+import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.perf.extauthz.CheckLoadDriver;
 import dev.attestmesh.perf.extauthz.FloorService;
 import dev.attestmesh.perf.extauthz.PhaseResult;
@@ -71,8 +72,9 @@ public final class ExtauthzHarness {
                 + "server executor %s, %d CPUs, load average before: %s%n", nodes, channels, inFlight, seconds, rate,
                 direct ? "direct (Netty event loop)" : "pool", Runtime.getRuntime().availableProcessors(), loadBefore);
         SyntheticMesh mesh = new SyntheticMesh(nodes);
-        AuthzDecider cached = new AuthzDecider(mesh.view(), Clock.systemUTC(), 100_000);
-        AuthzDecider uncached = new AuthzDecider(mesh.view(), Clock.systemUTC(), 0);
+        // The synthetic nodes carry simulated-TEE claims: the deciders run in dev mode to admit them
+        AuthzDecider cached = new AuthzDecider(mesh.view(), Clock.systemUTC(), new AuthzDecider.Settings(100_000, true));
+        AuthzDecider uncached = new AuthzDecider(mesh.view(), Clock.systemUTC(), new AuthzDecider.Settings(0, true));
         Server cachedServer = server(new AttestationAuthzService(cached), direct);
         Server uncachedServer = server(new AttestationAuthzService(uncached), direct);
         List<ManagedChannel> open = new ArrayList<>();
@@ -185,9 +187,12 @@ public final class ExtauthzHarness {
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
+    /** Plaintext loopback, so the host-local caller check runs on every Check as it does in production's path. */
     private static Server server(AttestationAuthzService service, boolean direct) throws java.io.IOException {
+        CheckCallerAuthenticator callers = CheckCallerAuthenticator.hostLocalPlaintext();
         NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(service.bindWithPolicyHeader())
+                .addTransportFilter(callers.transportFilter())
+                .addService(service.bind(callers))
                 .addService(FloorService.definition());
         if (direct) {
             b.directExecutor();

@@ -31,6 +31,11 @@ public enum VerificationCheck {
     COLLATERAL_MISMATCH,
     /** Collateral or certificate outside its validity window at the verification time. */
     COLLATERAL_EXPIRED,
+    /**
+     * Collateral older than allowed: a TCB Info or QE Identity below the configured minimum TCB
+     * evaluation data number, or collateral supplied with the request older than the provider's.
+     */
+    COLLATERAL_OUTDATED,
     /** Collateral missing and not obtainable. */
     COLLATERAL_UNAVAILABLE,
     /** No TCB level of the TCB Info matches the platform's components. */

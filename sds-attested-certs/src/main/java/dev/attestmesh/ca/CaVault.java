@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Date;
 import java.util.List;
+import java.util.Optional;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.SecretKey;
@@ -48,7 +49,9 @@ import org.bouncycastle.asn1.DERUTF8String;
  *
  * The AES key is PBKDF2-HMAC-SHA256(secret, salt, iterations); the header is authenticated as
  * associated data, so changing any header byte makes unsealing fail. Plaintext is a DER SEQUENCE of
- * the CA state. Neither the secret nor key material ever appears in messages or logs.
+ * the CA state: version 1, trust domain, root certificate and key, intermediate certificate and key,
+ * retired intermediates, and (when present) the issuance log's checkpoint certificate and key. Neither
+ * the secret nor key material ever appears in messages or logs.
  */
 public final class CaVault {
     /** OWASP 2023 guidance for PBKDF2-HMAC-SHA256. */
@@ -163,6 +166,12 @@ public final class CaVault {
                         new DERGeneralizedTime(Date.from(r.overlapEnd()))}));
             }
             v.add(new DERSequence(retired));
+            // Added after format 1 was first written: readers of older files find no eighth element.
+            if (ca.checkpointKey().isPresent()) {
+                CheckpointKey k = ca.checkpointKey().get();
+                v.add(new DERSequence(new ASN1Encodable[] {new DEROctetString(k.certificate().getEncoded()),
+                        new DEROctetString(k.privateKey().getEncoded())}));
+            }
             return new DERSequence(v).getEncoded(ASN1Encoding.DER);
         } catch (IOException | GeneralSecurityException e) {
             throw new IllegalStateException("could not serialize the CA state", e);
@@ -188,7 +197,13 @@ public final class CaVault {
                 retired.add(new MeshCa.RetiredIntermediate(cert(cf, r.getObjectAt(0)),
                         ASN1GeneralizedTime.getInstance(r.getObjectAt(1)).getDate().toInstant()));
             }
-            return new MeshCa(td, clock, root, rootKey, inter, interKey, retired);
+            Optional<CheckpointKey> checkpointKey = Optional.empty();
+            if (s.size() > 7) {
+                ASN1Sequence k = ASN1Sequence.getInstance(s.getObjectAt(7));
+                checkpointKey = Optional.of(CheckpointKey.restore(cert(cf, k.getObjectAt(0)),
+                        KeyFactory.getInstance("Ed25519").generatePrivate(new PKCS8EncodedKeySpec(octets(k.getObjectAt(1))))));
+            }
+            return new MeshCa(td, clock, root, rootKey, inter, interKey, retired, checkpointKey);
         } catch (GeneralSecurityException | ParseException | RuntimeException e) {
             // authenticated plaintext that does not parse: written by an incompatible build
             throw new CaVaultException("sealed CA state is unreadable (written by an incompatible version?)", e);

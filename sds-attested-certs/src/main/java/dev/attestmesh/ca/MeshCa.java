@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -38,6 +39,9 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * intermediate returns a new instance whose {@link #trustBundle()} keeps the previous intermediate
  * until its overlap ends, so certificates it issued keep verifying while nodes renew.
  *
+ * <p>The CA also holds the issuance log's checkpoint signing key ({@link CheckpointKey}), certified by
+ * the root and kept across intermediate rotations.
+ *
  * <p>Private keys are reachable only from this package (the issuer and {@link CaVault}).
  */
 public final class MeshCa {
@@ -57,9 +61,10 @@ public final class MeshCa {
     private final X509Certificate intermediate;
     private final PrivateKey intermediateKey;
     private final List<RetiredIntermediate> retired;
+    private final Optional<CheckpointKey> checkpointKey;
 
     MeshCa(String trustDomain, Clock clock, X509Certificate root, PrivateKey rootKey, X509Certificate intermediate,
-            PrivateKey intermediateKey, List<RetiredIntermediate> retired) {
+            PrivateKey intermediateKey, List<RetiredIntermediate> retired, Optional<CheckpointKey> checkpointKey) {
         this.trustDomain = Objects.requireNonNull(trustDomain);
         this.clock = Objects.requireNonNull(clock);
         this.root = Objects.requireNonNull(root);
@@ -67,6 +72,7 @@ public final class MeshCa {
         this.intermediate = Objects.requireNonNull(intermediate);
         this.intermediateKey = Objects.requireNonNull(intermediateKey);
         this.retired = List.copyOf(retired);
+        this.checkpointKey = Objects.requireNonNull(checkpointKey);
     }
 
     /**
@@ -83,7 +89,9 @@ public final class MeshCa {
                 null, now.minus(BACKDATE), now.plus(ROOT_LIFETIME), -1);
         KeyPair interPair = newKeyPair();
         X509Certificate inter = intermediate(trustDomain, root, rootPair.getPrivate(), interPair.getPublic(), now);
-        return new MeshCa(trustDomain, clock, root, rootPair.getPrivate(), inter, interPair.getPrivate(), List.of());
+        CheckpointKey checkpoints = CheckpointKey.generate(trustDomain, root, rootPair.getPrivate(), now);
+        return new MeshCa(trustDomain, clock, root, rootPair.getPrivate(), inter, interPair.getPrivate(), List.of(),
+                Optional.of(checkpoints));
     }
 
     /**
@@ -106,7 +114,28 @@ public final class MeshCa {
         keep.add(new RetiredIntermediate(intermediate, end));
         KeyPair pair = newKeyPair();
         X509Certificate next = intermediate(trustDomain, root, rootKey, pair.getPublic(), now);
-        return new MeshCa(trustDomain, clock, root, rootKey, next, pair.getPrivate(), keep);
+        return new MeshCa(trustDomain, clock, root, rootKey, next, pair.getPrivate(), keep, checkpointKey);
+    }
+
+    /**
+     * This CA with an issuance-log checkpoint key: itself when it has one, else a copy with a new key
+     * certified by the root (for a CA sealed by a version that had no checkpoint key; the caller seals
+     * and stores the result).
+     */
+    public MeshCa withCheckpointKey() {
+        if (checkpointKey.isPresent()) {
+            return this;
+        }
+        return new MeshCa(trustDomain, clock, root, rootKey, intermediate, intermediateKey, retired,
+                Optional.of(CheckpointKey.generate(trustDomain, root, rootKey, clock.instant())));
+    }
+
+    /**
+     * The key that signs issuance-log checkpoints (see {@link CheckpointKey}); empty only for a CA restored
+     * from a file sealed before checkpoints existed, until {@link #withCheckpointKey} adds one.
+     */
+    public Optional<CheckpointKey> checkpointKey() {
+        return checkpointKey;
     }
 
     public X509Certificate root() {

@@ -127,6 +127,60 @@ public final class Pem {
         return List.copyOf(out);
     }
 
+    /**
+     * Parses text that must be exactly one PEM {@code CERTIFICATE} block: only whitespace may surround it,
+     * its body is base64 in lines (whitespace between characters ignored), and its DER must re-encode to
+     * the same bytes. This is the reader for a single peer certificate arriving from the network (Envoy's
+     * {@code source.certificate}); it scans the text once, without regular expressions, because it runs
+     * on every uncached ext_authz Check.
+     *
+     * @throws CertificateException naming what is wrong (size, no block, text around it, bad base64, bad DER)
+     */
+    public static X509Certificate parseCertificate(String pem) throws CertificateException {
+        return certificate(CERTIFICATES.get(), singleCertificateDer(pem), "PEM certificate");
+    }
+
+    /**
+     * The DER inside text that must be exactly one PEM {@code CERTIFICATE} block (see {@link
+     * #parseCertificate}); the DER itself is not checked here.
+     *
+     * @throws CertificateException naming what is wrong with the PEM framing or its base64
+     */
+    public static byte[] singleCertificateDer(String pem) throws CertificateException {
+        if (pem.length() > MAX_PEM_CHARS) {
+            throw new CertificateException("PEM input is " + pem.length() + " characters; at most " + MAX_PEM_CHARS + " accepted");
+        }
+        int b = pem.indexOf(BEGIN_CERT);
+        if (b < 0) {
+            throw new CertificateException("no PEM CERTIFICATE block found");
+        }
+        if (!pem.substring(0, b).isBlank()) {
+            throw new CertificateException("text before the PEM CERTIFICATE block");
+        }
+        int e = pem.indexOf(END_CERT, b + BEGIN_CERT.length());
+        if (e < 0) {
+            throw new CertificateException("PEM CERTIFICATE block has no END line");
+        }
+        if (!pem.substring(e + END_CERT.length()).isBlank()) {
+            throw new CertificateException("text after the PEM CERTIFICATE block (a single certificate was expected)");
+        }
+        StringBuilder body = new StringBuilder(e - b);
+        for (int i = b + BEGIN_CERT.length(); i < e; i++) {
+            char c = pem.charAt(i);
+            if (c == '-') {
+                throw new CertificateException("unexpected PEM boundary inside a CERTIFICATE block");
+            }
+            if (c != '\n' && c != '\r' && c != ' ' && c != '\t') {
+                body.append(c);
+            }
+        }
+        try {
+            return Base64.getDecoder().decode(body.toString());
+        } catch (IllegalArgumentException ex) {
+            throw new CertificateException("PEM certificate has invalid base64: " + ex.getMessage());
+        }
+    }
+
     private static X509Certificate decode(CertificateFactory cf, String b64, int index) throws CertificateException {
         byte[] der;
         try {
@@ -134,17 +188,31 @@ public final class Pem {
         } catch (IllegalArgumentException e) {
             throw new CertificateException("PEM certificate " + (index + 1) + " has invalid base64: " + e.getMessage());
         }
+        return certificate(cf, der, "PEM certificate " + (index + 1));
+    }
+
+    /** {@code der} as a certificate, refusing DER that does not re-encode to itself (e.g. bytes appended). */
+    private static X509Certificate certificate(CertificateFactory cf, byte[] der, String what) throws CertificateException {
         X509Certificate c;
         try {
             c = (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der));
         } catch (CertificateException | RuntimeException e) {
-            throw new CertificateException("PEM certificate " + (index + 1) + " is not a valid X.509 certificate: " + e.getMessage());
+            throw new CertificateException(what + " is not a valid X.509 certificate: " + e.getMessage());
         }
         if (!Arrays.equals(c.getEncoded(), der)) {
-            throw new CertificateException("PEM certificate " + (index + 1) + " has trailing or non-DER bytes");
+            throw new CertificateException(what + " has trailing or non-DER bytes (bytes after its DER encoding)");
         }
         return c;
     }
+
+    /** A factory per thread: looking one up costs a provider search, and instances are not documented thread-safe. */
+    private static final ThreadLocal<CertificateFactory> CERTIFICATES = ThreadLocal.withInitial(() -> {
+        try {
+            return CertificateFactory.getInstance("X.509");
+        } catch (CertificateException e) {
+            throw new IllegalStateException("X.509 is not available in this JVM", e);
+        }
+    });
 
     private static String block(String type, byte[] der) {
         return "-----BEGIN " + type + "-----\n" + ENCODER.encodeToString(der) + "\n-----END " + type + "-----\n";

@@ -115,6 +115,13 @@ public final class IdentityResolver {
 
     /** The first rule of {@code r} that does not hold, phrased without reference values. */
     private static Optional<String> failure(Registration r, Subject s, LiveInstances live) {
+        // Validation keeps the registration's own SPIFFE ID out of the reserved paths, but a {nodeId}
+        // template may still expand into them (spiffe://<td>/{nodeId}/control-plane for node "attestmesh").
+        SpiffeId granted = r.spiffeIdFor(s.nodeId());
+        if (ReservedIdentities.isReserved(granted)) {
+            return Optional.of("for node id '" + s.nodeId() + "' it would grant " + granted.uri() + ", which is "
+                    + "reserved for AttestMesh's own components and never granted to an attested node");
+        }
         Map<String, Long> satisfied = new java.util.HashMap<>();
         s.appraisal().satisfied().forEach(p -> satisfied.put(p.id(), p.version()));
         for (String policy : r.policies()) {

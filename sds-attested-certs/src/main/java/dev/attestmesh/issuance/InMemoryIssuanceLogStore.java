@@ -38,4 +38,9 @@ public final class InMemoryIssuanceLogStore implements IssuanceLogStore {
     void tamper(IssuanceLogEntry replacement) {
         entries.put(replacement.sequence(), replacement);
     }
+
+    /** Removes every entry from {@code sequence} on: only for tests that simulate truncating storage. */
+    void truncateFrom(long sequence) {
+        entries.tailMap(sequence, true).clear();
+    }
 }

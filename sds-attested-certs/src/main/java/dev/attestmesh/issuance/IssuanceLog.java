@@ -28,7 +28,6 @@ public final class IssuanceLog {
     /** The previous-hash value of the first entry. */
     public static final String GENESIS_HASH = "0".repeat(64);
     private static final byte[] DOMAIN = "attestmesh-issuance-log-v1".getBytes(StandardCharsets.US_ASCII);
-    private static final int PAGE = 512;
 
     private final IssuanceLogStore store;
 
@@ -57,38 +56,22 @@ public final class IssuanceLog {
         return store.list(fromSequence, limit);
     }
 
-    /** Re-computes every hash and link from the first entry; stops at the first broken entry. */
-    public LogVerification verify() {
-        long expectedSeq = 1;
-        String prev = GENESIS_HASH;
-        long checked = 0;
-        while (true) {
-            List<IssuanceLogEntry> page = store.list(expectedSeq, PAGE);
-            if (page.isEmpty()) {
-                return new LogVerification(true, checked, Optional.empty(), Optional.empty());
-            }
-            for (IssuanceLogEntry e : page) {
-                checked++;
-                String problem = null;
-                if (e.sequence() != expectedSeq) {
-                    problem = "expected sequence " + expectedSeq + " but found " + e.sequence() + " (entry missing)";
-                } else if (!e.previousHashHex().equals(prev)) {
-                    problem = "previous-hash link does not match the hash of entry " + (expectedSeq - 1);
-                } else if (!e.hashHex().equals(hash(e.sequence(), e.serialHex(), e.nodeId(), e.spiffeId(),
-                        e.evidenceSha256Hex(), e.policyIds(), e.issuedAt(), e.previousHashHex()))) {
-                    problem = "entry content does not match its hash (entry altered)";
-                }
-                if (problem != null) {
-                    return new LogVerification(false, checked, Optional.of(Math.min(e.sequence(), expectedSeq)),
-                            Optional.of(problem));
-                }
-                prev = e.hashHex();
-                expectedSeq++;
-            }
-        }
+    /** The last entry (the head of the chain), if any. */
+    public Optional<IssuanceLogEntry> head() {
+        return store.last();
     }
 
-    static String hash(long seq, String serialHex, String nodeId, String spiffeId, String evidenceSha256Hex,
+    /** Re-computes every hash and link from the first entry; stops at the first broken entry. */
+    public LogVerification verify() {
+        return IssuanceLogVerifier.verifyChain(store::list);
+    }
+
+    /**
+     * The hash of an entry with these fields: SHA-256 over the canonical encoding in the class comment,
+     * lower-case hex. Public so that verifiers (and tests that simulate an attacker recomputing the chain)
+     * use the one definition.
+     */
+    public static String hash(long seq, String serialHex, String nodeId, String spiffeId, String evidenceSha256Hex,
             List<String> policyIds, Instant issuedAt, String previousHashHex) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
         out.writeBytes(DOMAIN);

@@ -1,10 +1,14 @@
 package dev.attestmesh.cli;
 
+import dev.attestmesh.authz.AuthzDecider;
 import dev.attestmesh.authz.standalone.StandaloneAuthzServer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -17,8 +21,10 @@ import picocli.CommandLine.Option;
             "It watches the control plane's registry over mTLS with --cert/--key: a replica certificate from",
             "'attestmesh ca issue-client --replica NAME' whose SPIFFE ID is listed in the control plane's",
             "attestmesh.authz.replica-identities. The control plane must present spiffe://<td>/attestmesh/control-plane.",
-            "Check is served over TLS with --serve-cert/--serve-key (serverAuth, e.g. the node agent's files) or",
-            "--plaintext on loopback. It keeps deciding from its last view for up to --max-staleness while the",
+            "Check is served over TLS with --serve-cert/--serve-key (serverAuth, e.g. the node agent's files) and",
+            "answers only callers presenting an attested node's current certificate or a listed",
+            "--authz-client-identity; --plaintext (loopback only, for development and load tests) answers any",
+            "process on this host. It keeps deciding from its last view for up to --max-staleness while the",
             "control plane is unreachable, then denies every Check."})
 final class AuthzCommand implements Callable<Integer> {
     private static final Pattern SHORT_DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
@@ -52,12 +58,24 @@ final class AuthzCommand implements Callable<Integer> {
             description = "How long to keep deciding without hearing from the control plane: 500ms, 30s, 2m, PT30S (default ${DEFAULT-VALUE}).")
     String maxStaleness;
 
-    @Option(names = "--plaintext", description = "Serve Check without TLS (only on a loopback --bind).")
+    @Option(names = "--plaintext", description = "Serve Check without TLS, for development and load tests: only on a "
+            + "loopback --bind, and then every process on this host may ask.")
     boolean plaintext;
 
     @Option(names = "--client-auth", defaultValue = "require",
-            description = "require | optional: whether Check callers must present a mesh certificate (default ${DEFAULT-VALUE}).")
+            description = "require | optional: whether the TLS handshake requires a client certificate (default "
+                    + "${DEFAULT-VALUE}). Check answers authenticated callers only either way; optional lets the others "
+                    + "get a clear UNAUTHENTICATED instead of a TLS alert.")
     String clientAuth;
+
+    @Option(names = "--authz-client-identity", paramLabel = "SPIFFE_ID",
+            description = "Reserved SPIFFE ID (spiffe://<td>/attestmesh/...) of an operator-issued client certificate "
+                    + "that may call Check besides attested nodes; repeatable.")
+    List<String> clientIdentities = new ArrayList<>();
+
+    @Option(names = "--dev", description = "Development mode: allow nodes attested with the simulated TEE, whose "
+            + "evidence proves nothing. Never in production.")
+    boolean devMode;
 
     @Option(names = "--replica-id", description = "Name of this replica in the control plane's log (default: the host name).")
     String replicaId;
@@ -75,7 +93,8 @@ final class AuthzCommand implements Callable<Integer> {
                 : Optional.of(new StandaloneAuthzServer.ServingIdentity(serveCert, serveKey));
         StandaloneAuthzServer server = StandaloneAuthzServer.start(new StandaloneAuthzServer.Settings(controlPlane,
                 caBundle, cert, key, serving, bind, port, plaintext, clientAuth.equals("require"),
-                parseDuration(maxStaleness), id, 100_000));
+                parseDuration(maxStaleness), id, AuthzDecider.Settings.DEFAULT_CACHE_SIZE,
+                Set.copyOf(clientIdentities), devMode));
         System.out.println("attestmesh authz: serving Check on " + bind + ":" + server.port()
                 + (plaintext ? " (plaintext)" : " (TLS)") + ", watching " + controlPlane);
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "attestmesh-authz-shutdown"));

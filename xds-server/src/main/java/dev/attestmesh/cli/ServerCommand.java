@@ -82,8 +82,20 @@ final class ServerCommand implements Callable<Integer> {
             description = "Comma-separated SPIFFE IDs of standalone ext_authz replicas allowed to watch the registry.")
     String authzReplicas;
 
+    @Option(names = "--authz-client-identity", paramLabel = "SPIFFE_ID",
+            description = "Reserved SPIFFE ID (spiffe://<td>/attestmesh/...) of an operator-issued client certificate "
+                    + "that may call ext_authz Check besides attested nodes; repeatable.")
+    java.util.List<String> authzClientIdentities;
+
     @Option(names = "--server-names", description = "Comma-separated DNS names/IPs for the control plane certificate.")
     String serverNames;
+
+    @Option(names = "--min-tcb-evaluation-data-number", description = "Refuse Intel TCB Info and QE Identity with a "
+            + "lower tcbEvaluationDataNumber, supplied or fetched (default 17; docs/evidence.md).")
+    Integer minTcbEvaluationDataNumber;
+    @Option(names = "--log-checkpoint-interval", description = "Sign an issuance log checkpoint this often when the "
+            + "log grew (default 5m; 0s: on demand only).")
+    String logCheckpointInterval;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -143,6 +155,11 @@ final class ServerCommand implements Callable<Integer> {
         }
         if (authzReplicas != null) {
             p.put("attestmesh.authz.replica-identities", authzReplicas);
+        }
+        putIfSet(p, "attestmesh.collateral.min-tcb-evaluation-data-number", minTcbEvaluationDataNumber);
+        putIfSet(p, "attestmesh.log.checkpoint-interval", logCheckpointInterval);
+        if (authzClientIdentities != null) {
+            p.put("attestmesh.authz.client-identities", String.join(",", authzClientIdentities));
         }
         return p;
     }

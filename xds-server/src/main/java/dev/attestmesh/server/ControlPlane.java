@@ -2,6 +2,7 @@ package dev.attestmesh.server;
 
 import dev.attestmesh.authz.AttestationAuthzService;
 import dev.attestmesh.authz.AuthzDecider;
+import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.ca.CaVault;
 import dev.attestmesh.ca.MeshCa;
 import dev.attestmesh.ca.Pem;
@@ -196,7 +197,14 @@ public final class ControlPlane implements AutoCloseable {
         V3DiscoveryServer xds = new V3DiscoveryServer(List.of(new AttestedStreamCallbacks(registry, streamStats),
                 new EnvoyNodeObserver(envoyNodes), syncTracker, meshMetrics.pushLatency()), cache);
 
-        this.decider = new AuthzDecider(registry, clock, 100_000);
+        this.decider = new AuthzDecider(registry, clock, AuthzDecider.Settings.defaults()
+                .withAllowInsecure(settings.devMode()));
+        if (settings.devMode()) {
+            LOG.warn("DEV MODE: ext_authz allows nodes attested with the simulated TEE, whose evidence proves nothing");
+        }
+        // Only the mesh's own Envoys (attested node certificates) and listed operator clients may ask
+        CheckCallerAuthenticator authzCallers = CheckCallerAuthenticator.mutualTls(registry, clock,
+                settings.authzClientIdentities(), settings.devMode());
         changes.subscribe((change, origin) -> {
             if (change == Change.Topic.CA && origin == ChangeNotifier.Origin.OTHER_REPLICA) {
                 ca.replace(loadOrCreateCa(caStore, clock)); // another replica rotated the CA
@@ -219,10 +227,11 @@ public final class ControlPlane implements AutoCloseable {
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.grpcBind(), settings.grpcPort()))
                 .sslContext(serverTls(clock))
                 .maxInboundMessageSize(2 * 1024 * 1024)
+                .addTransportFilter(authzCallers.transportFilter())
                 .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), peer))
                 .addService(ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer))
                 .addService(ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor(), peer))
-                .addService(ServerInterceptors.intercept(new AttestationAuthzService(decider).bindWithPolicyHeader(),
+                .addService(ServerInterceptors.intercept(new AttestationAuthzService(decider).bind(authzCallers),
                         meshMetrics.authzInterceptor()))
                 .build()
                 .start();

@@ -1,12 +1,14 @@
 package dev.attestmesh.server;
 
 import dev.attestmesh.admission.challenge.ChallengeLimits;
+import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.identity.ServiceAccountTokenVerifier;
 import dev.attestmesh.server.store.DatabaseSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Control plane settings, resolved from command-line options, environment variables and configuration
@@ -28,49 +30,73 @@ import java.util.Optional;
  *     when absent, the stored registrations are used as they are
  * @param serviceAccountTokens verifies Kubernetes service-account tokens sent with a Challenge;
  *     {@link ServiceAccountTokenVerifier#DISABLED} refuses them all
+ * @param devMode development mode ({@code attestmesh.dev-mode}): the embedded ext_authz admits nodes
+ *     attested with the simulated TEE, whose evidence proves nothing; false in production
+ * @param authzClientIdentities reserved SPIFFE IDs of operator-issued client certificates that may call
+ *     the embedded ext_authz Check besides attested nodes ({@code attestmesh.authz.client-identities})
  * @param challengeLimits rate limits and outstanding-nonce caps of the Challenge RPC
  *     ({@code attestmesh.challenge.*}, docs/protocol.md)
  */
 public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
         String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile, Duration nonceTtl,
         DatabaseSettings database, Optional<Path> registrationFile, ServiceAccountTokenVerifier serviceAccountTokens,
-        ChallengeLimits challengeLimits) {
+        boolean devMode, Set<String> authzClientIdentities, ChallengeLimits challengeLimits) {
 
     /** Settings with the embedded H2 store. */
     public ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
             String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile,
             Duration nonceTtl) {
         this(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames, nodeKeyFile, nonceTtl,
-                DatabaseSettings.embedded(), Optional.empty(), ServiceAccountTokenVerifier.DISABLED,
+                DatabaseSettings.embedded(), Optional.empty(), ServiceAccountTokenVerifier.DISABLED, false, Set.of(),
                 ChallengeLimits.DEFAULTS);
     }
 
     /** These settings with another store. */
     public ControlPlaneSettings withDatabase(DatabaseSettings db) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, db, registrationFile, serviceAccountTokens, challengeLimits);
+                nodeKeyFile, nonceTtl, db, registrationFile, serviceAccountTokens, devMode,
+                authzClientIdentities, challengeLimits);
     }
 
     /** These settings loading registrations from {@code file} at start. */
     public ControlPlaneSettings withRegistrationFile(Optional<Path> file) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, database, file, serviceAccountTokens, challengeLimits);
+                nodeKeyFile, nonceTtl, database, file, serviceAccountTokens, devMode,
+                authzClientIdentities, challengeLimits);
     }
 
     /** These settings verifying Kubernetes service-account tokens with {@code verifier}. */
     public ControlPlaneSettings withServiceAccountTokens(ServiceAccountTokenVerifier verifier) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, database, registrationFile, verifier, challengeLimits);
+                nodeKeyFile, nonceTtl, database, registrationFile, verifier, devMode,
+                authzClientIdentities, challengeLimits);
+    }
+
+    /** These settings in development mode ({@code true}: simulated-TEE nodes pass ext_authz) or not. */
+    public ControlPlaneSettings withDevMode(boolean dev) {
+        return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
+                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, dev, authzClientIdentities,
+                challengeLimits);
+    }
+
+    /** These settings letting operator-issued client certificates naming {@code ids} call ext_authz Check. */
+    public ControlPlaneSettings withAuthzClientIdentities(Set<String> ids) {
+        return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
+                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, devMode, ids,
+                challengeLimits);
     }
 
     /** These settings with other Challenge limits. */
     public ControlPlaneSettings withChallengeLimits(ChallengeLimits limits) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, limits);
+                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, devMode, authzClientIdentities,
+                limits);
     }
 
     public ControlPlaneSettings {
         serverNames = List.copyOf(serverNames);
+        authzClientIdentities = CheckCallerAuthenticator.checkedClientIdentities(
+                java.util.Objects.requireNonNull(authzClientIdentities, "authzClientIdentities"));
         java.util.Objects.requireNonNull(registrationFile, "registrationFile");
         java.util.Objects.requireNonNull(serviceAccountTokens, "serviceAccountTokens");
         java.util.Objects.requireNonNull(challengeLimits, "challengeLimits");
@@ -80,6 +106,12 @@ public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, 
         if (!trustDomain.matches("[a-z0-9]([a-z0-9.-]{0,253}[a-z0-9])?")) {
             throw new IllegalArgumentException("trust domain '" + trustDomain
                     + "' must be a lower-case DNS name (letters, digits, dots, dashes)");
+        }
+        for (String id : authzClientIdentities) {
+            if (!dev.attestmesh.ca.SpiffeId.parse(id).trustDomain().equals(trustDomain)) {
+                throw new IllegalArgumentException("ext_authz client identity '" + id + "' is not in the mesh trust"
+                        + " domain '" + trustDomain + "': this control plane's CA issues none such");
+            }
         }
     }
 

@@ -12,10 +12,13 @@ import dev.attestmesh.quote.collateral.CollateralProvider;
 import dev.attestmesh.quote.collateral.FileCollateralProvider;
 import dev.attestmesh.quote.collateral.PcsCollateralProvider;
 import dev.attestmesh.quote.intel.DcapQuoteVerifier;
+import dev.attestmesh.quote.intel.DcapVerifierOptions;
+import dev.attestmesh.quote.limits.FetchLimits;
 import dev.attestmesh.quote.sim.SimulatedEvidenceVerifier;
-import dev.attestmesh.quote.snp.CachingVcekProvider;
 import dev.attestmesh.quote.snp.KdsVcekProvider;
+import dev.attestmesh.quote.snp.RateLimitedVcekProvider;
 import dev.attestmesh.quote.snp.SnpReportVerifier;
+import dev.attestmesh.quote.snp.SnpVerifierOptions;
 import dev.attestmesh.quote.trust.AmdTrustAnchors;
 import dev.attestmesh.quote.trust.IntelTrustAnchors;
 import java.net.URI;
@@ -56,6 +59,28 @@ public final class EvidenceVerifierSet {
         }
     }
 
+    /**
+     * How old collateral may be and how much the verifiers may hold and fetch (docs/evidence.md,
+     * "Collateral freshness and cache bounds").
+     *
+     * @param minimumTcbEvaluationDataNumber TCB Info / QE Identity below it are refused (0: none)
+     * @param cacheMaxBytes bound on each verifier's caches and on the Intel collateral cache
+     * @param fetchLimits rate, burst and failure memory of Intel PCS/PCCS and AMD KDS fetches
+     */
+    public record CollateralSettings(int minimumTcbEvaluationDataNumber, long cacheMaxBytes, FetchLimits fetchLimits) {
+        public CollateralSettings {
+            // Checked here so a bad setting stops the server at start, naming the setting.
+            new DcapVerifierOptions(minimumTcbEvaluationDataNumber, cacheMaxBytes);
+            java.util.Objects.requireNonNull(fetchLimits, "fetchLimits");
+        }
+
+        /** Minimum 17, 64 MiB, 5 fetches per second with bursts of 20, failures remembered for 30 s. */
+        public static CollateralSettings defaults() {
+            return new CollateralSettings(DcapVerifierOptions.RECOMMENDED_MINIMUM_TCB_EVALUATION_DATA_NUMBER,
+                    DcapVerifierOptions.DEFAULT_CACHE_MAX_BYTES, FetchLimits.defaults());
+        }
+    }
+
     private EvidenceVerifierSet() {}
 
     /** Only the simulator (tests and the demo). */
@@ -70,22 +95,34 @@ public final class EvidenceVerifierSet {
      * after a minute.
      */
     public static EvidenceVerifiers from(Sources sources) {
+        return from(sources, CollateralSettings.defaults());
+    }
+
+    /** As {@link #from(Sources)}, with the collateral floor, cache bounds and fetch limits of {@code collateral}. */
+    public static EvidenceVerifiers from(Sources sources, CollateralSettings collateral) {
         HttpClient http = HttpClient.newBuilder().connectTimeout(HTTP_TIMEOUT).build();
-        LazyVerifier.Factory intelSetup = tee -> DcapQuoteVerifier.create(tee, intelAnchors(sources, http),
-                intelCollateral(sources, http));
+        LazyVerifier.Factory intelSetup = tee -> {
+            IntelTrustAnchors anchors = intelAnchors(sources, http);
+            return DcapQuoteVerifier.create(tee, anchors, intelCollateral(sources, http, anchors, collateral),
+                    new DcapVerifierOptions(collateral.minimumTcbEvaluationDataNumber(), collateral.cacheMaxBytes()));
+        };
         return EvidenceVerifiers.of(SimulatedEvidenceVerifier.withDefaultKey(),
                 new LazyVerifier(TeeType.SGX, intelSetup, "configure attestmesh.intel.root"),
                 new LazyVerifier(TeeType.TDX, intelSetup, "configure attestmesh.intel.root"),
                 new LazyVerifier(TeeType.SNP, tee -> SnpReportVerifier.create(
                         sources.amdRoots().isPresent() ? AmdTrustAnchors.fromDirectory(sources.amdRoots().get())
                                 : AmdTrustAnchors.fromKds(http, sources.kdsUrl(), HTTP_TIMEOUT),
-                        CachingVcekProvider.create(KdsVcekProvider.create(http, sources.kdsUrl(), HTTP_TIMEOUT))),
+                        RateLimitedVcekProvider.create(KdsVcekProvider.create(http, sources.kdsUrl(), HTTP_TIMEOUT),
+                                collateral.fetchLimits(), System::nanoTime),
+                        SnpVerifierOptions.none(), collateral.cacheMaxBytes()),
                         "configure attestmesh.amd.roots-dir"));
     }
 
-    private static CollateralProvider intelCollateral(Sources s, HttpClient http) {
+    private static CollateralProvider intelCollateral(Sources s, HttpClient http, IntelTrustAnchors anchors,
+            CollateralSettings collateral) {
         return new CachingCollateralProvider(s.intelCollateralDir().<CollateralProvider>map(FileCollateralProvider::new)
-                .orElseGet(() -> PcsCollateralProvider.pccs(s.pcsUrl(), http)));
+                .orElseGet(() -> PcsCollateralProvider.pccs(s.pcsUrl(), http)), anchors, collateral.cacheMaxBytes(),
+                collateral.fetchLimits(), java.time.Clock.systemUTC(), java.util.concurrent.ForkJoinPool.commonPool());
     }
 
     /** Builds its verifier on first use; a failed build is reported as the evidence's rejection. */

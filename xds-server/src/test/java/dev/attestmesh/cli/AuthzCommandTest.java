@@ -43,4 +43,26 @@ class AuthzCommandTest {
         assertEquals(1, code);
         assertTrue(captured.toString().contains("--plaintext is allowed on a loopback address only"), captured.toString());
     }
+
+    @Test
+    void refusesAnAuthzClientIdentityThatIsNotReserved() throws Exception {
+        Path dir = Files.createTempDirectory("authz-cli");
+        for (String f : new String[] {"ca.pem", "cert.pem", "key.pem"}) {
+            Files.writeString(dir.resolve(f), "unused");
+        }
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        int code;
+        try {
+            System.setErr(new PrintStream(captured, true));
+            code = AttestMeshCli.execute("authz", "--control-plane", "127.0.0.1:1", "--ca-bundle", dir.resolve("ca.pem").toString(),
+                    "--cert", dir.resolve("cert.pem").toString(), "--key", dir.resolve("key.pem").toString(),
+                    "--port", "0", "--plaintext", "--authz-client-identity", "spiffe://attestmesh.local/ns/prod/sa/web");
+        } finally {
+            System.setErr(err);
+        }
+        assertEquals(1, code);
+        assertTrue(captured.toString().contains("ext_authz client identity 'spiffe://attestmesh.local/ns/prod/sa/web' "
+                + "is not a reserved identity"), captured.toString());
+    }
 }

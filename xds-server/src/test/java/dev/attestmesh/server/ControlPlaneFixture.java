@@ -47,6 +47,7 @@ public final class ControlPlaneFixture implements AutoCloseable {
                 "attestmesh.grpc-port", 0,
                 "attestmesh.admin-port", 0,
                 "attestmesh.ca-key", "fixture-test-key",
+                "attestmesh.dev-mode", true, // the fixture's nodes run on the simulated TEE
                 "attestmesh.policy-file", policies.toString(),
                 "attestmesh.registration-file", dev.attestmesh.server.testing.TestMesh.writeRegistrations(policies.getParent()).toString()));
         props.putAll(extra);

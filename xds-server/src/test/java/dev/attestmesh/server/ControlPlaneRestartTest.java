@@ -59,7 +59,8 @@ class ControlPlaneRestartTest {
                 "attestmesh.grpc-bind", "127.0.0.1",
                 "attestmesh.grpc-port", grpcPort,
                 "attestmesh.admin-port", 0,
-                "attestmesh.ca-key", "restart-test-key"));
+                "attestmesh.ca-key", "restart-test-key",
+                "attestmesh.dev-mode", true)); // simulated-TEE nodes
         policyFile.ifPresent(p -> props.put("attestmesh.policy-file", p.toString()));
         props.put("attestmesh.registration-file",
                 dev.attestmesh.server.testing.TestMesh.writeRegistrations(dir).toString());

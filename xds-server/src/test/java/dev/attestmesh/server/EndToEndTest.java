@@ -158,6 +158,35 @@ class EndToEndTest {
     }
 
     @Test
+    void embeddedExtAuthzAnswersNobodyWithoutAMeshClientCertificate() throws Exception {
+        NodeAgent revokedNode = agent("anon-victim", GOOD);
+        AgentCredentials rc = revokedNode.attestOnce();
+        assertTrue(cp.registry().revoke("anon-victim", "anonymous test: secret reason"));
+        // The port answers the attestation service without a client certificate; ext_authz does not
+        ManagedChannel anonymous = ControlPlaneChannels.open(target, paymentsCreds.trustBundle(), Optional.empty());
+        try {
+            var stub = io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc.newBlockingStub(anonymous)
+                    .withDeadlineAfter(10, TimeUnit.SECONDS);
+            for (AgentCredentials about : List.of(ordersCreds, rc)) {
+                StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> stub.check(
+                        DemoAuthzClient.networkCheck(about.leaf(), paymentsCreds.claims().getSpiffeId())));
+                assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode());
+                String said = e.getStatus().getDescription();
+                assertEquals("ext_authz Check requires mutual TLS with a mesh client certificate", said);
+                assertFalse(said.contains("anon-victim") || said.contains("secret") || said.contains("orders"), said);
+            }
+        } finally {
+            anonymous.shutdownNow();
+        }
+        // The same question from an attested Envoy gets the reason
+        try (DemoAuthzClient authz = new DemoAuthzClient(target, payments)) {
+            DemoAuthzClient.Result r = authz.check(rc.leaf(), paymentsCreds.claims().getSpiffeId(), List.of("default"));
+            assertFalse(r.allowed());
+            assertTrue(r.detail().contains("REVOKED: anonymous test: secret reason"), r.detail());
+        }
+    }
+
+    @Test
     void nodeWithWrongMeasurementIsRefusedNamingThePolicyAndTheField() {
         // Asking for the identity it wants, the node learns which rule of that registration failed.
         NodeAgent rogue = fixture.agent("rogue", WRONG, Optional.of("spiffe://attestmesh.local/node/rogue"));

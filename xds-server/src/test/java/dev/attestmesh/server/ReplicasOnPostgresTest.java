@@ -70,7 +70,7 @@ class ReplicasOnPostgresTest {
 
     ControlPlane replica(String name) throws Exception {
         // Same CA key (forTests) and database, own data directory: as separate hosts would have.
-        ControlPlane cp = ControlPlane.start(ControlPlaneSettings.forTests(dir.resolve(name), Optional.of(policies)).withRegistrationFile(Optional.of(dev.attestmesh.server.testing.TestMesh.writeRegistrations(dir)))
+        ControlPlane cp = ControlPlane.start(ControlPlaneSettings.forTests(dir.resolve(name), Optional.of(policies)).withRegistrationFile(Optional.of(dev.attestmesh.server.testing.TestMesh.writeRegistrations(dir))).withDevMode(true)
                 .withDatabase(pg), Clock.systemUTC(), EvidenceVerifierSet.defaults());
         open.add(cp);
         return cp;

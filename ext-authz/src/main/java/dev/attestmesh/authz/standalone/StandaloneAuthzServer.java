@@ -2,6 +2,7 @@ package dev.attestmesh.authz.standalone;
 
 import dev.attestmesh.authz.AttestationAuthzService;
 import dev.attestmesh.authz.AuthzDecider;
+import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.authz.watch.WatchedRegistryView;
 import dev.attestmesh.ca.Pem;
 import dev.attestmesh.identity.ControlPlaneTrustManager;
@@ -29,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -44,11 +46,15 @@ import org.slf4j.LoggerFactory;
  * present the reserved identity {@code spiffe://<td>/attestmesh/control-plane} (the trust domain is the
  * one the bundle's mesh root names, see {@link ControlPlaneTrustManager}); the
  * replica presents {@link Settings#certChain()} / {@link Settings#key()} (its replica certificate,
- * clientAuth only). The Check port serves TLS with {@link Settings#serving()} (serverAuth), requiring a
- * client certificate from the mesh CA unless {@link
- * Settings#requireClientCertificate()} is false; plaintext is refused unless it binds a loopback
- * address. Both identities are re-read every minute, so renewals are picked up by new connections.
- * Decisions fail closed while the view is stale (see {@link WatchedRegistryView}).
+ * clientAuth only). The Check port serves TLS with {@link Settings#serving()} (serverAuth) and answers
+ * only authenticated callers ({@link CheckCallerAuthenticator#mutualTls}): an attested node's current
+ * certificate per the watched registry, or an operator-issued client certificate listed in {@link
+ * Settings#clientIdentities()}. {@link Settings#requireClientCertificate()} false only lets the TLS
+ * handshake finish without a certificate, so such callers get a clear {@code UNAUTHENTICATED} instead of
+ * a TLS alert. Plaintext is refused unless it binds a loopback address, and then answers host-local
+ * callers only ({@link CheckCallerAuthenticator#hostLocalPlaintext}). Both identities are re-read every
+ * minute, so renewals are picked up by new connections. Decisions fail closed while the view is stale
+ * (see {@link WatchedRegistryView}).
  */
 public final class StandaloneAuthzServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StandaloneAuthzServer.class);
@@ -65,11 +71,14 @@ public final class StandaloneAuthzServer implements AutoCloseable {
      * @param serving PEM chain and key the Check port serves TLS with: a certificate with serverAuth, e.g. the
      *     node agent's {@code cert-chain.pem} / {@code key.pem} where the replica runs in an attested TEE. The
      *     replica certificate cannot serve (clientAuth only). Empty only with {@code plaintext}.
-     * @param plaintext serve Check without TLS (loopback binds only)
+     * @param plaintext serve Check without TLS (loopback binds only; every process on the host may then ask)
+     * @param clientIdentities reserved SPIFFE IDs of operator-issued client certificates that may call Check
+     *     besides attested nodes ({@link CheckCallerAuthenticator#checkedClientIdentities})
+     * @param allowInsecure dev mode: admit nodes attested with simulated-TEE evidence (as peers and callers)
      */
     public record Settings(String controlPlane, Path caBundle, Path certChain, Path key, Optional<ServingIdentity> serving,
             String bind, int port, boolean plaintext, boolean requireClientCertificate, Duration maxStaleness,
-            String replicaId, long decisionCacheSize) {
+            String replicaId, long decisionCacheSize, Set<String> clientIdentities, boolean allowInsecure) {
         public Settings {
             Objects.requireNonNull(controlPlane, "controlPlane");
             Objects.requireNonNull(bind, "bind");
@@ -85,6 +94,22 @@ public final class StandaloneAuthzServer implements AutoCloseable {
             if (maxStaleness.isNegative() || maxStaleness.isZero()) {
                 throw new IllegalArgumentException("max staleness must be positive, was " + maxStaleness);
             }
+            clientIdentities = CheckCallerAuthenticator.checkedClientIdentities(
+                    Objects.requireNonNull(clientIdentities, "clientIdentities"));
+        }
+
+        /** Settings without extra client identities, simulated evidence denied. */
+        public Settings(String controlPlane, Path caBundle, Path certChain, Path key, Optional<ServingIdentity> serving,
+                String bind, int port, boolean plaintext, boolean requireClientCertificate, Duration maxStaleness,
+                String replicaId, long decisionCacheSize) {
+            this(controlPlane, caBundle, certChain, key, serving, bind, port, plaintext, requireClientCertificate,
+                    maxStaleness, replicaId, decisionCacheSize, Set.of(), false);
+        }
+
+        /** These settings in dev mode ({@code true}: simulated-TEE evidence admitted) or not. */
+        public Settings withAllowInsecure(boolean allow) {
+            return new Settings(controlPlane, caBundle, certChain, key, serving, bind, port, plaintext,
+                    requireClientCertificate, maxStaleness, replicaId, decisionCacheSize, clientIdentities, allow);
         }
     }
 
@@ -144,7 +169,10 @@ public final class StandaloneAuthzServer implements AutoCloseable {
                     .build();
             this.view = WatchedRegistryView.start(channel,
                     WatchedRegistryView.Settings.defaults(s.replicaId()).withMaxStaleness(s.maxStaleness()));
-            this.decider = new AuthzDecider(view, Clock.systemUTC(), s.decisionCacheSize());
+            this.decider = new AuthzDecider(view, Clock.systemUTC(),
+                    new AuthzDecider.Settings(s.decisionCacheSize(), s.allowInsecure()));
+            CheckCallerAuthenticator callers = s.plaintext() ? CheckCallerAuthenticator.hostLocalPlaintext()
+                    : CheckCallerAuthenticator.mutualTls(view, Clock.systemUTC(), s.clientIdentities(), s.allowInsecure());
             AdvancedTlsX509KeyManager servingKeys = null;
             if (!s.plaintext()) {
                 servingKeys = new AdvancedTlsX509KeyManager();
@@ -159,7 +187,8 @@ public final class StandaloneAuthzServer implements AutoCloseable {
                             .build();
             this.server = NettyServerBuilder.forAddress(new InetSocketAddress(bindAddress, s.port()), serverCreds)
                     .maxInboundMessageSize(MAX_INBOUND_BYTES)
-                    .addService(new AttestationAuthzService(decider).bindWithPolicyHeader())
+                    .addTransportFilter(callers.transportFilter())
+                    .addService(new AttestationAuthzService(decider).bind(callers))
                     .build()
                     .start();
             ok = true;
@@ -171,7 +200,12 @@ public final class StandaloneAuthzServer implements AutoCloseable {
             }
         }
         LOG.info("AttestMesh ext_authz replica '{}' serving Check on {}:{} ({}), watching {}", s.replicaId(), s.bind(),
-                server.getPort(), s.plaintext() ? "PLAINTEXT, loopback only" : "TLS", s.controlPlane());
+                server.getPort(), s.plaintext() ? "PLAINTEXT: host-local callers only, for development" : "TLS, mesh callers only",
+                s.controlPlane());
+        if (s.allowInsecure()) {
+            LOG.warn("ext_authz replica '{}' runs in DEV MODE: nodes attested with the simulated TEE, whose evidence "
+                    + "proves nothing, are allowed", s.replicaId());
+        }
     }
 
     /** Starts the replica; it denies every Check until the first snapshot arrives. */

@@ -312,7 +312,9 @@ class WatchedRegistryViewTest {
         view.close();
         view = WatchedRegistryView.start(channel, new WatchedRegistryView.Settings("test", Duration.ofSeconds(30),
                 Duration.ofMillis(20), Duration.ofMillis(100)));
-        dev.attestmesh.authz.AuthzDecider decider = new dev.attestmesh.authz.AuthzDecider(view, Clock.systemUTC(), 1_000);
+        // The scripted records are simulated-TEE ones: the decider runs in dev mode to admit them
+        dev.attestmesh.authz.AuthzDecider decider = new dev.attestmesh.authz.AuthzDecider(view, Clock.systemUTC(),
+                new dev.attestmesh.authz.AuthzDecider.Settings(1_000, true));
         // Listeners run in registration order after the new state is published: once this one ran, the
         // decider's cache invalidation has run too.
         AtomicInteger changes = new AtomicInteger();

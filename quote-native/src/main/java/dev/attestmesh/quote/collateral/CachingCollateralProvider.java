@@ -1,16 +1,25 @@
 package dev.attestmesh.quote.collateral;
 
-import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.attestmesh.quote.TeeType;
-import java.io.ByteArrayInputStream;
-import java.security.cert.CertificateFactory;
+import dev.attestmesh.quote.limits.FetchLimits;
+import dev.attestmesh.quote.limits.TokenBucket;
+import dev.attestmesh.quote.trust.IntelTrustAnchors;
+import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
@@ -18,18 +27,36 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Caches another provider's collateral (Caffeine), one entry per TCB Info (TEE + FMSPC), QE Identity
- * (TEE), PCK CRL (CA) and Root CA CRL.
+ * (TEE), PCK CRL (CA) and Root CA CRL, and guards the fetches behind it.
  *
- * <p>Guarantees: an entry lives until its own {@code nextUpdate} (TCB Info / QE Identity {@code
- * nextUpdate}, CRL {@code nextUpdate}) and no longer; concurrent misses for one key are coalesced
- * into a single fetch from the delegate; a fetch whose result is already past its {@code nextUpdate}
- * fails ({@link CollateralUnavailableException}) instead of being served, so the cache fails closed
- * when the source only has stale collateral. Failed fetches are not cached. Thread-safe.
+ * <p>Guarantees:
+ * <ul>
+ *   <li>only authenticated items are kept: an item enters the cache after its signature chain to the
+ *       pinned Intel SGX Root CA verified ({@link CollateralAuthenticity}); anything else is refused and
+ *       never stored;
+ *   <li>the cache is bounded by an estimate of the bytes it holds, not by an entry count;
+ *   <li>an entry lives until its own {@code nextUpdate} and no longer; a fetch whose result is already
+ *       past its {@code nextUpdate} fails ({@link CollateralUnavailableException}), so the cache fails
+ *       closed when the source only has stale collateral;
+ *   <li>concurrent misses for one key are coalesced into a single fetch; fetches from the delegate are
+ *       rate-limited by a token bucket ({@link FetchLimits}), and a failed fetch is remembered for the
+ *       limits' failure TTL instead of being repeated by every request.
+ * </ul>
+ * Per-quote checks (validity windows, revocation of the signer by the current Root CA CRL) remain the
+ * verifier's job. Thread-safe.
  */
 public final class CachingCollateralProvider implements CollateralProvider {
+    /** Default bound on the bytes kept: 16 MiB, room for thousands of FMSPCs. */
+    public static final long DEFAULT_MAX_BYTES = 16L << 20;
+    /** Fixed cost counted per entry besides its encoded bytes (objects, keys, bookkeeping). */
+    private static final int ENTRY_OVERHEAD = 512;
+
     private final CollateralProvider delegate;
+    private final IntelTrustAnchors anchors;
     private final Clock clock;
-    private final AsyncLoadingCache<Key, Entry> cache;
+    private final FetchLimits limits;
+    private final TokenBucket fetchBudget;
+    private final AsyncCache<Key, Entry> cache;
 
     /** Cache keys: one per independently published collateral item. */
     private sealed interface Key permits TcbInfoKey, QeIdentityKey, PckCrlKey, RootCrlKey {}
@@ -42,32 +69,63 @@ public final class CachingCollateralProvider implements CollateralProvider {
 
     private record RootCrlKey() implements Key {}
 
-    private record Entry(Object value, Instant nextUpdate) {}
+    /**
+     * What a fetch produced. Failures are cached too (for the failure TTL), so that the cache's loads
+     * never complete exceptionally: a flood of failing keys is then neither repeated nor logged.
+     */
+    private sealed interface Entry permits Loaded, Failed {
+        int weight();
+    }
 
-    public CachingCollateralProvider(CollateralProvider delegate) {
-        this(delegate, Clock.systemUTC(), ForkJoinPool.commonPool());
+    /** An authenticated item, kept until its nextUpdate. */
+    private record Loaded(Object value, Instant nextUpdate, int weight) implements Entry {}
+
+    /** A failed fetch, remembered for the failure TTL. */
+    private record Failed(String message) implements Entry {
+        @Override
+        public int weight() {
+            return 128 + 2 * message.length();
+        }
+    }
+
+    /** Default bound and fetch limits, the system clock, fetches on the common pool. */
+    public CachingCollateralProvider(CollateralProvider delegate, IntelTrustAnchors anchors) {
+        this(delegate, anchors, DEFAULT_MAX_BYTES, FetchLimits.defaults(), Clock.systemUTC(), ForkJoinPool.commonPool());
     }
 
     /**
-     * @param clock decides both freshness and entry lifetime (tests pass a controllable clock)
+     * @param delegate where misses go
+     * @param anchors the pinned root (and configured TCB Signing certificates) items must chain to
+     * @param maxBytes bound on the estimated bytes kept (at least 32 KiB)
+     * @param limits fetch rate, burst and how long a failed fetch is remembered
+     * @param clock decides freshness, entry lifetime and the fetch budget (tests pass a controllable clock)
      * @param executor runs fetches from the delegate
      */
-    public CachingCollateralProvider(CollateralProvider delegate, Clock clock, Executor executor) {
-        this.delegate = delegate;
-        this.clock = clock;
+    public CachingCollateralProvider(CollateralProvider delegate, IntelTrustAnchors anchors, long maxBytes,
+            FetchLimits limits, Clock clock, Executor executor) {
+        if (maxBytes < 32 << 10) {
+            throw new IllegalArgumentException("the collateral cache needs at least 32 KiB, not " + maxBytes + " bytes");
+        }
+        this.delegate = Objects.requireNonNull(delegate, "delegate");
+        this.anchors = Objects.requireNonNull(anchors, "anchors");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.limits = Objects.requireNonNull(limits, "limits");
+        Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clock.millis());
+        this.fetchBudget = new TokenBucket(limits, ticker::read);
         this.cache = Caffeine.newBuilder()
-                .maximumSize(10_000)
+                .maximumWeight(maxBytes)
+                .weigher((Key k, Entry e) -> e.weight())
                 .executor(executor)
-                .ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.millis()))
+                .ticker(ticker)
                 .expireAfter(new Expiry<Key, Entry>() {
                     @Override
                     public long expireAfterCreate(Key key, Entry e, long now) {
-                        return untilNextUpdate(e);
+                        return lifetime(e);
                     }
 
                     @Override
                     public long expireAfterUpdate(Key key, Entry e, long now, long current) {
-                        return untilNextUpdate(e);
+                        return lifetime(e);
                     }
 
                     @Override
@@ -75,70 +133,155 @@ public final class CachingCollateralProvider implements CollateralProvider {
                         return current;
                     }
                 })
-                .buildAsync(this::load);
+                .buildAsync();
     }
 
-    private long untilNextUpdate(Entry e) {
-        return Math.max(0, Duration.between(clock.instant(), e.nextUpdate()).toNanos());
-    }
-
-    private Entry load(Key key) throws Exception {
-        Entry e = switch (key) {
-            case TcbInfoKey k -> {
-                SignedCollateral c = delegate.tcbInfo(k.tee(), k.fmspc());
-                yield new Entry(c, TcbInfo.parse(c.body()).nextUpdate());
-            }
-            case QeIdentityKey k -> {
-                SignedCollateral c = delegate.qeIdentity(k.tee());
-                yield new Entry(c, QeIdentity.parse(c.body()).nextUpdate());
-            }
-            case PckCrlKey k -> {
-                PckCrl c = delegate.pckCrl(k.ca());
-                yield new Entry(c, crlNextUpdate(c.der(), "PCK CRL"));
-            }
-            case RootCrlKey k -> {
-                RootCaCrl c = delegate.rootCaCrl();
-                yield new Entry(c, crlNextUpdate(c.der(), "Root CA CRL"));
-            }
+    private long lifetime(Entry e) {
+        return switch (e) {
+            case Loaded l -> Math.max(0, Duration.between(clock.instant(), l.nextUpdate()).toNanos());
+            case Failed f -> limits.failureTtl().toNanos();
         };
-        if (!e.nextUpdate().isAfter(clock.instant())) {
-            throw new CollateralUnavailableException("the collateral source returned " + describe(key)
-                    + " whose nextUpdate " + e.nextUpdate() + " has passed; refusing stale collateral");
-        }
-        return e;
     }
 
-    private static Instant crlNextUpdate(byte[] der, String what) throws CollateralUnavailableException {
+    /** Estimated bytes currently held by cached collateral (for tests and monitoring). */
+    public long cachedBytes() {
+        cache.synchronous().cleanUp();
+        return cache.synchronous().policy().eviction().map(ev -> ev.weightedSize().orElse(0L)).orElse(0L);
+    }
+
+    /** Fetches and authenticates; never throws (a failure becomes a {@link Failed} entry). */
+    private Entry load(Key key, Optional<X509Certificate> verifiedCa) {
         try {
-            X509CRL crl = (X509CRL) CertificateFactory.getInstance("X.509").generateCRL(new ByteArrayInputStream(der));
-            if (crl.getNextUpdate() == null) {
-                throw new CollateralUnavailableException(what + " has no nextUpdate");
+            Loaded e = fetchAndAuthenticate(key, verifiedCa);
+            if (!e.nextUpdate().isAfter(clock.instant())) {
+                return new Failed("the collateral source returned " + describe(key) + " whose nextUpdate "
+                        + e.nextUpdate() + " has passed; refusing stale collateral");
             }
-            return crl.getNextUpdate().toInstant();
-        } catch (java.security.GeneralSecurityException | RuntimeException e) {
-            throw new CollateralUnavailableException(what + " from the collateral source is not a CRL", e);
+            return e;
+        } catch (CollateralUnavailableException e) {
+            return new Failed(e.getMessage() == null ? describe(key) + " unavailable" : e.getMessage());
+        } catch (RuntimeException e) {
+            return new Failed("fetching " + describe(key) + " failed: " + e);
         }
     }
 
-    private Object get(Key key) throws CollateralUnavailableException {
+    private Loaded fetchAndAuthenticate(Key key, Optional<X509Certificate> verifiedCa) throws CollateralUnavailableException {
+        try {
+            return switch (key) {
+                case TcbInfoKey k -> {
+                    SignedCollateral c = delegate.tcbInfo(k.tee(), k.fmspc());
+                    CollateralAuthenticity.signedDocument(c, anchors, cert -> false, new HashMap<>(), "TCB Info");
+                    TcbInfo t = TcbInfo.parse(c.body());
+                    if (!t.fmspc().equalsIgnoreCase(k.fmspc())) {
+                        throw new CollateralUnavailableException("the collateral source returned TCB Info for FMSPC "
+                                + t.fmspc() + " when asked for " + k.fmspc());
+                    }
+                    yield new Loaded(c, t.nextUpdate(), weight(c.body().length + c.signature().length, c.issuerChain()));
+                }
+                case QeIdentityKey k -> {
+                    SignedCollateral c = delegate.qeIdentity(k.tee());
+                    CollateralAuthenticity.signedDocument(c, anchors, cert -> false, new HashMap<>(), "QE Identity");
+                    yield new Loaded(c, QeIdentity.parse(c.body()).nextUpdate(),
+                            weight(c.body().length + c.signature().length, c.issuerChain()));
+                }
+                case PckCrlKey k -> {
+                    PckCrl c = verifiedCa.isPresent() ? delegate.pckCrl(k.ca(), verifiedCa.get()) : delegate.pckCrl(k.ca());
+                    X509CRL crl = CollateralAuthenticity.pckCrl(c, verifiedCa, anchors);
+                    String issuer = commonName(crl.getIssuerX500Principal());
+                    if (!issuer.equals(k.ca().commonName())) {
+                        throw new CollateralUnavailableException("the collateral source returned the CRL of '" + issuer
+                                + "' when asked for the " + k.ca().commonName() + " CRL");
+                    }
+                    yield new Loaded(c, nextUpdate(crl, "PCK CRL"), weight(c.der().length, c.issuerChain()));
+                }
+                case RootCrlKey k -> {
+                    RootCaCrl c = delegate.rootCaCrl();
+                    X509CRL crl = CollateralAuthenticity.rootCaCrl(c.der(), anchors);
+                    yield new Loaded(c, nextUpdate(crl, "Root CA CRL"), weight(c.der().length, List.of()));
+                }
+            };
+        } catch (CollateralAuthenticityException e) {
+            throw new CollateralUnavailableException("the collateral source returned " + describe(key)
+                    + " that does not verify, so it is neither used nor cached: " + e.getMessage(), e);
+        } catch (CollateralParseException e) {
+            throw new CollateralUnavailableException("the collateral source returned " + describe(key)
+                    + " that is not understood: " + e.getMessage(), e);
+        }
+    }
+
+    /** Estimated heap bytes: the encodings, about four times each decoded certificate's DER, and overhead. */
+    private static int weight(int bytes, List<X509Certificate> chain) {
+        long w = ENTRY_OVERHEAD + (long) bytes;
+        for (X509Certificate c : chain) {
+            try {
+                w += 4L * c.getEncoded().length;
+            } catch (CertificateEncodingException e) {
+                w += 4096;
+            }
+        }
+        return (int) Math.min(Integer.MAX_VALUE, w);
+    }
+
+    private static String commonName(javax.security.auth.x500.X500Principal p) {
+        try {
+            for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(p.getName()).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) {
+                    return rdn.getValue().toString();
+                }
+            }
+        } catch (javax.naming.InvalidNameException e) {
+            return "";
+        }
+        return "";
+    }
+
+    private static Instant nextUpdate(X509CRL crl, String what) throws CollateralUnavailableException {
+        if (crl.getNextUpdate() == null) {
+            throw new CollateralUnavailableException(what + " has no nextUpdate");
+        }
+        return crl.getNextUpdate().toInstant();
+    }
+
+    private Object get(Key key, Optional<X509Certificate> verifiedCa) throws CollateralUnavailableException {
         for (int attempt = 0; attempt < 2; attempt++) {
+            CompletableFuture<Entry> f = cache.getIfPresent(key);
+            boolean[] fetchedNow = {false};
+            if (f == null) {
+                // The budget is checked before the cache is touched: a refused request leaves no trace.
+                if (!fetchBudget.tryAcquire()) {
+                    throw new CollateralUnavailableException("collateral fetches are rate-limited (" + limits.perSecond()
+                            + " per second, bursts of " + limits.burst() + "); " + describe(key)
+                            + " was not fetched, retry shortly");
+                }
+                f = cache.get(key, (k, executor) -> {
+                    fetchedNow[0] = true;
+                    return CompletableFuture.supplyAsync(() -> load(k, verifiedCa), executor);
+                });
+            }
             Entry e;
             try {
-                e = cache.get(key).join();
+                e = f.join();
             } catch (CompletionException ce) {
-                Throwable c = ce.getCause();
-                if (c instanceof CollateralUnavailableException cu) {
-                    throw cu;
-                }
-                throw new CollateralUnavailableException("fetching " + describe(key) + " failed: " + c.getMessage(), c);
+                throw new CollateralUnavailableException("fetching " + describe(key) + " failed: " + ce.getCause(), ce.getCause());
             }
-            if (e.nextUpdate().isAfter(clock.instant())) {
-                return e.value();
+            switch (e) {
+                case Failed failed -> throw new CollateralUnavailableException(failed.message() + (fetchedNow[0] ? ""
+                        : " (a recent failure; retried after " + limits.failureTtl().toSeconds() + " s)"));
+                case Loaded loaded -> {
+                    if (loaded.nextUpdate().isAfter(clock.instant())) {
+                        return loaded.value();
+                    }
+                }
             }
             // Past nextUpdate but not yet evicted (expiry granularity): drop it and fetch once more.
             cache.synchronous().invalidate(key);
         }
         throw new CollateralUnavailableException(describe(key) + " is past its nextUpdate and no newer one is available");
+    }
+
+    /** Number of authenticated items held (failures remembered are not counted). */
+    long authenticatedItems() {
+        return cache.synchronous().asMap().values().stream().filter(e -> e instanceof Loaded).count();
     }
 
     private static String describe(Key key) {
@@ -152,21 +295,30 @@ public final class CachingCollateralProvider implements CollateralProvider {
 
     @Override
     public SignedCollateral tcbInfo(TeeType tee, String fmspc) throws CollateralUnavailableException {
-        return (SignedCollateral) get(new TcbInfoKey(tee, fmspc.toUpperCase(Locale.ROOT)));
+        if (!fmspc.matches("[0-9a-fA-F]{12}")) {
+            throw new CollateralUnavailableException("FMSPC '" + fmspc + "' is not 6 bytes of hex");
+        }
+        return (SignedCollateral) get(new TcbInfoKey(tee, fmspc.toUpperCase(Locale.ROOT)), Optional.empty());
     }
 
     @Override
     public SignedCollateral qeIdentity(TeeType tee) throws CollateralUnavailableException {
-        return (SignedCollateral) get(new QeIdentityKey(tee));
+        return (SignedCollateral) get(new QeIdentityKey(tee), Optional.empty());
+    }
+
+    /** The CRL, accepted only if it came with its issuer chain (use the two-argument form otherwise). */
+    @Override
+    public PckCrl pckCrl(PckCa ca) throws CollateralUnavailableException {
+        return (PckCrl) get(new PckCrlKey(ca), Optional.empty());
     }
 
     @Override
-    public PckCrl pckCrl(PckCa ca) throws CollateralUnavailableException {
-        return (PckCrl) get(new PckCrlKey(ca));
+    public PckCrl pckCrl(PckCa ca, X509Certificate verifiedCa) throws CollateralUnavailableException {
+        return (PckCrl) get(new PckCrlKey(ca), Optional.of(verifiedCa));
     }
 
     @Override
     public RootCaCrl rootCaCrl() throws CollateralUnavailableException {
-        return (RootCaCrl) get(new RootCrlKey());
+        return (RootCaCrl) get(new RootCrlKey(), Optional.empty());
     }
 }

@@ -1,6 +1,7 @@
 package dev.attestmesh.quote.collateral;
 
 import dev.attestmesh.quote.TeeType;
+import java.security.cert.X509Certificate;
 
 /**
  * A source of Intel DCAP collateral. Implementations return collateral as delivered (exact signed
@@ -20,9 +21,24 @@ public interface CollateralProvider {
     /** The Intel SGX Root CA CRL. */
     RootCaCrl rootCaCrl() throws CollateralUnavailableException;
 
+    /**
+     * The CRL of the given PCK CA, when the caller holds that CA's certificate from a PCK chain it has
+     * verified to the pinned root: a provider that authenticates what it caches can then check a CRL
+     * delivered without its issuer chain. Providers that do not authenticate ignore it.
+     */
+    default PckCrl pckCrl(PckCa ca, X509Certificate verifiedCa) throws CollateralUnavailableException {
+        return pckCrl(ca);
+    }
+
     /** Everything needed for one quote. */
     default QuoteCollateral collateral(TeeType tee, String fmspc, PckCa ca) throws CollateralUnavailableException {
         return new QuoteCollateral(tcbInfo(tee, fmspc), qeIdentity(tee), pckCrl(ca), rootCaCrl());
+    }
+
+    /** Everything needed for one quote whose PCK chain (with CA certificate {@code verifiedCa}) is verified. */
+    default QuoteCollateral collateral(TeeType tee, String fmspc, PckCa ca, X509Certificate verifiedCa)
+            throws CollateralUnavailableException {
+        return new QuoteCollateral(tcbInfo(tee, fmspc), qeIdentity(tee), pckCrl(ca, verifiedCa), rootCaCrl());
     }
 
     /**
@@ -54,6 +70,11 @@ public interface CollateralProvider {
 
             @Override
             public QuoteCollateral collateral(TeeType tee, String fmspc, PckCa ca) {
+                return c;
+            }
+
+            @Override
+            public QuoteCollateral collateral(TeeType tee, String fmspc, PckCa ca, X509Certificate verifiedCa) {
                 return c;
             }
         };

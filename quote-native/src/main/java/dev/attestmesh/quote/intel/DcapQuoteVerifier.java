@@ -10,11 +10,19 @@ import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerificationCheck;
 import dev.attestmesh.quote.VerificationRequest;
 import dev.attestmesh.quote.VerifiedEvidence;
+import dev.attestmesh.quote.collateral.CollateralAuthenticity;
 import dev.attestmesh.quote.collateral.CollateralJsonParser;
 import dev.attestmesh.quote.collateral.CollateralParseException;
 import dev.attestmesh.quote.collateral.CollateralProvider;
 import dev.attestmesh.quote.collateral.CollateralUnavailableException;
+import dev.attestmesh.quote.collateral.CollateralVersion;
+import dev.attestmesh.quote.collateral.CollateralVersions;
+import dev.attestmesh.quote.collateral.PckCrl;
+import dev.attestmesh.quote.collateral.QeIdentity;
 import dev.attestmesh.quote.collateral.QuoteCollateral;
+import dev.attestmesh.quote.collateral.RootCaCrl;
+import dev.attestmesh.quote.collateral.SignedCollateral;
+import dev.attestmesh.quote.collateral.TcbInfo;
 import dev.attestmesh.quote.sgx.SgxQuote;
 import dev.attestmesh.quote.sgx.SgxQuoteParser;
 import dev.attestmesh.quote.tdx.TdReport;
@@ -24,6 +32,7 @@ import dev.attestmesh.quote.trust.EcdsaP256;
 import dev.attestmesh.quote.trust.IntelTrustAnchors;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
+import java.security.cert.X509CRL;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -43,9 +52,16 @@ import java.util.Optional;
  * VerificationCheck}.
  *
  * <p>Collateral is the request's when present (dcap-qvl {@code QuoteCollateralV3} JSON), else the
- * configured {@link CollateralProvider}'s. Results that do not depend on the verification time (a
- * verified PCK chain, collateral verified for that chain) are cached; the quote signature, the QE
- * report signature and every validity window are checked on every call. Thread-safe.
+ * configured {@link CollateralProvider}'s. Collateral is refused ({@link
+ * VerificationCheck#COLLATERAL_OUTDATED}) when its TCB Info or QE Identity is below the configured
+ * minimum TCB evaluation data number, and collateral supplied with a request also when any item is
+ * older than the provider's for the same quote: a platform cannot choose an older TCB Info or PCK CRL
+ * that is still inside its validity window.
+ *
+ * <p>Results that do not depend on the verification time (a verified attestation key, a verified PCK
+ * chain, collateral verified for that chain) are cached in caches bounded by estimated bytes, and
+ * only after they verified; the quote signature, the QE report signature, every validity window and
+ * the floor are checked on every call. Thread-safe.
  */
 public final class DcapQuoteVerifier implements EvidenceVerifier {
     private static final HexFormat HEX = HexFormat.of();
@@ -53,34 +69,60 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
     private final TeeType tee;
     private final IntelTrustAnchors anchors;
     private final CollateralProvider provider;
+    private final DcapVerifierOptions options;
     private final EcdsaP256.VerifyingKey rootKey;
+    // Every cache below is bounded by estimated bytes, and an entry goes in only once what it holds has
+    // verified, so unauthenticated requests cannot fill them (docs/evidence.md, cache bounds).
     /** Attestation keys are per QE instance, so they repeat across a platform's quotes. */
-    private final Cache<ByteBuffer, EcdsaP256.VerifyingKey> attestationKeys =
-            Caffeine.newBuilder().maximumSize(10_000).build();
-    private final Cache<ByteBuffer, PckCertificateChain> chains =
-            Caffeine.newBuilder().maximumSize(10_000).build();
-    private final Cache<ByteBuffer, QuoteCollateral> suppliedCollateral =
-            Caffeine.newBuilder().maximumSize(1_000).build();
-    private final Cache<CollateralBinding, VerifiedCollateral> verifiedCollateral =
-            Caffeine.newBuilder().maximumSize(10_000).build();
+    private final Cache<ByteBuffer, EcdsaP256.VerifyingKey> attestationKeys;
+    private final Cache<ByteBuffer, PckCertificateChain> chains;
+    private final Cache<ByteBuffer, QuoteCollateral> suppliedCollateral;
+    private final Cache<CollateralBinding, VerifiedCollateral> verifiedCollateral;
+    /** Versions of the provider's items, by item identity: parsed once per item the provider hands out. */
+    private final Cache<Object, Optional<CollateralVersion>> providerVersions =
+            Caffeine.newBuilder().weakKeys().maximumSize(256).build();
 
-    private DcapQuoteVerifier(TeeType tee, IntelTrustAnchors anchors, CollateralProvider provider) {
+    /** Estimated heap cost of a decoded P-256 key with its precomputation, and of a cache entry. */
+    private static final int KEY_WEIGHT = 4096;
+    private static final int ENTRY_OVERHEAD = 512;
+
+    private DcapQuoteVerifier(TeeType tee, IntelTrustAnchors anchors, CollateralProvider provider,
+            DcapVerifierOptions options) {
         this.tee = tee;
         this.anchors = anchors;
         this.provider = provider;
+        this.options = options;
         this.rootKey = anchors.rootVerifyingKey();
+        long share = options.cacheMaxBytes() / 4;
+        this.attestationKeys = Caffeine.newBuilder().maximumWeight(share)
+                .weigher((ByteBuffer k, EcdsaP256.VerifyingKey v) -> KEY_WEIGHT + k.capacity()).build();
+        this.chains = Caffeine.newBuilder().maximumWeight(share)
+                .weigher((ByteBuffer k, PckCertificateChain c) -> c.weight()).build();
+        this.suppliedCollateral = Caffeine.newBuilder().maximumWeight(share)
+                .weigher((ByteBuffer k, QuoteCollateral c) -> weight(c)).build();
+        this.verifiedCollateral = Caffeine.newBuilder().maximumWeight(share)
+                .weigher((CollateralBinding k, VerifiedCollateral v) -> 2 * weight(k.collateral())).build();
+    }
+
+    /** As {@link #create(TeeType, IntelTrustAnchors, CollateralProvider, DcapVerifierOptions)} with {@link DcapVerifierOptions#defaults()}. */
+    public static DcapQuoteVerifier create(TeeType sgxOrTdx, IntelTrustAnchors anchors, CollateralProvider provider) {
+        return create(sgxOrTdx, anchors, provider, DcapVerifierOptions.defaults());
     }
 
     /**
      * @param sgxOrTdx {@link TeeType#SGX} or {@link TeeType#TDX}
      * @param anchors the pinned Intel root and optional configured TCB Signing certificates
-     * @param provider where collateral comes from when the request carries none
+     * @param provider where collateral comes from when the request carries none, and the floor that
+     *     collateral supplied with a request must reach
+     * @param options minimum TCB evaluation data number and cache bound
      */
-    public static DcapQuoteVerifier create(TeeType sgxOrTdx, IntelTrustAnchors anchors, CollateralProvider provider) {
+    public static DcapQuoteVerifier create(TeeType sgxOrTdx, IntelTrustAnchors anchors, CollateralProvider provider,
+            DcapVerifierOptions options) {
         if (sgxOrTdx != TeeType.SGX && sgxOrTdx != TeeType.TDX) {
             throw new IllegalArgumentException("DCAP verification covers sgx and tdx, not " + sgxOrTdx.wireName());
         }
-        return new DcapQuoteVerifier(sgxOrTdx, Objects.requireNonNull(anchors), Objects.requireNonNull(provider));
+        return new DcapQuoteVerifier(sgxOrTdx, Objects.requireNonNull(anchors), Objects.requireNonNull(provider),
+                Objects.requireNonNull(options));
     }
 
     @Override
@@ -103,7 +145,9 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
         QuoteSignatureData sd = quote.signatureData();
         Instant at = request.at();
 
-        EcdsaP256.VerifyingKey attestationKey = attestationKey(sd.attestationKey());
+        ByteBuffer akBytes = ByteBuffer.wrap(sd.attestationKey());
+        EcdsaP256.VerifyingKey cachedKey = attestationKeys.getIfPresent(akBytes);
+        EcdsaP256.VerifyingKey attestationKey = cachedKey != null ? cachedKey : attestationKey(sd.attestationKey());
         if (!EcdsaP256.verifyRaw(attestationKey, quote.signedBytes(), sd.quoteSignature())) {
             throw new EvidenceVerificationException(VerificationCheck.QUOTE_SIGNATURE,
                     "the quote signature does not verify with the quote's attestation key: header or body was altered");
@@ -120,12 +164,26 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
             throw new EvidenceVerificationException(VerificationCheck.QE_REPORT_SIGNATURE,
                     "the QE report signature does not verify with the PCK certificate's key");
         }
+        if (cachedKey == null) {
+            // The key is now bound by a QE report that a PCK key chained to the Intel root signed.
+            attestationKeys.put(akBytes, attestationKey);
+        }
 
-        QuoteCollateral collateral = collateral(request, chain);
-        VerifiedCollateral vc = verifiedCollateral(collateral, chain);
+        Optional<Supplied> supplied = supplied(request);
+        QuoteCollateral collateral = supplied.isPresent() ? supplied.get().collateral() : providerCollateral(chain);
+        CollateralBinding binding = new CollateralBinding(collateral, chain);
+        VerifiedCollateral cachedVc = verifiedCollateral.getIfPresent(binding);
+        VerifiedCollateral vc = cachedVc != null ? cachedVc : VerifiedCollateral.verify(collateral, chain, anchors, rootKey);
         // Wrong collateral is reported as such before its dates are judged: it is the more precise diagnosis.
         checkCollateralMatches(vc, chain);
         vc.checkValidAt(at);
+        checkFloor(vc, supplied.isPresent(), chain);
+        if (cachedVc == null) {
+            verifiedCollateral.put(binding, vc);
+        }
+        if (supplied.isPresent() && !supplied.get().cached()) {
+            suppliedCollateral.put(supplied.get().key(), collateral);
+        }
 
         Optional<TcbEvaluation.TdxInputs> tdxInputs = quote instanceof TdxQuote t
                 ? Optional.of(new TcbEvaluation.TdxInputs(t.body().teeTcbSvn(), t.body().mrSignerSeam(), t.body().seamAttributes()))
@@ -134,15 +192,9 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
         return evidence(quote, chain, eval, request.evidence());
     }
 
-    private EcdsaP256.VerifyingKey attestationKey(byte[] xy) throws EvidenceVerificationException {
-        ByteBuffer k = ByteBuffer.wrap(xy);
-        EcdsaP256.VerifyingKey key = attestationKeys.getIfPresent(k);
-        if (key == null) {
-            key = EcdsaP256.fromRaw(xy).orElseThrow(() -> new EvidenceVerificationException(
-                    VerificationCheck.QUOTE_SIGNATURE, "the quote's attestation key is not a P-256 point"));
-            attestationKeys.put(k, key);
-        }
-        return key;
+    private static EcdsaP256.VerifyingKey attestationKey(byte[] xy) throws EvidenceVerificationException {
+        return EcdsaP256.fromRaw(xy).orElseThrow(() -> new EvidenceVerificationException(
+                VerificationCheck.QUOTE_SIGNATURE, "the quote's attestation key is not a P-256 point"));
     }
 
     private static void checkBinding(QuoteSignatureData sd) throws EvidenceVerificationException {
@@ -171,25 +223,33 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
         return c;
     }
 
-    private QuoteCollateral collateral(VerificationRequest request, PckCertificateChain chain)
-            throws EvidenceVerificationException {
-        if (request.collateral().isPresent()) {
-            byte[] json = request.collateral().get();
-            ByteBuffer key = ByteBuffer.wrap(sha256().digest(json));
-            QuoteCollateral c = suppliedCollateral.getIfPresent(key);
-            if (c == null) {
-                try {
-                    c = CollateralJsonParser.quoteCollateralV3(json);
-                } catch (CollateralParseException e) {
-                    throw new EvidenceVerificationException(VerificationCheck.COLLATERAL_UNAVAILABLE,
-                            "the collateral supplied with the request is unreadable: " + e.getMessage(), e);
-                }
-                suppliedCollateral.put(key, c);
-            }
-            return c;
+    /**
+     * Collateral sent with the request, parsed (or found among supplied collateral that verified
+     * before). Nothing is cached here: the caller caches it once it has verified and passed the floor.
+     */
+    private record Supplied(QuoteCollateral collateral, ByteBuffer key, boolean cached) {}
+
+    private Optional<Supplied> supplied(VerificationRequest request) throws EvidenceVerificationException {
+        if (request.collateral().isEmpty()) {
+            return Optional.empty();
+        }
+        byte[] json = request.collateral().get();
+        ByteBuffer key = ByteBuffer.wrap(sha256().digest(json));
+        QuoteCollateral c = suppliedCollateral.getIfPresent(key);
+        if (c != null) {
+            return Optional.of(new Supplied(c, key, true));
         }
         try {
-            return provider.collateral(tee, chain.extensions().fmspcHex(), chain.ca());
+            return Optional.of(new Supplied(CollateralJsonParser.quoteCollateralV3(json), key, false));
+        } catch (CollateralParseException e) {
+            throw new EvidenceVerificationException(VerificationCheck.COLLATERAL_UNAVAILABLE,
+                    "the collateral supplied with the request is unreadable: " + e.getMessage(), e);
+        }
+    }
+
+    private QuoteCollateral providerCollateral(PckCertificateChain chain) throws EvidenceVerificationException {
+        try {
+            return provider.collateral(tee, chain.extensions().fmspcHex(), chain.ca(), chain.intermediate());
         } catch (CollateralUnavailableException e) {
             throw new EvidenceVerificationException(VerificationCheck.COLLATERAL_UNAVAILABLE,
                     "collateral for FMSPC " + chain.extensions().fmspcHex() + " is unavailable: " + e.getMessage(), e);
@@ -199,15 +259,103 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
         }
     }
 
-    private VerifiedCollateral verifiedCollateral(QuoteCollateral c, PckCertificateChain chain)
+    /**
+     * The collateral floor. All collateral must reach the configured minimum TCB evaluation data number;
+     * collateral supplied with the request must also be no older, item by item, than what the
+     * configured provider has for this quote (evaluation numbers and issue dates of TCB Info and QE
+     * Identity, CRL numbers and thisUpdate of the CRLs). An item the provider cannot give is not
+     * compared; the minimum still applies.
+     */
+    private void checkFloor(VerifiedCollateral vc, boolean supplied, PckCertificateChain chain)
             throws EvidenceVerificationException {
-        CollateralBinding key = new CollateralBinding(c, chain);
-        VerifiedCollateral v = verifiedCollateral.getIfPresent(key);
-        if (v == null) {
-            v = VerifiedCollateral.verify(c, chain, anchors, rootKey);
-            verifiedCollateral.put(key, v);
+        String whose = supplied ? "supplied" : "the provider's";
+        Optional<String> below = vc.versions().belowMinimum(options.minimumTcbEvaluationDataNumber(), whose);
+        if (below.isPresent()) {
+            throw new EvidenceVerificationException(VerificationCheck.COLLATERAL_OUTDATED, below.get()
+                    + (supplied ? "; send collateral from after that TCB recovery" : "; the collateral source is out of date"));
         }
+        if (!supplied) {
+            return;
+        }
+        Optional<String> older = vc.versions().olderThan(providerVersions(chain));
+        if (older.isPresent()) {
+            throw new EvidenceVerificationException(VerificationCheck.COLLATERAL_OUTDATED, older.get()
+                    + "; send current collateral, or none to have the control plane use its own");
+        }
+    }
+
+    /** What the provider has for this quote, item by item; items it cannot give or that do not fit are unknown. */
+    private CollateralVersions providerVersions(PckCertificateChain chain) {
+        String fmspc = chain.extensions().fmspcHex();
+        String tcbId = tee == TeeType.SGX ? "SGX" : "TDX";
+        String qeId = tee == TeeType.SGX ? "QE" : "TD_QE";
+        Optional<CollateralVersion> tcb = providerItem(() -> provider.tcbInfo(tee, fmspc), o -> {
+            TcbInfo t = TcbInfo.parse(((SignedCollateral) o).body());
+            return t.fmspc().equalsIgnoreCase(fmspc) && tcbId.equals(t.id())
+                    ? Optional.of(CollateralVersion.of(t)) : Optional.empty();
+        });
+        Optional<CollateralVersion> qe = providerItem(() -> provider.qeIdentity(tee), o -> {
+            QeIdentity q = QeIdentity.parse(((SignedCollateral) o).body());
+            return qeId.equals(q.id()) ? Optional.of(CollateralVersion.of(q)) : Optional.empty();
+        });
+        Optional<CollateralVersion> pck = providerItem(() -> provider.pckCrl(chain.ca(), chain.intermediate()), o -> {
+            X509CRL crl = CollateralAuthenticity.crl(((PckCrl) o).der(), "PCK CRL");
+            return crl.getIssuerX500Principal().equals(chain.intermediate().getSubjectX500Principal())
+                    ? Optional.of(CollateralVersion.of(CollateralVersion.Kind.PCK_CRL, crl)) : Optional.empty();
+        });
+        Optional<CollateralVersion> root = providerItem(provider::rootCaCrl, o -> {
+            X509CRL crl = CollateralAuthenticity.crl(((RootCaCrl) o).der(), "Root CA CRL");
+            return crl.getIssuerX500Principal().equals(anchors.root().getSubjectX500Principal())
+                    ? Optional.of(CollateralVersion.of(CollateralVersion.Kind.ROOT_CA_CRL, crl)) : Optional.empty();
+        });
+        return new CollateralVersions(tcb, qe, pck, root);
+    }
+
+    private interface ItemSource {
+        Object get() throws CollateralUnavailableException;
+    }
+
+    private interface VersionReader {
+        Optional<CollateralVersion> read(Object item) throws Exception;
+    }
+
+    private Optional<CollateralVersion> providerItem(ItemSource source, VersionReader reader) {
+        Object item;
+        try {
+            item = source.get();
+        } catch (CollateralUnavailableException | RuntimeException e) {
+            return Optional.empty(); // nothing to compare with: the minimum evaluation number is the floor
+        }
+        Optional<CollateralVersion> known = providerVersions.getIfPresent(item);
+        if (known != null) {
+            return known;
+        }
+        Optional<CollateralVersion> v;
+        try {
+            v = reader.read(item);
+        } catch (Exception e) {
+            v = Optional.empty();
+        }
+        providerVersions.put(item, v);
         return v;
+    }
+
+    /** Estimated heap bytes of parsed collateral: about three times its encodings, plus overhead. */
+    private static int weight(QuoteCollateral c) {
+        long bytes = c.tcbInfo().body().length + c.qeIdentity().body().length + c.pckCrl().der().length
+                + c.rootCaCrl().der().length + 2048L * (c.tcbInfo().issuerChain().size()
+                        + c.qeIdentity().issuerChain().size() + c.pckCrl().issuerChain().size());
+        return (int) Math.min(Integer.MAX_VALUE, ENTRY_OVERHEAD + 3 * bytes);
+    }
+
+    /** Estimated bytes held by the verifier's caches (for tests and monitoring). */
+    public long cachedBytes() {
+        return weighted(attestationKeys) + weighted(chains) + weighted(suppliedCollateral) + weighted(verifiedCollateral);
+    }
+
+    private static long weighted(Cache<?, ?> c) {
+        c.cleanUp();
+        return c.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
     }
 
     private void checkCollateralMatches(VerifiedCollateral vc, PckCertificateChain chain)
@@ -286,9 +434,9 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
      * collateral is current, and identity comparison costs nothing on the warm path.
      */
     private record CollateralBinding(Object tcbInfo, Object qeIdentity, Object pckCrl, Object rootCrl,
-            PckCertificateChain chain) {
+            PckCertificateChain chain, QuoteCollateral collateral) {
         CollateralBinding(QuoteCollateral c, PckCertificateChain chain) {
-            this(c.tcbInfo(), c.qeIdentity(), c.pckCrl(), c.rootCaCrl(), chain);
+            this(c.tcbInfo(), c.qeIdentity(), c.pckCrl(), c.rootCaCrl(), chain, c);
         }
 
         @Override

@@ -2,7 +2,11 @@ package dev.attestmesh.quote.intel;
 
 import dev.attestmesh.quote.EvidenceVerificationException;
 import dev.attestmesh.quote.VerificationCheck;
+import dev.attestmesh.quote.collateral.CollateralAuthenticity;
+import dev.attestmesh.quote.collateral.CollateralAuthenticityException;
 import dev.attestmesh.quote.collateral.CollateralParseException;
+import dev.attestmesh.quote.collateral.CollateralVersion;
+import dev.attestmesh.quote.collateral.CollateralVersions;
 import dev.attestmesh.quote.collateral.QeIdentity;
 import dev.attestmesh.quote.collateral.QuoteCollateral;
 import dev.attestmesh.quote.collateral.SignedCollateral;
@@ -16,7 +20,6 @@ import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -30,9 +33,10 @@ import java.util.Optional;
  * @param tcbSigningWindows windows of the TCB Signing certificates that verified the TCB Info; one
  *     must contain the verification time
  * @param qeSigningWindows likewise for the QE Identity
+ * @param versions evaluation numbers, CRL numbers and issue times of the four items, for the floor
  */
 record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityWindow> windows,
-        List<ValidityWindow> tcbSigningWindows, List<ValidityWindow> qeSigningWindows) {
+        List<ValidityWindow> tcbSigningWindows, List<ValidityWindow> qeSigningWindows, CollateralVersions versions) {
 
     void checkValidAt(Instant at) throws EvidenceVerificationException {
         for (ValidityWindow w : windows) {
@@ -87,9 +91,9 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
         // TCB Info and QE Identity are normally signed by the same certificate: check it against the
         // root once and verify both documents with one decoded key.
         Map<String, Optional<EcdsaP256.VerifyingKey>> signingKeys = new HashMap<>();
-        List<ValidityWindow> tcbSigning = verifySigned(c.tcbInfo(), anchors, rootKey, rootCrl, signingKeys,
+        List<ValidityWindow> tcbSigning = verifySigned(c.tcbInfo(), anchors, rootCrl, signingKeys,
                 VerificationCheck.TCB_INFO_SIGNATURE, "TCB Info");
-        List<ValidityWindow> qeSigning = verifySigned(c.qeIdentity(), anchors, rootKey, rootCrl, signingKeys,
+        List<ValidityWindow> qeSigning = verifySigned(c.qeIdentity(), anchors, rootCrl, signingKeys,
                 VerificationCheck.QE_IDENTITY_SIGNATURE, "QE Identity");
         TcbInfo tcbInfo;
         QeIdentity qe;
@@ -107,63 +111,30 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
         }
         windows.add(new ValidityWindow("TCB Info (issueDate..nextUpdate)", tcbInfo.issueDate(), tcbInfo.nextUpdate()));
         windows.add(new ValidityWindow("QE Identity (issueDate..nextUpdate)", qe.issueDate(), qe.nextUpdate()));
-        return new VerifiedCollateral(tcbInfo, qe, List.copyOf(windows), tcbSigning, qeSigning);
+        CollateralVersions versions = new CollateralVersions(Optional.of(CollateralVersion.of(tcbInfo)),
+                Optional.of(CollateralVersion.of(qe)),
+                Optional.of(CollateralVersion.of(CollateralVersion.Kind.PCK_CRL, pckCrl)),
+                Optional.of(CollateralVersion.of(CollateralVersion.Kind.ROOT_CA_CRL, rootCrl)));
+        return new VerifiedCollateral(tcbInfo, qe, List.copyOf(windows), tcbSigning, qeSigning, versions);
     }
 
     /**
-     * Verifies a TCB Info / QE Identity signature over the exact delivered bytes with a TCB Signing
-     * certificate that chains to the pinned root and is not revoked. Candidates are the delivered
-     * chain's first certificate and the configured ones (the 2025 re-issue has the same key, so
-     * either may be current); returns the validity windows of every candidate that verified.
+     * Verifies a TCB Info / QE Identity signature ({@link CollateralAuthenticity#signedDocument}) with
+     * a TCB Signing certificate not revoked by the Root CA CRL; returns the validity windows of every
+     * candidate that verified.
      */
-    private static List<ValidityWindow> verifySigned(SignedCollateral doc, IntelTrustAnchors anchors,
-            EcdsaP256.VerifyingKey rootKey, X509CRL rootCrl, Map<String, Optional<EcdsaP256.VerifyingKey>> checked,
-            VerificationCheck check, String what) throws EvidenceVerificationException {
-        Map<String, X509Certificate> candidates = new LinkedHashMap<>();
-        if (!doc.issuerChain().isEmpty()) {
-            X509Certificate first = doc.issuerChain().get(0);
-            candidates.put(PckCertificateChain.sha256Hex(PckCertificateChain.encoded(first)), first);
-        }
-        for (X509Certificate c : anchors.tcbSigningCertificates()) {
-            candidates.put(PckCertificateChain.sha256Hex(PckCertificateChain.encoded(c)), c);
-        }
-        if (candidates.isEmpty()) {
-            throw new EvidenceVerificationException(check, what + " came without an issuer chain and no Intel SGX TCB "
-                    + "Signing certificate is configured; configure one in the trust anchors");
-        }
-        byte[] body = doc.body();
-        byte[] sig = doc.signature();
-        List<ValidityWindow> ok = new ArrayList<>();
-        String lastProblem = "";
-        for (Map.Entry<String, X509Certificate> e : candidates.entrySet()) {
-            X509Certificate cand = e.getValue();
-            Optional<EcdsaP256.VerifyingKey> key = checked.get(e.getKey());
-            if (key == null) {
-                key = Optional.empty();
-                if (!cand.getIssuerX500Principal().equals(anchors.root().getSubjectX500Principal())) {
-                    lastProblem = "signing certificate is not issued by the Intel SGX Root CA";
-                } else if (!EcdsaP256.verifyCertificate(cand, rootKey)) {
-                    lastProblem = "signing certificate does not verify with the pinned root key";
-                } else if (rootCrl.isRevoked(cand)) {
-                    lastProblem = "signing certificate is revoked by the Root CA CRL";
-                } else {
-                    key = EcdsaP256.fromPublicKey(cand.getPublicKey());
-                }
-                checked.put(e.getKey(), key);
+    private static List<ValidityWindow> verifySigned(SignedCollateral doc, IntelTrustAnchors anchors, X509CRL rootCrl,
+            Map<String, Optional<EcdsaP256.VerifyingKey>> checked, VerificationCheck check, String what)
+            throws EvidenceVerificationException {
+        try {
+            List<ValidityWindow> ok = new ArrayList<>();
+            for (X509Certificate c : CollateralAuthenticity.signedDocument(doc, anchors, rootCrl::isRevoked, checked, what)) {
+                ok.add(ValidityWindow.of(c, "TCB Signing certificate"));
             }
-            if (key.isEmpty()) {
-                continue;
-            }
-            if (EcdsaP256.verifyRaw(key.get(), body, sig)) {
-                ok.add(ValidityWindow.of(cand, "TCB Signing certificate"));
-            } else {
-                lastProblem = "signature over the delivered " + what + " bytes does not verify with the TCB Signing key";
-            }
+            return List.copyOf(ok);
+        } catch (CollateralAuthenticityException e) {
+            throw new EvidenceVerificationException(check, e.getMessage(), e);
         }
-        if (ok.isEmpty()) {
-            throw new EvidenceVerificationException(check, what + " rejected: " + lastProblem);
-        }
-        return List.copyOf(ok);
     }
 
     private static X509CRL crl(byte[] der, VerificationCheck check, String what) throws EvidenceVerificationException {

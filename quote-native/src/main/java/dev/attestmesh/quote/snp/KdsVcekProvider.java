@@ -17,7 +17,8 @@ import java.util.Objects;
  * When a v2 report does not name its product, Milan and then Genoa are tried (Turin firmware always
  * produces v3+ reports). VLEKs are not served by KDS: they must come as collateral or from files.
  *
- * <p>Thread-safe; does no caching of its own (wrap it in {@link CachingVcekProvider}: KDS rate-limits).
+ * <p>Thread-safe; does no caching or limiting of its own: wrap it in {@link RateLimitedVcekProvider}, and
+ * let {@link SnpReportVerifier} keep the certificates that verify.
  */
 public final class KdsVcekProvider implements VcekProvider {
     private final HttpClient client;

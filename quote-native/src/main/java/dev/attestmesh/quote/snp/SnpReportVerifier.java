@@ -49,41 +49,93 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  * ({@code VCEK_TCB}); the ECDSA P-384 signature over bytes [0, 0x2A0) verifies ({@code
  * QUOTE_SIGNATURE}); for HCL reports, REPORT_DATA binds the HCL runtime data ({@code QUOTE_SIGNATURE}).
  *
- * <p>Thread-safe. Parsed certificates are cached by the SHA-256 of their bytes, and a verified chain by
- * the SHA-256 of its certificates, so repeated verification against a known VCEK costs one SHA-256 of
- * the certificate bytes and one ECDSA P-384 verification. Validity windows are checked every time.
+ * <p>Thread-safe. A signing certificate is cached (by the SHA-256 of the collateral bytes, or by chip
+ * and TCB when it came from the {@link VcekProvider}) only after its chain to the pinned ARK verified
+ * and it matched the report's chip and TCB, in a cache bounded by estimated bytes; verified chain links
+ * are cached by the SHA-256 of their certificates. So repeated verification against a known VCEK costs
+ * one SHA-256 and one ECDSA P-384 verification, and unverified input never occupies memory. The
+ * provider is asked only for a report that parsed, is signed with a known algorithm, carries a
+ * well-formed P-384 signature and an unmasked chip ID (for a VCEK), and only when no verified
+ * certificate for that chip and TCB is cached; wrap a remote provider in {@link RateLimitedVcekProvider}.
+ * Validity windows are checked every time.
  */
 public final class SnpReportVerifier implements EvidenceVerifier {
     private static final HexFormat HEX = HexFormat.of();
-    private static final int CACHE_SIZE = 4096;
     private static final Provider BC = new BouncyCastleProvider();
+    /** Default bound on the verifier's caches: 32 MiB. */
+    public static final long DEFAULT_CACHE_MAX_BYTES = 32L << 20;
+    /** The order of P-384: a signature scalar outside [1, n) cannot verify, so such a report is malformed. */
+    private static final java.math.BigInteger P384_N = new java.math.BigInteger(
+            "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973", 16);
+    private static final int ENTRY_OVERHEAD = 512;
 
     private final AmdTrustAnchors anchors;
     private final VcekProvider provider;
     private final SnpVerifierOptions options;
-    private final Cache<String, ParsedCollateral> parsed = Caffeine.newBuilder().maximumSize(CACHE_SIZE).build();
-    private final Cache<String, Boolean> verifiedChains = Caffeine.newBuilder().maximumSize(CACHE_SIZE).build();
-    // Identity-keyed: certificate objects come from the caches above, so their fingerprints are computed once.
-    private final Cache<X509Certificate, String> fingerprints = Caffeine.newBuilder().weakKeys().maximumSize(CACHE_SIZE).build();
+    /** Verified signing certificates, by {@link SuppliedKey} or {@link FetchedKey}. */
+    private final Cache<Object, ParsedCollateral> signers;
+    private final Cache<String, Boolean> verifiedChains;
+    // Identity-keyed, for anchor certificates only (collateral certificates carry their own fingerprints).
+    private final Cache<X509Certificate, String> anchorFingerprints = Caffeine.newBuilder().weakKeys().maximumSize(64).build();
 
-    /** Certificates decoded from one collateral blob. */
-    private record ParsedCollateral(AmdSigningCertificate signer, PublicKey signerKey, List<X509Certificate> extras) {
+    /** Cache key of certificates that came with a request: the SHA-256 of the collateral bytes. */
+    private record SuppliedKey(String sha256) {}
+
+    /** Cache key of a certificate obtained from the provider: which chip and TCB it is for. */
+    private record FetchedKey(VcekRequest request) {}
+
+    /**
+     * Certificates decoded from one collateral blob, with their fingerprints.
+     *
+     * @param bytes the size of the blob, for the cache's weight
+     */
+    private record ParsedCollateral(AmdSigningCertificate signer, PublicKey signerKey, List<X509Certificate> extras,
+            java.util.IdentityHashMap<X509Certificate, String> fingerprints, int bytes) {
     }
 
-    private SnpReportVerifier(AmdTrustAnchors anchors, VcekProvider provider, SnpVerifierOptions options) {
+    private SnpReportVerifier(AmdTrustAnchors anchors, VcekProvider provider, SnpVerifierOptions options, long cacheMaxBytes) {
+        if (cacheMaxBytes < 1L << 20) {
+            throw new IllegalArgumentException("the SNP verifier's caches need at least 1 MiB, not " + cacheMaxBytes + " bytes");
+        }
         this.anchors = Objects.requireNonNull(anchors, "anchors");
         this.provider = Objects.requireNonNull(provider, "provider");
         this.options = Objects.requireNonNull(options, "options");
+        // Decoded certificates take about four times their encoding; the chip-and-TCB key adds its hex.
+        this.signers = Caffeine.newBuilder().maximumWeight(cacheMaxBytes - cacheMaxBytes / 8)
+                .weigher((Object k, ParsedCollateral p) -> ENTRY_OVERHEAD + 4 * p.bytes())
+                .build();
+        this.verifiedChains = Caffeine.newBuilder().maximumWeight(cacheMaxBytes / 8)
+                .weigher((String k, Boolean v) -> 64 + 2 * k.length())
+                .build();
     }
 
     /** A verifier using {@code anchors} for the AMD roots and {@code provider} when no VCEK comes as collateral. */
     public static SnpReportVerifier create(AmdTrustAnchors anchors, VcekProvider provider) {
-        return new SnpReportVerifier(anchors, provider, SnpVerifierOptions.none());
+        return create(anchors, provider, SnpVerifierOptions.none());
     }
 
     /** As {@link #create(AmdTrustAnchors, VcekProvider)}, also enforcing {@code options}. */
     public static SnpReportVerifier create(AmdTrustAnchors anchors, VcekProvider provider, SnpVerifierOptions options) {
-        return new SnpReportVerifier(anchors, provider, options);
+        return create(anchors, provider, options, DEFAULT_CACHE_MAX_BYTES);
+    }
+
+    /**
+     * As {@link #create(AmdTrustAnchors, VcekProvider, SnpVerifierOptions)} with the caches bounded to
+     * {@code cacheMaxBytes} estimated bytes (at least 1 MiB).
+     */
+    public static SnpReportVerifier create(AmdTrustAnchors anchors, VcekProvider provider, SnpVerifierOptions options,
+            long cacheMaxBytes) {
+        return new SnpReportVerifier(anchors, provider, options, cacheMaxBytes);
+    }
+
+    /** Estimated bytes held by the verifier's caches (for tests and monitoring). */
+    public long cachedBytes() {
+        return weighted(signers) + weighted(verifiedChains);
+    }
+
+    private static long weighted(Cache<?, ?> c) {
+        c.cleanUp();
+        return c.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
     }
 
     @Override
@@ -119,8 +171,12 @@ public final class SnpReportVerifier implements EvidenceVerifier {
         if (report.signingKey() == SnpSigningKey.NONE) {
             throw fail(VerificationCheck.QUOTE_SIGNATURE, "the report is unsigned (signing key field 7)");
         }
+        checkSignatureShape(report);
 
-        ParsedCollateral collateral = collateral(request, report);
+        Object cacheKey = request.collateral().isPresent() ? new SuppliedKey(sha256Hex(request.collateral().get()))
+                : new FetchedKey(VcekRequest.forReport(report));
+        ParsedCollateral cached = signers.getIfPresent(cacheKey);
+        ParsedCollateral collateral = cached != null ? cached : collateral(request, report);
         AmdSigningCertificate signer = collateral.signer();
         if (signer.keyType() != report.signingKey()) {
             throw fail(VerificationCheck.COLLATERAL_MISMATCH, "the report is signed by its " + report.signingKey()
@@ -131,6 +187,10 @@ public final class SnpReportVerifier implements EvidenceVerifier {
         AnchorChain chain = chain(product, report.signingKey(), collateral);
         checkValidity(request.at(), signer.certificate(), chain.intermediate(), chain.ark());
         checkTcb(report, signer, product);
+        if (cached == null) {
+            // The certificate chains to the pinned ARK and is this chip's for this TCB: worth keeping.
+            signers.put(cacheKey, collateral);
+        }
 
         try {
             // BouncyCastle verifies P-384 about three times faster than SunEC here (0.6 ms vs 1.8 ms).
@@ -151,22 +211,34 @@ public final class SnpReportVerifier implements EvidenceVerifier {
         return claims(report, product, evidence);
     }
 
+    /**
+     * A report whose signature scalars are out of range cannot verify with any key: refuse it before
+     * anything is fetched for it.
+     */
+    private static void checkSignatureShape(SnpReport report) throws EvidenceVerificationException {
+        java.math.BigInteger r = new java.math.BigInteger(1, report.signatureR());
+        java.math.BigInteger s = new java.math.BigInteger(1, report.signatureS());
+        if (r.signum() == 0 || s.signum() == 0 || r.compareTo(P384_N) >= 0 || s.compareTo(P384_N) >= 0) {
+            throw fail(VerificationCheck.QUOTE_SIGNATURE,
+                    "the report signature's r or s is zero or not below the P-384 group order: not a signature");
+        }
+    }
+
     private ParsedCollateral collateral(VerificationRequest request, SnpReport report) throws EvidenceVerificationException {
         byte[] bytes;
         if (request.collateral().isPresent()) {
             bytes = request.collateral().get();
         } else {
+            if (report.signingKey() == SnpSigningKey.VCEK && report.chipIdMasked()) {
+                throw fail(VerificationCheck.COLLATERAL_UNAVAILABLE, "the report masks its chip ID, so its VCEK"
+                        + " cannot be looked up; send the VCEK as collateral");
+            }
             try {
                 bytes = provider.fetch(VcekRequest.forReport(report));
             } catch (VcekUnavailableException e) {
                 throw new EvidenceVerificationException(VerificationCheck.COLLATERAL_UNAVAILABLE,
                         "no " + report.signingKey() + " for this report: " + e.getMessage(), e);
             }
-        }
-        String key = sha256Hex(bytes);
-        ParsedCollateral hit = parsed.getIfPresent(key);
-        if (hit != null) {
-            return hit;
         }
         try {
             List<X509Certificate> certs = AmdCertificateDecoder.decodeAll(bytes);
@@ -178,9 +250,13 @@ public final class SnpReportVerifier implements EvidenceVerifier {
             } catch (GeneralSecurityException e) {
                 throw new CertificateException("the " + signer.keyType() + " public key is not an EC key", e);
             }
-            ParsedCollateral p = new ParsedCollateral(signer, signerKey, List.copyOf(certs.subList(1, certs.size())));
-            parsed.put(key, p);
-            return p;
+            java.util.IdentityHashMap<X509Certificate, String> fingerprints = new java.util.IdentityHashMap<>();
+            for (X509Certificate c : certs) {
+                fingerprints.put(c, sha256Hex(c.getEncoded()));
+            }
+            fingerprints.put(signer.certificate(), sha256Hex(signer.certificate().getEncoded()));
+            return new ParsedCollateral(signer, signerKey, List.copyOf(certs.subList(1, certs.size())), fingerprints,
+                    bytes.length);
         } catch (CertificateException e) {
             throw new EvidenceVerificationException(VerificationCheck.VCEK_CHAIN,
                     "the " + report.signingKey() + " certificate is unusable: " + e.getMessage(), e);
@@ -249,20 +325,22 @@ public final class SnpReportVerifier implements EvidenceVerifier {
                         + keyType + " in the collateral", e);
             }
             // The configured anchors lack this product, but the collateral carries the pinned ARK.
-            verifyLink(suppliedArk, suppliedArk, "ARK-" + product.kdsName() + " self-signature");
+            verifyLink(suppliedArk, suppliedArk, "ARK-" + product.kdsName() + " self-signature", collateral);
             ark = suppliedArk;
             inter = suppliedInter;
         }
         if (suppliedInter != null && !suppliedInter.equals(inter)) {
             inter = suppliedInter;
         }
-        verifyLink(inter, ark, interName + " issued by ARK-" + product.kdsName());
-        verifyLink(collateral.signer().certificate(), inter, collateral.signer().keyType() + " issued by " + interName);
+        verifyLink(inter, ark, interName + " issued by ARK-" + product.kdsName(), collateral);
+        verifyLink(collateral.signer().certificate(), inter, collateral.signer().keyType() + " issued by " + interName,
+                collateral);
         return new AnchorChain(product, keyType, ark, inter);
     }
 
-    private void verifyLink(X509Certificate subject, X509Certificate issuer, String what) throws EvidenceVerificationException {
-        String key = fingerprint(subject) + ":" + fingerprint(issuer);
+    private void verifyLink(X509Certificate subject, X509Certificate issuer, String what, ParsedCollateral collateral)
+            throws EvidenceVerificationException {
+        String key = fingerprint(subject, collateral) + ":" + fingerprint(issuer, collateral);
         if (verifiedChains.getIfPresent(key) != null) {
             return;
         }
@@ -374,8 +452,13 @@ public final class SnpReportVerifier implements EvidenceVerifier {
                 : Optional.of(new PlatformId(PlatformId.Kind.SNP_CHIP, r.chipId()).value());
     }
 
-    private String fingerprint(X509Certificate c) throws EvidenceVerificationException {
-        String f = fingerprints.getIfPresent(c);
+    private String fingerprint(X509Certificate c, ParsedCollateral collateral) throws EvidenceVerificationException {
+        String f = collateral.fingerprints().get(c);
+        if (f != null) {
+            return f;
+        }
+        // Not from the collateral, so from the configured anchors.
+        f = anchorFingerprints.getIfPresent(c);
         if (f == null) {
             try {
                 f = sha256Hex(c.getEncoded());
@@ -383,7 +466,7 @@ public final class SnpReportVerifier implements EvidenceVerifier {
                 throw new EvidenceVerificationException(VerificationCheck.VCEK_CHAIN, "certificate '"
                         + AmdCertificateDecoder.commonName(c.getSubjectX500Principal()) + "' cannot be encoded", e);
             }
-            fingerprints.put(c, f);
+            anchorFingerprints.put(c, f);
         }
         return f;
     }

@@ -7,7 +7,7 @@ package dev.attestmesh.quote.snp;
  *
  * @see FileVcekProvider
  * @see KdsVcekProvider
- * @see CachingVcekProvider
+ * @see RateLimitedVcekProvider
  */
 public interface VcekProvider {
 

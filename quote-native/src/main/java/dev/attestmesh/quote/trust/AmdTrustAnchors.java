@@ -39,7 +39,9 @@ import javax.security.auth.x500.X500Principal;
  * its pin, is self-signed, and signs the intermediate (RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48).
  *
  * <p>Instances are immutable in configuration and thread-safe. The KDS-backed instance fetches a
- * product's chain on first use and keeps it; a failed fetch is not remembered, so it is retried.
+ * product's chain on first use and keeps it; a failed load is answered from memory for {@link
+ * #FAILURE_RETRY_AFTER} and then retried, so reports naming a product whose chain cannot be had do not
+ * each cause a fetch.
  */
 public final class AmdTrustAnchors {
 
@@ -90,8 +92,15 @@ public final class AmdTrustAnchors {
         List<X509Certificate> load(Key key) throws AnchorException;
     }
 
+    /** How long a failed chain load is remembered before it is tried again. */
+    public static final Duration FAILURE_RETRY_AFTER = Duration.ofSeconds(30);
+
+    private record Failure(AnchorException error, long atNanos) {
+    }
+
     private final ChainSource source;
     private final Map<Key, AnchorChain> loaded = new ConcurrentHashMap<>();
+    private final Map<Key, Failure> failed = new ConcurrentHashMap<>();
 
     private AmdTrustAnchors(ChainSource source) {
         this.source = source;
@@ -178,11 +187,24 @@ public final class AmdTrustAnchors {
         }
         Key key = new Key(product, keyType);
         AnchorChain c = loaded.get(key);
-        if (c == null) {
-            c = build(key, source.load(key));
-            loaded.putIfAbsent(key, c);
+        if (c != null) {
+            return c;
         }
-        return c;
+        Failure f = failed.get(key);
+        if (f != null && System.nanoTime() - f.atNanos() < FAILURE_RETRY_AFTER.toNanos()) {
+            throw new AnchorException(f.error().getMessage() + " (a recent failure; retried after "
+                    + FAILURE_RETRY_AFTER.toSeconds() + " s)", f.error().rejected(), f.error());
+        }
+        try {
+            c = build(key, source.load(key));
+        } catch (AnchorException e) {
+            // At most 6 keys (3 products x 2 key types), so this map stays tiny.
+            failed.put(key, new Failure(e, System.nanoTime()));
+            throw e;
+        }
+        failed.remove(key);
+        loaded.putIfAbsent(key, c);
+        return loaded.get(key);
     }
 
     /** The expected subject common name of the intermediate: "SEV-Milan" (ASK) or "SEV-VLEK-Milan" (ASVK). */

@@ -145,7 +145,9 @@ class CollateralProvidersTest {
         try (LoopbackPcs pcs = new LoopbackPcs(); HttpClient client = HttpClient.newHttpClient()) {
             MutableClock clock = new MutableClock(Instant.parse("2025-06-05T03:45:00Z"));
             CachingCollateralProvider cached = new CachingCollateralProvider(
-                    PcsCollateralProvider.pccs(pcs.base(), client), clock, Runnable::run);
+                    PcsCollateralProvider.pccs(pcs.base(), client), IntelVectors.rootOnly(),
+                    CachingCollateralProvider.DEFAULT_MAX_BYTES, dev.attestmesh.quote.limits.FetchLimits.defaults(), clock,
+                    Runnable::run);
             assertEquals(TcbStatus.OUT_OF_DATE, verifyAutomataV4(cached).tcbStatus());
             assertEquals(TcbStatus.OUT_OF_DATE, verifyAutomataV4(cached).tcbStatus());
             assertEquals(4, pcs.requests.size(), "second verification is served from the cache: " + pcs.requests);

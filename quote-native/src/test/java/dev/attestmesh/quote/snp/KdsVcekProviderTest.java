@@ -69,7 +69,7 @@ class KdsVcekProviderTest {
         served.put("/vcek/v1/Milan/cert_chain", SnpVectors.read("snp/go-sev-guest-milan/milan.testcer"));
         KdsVcekProvider kds = KdsVcekProvider.create(client, base, Duration.ofSeconds(5));
         SnpReportVerifier verifier = SnpReportVerifier.create(
-                AmdTrustAnchors.fromKds(client, base, Duration.ofSeconds(5)), CachingVcekProvider.create(kds));
+                AmdTrustAnchors.fromKds(client, base, Duration.ofSeconds(5)), RateLimitedVcekProvider.create(kds));
         byte[] report = SnpVectors.read("snp/go-sev-guest-milan/attestation.bin");
         VerifiedEvidence e = verifier.verify(VerificationRequest.of(TeeType.SNP, report, AT));
         assertEquals(Optional.of(goSevGuestChip()), e.fmspcOrChip());

@@ -125,6 +125,13 @@ class AmdTrustAnchorsTest {
                     () -> anchors.chain(SnpProduct.GENOA, SnpSigningKey.VCEK));
             assertFalse(e.rejected());
             assertTrue(e.getMessage().contains("HTTP 404"), e.getMessage());
+            // Reports naming Genoa again within 30 s are answered from memory: KDS is not asked again.
+            for (int i = 0; i < 100; i++) {
+                AmdTrustAnchors.AnchorException again = assertThrows(AmdTrustAnchors.AnchorException.class,
+                        () -> anchors.chain(SnpProduct.GENOA, SnpSigningKey.VCEK));
+                assertTrue(again.getMessage().contains("a recent failure"), again.getMessage());
+            }
+            assertEquals(3, requests.get(), "one failed Genoa fetch, remembered");
             // A KDS that serves another product's ARK under Milan's name is refused.
             served.put("/vcek/v1/Milan/cert_chain", Files.readAllBytes(vectors().resolve("snp/virtee-sev-milan/cert_chain_turin")));
             AmdTrustAnchors fresh = AmdTrustAnchors.fromKds(client, base, Duration.ofSeconds(5));

@@ -1,5 +1,7 @@
 package dev.attestmesh.server.app;
 
+import dev.attestmesh.quote.limits.FetchLimits;
+import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
@@ -52,12 +54,19 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.intel.pcs-url:https://api.trustedservices.intel.com}") String pcsUrl,
             @Value("${attestmesh.amd.roots-dir:}") String amdRoots,
             @Value("${attestmesh.amd.kds-url:https://kdsintf.amd.com}") String kdsUrl,
+            @Value("${attestmesh.collateral.min-tcb-evaluation-data-number:17}") int minTcbEvaluationDataNumber,
+            @Value("${attestmesh.collateral.cache-max-bytes:67108864}") long collateralCacheMaxBytes,
+            @Value("${attestmesh.collateral.fetch-rate:5}") double collateralFetchRate,
+            @Value("${attestmesh.collateral.fetch-burst:20}") int collateralFetchBurst,
+            @Value("${attestmesh.collateral.fetch-failure-ttl:30s}") Duration collateralFetchFailureTtl,
             @Value("${attestmesh.database.url:}") String databaseUrl,
             @Value("${attestmesh.database.user:}") String databaseUser,
             @Value("${attestmesh.database.password:}") String databasePassword,
             @Value("${attestmesh.mesh-file:}") String meshFile,
             @Value("${attestmesh.authz.replica-identities:}") String replicaIdentities,
             @Value("${attestmesh.authz.watch-heartbeat:5s}") Duration watchHeartbeat,
+            @Value("${attestmesh.authz.client-identities:}") String authzClientIdentities,
+            @Value("${attestmesh.dev-mode:false}") boolean devMode,
             @Value("${attestmesh.kubernetes.issuer:}") String k8sIssuer,
             @Value("${attestmesh.kubernetes.audience:attestmesh}") String k8sAudience,
             @Value("${attestmesh.kubernetes.jwks-file:}") String k8sJwksFile,
@@ -85,11 +94,16 @@ public class ControlPlaneFactory {
                 .withServiceAccountTokens(new KubernetesTokenConfig(k8sIssuer, k8sAudience, k8sJwksFile, k8sJwksUrl,
                         k8sOidcDiscovery, k8sPublicKeyFile, k8sTokenReviewUrl, k8sCaFile, k8sBearerTokenFile,
                         k8sClockSkew).verifier())
+                .withDevMode(devMode)
+                .withAuthzClientIdentities(CheckCallerAuthenticator.parseClientIdentities(authzClientIdentities))
                 .withChallengeLimits(ChallengeLimitsConfig.from(environment));
         try {
             EvidenceVerifierSet.Sources sources = new EvidenceVerifierSet.Sources(optionalPath(intelRoot),
                     optionalPath(intelCollateralDir), URI.create(pcsUrl), optionalPath(amdRoots), URI.create(kdsUrl));
-            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.from(sources),
+            EvidenceVerifierSet.CollateralSettings collateral = new EvidenceVerifierSet.CollateralSettings(
+                    minTcbEvaluationDataNumber, collateralCacheMaxBytes,
+                    new FetchLimits(collateralFetchRate, collateralFetchBurst, collateralFetchFailureTtl));
+            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.from(sources, collateral),
                     meshFile.isBlank() ? Optional.empty() : Optional.of(Path.of(meshFile)),
                     new RegistryWatchSettings(RegistryWatchSettings.parseIdentities(replicaIdentities), watchHeartbeat));
         } catch (IOException e) {

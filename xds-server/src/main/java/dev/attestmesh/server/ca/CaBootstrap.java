@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * the CA encryption key, which comes from configuration ({@code attestmesh.ca-key} /
  * {@code ATTESTMESH_CA_KEY}) or, when none is given, is generated into {@code <data-dir>/ca-encryption.key}
  * (mode 0600) with a loud warning: a key next to the data it protects only guards against copies of
- * the database alone.
+ * the database alone. A CA sealed before issuance log checkpoints existed gets its checkpoint signing
+ * key here, stored with it.
  */
 public final class CaBootstrap {
     private static final Logger LOG = LoggerFactory.getLogger(CaBootstrap.class);
@@ -40,6 +41,12 @@ public final class CaBootstrap {
                 if (!ca.trustDomain().equals(trustDomain)) {
                     throw new IllegalStateException("the stored CA is for trust domain '" + ca.trustDomain()
                             + "' but the control plane is configured for '" + trustDomain + "'");
+                }
+                if (ca.checkpointKey().isEmpty()) {
+                    // sealed before issuance log checkpoints existed: add their key and store it with the CA
+                    ca = ca.withCheckpointKey();
+                    store.save(CaVault.seal(ca, secret), clock.instant());
+                    LOG.info("added an issuance log checkpoint signing key to the stored mesh CA");
                 }
                 return ca;
             } catch (CaVaultException e) {

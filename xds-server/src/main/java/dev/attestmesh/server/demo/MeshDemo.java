@@ -85,6 +85,7 @@ public final class MeshDemo {
                 "attestmesh.grpc-port", 0,
                 "attestmesh.admin-port", 0,
                 "attestmesh.ca-key", "demo-only-ca-key",
+                "attestmesh.dev-mode", true, // the demo's nodes run on the simulated TEE
                 "attestmesh.policy-file", policies.toString(),
                 "attestmesh.registration-file", registrations.toString())).start()) {
             ControlPlane cp = ctx.getBean(ControlPlane.class);

@@ -33,6 +33,8 @@ public final class Database implements AutoCloseable {
     public static final String LOCK_POLICIES = "policies";
     public static final String LOCK_REGISTRATIONS = "registrations";
     public static final String LOCK_CA = "ca";
+    /** Checkpointing the issuance log (V7 migration). */
+    public static final String LOCK_ISSUANCE_LOG_CHECKPOINTS = "issuance_log_checkpoints";
 
     private final DataSource dataSource;
     private final String description;

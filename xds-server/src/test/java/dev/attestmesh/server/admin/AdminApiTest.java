@@ -60,6 +60,7 @@ class AdminApiTest {
                 "attestmesh.grpc-port", 0,
                 "attestmesh.admin-port", 0,
                 "attestmesh.ca-key", "admin-api-test-key",
+                "attestmesh.dev-mode", true, // simulated-TEE nodes
                 "attestmesh.admin.token", ADMIN_TOKEN,
                 "attestmesh.policy-file", policies.toString(),
                 "attestmesh.registration-file", dev.attestmesh.server.testing.TestMesh.writeRegistrations(policies.getParent()).toString())).start();

@@ -2,6 +2,7 @@ package dev.attestmesh.server.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.attestmesh.agent.AgentCredentials;
@@ -9,6 +10,8 @@ import dev.attestmesh.agent.NodeAgent;
 import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.server.ControlPlaneFixture;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import dev.attestmesh.server.demo.DemoAuthzClient;
 import java.util.List;
 import java.util.Map;
@@ -41,14 +44,25 @@ class PolicyChangeReappraisalTest {
                 assertTrue(authz.check(bc.leaf(), ac.claims().getSpiffeId(), List.of("default")).allowed(),
                         "still satisfied under version 2");
 
+                // An Envoy on the new measurement, which keeps the policy through the next change
+                NodeAgent g = f.agent("gamma", "b2".repeat(48));
+                AgentCredentials gc = g.attestOnce();
+
                 // The measurement is withdrawn: beta loses the policy immediately, without waiting for expiry.
                 f.cp.policies().replace(PolicyDocuments.parse(ControlPlaneFixture.simPolicy("default", "b2".repeat(48)),
                         "test"));
                 NodeEntry beta = f.cp.registry().entry("beta").orElseThrow();
                 assertEquals(NodeState.EXPIRED, beta.state());
                 assertTrue(beta.stateReason().contains("measurement"), beta.stateReason());
-                DemoAuthzClient.Result r = authz.check(bc.leaf(), ac.claims().getSpiffeId(), List.of("default"));
-                assertFalse(r.allowed());
+                try (DemoAuthzClient byGamma = new DemoAuthzClient(f.target(), g)) {
+                    DemoAuthzClient.Result r = byGamma.check(bc.leaf(), gc.claims().getSpiffeId(), List.of("default"));
+                    assertFalse(r.allowed());
+                    assertTrue(r.detail().contains("node 'beta' is EXPIRED"), r.detail());
+                }
+                // Alpha lost the policy as well: as an Envoy it may no longer ask ext_authz at all
+                StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
+                        () -> authz.check(bc.leaf(), ac.claims().getSpiffeId(), List.of("default")));
+                assertEquals(Status.Code.PERMISSION_DENIED, refused.getStatus().getCode());
             }
         }
     }

@@ -86,7 +86,8 @@ public final class TestMesh implements AutoCloseable {
     /** (Re)starts the control plane on the same data directory. */
     public void start(Optional<Path> meshFile) throws IOException {
         cp = ControlPlane.start(ControlPlaneSettings.forTests(dir.resolve("cp"), Optional.of(dir.resolve("policies.yaml")))
-                        .withRegistrationFile(Optional.of(writeRegistrations(dir))),
+                        .withRegistrationFile(Optional.of(writeRegistrations(dir)))
+                        .withDevMode(true), // the nodes here run on the simulated TEE
                 Clock.systemUTC(), EvidenceVerifierSet.defaults(), meshFile);
     }
 

@@ -111,7 +111,8 @@ class StandaloneAuthzReplicaTest {
     ControlPlane startControlPlane(int port) throws Exception {
         ControlPlaneSettings base = ControlPlaneSettings.forTests(dir.resolve("cp"), Optional.of(dir.resolve("policies.yaml"))).withRegistrationFile(Optional.of(dev.attestmesh.server.testing.TestMesh.writeRegistrations(dir)));
         ControlPlaneSettings s = new ControlPlaneSettings(base.dataDir(), base.grpcBind(), port, base.policyFile(),
-                base.trustDomain(), base.caKey(), base.serverNames(), base.nodeKeyFile(), base.nonceTtl()).withRegistrationFile(base.registrationFile());
+                base.trustDomain(), base.caKey(), base.serverNames(), base.nodeKeyFile(), base.nonceTtl()).withRegistrationFile(base.registrationFile())
+                .withDevMode(true); // the nodes here run on the simulated TEE
         return ControlPlane.start(s, Clock.systemUTC(), EvidenceVerifierSet.defaults(), new RegistryWatchSettings(
                 Set.of(replicaSpiffe("authz-1"), replicaSpiffe("authz-2")), Duration.ofMillis(200)));
     }
@@ -168,7 +169,7 @@ class StandaloneAuthzReplicaTest {
         }
         StandaloneAuthzServer r = StandaloneAuthzServer.start(new StandaloneAuthzServer.Settings("127.0.0.1:" + cpPort,
                 cp.caBundleFile(), watch.directory().resolve("cert-chain.pem"), watch.directory().resolve("key.pem"),
-                serving, "127.0.0.1", 0, plaintext, true, STALENESS, id, 10_000));
+                serving, "127.0.0.1", 0, plaintext, true, STALENESS, id, 10_000).withAllowInsecure(true)); // simulated TEE
         closeables.add(r);
         assertTrue(r.view().awaitFirstSnapshot(Duration.ofSeconds(10)), "replica " + id + " got no snapshot");
         return r;
