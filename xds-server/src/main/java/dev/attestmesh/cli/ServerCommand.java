@@ -71,6 +71,17 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--k8s-bearer-token-file", description = "The control plane's own token for the API server.")
     Path k8sBearerTokenFile;
 
+    @Option(names = "--challenge-rate", description = "Unauthenticated Challenges per second from all peers "
+            + "(default 2000; renewals over mTLS are not counted). Other limits: attestmesh.challenge.*, docs/protocol.md.")
+    Double challengeRate;
+
+    @Option(names = "--challenge-peer-rate", description = "Unauthenticated Challenges per second per peer address "
+            + "(default 50).")
+    Double challengePeerRate;
+
+    @Option(names = "--challenge-max-per-peer", description = "Unused challenges one peer address may hold (default 256).")
+    Integer challengeMaxPerPeer;
+
     @Option(names = "--trust-domain", description = "SPIFFE trust domain (default attestmesh.local).")
     String trustDomain;
 
@@ -186,6 +197,9 @@ final class ServerCommand implements Callable<Integer> {
         putIfSet(p, "attestmesh.kubernetes.token-review-url", k8sTokenReviewUrl);
         putIfSet(p, "attestmesh.kubernetes.ca-file", k8sCaFile);
         putIfSet(p, "attestmesh.kubernetes.bearer-token-file", k8sBearerTokenFile);
+        putIfSet(p, "attestmesh.challenge.rate", challengeRate);
+        putIfSet(p, "attestmesh.challenge.peer-rate", challengePeerRate);
+        putIfSet(p, "attestmesh.challenge.max-per-peer", challengeMaxPerPeer);
         if (trustDomain != null) {
             p.put("attestmesh.trust-domain", trustDomain);
         }

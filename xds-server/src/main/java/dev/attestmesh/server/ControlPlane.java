@@ -19,6 +19,8 @@ import dev.attestmesh.server.attest.AttestationMetrics;
 import dev.attestmesh.server.attest.MalformedRequests;
 import dev.attestmesh.admission.AttestationAdmission;
 import dev.attestmesh.admission.NonceStore;
+import dev.attestmesh.admission.challenge.ChallengeGate;
+import dev.attestmesh.admission.challenge.ChallengeRateLimiter;
 import dev.attestmesh.identity.Registration;
 import dev.attestmesh.identity.RegistrationDocuments;
 import dev.attestmesh.identity.RegistrationValidationException;
@@ -41,6 +43,7 @@ import dev.attestmesh.server.store.Change;
 import dev.attestmesh.server.store.ChangeNotifier;
 import dev.attestmesh.server.store.Database;
 import dev.attestmesh.server.store.JdbcIssuanceLogStore;
+import dev.attestmesh.server.store.JdbcNonceStore;
 import dev.attestmesh.server.store.NodeStore;
 import dev.attestmesh.server.store.PolicyStore;
 import dev.attestmesh.server.watch.RegistryWatchService;
@@ -92,7 +95,6 @@ public final class ControlPlane implements AutoCloseable {
     /** The file, in the data directory, holding the trust bundle that agents need to reach this control plane. */
     public static final String CA_BUNDLE_FILE = "ca-bundle.pem";
     private static final Duration SERVER_CERT_TTL = Duration.ofDays(30);
-    private static final int MAX_OUTSTANDING_NONCES = 100_000;
     /** How long {@link #close()} lets in-flight calls (attestations, Check) finish before ending them. */
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(5);
     /** After the grace, how long gRPC gets to finish closing its transports before they are cut. */
@@ -114,6 +116,7 @@ public final class ControlPlane implements AutoCloseable {
     private final Server server;
     private final MeshMetrics meshMetrics;
     private final Revocations revocations;
+    private final NonceStore nonces;
     private final SnapshotPublisher publisher;
     private final CaMaterialStore caStore;
     private final Clock clock;
@@ -235,11 +238,15 @@ public final class ControlPlane implements AutoCloseable {
             }
         });
         changes.start();
-        NonceStore nonces = new NonceStore(clock, settings.nonceTtl(), MAX_OUTSTANDING_NONCES);
+        // In memory for H2 (one process); in the shared table for PostgreSQL, so replicas accept each other's nonces.
+        NonceStore nonces = JdbcNonceStore.forDatabase(db, clock, settings.nonceTtl(), settings.challengeLimits());
+        this.nonces = nonces;
         this.registryWatch = new RegistryWatchService(registry, policies, ca::trustBundle, watchSettings, clock);
         AttestationAdmission admission = new AttestationAdmission(nonces, verifiers, policies::all, registrations::all,
                 ca::issuer, issuanceLog, registry, revocations.gate(), clock);
-        AttestationGrpcService attestation = new AttestationGrpcService(nonces, admission,
+        ChallengeGate challenges = new ChallengeGate(nonces, registry,
+                new ChallengeRateLimiter(settings.challengeLimits()));
+        AttestationGrpcService attestation = new AttestationGrpcService(challenges, admission,
                 settings.serviceAccountTokens(), ca::trustBundle, metrics, Optional.of(registryWatch));
 
         PeerCertificateInterceptor peer = new PeerCertificateInterceptor();
@@ -410,6 +417,11 @@ public final class ControlPlane implements AutoCloseable {
         return registryWatch;
     }
 
+    /** The attestation nonces outstanding (shared by the replicas on PostgreSQL). */
+    public NonceStore nonces() {
+        return nonces;
+    }
+
     public AuthzDecider authzDecider() {
         return decider;
     }
@@ -518,6 +530,7 @@ public final class ControlPlane implements AutoCloseable {
                     ended);
         } finally {
             try {
+                nonces.close();
                 changes.close();
             } finally {
                 db.close();

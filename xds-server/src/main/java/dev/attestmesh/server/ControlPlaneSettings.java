@@ -1,5 +1,6 @@
 package dev.attestmesh.server;
 
+import dev.attestmesh.admission.challenge.ChallengeLimits;
 import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.identity.ServiceAccountTokenVerifier;
 import dev.attestmesh.server.policy.PolicyRules;
@@ -36,11 +37,14 @@ import java.util.Set;
  *     the embedded ext_authz Check besides attested nodes ({@code attestmesh.authz.client-identities})
  * @param maxCertificateTtl longest certificate lifetime a policy may ask for
  *     ({@code attestmesh.max-certificate-ttl}, default {@link PolicyRules#DEFAULT_MAX_CERTIFICATE_TTL})
+ * @param challengeLimits rate limits and outstanding-nonce caps of the Challenge RPC
+ *     ({@code attestmesh.challenge.*}, docs/protocol.md)
  */
 public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
         String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile, Duration nonceTtl,
         DatabaseSettings database, Optional<Path> registrationFile, ServiceAccountTokenVerifier serviceAccountTokens,
-        boolean devMode, Set<String> authzClientIdentities, Duration maxCertificateTtl) {
+        boolean devMode, Set<String> authzClientIdentities, Duration maxCertificateTtl,
+        ChallengeLimits challengeLimits) {
 
     /** Settings with the embedded H2 store. */
     public ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
@@ -48,52 +52,61 @@ public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, 
             Duration nonceTtl) {
         this(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames, nodeKeyFile, nonceTtl,
                 DatabaseSettings.embedded(), Optional.empty(), ServiceAccountTokenVerifier.DISABLED, false, Set.of(),
-                PolicyRules.DEFAULT_MAX_CERTIFICATE_TTL);
+                PolicyRules.DEFAULT_MAX_CERTIFICATE_TTL, ChallengeLimits.DEFAULTS);
     }
 
     /** These settings with another store. */
     public ControlPlaneSettings withDatabase(DatabaseSettings db) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
                 nodeKeyFile, nonceTtl, db, registrationFile, serviceAccountTokens, devMode,
-                authzClientIdentities, maxCertificateTtl);
+                authzClientIdentities, maxCertificateTtl, challengeLimits);
     }
 
     /** These settings loading registrations from {@code file} at start. */
     public ControlPlaneSettings withRegistrationFile(Optional<Path> file) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
                 nodeKeyFile, nonceTtl, database, file, serviceAccountTokens, devMode,
-                authzClientIdentities, maxCertificateTtl);
+                authzClientIdentities, maxCertificateTtl, challengeLimits);
     }
 
     /** These settings verifying Kubernetes service-account tokens with {@code verifier}. */
     public ControlPlaneSettings withServiceAccountTokens(ServiceAccountTokenVerifier verifier) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
                 nodeKeyFile, nonceTtl, database, registrationFile, verifier, devMode,
-                authzClientIdentities, maxCertificateTtl);
+                authzClientIdentities, maxCertificateTtl, challengeLimits);
     }
 
     /** These settings in development mode ({@code true}: simulated-TEE nodes pass ext_authz) or not. */
     public ControlPlaneSettings withDevMode(boolean dev) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, dev, authzClientIdentities, maxCertificateTtl);
+                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, dev, authzClientIdentities,
+                maxCertificateTtl, challengeLimits);
     }
 
     /** These settings letting operator-issued client certificates naming {@code ids} call ext_authz Check. */
     public ControlPlaneSettings withAuthzClientIdentities(Set<String> ids) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
-                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, devMode, ids, maxCertificateTtl);
+                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, devMode, ids, maxCertificateTtl,
+                challengeLimits);
     }
 
     /** These settings bounding policies' certificate TTL at {@code max}. */
     public ControlPlaneSettings withMaxCertificateTtl(Duration max) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
                 nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, devMode, authzClientIdentities,
-                max);
+                max, challengeLimits);
     }
 
     /** The rules every written policy set must follow: dev mode and the certificate TTL bound. */
     public PolicyRules policyRules() {
         return new PolicyRules(devMode, maxCertificateTtl);
+    }
+
+    /** These settings with other Challenge limits. */
+    public ControlPlaneSettings withChallengeLimits(ChallengeLimits limits) {
+        return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
+                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, devMode, authzClientIdentities,
+                maxCertificateTtl, limits);
     }
 
     public ControlPlaneSettings {
@@ -103,6 +116,7 @@ public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, 
         java.util.Objects.requireNonNull(registrationFile, "registrationFile");
         java.util.Objects.requireNonNull(serviceAccountTokens, "serviceAccountTokens");
         new PolicyRules(devMode, java.util.Objects.requireNonNull(maxCertificateTtl, "maxCertificateTtl")); // bounds
+        java.util.Objects.requireNonNull(challengeLimits, "challengeLimits");
         if (grpcPort < 0 || grpcPort > 65535) {
             throw new IllegalArgumentException("grpc port " + grpcPort + " is outside 0..65535");
         }
@@ -120,11 +134,14 @@ public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, 
 
     /**
      * Defaults for a data directory: loopback gRPC on a free port, trust domain {@code attestmesh.local},
-     * dev mode (tests attest with the simulated TEE).
+     * dev mode (tests attest with the simulated TEE), and Challenge rate limits lifted (caps kept): tests
+     * and load harnesses attest thousands of nodes a second from one loopback address. Tests of the limits
+     * set their own with {@link #withChallengeLimits}.
      */
     public static ControlPlaneSettings forTests(Path dataDir, Optional<Path> policyFile) {
         return new ControlPlaneSettings(dataDir, "127.0.0.1", 0, policyFile, "attestmesh.local",
                 Optional.of("test-ca-key-do-not-use-in-production"), List.of("localhost", "127.0.0.1"),
-                "/var/run/attestmesh/key.pem", Duration.ofMinutes(2)).withDevMode(true);
+                "/var/run/attestmesh/key.pem", Duration.ofMinutes(2)).withDevMode(true)
+                .withChallengeLimits(ChallengeLimits.DEFAULTS.withoutRateLimits());
     }
 }

@@ -5,7 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import dev.attestmesh.agent.AgentCredentials;
+import dev.attestmesh.agent.ControlPlaneChannels;
+import dev.attestmesh.agent.NodeKeyPair;
+import dev.attestmesh.api.v1.AttestRequest;
+import dev.attestmesh.api.v1.AttestResponse;
+import dev.attestmesh.api.v1.AttestationServiceGrpc;
+import dev.attestmesh.api.v1.ChallengeRequest;
+import dev.attestmesh.issuance.ReportDataBinding;
 import dev.attestmesh.agent.AttestationRefusedException;
 import dev.attestmesh.agent.NodeAgent;
 import dev.attestmesh.ca.Pem;
@@ -15,6 +23,9 @@ import dev.attestmesh.quote.sim.SimulatedTee;
 import dev.attestmesh.server.demo.DemoAuthzClient;
 import dev.attestmesh.server.store.DatabaseSettings;
 import dev.attestmesh.server.store.TestPostgres;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -30,8 +41,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Two control plane replicas on one PostgreSQL database: they share the CA, nodes attest against
- * either, and a change on one (revocation, policies) is enforced by the other within a second.
+ * Two control plane replicas on one PostgreSQL database: they share the CA and the outstanding nonces
+ * (a Challenge on one, the Attest on the other), nodes attest against either, and a change on one
+ * (revocation, policies) is enforced by the other within a second.
  * Runs on the PostgreSQL of {@code .ci/postgres start} / {@code ATTESTMESH_TEST_POSTGRES_URL}, or
  * Testcontainers; skipped with a message when none is available.
  */
@@ -126,6 +138,52 @@ class ReplicasOnPostgresTest {
         b.policies().replace(PolicyDocuments.parse(ControlPlaneRestartTest.policyYaml(EndToEndTest.GOOD + "\", \""
                 + "d4".repeat(48)), "test"));
         awaitTrue(() -> a.policies().version("default").orElse(0) == 2, 1_000, "A sees version 2 of 'default'");
+    }
+
+    @Test
+    void aChallengeAnsweredByOneReplicaIsGoodForAnAttestOnTheOtherAndOnlyOnce() throws Exception {
+        ControlPlane a = replica("a");
+        ControlPlane b = replica("b");
+        ManagedChannel toA = ControlPlaneChannels.open("127.0.0.1:" + a.grpcPort(), a.trustBundle(), Optional.empty());
+        ManagedChannel toB = ControlPlaneChannels.open("127.0.0.1:" + b.grpcPort(), b.trustBundle(), Optional.empty());
+        try {
+            var stubA = AttestationServiceGrpc.newBlockingStub(toA).withDeadlineAfter(30, TimeUnit.SECONDS);
+            var stubB = AttestationServiceGrpc.newBlockingStub(toB).withDeadlineAfter(30, TimeUnit.SECONDS);
+            byte[] nonce = stubA.challenge(ChallengeRequest.newBuilder().setNodeId("roaming").build()).getNonce()
+                    .toByteArray();
+            assertEquals(1, b.nonces().outstanding(), "B sees the nonce A issued");
+            NodeKeyPair key = NodeKeyPair.generate();
+            AttestRequest attest = AttestRequest.newBuilder().setNodeId("roaming").setTee("sim")
+                    .setEvidence(ByteString.copyFrom(SimulatedTee.withMeasurementHex(EndToEndTest.GOOD)
+                            .collect(ReportDataBinding.expected(nonce, key.subjectPublicKeyInfoDer()))))
+                    .setCsr(ByteString.copyFrom(key.csrDer("roaming"))).setNonce(ByteString.copyFrom(nonce)).build();
+            AttestResponse issued = stubB.attest(attest);
+            assertEquals("roaming", issued.getClaims().getNodeId());
+            assertEquals(0, a.nonces().outstanding(), "consumed for both replicas");
+
+            // The same request again, on either replica: the nonce is gone everywhere.
+            for (var stub : List.of(stubA, stubB)) {
+                StatusRuntimeException replay = assertThrows(StatusRuntimeException.class, () -> stub.attest(attest));
+                assertEquals(Status.Code.FAILED_PRECONDITION, replay.getStatus().getCode());
+                assertTrue(replay.getStatus().getDescription().contains("nonce rejected"),
+                        replay.getStatus().getDescription());
+            }
+            assertEquals(1, a.issuanceLog().verify().entriesChecked(), "one certificate issued");
+
+            // A nonce consumed on A by a failed attempt (wrong node id) cannot be used on B either.
+            byte[] second = stubB.challenge(ChallengeRequest.newBuilder().setNodeId("roaming").build()).getNonce()
+                    .toByteArray();
+            AttestRequest thief = attest.toBuilder().setNodeId("thief").setNonce(ByteString.copyFrom(second))
+                    .setCsr(ByteString.copyFrom(key.csrDer("thief"))).build();
+            assertTrue(assertThrows(StatusRuntimeException.class, () -> stubA.attest(thief)).getStatus()
+                    .getDescription().contains("issued for another node id"));
+            AttestRequest late = attest.toBuilder().setNonce(ByteString.copyFrom(second)).build();
+            assertTrue(assertThrows(StatusRuntimeException.class, () -> stubB.attest(late)).getStatus()
+                    .getDescription().contains("not issued by this control plane, was already used"));
+        } finally {
+            toA.shutdownNow();
+            toB.shutdownNow();
+        }
     }
 
     @Test

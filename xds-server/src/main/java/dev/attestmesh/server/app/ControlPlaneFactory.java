@@ -11,6 +11,7 @@ import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
+import io.micronaut.context.env.Environment;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -76,7 +77,8 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.kubernetes.token-review-url:}") String k8sTokenReviewUrl,
             @Value("${attestmesh.kubernetes.ca-file:}") String k8sCaFile,
             @Value("${attestmesh.kubernetes.bearer-token-file:}") String k8sBearerTokenFile,
-            @Value("${attestmesh.kubernetes.clock-skew:30s}") Duration k8sClockSkew) {
+            @Value("${attestmesh.kubernetes.clock-skew:30s}") Duration k8sClockSkew,
+            Environment environment) {
         if (caKey.isBlank() && !caKeyFile.isBlank()) {
             try {
                 caKey = Files.readString(Path.of(caKeyFile), StandardCharsets.UTF_8).strip();
@@ -95,7 +97,8 @@ public class ControlPlaneFactory {
                         k8sClockSkew).verifier())
                 .withDevMode(devMode)
                 .withMaxCertificateTtl(maxCertificateTtl)
-                .withAuthzClientIdentities(CheckCallerAuthenticator.parseClientIdentities(authzClientIdentities));
+                .withAuthzClientIdentities(CheckCallerAuthenticator.parseClientIdentities(authzClientIdentities))
+                .withChallengeLimits(ChallengeLimitsConfig.from(environment));
         try {
             EvidenceVerifierSet.Sources sources = new EvidenceVerifierSet.Sources(optionalPath(intelRoot),
                     optionalPath(intelCollateralDir), URI.create(pcsUrl), optionalPath(amdRoots), URI.create(kdsUrl));

@@ -7,6 +7,8 @@ import dev.attestmesh.admission.AdmissionRequest;
 import dev.attestmesh.admission.AdmittedNode;
 import dev.attestmesh.admission.AttestationAdmission;
 import dev.attestmesh.admission.NonceStore;
+import dev.attestmesh.admission.challenge.ChallengeGate;
+import dev.attestmesh.admission.challenge.ChallengeLimitException;
 import dev.attestmesh.api.v1.AttestRequest;
 import dev.attestmesh.api.v1.AttestResponse;
 import dev.attestmesh.api.v1.AttestationServiceGrpc;
@@ -37,6 +39,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,20 +61,26 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
     /** The longest SPIFFE ID any registration can grant: a longer request can name none. */
     static final int MAX_SPIFFE_ID_CHARS = RegistrationRegistry.MAX_SPIFFE_ID_CHARS;
 
-    private final NonceStore nonces;
+    /** At most one log line per this interval for Challenges refused by a limit (floods must not flood the log). */
+    private static final long REFUSAL_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    private final ChallengeGate challenges;
     private final AttestationAdmission admission;
     private final ServiceAccountTokenVerifier tokens;
     private final Supplier<List<X509Certificate>> trustBundle;
     private final AttestationMetrics metrics;
     private final Optional<RegistryWatchService> registryWatch;
+    private final AtomicLong limitRefusals = new AtomicLong();
+    private final AtomicLong lastRefusalLog = new AtomicLong(System.nanoTime() - REFUSAL_LOG_INTERVAL_NANOS);
 
     /**
+     * @param challenges issues nonces within the Challenge limits (lanes, rate limits, caps)
      * @param registryWatch serves {@code WatchRegistry}; when empty the RPC answers UNIMPLEMENTED
      */
-    public AttestationGrpcService(NonceStore nonces, AttestationAdmission admission, ServiceAccountTokenVerifier tokens,
-            Supplier<List<X509Certificate>> trustBundle, AttestationMetrics metrics,
+    public AttestationGrpcService(ChallengeGate challenges, AttestationAdmission admission,
+            ServiceAccountTokenVerifier tokens, Supplier<List<X509Certificate>> trustBundle, AttestationMetrics metrics,
             Optional<RegistryWatchService> registryWatch) {
-        this.nonces = nonces;
+        this.challenges = challenges;
         this.admission = admission;
         this.tokens = tokens;
         this.trustBundle = trustBundle;
@@ -81,32 +91,55 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
     @Override
     public void challenge(ChallengeRequest request, StreamObserver<ChallengeResponse> out) {
         try {
-            String nodeId = request.getNodeId();
-            Optional<KubernetesIdentity> workload = Optional.empty();
-            if (!request.getServiceAccountToken().isEmpty()) {
-                workload = Optional.of(verifyToken(request.getServiceAccountToken()));
-                String podUid = workload.get().podUid();
-                if (!nodeId.isEmpty() && !nodeId.equals(podUid)) {
-                    throw Status.PERMISSION_DENIED.withDescription("node_id '" + safe(nodeId) + "' is not the pod UID "
-                            + "the service-account token is bound to; a Kubernetes workload's node id is its pod UID "
-                            + "(leave node_id empty)").asRuntimeException();
-                }
-                nodeId = podUid;
-            }
-            requireNodeId(nodeId);
-            NonceStore.Issued issued;
-            try {
-                issued = nonces.issue(nodeId, workload);
-            } catch (IllegalStateException e) {
-                throw Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException();
-            }
+            String peer = PeerAddressKey.of(PeerCertificateInterceptor.currentPeerAddress());
+            Optional<String> peerCertificate = PeerCertificateInterceptor.currentPeerChain()
+                    .map(chain -> AttestedStreamCallbacks.sha256Hex(chain[0]));
+            // The gate applies an anonymous caller's rate limits before the request is resolved (token verified).
+            NonceStore.Issued issued = challenges.issue(peer, peerCertificate, () -> subject(request));
             out.onNext(ChallengeResponse.newBuilder().setNonce(ByteString.copyFrom(issued.nonce()))
-                    .setExpiresAt(timestamp(issued.expiresAt())).setNodeId(nodeId).build());
+                    .setExpiresAt(timestamp(issued.expiresAt())).setNodeId(issued.nodeId()).build());
             out.onCompleted();
+        } catch (ChallengeLimitException e) {
+            logLimitRefusal(e);
+            out.onError(Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException());
         } catch (StatusRuntimeException e) {
             LOG.info("challenge refused ({}): {}", e.getStatus().getCode(), logged(e.getStatus()));
             out.onError(e);
+        } catch (RuntimeException e) {
+            LOG.error("challenge failed internally for node '{}'", safe(request.getNodeId()), e);
+            out.onError(Status.UNAVAILABLE.withDescription("cannot issue a challenge now (see the control plane "
+                    + "log); retry shortly").asRuntimeException());
         }
+    }
+
+    /** Logs the first Challenge refused by a limit, then at most one line per interval with the count. */
+    private void logLimitRefusal(ChallengeLimitException e) {
+        limitRefusals.incrementAndGet();
+        long last = lastRefusalLog.get();
+        long now = System.nanoTime();
+        if (now - last >= REFUSAL_LOG_INTERVAL_NANOS && lastRefusalLog.compareAndSet(last, now)) {
+            LOG.warn("Challenge refused by {}: {} ({} refused by limits since the previous line; at most one line "
+                    + "per {} s)", e.limit(), e.getMessage(), limitRefusals.getAndSet(0),
+                    TimeUnit.NANOSECONDS.toSeconds(REFUSAL_LOG_INTERVAL_NANOS));
+        }
+    }
+
+    /** The node id a Challenge asks for: as given, or the pod UID of a verified service-account token. */
+    private ChallengeGate.Subject subject(ChallengeRequest request) {
+        String nodeId = request.getNodeId();
+        Optional<KubernetesIdentity> workload = Optional.empty();
+        if (!request.getServiceAccountToken().isEmpty()) {
+            workload = Optional.of(verifyToken(request.getServiceAccountToken()));
+            String podUid = workload.get().podUid();
+            if (!nodeId.isEmpty() && !nodeId.equals(podUid)) {
+                throw Status.PERMISSION_DENIED.withDescription("node_id '" + safe(nodeId) + "' is not the pod UID "
+                        + "the service-account token is bound to; a Kubernetes workload's node id is its pod UID "
+                        + "(leave node_id empty)").asRuntimeException();
+            }
+            nodeId = podUid;
+        }
+        requireNodeId(nodeId);
+        return new ChallengeGate.Subject(nodeId, workload);
     }
 
     private KubernetesIdentity verifyToken(String token) {

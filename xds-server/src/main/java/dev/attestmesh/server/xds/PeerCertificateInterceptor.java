@@ -7,6 +7,7 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import java.net.SocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Optional;
@@ -15,14 +16,21 @@ import javax.net.ssl.SSLSession;
 
 /**
  * Puts the TLS peer's verified certificate chain into the call's {@link Context}, so xDS callbacks
- * can tie a stream to the attested node by its certificate rather than by the node id it claims.
+ * can tie a stream to the attested node by its certificate rather than by the node id it claims; and
+ * the peer's network address, which the attestation service's per-address Challenge limits key on.
  */
 public final class PeerCertificateInterceptor implements ServerInterceptor {
     private static final Context.Key<X509Certificate[]> PEER_CHAIN = Context.key("attestmesh-peer-chain");
+    private static final Context.Key<SocketAddress> PEER_ADDRESS = Context.key("attestmesh-peer-address");
 
     /** The current call's verified peer chain (leaf first), if the client presented one. */
     public static Optional<X509Certificate[]> currentPeerChain() {
         return Optional.ofNullable(PEER_CHAIN.get());
+    }
+
+    /** The current call's remote address, as the transport reports it. */
+    public static Optional<SocketAddress> currentPeerAddress() {
+        return Optional.ofNullable(PEER_ADDRESS.get());
     }
 
     @Override
@@ -41,9 +49,14 @@ public final class PeerCertificateInterceptor implements ServerInterceptor {
                 chain = null; // no client certificate: allowed for the attestation service only
             }
         }
-        if (chain == null || chain.length == 0) {
-            return next.startCall(call, headers);
+        Context context = Context.current();
+        SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+        if (remote != null) {
+            context = context.withValue(PEER_ADDRESS, remote);
         }
-        return Contexts.interceptCall(Context.current().withValue(PEER_CHAIN, chain), call, headers, next);
+        if (chain != null && chain.length > 0) {
+            context = context.withValue(PEER_CHAIN, chain);
+        }
+        return Contexts.interceptCall(context, call, headers, next);
     }
 }
