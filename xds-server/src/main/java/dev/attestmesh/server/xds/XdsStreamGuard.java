@@ -125,9 +125,6 @@ public final class XdsStreamGuard implements ServerInterceptor {
         }
     }
 
-        }
-    }
-
     /** Streams currently bound to {@code nodeId} (for tests and metrics). */
     public int openStreams(String nodeId) {
         Set<GuardedCall<?, ?>> calls = byNode.get(nodeId);
