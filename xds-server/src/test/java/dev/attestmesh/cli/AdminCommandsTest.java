@@ -55,6 +55,7 @@ class AdminCommandsTest {
                 "attestmesh.admin-port", 0,
                 "attestmesh.ca-key", "cli-test-key",
                 "attestmesh.admin.token", TOKEN,
+                "attestmesh.dev-mode", true,
                 "attestmesh.policy-file", policies.toString(),
                 "attestmesh.registration-file", dev.attestmesh.server.testing.TestMesh.writeRegistrations(policies.getParent()).toString())).start();
         cp = ctx.getBean(ControlPlane.class);

@@ -87,6 +87,7 @@ class AdminClientCertificateTest {
         p.put("attestmesh.grpc-bind", "127.0.0.1");
         p.put("attestmesh.grpc-port", 0);
         p.put("attestmesh.admin-port", 0);
+        p.put("attestmesh.dev-mode", true);
         p.put("attestmesh.ca-key", "client-cert-test-key");
         p.put("attestmesh.admin.token", "client-cert-test-token-0123456789");
         p.put("attestmesh.policy-file", dir.resolve("policies.yaml").toString());

@@ -164,6 +164,8 @@ class IdentityAttackTest {
     /** Where the control plane keeps its state. */
     enum Store { H2, POSTGRESQL }
 
+    /** Name of the reserved client certificate this test calls ext_authz Check with. */
+    static final String CHECK_CLIENT = "attack-test-envoy";
     static final String TD = "attestmesh.local";
     static final String GOOD = "a1".repeat(48);
     static final String STRICT = "c3".repeat(48);
@@ -899,7 +901,7 @@ class IdentityAttackTest {
         }
 
         private CheckResponse check(CheckRequest req, String policies) {
-            ManagedChannel ch = ControlPlaneChannels.open(target(), cp.trustBundle(), Optional.empty());
+            ManagedChannel ch = ControlPlaneChannels.open(target(), cp.trustBundle(), Optional.of(checkClient()));
             try {
                 Metadata md = new Metadata();
                 md.put(DemoAuthzClient.POLICY_HEADER, policies);
@@ -921,6 +923,20 @@ class IdentityAttackTest {
             } finally {
                 ch.shutdownNow();
             }
+        }
+
+        private ControlPlaneChannels.ClientIdentity checkClient;
+
+        /** The configured ext_authz client identity's certificate (issued once per control plane). */
+        ControlPlaneChannels.ClientIdentity checkClient() {
+            if (checkClient == null) {
+                try {
+                    checkClient = readIdentity(issueClient(ReservedClientCertificateIssuer.Kind.REPLICA, CHECK_CLIENT));
+                } catch (Exception e) {
+                    throw new IllegalStateException("issuing the ext_authz client certificate", e);
+                }
+            }
+            return checkClient;
         }
 
         /** Issues an operator client certificate from the mesh CA, as POST /api/v1/ca/client-certificates does. */
@@ -1014,6 +1030,9 @@ class IdentityAttackTest {
         props.put("attestmesh.admin-port", 0);
         props.put("attestmesh.ca-key", "identity-attack-test-ca-key");
         props.put("attestmesh.admin.token", ADMIN_TOKEN);
+        props.put("attestmesh.dev-mode", true);
+        // the test asks ext_authz as an operator-issued Envoy client (Check answers mesh callers only)
+        props.put("attestmesh.authz.client-identities", "spiffe://" + TD + "/attestmesh/replica/" + CHECK_CLIENT);
         props.put("attestmesh.policy-file", policies.toString());
         props.put("attestmesh.registration-file", registrations.toString());
         props.put("attestmesh.kubernetes.issuer", ISSUER);

@@ -47,6 +47,7 @@ class MeshControllerTest {
                 "attestmesh.admin-port", 0,
                 "attestmesh.ca-key", "mesh-api-test-key",
                 "attestmesh.admin.token", TOKEN,
+                "attestmesh.dev-mode", true,
                 "attestmesh.policy-file", dir.resolve("policies.yaml").toString(),
                 "attestmesh.registration-file", dev.attestmesh.server.testing.TestMesh.writeRegistrations(dir).toString(),
                 "attestmesh.mesh-file", dir.resolve("mesh.yaml").toString())).start();
