@@ -153,7 +153,8 @@ class BoundedInputTest {
                     "attestmesh.grpc-port", 0,
                     "attestmesh.admin-port", 0,
                     "attestmesh.ca-key", "bounded-input-test-key",
-                    "attestmesh.admin.token", TOKEN));
+                    "attestmesh.admin.token", TOKEN,
+                    "attestmesh.dev-mode", true)); // the nodes here attest with the simulated TEE
             props.putAll(db);
             Map<String, Object> first = new HashMap<>(props);
             first.put("attestmesh.policy-file", policies.toString());
@@ -840,7 +841,7 @@ class BoundedInputTest {
             ControlPlaneSettings settings = new ControlPlaneSettings(d.resolve("cp"), "127.0.0.1", 0,
                     kind.equals("policy") ? Optional.of(file) : Optional.empty(), "attestmesh.local",
                     Optional.of("bounded-input-test-key"), List.of("localhost"), "/var/run/attestmesh/key.pem",
-                    java.time.Duration.ofMinutes(2)).withDatabase(db)
+                    java.time.Duration.ofMinutes(2)).withDatabase(db).withDevMode(true)
                     .withRegistrationFile(kind.equals("registration") ? Optional.of(file) : Optional.empty());
             RuntimeException e = assertThrows(RuntimeException.class, () -> ControlPlane.start(settings,
                     Clock.systemUTC(), EvidenceVerifierSet.defaults(),
