@@ -262,7 +262,7 @@ class ProcessLifecycleTest {
 
     private Server startServer(String name, String... extra) throws Exception {
         Path log = dir.resolve(name + ".log");
-        List<String> args = new ArrayList<>(List.of("server", "--data-dir", data.toString(), "--grpc-bind", "127.0.0.1",
+        List<String> args = new ArrayList<>(List.of("server", "--dev", "--data-dir", data.toString(), "--grpc-bind", "127.0.0.1",
                 "--grpc-port", "0", "--admin-port", "0", "--policy-file", dir.resolve("policies.yaml").toString(),
                 "--registration-file", dir.resolve("registrations.yaml").toString()));
         args.addAll(List.of(extra));
