@@ -17,8 +17,10 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * gRPC against a real control plane (load harness).
  *
  * <p>Usage: {@code perf/run issuance [--kubernetes] [seconds-per-phase] [clients] [warm-up-seconds]}
- * (defaults 10, 8, 60); the attestation load runs {@code max(seconds, 20)} seconds after the warm-up
- * (see {@link AttestationLoad}). With {@code --kubernetes} every Challenge carries a pod's projected
+ * (defaults 10, 8, 180); the attestation load runs {@code max(seconds, 20)} seconds after the warm-up
+ * (see {@link AttestationLoad}). The warm-up is long because on two cores the C2 compiler is still
+ * compiling the attestation path (seconds per method, competing with the load) a minute in; the JIT and
+ * GC time inside the timed window are printed, so a window that was not steady shows. With {@code --kubernetes} every Challenge carries a pod's projected
  * service-account token (RS256, verified against a JWK set file) and the node id is the pod UID; the
  * identities are Istio-form registrations per service account.
  *
@@ -42,7 +44,7 @@ public final class IssuanceHarness {
         }
         int seconds = rest.size() > 0 ? Integer.parseInt(rest.get(0)) : 10;
         int clients = rest.size() > 1 ? Integer.parseInt(rest.get(1)) : 8;
-        int warmup = rest.size() > 2 ? Integer.parseInt(rest.get(2)) : 60;
+        int warmup = rest.size() > 2 ? Integer.parseInt(rest.get(2)) : 180;
         AttestationLoad.Mode mode = kubernetes ? AttestationLoad.Mode.KUBERNETES : AttestationLoad.Mode.PLAIN;
         Collection<RunResult> results = new Runner(new OptionsBuilder()
                 .include(IssuanceBenchmark.class.getName())
@@ -88,6 +90,8 @@ public final class IssuanceHarness {
         System.out.printf(Locale.ROOT, "%-52s %12s%n", "timed window CPU: this process / machine busy",
                 String.format(Locale.ROOT, "%.0f%% / %.0f%%", 100 * load.cpu().processShare(),
                         100 * load.cpu().machineBusy()));
+        System.out.printf(Locale.ROOT, "%-52s %12s%n", "timed window: JIT compile ms / GC ms",
+                load.jitMillisInWindow() + " / " + load.gcMillisInWindow());
         if (kubernetes) {
             System.out.printf(Locale.ROOT, "%-52s %12d%n", "tokens minted before the phases (RS256)", load.mintedTokens());
             System.out.printf(Locale.ROOT, "%-52s %12.0f%n", "  minting rate, all threads /s", load.mintPerSecond());
@@ -98,11 +102,11 @@ public final class IssuanceHarness {
                 + "\"attestationFailures\":%d,\"clients\":%d,\"coldAttestationsPerSecond\":%.0f,\"warmupSeconds\":%d,"
                 + "\"mode\":\"%s\",\"floorAttestationsPerSecond\":%.0f,\"floorSignaturesPerSecond\":%.0f,"
                 + "\"floorTokenVerifiesPerSecond\":%.0f,\"ratioToFloor\":%.2f,\"registeredNodes\":%d,"
-                + "\"tokenPoolExhausted\":%s,\"processCpuShare\":%.2f,\"machineCpuBusy\":%.2f}%n",
+                + "\"tokenPoolExhausted\":%s,\"processCpuShare\":%.2f,\"machineCpuBusy\":%.2f,\"jitMillisInWindow\":%d,\"gcMillisInWindow\":%d}%n",
                 issue, bare, bare / issue, load.perSecond(), load.p50Ms(), load.p99Ms(), load.failed(), clients,
                 load.coldPerSecond(), load.warmupSeconds(), mode.name().toLowerCase(Locale.ROOT), floor, signatures,
                 token, ratio, load.registeredNodes(), load.poolExhausted(), load.cpu().processShare(),
-                load.cpu().machineBusy());
+                load.cpu().machineBusy(), load.jitMillisInWindow(), load.gcMillisInWindow());
     }
 
     private static double score(Collection<RunResult> results, String method) {

@@ -62,6 +62,11 @@ public final class AttestationLoad {
     static final List<String> SERVICE_ACCOUNTS = List.of("api", "web", "worker", "batch");
     /** Ceiling assumed when minting the warm-up's tokens before it starts, attestations per second. */
     static final int WARMUP_TOKEN_RATE = 1_600;
+    /**
+     * Most tokens minted for the warm-up after its first ten seconds; the warm-up re-attests their pods
+     * in turn (each client thread keeps its own pods, so each pod keeps its key) once they are used.
+     */
+    static final int WARMUP_POOL_MAX = 48_000;
 
     /**
      * Outcome.
@@ -70,10 +75,14 @@ public final class AttestationLoad {
      * @param mintPerSecond tokens minted per second, all minting threads together (0 in plain mode)
      * @param poolExhausted whether a phase ended early because its token pool ran out
      * @param cpu how busy the machine was during the timed window, and with what
+     * @param jitMillisInWindow time the JIT compilers spent during the timed window (all compiler threads,
+     *     {@code CompilationMXBean}): near zero once the run is in a steady state
+     * @param gcMillisInWindow collection time during the timed window (all collectors)
      */
     public record Result(double perSecond, double p50Ms, double p99Ms, long completed, long failed,
             double coldPerSecond, int warmupSeconds, Mode mode, long mintedTokens, double mintPerSecond,
-            boolean poolExhausted, int registeredNodes, CpuShare cpu) {}
+            boolean poolExhausted, int registeredNodes, CpuShare cpu, long jitMillisInWindow,
+            long gcMillisInWindow) {}
 
     private AttestationLoad() {}
 
@@ -96,8 +105,8 @@ public final class AttestationLoad {
             int coldWindow = Math.min(10, warmupSeconds);
             // The warm-up's tokens: minted before the control plane starts, so that it starts cold.
             Phase cold = new Phase("cold", minting.mint(WARMUP_TOKEN_RATE * coldWindow), Integer.MAX_VALUE);
-            Phase warm = new Phase("warm", minting.mint(WARMUP_TOKEN_RATE * (warmupSeconds - coldWindow)),
-                    Integer.MAX_VALUE);
+            Phase warm = new Phase("warm", minting.mint(Math.min(WARMUP_POOL_MAX,
+                    WARMUP_TOKEN_RATE * (warmupSeconds - coldWindow))), Integer.MAX_VALUE).recycling();
             try (ControlPlane cp = ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.defaults())) {
                 cp.policies().replace(PolicyDocuments.parse("""
                         policies:
@@ -122,20 +131,34 @@ public final class AttestationLoad {
                         Math.ceil(Math.max(2 * warmRate, WARMUP_TOKEN_RATE) * seconds) + clients);
                 Phase measured = new Phase("node", minting.mint(measuredCap), maxAttestations);
                 CpuShare.Sample before = CpuShare.sample();
+                long jit0 = jitMillis();
+                long gc0 = gcMillis();
                 measured.run(ch, tee, clients, seconds);
                 CpuShare cpu = CpuShare.between(before, CpuShare.sample());
+                long jit = jitMillis() - jit0;
+                long gc = gcMillis() - gc0;
                 ch.shutdownNow();
                 return new Result(measured.perSecond(), measured.latency.getValueAtPercentile(50) / 1e6,
                         measured.latency.getValueAtPercentile(99) / 1e6, measured.issued.get(),
                         measured.failures.get(), cold.perSecond(), warmupSeconds, mode, minting.count,
                         minting.perSecond(), cold.exhausted || warm.exhausted || measured.exhausted,
-                        cp.registry().entries().size(), cpu);
+                        cp.registry().entries().size(), cpu, jit, gc);
             }
         } finally {
             try (Stream<Path> s = Files.walk(dir)) {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    static long jitMillis() {
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+    }
+
+    static long gcMillis() {
+        return java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(java.lang.management.GarbageCollectorMXBean::getCollectionTime).filter(t -> t > 0).sum();
     }
 
     static String registrations(Mode mode) {
@@ -195,6 +218,7 @@ public final class AttestationLoad {
         final AtomicLong failures = new AtomicLong();
         final AtomicInteger issued = new AtomicInteger();
         volatile boolean exhausted;
+        private boolean recycle;
         private double elapsedSeconds;
 
         Phase(String prefix, List<PodToken> pool, int max) {
@@ -207,6 +231,16 @@ public final class AttestationLoad {
             return elapsedSeconds == 0 ? 0 : issued.get() / elapsedSeconds;
         }
 
+        /**
+         * This phase re-attests its pods in turn instead of running out of tokens: client thread
+         * {@code c} uses pods {@code c, c + clients, ...} only, so a pod always attests with the same
+         * thread's key (another key would be refused as a node-id takeover).
+         */
+        Phase recycling() {
+            recycle = true;
+            return this;
+        }
+
         void run(ManagedChannel ch, SimulatedTee tee, int clients, int seconds) throws InterruptedException {
             long start = System.nanoTime();
             long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
@@ -214,8 +248,11 @@ public final class AttestationLoad {
             boolean kubernetes = !pool.isEmpty();
             int poolSize = pool.size();
             List<Thread> threads = new ArrayList<>();
+            int usable = poolSize - poolSize % clients; // a whole number of pods per client thread
             for (int c = 0; c < clients; c++) {
+                int client = c;
                 threads.add(Thread.ofPlatform().start(() -> {
+                    int turn = 0;
                     var stub = AttestationServiceGrpc.newBlockingStub(ch);
                     NodeKeyPair key = NodeKeyPair.generate(); // one key per client thread; CSRs are cheap to sign
                     while (System.nanoTime() < deadline) {
@@ -223,10 +260,11 @@ public final class AttestationLoad {
                         if (n > max) {
                             return;
                         }
-                        if (kubernetes && n > poolSize) {
+                        if (kubernetes && !recycle && n > poolSize) {
                             exhausted = true;
                             return;
                         }
+                        int token = recycle && usable > 0 ? (client + (turn++) * clients) % usable : n - 1;
                         long t0 = System.nanoTime();
                         try {
                             String node;
@@ -234,7 +272,7 @@ public final class AttestationLoad {
                             if (kubernetes) {
                                 // The node id is the pod UID the token is bound to; the Challenge says so.
                                 ChallengeResponse r = stub.withDeadlineAfter(10, TimeUnit.SECONDS).challenge(
-                                        ChallengeRequest.newBuilder().setServiceAccountToken(pool.get(n - 1).token())
+                                        ChallengeRequest.newBuilder().setServiceAccountToken(pool.get(token).token())
                                                 .build());
                                 node = r.getNodeId();
                                 nonce = r.getNonce().toByteArray();
