@@ -108,6 +108,22 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--server-names", description = "Comma-separated DNS names/IPs for the control plane certificate.")
     String serverNames;
 
+    @Option(names = "--server-cert-ttl", description = "Lifetime of the control plane's gRPC serving certificate, "
+            + "renewed while running (default 30d; 1h to 365d).")
+    String serverCertTtl;
+
+    @Option(names = "--server-cert-renew-before", description = "Renew the serving certificate this long before it "
+            + "expires (default a third of its TTL; between a tenth and a half of it).")
+    String serverCertRenewBefore;
+
+    @Option(names = "--intermediate-rotation", description = "Rotate the CA's issuing intermediate: auto (when a "
+            + "third of its lifetime is left; default), off, or a period such as 90d (1h to 364d).")
+    String intermediateRotation;
+
+    @Option(names = "--intermediate-overlap", description = "How long a rotated-out intermediate stays trusted "
+            + "(default 7d; 1h to 90d; at least --max-certificate-ttl).")
+    String intermediateOverlap;
+
     @Option(names = "--min-tcb-evaluation-data-number", description = "Refuse Intel TCB Info and QE Identity with a "
             + "lower tcbEvaluationDataNumber, supplied or fetched (default 17; docs/evidence.md).")
     Integer minTcbEvaluationDataNumber;
@@ -216,6 +232,10 @@ final class ServerCommand implements Callable<Integer> {
         putIfSet(p, "attestmesh.log.checkpoint-interval", logCheckpointInterval);
         putIfSet(p, "attestmesh.dev-mode", dev);
         putIfSet(p, "attestmesh.max-certificate-ttl", maxCertificateTtl);
+        putIfSet(p, "attestmesh.server-cert.ttl", serverCertTtl);
+        putIfSet(p, "attestmesh.server-cert.renew-before", serverCertRenewBefore);
+        putIfSet(p, "attestmesh.ca.intermediate-rotation", intermediateRotation);
+        putIfSet(p, "attestmesh.ca.intermediate-overlap", intermediateOverlap);
         if (authzClientIdentities != null) {
             p.put("attestmesh.authz.client-identities", String.join(",", authzClientIdentities));
         }

@@ -3,10 +3,8 @@ package dev.attestmesh.server;
 import dev.attestmesh.authz.AttestationAuthzService;
 import dev.attestmesh.authz.AuthzDecider;
 import dev.attestmesh.authz.CheckCallerAuthenticator;
-import dev.attestmesh.ca.CaVault;
 import dev.attestmesh.ca.MeshCa;
 import dev.attestmesh.ca.Pem;
-import dev.attestmesh.ca.ServerCertificateIssuer;
 import dev.attestmesh.issuance.IssuanceLog;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.policy.PolicyDocuments;
@@ -27,7 +25,12 @@ import dev.attestmesh.identity.RegistrationValidationException;
 import dev.attestmesh.server.registration.RegistrationRegistry;
 import dev.attestmesh.server.store.RegistrationStore;
 import dev.attestmesh.server.ca.CaBootstrap;
+import dev.attestmesh.server.ca.CaRotation;
 import dev.attestmesh.server.ca.MeshCaHolder;
+import dev.attestmesh.server.ca.RotationSchedule;
+import dev.attestmesh.server.ca.RotationSettings;
+import dev.attestmesh.server.ca.ServingCertificate;
+import dev.attestmesh.server.ca.TrustBundleTrustManager;
 import dev.attestmesh.server.lifecycle.CallDrain;
 import dev.attestmesh.server.mesh.AttestedNodeDirectory;
 import dev.attestmesh.server.mesh.AttestedNodeIdentity;
@@ -72,11 +75,8 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
+import java.nio.file.StandardCopyOption;
 import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -94,7 +94,6 @@ public final class ControlPlane implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlPlane.class);
     /** The file, in the data directory, holding the trust bundle that agents need to reach this control plane. */
     public static final String CA_BUNDLE_FILE = "ca-bundle.pem";
-    private static final Duration SERVER_CERT_TTL = Duration.ofDays(30);
     /** How long {@link #close()} lets in-flight calls (attestations, Check) finish before ending them. */
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(5);
     /** After the grace, how long gRPC gets to finish closing its transports before they are cut. */
@@ -124,12 +123,17 @@ public final class ControlPlane implements AutoCloseable {
     private final RegistryWatchService registryWatch;
     private final XdsStreamGuard streamGuard;
     private final CallDrain calls = new CallDrain();
+    private final ServingCertificate serving;
+    private final CaRotation caRotation;
+    private final RotationSchedule rotationSchedule;
     private boolean closed; // guarded by this
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
-            Optional<Path> meshFile, RegistryWatchSettings watchSettings) throws IOException {
+            Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation)
+            throws IOException {
         this.settings = settings;
         this.clock = clock;
+        rotation.checkOverlapCovers(settings.maxCertificateTtl());
         Files.createDirectories(settings.dataDir());
         this.db = Database.open(settings.database(), settings.dataDir());
         this.changes = ChangeNotifier.forDatabase(db);
@@ -231,10 +235,21 @@ public final class ControlPlane implements AutoCloseable {
         // Only the mesh's own Envoys (attested node certificates) and listed operator clients may ask
         CheckCallerAuthenticator authzCallers = CheckCallerAuthenticator.mutualTls(registry, clock,
                 settings.authzClientIdentities(), settings.devMode());
+        // Certificates kept current while running (docs/operator-guide.md, "Certificate rotation").
+        this.serving = new ServingCertificate(ca::ca, settings.trustDomain(), settings.serverNames(),
+                rotation.serverCertTtl(), rotation.serverCertRenewBefore(), clock);
+        this.caRotation = new CaRotation(db, caStore, ca, this::caSecret, rotation.intermediateRotation(),
+                rotation.intermediateOverlap(), changes, clock);
+        caRotation.listen(this::caChanged);
+        serving.registerMetrics(meshMetrics.registry());
+        caRotation.registerMetrics(meshMetrics.registry());
         changes.subscribe((change, origin) -> {
             if (change == Change.Topic.CA && origin == ChangeNotifier.Origin.OTHER_REPLICA) {
-                ca.replace(loadOrCreateCa(caStore, clock)); // another replica rotated the CA
-                publisher.publishAll();
+                try {
+                    caRotation.reloadIfChanged(); // another replica rotated the CA
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot reload the mesh CA: " + e.getMessage(), e);
+                }
             }
         });
         changes.start();
@@ -251,7 +266,7 @@ public final class ControlPlane implements AutoCloseable {
 
         PeerCertificateInterceptor peer = new PeerCertificateInterceptor();
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.grpcBind(), settings.grpcPort()))
-                .sslContext(serverTls(clock))
+                .sslContext(serverTls())
                 .maxInboundMessageSize(2 * 1024 * 1024)
                 .addTransportFilter(authzCallers.transportFilter())
                 .intercept(calls) // outermost: sees every call, for the ordered shutdown
@@ -268,6 +283,32 @@ public final class ControlPlane implements AutoCloseable {
                 .start();
         LOG.info("AttestMesh control plane listening on {}:{} (gRPC: ADS/SDS, attestation, ext_authz); data in {}; "
                 + "store {}", settings.grpcBind(), server.getPort(), settings.dataDir().toAbsolutePath(), db.description());
+        this.rotationSchedule = new RotationSchedule(caRotation, serving, rotation.checkInterval());
+        LOG.info("certificate rotation: {}; next intermediate rotation at {}", rotation.describe(),
+                caRotation.nextRotation().map(Object::toString).orElse("none (schedule off)"));
+    }
+
+    /** Refreshes what derives from the CA after its intermediate or trust bundle changed. */
+    private void caChanged(CaRotation.Reason reason) {
+        publisher.publishAll(); // ROOTCA and policy:<id> carry the new bundle; Envoys get a new secret version
+        serving.renewIfNotIssuedBy(ca.ca().issuingIntermediate()); // must chain to a trusted intermediate
+        RegistryWatchService watch = this.registryWatch; // null only while the constructor runs
+        if (watch != null) {
+            watch.trustBundleChanged();
+        }
+        try {
+            writeCaBundle();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot rewrite " + caBundleFile() + " after the CA changed ("
+                    + reason + "): " + e.getMessage(), e);
+        }
+    }
+
+    /** Replaces ca-bundle.pem in one step, so an agent reading it never sees half a bundle. */
+    private void writeCaBundle() throws IOException {
+        Path tmp = caBundleFile().resolveSibling(CA_BUNDLE_FILE + ".tmp");
+        Files.writeString(tmp, Pem.certificates(ca.trustBundle()), StandardCharsets.US_ASCII);
+        Files.move(tmp, caBundleFile(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     private MeshCa loadOrCreateCa(CaMaterialStore store, Clock clock) {
@@ -281,7 +322,8 @@ public final class ControlPlane implements AutoCloseable {
     /** Starts a control plane with the given evidence verifiers. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers)
             throws IOException {
-        return new ControlPlane(settings, clock, verifiers, Optional.empty(), RegistryWatchSettings.refuseAll());
+        return new ControlPlane(settings, clock, verifiers, Optional.empty(), RegistryWatchSettings.refuseAll(),
+                RotationSettings.DEFAULTS);
     }
 
     /**
@@ -292,35 +334,41 @@ public final class ControlPlane implements AutoCloseable {
      */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile) throws IOException {
-        return new ControlPlane(settings, clock, verifiers, meshFile, RegistryWatchSettings.refuseAll());
+        return new ControlPlane(settings, clock, verifiers, meshFile, RegistryWatchSettings.refuseAll(),
+                RotationSettings.DEFAULTS);
     }
 
     /** Starts a control plane that lets the given authz replicas watch the registry. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             RegistryWatchSettings watchSettings) throws IOException {
-        return new ControlPlane(settings, clock, verifiers, Optional.empty(), watchSettings);
+        return new ControlPlane(settings, clock, verifiers, Optional.empty(), watchSettings, RotationSettings.DEFAULTS);
     }
 
     /** Starts with a mesh file and the authz replicas allowed to watch the registry. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings) throws IOException {
-        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings);
+        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, RotationSettings.DEFAULTS);
     }
 
-    private SslContext serverTls(Clock clock) throws IOException {
-        try {
-            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-            g.initialize(new ECGenParameterSpec("secp256r1"));
-            KeyPair kp = g.generateKeyPair();
-            List<X509Certificate> chain = ServerCertificateIssuer.issue(ca.ca(), settings.trustDomain(), kp.getPublic(), settings.serverNames(),
-                    SERVER_CERT_TTL, clock);
-            return GrpcSslContexts.configure(SslContextBuilder.forServer(kp.getPrivate(), chain.toArray(X509Certificate[]::new)))
-                    .trustManager(ca.trustBundle().toArray(X509Certificate[]::new))
-                    .clientAuth(ClientAuth.OPTIONAL) // the attestation service serves nodes that have no certificate yet
-                    .build();
-        } catch (GeneralSecurityException e) {
-            throw new IOException("cannot create the control plane's TLS identity: " + e.getMessage(), e);
-        }
+    /**
+     * Starts with a mesh file, the authz replicas allowed to watch the registry, and how certificates are
+     * renewed and rotated while running.
+     */
+    public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
+            Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation)
+            throws IOException {
+        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation);
+    }
+
+    /**
+     * The TLS server context, built once: the key manager presents the current serving certificate and the
+     * trust manager follows the current trust bundle, so renewals and rotations need no new context.
+     */
+    private SslContext serverTls() throws IOException {
+        return GrpcSslContexts.configure(SslContextBuilder.forServer(serving.keyManager()))
+                .trustManager(new TrustBundleTrustManager(ca::trustBundle))
+                .clientAuth(ClientAuth.OPTIONAL) // the attestation service serves nodes that have no certificate yet
+                .build();
     }
 
     private static List<Policy> loadPolicies(Path file) {
@@ -458,22 +506,24 @@ public final class ControlPlane implements AutoCloseable {
     /**
      * Rotates the issuing intermediate: generates a new one under the same root, keeps the current one
      * in the trust bundle for {@code overlap} (so certificates it issued keep verifying until nodes
-     * renew), seals and stores the CA, switches issuance to it, rewrites {@code ca-bundle.pem} and
-     * republishes every node's snapshot with the new trust bundle.
+     * renew), seals and stores the CA, switches issuance to it, renews the serving certificate, rewrites
+     * {@code ca-bundle.pem} and republishes every node's snapshot with the new trust bundle. Runs under the
+     * store's CA lock from the CA as stored ({@link CaRotation}), so it never races another replica's rotation.
      *
      * @return the new CA
      */
     public synchronized MeshCa rotateIntermediate(Duration overlap) throws IOException {
-        MeshCa rotated = ca.ca().rotateIntermediate(overlap);
-        caStore.save(CaVault.seal(rotated, caSecret()), clock.instant());
-        ca.replace(rotated);
-        Files.writeString(caBundleFile(), Pem.certificates(rotated.trustBundle()), StandardCharsets.US_ASCII);
-        publisher.publishAll();
-        changes.publish(Change.Topic.CA);
-        LOG.info("rotated the mesh CA's issuing intermediate to {} (serial {}); the previous one stays trusted "
-                + "for {}", rotated.issuingIntermediate().getSubjectX500Principal().getName(),
-                rotated.issuingIntermediate().getSerialNumber().toString(16), overlap);
-        return rotated;
+        return caRotation.rotateNow(overlap); // under the store's CA lock; renews the serving certificate too
+    }
+
+    /** The control plane's gRPC serving certificate, renewed while running. */
+    public ServingCertificate servingCertificate() {
+        return serving;
+    }
+
+    /** Scheduled and requested rotation of the issuing intermediate, shared with the other replicas. */
+    public CaRotation caRotation() {
+        return caRotation;
     }
 
     /** The CA sealing secret, resolved as {@link CaBootstrap} resolved it at start. */
@@ -530,6 +580,7 @@ public final class ControlPlane implements AutoCloseable {
                     ended);
         } finally {
             try {
+                rotationSchedule.close();
                 nonces.close();
                 changes.close();
             } finally {

@@ -160,8 +160,9 @@ public class CaController {
         try {
             rotated = cp.rotateIntermediate(overlap);
         } catch (IOException e) {
-            return HttpResponse.serverError(ApiError.of("rotation failed while writing the CA bundle file: "
-                    + e.getMessage() + "; the new CA is stored, retry to rewrite the file"));
+            // The sealing key could not be read: nothing was rotated. (A failure after the commit, such as
+            // rewriting ca-bundle.pem, is logged and retried by the control plane itself.)
+            return HttpResponse.serverError(ApiError.of("rotation failed, nothing was rotated: " + e.getMessage()));
         }
         return HttpResponse.ok(new Rotated(rotated.issuingIntermediate().getSubjectX500Principal().getName(),
                 rotated.issuingIntermediate().getSerialNumber().toString(16),

@@ -107,7 +107,8 @@ public class ControlPlaneFactory {
                     new FetchLimits(collateralFetchRate, collateralFetchBurst, collateralFetchFailureTtl));
             return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.from(sources, collateral),
                     meshFile.isBlank() ? Optional.empty() : Optional.of(Path.of(meshFile)),
-                    new RegistryWatchSettings(RegistryWatchSettings.parseIdentities(replicaIdentities), watchHeartbeat));
+                    new RegistryWatchSettings(RegistryWatchSettings.parseIdentities(replicaIdentities), watchHeartbeat),
+                    RotationConfig.from(environment));
         } catch (IOException e) {
             throw new UncheckedIOException("control plane failed to start: " + e.getMessage(), e);
         }

@@ -180,6 +180,14 @@ public final class RegistryWatchService implements AutoCloseable {
         };
     }
 
+    /**
+     * The mesh CA's trust bundle changed (intermediate rotation, or an overlap ended): watching replicas get
+     * the new bundle now rather than at the next heartbeat.
+     */
+    public void trustBundleChanged() {
+        changed();
+    }
+
     private void changed() {
         if (syncQueued.compareAndSet(false, true)) {
             try {
