@@ -1,6 +1,7 @@
 package dev.attestmesh.cli;
 
 import dev.attestmesh.server.ControlPlane;
+import dev.attestmesh.server.seed.FileMode;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.http.server.netty.NettyEmbeddedServer;
 import io.micronaut.runtime.server.EmbeddedServer;
@@ -39,12 +40,22 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--admin-bind", description = "Address for the admin port (default 127.0.0.1).")
     String adminBind;
 
-    @Option(names = "--policy-file", description = "Policies (YAML or JSON) to load at start.")
+    @Option(names = "--policy-file", description = "Policies (YAML or JSON): seed an empty store at start; "
+            + "ignored (difference logged) once the store holds policies, unless --apply-policy-file.")
     Path policyFile;
 
+    @Option(names = "--apply-policy-file", description = "Apply --policy-file at every start, replacing the stored "
+            + "policies (admin API changes included); the difference is logged. Default: seed only.")
+    Boolean applyPolicyFile;
+
     @Option(names = "--registration-file",
-            description = "Registrations (YAML or JSON): which SPIFFE IDs attested nodes may earn (docs/identity.md).")
+            description = "Registrations (YAML or JSON): which SPIFFE IDs attested nodes may earn (docs/identity.md). "
+                    + "Seeds an empty store, like --policy-file.")
     Path registrationFile;
+
+    @Option(names = "--apply-registration-file", description = "Apply --registration-file at every start, "
+            + "replacing the stored registrations; the difference is logged. Default: seed only.")
+    Boolean applyRegistrationFile;
 
     @Option(names = "--k8s-issuer", description = "Kubernetes service-account token issuer; turns on Kubernetes "
             + "mode (tokens verified with Challenge, docs/identity.md).")
@@ -85,8 +96,13 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--trust-domain", description = "SPIFFE trust domain (default attestmesh.local).")
     String trustDomain;
 
-    @Option(names = "--mesh-file", description = "Mesh config (services, ingress/egress ports) to load at start.")
+    @Option(names = "--mesh-file", description = "Mesh config (services, ingress/egress ports): seeds a store that "
+            + "never held one, like --policy-file.")
     Path meshFile;
+
+    @Option(names = "--apply-mesh-file", description = "Apply --mesh-file at every start, as the next mesh config "
+            + "version when it differs; the difference is logged. Default: seed only.")
+    Boolean applyMeshFile;
 
     @Option(names = "--authz-replicas",
             description = "Comma-separated SPIFFE IDs of standalone ext_authz replicas allowed to watch the registry.")
@@ -228,6 +244,9 @@ final class ServerCommand implements Callable<Integer> {
         if (authzReplicas != null) {
             p.put("attestmesh.authz.replica-identities", authzReplicas);
         }
+        putIfSet(p, "attestmesh.policy-file-mode", mode(applyPolicyFile));
+        putIfSet(p, "attestmesh.registration-file-mode", mode(applyRegistrationFile));
+        putIfSet(p, "attestmesh.mesh-file-mode", mode(applyMeshFile));
         putIfSet(p, "attestmesh.collateral.min-tcb-evaluation-data-number", minTcbEvaluationDataNumber);
         putIfSet(p, "attestmesh.log.checkpoint-interval", logCheckpointInterval);
         putIfSet(p, "attestmesh.dev-mode", dev);
@@ -240,6 +259,11 @@ final class ServerCommand implements Callable<Integer> {
             p.put("attestmesh.authz.client-identities", String.join(",", authzClientIdentities));
         }
         return p;
+    }
+
+    /** An --apply-*-file flag as a file mode property; unset leaves the configuration's (default seed). */
+    private static String mode(Boolean apply) {
+        return apply == null ? null : apply ? FileMode.APPLY.value() : FileMode.SEED.value();
     }
 
     private static void putIfSet(Map<String, Object> p, String key, Object value) {

@@ -7,8 +7,6 @@ import dev.attestmesh.ca.MeshCa;
 import dev.attestmesh.ca.Pem;
 import dev.attestmesh.issuance.IssuanceLog;
 import dev.attestmesh.policy.Policy;
-import dev.attestmesh.policy.PolicyDocuments;
-import dev.attestmesh.policy.PolicyValidationException;
 import dev.attestmesh.quote.EvidenceVerifiers;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.server.admin.metrics.MeshMetrics;
@@ -19,9 +17,6 @@ import dev.attestmesh.admission.AttestationAdmission;
 import dev.attestmesh.admission.NonceStore;
 import dev.attestmesh.admission.challenge.ChallengeGate;
 import dev.attestmesh.admission.challenge.ChallengeRateLimiter;
-import dev.attestmesh.identity.Registration;
-import dev.attestmesh.identity.RegistrationDocuments;
-import dev.attestmesh.identity.RegistrationValidationException;
 import dev.attestmesh.server.registration.RegistrationRegistry;
 import dev.attestmesh.server.store.RegistrationStore;
 import dev.attestmesh.server.ca.CaBootstrap;
@@ -41,6 +36,8 @@ import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.registry.NodeRegistry;
 import dev.attestmesh.server.revocation.RevocationStore;
 import dev.attestmesh.server.revocation.Revocations;
+import dev.attestmesh.server.seed.DocumentFileModes;
+import dev.attestmesh.server.seed.DocumentFiles;
 import dev.attestmesh.server.store.CaMaterialStore;
 import dev.attestmesh.server.store.Change;
 import dev.attestmesh.server.store.ChangeNotifier;
@@ -129,7 +126,8 @@ public final class ControlPlane implements AutoCloseable {
     private boolean closed; // guarded by this
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
-            Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation)
+            Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation,
+            DocumentFileModes fileModes)
             throws IOException {
         this.settings = settings;
         this.clock = clock;
@@ -142,50 +140,28 @@ public final class ControlPlane implements AutoCloseable {
         MeshCa meshCa = db.underLock(Database.LOCK_CA, () -> loadOrCreateCa(caStore, clock));
         this.ca = new MeshCaHolder(meshCa, clock);
         this.policies = new PolicyRegistry(new PolicyStore(db), clock, changes, settings.policyRules());
-        if (settings.policyFile().isPresent()) {
-            try {
-                policies.replace(loadPolicies(settings.policyFile().get()));
-            } catch (PolicyValidationException e) {
-                db.close();
-                throw new IllegalArgumentException("policy file " + settings.policyFile().get() + " is invalid:\n  - "
-                        + String.join("\n  - ", e.problems()), e);
-            } catch (RuntimeException e) {
-                db.close(); // release the database (and the H2 file lock): the start failed
-                throw e;
-            }
-        }
         if (settings.devMode()) {
             LOG.warn(DEV_MODE_BANNER);
         } else {
             verifiers = verifiers.without(TeeType.SIM);
         }
-        warnAboutSimulator();
         this.registrations = new RegistrationRegistry(new RegistrationStore(db), policies, settings.trustDomain(), clock,
                 changes);
-        if (settings.registrationFile().isPresent()) {
-            try {
-                registrations.replace(loadRegistrations(settings.registrationFile().get()));
-            } catch (RegistrationValidationException e) {
-                db.close();
-                throw new IllegalArgumentException("registration file " + settings.registrationFile().get()
-                        + " is invalid:\n  - " + String.join("\n  - ", e.problems()), e);
-            } catch (RuntimeException e) {
-                db.close();
-                throw e;
-            }
-        }
-        if (registrations.all().isEmpty()) {
-            LOG.warn("no registrations are configured: no node can earn an identity, so every attestation is refused "
-                    + "(--registration-file or PUT /api/v1/registrations; see docs/identity.md)");
-        }
         EnvoyNodeDirectory envoyNodes = new EnvoyNodeDirectory();
         AttestedNodeDirectory attestedNodes = new AttestedNodeDirectory();
         this.mesh = new MeshConfigRegistry(new MeshConfigStore(db), policies, envoyNodes, attestedNodes, clock);
         try {
-            meshFile.ifPresent(mesh::replaceFromFile);
+            // Seed an empty store or apply, as each file's mode says; every file validated before any is written.
+            new DocumentFiles(policies, registrations, mesh).load(new DocumentFiles.Sources(settings.policyFile(),
+                    settings.registrationFile(), meshFile, fileModes));
         } catch (RuntimeException e) {
-            db.close(); // release the database file lock: the start failed
+            db.close(); // release the database (and the H2 file lock): the start failed
             throw e;
+        }
+        warnAboutSimulator();
+        if (registrations.all().isEmpty()) {
+            LOG.warn("no registrations are configured: no node can earn an identity, so every attestation is refused "
+                    + "(--registration-file or PUT /api/v1/registrations; see docs/identity.md)");
         }
         this.registry = new NodeRegistry(new NodeStore(db), policies, registrations, ca::trustBundle, clock, changes,
                 mesh);
@@ -323,31 +299,34 @@ public final class ControlPlane implements AutoCloseable {
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers)
             throws IOException {
         return new ControlPlane(settings, clock, verifiers, Optional.empty(), RegistryWatchSettings.refuseAll(),
-                RotationSettings.DEFAULTS);
+                RotationSettings.DEFAULTS, DocumentFileModes.SEED);
     }
 
     /**
-     * Starts a control plane that first loads the mesh config in {@code meshFile} (when given; else the
-     * stored one stays in force).
+     * Starts a control plane that offers the mesh config in {@code meshFile} (when given) to the store, as every
+     * file is offered by default: it seeds a store that never held a mesh config and is otherwise not applied
+     * ({@link DocumentFiles}).
      *
      * @throws IllegalArgumentException when the mesh file is unreadable or invalid (every problem listed)
      */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile) throws IOException {
         return new ControlPlane(settings, clock, verifiers, meshFile, RegistryWatchSettings.refuseAll(),
-                RotationSettings.DEFAULTS);
+                RotationSettings.DEFAULTS, DocumentFileModes.SEED);
     }
 
     /** Starts a control plane that lets the given authz replicas watch the registry. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             RegistryWatchSettings watchSettings) throws IOException {
-        return new ControlPlane(settings, clock, verifiers, Optional.empty(), watchSettings, RotationSettings.DEFAULTS);
+        return new ControlPlane(settings, clock, verifiers, Optional.empty(), watchSettings, RotationSettings.DEFAULTS,
+                DocumentFileModes.SEED);
     }
 
     /** Starts with a mesh file and the authz replicas allowed to watch the registry. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings) throws IOException {
-        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, RotationSettings.DEFAULTS);
+        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, RotationSettings.DEFAULTS,
+                DocumentFileModes.SEED);
     }
 
     /**
@@ -357,7 +336,21 @@ public final class ControlPlane implements AutoCloseable {
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation)
             throws IOException {
-        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation);
+        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation, DocumentFileModes.SEED);
+    }
+
+    /**
+     * Starts as {@link #start(ControlPlaneSettings, Clock, EvidenceVerifiers, Optional, RegistryWatchSettings,
+     * RotationSettings)}, with what each file given at start does: seed an empty store (the default of the other
+     * overloads) or apply at every start ({@link DocumentFiles}).
+     *
+     * @throws IllegalArgumentException when a file is unreadable or invalid (every problem of every file listed),
+     *     or a mode is apply for a file that is not given
+     */
+    public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
+            Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation,
+            DocumentFileModes fileModes) throws IOException {
+        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation, fileModes);
     }
 
     /**
@@ -369,24 +362,6 @@ public final class ControlPlane implements AutoCloseable {
                 .trustManager(new TrustBundleTrustManager(ca::trustBundle))
                 .clientAuth(ClientAuth.OPTIONAL) // the attestation service serves nodes that have no certificate yet
                 .build();
-    }
-
-    private static List<Policy> loadPolicies(Path file) {
-        try {
-            return PolicyDocuments.load(file);
-        } catch (PolicyValidationException e) {
-            throw new IllegalArgumentException("policy file " + file + " is invalid:\n  - "
-                    + String.join("\n  - ", e.problems()), e);
-        }
-    }
-
-    private List<Registration> loadRegistrations(Path file) {
-        try {
-            return RegistrationDocuments.load(file, settings.trustDomain());
-        } catch (RegistrationValidationException e) {
-            throw new IllegalArgumentException("registration file " + file + " is invalid:\n  - "
-                    + String.join("\n  - ", e.problems()), e);
-        }
     }
 
     /** Logged at start in dev mode. */

@@ -19,7 +19,8 @@ import java.util.Set;
  *     live
  * @param grpcBind address for the gRPC port (ADS/SDS, attestation, ext_authz)
  * @param grpcPort 0 picks a free port
- * @param policyFile policies to load at start; when absent, the stored policies are used as they are
+ * @param policyFile policies offered at start: they seed a store holding no policy, or replace the stored set
+ *     in apply mode ({@link dev.attestmesh.server.seed.DocumentFiles}); when absent, the stored policies are used
  * @param trustDomain SPIFFE trust domain of the mesh
  * @param caKey secret that encrypts the CA at rest; when absent one is generated into the data directory
  * @param serverNames DNS names and IP addresses for the control plane's own server certificate
@@ -27,7 +28,7 @@ import java.util.Set;
  * @param nonceTtl lifetime of an attestation challenge
  * @param database where state is kept: the embedded H2 file database in {@code dataDir} by default, or
  *     PostgreSQL shared by several replicas (docs/operations-storage.md)
- * @param registrationFile registrations to load at start (same semantics as {@code policyFile});
+ * @param registrationFile registrations offered at start (same semantics as {@code policyFile});
  *     when absent, the stored registrations are used as they are
  * @param serviceAccountTokens verifies Kubernetes service-account tokens sent with a Challenge;
  *     {@link ServiceAccountTokenVerifier#DISABLED} refuses them all

@@ -18,10 +18,27 @@ import dev.attestmesh.identity.kubernetes.KubernetesTokenSettings.KeySource;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.server.app.KubernetesTokenConfig;
+import dev.attestmesh.server.mesh.AttestedNodeDirectory;
+import dev.attestmesh.server.mesh.EnvoyNodeDirectory;
 import dev.attestmesh.server.mesh.MeshConfigParser;
+import dev.attestmesh.server.mesh.MeshConfigRegistry;
+import dev.attestmesh.server.mesh.MeshConfigStore;
+import dev.attestmesh.server.policy.PolicyRegistry;
+import dev.attestmesh.server.policy.PolicyRules;
+import dev.attestmesh.server.registration.RegistrationRegistry;
+import dev.attestmesh.server.seed.DocumentFileModes;
+import dev.attestmesh.server.seed.DocumentFiles;
+import dev.attestmesh.server.seed.FileMode;
+import dev.attestmesh.server.store.Database;
+import dev.attestmesh.server.store.DatabaseSettings;
+import dev.attestmesh.server.store.DocumentSetDiff;
+import dev.attestmesh.server.store.InProcessChangeNotifier;
+import dev.attestmesh.server.store.PolicyStore;
+import dev.attestmesh.server.store.RegistrationStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -246,6 +263,82 @@ class HelmChartServerConfigTest {
                 "the token for the API server carries the API server's audience");
         assertTrue(r.documents().stream().noneMatch(d -> d.path("kind").asText().equals("ClusterRoleBinding")),
                 "no cluster-wide rights unless TokenReview is on");
+    }
+
+    /**
+     * config.applyOnStart (default true: the values are the source of truth) renders the three apply flags, which
+     * the real CLI turns into the mode properties; with those modes the control plane's loader takes the rendered
+     * files, and a second start with changed values (what a helm upgrade rolls out) applies them.
+     */
+    @Test
+    void applyOnStartRendersTheApplyFlagsAndTheServerAppliesTheRenderedFilesAtEveryStart() throws Exception {
+        Rendered r = render(c -> c);
+        Map<String, Object> p = r.properties();
+        for (String kind : List.of("policy", "registration", "mesh")) {
+            assertEquals("apply", p.get("attestmesh." + kind + "-file-mode"), kind + ": " + p);
+        }
+        try (Database db = Database.open(DatabaseSettings.embedded(), tmp.resolve("store"))) {
+            List<DocumentFiles.Outcome> first = loadRendered(r, db, "first");
+            assertEquals(List.of(true, true), first.subList(0, 2).stream().map(DocumentFiles.Outcome::written).toList(),
+                    first.toString());
+            assertEquals(List.of("default"), first.getFirst().diff().addedIds());
+            assertTrue(first.get(1).message().contains("1 registrations in force"), first.get(1).message());
+            // The default mesh (no services) is what an empty store already holds: nothing to write.
+            assertTrue(first.get(2).message().contains("(no change)"), first.get(2).message());
+
+            Rendered upgraded = render(values("""
+                    config:
+                      policies:
+                        - {id: default, tee: [tdx, snp], tcbStatus: [UpToDate], debug: false, certificateTtl: 2h}
+                      mesh: {services: []}
+                    """));
+            List<DocumentFiles.Outcome> second = loadRendered(upgraded, db, "second");
+            assertEquals(List.of(new DocumentSetDiff.Entry("default", 1, 2)), second.getFirst().diff().changed(),
+                    second.getFirst().message());
+            assertTrue(second.get(1).diff().isEmpty(), "registrations unchanged: " + second.get(1).message());
+        }
+
+        // applyOnStart=false: no flag, so the server's default mode (seed) holds.
+        Rendered seed = render(c -> c.set("config.applyOnStart", "false"));
+        assertTrue(seed.properties().keySet().stream().noneMatch(k -> k.endsWith("-file-mode")),
+                seed.properties().toString());
+        Exception notBoolean = assertThrows(Exception.class, () -> documents(values("config: {applyOnStart: sometimes, "
+                + "policies: [], mesh: {services: []}}\n")));
+        assertTrue(message(notBoolean).contains("applyOnStart"), message(notBoolean));
+    }
+
+    /** The rendered files and modes through {@link DocumentFiles}, on registries over {@code db}, as at a start. */
+    private List<DocumentFiles.Outcome> loadRendered(Rendered r, Database db, String name) throws Exception {
+        Map<String, Object> p = r.properties();
+        Path dir = Files.createDirectories(tmp.resolve(name));
+        Path policies = Files.writeString(dir.resolve("policies.yaml"), r.file(p.get("attestmesh.policy-file")));
+        Path registrations = Files.writeString(dir.resolve("registrations.yaml"),
+                r.file(p.get("attestmesh.registration-file")));
+        Path mesh = Files.writeString(dir.resolve("mesh.yaml"), r.file(p.get("attestmesh.mesh-file")));
+        DocumentFileModes modes = new DocumentFileModes(mode(p, "policy"), mode(p, "registration"), mode(p, "mesh"));
+        InProcessChangeNotifier changes = new InProcessChangeNotifier();
+        PolicyRegistry policyRegistry = new PolicyRegistry(new PolicyStore(db), Clock.systemUTC(), changes,
+                new PolicyRules(false, PolicyRules.DEFAULT_MAX_CERTIFICATE_TTL));
+        RegistrationRegistry registrationRegistry = new RegistrationRegistry(new RegistrationStore(db), policyRegistry,
+                r.trustDomain(), Clock.systemUTC(), changes);
+        MeshConfigRegistry meshRegistry = new MeshConfigRegistry(new MeshConfigStore(db), policyRegistry,
+                new EnvoyNodeDirectory(), new AttestedNodeDirectory(), Clock.systemUTC());
+        return new DocumentFiles(policyRegistry, registrationRegistry, meshRegistry).load(new DocumentFiles.Sources(
+                Optional.of(policies), Optional.of(registrations), Optional.of(mesh), modes));
+    }
+
+    private static FileMode mode(Map<String, Object> p, String kind) {
+        String key = "attestmesh." + kind + "-file-mode";
+        return FileMode.parse(key, p.getOrDefault(key, "seed").toString());
+    }
+
+    @Test
+    void devModeIsOffByDefaultAndRendersTheDevFlag() throws Exception {
+        assertFalse(render(c -> c).properties().containsKey("attestmesh.dev-mode"), "no --dev by default");
+        assertEquals("true", render(c -> c.set("devMode", "true")).properties().get("attestmesh.dev-mode"));
+        assertFalse(render(c -> c.set("devMode", "false")).properties().containsKey("attestmesh.dev-mode"));
+        Exception notBoolean = assertThrows(Exception.class, () -> documents(values("devMode: \"yes\"\n")));
+        assertTrue(message(notBoolean).contains("devMode"), message(notBoolean));
     }
 
     @Test

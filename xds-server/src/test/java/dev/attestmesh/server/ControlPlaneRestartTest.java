@@ -104,8 +104,9 @@ class ControlPlaneRestartTest {
         ctx.close();
         ctx = null;
 
-        // Same data, same port (agents know it), no policy file: the stored policies are used as they are.
-        cp = start(port, Optional.empty());
+        // Same data, same port (agents know it), the same policy file: it only seeds an empty store, so the
+        // stored policies are used as they are, the change made after the first start (version 2) included.
+        cp = start(port, Optional.of(policies));
         assertEquals(bundleFile, Files.readString(cp.caBundleFile()), "the same CA after the restart");
         assertEquals(Pem.certificates(bundle), Pem.certificates(cp.trustBundle()));
         assertEquals(versionsBefore, versions(cp.policies().all()));

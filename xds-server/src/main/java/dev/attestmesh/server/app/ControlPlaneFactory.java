@@ -5,6 +5,8 @@ import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
+import dev.attestmesh.server.seed.DocumentFileModes;
+import dev.attestmesh.server.seed.FileMode;
 import dev.attestmesh.server.store.DatabaseSettings;
 import dev.attestmesh.server.watch.RegistryWatchSettings;
 import io.micronaut.context.annotation.Bean;
@@ -63,6 +65,9 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.database.user:}") String databaseUser,
             @Value("${attestmesh.database.password:}") String databasePassword,
             @Value("${attestmesh.mesh-file:}") String meshFile,
+            @Value("${attestmesh.policy-file-mode:seed}") String policyFileMode,
+            @Value("${attestmesh.registration-file-mode:seed}") String registrationFileMode,
+            @Value("${attestmesh.mesh-file-mode:seed}") String meshFileMode,
             @Value("${attestmesh.authz.replica-identities:}") String replicaIdentities,
             @Value("${attestmesh.authz.watch-heartbeat:5s}") Duration watchHeartbeat,
             @Value("${attestmesh.authz.client-identities:}") String authzClientIdentities,
@@ -108,7 +113,10 @@ public class ControlPlaneFactory {
             return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.from(sources, collateral),
                     meshFile.isBlank() ? Optional.empty() : Optional.of(Path.of(meshFile)),
                     new RegistryWatchSettings(RegistryWatchSettings.parseIdentities(replicaIdentities), watchHeartbeat),
-                    RotationConfig.from(environment));
+                    RotationConfig.from(environment),
+                    new DocumentFileModes(FileMode.parse("attestmesh.policy-file-mode", policyFileMode),
+                            FileMode.parse("attestmesh.registration-file-mode", registrationFileMode),
+                            FileMode.parse("attestmesh.mesh-file-mode", meshFileMode)));
         } catch (IOException e) {
             throw new UncheckedIOException("control plane failed to start: " + e.getMessage(), e);
         }

@@ -75,6 +75,15 @@ public final class MeshConfigParser {
         return parse(document, Optional.empty(), false);
     }
 
+    /**
+     * Parses and validates {@code document} with every check of {@link #parse(String, Set)} (limits
+     * included) except whether its policy IDs exist: a mesh file is checked so at start even when it is
+     * not written, since the policies it would be checked against then are not the ones it was written for.
+     */
+    public static MeshConfig parseIgnoringPolicies(String document) throws MeshConfigException {
+        return parse(document, Optional.empty(), true);
+    }
+
     private static MeshConfig parse(String document, Optional<Set<String>> knownPolicyIds, boolean checkLimits)
             throws MeshConfigException {
         if (checkLimits && document.length() > MAX_DOCUMENT_CHARS) {

@@ -3,17 +3,18 @@ package dev.attestmesh.server.mesh;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.server.mesh.MeshConfigStore.StoredMeshConfig;
 import dev.attestmesh.server.policy.PolicyRegistry;
-import java.io.IOException;
+import dev.attestmesh.server.store.DocumentSetDiff;
+import dev.attestmesh.server.store.SeedResult;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
@@ -105,25 +106,54 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
     }
 
     /**
-     * Loads the mesh config file given at start ({@code attestmesh.mesh-file}).
+     * Stores {@code document} as version 1 only when no mesh config was ever stored (decided by the
+     * store: replicas starting together on an empty database seed it once). When one was, nothing is
+     * written, this registry shows the stored one, and the result tells how the document's services
+     * differ from it.
      *
-     * @throws IllegalArgumentException naming the file and every problem, when it is unreadable or invalid
+     * @throws MeshConfigException listing every problem of the document; its policy IDs are checked against
+     *     the current policies only when it would be written. Nothing is written
      */
-    public VersionedMeshConfig replaceFromFile(Path file) {
-        try {
-            if (Files.size(file) > MeshConfigParser.MAX_DOCUMENT_CHARS) {
-                throw new IllegalArgumentException("mesh config file " + file + " is " + Files.size(file)
-                        + " bytes, larger than the limit of " + MeshConfigParser.MAX_DOCUMENT_CHARS);
-            }
-            return replace(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw new IllegalArgumentException("mesh config file " + file + " is not valid UTF-8 text", e);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read mesh config file " + file + ": " + e.getMessage(), e);
-        } catch (MeshConfigException e) {
-            throw new IllegalArgumentException("mesh config file " + file + " is invalid:\n  - "
-                    + String.join("\n  - ", e.problems()), e);
+    public synchronized SeedResult seed(String document) throws MeshConfigException {
+        MeshConfig config = MeshConfigParser.parseIgnoringPolicies(document);
+        String sha = sha256(document);
+        Instant now = clock.instant();
+        Optional<StoredMeshConfig> stored = store.latest();
+        if (stored.isEmpty()) {
+            Set<String> known = policies.all().stream().map(Policy::id).collect(Collectors.toUnmodifiableSet());
+            config = MeshConfigParser.parse(document, known);
+            stored = store.appendIfEmpty(new StoredMeshConfig(1, document, sha, now));
         }
+        if (stored.isEmpty()) {
+            VersionedMeshConfig before = current;
+            current = new VersionedMeshConfig(1, document, sha, now, config);
+            LOG.info("mesh config version 1 in force: {} service(s)", config.services().size());
+            fireChange();
+            return new SeedResult(true, 0, servicesDiff(before, config, 1));
+        }
+        VersionedMeshConfig held = load(stored.get());
+        if (held.version() != current.version() || !held.sha256().equals(current.sha256())) {
+            current = held; // another replica stored its first config since this registry loaded
+            fireChange();
+        }
+        long would = sha.equals(held.sha256()) ? held.version() : held.version() + 1;
+        return new SeedResult(false, held.config().services().size(), servicesDiff(held, config, would));
+    }
+
+    /**
+     * How {@code next}'s services differ from {@code before}'s, by service name; versions are the mesh
+     * config's (a changed service moves from {@code before}'s version to {@code nextVersion}).
+     */
+    public static DocumentSetDiff servicesDiff(VersionedMeshConfig before, MeshConfig next, long nextVersion) {
+        Map<String, MeshService> old = new LinkedHashMap<>();
+        before.config().services().forEach(s -> old.put(s.name(), s));
+        Map<String, Long> from = new LinkedHashMap<>();
+        old.keySet().forEach(name -> from.put(name, before.version()));
+        Map<String, Long> to = new LinkedHashMap<>();
+        for (MeshService s : next.services()) {
+            to.put(s.name(), s.equals(old.get(s.name())) ? before.version() : nextVersion);
+        }
+        return DocumentSetDiff.ofVersions(from, to);
     }
 
     /** The identity the node last presented over xDS (for narrowing membership by cluster or metadata). */

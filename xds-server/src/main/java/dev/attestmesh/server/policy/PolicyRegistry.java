@@ -5,8 +5,10 @@ import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.policy.PolicyValidationException;
 import dev.attestmesh.server.store.Change;
 import dev.attestmesh.server.store.ChangeNotifier;
+import dev.attestmesh.server.store.DocumentSetDiff;
 import dev.attestmesh.server.store.InProcessChangeNotifier;
 import dev.attestmesh.server.store.PolicyStore;
+import dev.attestmesh.server.store.SeedResult;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -107,14 +109,23 @@ public final class PolicyRegistry {
     }
 
     /**
-     * Replaces the policy set as a whole: unchanged policies keep their version, changed ones get the
-     * next version, new ones start at 1, missing ones are removed. Versions are derived from the
-     * stored set under the store's policies lock, so replicas replacing at once never reuse a version.
+     * What stops {@code policies} from being written: more than {@value #MAX_POLICIES} policies, or a
+     * policy the rules do not allow (simulated TEE outside dev mode, a certificate TTL above the bound).
+     * Checked on every write; a policy file is checked with it at start even when it is not written.
      *
-     * @throws IllegalArgumentException when the set holds more than {@value #MAX_POLICIES} policies
-     *     (nothing changes)
+     * @return every problem, empty when the set may be written
      */
-    public void replace(Collection<Policy> policies) throws PolicyValidationException {
+    public List<String> problems(Collection<Policy> policies) {
+        List<String> problems = new ArrayList<>();
+        if (policies.size() > MAX_POLICIES) {
+            problems.add("the policy set would hold " + policies.size() + " policies, more than the limit of "
+                    + MAX_POLICIES);
+        }
+        problems.addAll(rules.problems(policies));
+        return problems;
+    }
+
+    private void checkWritable(Collection<Policy> policies) throws PolicyValidationException {
         if (policies.size() > MAX_POLICIES) {
             throw new IllegalArgumentException("the policy set would hold " + policies.size() + " policies, more than "
                     + "the limit of " + MAX_POLICIES + "; nothing was changed");
@@ -123,22 +134,39 @@ public final class PolicyRegistry {
         if (!problems.isEmpty()) {
             throw new PolicyValidationException("policy set", problems);
         }
+    }
+
+    /**
+     * Replaces the policy set as a whole: unchanged policies keep their version, changed ones get the
+     * next version, new ones start at 1, missing ones are removed. Versions are derived from the
+     * stored set under the store's policies lock, so replicas replacing at once never reuse a version.
+     *
+     * @return what changed against the stored set the versions were derived from
+     * @throws IllegalArgumentException when the set holds more than {@value #MAX_POLICIES} policies
+     *     (nothing changes)
+     */
+    public DocumentSetDiff replace(Collection<Policy> policies) throws PolicyValidationException {
+        checkWritable(policies);
         boolean changed;
+        DocumentSetDiff diff;
         synchronized (this) {
             Map<String, Policy> next = new LinkedHashMap<>();
+            Map<String, Long> before = new LinkedHashMap<>();
             store.replaceAll(stored -> {
                 next.clear();
+                before.clear();
+                stored.forEach((id, sp) -> before.put(id, sp.version()));
                 List<PolicyStore.StoredPolicy> rows = new ArrayList<>();
                 for (Policy p : policies) {
                     String doc = PolicyDocuments.toYaml(List.of(p.withVersion(1)));
                     String sha = sha256(doc);
-                    PolicyStore.StoredPolicy old = stored.get(p.id());
-                    long version = old == null ? 1 : old.sha256().equals(sha) ? old.version() : old.version() + 1;
+                    long version = nextVersion(stored.get(p.id()), sha);
                     next.put(p.id(), p.withVersion(version));
                     rows.add(new PolicyStore.StoredPolicy(p.id(), version, doc, sha));
                 }
                 return rows;
             }, clock.instant());
+            diff = DocumentSetDiff.ofVersions(before, versions(next));
             changed = !next.equals(current);
             current = Map.copyOf(next);
         }
@@ -146,6 +174,67 @@ public final class PolicyRegistry {
             listeners.forEach(Runnable::run);
             changes.publish(Change.Topic.POLICIES);
         }
+        return diff;
+    }
+
+    /**
+     * Writes {@code policies} (each at version 1) only when the store holds no policy yet, deciding under
+     * the store's policies lock, so replicas starting together on an empty database seed it once. When
+     * the store holds policies it is left alone (this registry then shows the stored set) and the result
+     * tells how the offered set differs from it.
+     *
+     * @throws IllegalArgumentException when the set holds more than {@value #MAX_POLICIES} policies
+     * @throws PolicyValidationException when the rules refuse a policy (nothing is written)
+     */
+    public SeedResult seed(Collection<Policy> policies) throws PolicyValidationException {
+        checkWritable(policies);
+        Map<String, Policy> offered = new LinkedHashMap<>();
+        Map<String, String> shas = new LinkedHashMap<>();
+        List<PolicyStore.StoredPolicy> rows = new ArrayList<>();
+        for (Policy p : policies) {
+            String doc = PolicyDocuments.toYaml(List.of(p.withVersion(1)));
+            String sha = sha256(doc);
+            offered.put(p.id(), p.withVersion(1));
+            shas.put(p.id(), sha);
+            rows.add(new PolicyStore.StoredPolicy(p.id(), 1, doc, sha));
+        }
+        boolean changed;
+        SeedResult result;
+        synchronized (this) {
+            Map<String, PolicyStore.StoredPolicy> before = store.writeIfEmpty(rows, clock.instant());
+            Map<String, Policy> now;
+            if (before.isEmpty()) {
+                now = Map.copyOf(offered);
+                result = new SeedResult(true, 0, DocumentSetDiff.ofVersions(Map.of(), versions(offered)));
+            } else {
+                now = parse(before); // another replica may have seeded since this registry loaded
+                Map<String, Long> stored = new LinkedHashMap<>();
+                before.forEach((id, sp) -> stored.put(id, sp.version()));
+                Map<String, Long> would = new LinkedHashMap<>();
+                shas.forEach((id, sha) -> would.put(id, nextVersion(before.get(id), sha)));
+                result = new SeedResult(false, before.size(), DocumentSetDiff.ofVersions(stored, would));
+            }
+            changed = !now.equals(current);
+            current = now;
+        }
+        if (changed) {
+            listeners.forEach(Runnable::run);
+            if (result.written()) {
+                changes.publish(Change.Topic.POLICIES);
+            }
+        }
+        return result;
+    }
+
+    /** The version a policy with document hash {@code sha} gets when it replaces {@code old} (absent: null). */
+    private static long nextVersion(PolicyStore.StoredPolicy old, String sha) {
+        return old == null ? 1 : old.sha256().equals(sha) ? old.version() : old.version() + 1;
+    }
+
+    private static Map<String, Long> versions(Map<String, Policy> policies) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        policies.forEach((id, p) -> out.put(id, p.version()));
+        return out;
     }
 
     public Collection<Policy> all() {

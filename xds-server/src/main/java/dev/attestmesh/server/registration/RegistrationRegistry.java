@@ -6,7 +6,9 @@ import dev.attestmesh.identity.RegistrationValidationException;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.store.Change;
 import dev.attestmesh.server.store.ChangeNotifier;
+import dev.attestmesh.server.store.DocumentSetDiff;
 import dev.attestmesh.server.store.RegistrationStore;
+import dev.attestmesh.server.store.SeedResult;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -18,6 +20,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -119,9 +123,19 @@ public final class RegistrationRegistry {
      * @return every problem, with the registration's location
      */
     public List<String> crossCheck(List<Registration> registrations) {
+        List<String> problems = new ArrayList<>(lengthProblems(registrations));
+        problems.addAll(missingPolicies(registrations,
+                policies.all().stream().map(dev.attestmesh.policy.Policy::id).collect(Collectors.toSet())));
+        return problems;
+    }
+
+    /**
+     * SPIFFE IDs longer than the store keeps per node: a problem of the registrations themselves, whatever
+     * the policies (a registration file is refused for it at start even when it is not written).
+     */
+    public static List<String> lengthProblems(List<Registration> registrations) {
         List<String> problems = new ArrayList<>();
-        for (int i = 0; i < registrations.size(); i++) {
-            Registration r = registrations.get(i);
+        for (Registration r : registrations) {
             int granted = grantedLength(r);
             if (granted > MAX_SPIFFE_ID_CHARS) {
                 problems.add("registration '" + r.id() + "': the SPIFFE ID it grants can be " + granted
@@ -129,8 +143,16 @@ public final class RegistrationRegistry {
                         + " replaced by a node id of " + MAX_NODE_ID_CHARS + ")" : "") + "; at most "
                         + MAX_SPIFFE_ID_CHARS + " are accepted");
             }
+        }
+        return problems;
+    }
+
+    /** Policies the registrations require that are not in {@code policyIds}. */
+    public static List<String> missingPolicies(List<Registration> registrations, Set<String> policyIds) {
+        List<String> problems = new ArrayList<>();
+        for (Registration r : registrations) {
             for (String p : r.policies()) {
-                if (policies.get(p).isEmpty()) {
+                if (!policyIds.contains(p)) {
                     problems.add("registration '" + r.id() + "': policy '" + p + "' does not exist (create it first)");
                 }
             }
@@ -142,29 +164,34 @@ public final class RegistrationRegistry {
      * Replaces the whole set. Unchanged registrations keep their version, changed ones get the next,
      * new ones start at 1, missing ones are removed.
      *
+     * @return what changed against the stored set the versions were derived from
      * @throws RegistrationValidationException when {@link #crossCheck} finds problems (nothing changes)
      */
-    public void replace(List<Registration> registrations) throws RegistrationValidationException {
+    public DocumentSetDiff replace(List<Registration> registrations) throws RegistrationValidationException {
         List<String> problems = crossCheck(registrations);
         if (!problems.isEmpty()) {
             throw new RegistrationValidationException("registrations", problems);
         }
         boolean changed;
+        DocumentSetDiff diff;
         synchronized (this) {
             Map<String, Registration> next = new LinkedHashMap<>();
+            Map<String, Long> before = new LinkedHashMap<>();
             store.replaceAll(stored -> {
                 next.clear();
+                before.clear();
+                stored.forEach((id, sr) -> before.put(id, sr.version()));
                 List<RegistrationStore.StoredRegistration> rows = new ArrayList<>();
                 for (Registration r : registrations) {
                     String doc = RegistrationDocuments.toYaml(List.of(r.withVersion(1)));
                     String sha = sha256(doc);
-                    RegistrationStore.StoredRegistration old = stored.get(r.id());
-                    long version = old == null ? 1 : old.sha256().equals(sha) ? old.version() : old.version() + 1;
+                    long version = nextVersion(stored.get(r.id()), sha);
                     next.put(r.id(), r.withVersion(version));
                     rows.add(new RegistrationStore.StoredRegistration(r.id(), version, r.spiffeId(), doc, sha));
                 }
                 return rows;
             }, clock.instant());
+            diff = DocumentSetDiff.ofVersions(before, versions(next));
             changed = !next.equals(current);
             current = Map.copyOf(next);
         }
@@ -173,6 +200,95 @@ public final class RegistrationRegistry {
             listeners.forEach(Runnable::run);
             changes.publish(Change.Topic.REGISTRATIONS);
         }
+        return diff;
+    }
+
+    /**
+     * Writes {@code registrations} (each at version 1) only when the store holds none yet, deciding under
+     * the store's registrations lock, so replicas starting together on an empty database seed it once.
+     * When the store holds registrations it is left alone (this registry then shows the stored set) and
+     * the result tells how the offered set differs from it.
+     *
+     * @throws RegistrationValidationException when the set would be written and {@link #crossCheck} finds
+     *     problems (nothing is written); SPIFFE IDs that are too long are refused even when it would not be
+     */
+    public SeedResult seed(List<Registration> registrations) throws RegistrationValidationException {
+        List<String> tooLong = lengthProblems(registrations);
+        if (!tooLong.isEmpty()) {
+            throw new RegistrationValidationException("registrations", tooLong);
+        }
+        Map<String, Registration> offered = new LinkedHashMap<>();
+        Map<String, String> shas = new LinkedHashMap<>();
+        List<RegistrationStore.StoredRegistration> rows = new ArrayList<>();
+        for (Registration r : registrations) {
+            String doc = RegistrationDocuments.toYaml(List.of(r.withVersion(1)));
+            String sha = sha256(doc);
+            offered.put(r.id(), r.withVersion(1));
+            shas.put(r.id(), sha);
+            rows.add(new RegistrationStore.StoredRegistration(r.id(), 1, r.spiffeId(), doc, sha));
+        }
+        boolean changed;
+        SeedResult result;
+        synchronized (this) {
+            Map<String, RegistrationStore.StoredRegistration> before;
+            try {
+                // The policies a written set needs are checked only when it is written: a set that is not written
+                // may name policies the admin API has removed since.
+                before = store.writeIfEmpty(() -> {
+                    List<String> problems = crossCheck(registrations);
+                    if (!problems.isEmpty()) {
+                        throw new SeedRefused(new RegistrationValidationException("registrations", problems));
+                    }
+                    return rows;
+                }, clock.instant());
+            } catch (SeedRefused e) {
+                throw e.refusal;
+            }
+            Map<String, Registration> now;
+            if (before.isEmpty()) {
+                now = Map.copyOf(offered);
+                result = new SeedResult(true, 0, DocumentSetDiff.ofVersions(Map.of(), versions(offered)));
+            } else {
+                now = parse(before); // another replica may have seeded since this registry loaded
+                Map<String, Long> stored = new LinkedHashMap<>();
+                before.forEach((id, sr) -> stored.put(id, sr.version()));
+                Map<String, Long> would = new LinkedHashMap<>();
+                shas.forEach((id, sha) -> would.put(id, nextVersion(before.get(id), sha)));
+                result = new SeedResult(false, before.size(), DocumentSetDiff.ofVersions(stored, would));
+            }
+            changed = !now.equals(current);
+            current = now;
+        }
+        if (changed) {
+            if (result.written()) {
+                LOG.info("registrations seeded: {} in force", current.size());
+            }
+            listeners.forEach(Runnable::run);
+            if (result.written()) {
+                changes.publish(Change.Topic.REGISTRATIONS);
+            }
+        }
+        return result;
+    }
+
+    /** Carries a validation failure out of the store's transaction (which then writes nothing). */
+    private static final class SeedRefused extends RuntimeException {
+        final RegistrationValidationException refusal;
+
+        SeedRefused(RegistrationValidationException refusal) {
+            super(refusal.getMessage(), refusal, false, false);
+            this.refusal = refusal;
+        }
+    }
+
+    private static long nextVersion(RegistrationStore.StoredRegistration old, String sha) {
+        return old == null ? 1 : old.sha256().equals(sha) ? old.version() : old.version() + 1;
+    }
+
+    private static Map<String, Long> versions(Map<String, Registration> registrations) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        registrations.forEach((id, r) -> out.put(id, r.version()));
+        return out;
     }
 
     public void addChangeListener(Runnable r) {

@@ -61,6 +61,22 @@ public final class PolicyStore {
         });
     }
 
+    /**
+     * Writes {@code rows} only when the store holds no policy, deciding under the policies lock: two
+     * replicas starting together on an empty database seed it once.
+     *
+     * @return the policies stored before: empty exactly when {@code rows} were written
+     */
+    public Map<String, StoredPolicy> writeIfEmpty(List<StoredPolicy> rows, Instant now) {
+        return db.lockInTransaction(Database.LOCK_POLICIES, c -> {
+            Map<String, StoredPolicy> stored = read(c);
+            if (stored.isEmpty()) {
+                write(c, rows, now);
+            }
+            return stored;
+        });
+    }
+
     private static void write(Connection c, Iterable<StoredPolicy> policies, Instant now) throws SQLException {
         try (PreparedStatement del = c.prepareStatement("DELETE FROM policies");
                 PreparedStatement ins = c.prepareStatement(
