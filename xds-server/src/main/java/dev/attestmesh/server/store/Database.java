@@ -119,9 +119,13 @@ public final class Database implements AutoCloseable {
         JdbcDataSource ds = new JdbcDataSource();
         // FILE_LOCK=FILE keeps a second process from opening the same file; AUTO_SERVER stays off so the
         // database is never reachable over the network. QUERY_CACHE_SIZE keeps every statement of the
-        // attestation path parsed per session (H2's default of 8 is smaller than that set).
+        // attestation path parsed per session (H2's default of 8 is smaller than that set). WRITE_DELAY=0
+        // writes every commit to the file before the commit returns (H2's default writes them in the
+        // background about every 500 ms), so an answered Attest survives a kill -9 of the process: its log
+        // entry and node record are in the file. It does not fsync: an OS crash or power loss can still
+        // lose what the OS had not yet written (docs/reliability.md, "Fault suite").
         ds.setURL("jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("attestmesh")
-                + ";FILE_LOCK=FILE;DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=64");
+                + ";FILE_LOCK=FILE;DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=64;WRITE_DELAY=0");
         ds.setUser("attestmesh");
         ds.setPassword("");
         // Pooled, because opening an H2 session per transaction costs more than the transaction on the
