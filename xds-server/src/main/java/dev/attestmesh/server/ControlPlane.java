@@ -34,6 +34,7 @@ import dev.attestmesh.server.mesh.MeshConfigRegistry;
 import dev.attestmesh.server.mesh.MeshConfigStore;
 import dev.attestmesh.server.policy.PolicyRegistry;
 import dev.attestmesh.server.registry.NodeRegistry;
+import dev.attestmesh.server.registry.StalenessBoundView;
 import dev.attestmesh.server.revocation.RevocationStore;
 import dev.attestmesh.server.revocation.Revocations;
 import dev.attestmesh.server.seed.DocumentFileModes;
@@ -206,7 +207,9 @@ public final class ControlPlane implements AutoCloseable {
         V3DiscoveryServer xds = new V3DiscoveryServer(List.of(new AttestedStreamCallbacks(registry, streamStats),
                 new EnvoyNodeObserver(envoyNodes), syncTracker, meshMetrics.pushLatency()), cache);
 
-        this.decider = new AuthzDecider(registry, clock, AuthzDecider.Settings.defaults()
+        // On PostgreSQL, decisions stop once this replica has missed other replicas' changes for too long.
+        this.decider = new AuthzDecider(new StalenessBoundView(registry, changes, settings.database().maxStaleness()),
+                clock, AuthzDecider.Settings.defaults()
                 .withAllowInsecure(settings.devMode()));
         // Only the mesh's own Envoys (attested node certificates) and listed operator clients may ask
         CheckCallerAuthenticator authzCallers = CheckCallerAuthenticator.mutualTls(registry, clock,

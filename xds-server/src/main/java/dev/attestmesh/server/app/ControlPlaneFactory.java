@@ -64,6 +64,7 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.database.url:}") String databaseUrl,
             @Value("${attestmesh.database.user:}") String databaseUser,
             @Value("${attestmesh.database.password:}") String databasePassword,
+            @Value("${attestmesh.database.max-staleness:30s}") Duration databaseMaxStaleness,
             @Value("${attestmesh.mesh-file:}") String meshFile,
             @Value("${attestmesh.policy-file-mode:seed}") String policyFileMode,
             @Value("${attestmesh.registration-file-mode:seed}") String registrationFileMode,
@@ -95,7 +96,8 @@ public class ControlPlaneFactory {
                 policyFile.isBlank() ? Optional.empty() : Optional.of(Path.of(policyFile)), trustDomain,
                 caKey.isBlank() ? Optional.empty() : Optional.of(caKey),
                 Arrays.stream(serverNames.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
-                nodeKeyFile, nonceTtl).withDatabase(DatabaseSettings.of(databaseUrl, databaseUser, databasePassword))
+                nodeKeyFile, nonceTtl).withDatabase(DatabaseSettings.of(databaseUrl, databaseUser, databasePassword)
+                        .withMaxStaleness(databaseMaxStaleness))
                 .withRegistrationFile(optionalPath(registrationFile))
                 .withServiceAccountTokens(new KubernetesTokenConfig(k8sIssuer, k8sAudience, k8sJwksFile, k8sJwksUrl,
                         k8sOidcDiscovery, k8sPublicKeyFile, k8sTokenReviewUrl, k8sCaFile, k8sBearerTokenFile,

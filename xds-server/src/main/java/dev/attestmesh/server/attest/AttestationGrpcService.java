@@ -27,6 +27,7 @@ import dev.attestmesh.identity.TokenRejectedException;
 import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.server.registration.RegistrationRegistry;
+import dev.attestmesh.server.store.StoreException;
 import dev.attestmesh.server.watch.RegistryWatchService;
 import dev.attestmesh.server.xds.AttestedStreamCallbacks;
 import dev.attestmesh.server.xds.PeerCertificateInterceptor;
@@ -60,6 +61,10 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
     static final int MAX_TOKEN_CHARS = 16 * 1024;
     /** The longest SPIFFE ID any registration can grant: a longer request can name none. */
     static final int MAX_SPIFFE_ID_CHARS = RegistrationRegistry.MAX_SPIFFE_ID_CHARS;
+
+    /** What a caller is told when the store fails: the request got no certificate, and it may retry. */
+    static final String STORE_UNAVAILABLE = "the control plane's state store is unavailable; no certificate was "
+            + "issued to this request; retry shortly (with another replica if there is one)";
 
     /** At most one log line per this interval for Challenges refused by a limit (floods must not flood the log). */
     private static final long REFUSAL_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
@@ -182,11 +187,33 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
                     logged(e.getStatus()));
             out.onError(e);
         } catch (RuntimeException e) {
+            if (storeFailure(e)) {
+                // The store is down or unreachable (PostgreSQL stopped, pool exhausted): fail closed with a status
+                // that clients retry. Each store write is one transaction, so nothing is half-applied and no
+                // certificate is answered; at worst a signed certificate's log entry exists without its node
+                // record (the log is written first), and such a certificate was never delivered.
+                metrics.attestation(tee, "unavailable", System.nanoTime() - started);
+                LOG.warn("attestation of node '{}' failed closed: the state store is unavailable ({})",
+                        safe(request.getNodeId()), UntrustedText.fit(String.valueOf(e.getMessage()), 512));
+                out.onError(Status.UNAVAILABLE.withDescription(STORE_UNAVAILABLE).asRuntimeException());
+                return;
+            }
             metrics.attestation(tee, "internal", System.nanoTime() - started);
             LOG.error("attestation failed internally for node '{}'", safe(request.getNodeId()), e);
             out.onError(Status.INTERNAL.withDescription("internal error while attesting; see control plane log")
                     .asRuntimeException());
         }
+    }
+
+    /** True when {@code e} was caused by the state store ({@link StoreException} anywhere in its causes). */
+    static boolean storeFailure(Throwable e) {
+        int depth = 0;
+        for (Throwable t = e; t != null && depth < 16; t = t.getCause(), depth++) {
+            if (t instanceof StoreException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private AttestResponse doAttest(AttestRequest request) {

@@ -1,5 +1,8 @@
 package dev.attestmesh.server.store;
 
+import java.time.Duration;
+import java.util.Optional;
+
 /**
  * Tells every replica sharing a store that some of its state changed, so each reloads that state from
  * the store and fires its own listeners (ext_authz caches, SDS snapshots).
@@ -42,6 +45,15 @@ public interface ChangeNotifier extends AutoCloseable {
 
     /** Begins receiving other replicas' changes; call once every subscriber is registered. */
     void start();
+
+    /**
+     * How long this replica has been unable to hear other replicas' changes, counted from the last moment its
+     * listening connection was known to work; empty while it hears them (and always for a notifier with no other
+     * replicas to hear). What this replica holds in memory may be that much behind the store.
+     */
+    default Optional<Duration> deafFor() {
+        return Optional.empty();
+    }
 
     /** Stops listening and releases connections; later publishes reach only this replica. */
     @Override

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
@@ -20,7 +21,9 @@ import org.slf4j.LoggerFactory;
  * id and not delivered twice (its subscribers were told at publish). Should the sending connection be
  * replaced in between, the echo arrives as {@link ChangeNotifier.Origin#OTHER_REPLICA}, which only
  * costs a redundant reload. The listener checks its connection every {@value #LIVENESS_MILLIS} ms and
- * reconnects with back-off when it is lost, then resynchronises (see {@link ChangeNotifier}).
+ * reconnects with back-off when it is lost, then resynchronises (see {@link ChangeNotifier}). While it is
+ * lost, {@link #deafFor()} counts from the last moment the connection was proven to work, so a bound on it
+ * (the embedded ext_authz's {@code attestmesh.database.max-staleness}) errs on the early side.
  */
 public final class PostgresChangeNotifier implements ChangeNotifier {
     /** The notification channel. */
@@ -38,6 +41,15 @@ public final class PostgresChangeNotifier implements ChangeNotifier {
     private volatile int senderPid = -1;
     private volatile int listenerPid = -1;
     private volatile long connects;
+    /** True while the listener is connected and resynchronised; {@link #deafSinceNanos} counts otherwise. */
+    private volatile boolean hearing;
+    /** Since when the listener has not heard (before the first connect: since this notifier was made). */
+    private volatile long deafSinceNanos = System.nanoTime();
+    /**
+     * The last moment the listening connection was proven to work: it delivered notifications, or passed its
+     * liveness check. A poll that returns nothing proves nothing (a dropped connection returns nothing too).
+     */
+    private volatile long lastHeardNanos = System.nanoTime();
     private Connection sender; // guarded by sendLock
 
     public PostgresChangeNotifier(Database db) {
@@ -104,6 +116,11 @@ public final class PostgresChangeNotifier implements ChangeNotifier {
     }
 
     @Override
+    public Optional<Duration> deafFor() {
+        return hearing ? Optional.empty() : Optional.of(Duration.ofNanos(System.nanoTime() - deafSinceNanos));
+    }
+
+    @Override
     public void close() {
         closed = true;
         try {
@@ -131,9 +148,15 @@ public final class PostgresChangeNotifier implements ChangeNotifier {
                 backoff = 100;
                 LOG.debug("listening for store changes on {} (backend {})", db.description(), listenerPid);
                 subscribers.resync();
+                lastHeardNanos = System.nanoTime();
+                hearing = true;
                 long lastCheck = System.nanoTime();
                 while (!closed) {
+                    long polled = System.nanoTime();
                     PGNotification[] received = pg.getNotifications(POLL_MILLIS);
+                    if (received != null && received.length > 0) {
+                        lastHeardNanos = polled;
+                    }
                     if (received != null) {
                         for (PGNotification n : received) {
                             deliverRemote(n);
@@ -141,13 +164,20 @@ public final class PostgresChangeNotifier implements ChangeNotifier {
                     }
                     if (System.nanoTime() - lastCheck > TimeUnit.MILLISECONDS.toNanos(LIVENESS_MILLIS)) {
                         // A silently dropped TCP connection never errors on a read with a timeout.
+                        long asked = System.nanoTime();
                         if (!c.isValid(5)) {
                             throw new SQLException("the listening connection no longer answers");
                         }
+                        lastHeardNanos = asked;
                         lastCheck = System.nanoTime();
                     }
                 }
             } catch (SQLException | RuntimeException e) {
+                if (hearing) {
+                    // Deaf since the last poll that returned: notifications after it may have been missed.
+                    deafSinceNanos = lastHeardNanos;
+                    hearing = false;
+                }
                 listenerPid = -1;
                 if (closed) {
                     break;

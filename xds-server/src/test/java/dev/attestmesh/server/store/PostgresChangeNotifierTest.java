@@ -75,6 +75,7 @@ class PostgresChangeNotifierTest {
 
     @Test
     void listenerReconnectsAfterItsConnectionIsKilledThenResynchronisesAndHearsNewChanges() throws Exception {
+        assertEquals(java.util.Optional.empty(), b.deafFor(), "a connected listener hears every change");
         int pid = b.listenerBackendPid().orElseThrow();
         try (Connection c = dbA.connection();
                 PreparedStatement ps = c.prepareStatement("SELECT pg_terminate_backend(?)")) {
@@ -84,6 +85,7 @@ class PostgresChangeNotifierTest {
         awaitTrue(() -> b.connects() >= 2, 10_000);
         assertTrue(b.listenerBackendPid().isPresent() && b.listenerBackendPid().get() != pid, "a new connection");
         awaitTrue(() -> seenByB.contains(new Seen(Change.Topic.NODES, ChangeNotifier.Origin.OTHER_REPLICA)), 2_000);
+        awaitTrue(() -> b.deafFor().isEmpty(), 2_000); // hearing again once resynchronised
         a.publish(Change.Topic.REVOCATIONS);
         awaitTrue(() -> seenByB.contains(new Seen(Change.Topic.REVOCATIONS, ChangeNotifier.Origin.OTHER_REPLICA)),
                 2_000);
