@@ -20,7 +20,10 @@ import dev.attestmesh.server.testing.TestMesh;
 import io.grpc.Status;
 import java.io.IOException;
 import java.io.InputStream;
+import java.math.BigInteger;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,14 +36,18 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.function.Supplier;
@@ -52,8 +59,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The long-running commands as real processes (this JVM's class path, {@link AttestMeshCli} as main class): each
  * exits within 10 s of SIGTERM ({@link Process#destroy()}) with status 0, the server ends an open ADS stream with
- * {@code UNAVAILABLE}, closes its H2 file cleanly, and its data reopens intact, also after a kill -9 under
- * attestation load. Every wait has a hard limit.
+ * {@code UNAVAILABLE}, closes its H2 file cleanly, and its data reopens intact; after a kill -9 under attestation
+ * load, every attestation that was answered is in the reopened store and its agent renews. Every wait has a hard
+ * limit.
  */
 class ProcessLifecycleTest {
     private static final Duration STOP_LIMIT = Duration.ofSeconds(10);
@@ -110,8 +118,10 @@ class ProcessLifecycleTest {
         assertTrue(firstLog.contains("server stopped cleanly after SIGTERM"), firstLog);
         assertTrue(h2FileHeader().contains(",clean:1,"), "the H2 file was closed cleanly: " + h2FileHeader());
 
-        // Restart on the same data: the nodes and their log entries are there.
-        Server second = startServer("second");
+        // Restart on the same data: the nodes and their log entries are there. This and the next restart reuse one
+        // gRPC port, as a restarted pod behind its Service would, so agents reach the restarted server.
+        int port = freePort();
+        Server second = startServer("second", port);
         List<String> expected = new ArrayList<>(List.of("node-a"));
         expected.addAll(drained);
         for (String id : expected) {
@@ -119,23 +129,33 @@ class ProcessLifecycleTest {
         }
         assertEquals(expected, loggedNodes(second), "issuance log after restart");
 
-        // kill -9 while nodes attest: the data reopens, the log's hash chain holds, no node is recorded without its
-        // log entry, and nodes attest again. (Attestations answered in the last moment before the kill may be
-        // lost: the embedded H2 store writes commits to its file in the background; docs/operator-guide.md.)
-        List<String> beforeKill;
-        try (Load load = new Load(second, "kill-")) {
-            load.awaitAttested(3);
-            second.process.destroyForcibly();
+        // kill -9 under attestation load (several agents at once): every attestation that was answered survives
+        // the crash (the embedded H2 store writes each commit before it returns): after the restart each such node
+        // has its record with the very certificate it was given and that certificate's log entry, the log's hash
+        // chain holds, and the agents renew over mTLS with those certificates.
+        Map<String, NodeAgent> beforeKill;
+        try (Load load = new Load(second, "kill-", 4)) {
+            load.awaitAttested(12);
+            second.process.toHandle().destroyForcibly(); // SIGKILL
             assertTrue(second.process.waitFor(10, TimeUnit.SECONDS), "kill -9 ended the process");
-            beforeKill = load.finish();
+            beforeKill = load.finishAgents();
         }
-        Server third = startServer("third");
+        Server third = startServer("third", port);
         List<String> logged = loggedNodes(third);
         assertTrue(logged.containsAll(expected), "entries from before the clean stop are all still there: " + logged);
-        for (String id : beforeKill) {
-            if (get(third, "/api/v1/nodes/" + id).statusCode() == 200) {
-                assertTrue(logged.contains(id), id + " is recorded, so its certificate is logged: " + logged);
-            }
+        Map<String, String> loggedSerials = loggedSerials(third);
+        for (Map.Entry<String, NodeAgent> answered : beforeKill.entrySet()) {
+            String id = answered.getKey();
+            BigInteger serial = answered.getValue().credentials().orElseThrow().leaf().getSerialNumber();
+            HttpResponse<String> node = get(third, "/api/v1/nodes/" + id);
+            assertEquals(200, node.statusCode(), id + " was answered a certificate before kill -9, so it is recorded");
+            assertEquals(serial, new BigInteger(JSON.readTree(node.body()).path("node").path("certificateSerial").asText(),
+                    16), id + "'s record holds the certificate it was answered");
+            assertEquals(id, loggedSerials.get(serial.toString(16)), id + "'s certificate " + serial.toString(16)
+                    + " is in the issuance log");
+        }
+        for (NodeAgent agent : beforeKill.values()) {
+            agent.attestOnce(); // a renewal over mTLS with the certificate from before the crash
         }
         JsonNode verify = JSON.readTree(post(third, "/api/v1/issuance-log/verify").body());
         assertTrue(verify.path("intact").asBoolean(), "issuance log intact after kill -9: " + verify);
@@ -152,25 +172,41 @@ class ProcessLifecycleTest {
         }
     }
 
-    /** Agents attesting one after another ({@code PREFIX1}, {@code PREFIX2}, ...) until the server goes away. */
+    /**
+     * Agents attesting ({@code PREFIX1}, {@code PREFIX2}, ...) on {@code threads} threads, each one after another,
+     * until the server goes away; at most 500 in all.
+     */
     private final class Load implements AutoCloseable {
         private final List<String> attested = new CopyOnWriteArrayList<>();
+        private final Map<String, NodeAgent> agents = new ConcurrentHashMap<>();
         private final AtomicBoolean stop = new AtomicBoolean();
-        private final ExecutorService thread = Executors.newSingleThreadExecutor();
+        private final AtomicInteger next = new AtomicInteger();
+        private final ExecutorService thread;
         private final CompletableFuture<Void> done;
 
         Load(Server server, String prefix) {
-            done = CompletableFuture.runAsync(() -> {
-                for (int i = 1; i <= 500 && !stop.get(); i++) {
-                    String id = prefix + i;
-                    try {
-                        agent(server, id).attestOnce();
-                        attested.add(id);
-                    } catch (AttestationRefusedException e) {
-                        return; // the server stopped taking calls
+            this(server, prefix, 1);
+        }
+
+        Load(Server server, String prefix, int threads) {
+            thread = Executors.newFixedThreadPool(threads);
+            List<CompletableFuture<Void>> workers = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                workers.add(CompletableFuture.runAsync(() -> {
+                    for (int i = next.incrementAndGet(); i <= 500 && !stop.get(); i = next.incrementAndGet()) {
+                        String id = prefix + i;
+                        NodeAgent agent = agent(server, id);
+                        try {
+                            agent.attestOnce();
+                            agents.put(id, agent);
+                            attested.add(id);
+                        } catch (AttestationRefusedException e) {
+                            return; // the server stopped taking calls
+                        }
                     }
-                }
-            }, thread);
+                }, thread));
+            }
+            done = CompletableFuture.allOf(workers.toArray(CompletableFuture[]::new));
         }
 
         void awaitAttested(int n) throws Exception {
@@ -183,6 +219,12 @@ class ProcessLifecycleTest {
             stop.set(true);
             done.get(60, TimeUnit.SECONDS);
             return List.copyOf(attested);
+        }
+
+        /** As {@link #finish()}, with each answered node's agent (holding the key and certificate it was given). */
+        Map<String, NodeAgent> finishAgents() throws Exception {
+            finish();
+            return Map.copyOf(agents);
         }
 
         @Override
@@ -261,9 +303,13 @@ class ProcessLifecycleTest {
     }
 
     private Server startServer(String name, String... extra) throws Exception {
+        return startServer(name, 0, extra);
+    }
+
+    private Server startServer(String name, int grpcPort, String... extra) throws Exception {
         Path log = dir.resolve(name + ".log");
         List<String> args = new ArrayList<>(List.of("server", "--dev", "--data-dir", data.toString(), "--grpc-bind", "127.0.0.1",
-                "--grpc-port", "0", "--admin-port", "0", "--policy-file", dir.resolve("policies.yaml").toString(),
+                "--grpc-port", Integer.toString(grpcPort), "--admin-port", "0", "--policy-file", dir.resolve("policies.yaml").toString(),
                 "--registration-file", dir.resolve("registrations.yaml").toString()));
         args.addAll(List.of(extra));
         Process p = start(log, args.toArray(String[]::new));
@@ -314,6 +360,22 @@ class ProcessLifecycleTest {
         List<String> nodes = new ArrayList<>();
         JSON.readTree(r.body()).path("entries").forEach(e -> nodes.add(e.path("nodeId").asText()));
         return nodes;
+    }
+
+    /** Serial (hex) to node id of every issuance log entry. */
+    private Map<String, String> loggedSerials(Server s) throws Exception {
+        HttpResponse<String> r = get(s, "/api/v1/issuance-log?limit=1000");
+        assertEquals(200, r.statusCode(), r.body());
+        Map<String, String> serials = new HashMap<>();
+        JSON.readTree(r.body()).path("entries").forEach(e -> serials.put(
+                new BigInteger(e.path("serial").asText(), 16).toString(16), e.path("nodeId").asText()));
+        return serials;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
     }
 
     private HttpResponse<String> get(Server s, String path) throws Exception {
