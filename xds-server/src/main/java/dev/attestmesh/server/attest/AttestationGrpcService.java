@@ -76,6 +76,8 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
     private final AttestationMetrics metrics;
     private final Optional<RegistryWatchService> registryWatch;
     private final AtomicLong limitRefusals = new AtomicLong();
+    private final AtomicLong storeFailures = new AtomicLong();
+    private final AtomicLong lastStoreFailureLog = new AtomicLong(System.nanoTime() - REFUSAL_LOG_INTERVAL_NANOS);
     private final AtomicLong lastRefusalLog = new AtomicLong(System.nanoTime() - REFUSAL_LOG_INTERVAL_NANOS);
 
     /**
@@ -111,6 +113,12 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
             LOG.info("challenge refused ({}): {}", e.getStatus().getCode(), logged(e.getStatus()));
             out.onError(e);
         } catch (RuntimeException e) {
+            if (storeFailure(e)) {
+                logStoreFailure("challenge", e);
+                out.onError(Status.UNAVAILABLE.withDescription("the control plane's state store is unavailable; no "
+                        + "challenge was issued; retry shortly (with another replica if there is one)").asRuntimeException());
+                return;
+            }
             LOG.error("challenge failed internally for node '{}'", safe(request.getNodeId()), e);
             out.onError(Status.UNAVAILABLE.withDescription("cannot issue a challenge now (see the control plane "
                     + "log); retry shortly").asRuntimeException());
@@ -193,8 +201,7 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
                 // certificate is answered; at worst a signed certificate's log entry exists without its node
                 // record (the log is written first), and such a certificate was never delivered.
                 metrics.attestation(tee, "unavailable", System.nanoTime() - started);
-                LOG.warn("attestation of node '{}' failed closed: the state store is unavailable ({})",
-                        safe(request.getNodeId()), UntrustedText.fit(String.valueOf(e.getMessage()), 512));
+                logStoreFailure("attestation", e);
                 out.onError(Status.UNAVAILABLE.withDescription(STORE_UNAVAILABLE).asRuntimeException());
                 return;
             }
@@ -202,6 +209,22 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
             LOG.error("attestation failed internally for node '{}'", safe(request.getNodeId()), e);
             out.onError(Status.INTERNAL.withDescription("internal error while attesting; see control plane log")
                     .asRuntimeException());
+        }
+    }
+
+    /**
+     * Logs a call that failed closed because the store failed: the first at once, then at most one line per
+     * interval with the count, so an outage under load does not flood the log.
+     */
+    private void logStoreFailure(String call, RuntimeException e) {
+        storeFailures.incrementAndGet();
+        long last = lastStoreFailureLog.get();
+        long now = System.nanoTime();
+        if (now - last >= REFUSAL_LOG_INTERVAL_NANOS && lastStoreFailureLog.compareAndSet(last, now)) {
+            LOG.warn("{} failed closed with UNAVAILABLE: the state store is unavailable ({}); {} Challenge/Attest "
+                    + "call(s) failed so since the previous line (at most one line per {} s)", call,
+                    UntrustedText.fit(String.valueOf(e.getMessage()), 512), storeFailures.getAndSet(0),
+                    TimeUnit.NANOSECONDS.toSeconds(REFUSAL_LOG_INTERVAL_NANOS));
         }
     }
 
