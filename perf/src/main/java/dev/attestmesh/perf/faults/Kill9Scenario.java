@@ -31,7 +31,8 @@ import java.util.concurrent.TimeUnit;
  * kill -9 of the control plane (a real {@code attestmesh server} process on the embedded H2 store) while agents
  * attest, then a restart on the same data directory and port:
  * <ol>
- *   <li>{@code clients} agents attest new nodes for {@code loadSeconds}; the process is killed with SIGKILL;</li>
+ *   <li>{@code clients} agents attest new nodes for {@code loadSeconds}, and until at least {@value
+ *       #MIN_BEFORE_KILL} were answered (at most 120 s); the process is killed with SIGKILL;</li>
  *   <li>it is restarted at once; the agents keep attesting (their calls fail while it is down) until one succeeds
  *       again, then for {@code afterSeconds} more;</li>
  *   <li>the server is stopped with SIGTERM and its store opened here: every certificate an agent was answered
@@ -43,6 +44,9 @@ import java.util.concurrent.TimeUnit;
  * the kill to a healthy restart and to the first attestation answered again, renewals after the crash.
  */
 public final class Kill9Scenario {
+    /** The kill waits until at least this many attestations were answered. */
+    static final int MIN_BEFORE_KILL = 10;
+
     /** How long the scenario runs each phase. */
     public record Settings(int loadSeconds, int afterSeconds, int clients, int maxRenewals) {
         public static Settings defaults() {
@@ -68,7 +72,15 @@ public final class Kill9Scenario {
             List<X509Certificate> bundle = Pem.parseCertificates(Files.readString(data.resolve("ca-bundle.pem")));
 
             AttestLoad load = new AttestLoad(first.grpcTarget(), bundle, dir, "kill9-", s.clients(), 1_000_000);
-            Thread.sleep(TimeUnit.SECONDS.toMillis(s.loadSeconds()));
+            // At least loadSeconds of load, and until MIN_BEFORE_KILL were answered (a cold JVM starts slowly).
+            long loadStart = System.nanoTime();
+            long loadDeadline = loadStart + TimeUnit.SECONDS.toNanos(120);
+            while ((System.nanoTime() - loadStart < TimeUnit.SECONDS.toNanos(s.loadSeconds())
+                    || load.events().stream().filter(AttestLoad.Event::ok).count() < MIN_BEFORE_KILL)
+                    && System.nanoTime() < loadDeadline) {
+                Thread.sleep(50);
+            }
+            long loadMillis = FaultMesh.millisSince(loadStart, System.nanoTime());
             long killAt = System.nanoTime();
             first.kill9();
             ServerProcess second = ServerProcess.start(dir, data, grpc, admin, "second");
@@ -94,7 +106,8 @@ public final class Kill9Scenario {
             long failedAfter = events.stream().filter(e -> !e.ok() && recoveredAt > 0 && e.startNanos() >= recoveredAt)
                     .count();
             f.put("attestedBeforeKill", answered.size());
-            f.put("attestationsPerSecondBeforeKill", Math.round(answered.size() / (double) s.loadSeconds()));
+            f.put("loadBeforeKillMs", loadMillis);
+            f.put("attestationsPerSecondBeforeKill", Math.round(answered.size() * 1000.0 / loadMillis));
             f.put("killToHealthyMs", FaultMesh.millisSince(killAt, healthyAt));
             f.put("killToFirstAttestationMs", recoveredAt < 0 ? -1 : FaultMesh.millisSince(killAt, recoveredAt));
             f.put("failedWhileDown", failedWhileDown);

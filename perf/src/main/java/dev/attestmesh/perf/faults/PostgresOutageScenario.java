@@ -107,12 +107,15 @@ public final class PostgresOutageScenario {
 
     private static void report(Map<String, Object> f, List<String> problems, Settings s, List<AttestLoad.Event> events,
             List<CheckLoop.Decision> decisions, long stopAt, long stoppedAt, long startAt, long startedAt) {
-        // Attestations that started from the stop command on and were answered before the start command: PostgreSQL
-        // was stopping or down for all of their time. (One that started while it was down and waited for a pooled
-        // connection until it was back may succeed; it is counted apart.)
+        // Attestations that started once PostgreSQL was down (the stop command had returned) and were answered before
+        // the start command: it was down for all of their time. (One that started while it was stopping may still
+        // have succeeded, and one that waited for a pooled connection until it was back may succeed; those are
+        // counted apart.)
         Map<String, Long> duringOutage = new TreeMap<>();
-        events.stream().filter(e -> e.startNanos() >= stopAt && e.endNanos() < startAt)
+        events.stream().filter(e -> e.startNanos() >= stoppedAt && e.endNanos() < startAt)
                 .forEach(e -> duringOutage.merge(e.code(), 1L, Long::sum));
+        f.put("okStartedWhileStopping", events.stream().filter(e -> e.ok() && e.startNanos() >= stopAt
+                && e.startNanos() < stoppedAt).count());
         long answeredAfterStart = events.stream().filter(e -> e.startNanos() >= stopAt && e.startNanos() < startAt
                 && e.endNanos() >= startAt && e.ok()).count();
         long okWhileDown = events.stream().filter(e -> e.ok() && e.startNanos() >= stoppedAt && e.endNanos() < startAt)
