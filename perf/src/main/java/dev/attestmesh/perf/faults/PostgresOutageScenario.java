@@ -50,9 +50,9 @@ public final class PostgresOutageScenario {
     private PostgresOutageScenario() {}
 
     public static ScenarioResult run(Settings s) throws Exception {
-        if (ThrowawayPostgres.binaries().isEmpty()) {
-            return ScenarioResult.skipped("postgres", "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin "
-                    + "(install Debian's postgresql package)");
+        Optional<String> unavailable = ThrowawayPostgres.unavailableReason();
+        if (unavailable.isPresent()) {
+            return ScenarioResult.skipped("postgres", unavailable.get());
         }
         Path dir = Files.createTempDirectory("attestmesh-faults-pg");
         Map<String, Object> f = new LinkedHashMap<>();

@@ -53,6 +53,28 @@ public final class ThrowawayPostgres implements AutoCloseable {
         }
     }
 
+    /**
+     * Why a cluster cannot be started here, empty when it can: the binaries are missing, or this runs as root and
+     * there is no {@code postgres} user to run the server as (the package creates one).
+     */
+    public static Optional<String> unavailableReason() {
+        if (binaries().isEmpty()) {
+            return Optional.of("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (install Debian's "
+                    + "postgresql package)");
+        }
+        if ("root".equals(System.getProperty("user.name"))) {
+            try {
+                boolean user = Files.readAllLines(Path.of("/etc/passwd")).stream().anyMatch(l -> l.startsWith("postgres:"));
+                if (!user) {
+                    return Optional.of("running as root without a 'postgres' user to run the server as");
+                }
+            } catch (IOException e) {
+                return Optional.of("cannot read /etc/passwd: " + e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+
     private static int version(String name) {
         return name.matches("[0-9]{1,4}") ? Integer.parseInt(name) : -1;
     }

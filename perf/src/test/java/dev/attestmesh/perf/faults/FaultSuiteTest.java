@@ -37,8 +37,8 @@ class FaultSuiteTest {
     @Timeout(180)
     void postgresOutageFailsAttestationsClosedWithUnavailableAndCheckAfterTheStalenessBoundThenRecovers()
             throws Exception {
-        assumeTrue(ThrowawayPostgres.binaries().isPresent(), "no PostgreSQL server binaries under "
-                + "/usr/lib/postgresql/*/bin (Debian's postgresql package): the PostgreSQL outage is not tested here");
+        assumeTrue(ThrowawayPostgres.unavailableReason().isEmpty(), () -> "the PostgreSQL outage is not tested here: "
+                + ThrowawayPostgres.unavailableReason().orElse(""));
         ScenarioResult r = PostgresOutageScenario.run(new PostgresOutageScenario.Settings(3, 12, Duration.ofSeconds(4),
                 2));
         report(r);
