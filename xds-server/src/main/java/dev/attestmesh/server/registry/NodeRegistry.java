@@ -322,6 +322,12 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         return List.copyOf(out);
     }
 
+    /** Known when any node, in any state, is recorded under the principal: a set lookup, no copying. */
+    @Override
+    public boolean knowsDestination(String destinationPrincipal) {
+        return nodesBySpiffe.containsKey(destinationPrincipal);
+    }
+
     /**
      * Every non-empty answer of {@link #requiredPolicies}, as a table by destination principal and
      * port: what a standalone ext_authz replica needs to answer as this registry does. Changes with
