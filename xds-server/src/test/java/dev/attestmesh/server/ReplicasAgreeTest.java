@@ -201,13 +201,27 @@ class ReplicasAgreeTest {
         assertFalse(unknown.allowed());
         assertTrue(unknown.detail().startsWith("destination not synced"), unknown.detail());
 
+        long before = b.mesh().current().version();
+        // Watches B's config in force (set before B rebuilds its snapshots), at most WAIT_MILLIS.
+        CompletableFuture<Long> adoptedOnB = CompletableFuture.supplyAsync(() -> {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
+            while (b.mesh().current().version() == before && System.nanoTime() < deadline) {
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000); // 0.2 ms resolution
+            }
+            return System.nanoTime();
+        });
         long t0 = System.nanoTime();
         MeshConfigRegistry.VersionedMeshConfig v = a.mesh().replace(ordersRequiring("strict"));
+        long replacedOnA = System.nanoTime();
         awaitTrue(() -> b.mesh().current().version() == v.version()
                 && !onB.check(web.leaf(), ordersId, List.of()).allowed(), "B applies the mesh config stored by A");
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        System.out.println("replicas agree: mesh change on A in force on B after " + ms + " ms (version "
-                + v.version() + "; B's ext_authz requires 'strict')");
+        System.out.println("replicas agree: mesh change on A in force on B after " + ms + " ms (B's ext_authz "
+                + "requires 'strict'; B adopted version " + v.version() + " after "
+                + TimeUnit.NANOSECONDS.toMillis(adoptedOnB.get(WAIT_MILLIS, TimeUnit.MILLISECONDS) - t0)
+                + " ms; A's replace, which rebuilds A's "
+                + "snapshots, returned after " + TimeUnit.NANOSECONDS.toMillis(replacedOnA - t0) + " ms)");
+        assertTrue(ms <= WAIT_MILLIS);
         assertEquals(v.sha256(), b.mesh().current().sha256());
         assertEquals(List.of("strict"), b.registry().requiredPolicies(ordersId, CHECK_PORT));
         DemoAuthzClient.Result denied = onB.check(web.leaf(), ordersId, List.of());

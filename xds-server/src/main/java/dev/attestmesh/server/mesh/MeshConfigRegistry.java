@@ -164,8 +164,9 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
             if (newer.isEmpty()) {
                 current = next;
                 LOG.info("mesh config version {} in force: {} service(s)", next.version(), config.services().size());
-                fireChange();
+                // Other replicas first: they reload from the store while this one rebuilds its snapshots.
                 changes.publish(Change.Topic.MESH);
+                fireChange();
                 return next;
             }
             // Another replica stored a newer version since this one loaded: take it in, then build on it.
