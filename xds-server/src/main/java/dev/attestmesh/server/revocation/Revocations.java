@@ -84,7 +84,8 @@ public final class Revocations implements RevocationCheck {
     /**
      * Adopts the stored rules (another replica added or lifted one) and revokes every node they match.
      * Nodes whose rule was lifted are not touched here: the replica that lifted it moves them to EXPIRED
-     * and tells the others node by node, after it told them of the rules.
+     * (reading every node from the store first) and tells the others node by node, after it told them of
+     * the rules.
      */
     private void reload() {
         List<RevocationRule> stored;
@@ -197,6 +198,8 @@ public final class Revocations implements RevocationCheck {
         }
         // Before the lifted nodes' records: a replica still holding the rule would revoke them again.
         changes.publish(Change.Topic.REVOCATIONS);
+        // Lift what the store holds, including nodes another replica revoked under this rule just now.
+        registry.reloadAll();
         List<String> lifted = new ArrayList<>();
         String marker = REASON_PREFIX + id + " ";
         for (NodeEntry e : registry.entries()) {
