@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Decides Envoy ext_authz Checks on the peer's attestation, as DESIGN.md section 7 says: the required
  * policy IDs come from the route, the {@code x-attestmesh-policy-ids} header or the mesh config ({@link
- * RequiredPolicies}); with a peer certificate the peer chain must verify to the current trust bundle and
+ * RequiredPolicies}, which denies a destination this view does not know rather than require nothing of
+ * its callers); with a peer certificate the peer chain must verify to the current trust bundle and
  * be a current certificate of its node ({@link CertificateDecider}), without one the decision is the
  * principal's, fail closed over all its live instances ({@link PrincipalDecider}); either way the node's
  * record must be {@link NodeState#ATTESTED}, unrevoked, fresh, not simulated (outside dev mode) and
@@ -123,7 +124,13 @@ public final class AuthzDecider {
             if (oversized != null) {
                 return oversized;
             }
-            List<String> required = requiredPolicies.of(attrs, headerPolicyIds);
+            List<String> required;
+            switch (requiredPolicies.of(attrs, headerPolicyIds)) {
+                case RequiredPolicies.Required r -> required = r.policyIds();
+                case RequiredPolicies.Unresolved u -> {
+                    return new Decision.Deny(u.reason()); // not cached: cheap, and it ends when the view syncs
+                }
+            }
             String principal = attrs.getSource().getPrincipal();
             DecisionCache.Key key;
             if (!certificate.isEmpty()) {

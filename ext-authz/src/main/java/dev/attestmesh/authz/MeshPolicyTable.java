@@ -9,7 +9,9 @@ import java.util.TreeMap;
 /**
  * The mesh config's policy requirements as ext_authz consults them: for a destination principal (the
  * destination's SPIFFE ID, {@code destination.principal} of a CheckRequest) and port, the policy IDs
- * every caller must satisfy. A principal and port that are not in the table require nothing.
+ * every caller must satisfy. A principal and port that are not in the table require nothing, provided
+ * the view knows that destination ({@link RegistryView#knowsDestination}): the table holds no entry for a
+ * node it was never told of either, and ext_authz denies callers of such a destination.
  *
  * <p>The control plane builds it from its mesh config and registry, so that it holds exactly the
  * non-empty answers of its own {@link RegistryView#requiredPolicies}; a standalone replica receives

@@ -29,9 +29,21 @@ public interface RegistryView {
 
     /**
      * Policies the mesh config requires for connections to {@code destinationPrincipal} on {@code
-     * destinationPort}; empty when none are configured. Used when Envoy sends no policy header.
+     * destinationPort}; empty when none are configured. Used when Envoy sends no policy header, and
+     * only for a destination this view {@linkplain #knowsDestination knows}.
      */
     List<String> requiredPolicies(String destinationPrincipal, int destinationPort);
+
+    /**
+     * Whether this view knows the destination: some node is recorded under {@code destinationPrincipal}.
+     * Only then does an empty {@link #requiredPolicies} mean "the mesh config requires nothing"; for a
+     * destination the view does not know (not synced yet, or no such node) it means nothing, and a Check
+     * that relies on the mesh config is denied (fail closed). Must be cheap: it is asked on every such
+     * Check, cached decisions included.
+     */
+    default boolean knowsDestination(String destinationPrincipal) {
+        return !instancesOf(destinationPrincipal).isEmpty();
+    }
 
     /** Registers a callback run after every change. */
     void addChangeListener(Runnable onChange);

@@ -1,5 +1,6 @@
 package dev.attestmesh.authz;
 
+import dev.attestmesh.authz.peer.UntrustedText;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import java.util.Collection;
 import java.util.List;
@@ -10,9 +11,23 @@ import java.util.TreeSet;
  * AuthzDecider#POLICY_IDS_KEY} context extension (present means exactly these, even none), then the
  * {@code x-attestmesh-policy-ids} gRPC header, then the mesh config for the destination principal and
  * port ({@link RegistryView#requiredPolicies}). The result is sorted, without duplicates or blanks, so
- * equal requirements make equal decision-cache keys. Thread-safe.
+ * equal requirements make equal decision-cache keys.
+ *
+ * <p>The mesh config answers only for a destination the view {@linkplain RegistryView#knowsDestination
+ * knows}. For one it does not (a replica that has not synced that node yet, an unnamed or unknown
+ * principal) the requirement is {@link Unresolved}, and the decider denies: an unknown destination never
+ * "requires nothing". Thread-safe.
  */
 final class RequiredPolicies {
+    /** What a Check requires. */
+    sealed interface Requirement permits Required, Unresolved {}
+
+    /** Every one of {@code policyIds} (sorted, no duplicates or blanks; possibly none). */
+    record Required(List<String> policyIds) implements Requirement {}
+
+    /** The requirement cannot be known here; {@code reason} says why, for the denial. */
+    record Unresolved(String reason) implements Requirement {}
+
     private final RegistryView view;
 
     RequiredPolicies(RegistryView view) {
@@ -23,7 +38,7 @@ final class RequiredPolicies {
      * @param header policy IDs from the gRPC header (already normalized by the binding's interceptor),
      *     empty to fall back to the mesh config
      */
-    List<String> of(AttributeContext attrs, List<String> header) {
+    Requirement of(AttributeContext attrs, List<String> header) {
         String perRoute = attrs.getContextExtensionsMap().get(AuthzDecider.POLICY_IDS_KEY);
         Collection<String> ids;
         if (perRoute != null) {
@@ -31,9 +46,24 @@ final class RequiredPolicies {
         } else if (!header.isEmpty()) {
             ids = header;
         } else {
-            ids = view.requiredPolicies(attrs.getDestination().getPrincipal(),
-                    attrs.getDestination().getAddress().getSocketAddress().getPortValue());
+            String destination = attrs.getDestination().getPrincipal();
+            int port = attrs.getDestination().getAddress().getSocketAddress().getPortValue();
+            if (destination.isEmpty()) {
+                return new Unresolved("destination unknown: the request names no destination principal and no "
+                        + AuthzDecider.POLICY_IDS_KEY + ", so the policies required on port " + port
+                        + " cannot be resolved");
+            }
+            if (!view.knowsDestination(destination)) {
+                return new Unresolved("destination not synced: this ext_authz knows no node under destination '"
+                        + UntrustedText.quote(destination) + "' yet, so it cannot tell what the mesh config requires "
+                        + "on port " + port + " (denied until it does; or send " + AuthzDecider.POLICY_IDS_KEY + ")");
+            }
+            ids = view.requiredPolicies(destination, port);
         }
+        return new Required(normalized(ids));
+    }
+
+    private static List<String> normalized(Collection<String> ids) {
         if (ids instanceof List<String> list && isNormalized(list)) {
             return List.copyOf(list); // no copy when already immutable, as the header interceptor's lists are
         }

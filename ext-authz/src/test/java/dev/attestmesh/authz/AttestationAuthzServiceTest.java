@@ -244,9 +244,24 @@ class AttestationAuthzServiceTest {
     @Test
     void fallsBackToMeshConfigPoliciesWithoutHeader() throws Exception {
         IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
-        assertEquals(0, checkCert(c, null).getStatus().getCode(), "no policies required: attested node suffices");
+        // The destination node is not in the registry yet: what its port requires is unknown, so deny.
+        assertDenied(checkCert(c, null), "destination not synced");
+        mesh.attest("server", Map.of("default", 1L));
+        assertEquals(0, checkCert(c, null).getStatus().getCode(),
+                "known destination, nothing required on its port: an attested caller suffices");
         mesh.registry.requirePolicies("spiffe://mesh.example/node/server", 8443, List.of("production"));
         assertDenied(checkCert(c, null), "does not satisfy policy 'production'");
+    }
+
+    @Test
+    void deniesADestinationWithoutPrincipalWhenNoPolicyIsNamed() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        mesh.attest("server", Map.of("default", 1L));
+        CheckRequest req = MeshFixture.network(MeshFixture.envoyEncode(c.leaf()), "");
+        CheckRequest unnamed = req.toBuilder().setAttributes(req.getAttributes().toBuilder()
+                .setDestination(req.getAttributes().getDestination().toBuilder().clearPrincipal())).build();
+        assertDenied(check(unnamed, null), "destination unknown: the request names no destination principal");
+        assertEquals(0, check(unnamed, "default").getStatus().getCode(), "a named policy needs no destination");
     }
 
     @Test

@@ -87,9 +87,26 @@ class AuthzDeciderTest {
                 interKp.getPrivate(), now, false, new byte[] {0x30, 0x03, 0x02, 0x01, 0x09});
         mesh.registry.setTrustBundle(List.of(root, inter));
         AuthzDecider d = new AuthzDecider(mesh.registry, mesh.clock, 100);
-        Decision r = d.decide(MeshFixture.network(MeshFixture.envoyEncode(leaf), ""), List.of());
+        // A policy is named, so the decision reaches the certificate (without one the unknown destination denies first).
+        Decision r = d.decide(MeshFixture.network(MeshFixture.envoyEncode(leaf), ""), List.of("default"));
         Decision.Deny deny = assertInstanceOf(Decision.Deny.class, r);
         assertTrue(deny.reason().startsWith("peer certificate claims are unreadable"), deny.reason());
+    }
+
+    @Test
+    void deniesAnUnknownDestinationInsteadOfRequiringNothingAndAllowsOnceItIsKnown() throws Exception {
+        MeshFixture mesh = new MeshFixture();
+        var caller = mesh.attest("node-1", Map.of("default", 1L));
+        AuthzDecider d = new AuthzDecider(mesh.registry, mesh.clock, 100);
+        var req = MeshFixture.network(MeshFixture.envoyEncode(caller.leaf()), "");
+        Decision.Deny deny = assertInstanceOf(Decision.Deny.class, d.decide(req, List.of()));
+        assertTrue(deny.reason().startsWith("destination not synced"), deny.reason());
+        assertTrue(deny.reason().contains("spiffe://mesh.example/node/server"), deny.reason());
+        assertInstanceOf(Decision.Allow.class, d.decide(req, List.of("default")), "a named policy needs no mesh lookup");
+        mesh.attest("server", Map.of("default", 1L)); // the view learns the destination
+        assertInstanceOf(Decision.Allow.class, d.decide(req, List.of()), "known, and its port requires nothing");
+        mesh.registry.requirePolicies("spiffe://mesh.example/node/server", 8443, List.of("production"));
+        assertInstanceOf(Decision.Deny.class, d.decide(req, List.of()));
     }
 
     @Test

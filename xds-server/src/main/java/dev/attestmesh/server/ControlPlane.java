@@ -150,7 +150,8 @@ public final class ControlPlane implements AutoCloseable {
                 changes);
         EnvoyNodeDirectory envoyNodes = new EnvoyNodeDirectory();
         AttestedNodeDirectory attestedNodes = new AttestedNodeDirectory();
-        this.mesh = new MeshConfigRegistry(new MeshConfigStore(db), policies, envoyNodes, attestedNodes, clock);
+        this.mesh = new MeshConfigRegistry(new MeshConfigStore(db), policies, envoyNodes, attestedNodes, clock,
+                changes);
         try {
             // Seed an empty store or apply, as each file's mode says; every file validated before any is written.
             new DocumentFiles(policies, registrations, mesh).load(new DocumentFiles.Sources(settings.policyFile(),
@@ -199,7 +200,7 @@ public final class ControlPlane implements AutoCloseable {
             }
         });
         this.publisher = publisher;
-        this.revocations = new Revocations(new RevocationStore(db), registry, clock);
+        this.revocations = new Revocations(new RevocationStore(db), registry, clock, changes);
         publisher.publishAll();
         this.xdsCache = cache;
         this.syncTracker = new XdsSyncTracker(clock);

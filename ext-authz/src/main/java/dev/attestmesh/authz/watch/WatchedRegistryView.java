@@ -200,6 +200,13 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
         return s == null ? List.of() : s.meshPolicies().required(destinationPrincipal, destinationPort);
     }
 
+    /** Known when the latest snapshot and deltas hold a node under the principal; nothing before the first snapshot. */
+    @Override
+    public boolean knowsDestination(String destinationPrincipal) {
+        State s = state;
+        return s != null && !s.bySpiffe().getOrDefault(destinationPrincipal, List.of()).isEmpty();
+    }
+
     @Override
     public void addChangeListener(Runnable onChange) {
         listeners.add(onChange);

@@ -3,6 +3,9 @@ package dev.attestmesh.server.mesh;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.server.mesh.MeshConfigStore.StoredMeshConfig;
 import dev.attestmesh.server.policy.PolicyRegistry;
+import dev.attestmesh.server.store.Change;
+import dev.attestmesh.server.store.ChangeNotifier;
+import dev.attestmesh.server.store.InProcessChangeNotifier;
 import dev.attestmesh.server.store.DocumentSetDiff;
 import dev.attestmesh.server.store.SeedResult;
 import java.nio.charset.StandardCharsets;
@@ -26,9 +29,22 @@ import org.slf4j.LoggerFactory;
  * accepted document that differs from the current one gets the next version, is stored first and then
  * published to listeners (xDS snapshots, ext_authz decision cache). A rejected document changes nothing.
  * Thread-safe.
+ *
+ * <p>Replicas sharing a store agree on it: a replica stores the next version only while the store's
+ * newest version is the one it built on (a compare-and-set; on losing, it adopts the winner and builds
+ * on that, a bounded number of times), then publishes {@link Change.Topic#MESH}. A replica told so by
+ * another (or resynchronising after a reconnect) adopts the store's newest version and fires its
+ * listeners exactly as a local change does, so its snapshots and mesh policy table are rebuilt.
  */
 public final class MeshConfigRegistry implements MeshPolicyLookup {
     private static final Logger LOG = LoggerFactory.getLogger(MeshConfigRegistry.class);
+
+    /** Other replicas kept storing newer versions while a change was being stored; that change was not stored. */
+    public static final class ConcurrentChangeException extends IllegalStateException {
+        ConcurrentChangeException(String message) {
+            super(message);
+        }
+    }
 
     /** A mesh config with its version and the document it came from. */
     public record VersionedMeshConfig(long version, String document, String sha256, Instant updatedAt,
@@ -38,7 +54,10 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
     private final PolicyRegistry policies;
     private final EnvoyNodeDirectory nodes;
     private final AttestedNodeDirectory attested;
+    /** How often {@link #replace} builds on a newer version another replica stored first, before giving up. */
+    static final int MAX_WRITE_ATTEMPTS = 5;
     private final Clock clock;
+    private final ChangeNotifier changes;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private volatile VersionedMeshConfig current;
     private volatile ByNodeCache byNodeCache;
@@ -47,9 +66,19 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
     private record ByNodeCache(VersionedMeshConfig config, long directoryGeneration, long attestedGeneration,
             Map<String, Map<Integer, List<String>>> byNode) {}
 
-    /** Loads the newest stored config (or the empty mesh when none was ever stored). */
+    /** Loads the newest stored config (or the empty mesh when none was ever stored); changes stay in this process. */
     public MeshConfigRegistry(MeshConfigStore store, PolicyRegistry policies, EnvoyNodeDirectory nodes,
             AttestedNodeDirectory attested, Clock clock) {
+        this(store, policies, nodes, attested, clock, new InProcessChangeNotifier());
+    }
+
+    /**
+     * Loads the newest stored config, announces this registry's changes through {@code changes} and adopts
+     * the ones other replicas announce.
+     */
+    public MeshConfigRegistry(MeshConfigStore store, PolicyRegistry policies, EnvoyNodeDirectory nodes,
+            AttestedNodeDirectory attested, Clock clock, ChangeNotifier changes) {
+        this.changes = changes;
         this.attested = attested;
         this.store = store;
         this.policies = policies;
@@ -67,6 +96,33 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
         });
         warnAboutMissingPolicies();
         policies.addChangeListener(this::warnAboutMissingPolicies);
+        changes.subscribe((change, origin) -> {
+            if (change == Change.Topic.MESH && origin == ChangeNotifier.Origin.OTHER_REPLICA) {
+                reload();
+            }
+        });
+    }
+
+    /**
+     * Adopts the store's newest config when it differs from the one in force (another replica stored it)
+     * and fires the listeners. A stored document that does not parse is not adopted: the config in force
+     * stays, and the failure is logged.
+     */
+    private synchronized void reload() {
+        Optional<StoredMeshConfig> stored = store.latest();
+        if (stored.isEmpty() || stored.get().version() == current.version()
+                && stored.get().sha256().equals(current.sha256())) {
+            return;
+        }
+        adopt(load(stored.get()));
+    }
+
+    /** Makes {@code held} (read from the store) the config in force. Called under this. */
+    private void adopt(VersionedMeshConfig held) {
+        current = held;
+        LOG.info("mesh config version {} stored by another replica now in force: {} service(s)", held.version(),
+                held.config().services().size());
+        fireChange();
     }
 
     private static VersionedMeshConfig load(StoredMeshConfig s) {
@@ -89,20 +145,35 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
      *
      * @return the config now in force (the current one, unchanged, when the document is identical)
      * @throws MeshConfigException listing every problem; nothing changes
+     * @throws ConcurrentChangeException when other replicas stored {@value #MAX_WRITE_ATTEMPTS} newer versions
+     *     first (this registry then holds the newest); nothing of this document is stored
      */
     public synchronized VersionedMeshConfig replace(String document) throws MeshConfigException {
         Set<String> known = policies.all().stream().map(Policy::id).collect(Collectors.toUnmodifiableSet());
         MeshConfig config = MeshConfigParser.parse(document, known);
         String sha = sha256(document);
-        if (sha.equals(current.sha256())) {
-            return current;
+        for (int attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+            VersionedMeshConfig base = current;
+            if (sha.equals(base.sha256())) {
+                return base;
+            }
+            VersionedMeshConfig next = new VersionedMeshConfig(base.version() + 1, document, sha, clock.instant(),
+                    config);
+            Optional<StoredMeshConfig> newer = store.appendAfter(base.version(),
+                    new StoredMeshConfig(next.version(), document, sha, next.updatedAt()));
+            if (newer.isEmpty()) {
+                current = next;
+                LOG.info("mesh config version {} in force: {} service(s)", next.version(), config.services().size());
+                // Other replicas first: they reload from the store while this one rebuilds its snapshots.
+                changes.publish(Change.Topic.MESH);
+                fireChange();
+                return next;
+            }
+            // Another replica stored a newer version since this one loaded: take it in, then build on it.
+            adopt(load(newer.get()));
         }
-        VersionedMeshConfig next = new VersionedMeshConfig(current.version() + 1, document, sha, clock.instant(), config);
-        store.append(new StoredMeshConfig(next.version(), document, sha, next.updatedAt()));
-        current = next;
-        LOG.info("mesh config version {} in force: {} service(s)", next.version(), config.services().size());
-        fireChange();
-        return next;
+        throw new ConcurrentChangeException("the mesh config was changed by other replicas " + MAX_WRITE_ATTEMPTS
+                + " times while this change was being stored; this change was not stored, apply it again");
     }
 
     /**
@@ -129,6 +200,7 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
             current = new VersionedMeshConfig(1, document, sha, now, config);
             LOG.info("mesh config version 1 in force: {} service(s)", config.services().size());
             fireChange();
+            changes.publish(Change.Topic.MESH);
             return new SeedResult(true, 0, servicesDiff(before, config, 1));
         }
         VersionedMeshConfig held = load(stored.get());

@@ -50,6 +50,38 @@ public final class MeshConfigStore {
     }
 
     /**
+     * Appends {@code next} only while the newest stored version is still {@code expectedLatest} (0: none
+     * stored), the version its writer read: a compare-and-set, so two replicas replacing the config at
+     * once never both succeed on the same base. The primary key settles writers that read at the same
+     * instant.
+     *
+     * @return empty when {@code next} was written; else the newest stored document that another writer
+     *     stored first (nothing written)
+     */
+    public Optional<StoredMeshConfig> appendAfter(long expectedLatest, StoredMeshConfig next) {
+        if (next.version() != expectedLatest + 1) {
+            throw new IllegalArgumentException("mesh config version " + next.version() + " does not follow "
+                    + expectedLatest);
+        }
+        try {
+            return db.inTransaction(c -> {
+                Optional<StoredMeshConfig> newest = latest(c);
+                long stored = newest.map(StoredMeshConfig::version).orElse(0L);
+                if (stored != expectedLatest) {
+                    return newest;
+                }
+                insert(c, next);
+                return Optional.<StoredMeshConfig>empty();
+            });
+        } catch (StoreException e) {
+            if (isUniqueViolation(e)) {
+                return Optional.of(latest().orElseThrow(() -> e));
+            }
+            throw e;
+        }
+    }
+
+    /**
      * Stores {@code first} only when no mesh config was ever stored. Two replicas starting together on an
      * empty database both try version {@code first.version()}: the primary key lets one in, and the other
      * finds that one's document.

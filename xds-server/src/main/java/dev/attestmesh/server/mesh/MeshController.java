@@ -3,6 +3,7 @@ package dev.attestmesh.server.mesh;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.mesh.MeshConfigRegistry.VersionedMeshConfig;
 import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
@@ -51,6 +52,8 @@ public class MeshController {
         } catch (MeshConfigException e) {
             return HttpResponse.badRequest(new MeshConfigRejection(
                     "mesh config rejected; nothing was changed. Fix every problem and apply again.", e.problems()));
+        } catch (MeshConfigRegistry.ConcurrentChangeException e) {
+            return HttpResponse.status(HttpStatus.CONFLICT).body(new MeshConfigRejection(e.getMessage(), List.of()));
         }
     }
 }

@@ -236,11 +236,19 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
             }
             fireChange(Optional.of(n.nodeId()));
         } else if (change == Change.Topic.NODES) {
-            synchronized (this) {
-                store.loadAll().forEach(this::reindex);
-            }
-            fireChange(Optional.empty());
+            reloadAll();
         }
+    }
+
+    /**
+     * Reloads every node record from the store and fires the listeners: for acting on all nodes as the
+     * store holds them, including changes another replica made whose notification has not arrived yet.
+     */
+    public void reloadAll() {
+        synchronized (this) {
+            store.loadAll().forEach(this::reindex);
+        }
+        fireChange(Optional.empty());
     }
 
     private synchronized void reindex(NodeEntry e) {
@@ -320,6 +328,12 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
             out.addAll(mesh.requiredPolicies(node, destinationPort));
         }
         return List.copyOf(out);
+    }
+
+    /** Known when any node, in any state, is recorded under the principal: a set lookup, no copying. */
+    @Override
+    public boolean knowsDestination(String destinationPrincipal) {
+        return nodesBySpiffe.containsKey(destinationPrincipal);
     }
 
     /**

@@ -6,13 +6,15 @@ import dev.attestmesh.policy.Policy;
 import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.server.registry.NodeEntry;
 import dev.attestmesh.server.registry.NodeRegistry;
+import dev.attestmesh.server.store.Change;
+import dev.attestmesh.server.store.ChangeNotifier;
+import dev.attestmesh.server.store.InProcessChangeNotifier;
 import java.time.Clock;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +27,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The rules are also enforced on every registry change, which closes the window between an
  * attestation passing {@link #refusal} and a rule added just before that attestation is recorded.
+ *
+ * <p>Replicas sharing a store agree on the rules: after a rule is added or lifted (and committed) this
+ * replica publishes {@link Change.Topic#REVOCATIONS}; a replica told so by another (or resynchronising
+ * after a reconnect) reloads the rules from the store in one step and enforces them as a local rule
+ * would be: matching nodes are revoked in the registry, whose listeners withdraw their snapshots, close
+ * their xDS streams and empty the decision cache. The rule set is replaced as a whole, never emptied
+ * in between, so an attestation checked meanwhile sees either the old or the new rules.
  */
 public final class Revocations implements RevocationCheck {
     private static final Logger LOG = LoggerFactory.getLogger(Revocations.class);
@@ -43,21 +52,58 @@ public final class Revocations implements RevocationCheck {
     private final RevocationStore store;
     private final NodeRegistry registry;
     private final Clock clock;
-    private final List<RevocationRule> rules;
+    private final ChangeNotifier changes;
+    /** Immutable; replaced as a whole, under this, on every change. */
+    private volatile List<RevocationRule> rules;
     private final ThreadLocal<Boolean> enforcing = ThreadLocal.withInitial(() -> false);
 
+    /** Rules told only within this process (one replica). */
     public Revocations(RevocationStore store, NodeRegistry registry, Clock clock) {
+        this(store, registry, clock, new InProcessChangeNotifier());
+    }
+
+    /**
+     * Rules shared with the other replicas of the store through {@code changes}: published after every
+     * committed change, reloaded and enforced when another replica changed them.
+     */
+    public Revocations(RevocationStore store, NodeRegistry registry, Clock clock, ChangeNotifier changes) {
         this.store = store;
         this.registry = registry;
         this.clock = clock;
-        this.rules = new CopyOnWriteArrayList<>(store.loadAll());
+        this.changes = changes;
+        this.rules = List.copyOf(store.loadAll());
         registry.addChangeListener(this::enforce);
+        changes.subscribe((change, origin) -> {
+            if (change == Change.Topic.REVOCATIONS && origin == ChangeNotifier.Origin.OTHER_REPLICA) {
+                reload();
+            }
+        });
         enforce();
+    }
+
+    /**
+     * Adopts the stored rules (another replica added or lifted one) and revokes every node they match.
+     * Nodes whose rule was lifted are not touched here: the replica that lifted it moves them to EXPIRED
+     * (reading every node from the store first) and tells the others node by node, after it told them of
+     * the rules.
+     */
+    private void reload() {
+        List<RevocationRule> stored;
+        synchronized (this) { // read under the lock that local changes hold while writing, so none is lost
+            stored = List.copyOf(store.loadAll());
+            if (stored.equals(rules)) {
+                return;
+            }
+            rules = stored;
+        }
+        List<String> revoked = enforce();
+        LOG.info("revocation rules changed by another replica: {} rule(s) in force; revoked nodes {}", stored.size(),
+                revoked);
     }
 
     /** Every rule in force, oldest first. */
     public List<RevocationRule> all() {
-        return List.copyOf(rules);
+        return rules;
     }
 
     public Optional<RevocationRule> get(String id) {
@@ -108,9 +154,16 @@ public final class Revocations implements RevocationCheck {
         List<RevocationRule> added = new ArrayList<>();
         added.add(rule);
         platform.ifPresent(added::add);
-        store.insertAll(added);
-        rules.addAll(added);
+        synchronized (this) {
+            store.insertAll(added);
+            List<RevocationRule> next = new ArrayList<>(rules);
+            next.addAll(added);
+            rules = List.copyOf(next);
+        }
         List<String> revoked = enforce();
+        // After the matching nodes' records: other replicas see those revoked first, then reload the rules
+        // (and enforce them on nodes this replica had not heard of yet).
+        changes.publish(Change.Topic.REVOCATIONS);
         LOG.info("{} added by '{}'; revoked nodes {}", rule.describe(), by, revoked);
         return new Applied(rule, revoked);
     }
@@ -137,10 +190,16 @@ public final class Revocations implements RevocationCheck {
                     .forEach(r -> ids.add(r.id()));
         }
         // The rule and its companion platform rule go in one transaction: both or neither.
-        if (!store.deleteAll(ids)) {
-            return Optional.empty();
+        synchronized (this) {
+            if (!store.deleteAll(ids)) {
+                return Optional.empty();
+            }
+            rules = rules.stream().filter(r -> !ids.contains(r.id())).toList();
         }
-        rules.removeIf(r -> ids.contains(r.id()));
+        // Before the lifted nodes' records: a replica still holding the rule would revoke them again.
+        changes.publish(Change.Topic.REVOCATIONS);
+        // Lift what the store holds, including nodes another replica revoked under this rule just now.
+        registry.reloadAll();
         List<String> lifted = new ArrayList<>();
         String marker = REASON_PREFIX + id + " ";
         for (NodeEntry e : registry.entries()) {

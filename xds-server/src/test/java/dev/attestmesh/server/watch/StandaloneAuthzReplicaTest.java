@@ -427,8 +427,13 @@ class StandaloneAuthzReplicaTest {
                     ingress: [{port: 8443, appPort: 8080, policies: [strict]}]
                 """);
         assertEquals(List.of(), r1.view().requiredPolicies(spiffe("billing"), 8443), "not in the registry yet");
-        agent("billing").attestOnce();
         CheckRequest weakToBilling = toDestination(spiffe("weak"), spiffe("billing"), 8443);
+        // Until the replica knows the destination, what its port requires is unknown: denied, not "nothing".
+        CheckResponse unsynced = stubs.get(0).check(weakToBilling);
+        assertFalse(allowed(unsynced), "a destination the replica does not know is denied");
+        assertTrue(unsynced.getStatus().getMessage().startsWith("destination not synced"),
+                unsynced.getStatus().getMessage());
+        agent("billing").attestOnce();
         within(Duration.ofSeconds(1), stubs, weakToBilling, r -> deniedFor(r, "weak", "strict"));
         assertTrue(allowed(stubs.get(0).check(toDestination(spiffe("strong"), spiffe("billing"), 8443))));
         assertTrue(allowed(stubs.get(0).check(weakToOrders)));
