@@ -75,6 +75,11 @@ public final class StalenessBoundView implements RegistryView {
     }
 
     @Override
+    public boolean knowsDestination(String destinationPrincipal) {
+        return registry.knowsDestination(destinationPrincipal);
+    }
+
+    @Override
     public void addChangeListener(Runnable onChange) {
         registry.addChangeListener(onChange);
     }

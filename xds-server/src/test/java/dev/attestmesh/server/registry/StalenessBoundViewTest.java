@@ -50,6 +50,19 @@ class StalenessBoundViewTest {
     }
 
     @Test
+    void delegatesEveryReadToTheRegistry() {
+        RegistryView knowing = new EmptyView() {
+            @Override
+            public boolean knowsDestination(String destinationPrincipal) {
+                return destinationPrincipal.equals("spiffe://attestmesh.local/node/payments");
+            }
+        };
+        StalenessBoundView view = new StalenessBoundView(knowing, new DeafNotifier(), Duration.ofSeconds(1));
+        assertTrue(view.knowsDestination("spiffe://attestmesh.local/node/payments"));
+        assertEquals(false, view.knowsDestination("spiffe://attestmesh.local/node/orders"));
+    }
+
+    @Test
     void theSettingIsBounded() {
         DatabaseSettings embedded = DatabaseSettings.embedded();
         assertEquals(DatabaseSettings.DEFAULT_MAX_STALENESS, embedded.maxStaleness());
