@@ -209,7 +209,8 @@ public final class ControlPlane implements AutoCloseable {
                 new EnvoyNodeObserver(envoyNodes), syncTracker, meshMetrics.pushLatency()), cache);
 
         // On PostgreSQL, decisions stop once this replica has missed other replicas' changes for too long.
-        this.decider = new AuthzDecider(new StalenessBoundView(registry, changes, settings.database().maxStaleness()),
+        StalenessBoundView boundedView = new StalenessBoundView(registry, changes, settings.database().maxStaleness());
+        this.decider = new AuthzDecider(boundedView,
                 clock, AuthzDecider.Settings.defaults()
                 .withAllowInsecure(settings.devMode()));
         // Only the mesh's own Envoys (attested node certificates) and listed operator clients may ask
@@ -236,13 +237,14 @@ public final class ControlPlane implements AutoCloseable {
         // In memory for H2 (one process); in the shared table for PostgreSQL, so replicas accept each other's nonces.
         NonceStore nonces = JdbcNonceStore.forDatabase(db, clock, settings.nonceTtl(), settings.challengeLimits());
         this.nonces = nonces;
-        this.registryWatch = new RegistryWatchService(registry, policies, ca::trustBundle, watchSettings, clock);
+        this.registryWatch = new RegistryWatchService(registry, policies, ca::trustBundle, watchSettings, clock,
+                boundedView::unavailableReason); // a stale replica feeds no standalone ext_authz either
         AttestationAdmission admission = new AttestationAdmission(nonces, verifiers, policies::all, registrations::all,
                 ca::issuer, issuanceLog, registry, revocations.gate(), clock);
         ChallengeGate challenges = new ChallengeGate(nonces, registry,
                 new ChallengeRateLimiter(settings.challengeLimits()));
         AttestationGrpcService attestation = new AttestationGrpcService(challenges, admission,
-                settings.serviceAccountTokens(), ca::trustBundle, metrics, Optional.of(registryWatch));
+                settings.serviceAccountTokens(), ca::trustBundle, metrics, Optional.of(registryWatch), db);
 
         PeerCertificateInterceptor peer = new PeerCertificateInterceptor();
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.grpcBind(), settings.grpcPort()))

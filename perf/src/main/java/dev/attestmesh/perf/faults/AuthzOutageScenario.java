@@ -122,6 +122,35 @@ public final class AuthzOutageScenario {
         }
     }
 
+    /** Plaintext Checks against a standalone replica about {@code peer}'s certificate, one every few ms. */
+    record ReplicaChecks(ManagedChannel channel, CheckLoop loop) implements AutoCloseable {
+        static ReplicaChecks start(StandaloneAuthzServer authz, NodeAgent peer) {
+            ManagedChannel ch = Grpc.newChannelBuilder("127.0.0.1:" + authz.port(),
+                    InsecureChannelCredentials.create()).build();
+            Metadata md = new Metadata();
+            md.put(DemoAuthzClient.POLICY_HEADER, FaultMesh.POLICY);
+            AuthorizationGrpc.AuthorizationBlockingStub stub = AuthorizationGrpc.newBlockingStub(ch)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+            CheckRequest req = DemoAuthzClient.networkCheck(peer.credentials().orElseThrow().leaf(),
+                    FaultMesh.spiffeId("asker"));
+            CheckLoop loop = new CheckLoop(() -> {
+                CheckResponse r = stub.withDeadlineAfter(5, TimeUnit.SECONDS).check(req);
+                boolean ok = r.getStatus().getCode() == 0;
+                return new CheckLoop.Answer(ok, ok ? "" : r.getStatus().getMessage());
+            }, PostgresOutageScenario.CHECK_PERIOD_MILLIS);
+            return new ReplicaChecks(ch, loop);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            try {
+                loop.stop();
+            } finally {
+                channel.shutdownNow();
+            }
+        }
+    }
+
     private static void report(Map<String, Object> f, List<String> problems, Settings s,
             List<CheckLoop.Decision> decisions, long stopAt, long startAt) {
         String stale = PostgresOutageScenario.STALE;
@@ -171,7 +200,7 @@ public final class AuthzOutageScenario {
     }
 
     /** A replica certificate from the mesh CA, written as {@code attestmesh ca issue-client --replica} writes it. */
-    private static Path issueReplica(ControlPlane cp, Path dir) throws Exception {
+    static Path issueReplica(ControlPlane cp, Path dir) throws Exception {
         KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
         g.initialize(new ECGenParameterSpec("secp256r1"));
         KeyPair kp = g.generateKeyPair();

@@ -1,12 +1,14 @@
 package dev.attestmesh.perf.faults;
 
 import dev.attestmesh.agent.NodeAgent;
+import dev.attestmesh.authz.standalone.StandaloneAuthzServer;
 import dev.attestmesh.issuance.IssuanceLogEntry;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
 import dev.attestmesh.server.demo.DemoAuthzClient;
 import dev.attestmesh.server.store.DatabaseSettings;
+import dev.attestmesh.server.watch.RegistryWatchSettings;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +36,10 @@ import java.util.concurrent.TimeUnit;
  *       ({@code staleness}), then deny with "registry view is stale";</li>
  *   <li>PostgreSQL is started again: attestations and Check must recover by themselves, within 60 s.</li>
  * </ol>
+ * A standalone ext_authz replica ({@code attestmesh authz}) watches this control plane throughout, with the same
+ * staleness bound, and is asked the same Check: once the control plane's own view is stale it stops serving the
+ * registry watch, so the replica too must deny as stale before PostgreSQL is back (never allow from a view that may
+ * miss revocations), and allow again by itself afterwards.
  * Afterwards every attestation that was answered has its node record and log entry, and the log's hash chain holds.
  */
 public final class PostgresOutageScenario {
@@ -63,13 +69,26 @@ public final class PostgresOutageScenario {
                     Optional.of(dir.resolve("policies.yaml"))).withRegistrationFile(Optional.of(dir.resolve(
                     "registrations.yaml"))).withDatabase(DatabaseSettings.of(pg.jdbcUrl(), "", "")
                     .withMaxStaleness(s.staleness()));
-            try (ControlPlane cp = ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.defaults())) {
+            try (ControlPlane cp = ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.defaults(),
+                    new RegistryWatchSettings(Set.of("spiffe://attestmesh.local/attestmesh/replica/"
+                            + AuthzOutageScenario.REPLICA), Duration.ofSeconds(1)))) {
                 String target = "127.0.0.1:" + cp.grpcPort();
                 NodeAgent asker = FaultMesh.agent(target, cp.trustBundle(), dir, "asker");
                 NodeAgent peer = FaultMesh.agent(target, cp.trustBundle(), dir, "peer");
                 asker.attestOnce();
                 peer.attestOnce();
-                try (DemoAuthzClient authz = new DemoAuthzClient(target, asker)) {
+                Path replica = AuthzOutageScenario.issueReplica(cp, dir);
+                try (DemoAuthzClient authz = new DemoAuthzClient(target, asker);
+                        StandaloneAuthzServer standalone = StandaloneAuthzServer.start(new StandaloneAuthzServer.Settings(
+                                target, cp.caBundleFile(), replica.resolve("cert-chain.pem"), replica.resolve("key.pem"),
+                                Optional.empty(), "127.0.0.1", 0, true, true, s.staleness(),
+                                AuthzOutageScenario.REPLICA, 10_000).withAllowInsecure(true))) {
+                    if (!standalone.view().awaitFirstSnapshot(Duration.ofSeconds(30))) {
+                        problems.add("the standalone replica got no registry snapshot within 30 s");
+                        return new ScenarioResult("postgres", f, problems);
+                    }
+                    AuthzOutageScenario.ReplicaChecks replicaChecks = AuthzOutageScenario.ReplicaChecks.start(standalone,
+                            peer);
                     CheckLoop checks = new CheckLoop(() -> {
                         DemoAuthzClient.Result r = authz.check(peer.credentials().orElseThrow().leaf(),
                                 FaultMesh.spiffeId("asker"), List.of(FaultMesh.POLICY));
@@ -86,16 +105,19 @@ public final class PostgresOutageScenario {
                     pg.startServer();
                     long startedAt = System.nanoTime();
                     long deadline = startedAt + TimeUnit.SECONDS.toNanos(60);
-                    while ((load.firstOkStartedAfter(startedAt).isEmpty() || checks.first(startedAt, true, "").isEmpty())
+                    while ((load.firstOkStartedAfter(startedAt).isEmpty() || checks.first(startedAt, true, "").isEmpty()
+                            || replicaChecks.loop().first(startedAt, true, "").isEmpty())
                             && System.nanoTime() < deadline) {
                         Thread.sleep(20);
                     }
                     Thread.sleep(2_000);
                     load.stop();
                     checks.stop();
+                    replicaChecks.close();
                     f.put("pgStopMs", FaultMesh.millisSince(stopAt, stoppedAt));
                     f.put("pgStartMs", FaultMesh.millisSince(startAt, startedAt));
                     report(f, problems, s, load.events(), checks.decisions(), stopAt, stoppedAt, startAt, startedAt);
+                    replicaReport(f, problems, s, replicaChecks.loop().decisions(), stopAt, startAt, startedAt);
                     verifyStore(cp, load.events(), f, problems);
                 }
             }
@@ -191,6 +213,42 @@ public final class PostgresOutageScenario {
         f.put("startToFirstCheckAllowedMs", checkBack.map(d -> FaultMesh.millisSince(startAt, d.nanos())).orElse(-1L));
         if (checkBack.isEmpty()) {
             problems.add("Check did not allow again within 60 s of PostgreSQL's start");
+        }
+    }
+
+    /**
+     * The standalone replica: allowed until the control plane's view turned stale and it stopped serving the watch,
+     * then denied as stale (its own bound counts from the last heartbeat it got) while PostgreSQL was down, then
+     * allowed again once it is back.
+     */
+    private static void replicaReport(Map<String, Object> f, List<String> problems, Settings s,
+            List<CheckLoop.Decision> decisions, long stopAt, long startAt, long startedAt) {
+        Optional<CheckLoop.Decision> firstStale = decisions.stream().filter(d -> d.nanos() >= stopAt && !d.allowed()
+                && d.message().startsWith(STALE)).findFirst();
+        long otherDenials = decisions.stream().filter(d -> !d.allowed() && !d.message().startsWith(STALE)).count();
+        long allowedWhileStale = firstStale.map(st -> decisions.stream().filter(d -> d.nanos() > st.nanos()
+                && d.nanos() < startAt && d.allowed()).count()).orElse(0L);
+        Optional<CheckLoop.Decision> back = decisions.stream().filter(d -> d.nanos() >= startedAt && d.allowed())
+                .findFirst();
+        f.put("replicaChecks", decisions.size());
+        f.put("stopToFirstReplicaCheckDeniedStaleMs", firstStale.map(d -> FaultMesh.millisSince(stopAt, d.nanos()))
+                .orElse(-1L));
+        firstStale.ifPresent(d -> f.put("replicaStaleDenial", d.message()));
+        f.put("replicaChecksAllowedWhileStale", allowedWhileStale);
+        f.put("replicaChecksDeniedOtherwise", otherDenials);
+        f.put("startToFirstReplicaCheckAllowedMs", back.map(d -> FaultMesh.millisSince(startAt, d.nanos())).orElse(-1L));
+        if (firstStale.isEmpty()) {
+            problems.add("the standalone replica never denied as stale while PostgreSQL was down: its control plane "
+                    + "kept feeding it a view that may miss other replicas' revocations");
+        }
+        if (allowedWhileStale > 0) {
+            problems.add(allowedWhileStale + " replica Checks were allowed after its view became stale");
+        }
+        if (otherDenials > 0) {
+            problems.add(otherDenials + " replica Checks were denied for another reason than staleness");
+        }
+        if (back.isEmpty()) {
+            problems.add("the standalone replica did not allow again within 60 s of PostgreSQL's start");
         }
     }
 

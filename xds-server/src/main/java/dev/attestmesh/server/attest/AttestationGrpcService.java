@@ -27,6 +27,7 @@ import dev.attestmesh.identity.TokenRejectedException;
 import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.server.registration.RegistrationRegistry;
+import dev.attestmesh.server.store.Database;
 import dev.attestmesh.server.store.StoreException;
 import dev.attestmesh.server.watch.RegistryWatchService;
 import dev.attestmesh.server.xds.AttestedStreamCallbacks;
@@ -84,9 +85,12 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
      * @param challenges issues nonces within the Challenge limits (lanes, rate limits, caps)
      * @param registryWatch serves {@code WatchRegistry}; when empty the RPC answers UNIMPLEMENTED
      */
+    private final Database store;
+
     public AttestationGrpcService(ChallengeGate challenges, AttestationAdmission admission,
             ServiceAccountTokenVerifier tokens, Supplier<List<X509Certificate>> trustBundle, AttestationMetrics metrics,
-            Optional<RegistryWatchService> registryWatch) {
+            Optional<RegistryWatchService> registryWatch, Database store) {
+        this.store = store;
         this.challenges = challenges;
         this.admission = admission;
         this.tokens = tokens;
@@ -277,7 +281,8 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
                 request.getSpiffeId().isEmpty() ? Optional.empty() : Optional.of(request.getSpiffeId()), peer);
         AdmittedNode admitted;
         try {
-            admitted = admission.admit(admissionRequest);
+            // One group write of the embedded store covers the log entry and the record before the answer.
+            admitted = store.writtenOnReturn(() -> admission.admit(admissionRequest));
         } catch (AdmissionRefusedException e) {
             throw status(e).withDescription(e.getMessage()).asRuntimeException();
         }

@@ -42,6 +42,10 @@ public final class Database implements AutoCloseable {
     private final Optional<Connection> keepOpen;
     private final Optional<DatabaseSettings> dedicated;
     private final boolean exclusive;
+    /** The embedded file store's group commit; null for PostgreSQL, whose commits are durable already. */
+    private final EmbeddedGroupCommit groupCommit;
+    /** Set on a thread inside {@link #writtenOnReturn}: its transactions' file writes wait for the scope's end. */
+    private final ThreadLocal<boolean[]> deferredWrite = new ThreadLocal<>();
     private final java.util.concurrent.ConcurrentHashMap<Class<?>, Object> attachments =
             new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -56,6 +60,8 @@ public final class Database implements AutoCloseable {
             // An embedded H2 database closes with its last connection; holding one keeps it open (and
             // its file lock held) for the life of the control plane instead of reopening per query.
             this.keepOpen = holdOpen ? Optional.of(dataSource.getConnection()) : Optional.empty();
+            this.groupCommit = vendor == Vendor.H2 && exclusive && keepOpen.isPresent()
+                    ? EmbeddedGroupCommit.of(keepOpen.get()) : null;
         } catch (SQLException e) {
             throw new StoreException("cannot open " + description + ": " + e.getMessage(), e);
         }
@@ -119,13 +125,13 @@ public final class Database implements AutoCloseable {
         JdbcDataSource ds = new JdbcDataSource();
         // FILE_LOCK=FILE keeps a second process from opening the same file; AUTO_SERVER stays off so the
         // database is never reachable over the network. QUERY_CACHE_SIZE keeps every statement of the
-        // attestation path parsed per session (H2's default of 8 is smaller than that set). WRITE_DELAY=0
-        // writes every commit to the file before the commit returns (H2's default writes them in the
-        // background about every 500 ms), so an answered Attest survives a kill -9 of the process: its log
-        // entry and node record are in the file. It does not fsync: an OS crash or power loss can still
-        // lose what the OS had not yet written (docs/reliability.md, "Fault suite").
+        // attestation path parsed per session (H2's default of 8 is smaller than that set). H2 writes commits
+        // to its file in the background (WRITE_DELAY, 500 ms); inTransaction waits for a group write
+        // (EmbeddedGroupCommit) after every transaction that changed something, so an answered Attest
+        // survives a kill -9: its log entry and node record are in the file. It does not fsync: an OS crash
+        // or power loss can still lose what the OS had not yet written (docs/reliability.md, "Fault suite").
         ds.setURL("jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("attestmesh")
-                + ";FILE_LOCK=FILE;DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=64;WRITE_DELAY=0");
+                + ";FILE_LOCK=FILE;DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=64");
         ds.setUser("attestmesh");
         ds.setPassword("");
         // Pooled, because opening an H2 session per transaction costs more than the transaction on the
@@ -205,12 +211,14 @@ public final class Database implements AutoCloseable {
 
     /** Runs {@code work} in one transaction, committing on success and rolling back on failure. */
     public <T> T inTransaction(SqlWork<T> work) {
+        T result;
+        boolean wrote = false;
         try (Connection c = connection()) {
             c.setAutoCommit(false);
             try {
-                T result = work.run(c);
+                result = work.run(c);
+                wrote = groupCommit != null && EmbeddedGroupCommit.hasChanges(c);
                 c.commit();
-                return result;
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;
@@ -218,6 +226,61 @@ public final class Database implements AutoCloseable {
         } catch (SQLException e) {
             throw new StoreException("database operation failed on " + description + ": " + e.getMessage(), e);
         }
+        if (wrote) {
+            boolean[] deferred = deferredWrite.get();
+            if (deferred != null) {
+                deferred[0] = true; // written once, when the enclosing writtenOnReturn scope ends
+            } else {
+                awaitWritten();
+            }
+        }
+        return result;
+    }
+
+    /**
+     * Runs {@code work} so that every transaction it commits on this thread is in the database file when this
+     * returns (or throws), with one group write at the end instead of a wait after each transaction: the
+     * attestation path commits its issuance-log entry under the log's lock and its node record after it, and
+     * neither waits for the file while holding anything. Only the embedded H2 store defers anything; on
+     * PostgreSQL every commit is durable when it returns, and this just runs {@code work}. Nested scopes
+     * belong to the outermost.
+     */
+    public <T, E extends Exception> T writtenOnReturn(ThrowingSupplier<T, E> work) throws E {
+        if (groupCommit == null || deferredWrite.get() != null) {
+            return work.get();
+        }
+        boolean[] pending = {false};
+        deferredWrite.set(pending);
+        try {
+            return work.get();
+        } finally {
+            deferredWrite.remove();
+            if (pending[0]) {
+                awaitWritten();
+            }
+        }
+    }
+
+    private void awaitWritten() {
+        // Embedded H2: durable once in the file (not only committed in memory) before anyone is answered.
+        try {
+            groupCommit.awaitWritten();
+        } catch (RuntimeException e) {
+            throw new StoreException("committed, but could not write the embedded database file "
+                    + description + ": " + rootMessage(e), e);
+        }
+    }
+
+    /** Store writes of the embedded file store's group commit, and the transactions that waited for them. */
+    public Optional<long[]> groupCommitCounts() {
+        return groupCommit == null ? Optional.empty()
+                : Optional.of(new long[] {groupCommit.writes(), groupCommit.waits()});
+    }
+
+    /** Work that returns a value and may throw {@code E}. */
+    @FunctionalInterface
+    public interface ThrowingSupplier<T, E extends Exception> {
+        T get() throws E;
     }
 
     /**

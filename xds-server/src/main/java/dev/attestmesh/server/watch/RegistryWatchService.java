@@ -74,6 +74,7 @@ public final class RegistryWatchService implements AutoCloseable {
     private final RegistryWatchSettings settings;
     private final Supplier<List<X509Certificate>> trustBundle;
     private final Clock clock;
+    private final Supplier<Optional<String>> sourceUnavailable;
     private final RegistryStateReader reader;
     private final ScheduledExecutorService executor;
     private final Set<WatchStream> streams = new CopyOnWriteArraySet<>();
@@ -84,6 +85,20 @@ public final class RegistryWatchService implements AutoCloseable {
 
     public RegistryWatchService(NodeRegistry registry, PolicyRegistry policies,
             Supplier<List<X509Certificate>> trustBundle, RegistryWatchSettings settings, Clock clock) {
+        this(registry, policies, trustBundle, settings, clock, Optional::empty);
+    }
+
+    /**
+     * @param sourceUnavailable why this control plane's own view may be stale (a PostgreSQL replica deaf to the
+     *     shared store longer than {@code attestmesh.database.max-staleness}); while it says so, no watch is
+     *     served and open streams are closed with {@code UNAVAILABLE} at the latest on the next heartbeat, so the
+     *     standalone replicas stop receiving heartbeats and apply their own staleness bound instead of trusting
+     *     a view that may miss revocations
+     */
+    public RegistryWatchService(NodeRegistry registry, PolicyRegistry policies,
+            Supplier<List<X509Certificate>> trustBundle, RegistryWatchSettings settings, Clock clock,
+            Supplier<Optional<String>> sourceUnavailable) {
+        this.sourceUnavailable = sourceUnavailable;
         this.settings = settings;
         this.trustBundle = trustBundle;
         String trustDomain = ControlPlaneTrustManager.trustDomainOf(trustBundle.get());
@@ -160,6 +175,11 @@ public final class RegistryWatchService implements AutoCloseable {
      * even if its URI were listed, and the registry is not consulted, so no attested node can become a replica.
      */
     private Optional<Status> admission(X509Certificate leaf) {
+        Optional<String> stale = sourceUnavailable.get();
+        if (stale.isPresent()) {
+            return Optional.of(Status.UNAVAILABLE.withDescription("this control plane serves no registry watch now: "
+                    + stale.get()));
+        }
         if (settings.replicaIdentities().isEmpty()) {
             return Optional.of(Status.PERMISSION_DENIED.withDescription("no authz replica identities are configured "
                     + "on this control plane, so WatchRegistry is refused; list the replicas' reserved SPIFFE IDs "
