@@ -133,8 +133,11 @@ public final class PostgresOutageScenario {
         // the start command: it was down for all of their time. (One that started while it was stopping may still
         // have succeeded, and one that waited for a pooled connection until it was back may succeed; those are
         // counted apart.)
+        // A refusal counts from the moment the stop was asked for (a call that began while PostgreSQL was shutting
+        // down and was refused is an outage refusal); a success only if PostgreSQL was down for all of its time.
         Map<String, Long> duringOutage = new TreeMap<>();
-        events.stream().filter(e -> e.startNanos() >= stoppedAt && e.endNanos() < startAt)
+        events.stream().filter(e -> e.startNanos() >= stopAt && e.endNanos() < startAt
+                        && (!e.ok() || e.startNanos() >= stoppedAt))
                 .forEach(e -> duringOutage.merge(e.code(), 1L, Long::sum));
         f.put("okStartedWhileStopping", events.stream().filter(e -> e.ok() && e.startNanos() >= stopAt
                 && e.startNanos() < stoppedAt).count());

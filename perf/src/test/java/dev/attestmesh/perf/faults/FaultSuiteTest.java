@@ -39,7 +39,7 @@ class FaultSuiteTest {
             throws Exception {
         assumeTrue(ThrowawayPostgres.unavailableReason().isEmpty(), () -> "the PostgreSQL outage is not tested here: "
                 + ThrowawayPostgres.unavailableReason().orElse(""));
-        ScenarioResult r = PostgresOutageScenario.run(new PostgresOutageScenario.Settings(3, 12, Duration.ofSeconds(4),
+        ScenarioResult r = PostgresOutageScenario.run(new PostgresOutageScenario.Settings(3, 14, Duration.ofSeconds(4),
                 2));
         report(r);
         Map<String, Object> f = r.figures();
