@@ -79,20 +79,8 @@ public final class AuthzOutageScenario {
                     problems.add("the replica got no registry snapshot within 30 s");
                     return new ScenarioResult("authz", f, problems);
                 }
-                ManagedChannel ch = Grpc.newChannelBuilder("127.0.0.1:" + authz.port(),
-                        InsecureChannelCredentials.create()).build();
-                try {
-                    Metadata md = new Metadata();
-                    md.put(DemoAuthzClient.POLICY_HEADER, FaultMesh.POLICY);
-                    AuthorizationGrpc.AuthorizationBlockingStub stub = AuthorizationGrpc.newBlockingStub(ch)
-                            .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
-                    CheckRequest req = DemoAuthzClient.networkCheck(peer.credentials().orElseThrow().leaf(),
-                            FaultMesh.spiffeId("asker"));
-                    CheckLoop checks = new CheckLoop(() -> {
-                        CheckResponse r = stub.withDeadlineAfter(5, TimeUnit.SECONDS).check(req);
-                        boolean ok = r.getStatus().getCode() == 0;
-                        return new CheckLoop.Answer(ok, ok ? "" : r.getStatus().getMessage());
-                    }, PostgresOutageScenario.CHECK_PERIOD_MILLIS);
+                try (ReplicaChecks replicaChecks = ReplicaChecks.start(authz, peer)) {
+                    CheckLoop checks = replicaChecks.loop();
                     Thread.sleep(TimeUnit.SECONDS.toMillis(s.beforeSeconds()));
                     long stopAt = System.nanoTime();
                     cp.close();
@@ -109,8 +97,6 @@ public final class AuthzOutageScenario {
                     checks.stop();
                     report(f, problems, s, checks.decisions(), stopAt, startAt);
                     f.put("controlPlaneRestartMs", FaultMesh.millisSince(startAt, startedAt));
-                } finally {
-                    ch.shutdownNow();
                 }
             }
             return new ScenarioResult("authz", f, problems);

@@ -87,38 +87,41 @@ public final class PostgresOutageScenario {
                         problems.add("the standalone replica got no registry snapshot within 30 s");
                         return new ScenarioResult("postgres", f, problems);
                     }
-                    AuthzOutageScenario.ReplicaChecks replicaChecks = AuthzOutageScenario.ReplicaChecks.start(standalone,
-                            peer);
-                    CheckLoop checks = new CheckLoop(() -> {
-                        DemoAuthzClient.Result r = authz.check(peer.credentials().orElseThrow().leaf(),
-                                FaultMesh.spiffeId("asker"), List.of(FaultMesh.POLICY));
-                        return new CheckLoop.Answer(r.allowed(), r.allowed() ? "" : r.detail());
-                    }, CHECK_PERIOD_MILLIS);
-                    AttestLoad load = new AttestLoad(target, cp.trustBundle(), dir, "pg-", s.clients(), 1_000_000);
-                    Thread.sleep(TimeUnit.SECONDS.toMillis(s.beforeSeconds()));
-                    long stopAt = System.nanoTime();
-                    pg.stopServer();
-                    long stoppedAt = System.nanoTime();
-                    Thread.sleep(Math.max(0, TimeUnit.SECONDS.toMillis(s.outageSeconds())
-                            - FaultMesh.millisSince(stopAt, stoppedAt)));
-                    long startAt = System.nanoTime();
-                    pg.startServer();
-                    long startedAt = System.nanoTime();
-                    long deadline = startedAt + TimeUnit.SECONDS.toNanos(60);
-                    while ((load.firstOkStartedAfter(startedAt).isEmpty() || checks.first(startedAt, true, "").isEmpty()
-                            || replicaChecks.loop().first(startedAt, true, "").isEmpty())
-                            && System.nanoTime() < deadline) {
-                        Thread.sleep(20);
+                    try (AuthzOutageScenario.ReplicaChecks replicaChecks = AuthzOutageScenario.ReplicaChecks.start(
+                            standalone, peer)) {
+                        CheckLoop checks = new CheckLoop(() -> {
+                            DemoAuthzClient.Result r = authz.check(peer.credentials().orElseThrow().leaf(),
+                                    FaultMesh.spiffeId("asker"), List.of(FaultMesh.POLICY));
+                            return new CheckLoop.Answer(r.allowed(), r.allowed() ? "" : r.detail());
+                        }, CHECK_PERIOD_MILLIS);
+                        AttestLoad load = new AttestLoad(target, cp.trustBundle(), dir, "pg-", s.clients(), 1_000_000);
+                        Thread.sleep(TimeUnit.SECONDS.toMillis(s.beforeSeconds()));
+                        long stopAt = System.nanoTime();
+                        pg.stopServer();
+                        long stoppedAt = System.nanoTime();
+                        Thread.sleep(Math.max(0, TimeUnit.SECONDS.toMillis(s.outageSeconds())
+                                - FaultMesh.millisSince(stopAt, stoppedAt)));
+                        long startAt = System.nanoTime();
+                        pg.startServer();
+                        long startedAt = System.nanoTime();
+                        long deadline = startedAt + TimeUnit.SECONDS.toNanos(60);
+                        while ((load.firstOkStartedAfter(startedAt).isEmpty()
+                                || checks.first(startedAt, true, "").isEmpty()
+                                || replicaChecks.loop().first(startedAt, true, "").isEmpty())
+                                && System.nanoTime() < deadline) {
+                            Thread.sleep(20);
+                        }
+                        Thread.sleep(2_000);
+                        load.stop();
+                        checks.stop();
+                        replicaChecks.loop().stop();
+                        f.put("pgStopMs", FaultMesh.millisSince(stopAt, stoppedAt));
+                        f.put("pgStartMs", FaultMesh.millisSince(startAt, startedAt));
+                        report(f, problems, s, load.events(), checks.decisions(), stopAt, stoppedAt, startAt,
+                                startedAt);
+                        replicaReport(f, problems, s, replicaChecks.loop().decisions(), stopAt, startAt, startedAt);
+                        verifyStore(cp, load.events(), f, problems);
                     }
-                    Thread.sleep(2_000);
-                    load.stop();
-                    checks.stop();
-                    replicaChecks.close();
-                    f.put("pgStopMs", FaultMesh.millisSince(stopAt, stoppedAt));
-                    f.put("pgStartMs", FaultMesh.millisSince(startAt, startedAt));
-                    report(f, problems, s, load.events(), checks.decisions(), stopAt, stoppedAt, startAt, startedAt);
-                    replicaReport(f, problems, s, replicaChecks.loop().decisions(), stopAt, startAt, startedAt);
-                    verifyStore(cp, load.events(), f, problems);
                 }
             }
             return new ScenarioResult("postgres", f, problems);

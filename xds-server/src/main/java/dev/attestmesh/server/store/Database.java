@@ -271,12 +271,6 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    /** Store writes of the embedded file store's group commit, and the transactions that waited for them. */
-    public Optional<long[]> groupCommitCounts() {
-        return groupCommit == null ? Optional.empty()
-                : Optional.of(new long[] {groupCommit.writes(), groupCommit.waits()});
-    }
-
     /** Work that returns a value and may throw {@code E}. */
     @FunctionalInterface
     public interface ThrowingSupplier<T, E extends Exception> {

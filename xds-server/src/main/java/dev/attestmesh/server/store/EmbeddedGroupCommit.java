@@ -32,8 +32,6 @@ final class EmbeddedGroupCommit {
     /** Store writes started / completed by {@link #awaitWritten}; a write's number is its start count. */
     private final AtomicLong started = new AtomicLong();
     private volatile long completed;
-    private final AtomicLong writes = new AtomicLong();
-    private final AtomicLong waits = new AtomicLong();
 
     private EmbeddedGroupCommit(MVStore store) {
         this.store = store;
@@ -58,7 +56,6 @@ final class EmbeddedGroupCommit {
      * with the connection already given back to the pool.
      */
     void awaitWritten() {
-        waits.incrementAndGet();
         // A store write that starts after this read starts after the caller's commit, so it covers it.
         long needed = started.get() + 1;
         writing.lock();
@@ -70,20 +67,9 @@ final class EmbeddedGroupCommit {
             // MVStore.commit writes all unsaved changes (or returns at once when another thread's store
             // operation, H2's background writer included, started after it was called and so covers them).
             store.commit();
-            writes.incrementAndGet();
             completed = number;
         } finally {
             writing.unlock();
         }
-    }
-
-    /** Store writes made here so far. */
-    long writes() {
-        return writes.get();
-    }
-
-    /** Transactions that waited for a write so far. */
-    long waits() {
-        return waits.get();
     }
 }
