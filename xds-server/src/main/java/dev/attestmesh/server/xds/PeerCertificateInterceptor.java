@@ -22,6 +22,9 @@ import javax.net.ssl.SSLSession;
 public final class PeerCertificateInterceptor implements ServerInterceptor {
     private static final Context.Key<X509Certificate[]> PEER_CHAIN = Context.key("attestmesh-peer-chain");
     private static final Context.Key<SocketAddress> PEER_ADDRESS = Context.key("attestmesh-peer-address");
+    /** Name of the {@link SSLSession} value holding the session's verified peer chain. */
+    private static final String SESSION_CHAIN = "dev.attestmesh.peer-chain";
+    private static final X509Certificate[] NO_CHAIN = new X509Certificate[0];
 
     /** The current call's verified peer chain (leaf first), if the client presented one. */
     public static Optional<X509Certificate[]> currentPeerChain() {
@@ -33,22 +36,35 @@ public final class PeerCertificateInterceptor implements ServerInterceptor {
         return Optional.ofNullable(PEER_ADDRESS.get());
     }
 
+    /**
+     * The session's verified peer chain (leaf first), empty when the client presented none. Computed once
+     * per TLS session and kept in it: without a client certificate {@link SSLSession#getPeerCertificates}
+     * throws, and an exception with its stack trace on every unauthenticated call (each Challenge, each
+     * first Attest) is a measurable share of an attestation.
+     */
+    static X509Certificate[] verifiedChain(SSLSession session) {
+        if (session.getValue(SESSION_CHAIN) instanceof X509Certificate[] cached) {
+            return cached;
+        }
+        X509Certificate[] chain;
+        try {
+            Certificate[] certs = session.getPeerCertificates();
+            chain = new X509Certificate[certs.length];
+            for (int i = 0; i < certs.length; i++) {
+                chain[i] = (X509Certificate) certs[i];
+            }
+        } catch (SSLPeerUnverifiedException e) {
+            chain = NO_CHAIN; // no client certificate: allowed for the attestation service only
+        }
+        session.putValue(SESSION_CHAIN, chain);
+        return chain;
+    }
+
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
             ServerCallHandler<Q, R> next) {
         SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
-        X509Certificate[] chain = null;
-        if (session != null) {
-            try {
-                Certificate[] certs = session.getPeerCertificates();
-                chain = new X509Certificate[certs.length];
-                for (int i = 0; i < certs.length; i++) {
-                    chain[i] = (X509Certificate) certs[i];
-                }
-            } catch (SSLPeerUnverifiedException e) {
-                chain = null; // no client certificate: allowed for the attestation service only
-            }
-        }
+        X509Certificate[] chain = session == null ? null : verifiedChain(session);
         Context context = Context.current();
         SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
         if (remote != null) {
