@@ -164,7 +164,7 @@ public final class RegistryWatchService implements AutoCloseable {
         streams.add(s);
         LOG.info("registry watch opened by {} (replica '{}')", s.spiffeId, s.replicaId);
         executor.execute(() -> {
-            ensureCurrent();
+            refresh(); // changes made while nobody watched were not followed (changed() skips them)
             s.sync(false);
         });
     }
@@ -209,6 +209,11 @@ public final class RegistryWatchService implements AutoCloseable {
     }
 
     private void changed() {
+        if (streams.isEmpty()) {
+            // Nobody watches (the usual case without standalone ext_authz replicas): no task, no thread wake-up
+            // per attestation. A replica that subscribes later reads the state afresh.
+            return;
+        }
         if (syncQueued.compareAndSet(false, true)) {
             try {
                 executor.execute(() -> {

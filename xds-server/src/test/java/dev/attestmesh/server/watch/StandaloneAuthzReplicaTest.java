@@ -276,6 +276,26 @@ class StandaloneAuthzReplicaTest {
     }
 
     @Test
+    void aReplicaSubscribingAfterChangesMadeWhileNobodyWatchedSeesThem() throws Exception {
+        // The watch service follows registry changes only while someone watches; a later subscriber must
+        // still start from the current registry, not from the state the previous watcher last saw.
+        StandaloneAuthzServer first = replica("authz-1", true);
+        var firstStub = plaintextClient(first);
+        within(Duration.ofSeconds(5), List.of(firstStub), byPrincipal(spiffe("payments")), r -> !allowed(r));
+        first.close();
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (cp.registryWatch().activeStreams() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(0, cp.registryWatch().activeStreams(), "the first replica's watch ended");
+        AgentCredentials creds = agent("payments").attestOnce();
+
+        StandaloneAuthzServer second = replica("authz-2", true);
+        within(Duration.ofSeconds(2), List.of(plaintextClient(second)), byCertificate(creds.leaf()),
+                StandaloneAuthzReplicaTest::allowed);
+    }
+
+    @Test
     void keepsServingUntilStalenessThenFailsClosedAndRecoversAfterRestart() throws Exception {
         StandaloneAuthzServer r1 = replica("authz-1", true);
         var stubs = List.of(plaintextClient(r1));
