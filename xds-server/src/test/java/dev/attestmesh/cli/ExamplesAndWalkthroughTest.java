@@ -74,7 +74,9 @@ class ExamplesAndWalkthroughTest {
     }
 
     private static ParseResult parse(List<String> args) {
-        return new CommandLine(new AttestMeshCli())
+        // What ./attestmesh accepts: the control plane's commands and the agent's (attestmesh-cli adds it, and
+        // `./attestmesh agent` runs the agent's own executable with the same options).
+        return new CommandLine(new AttestMeshCli()).addSubcommand(new dev.attestmesh.agent.cli.AgentCommand())
                 .setDefaultValueProvider(new EnvironmentDefaultProvider(Map.of(), new Properties()))
                 .parseArgs(args.toArray(String[]::new)).subcommand();
     }

@@ -154,7 +154,10 @@ class HelmChartServerConfigTest {
         List<String> args = new ArrayList<>();
         assertTrue(container.path("command").isMissingNode(), "the image's entrypoint runs the CLI: " + container);
         container.path("args").forEach(a -> args.add(a.asText()));
-        CommandLine cli = new CommandLine(new AttestMeshCli())
+        // The control plane's CLI plus the agent's command, as `./attestmesh` offers them: the chart's agent containers
+        // still pass `agent` as their first argument. (The node-agent image's entrypoint is the agent itself, so a
+        // chart for that image passes the agent's options only: docs/kubernetes.md, "Images".)
+        CommandLine cli = new CommandLine(new AttestMeshCli()).addSubcommand(new dev.attestmesh.agent.cli.AgentCommand())
                 .setDefaultValueProvider(new EnvironmentDefaultProvider(env, new Properties()));
         return cli.parseArgs(args.toArray(String[]::new));
     }

@@ -256,7 +256,8 @@ class ProcessLifecycleTest {
         Path out = dir.resolve("agent-out");
         Path socket = dir.resolve("sds.sock");
         Path agentLog = dir.resolve("agent.log");
-        Process agent = start(agentLog, "agent", "--control-plane", server.grpcTarget(),
+        // The agent's own executable (its main class; xds-server has node-agent on its test class path only).
+        Process agent = startMain(agentLog, dev.attestmesh.agent.cli.AgentMain.class.getName(), "--control-plane", server.grpcTarget(),
                 "--ca-bundle", data.resolve("ca-bundle.pem").toString(), "--node-id", "node-agent", "--tee", "sim",
                 "--sim-measurement", TestMesh.GOOD, "--output", out.toString(), "--sds-socket", socket.toString());
         awaitTrue(() -> Files.exists(out.resolve("cert-chain.pem")) && Files.exists(socket), START_LIMIT,
@@ -329,9 +330,14 @@ class ProcessLifecycleTest {
 
     /** Starts {@code attestmesh ARGS} as a separate JVM on this test's class path, its output in {@code log}. */
     private Process start(Path log, String... args) throws IOException {
+        return startMain(log, AttestMeshCli.class.getName(), args);
+    }
+
+    /** Starts {@code mainClass ARGS} as a separate JVM on this test's class path, its output in {@code log}. */
+    private Process startMain(Path log, String mainClass, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), AttestMeshCli.class.getName()));
+                "-cp", System.getProperty("java.class.path"), mainClass));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("ATTESTMESH_TEST_LOG_LEVEL", "INFO"); // logback-test.xml is on this class path

@@ -11,11 +11,11 @@ import picocli.CommandLine.Model.OptionSpec;
  * Supplies option defaults from {@code ATTESTMESH_<OPTION>} environment variables, then from the
  * configuration file, then from the option's own default.
  */
-final class EnvironmentDefaultProvider implements CommandLine.IDefaultValueProvider {
+public final class EnvironmentDefaultProvider implements CommandLine.IDefaultValueProvider {
     private final Map<String, String> env;
     private final Properties file;
 
-    EnvironmentDefaultProvider(Map<String, String> env, Properties file) {
+    public EnvironmentDefaultProvider(Map<String, String> env, Properties file) {
         this.env = env;
         this.file = file;
     }
@@ -35,7 +35,7 @@ final class EnvironmentDefaultProvider implements CommandLine.IDefaultValueProvi
     }
 
     /** {@code control-plane} to {@code ATTESTMESH_CONTROL_PLANE}. */
-    static String environmentName(String optionKey) {
+    public static String environmentName(String optionKey) {
         return "ATTESTMESH_" + optionKey.toUpperCase(Locale.ROOT).replace('-', '_');
     }
 }

@@ -2,6 +2,7 @@ package dev.attestmesh.server.demo;
 
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import dev.attestmesh.agent.ControlPlaneChannels;
 import dev.attestmesh.agent.NodeAgent;
 import dev.attestmesh.ca.Pem;
 import io.envoyproxy.envoy.config.core.v3.Address;
@@ -33,7 +34,12 @@ public final class DemoAuthzClient implements AutoCloseable {
     private final ManagedChannel channel;
 
     public DemoAuthzClient(String target, NodeAgent asker) {
-        this.channel = MeshDemo.channelAs(target, asker);
+        this.channel = channelAs(target, asker);
+    }
+
+    /** A channel to the control plane authenticated as {@code agent} (its attested certificate and key). */
+    public static ManagedChannel channelAs(String target, NodeAgent agent) {
+        return ControlPlaneChannels.open(target, agent.credentials().orElseThrow().trustBundle(), agent.clientIdentity());
     }
 
     public Result check(X509Certificate peer, String destinationPrincipal, List<String> policyIds) {

@@ -2,11 +2,9 @@ package dev.attestmesh.server.demo;
 
 import dev.attestmesh.agent.AgentCredentials;
 import dev.attestmesh.agent.AttestationRefusedException;
-import dev.attestmesh.agent.ControlPlaneChannels;
 import dev.attestmesh.agent.NodeAgent;
 import dev.attestmesh.quote.sim.SimulatedTee;
 import dev.attestmesh.server.ControlPlane;
-import io.grpc.ManagedChannel;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.Micronaut;
 import io.micronaut.runtime.server.EmbeddedServer;
@@ -179,10 +177,6 @@ public final class MeshDemo {
             return c.send(HttpRequest.newBuilder(URI.create(url)).GET().build(),
                     HttpResponse.BodyHandlers.ofString()).body();
         }
-    }
-
-    static ManagedChannel channelAs(String target, NodeAgent agent) {
-        return ControlPlaneChannels.open(target, agent.credentials().orElseThrow().trustBundle(), agent.clientIdentity());
     }
 
     private static void deleteTree(Path dir) throws IOException {

@@ -1,9 +1,11 @@
-package dev.attestmesh.cli;
+package dev.attestmesh.agent.cli;
 
 import dev.attestmesh.agent.AgentSdsServer;
+import dev.attestmesh.agent.AgentState;
 import dev.attestmesh.agent.AttestationRefusedException;
 import dev.attestmesh.agent.NodeAgent;
 import dev.attestmesh.ca.Pem;
+import dev.attestmesh.cli.ProcessShutdown;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.device.EvidenceCollectionException;
 import dev.attestmesh.quote.device.EvidenceCollector;
@@ -22,10 +24,13 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code attestmesh agent}: the node agent. */
-@Command(name = "agent", mixinStandardHelpOptions = true,
+/**
+ * {@code attestmesh agent}: the node agent. Run by its own executable ({@link AgentMain}, jar
+ * {@code node-agent/target/attestmesh-agent.jar}), and added as a subcommand by the full CLI.
+ */
+@Command(name = "agent", mixinStandardHelpOptions = true, versionProvider = AgentMain.Version.class,
         description = "Run the node agent inside a TEE: attest, write credentials, renew.")
-final class AgentCommand implements Callable<Integer> {
+public final class AgentCommand implements Callable<Integer> {
     /** From SIGTERM to exit at most. */
     private static final Duration STOP_DEADLINE = Duration.ofSeconds(9);
     /** How long an attestation in progress at SIGTERM may go on before it is cancelled. */
@@ -128,7 +133,7 @@ final class AgentCommand implements Callable<Integer> {
             System.err.println("attestmesh agent: stopped after " + shutdown.cause());
             return 0;
         }
-        return agent.state() == dev.attestmesh.agent.AgentState.STOPPED ? 0 : 1;
+        return agent.state() == AgentState.STOPPED ? 0 : 1;
     }
 
     private EvidenceCollector collector() throws EvidenceCollectionException {

@@ -25,7 +25,7 @@ import sun.misc.Signal;
  * halts with status 1 and says so, so an orchestrator never has to escalate to SIGKILL. A second signal during
  * the shutdown halts at once (status 128 + signal number), for an operator who does not want to wait.
  */
-final class ProcessShutdown {
+public final class ProcessShutdown {
     private static final Logger LOG = LoggerFactory.getLogger(ProcessShutdown.class);
     private static final List<String> SIGNALS = List.of("TERM", "INT", "HUP");
 
@@ -47,7 +47,7 @@ final class ProcessShutdown {
      * @param command the command's name, for messages
      * @param deadline how long the command may take to stop once asked
      */
-    static ProcessShutdown install(String command, Duration deadline) {
+    public static ProcessShutdown install(String command, Duration deadline) {
         if (deadline.isNegative() || deadline.isZero()) {
             throw new IllegalArgumentException("shutdown deadline must be positive, not " + deadline);
         }
@@ -68,7 +68,7 @@ final class ProcessShutdown {
      * Runs {@code action} on the thread that asks for the stop (the signal's), or now if a stop was already asked
      * for. For waking a loop that is not waiting in {@link #awaitStop()}; it must not block.
      */
-    void onStop(Runnable action) {
+    public void onStop(Runnable action) {
         onStop.add(action);
         if (stopRequested()) {
             action.run();
@@ -76,16 +76,16 @@ final class ProcessShutdown {
     }
 
     /** Blocks until a stop is asked for. */
-    void awaitStop() throws InterruptedException {
+    public void awaitStop() throws InterruptedException {
         requested.await();
     }
 
-    boolean stopRequested() {
+    public boolean stopRequested() {
         return requested.getCount() == 0;
     }
 
     /** Why the process is stopping ({@code SIGTERM}, ...), when it is. */
-    String cause() {
+    public String cause() {
         String c = cause.get();
         return c == null ? "" : c;
     }
@@ -95,7 +95,7 @@ final class ProcessShutdown {
      *
      * @return false when a stop had already been asked for
      */
-    boolean requestStop(String why) {
+    public boolean requestStop(String why) {
         if (!cause.compareAndSet(null, why)) {
             return false;
         }

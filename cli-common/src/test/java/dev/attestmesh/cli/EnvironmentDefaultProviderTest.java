@@ -51,11 +51,4 @@ class EnvironmentDefaultProviderTest {
     void environmentNamesFollowTheOptionNames() {
         assertEquals("ATTESTMESH_SIM_MEASUREMENT", EnvironmentDefaultProvider.environmentName("sim-measurement"));
     }
-
-    @Test
-    void helpListsTheCommandsAndUsageErrorsExitTwo() {
-        assertEquals(0, AttestMeshCli.execute("--help"));
-        assertEquals(2, AttestMeshCli.execute("agent", "--no-such-option"));
-        assertEquals(2, AttestMeshCli.execute());
-    }
 }
