@@ -15,8 +15,8 @@ public class ReadinessFactory {
     @Singleton
     @Bean(preDestroy = "close")
     ReadinessProbe readinessProbe(ControlPlane controlPlane,
-            @Value("${attestmesh.health.ready-timeout:2s}") Duration timeout) {
+            @Value("${attestmesh.health.ready-timeout:2s}") Duration timeout, Clock clock) {
         return new ReadinessProbe(controlPlane.database()::ping, controlPlane::meshCa,
-                () -> controlPlane.servingCertificate().certificate(), Clock.systemUTC(), timeout);
+                () -> controlPlane.servingCertificate().certificate(), clock, timeout);
     }
 }
