@@ -6,38 +6,27 @@ import com.google.protobuf.Message;
 import io.envoyproxy.envoy.config.bootstrap.v3.Admin;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
-import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
-import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.KeepaliveSettings;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.core.v3.PathConfigSource;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.core.v3.WatchedDirectory;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
-import io.envoyproxy.envoy.config.listener.v3.Filter;
-import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz;
-import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
@@ -66,9 +55,9 @@ public final class BootstrapRenderer {
     /** Name of the cluster for the AttestMesh control plane (ADS, SDS, ext_authz). */
     public static final String CONTROL_PLANE_CLUSTER = "attestmesh-control-plane";
     /** gRPC metadata key naming the policies a peer must satisfy on a listener. */
-    public static final String POLICY_IDS_HEADER = "x-attestmesh-policy-ids";
+    public static final String POLICY_IDS_HEADER = SidecarShapes.POLICY_IDS_HEADER;
     /** OID of the otherName SAN that carries a satisfied policy ID (DESIGN section 5). */
-    public static final String POLICY_SAN_OID = "2.25.72424510042917349308343247650593939987.2";
+    public static final String POLICY_SAN_OID = SidecarShapes.POLICY_SAN_OID;
     /** File name of the node agent's certificate chain in the cert directory. */
     public static final String CERT_CHAIN_FILE = "cert-chain.pem";
     /** File name of the node agent's private key in the cert directory. */
@@ -83,7 +72,6 @@ public final class BootstrapRenderer {
     public static final String TRUST_BUNDLE_SECRET = "attestmesh-trust-bundle";
 
     private static final String TYPE_URL_PREFIX = "type.googleapis.com/";
-    private static final Duration EXT_AUTHZ_TIMEOUT = Duration.newBuilder().setNanos(500_000_000).build();
 
     private final EnvoyConfigValidator validator;
 
@@ -122,7 +110,7 @@ public final class BootstrapRenderer {
         boolean dynamicListeners = p.ingress().isEmpty() && p.egress().isEmpty();
         Bootstrap.Builder bootstrap = Bootstrap.newBuilder()
                 .setNode(Node.newBuilder().setId(p.nodeId()).setCluster(p.cluster()))
-                .setAdmin(Admin.newBuilder().setAddress(socket("127.0.0.1", p.adminPort())));
+                .setAdmin(Admin.newBuilder().setAddress(SidecarShapes.socket("127.0.0.1", p.adminPort())));
         var dynamic = bootstrap.getDynamicResourcesBuilder()
                 .setAdsConfig(ApiConfigSource.newBuilder()
                         .setApiType(ApiConfigSource.ApiType.GRPC)
@@ -131,7 +119,7 @@ public final class BootstrapRenderer {
                         .setSetNodeOnFirstMessageOnly(false)
                         .addGrpcServices(controlPlaneGrpc()));
         if (dynamicListeners) {
-            dynamic.setLdsConfig(ads()).setCdsConfig(ads());
+            dynamic.setLdsConfig(SidecarShapes.ads()).setCdsConfig(SidecarShapes.ads());
         }
         var statics = bootstrap.getStaticResourcesBuilder();
         for (BootstrapParameters.Ingress in : p.ingress()) {
@@ -180,68 +168,23 @@ public final class BootstrapRenderer {
 
     // ---- listeners --------------------------------------------------------------------------------------
 
+    // Inbound and outbound shapes come from SidecarShapes, shared with the control plane's mesh generator.
     private static Listener ingressListener(BootstrapParameters.Ingress in, String appCluster) {
-        DownstreamTlsContext tls = DownstreamTlsContext.newBuilder()
-                .setRequireClientCertificate(com.google.protobuf.BoolValue.of(true))
-                .setCommonTlsContext(CommonTlsContext.newBuilder()
-                        .setTlsParams(tls13())
-                        .addTlsCertificateSdsSecretConfigs(adsSecret(SdsSecretNames.DEFAULT))
-                        .setValidationContextSdsSecretConfig(adsSecret(SdsSecretNames.ROOTCA)))
-                .build();
-        ExtAuthz extAuthz = ExtAuthz.newBuilder()
-                .setStatPrefix("attestmesh_ingress_" + in.port())
-                .setIncludePeerCertificate(true)
-                .setFailureModeAllow(false)
-                .setTransportApiVersion(ApiVersion.V3)
-                .setGrpcService(controlPlaneGrpc().toBuilder()
-                        .setTimeout(EXT_AUTHZ_TIMEOUT)
-                        .addInitialMetadata(HeaderValue.newBuilder()
-                                .setKey(POLICY_IDS_HEADER)
-                                .setValue(String.join(",", in.policyIds()))))
-                .build();
-        TcpProxy tcpProxy = TcpProxy.newBuilder().setStatPrefix("ingress_" + in.port()).setCluster(appCluster).build();
-        return Listener.newBuilder()
-                .setName("ingress-" + in.port())
-                .setAddress(socket("0.0.0.0", in.port()))
-                .addFilterChains(FilterChain.newBuilder()
-                        .setTransportSocket(tlsSocket(tls))
-                        .addFilters(filter("envoy.filters.network.ext_authz", extAuthz))
-                        .addFilters(filter("envoy.filters.network.tcp_proxy", tcpProxy)))
-                .build();
+        return SidecarShapes.inboundTcpListener("ingress-" + in.port(), "ingress_" + in.port(), in.port(),
+                CONTROL_PLANE_CLUSTER, in.policyIds(), appCluster);
     }
 
     private static Listener egressListener(BootstrapParameters.Egress out, String upstreamCluster) {
-        TcpProxy tcpProxy = TcpProxy.newBuilder().setStatPrefix("egress_" + out.listenPort()).setCluster(upstreamCluster).build();
-        return Listener.newBuilder()
-                .setName("egress-" + out.listenPort())
-                .setAddress(socket("127.0.0.1", out.listenPort()))
-                .addFilterChains(FilterChain.newBuilder().addFilters(filter("envoy.filters.network.tcp_proxy", tcpProxy)))
-                .build();
+        return SidecarShapes.outboundListener("egress-" + out.listenPort(), "egress_" + out.listenPort(),
+                out.listenPort(), upstreamCluster);
     }
 
     // ---- clusters -----------------------------------------------------------------------------------------
 
     private static Cluster attestedUpstream(BootstrapParameters.Egress out, String name) {
-        CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
-                .setTlsParams(tls13())
-                .addTlsCertificateSdsSecretConfigs(adsSecret(SdsSecretNames.DEFAULT));
-        if (out.policyIds().isEmpty()) {
-            common.setValidationContextSdsSecretConfig(adsSecret(SdsSecretNames.ROOTCA));
-        } else {
-            String policyId = out.policyIds().getFirst();
-            // The SAN requirement is stated statically too, so it holds whatever the secret carries.
-            common.setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
-                    .setDefaultValidationContext(CertificateValidationContext.newBuilder()
-                            .addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
-                                    .setSanType(SubjectAltNameMatcher.SanType.OTHER_NAME)
-                                    .setOid(POLICY_SAN_OID)
-                                    .setMatcher(StringMatcher.newBuilder().setExact(policyId))))
-                    .setValidationContextSdsSecretConfig(adsSecret(SdsSecretNames.policy(policyId))));
-        }
-        UpstreamTlsContext tls = UpstreamTlsContext.newBuilder().setSni(out.sni()).setCommonTlsContext(common).build();
         return cluster(name, out.upstreamHost(), out.upstreamPort(), Duration.newBuilder().setSeconds(5).build())
                 .toBuilder()
-                .setTransportSocket(tlsSocket(tls))
+                .setTransportSocket(SidecarShapes.tlsSocket(SidecarShapes.upstreamTls(out.sni(), out.policyIds())))
                 .build();
     }
 
@@ -271,7 +214,7 @@ public final class BootstrapRenderer {
         UpstreamTlsContext tls = UpstreamTlsContext.newBuilder()
                 .setSni(CONTROL_PLANE_CLUSTER)
                 .setCommonTlsContext(CommonTlsContext.newBuilder()
-                        .setTlsParams(tls13())
+                        .setTlsParams(SidecarShapes.tls13())
                         .addAlpnProtocols("h2")
                         .addTlsCertificateSdsSecretConfigs(SdsSecretConfig.newBuilder()
                                 .setName(NODE_CERTIFICATE_SECRET).setSdsConfig(fileSds))
@@ -293,7 +236,7 @@ public final class BootstrapRenderer {
                 Duration.newBuilder().setSeconds(5).build())
                 .toBuilder()
                 .putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions", Any.pack(http2))
-                .setTransportSocket(tlsSocket(tls))
+                .setTransportSocket(SidecarShapes.tlsSocket(tls))
                 .build();
     }
 
@@ -307,7 +250,7 @@ public final class BootstrapRenderer {
                         .setClusterName(name)
                         .addEndpoints(LocalityLbEndpoints.newBuilder()
                                 .addLbEndpoints(LbEndpoint.newBuilder()
-                                        .setEndpoint(Endpoint.newBuilder().setAddress(socket(host, port))))));
+                                        .setEndpoint(Endpoint.newBuilder().setAddress(SidecarShapes.socket(host, port))))));
         if (!literal) {
             cluster.setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED);
         }
@@ -319,35 +262,6 @@ public final class BootstrapRenderer {
     private static GrpcService controlPlaneGrpc() {
         return GrpcService.newBuilder()
                 .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(CONTROL_PLANE_CLUSTER))
-                .build();
-    }
-
-    private static ConfigSource ads() {
-        return ConfigSource.newBuilder()
-                .setAds(AggregatedConfigSource.getDefaultInstance())
-                .setResourceApiVersion(ApiVersion.V3)
-                .build();
-    }
-
-    private static SdsSecretConfig adsSecret(String name) {
-        return SdsSecretConfig.newBuilder().setName(name).setSdsConfig(ads()).build();
-    }
-
-    private static TlsParameters tls13() {
-        return TlsParameters.newBuilder().setTlsMinimumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_3).build();
-    }
-
-    private static TransportSocket tlsSocket(Message tlsContext) {
-        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tlsContext)).build();
-    }
-
-    private static Filter filter(String name, Message config) {
-        return Filter.newBuilder().setName(name).setTypedConfig(Any.pack(config)).build();
-    }
-
-    private static Address socket(String host, int port) {
-        return Address.newBuilder()
-                .setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port))
                 .build();
     }
 

@@ -40,6 +40,15 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--admin-bind", description = "Address for the admin port (default 127.0.0.1).")
     String adminBind;
 
+    @Option(names = "--admin-tls", description = "on: serve the admin API over HTTPS with the control plane's mesh CA "
+            + "certificate (renewed while running); off: plain HTTP, only on loopback unless --admin-allow-plaintext "
+            + "(default off).")
+    String adminTls;
+
+    @Option(names = "--admin-allow-plaintext", description = "Accept plain HTTP on a non-loopback --admin-bind "
+            + "(logged as a warning).")
+    Boolean adminAllowPlaintext;
+
     @Option(names = "--policy-file", description = "Policies (YAML or JSON): seed an empty store at start; "
             + "ignored (difference logged) once the store holds policies, unless --apply-policy-file.")
     Path policyFile;
@@ -214,6 +223,12 @@ final class ServerCommand implements Callable<Integer> {
         }
         if (adminBind != null) {
             p.put("attestmesh.admin-bind", adminBind);
+        }
+        if (adminTls != null) {
+            p.put("attestmesh.admin.tls", adminTls);
+        }
+        if (adminAllowPlaintext != null) {
+            p.put("attestmesh.admin.allow-plaintext", adminAllowPlaintext.toString());
         }
         if (policyFile != null) {
             p.put("attestmesh.policy-file", policyFile.toString());

@@ -84,7 +84,7 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.kubernetes.ca-file:}") String k8sCaFile,
             @Value("${attestmesh.kubernetes.bearer-token-file:}") String k8sBearerTokenFile,
             @Value("${attestmesh.kubernetes.clock-skew:30s}") Duration k8sClockSkew,
-            Environment environment) {
+            Environment environment, Clock clock) {
         if (caKey.isBlank() && !caKeyFile.isBlank()) {
             try {
                 caKey = Files.readString(Path.of(caKeyFile), StandardCharsets.UTF_8).strip();
@@ -112,7 +112,7 @@ public class ControlPlaneFactory {
             EvidenceVerifierSet.CollateralSettings collateral = new EvidenceVerifierSet.CollateralSettings(
                     minTcbEvaluationDataNumber, collateralCacheMaxBytes,
                     new FetchLimits(collateralFetchRate, collateralFetchBurst, collateralFetchFailureTtl));
-            return ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.from(sources, collateral),
+            return ControlPlane.start(settings, clock, EvidenceVerifierSet.from(sources, collateral),
                     meshFile.isBlank() ? Optional.empty() : Optional.of(Path.of(meshFile)),
                     new RegistryWatchSettings(RegistryWatchSettings.parseIdentities(replicaIdentities), watchHeartbeat),
                     RotationConfig.from(environment),

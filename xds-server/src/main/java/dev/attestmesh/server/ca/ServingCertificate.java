@@ -18,8 +18,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedKeyManager;
@@ -37,8 +39,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Guarantees:
  * <ul>
- *   <li>A new key pair (ECDSA P-256) is generated for every certificate; the private key never leaves
- *       this object.</li>
+ *   <li>A new key pair (ECDSA P-256) is generated for every certificate; the private key leaves this
+ *       object only towards the in-process listeners of {@link #onChange} (the admin API's TLS server,
+ *       {@code attestmesh.admin.tls=on}), never to disk or the network.</li>
  *   <li>{@link #renewIfDue()} renews once the certificate is past its renewal point: {@code renewBefore}
  *       before expiry, or the same fraction of its life when the intermediate's expiry cut it short.</li>
  *   <li>{@link #renewIfNotIssuedBy} renews when the issuing intermediate changed (rotation), so the
@@ -69,6 +72,7 @@ public final class ServingCertificate {
     private final AtomicLong renewals = new AtomicLong();
     private final AtomicLong generation = new AtomicLong();
     private final CurrentKeyManager keyManager = new CurrentKeyManager();
+    private final List<BiConsumer<PrivateKey, X509Certificate[]>> listeners = new CopyOnWriteArrayList<>();
 
     /**
      * Issues the first certificate from the current CA.
@@ -96,6 +100,18 @@ public final class ServingCertificate {
     /** The key manager the TLS server is built over: it always presents the current certificate. */
     public X509ExtendedKeyManager keyManager() {
         return keyManager;
+    }
+
+    /**
+     * Calls {@code listener} now with the current key and chain (leaf first), then after every renewal, on
+     * the renewing thread. For TLS servers that cannot read a key manager at each handshake and instead
+     * rebuild their context (Micronaut's admin listener). A listener that throws is logged and kept.
+     */
+    public synchronized void onChange(BiConsumer<PrivateKey, X509Certificate[]> listener) {
+        Objects.requireNonNull(listener);
+        listeners.add(listener);
+        Credential c = credentials.get().current();
+        listener.accept(c.key(), c.chain().clone());
     }
 
     /** The certificate presented to new connections. */
@@ -156,6 +172,13 @@ public final class ServingCertificate {
         credentials.set(new Credentials(next, before.current()));
         renewals.incrementAndGet();
         log("renewed (" + why + ")", next);
+        for (BiConsumer<PrivateKey, X509Certificate[]> l : listeners) {
+            try {
+                l.accept(next.key(), next.chain().clone());
+            } catch (RuntimeException e) {
+                LOG.error("a listener of the renewed serving certificate failed: {}", e.toString(), e);
+            }
+        }
     }
 
     private Credential issue() {

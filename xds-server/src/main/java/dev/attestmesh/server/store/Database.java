@@ -170,6 +170,25 @@ public final class Database implements AutoCloseable {
         return dataSource.getConnection();
     }
 
+    /**
+     * Asks the store a trivial query ({@code SELECT 1}) with a query timeout; for readiness. Throws
+     * {@link StoreException} naming the store when it does not answer.
+     *
+     * @param timeoutSeconds the query timeout (at least 1); the caller bounds the connection attempt itself
+     */
+    public void ping(int timeoutSeconds) {
+        try (Connection c = dataSource.getConnection(); java.sql.Statement st = c.createStatement()) {
+            st.setQueryTimeout(Math.max(1, timeoutSeconds));
+            try (java.sql.ResultSet rs = st.executeQuery("SELECT 1")) {
+                if (!rs.next()) {
+                    throw new StoreException(description + " answered SELECT 1 with no row", null);
+                }
+            }
+        } catch (SQLException e) {
+            throw new StoreException(description + " does not answer: " + rootMessage(e), e);
+        }
+    }
+
     public String description() {
         return description;
     }

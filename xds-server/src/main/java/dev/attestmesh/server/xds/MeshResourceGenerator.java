@@ -1,5 +1,7 @@
 package dev.attestmesh.server.xds;
 
+import dev.attestmesh.envoy.SidecarShapes;
+
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import com.google.protobuf.Duration;
@@ -21,8 +23,6 @@ import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
-import io.envoyproxy.envoy.config.core.v3.GrpcService;
-import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HealthStatus;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
@@ -43,13 +43,11 @@ import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
-import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
 import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
-import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateProviderPluginInstance;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
@@ -98,7 +96,7 @@ public final class MeshResourceGenerator {
     /** The bootstrap-defined cluster that reaches the control plane (ext_authz, ADS). */
     public static final String CONTROL_PLANE_CLUSTER = "attestmesh-control-plane";
     /** gRPC header naming the policy IDs ext_authz must require for a listener. */
-    public static final String POLICY_HEADER = "x-attestmesh-policy-ids";
+    public static final String POLICY_HEADER = SidecarShapes.POLICY_IDS_HEADER;
     /** Certificate provider instance name proxyless gRPC nodes must define (plugin {@code file_watcher}). */
     public static final String CERTIFICATE_PROVIDER_INSTANCE = "attestmesh";
     /** The {@code server_listener_resource_name_template} proxyless gRPC servers must use. */
@@ -179,7 +177,7 @@ public final class MeshResourceGenerator {
         }
         List<String> validationPolicies = clusters.values().stream()
                 .filter(c -> c.hasTransportSocket() && c.getTransportSocket().getTypedConfig().is(UpstreamTlsContext.class))
-                .map(c -> unpackUpstream(c).getCommonTlsContext().getValidationContextSdsSecretConfig().getName())
+                .map(c -> SidecarShapes.validationSecretOf(unpackUpstream(c)))
                 .flatMap(name -> SdsNames.policyIdOf(name).stream()).distinct().sorted().toList();
         return new NodeResources(sorted(listeners), sorted(routes), sorted(clusters), sorted(endpoints),
                 validationPolicies);
@@ -230,29 +228,21 @@ public final class MeshResourceGenerator {
 
     // ----- Envoy -----
 
+    // Inbound and outbound shapes come from SidecarShapes (envoy-configs), shared with the bootstrap renderer.
     private Listener envoyInbound(MeshService s, IngressPort in) {
-        CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
-                .addTlsCertificateSdsSecretConfigs(sds(SdsNames.DEFAULT));
-        DownstreamTlsContext.Builder tls = DownstreamTlsContext.newBuilder();
-        if (s.mutual()) {
-            common.setValidationContextSdsSecretConfig(sds(SdsNames.ROOTCA));
-            tls.setRequireClientCertificate(BoolValue.of(true));
-        }
-        tls.setCommonTlsContext(common);
         String stat = "inbound_" + in.port();
-        FilterChain.Builder chain = FilterChain.newBuilder().setTransportSocket(TransportSocket.newBuilder()
-                .setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tls.build())));
-        if (s.mutual()) {
-            chain.addFilters(Filter.newBuilder().setName("envoy.filters.network.ext_authz").setTypedConfig(Any.pack(
-                    io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.newBuilder()
-                            .setStatPrefix(stat).setGrpcService(authzService(in.policies()))
-                            .setFailureModeAllow(false).setIncludePeerCertificate(true)
-                            .setTransportApiVersion(ApiVersion.V3).build())));
-        }
         String local = localName(in.appPort());
+        if (s.mutual() && in.protocol() == Protocol.TCP) {
+            return SidecarShapes.inboundTcpListener(inboundName(in.port()), stat, in.port(), CONTROL_PLANE_CLUSTER,
+                    in.policies(), local);
+        }
+        FilterChain.Builder chain = FilterChain.newBuilder()
+                .setTransportSocket(SidecarShapes.tlsSocket(SidecarShapes.inboundTls(s.mutual())));
+        if (s.mutual()) {
+            chain.addFilters(SidecarShapes.networkExtAuthz(stat, CONTROL_PLANE_CLUSTER, in.policies()));
+        }
         if (in.protocol() == Protocol.TCP) {
-            chain.addFilters(Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(
-                    TcpProxy.newBuilder().setStatPrefix(stat).setCluster(local).build())));
+            chain.addFilters(SidecarShapes.tcpProxy(stat, local));
         } else {
             HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder().setStatPrefix(stat)
                     .setRouteConfig(RouteConfiguration.newBuilder().setName(inboundName(in.port()))
@@ -261,9 +251,7 @@ public final class MeshResourceGenerator {
                                             .setRoute(RouteAction.newBuilder().setCluster(local)))));
             if (s.mutual()) {
                 hcm.addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.ext_authz")
-                        .setTypedConfig(Any.pack(ExtAuthz.newBuilder().setGrpcService(authzService(in.policies()))
-                                .setFailureModeAllow(false).setIncludePeerCertificate(true)
-                                .setTransportApiVersion(ApiVersion.V3).build())));
+                        .setTypedConfig(Any.pack(SidecarShapes.httpExtAuthz(CONTROL_PLANE_CLUSTER, in.policies()))));
             }
             hcm.addHttpFilters(router());
             chain.addFilters(Filter.newBuilder().setName("envoy.filters.network.http_connection_manager")
@@ -274,24 +262,11 @@ public final class MeshResourceGenerator {
     }
 
     private static Listener envoyOutbound(EgressPort out, String cluster) {
-        return Listener.newBuilder().setName(outboundName(out.port())).setAddress(socket("127.0.0.1", out.port()))
-                .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
-                        .setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(TcpProxy.newBuilder()
-                                .setStatPrefix("outbound_" + out.port()).setCluster(cluster).build()))))
-                .build();
+        return SidecarShapes.outboundListener(outboundName(out.port()), "outbound_" + out.port(), out.port(), cluster);
     }
 
     private static TransportSocket envoyUpstreamTls(EgressPort out) {
-        // Envoy takes one validation context per handshake and ORs SAN matchers, so the TLS handshake
-        // checks the first required policy; the full set is enforced by EDS (only nodes satisfying
-        // every policy are endpoints) and, on the upstream side, by its own ext_authz.
-        String validation = out.policies().isEmpty() ? SdsNames.ROOTCA : SdsNames.policy(out.policies().getFirst());
-        UpstreamTlsContext tls = UpstreamTlsContext.newBuilder().setSni(out.service())
-                .setCommonTlsContext(CommonTlsContext.newBuilder()
-                        .addTlsCertificateSdsSecretConfigs(sds(SdsNames.DEFAULT))
-                        .setValidationContextSdsSecretConfig(sds(validation)))
-                .build();
-        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tls)).build();
+        return SidecarShapes.tlsSocket(SidecarShapes.upstreamTls(out.service(), out.policies()));
     }
 
     private static Cluster localCluster(String name, int appPort) {
@@ -303,14 +278,6 @@ public final class MeshResourceGenerator {
                 .build();
     }
 
-    private static GrpcService authzService(List<String> policyIds) {
-        GrpcService.Builder g = GrpcService.newBuilder().setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
-                .setClusterName(CONTROL_PLANE_CLUSTER));
-        if (!policyIds.isEmpty()) {
-            g.addInitialMetadata(HeaderValue.newBuilder().setKey(POLICY_HEADER).setValue(String.join(",", policyIds)));
-        }
-        return g.build();
-    }
 
     private static SdsSecretConfig sds(String name) {
         return SdsSecretConfig.newBuilder().setName(name).setSdsConfig(ads()).build();

@@ -150,7 +150,9 @@ class MeshSnapshotTest {
         assertTrue(c.getEdsClusterConfig().getEdsConfig().hasAds());
         UpstreamTlsContext tls = c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
         assertEquals("default", tls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName());
-        assertEquals("policy:strict", tls.getCommonTlsContext().getValidationContextSdsSecretConfig().getName());
+        assertEquals("policy:strict", dev.attestmesh.envoy.SidecarShapes.validationSecretOf(tls));
+        assertEquals("strict", tls.getCommonTlsContext().getCombinedValidationContext().getDefaultValidationContext()
+                .getMatchTypedSubjectAltNames(0).getMatcher().getExact(), "the policy SAN is required statically too");
         assertEquals("orders", tls.getSni());
         assertTrue(p.secrets().resources().containsKey("policy:strict"), "every referenced secret is published");
     }
@@ -184,6 +186,60 @@ class MeshSnapshotTest {
         assertSame(webBefore, snapshot("web-1"), "a node that cannot see orders keeps its snapshot object");
         assertSame(ordersBefore, snapshot("orders-1"), "orders-1 does not call orders");
         assertEquals(null, mesh.cp.xdsCache().getSnapshot("orders-3"), "a revoked node gets nothing");
+    }
+
+    /**
+     * One source for Envoy shapes: the bootstrap renderer's static resources and the generated xDS for the same
+     * ports are equal wherever they describe the same thing (TLS, ext_authz, tcp_proxy, upstream TLS); they differ
+     * only in names (static {@code ingress-<port>}/{@code egress-<port>} versus {@code inbound|<port>},
+     * {@code outbound|<port>}) and the clusters those name. Both validate against Envoy's protos.
+     */
+    @Test
+    void bootstrapStaticResourcesAndGeneratedXdsAreTheSameShapes() throws Exception {
+        dev.attestmesh.envoy.BootstrapParameters params = new dev.attestmesh.envoy.BootstrapParameters("orders-1", "orders",
+                "attestmesh.local", "127.0.0.1", 15010, java.nio.file.Path.of("/var/run/attestmesh"),
+                List.of(new dev.attestmesh.envoy.BootstrapParameters.Ingress(8443, 8080, List.of("default"))),
+                List.of(new dev.attestmesh.envoy.BootstrapParameters.Egress(7002, "10.0.0.1", 8444, "orders",
+                        List.of("strict"))), 15000);
+        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap bootstrap =
+                new dev.attestmesh.envoy.BootstrapRenderer().render(params).bootstrap();
+        EnvoyConfigValidator validator = EnvoyConfigValidator.standard();
+        assertEquals(List.of(), validator.validate(bootstrap));
+
+        Listener staticIn = bootstrap.getStaticResources().getListenersList().stream()
+                .filter(l -> l.getName().equals("ingress-8443")).findFirst().orElseThrow();
+        Listener xdsIn = snapshot("orders-1").listeners().resources().get("inbound|8443");
+        assertEquals(List.of(), validator.validate(xdsIn));
+        assertEquals(staticIn.getAddress(), xdsIn.getAddress());
+        assertEquals(staticIn.getFilterChains(0).getTransportSocket(), xdsIn.getFilterChains(0).getTransportSocket(),
+                "identical downstream TLS");
+        DownstreamTlsContext tls = xdsIn.getFilterChains(0).getTransportSocket().getTypedConfig()
+                .unpack(DownstreamTlsContext.class);
+        assertEquals(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters.TlsProtocol.TLSv1_3,
+                tls.getCommonTlsContext().getTlsParams().getTlsMinimumProtocolVersion());
+        ExtAuthz staticAuthz = staticIn.getFilterChains(0).getFilters(0).getTypedConfig().unpack(ExtAuthz.class);
+        ExtAuthz xdsAuthz = xdsIn.getFilterChains(0).getFilters(0).getTypedConfig().unpack(ExtAuthz.class);
+        assertEquals(staticAuthz.toBuilder().clearStatPrefix().build(), xdsAuthz.toBuilder().clearStatPrefix().build(),
+                "identical ext_authz but for the stat prefix");
+        assertEquals(500_000_000, xdsAuthz.getGrpcService().getTimeout().getNanos());
+        assertEquals(staticIn.getFilterChains(0).getFilters(1).getName(), xdsIn.getFilterChains(0).getFilters(1).getName());
+        assertEquals(2, staticIn.getFilterChains(0).getFiltersCount());
+        assertEquals(2, xdsIn.getFilterChains(0).getFiltersCount());
+
+        Listener staticOut = bootstrap.getStaticResources().getListenersList().stream()
+                .filter(l -> l.getName().equals("egress-7002")).findFirst().orElseThrow();
+        Listener xdsOut = snapshot("payments-1").listeners().resources().get("outbound|7002");
+        assertEquals(staticOut.getAddress(), xdsOut.getAddress());
+        assertEquals(staticOut.getFilterChains(0).getFilters(0).getName(), xdsOut.getFilterChains(0).getFilters(0).getName());
+        assertEquals(1, staticOut.getFilterChains(0).getFiltersCount());
+        assertEquals(1, xdsOut.getFilterChains(0).getFiltersCount());
+
+        Cluster staticUp = bootstrap.getStaticResources().getClustersList().stream()
+                .filter(c -> c.getName().equals("egress-7002")).findFirst().orElseThrow();
+        Cluster xdsUp = snapshot("payments-1").clusters().resources().get("outbound|8444|orders");
+        assertEquals(List.of(), validator.validate(xdsUp));
+        assertEquals(staticUp.getTransportSocket(), xdsUp.getTransportSocket(), "identical upstream TLS");
+        assertEquals(staticUp.getConnectTimeout(), xdsUp.getConnectTimeout());
     }
 
     @Test
