@@ -18,6 +18,9 @@ import dev.attestmesh.identity.kubernetes.KubernetesTokenSettings.KeySource;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.server.app.KubernetesTokenConfig;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.context.env.Environment;
+import io.micronaut.context.env.PropertySource;
 import dev.attestmesh.server.mesh.AttestedNodeDirectory;
 import dev.attestmesh.server.mesh.EnvoyNodeDirectory;
 import dev.attestmesh.server.mesh.MeshConfigParser;
@@ -656,9 +659,17 @@ class HelmChartServerConfigTest {
         assertEquals("/health/ready", r.container().at("/readinessProbe/httpGet/path").asText());
         assertEquals("HTTPS", r.container().at("/readinessProbe/httpGet/scheme").asText());
         assertEquals("/health/live", r.container().at("/livenessProbe/httpGet/path").asText());
-        assertEquals("true", env.get("ATTESTMESH_KUBERNETES_TRUST_BUNDLE_PUBLISH"));
-        assertEquals("attestmesh.dev/trust-bundle=enabled", env.get("ATTESTMESH_KUBERNETES_TRUST_BUNDLE_NAMESPACE_SELECTOR"));
-        assertEquals("attestmesh-ca-bundle", env.get("ATTESTMESH_KUBERNETES_TRUST_BUNDLE_CONFIG_MAP"));
+        // The settings the server reads from its environment (Micronaut's environment-variable convention), under the
+        // keys of the issue-12 contract.
+        Map<String, String> settings = serverSettings(r.container(), "attestmesh.admin.tls",
+                "attestmesh.kubernetes.trust-bundle.publish", "attestmesh.kubernetes.trust-bundle.namespace-selector",
+                "attestmesh.kubernetes.trust-bundle.config-map", "attestmesh.database.url", "attestmesh.ca-key-file");
+        assertEquals("on", settings.get("attestmesh.admin.tls"));
+        assertEquals("true", settings.get("attestmesh.kubernetes.trust-bundle.publish"));
+        assertEquals("attestmesh.dev/trust-bundle=enabled", settings.get("attestmesh.kubernetes.trust-bundle.namespace-selector"));
+        assertEquals("attestmesh-ca-bundle", settings.get("attestmesh.kubernetes.trust-bundle.config-map"));
+        assertTrue(settings.get("attestmesh.database.url").startsWith("jdbc:postgresql://"), settings.toString());
+        assertTrue(mountOf(r.container(), settings.get("attestmesh.ca-key-file")).isPresent(), settings.toString());
 
         JsonNode service = only(docs, "Service", "attestmesh");
         assertEquals("grpc-xds", service.at("/spec/ports/0/name").asText());
@@ -699,6 +710,10 @@ class HelmChartServerConfigTest {
         assertEquals("Always", authzPod.at("/initContainers/0/restartPolicy").asText());
         assertEquals(authz.controlPlane, authzAgent.controlPlane);
         assertEquals(authz.serveCert.getParent(), authzAgent.output);
+        assertTrue(mountOf(authzPod.at("/initContainers/0"), "/sys/kernel/config/tsm/report/r1").isPresent(),
+                "the replica's agent sees the TEE report interface");
+        assertTrue(mountOf(authzContainer, authz.serveKey.toString()).equals(mountOf(authzPod.at("/initContainers/0"),
+                authzAgent.output + "/key.pem")), "the replica reads the key its agent writes");
         List<Registration> registrations = RegistrationDocuments.parse(r.file(r.properties().get("attestmesh.registration-file")),
                 "registrations.yaml", r.trustDomain());
         Registration replica = registrations.stream().filter(reg -> reg.spiffeId().equals(authzAgent.identity))
@@ -738,6 +753,11 @@ class HelmChartServerConfigTest {
         assertTrue(env(r.container()).get("ATTESTMESH_DATABASE_URL") == null);
         assertEquals("127.0.0.1", r.properties().get("attestmesh.admin-bind"));
         assertFalse(env(r.container()).containsKey("ATTESTMESH_ADMIN_TLS"), "admin.tls stays at the server's default (off)");
+        Map<String, String> settings = serverSettings(r.container(), "attestmesh.admin.tls",
+                "attestmesh.kubernetes.trust-bundle.publish", "attestmesh.ca-key-file", "attestmesh.server-names");
+        assertEquals(Map.of("attestmesh.ca-key-file", "/etc/attestmesh/ca-key/encryption-key", "attestmesh.server-names",
+                r.properties().get("attestmesh.server-names")), settings);
+        assertTrue(mountOf(r.container(), settings.get("attestmesh.ca-key-file")).isPresent());
         assertEquals("grpc-xds", r.container().at("/readinessProbe/tcpSocket/port").asText());
         assertEquals("attestmesh,attestmesh.attestmesh-system,attestmesh.attestmesh-system.svc,"
                 + "attestmesh.attestmesh-system.svc.cluster.local", r.properties().get("attestmesh.server-names"));
@@ -745,6 +765,29 @@ class HelmChartServerConfigTest {
             assertTrue(r.documents().stream().noneMatch(d -> d.path("kind").asText().equals(kind)), kind);
         }
         assertEquals(1, r.documents().stream().filter(d -> d.path("kind").asText().equals("Deployment")).count());
+    }
+
+    /**
+     * {@code keys} as the server's Micronaut environment resolves them from the container's literal environment
+     * variables (the same environment-variable convention as the process environment); unset keys are absent.
+     */
+    private static Map<String, String> serverSettings(JsonNode container, String... keys) {
+        Map<String, Object> literal = new LinkedHashMap<>();
+        env(container).forEach((k, v) -> {
+            if (v != null) {
+                literal.put(k, v);
+            }
+        });
+        Map<String, String> out = new LinkedHashMap<>();
+        try (ApplicationContext ctx = ApplicationContext.builder().environmentPropertySource(false).deduceEnvironment(false)
+                .propertySources(PropertySource.of("pod-env", literal, PropertySource.PropertyConvention.ENVIRONMENT_VARIABLE))
+                .build()) {
+            Environment environment = ctx.getEnvironment().start();
+            for (String key : keys) {
+                environment.getProperty(key, String.class).ifPresent(v -> out.put(key, v));
+            }
+        }
+        return out;
     }
 
     private static Map<String, String> env(JsonNode container) {
