@@ -83,7 +83,9 @@ import org.junit.jupiter.api.io.TempDir;
  * local issuer whose JWKS the rendered config carries, in dev mode with the simulated TEE. Then, as Istio's proxy:
  * SDS over each agent's Unix socket for {@code default} and {@code ROOTCA}, and ext_authz Checks shaped as Istio
  * sends them (principal only, no certificate) from the destination's proxy: the attested workload is allowed, an
- * unregistered principal denied, and a revoked workload denied on its next connection.
+ * unregistered principal denied, and a revoked workload denied on its next connection; the same through the
+ * rendered standalone ext_authz replica (its own attested agent, the operator-issued replica certificate), verified
+ * as the shipped DestinationRule pins it. A pod whose token another key signed gets no certificate.
  *
  * <p>How an image runs its entrypoint is in one place, {@link #launch}.
  */
@@ -116,12 +118,12 @@ class ChartAsProcessesTest {
     }
 
     /** The images' entrypoints (attestmesh/control-plane, attestmesh/node-agent), as processes on this class path. */
-    private enum Image { CONTROL_PLANE, NODE_AGENT }
+    private enum Image { CONTROL_PLANE, NODE_AGENT, EXT_AUTHZ }
 
     /**
-     * Starts what {@code image} runs with the container's {@code args} and {@code env}. The control-plane image's
-     * entrypoint is the CLI (the chart's args start with the subcommand); the node-agent image's entrypoint is the
-     * agent (the injection template's args are its options only). This is the one place to change when the images
+     * Starts what {@code image} runs with the container's {@code args} and {@code env}. The control-plane and
+     * ext-authz images' entrypoint is the CLI (the chart's args start with the subcommand, server or authz); the
+     * node-agent image's entrypoint is the agent (the injection template's args are its options only). This is the one place to change when the images
      * run differently (e.g. the node agent's own jar).
      */
     private Process launch(Image image, List<String> args, Map<String, String> env, Path log) throws IOException {
@@ -172,11 +174,14 @@ class ChartAsProcessesTest {
                 kubernetes:
                   oidcDiscovery: false
                   jwks: '%s'
+                extAuthz:
+                  enabled: true
+                  replicaCertificate: {existingSecret: attestmesh-ext-authz-replica}
                 """.formatted(GOOD, PAYMENTS, ORDERS, new JWKSet(issuer).toPublicJWKSet().toString()));
         List<JsonNode> documents = documents(new Helm(CHART).template().withName("attestmesh")
                 .withNamespace("attestmesh-system").withKubeVersion(HelmChartServerConfigTest.KUBE_VERSION)
                 .withValuesFile(values).call());
-        JsonNode deployment = only(documents, "Deployment");
+        JsonNode deployment = named(documents, "Deployment", "attestmesh");
         JsonNode podSpec = deployment.at("/spec/template/spec");
         JsonNode container = podSpec.at("/containers/0");
         assertTrue(container.path("command").isMissingNode(), "the image's entrypoint runs");
@@ -267,8 +272,18 @@ class ChartAsProcessesTest {
                 8443);
         assertEquals(Status.Code.PERMISSION_DENIED.value(), unregistered.getStatus().getCode());
 
-        // 6. Revoke the payments pod through the admin API: its next connection is denied.
+        // 6. The standalone ext_authz replica as rendered (the production profile's provider): its agent earns the
+        //    identity the chart registered, it watches the control plane with the operator-issued replica
+        //    certificate, and answers Istio's Checks, verified as the shipped DestinationRule pins it.
         String token = Files.readString(data.resolve("admin-token")).strip();
+        Replica replica = startReplica(documents, issuer, bundle, serverNames, grpcPort, admin, token);
+        // Until its first registry snapshot the replica knows no attested caller and refuses the call itself.
+        await(() -> replicaDecision(replica, bundle, ordersSds, PAYMENTS) == Status.Code.OK.value(),
+                Duration.ofSeconds(20), "the replica allowing the attested workload", replica.process(), replica.log());
+        assertEquals(Status.Code.PERMISSION_DENIED.value(), checkReplica(replica, bundle, ordersSds,
+                "spiffe://cluster.local/ns/prod/sa/intruder").getStatus().getCode());
+
+        // 7. Revoke the payments pod through the admin API: its next connection is denied.
         HttpResponse<String> revoked = http.send(HttpRequest.newBuilder(URI.create(admin + "/api/v1/revocations"))
                 .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"kind\":\"node\",\"value\":\"" + payments.uid()
@@ -278,10 +293,231 @@ class ChartAsProcessesTest {
         CheckResponse denied = check(target, bundle, ordersSds, PAYMENTS, ORDERS, 8443);
         assertEquals(Status.Code.PERMISSION_DENIED.value(), denied.getStatus().getCode());
         assertTrue(denied.getStatus().getMessage().contains(payments.uid()), denied.getStatus().getMessage());
-        assertTrue(cp.isAlive() && payments.process().isAlive() && orders.process().isAlive());
+        // The replica hears of it through its registry watch.
+        await(() -> replicaDecision(replica, bundle, ordersSds, PAYMENTS) == Status.Code.PERMISSION_DENIED.value(),
+                Duration.ofSeconds(10), "the replica denying the revoked workload", replica.process(), replica.log());
+        assertTrue(cp.isAlive() && payments.process().isAlive() && orders.process().isAlive() && replica.process().isAlive());
     }
 
     private record Pod(String name, String uid, Process process, Path socket, Path log) {}
+
+    private record Replica(Process process, Path log, int port, String pinnedIdentity, String authority) {}
+
+    /**
+     * The rendered ext_authz Deployment's pod: the operator issues the replica certificate (its Secret), the native
+     * sidecar agent attests the pod (simulated TEE, the pod's token) and writes the serving certificate, then the
+     * replica starts with the rendered args, its port on loopback.
+     */
+    private Replica startReplica(List<JsonNode> documents, ECKey issuer, Path bundle, List<String> serverNames,
+            int grpcPort, String admin, String adminToken) throws Exception {
+        JsonNode deployment = named(documents, "Deployment", "attestmesh-ext-authz");
+        JsonNode pod = deployment.at("/spec/template/spec");
+        String serviceAccount = pod.path("serviceAccountName").asText();
+        String uid = UUID.randomUUID().toString();
+        Path root = Files.createDirectories(tmp.resolve("ext-authz"));
+        Map<String, Path> volumes = new HashMap<>();
+        for (JsonNode volume : pod.path("volumes")) {
+            String name = volume.path("name").asText();
+            Path dir = Files.createDirectories(root.resolve(name));
+            volumes.put(name, dir);
+            if (volume.has("configMap")) {
+                assertEquals("attestmesh-ca-bundle", volume.at("/configMap/name").asText());
+                Files.copy(bundle, dir.resolve("ca-bundle.pem"));
+            } else if (volume.has("secret")) {
+                // What the operator puts into the Secret: attestmesh ca issue-client --replica <extAuthz.replicaName>.
+                assertEquals("attestmesh-ext-authz-replica", volume.at("/secret/secretName").asText());
+                int exit = new picocli.CommandLine(new AttestMeshCli()).execute("ca", "issue-client", "--replica",
+                        "ext-authz", "--out", dir.toString(), "--admin-url", admin, "--token", adminToken);
+                assertEquals(0, exit, "attestmesh ca issue-client --replica ext-authz");
+            } else if (volume.has("projected")) {
+                JsonNode source = volume.at("/projected/sources/0/serviceAccountToken");
+                assertEquals("attestmesh", source.path("audience").asText());
+                Files.writeString(dir.resolve(source.path("path").asText()), projectedToken(issuer,
+                        deployment.at("/metadata/namespace").asText(), serviceAccount, uid,
+                        source.path("expirationSeconds").asLong()));
+            } else {
+                assertTrue(volume.has("emptyDir") || volume.has("hostPath"), volume.toString());
+            }
+        }
+        JsonNode agent = pod.at("/initContainers/0");
+        PathMap agentPaths = new PathMap(agent, volumes);
+        List<String> agentArgs = new ArrayList<>();
+        for (JsonNode a : agent.path("args")) {
+            agentArgs.addAll(remapAgentArg(a.asText(), agentPaths, serverNames, grpcPort));
+        }
+        Path agentLog = tmp.resolve("ext-authz-agent.log");
+        Process agentProcess = launch(Image.NODE_AGENT, agentArgs, Map.of(), agentLog);
+        Path servingChain = volumes.get(agentPaths.volumeOf("/var/run/attestmesh")).resolve("cert-chain.pem");
+        // The agent's startup probe: test -s cert-chain.pem.
+        await(() -> Files.exists(servingChain) && servingChain.toFile().length() > 0, Duration.ofSeconds(40),
+                "the ext_authz pod's certificate", agentProcess, agentLog);
+
+        JsonNode container = pod.at("/containers/0");
+        PathMap paths = new PathMap(container, volumes);
+        List<String> args = new ArrayList<>();
+        for (JsonNode a : container.path("args")) {
+            String arg = a.asText();
+            if (arg.startsWith("--control-plane=")) {
+                String host = arg.substring(arg.indexOf('=') + 1, arg.lastIndexOf(':'));
+                assertTrue(serverNames.contains(host), host + " is not in the serving certificate " + serverNames);
+                arg = "--control-plane=" + host + ":" + grpcPort;
+            } else if (arg.startsWith("--bind=")) {
+                arg = "--bind=127.0.0.1";
+            } else if (arg.startsWith("--port=")) {
+                arg = "--port=0";
+            } else {
+                arg = paths.map(arg);
+            }
+            args.add(arg);
+        }
+        assertEquals("authz", args.getFirst());
+        Map<String, String> env = new LinkedHashMap<>();
+        for (JsonNode variable : container.path("env")) {
+            // The downward API gives the pod's name.
+            assertEquals("metadata.name", variable.at("/valueFrom/fieldRef/fieldPath").asText(), variable.toString());
+            env.put(variable.path("name").asText(), "attestmesh-ext-authz-5c7d9-q2w3e");
+        }
+        Path log = tmp.resolve("ext-authz.log");
+        Process replica = launch(Image.EXT_AUTHZ, args, env, log);
+        int port = Integer.parseInt(awaitLog(replica, log, Pattern.compile("serving Check on 127\\.0\\.0\\.1:(\\d+) \\(TLS\\)"))
+                .group(1));
+        JsonNode rule = YAML.readTree(ROOT.resolve("istio/destination-rule-ext-authz.yaml").toFile());
+        assertEquals(deployment.at("/spec/template/spec/containers/0/ports/0/containerPort").asInt(),
+                rule.at("/spec/trafficPolicy/portLevelSettings/0/port/number").asInt());
+        return new Replica(replica, log, port, rule.at("/spec/trafficPolicy/portLevelSettings/0/tls/subjectAltNames/0").asText(),
+                rule.at("/spec/host").asText());
+    }
+
+    /**
+     * A Check to the replica as Istio's proxy makes it under destination-rule-ext-authz.yaml: ISTIO_MUTUAL with the
+     * caller's workload certificate, the server verified against the mesh bundle and the pinned SPIFFE ID
+     * (subjectAltNames), not a host name.
+     */
+    private static CheckResponse checkReplica(Replica replica, Path bundle, Sds caller, String source) {
+        try {
+            ManagedChannel ch = NettyChannelBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(),
+                            replica.port()))
+                    .overrideAuthority(replica.authority())
+                    .sslContext(GrpcSslContexts.forClient()
+                            .trustManager(new PinnedSpiffeTrustManager(Pem.parseCertificates(Files.readString(bundle)),
+                                    replica.pinnedIdentity()))
+                            .keyManager(caller.key(), caller.chain().toArray(X509Certificate[]::new)).build())
+                    .build();
+            try {
+                return AuthorizationGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .check(CheckRequest.newBuilder().setAttributes(AttributeContext.newBuilder()
+                                .setSource(AttributeContext.Peer.newBuilder().setPrincipal(source)
+                                        .setAddress(address("10.1.2.3", 40000)))
+                                .setDestination(AttributeContext.Peer.newBuilder().setPrincipal(ORDERS)
+                                        .setAddress(address("10.1.2.4", 8443)))).build());
+            } finally {
+                ch.shutdownNow();
+            }
+        } catch (IOException | java.security.cert.CertificateException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The Check's decision code, or -1 while the call itself is refused (the replica has not synced yet). */
+    private static int replicaDecision(Replica replica, Path bundle, Sds caller, String source) {
+        try {
+            return checkReplica(replica, bundle, caller, source).getStatus().getCode();
+        } catch (io.grpc.StatusRuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** PKIX to the mesh bundle, then exactly the pinned URI SAN: what Envoy does with match_subject_alt_names. */
+    private static final class PinnedSpiffeTrustManager extends javax.net.ssl.X509ExtendedTrustManager {
+        private final javax.net.ssl.X509TrustManager pkix;
+        private final String pinned;
+
+        PinnedSpiffeTrustManager(List<X509Certificate> bundle, String pinned) {
+            this.pinned = pinned;
+            try {
+                java.security.KeyStore roots = java.security.KeyStore.getInstance("PKCS12");
+                roots.load(null, null);
+                for (int i = 0; i < bundle.size(); i++) {
+                    roots.setCertificateEntry("ca" + i, bundle.get(i));
+                }
+                javax.net.ssl.TrustManagerFactory f = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+                f.init(roots);
+                this.pkix = (javax.net.ssl.X509TrustManager) f.getTrustManagers()[0];
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        private void check(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+            pkix.checkServerTrusted(chain, authType);
+            try {
+                if (!uriSans(chain[0]).equals(List.of(pinned))) {
+                    throw new java.security.cert.CertificateException("server is " + uriSans(chain[0]) + ", not " + pinned);
+                }
+            } catch (java.security.cert.CertificateException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new java.security.cert.CertificateException(e);
+            }
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, java.net.Socket socket)
+                throws java.security.cert.CertificateException {
+            check(chain, authType);
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+                throws java.security.cert.CertificateException {
+            check(chain, authType);
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType)
+                throws java.security.cert.CertificateException {
+            check(chain, authType);
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, java.net.Socket socket)
+                throws java.security.cert.CertificateException {
+            throw new java.security.cert.CertificateException("client side only");
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+                throws java.security.cert.CertificateException {
+            throw new java.security.cert.CertificateException("client side only");
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType)
+                throws java.security.cert.CertificateException {
+            throw new java.security.cert.CertificateException("client side only");
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return pkix.getAcceptedIssuers();
+        }
+    }
+
+    /** One arg of the agent container: the Service name kept with the port remapped, the TEE simulated, paths mapped. */
+    private static List<String> remapAgentArg(String arg, PathMap paths, List<String> serverNames, int grpcPort) {
+        if (arg.startsWith("--control-plane=")) {
+            // The Service name stays (resolved to loopback, checked against the serving certificate); only the port
+            // is remapped.
+            String host = arg.substring(arg.indexOf('=') + 1, arg.lastIndexOf(':'));
+            assertTrue(serverNames.contains(host), host + " is not in the serving certificate " + serverNames);
+            return List.of("--control-plane=" + host + ":" + grpcPort);
+        }
+        if (arg.equals("--tee=auto")) {
+            // dev mode: the simulated TEE stands in for the pod's
+            return List.of("--sim-measurement=" + GOOD, "--tee=sim");
+        }
+        return List.of(paths.map(arg));
+    }
 
     private record Sds(List<X509Certificate> chain, PrivateKey key, List<X509Certificate> roots) {}
 
@@ -309,8 +545,8 @@ class ChartAsProcessesTest {
             } else if (volume.has("projected")) {
                 JsonNode source = volume.at("/projected/sources/0/serviceAccountToken");
                 assertEquals("attestmesh", source.path("audience").asText());
-                Files.writeString(dir.resolve(source.path("path").asText()), projectedToken(issuer, serviceAccount, uid,
-                        source.path("expirationSeconds").asLong()));
+                Files.writeString(dir.resolve(source.path("path").asText()), projectedToken(issuer, "prod", serviceAccount,
+                        uid, source.path("expirationSeconds").asLong()));
             } else {
                 // emptyDirs; the TEE report interface (unused by the simulated TEE) is an empty directory here.
                 assertTrue(volume.has("emptyDir") || volume.has("hostPath"), volume.toString());
@@ -320,23 +556,12 @@ class ChartAsProcessesTest {
         List<String> args = new ArrayList<>();
         String socket = null;
         for (JsonNode a : agent.path("args")) {
-            String arg = a.asText();
-            if (arg.startsWith("--control-plane=")) {
-                // The Service name stays (resolved to loopback, checked against the serving certificate); only the
-                // port is remapped.
-                String host = arg.substring(arg.indexOf('=') + 1, arg.lastIndexOf(':'));
-                assertTrue(serverNames.contains(host), host + " is not in the serving certificate " + serverNames);
-                arg = "--control-plane=" + host + ":" + grpcPort;
-            } else if (arg.equals("--tee=auto")) {
-                arg = "--tee=sim"; // dev mode: the simulated TEE stands in for the pod's
-                args.add("--sim-measurement=" + GOOD);
-            } else {
-                arg = paths.map(arg);
+            for (String arg : remapAgentArg(a.asText(), paths, serverNames, grpcPort)) {
+                if (arg.startsWith("--sds-socket=")) {
+                    socket = arg.substring(arg.indexOf('=') + 1);
+                }
+                args.add(arg);
             }
-            if (arg.startsWith("--sds-socket=")) {
-                socket = arg.substring(arg.indexOf('=') + 1);
-            }
-            args.add(arg);
         }
         assertTrue(socket != null, "the template names the SDS socket");
         Path log = tmp.resolve(podName + "-agent.log");
@@ -348,16 +573,17 @@ class ChartAsProcessesTest {
         return new Pod(podName, uid, p, socketPath, log);
     }
 
-    /** A token shaped as the kubelet projects it for pod {@code uid} of service account prod/{@code sa}. */
-    private static String projectedToken(ECKey issuer, String sa, String uid, long lifetimeSeconds) throws Exception {
+    /** A token shaped as the kubelet projects it for pod {@code uid} of service account {@code ns}/{@code sa}. */
+    private static String projectedToken(ECKey issuer, String ns, String sa, String uid, long lifetimeSeconds)
+            throws Exception {
         Instant now = Instant.now();
         JWTClaimsSet claims = new JWTClaimsSet.Builder()
                 .issuer("https://kubernetes.default.svc.cluster.local")
                 .audience(List.of("attestmesh"))
-                .subject("system:serviceaccount:prod:" + sa)
+                .subject("system:serviceaccount:" + ns + ":" + sa)
                 .issueTime(Date.from(now)).notBeforeTime(Date.from(now))
                 .expirationTime(Date.from(now.plusSeconds(lifetimeSeconds)))
-                .claim("kubernetes.io", Map.of("namespace", "prod",
+                .claim("kubernetes.io", Map.of("namespace", ns,
                         "pod", Map.of("name", sa + "-7d9f8-x2x4q", "uid", uid),
                         "serviceaccount", Map.of("name", sa, "uid", UUID.randomUUID().toString())))
                 .build();
@@ -509,6 +735,7 @@ class ChartAsProcessesTest {
     /** Container paths to the directories standing in for the volumes mounted there (longest mount first). */
     private static final class PathMap {
         private final Map<String, Path> mounts = new LinkedHashMap<>();
+        private final Map<String, String> names = new LinkedHashMap<>();
 
         PathMap(JsonNode container, Map<String, Path> volumes) {
             List<JsonNode> list = new ArrayList<>();
@@ -518,7 +745,18 @@ class ChartAsProcessesTest {
                 Path dir = volumes.get(m.path("name").asText());
                 assertTrue(dir != null, "mount of an undeclared volume: " + m);
                 mounts.put(m.path("mountPath").asText(), dir);
+                names.put(m.path("mountPath").asText(), m.path("name").asText());
             }
+        }
+
+        /** The directory standing in for the volume mounted exactly at {@code mountPath}, by volume name. */
+        String volumeOf(String mountPath) {
+            for (var e : names.entrySet()) {
+                if (e.getKey().equals(mountPath)) {
+                    return e.getValue();
+                }
+            }
+            throw new AssertionError("nothing mounted at " + mountPath);
         }
 
         /** {@code value} (an option or variable) with its container path, if any, mapped onto the host. */
@@ -541,9 +779,10 @@ class ChartAsProcessesTest {
                 .orElseThrow(() -> new AssertionError("ConfigMap " + name + " is not rendered"));
     }
 
-    private static JsonNode only(List<JsonNode> documents, String kind) {
-        List<JsonNode> matching = documents.stream().filter(d -> d.path("kind").asText().equals(kind)).toList();
-        assertEquals(1, matching.size(), kind);
+    private static JsonNode named(List<JsonNode> documents, String kind, String name) {
+        List<JsonNode> matching = documents.stream().filter(d -> d.path("kind").asText().equals(kind)
+                && d.at("/metadata/name").asText().equals(name)).toList();
+        assertEquals(1, matching.size(), kind + " " + name);
         return matching.getFirst();
     }
 

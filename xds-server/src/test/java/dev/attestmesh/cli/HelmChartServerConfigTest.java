@@ -780,7 +780,8 @@ class HelmChartServerConfigTest {
         });
         Map<String, String> out = new LinkedHashMap<>();
         try (ApplicationContext ctx = ApplicationContext.builder().environmentPropertySource(false).deduceEnvironment(false)
-                .propertySources(PropertySource.of("pod-env", literal, PropertySource.PropertyConvention.ENVIRONMENT_VARIABLE))
+                .propertySources(PropertySource.of("pod-env", literal, PropertySource.PropertyConvention.ENVIRONMENT_VARIABLE,
+                        PropertySource.Origin.of("pod-env")))
                 .build()) {
             Environment environment = ctx.getEnvironment().start();
             for (String key : keys) {
