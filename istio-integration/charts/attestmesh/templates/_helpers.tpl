@@ -1,14 +1,71 @@
-{{/* Resource name prefix: the release name, with "attestmesh" unless the release already says so. */}}
+{{/* The chart's name, or nameOverride. */}}
+{{- define "attestmesh.name" -}}
+{{- default "attestmesh" .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Resource name prefix: fullnameOverride, else the release name with the chart's name unless the release already
+contains it. At most 52 characters, so that "<fullname>-ext-authz" still fits a 63-character DNS label.
+*/}}
 {{- define "attestmesh.fullname" -}}
-{{- if contains "attestmesh" .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" -}}
+{{- else if contains (include "attestmesh.name" .) .Release.Name -}}
+{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-attestmesh" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name (include "attestmesh.name" .) | trunc 52 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
+{{- define "attestmesh.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "attestmesh.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name must name an existing ServiceAccount when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The standalone ext_authz replicas' ServiceAccount: its name is part of their registered SPIFFE ID. */}}
+{{- define "attestmesh.extAuthzName" -}}
+{{- printf "%s-ext-authz" (include "attestmesh.fullname" .) -}}
+{{- end -}}
+
+{{/* The SPIFFE ID the ext_authz replicas' agents earn (registered by the chart). */}}
+{{- define "attestmesh.extAuthzSpiffeId" -}}
+{{- printf "spiffe://%s/ns/%s/sa/%s" .Values.trustDomain .Release.Namespace (include "attestmesh.extAuthzName" .) -}}
+{{- end -}}
+
+{{/* The names in the control plane's serving certificate: its Service, in every form a pod may dial it. */}}
+{{- define "attestmesh.serverNames" -}}
+{{- $name := include "attestmesh.fullname" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- $names := list $name (printf "%s.%s" $name $ns) (printf "%s.%s.svc" $name $ns) (printf "%s.%s.svc.%s" $name $ns .Values.controlPlane.clusterDomain) -}}
+{{- concat $names .Values.controlPlane.extraServerNames | uniq | join "," -}}
+{{- end -}}
+
+{{/* Pod anti-affinity by host name for the selector in .labels: "" none, soft preferred, hard required. */}}
+{{- define "attestmesh.podAntiAffinity" -}}
+{{- if eq .mode "soft" }}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- .labels | nindent 12 }}
+{{- else if eq .mode "hard" }}
+podAntiAffinity:
+  requiredDuringSchedulingIgnoredDuringExecution:
+    - topologyKey: kubernetes.io/hostname
+      labelSelector:
+        matchLabels:
+          {{- .labels | nindent 10 }}
+{{- end }}
+{{- end -}}
+
 {{- define "attestmesh.labels" -}}
-app.kubernetes.io/name: attestmesh
+app.kubernetes.io/name: {{ include "attestmesh.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
@@ -16,15 +73,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
 {{- define "attestmesh.controlPlaneSelector" -}}
-app.kubernetes.io/name: attestmesh
+app.kubernetes.io/name: {{ include "attestmesh.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: control-plane
 {{- end -}}
 
-{{- define "attestmesh.nodeAgentSelector" -}}
-app.kubernetes.io/name: attestmesh
+{{- define "attestmesh.extAuthzSelector" -}}
+app.kubernetes.io/name: {{ include "attestmesh.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: node-agent
+app.kubernetes.io/component: ext-authz
 {{- end -}}
 
 {{- define "attestmesh.caSecretName" -}}
@@ -42,7 +99,7 @@ app.kubernetes.io/component: node-agent
 
 {{/* The ConfigMap holding the mesh trust bundle (key ca-bundle.pem) that node agents authenticate the control plane with. */}}
 {{- define "attestmesh.trustBundleConfigMap" -}}
-{{- .Values.trustBundle.configMap | default (printf "%s-ca-bundle" (include "attestmesh.fullname" .)) -}}
+{{- .Values.trustBundle.configMap -}}
 {{- end -}}
 
 {{/* Where the control plane's own API credentials are mounted (the paths Kubernetes' automount uses). */}}
@@ -72,5 +129,12 @@ in-cluster CA and the control plane's own token. Fails on more than one key sour
 true
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when the control plane talks to the API server at all: token keys/review, or trust-bundle publishing. */}}
+{{- define "attestmesh.needsApi" -}}
+{{- if or (include "attestmesh.k8sNeedsApi" .) .Values.trustBundle.publish.enabled -}}
+true
 {{- end -}}
 {{- end -}}

@@ -33,7 +33,7 @@ class IstioIntegrationTest {
     private static final ObjectMapper YAML = new YAMLMapper();
 
     private static List<JsonNode> render(UnaryOperator<TemplateCommand> options) throws IOException {
-        String manifests = options.apply(new Helm(CHART).template().withName("attestmesh").withNamespace("attestmesh-system")).call();
+        String manifests = options.apply(new Helm(CHART).template().withName("attestmesh").withNamespace("attestmesh-system").withKubeVersion("1.31.0")).call();
         List<JsonNode> documents = new ArrayList<>();
         try (var parser = YAML.createParser(manifests)) {
             var iterator = YAML.readValues(parser, JsonNode.class);
@@ -72,7 +72,11 @@ class IstioIntegrationTest {
         assertEquals("attestmesh", service.at("/metadata/name").asText());
         List<Integer> ports = new ArrayList<>();
         service.at("/spec/ports").forEach(p -> ports.add(p.path("port").asInt()));
-        assertEquals(List.of(15010, 8443), ports);
+        assertEquals(List.of(15010), ports, "admin.tls off: the admin API is on the pod's loopback, not on the Service");
+        List<Integer> tlsPorts = new ArrayList<>();
+        only(render(c -> c.set("controlPlane.admin.tls", "true")), "Service").at("/spec/ports")
+                .forEach(p -> tlsPorts.add(p.path("port").asInt()));
+        assertEquals(List.of(15010, 8443), tlsPorts);
 
         JsonNode pod = only(documents, "Deployment").at("/spec/template/spec");
         JsonNode caVolume = volume(pod, "ca-encryption-key");
@@ -113,28 +117,15 @@ class IstioIntegrationTest {
     }
 
     @Test
-    void daemonSetModeServesTheWorkloadSocketWhereIstioLooksForIt() throws IOException {
-        List<JsonNode> documents = render(c -> c.set("nodeAgent.mode", "daemonset"));
-        JsonNode pod = only(documents, "DaemonSet").at("/spec/template/spec");
-        JsonNode agent = pod.at("/containers/0");
-        boolean mounted = false;
-        for (JsonNode mount : agent.path("volumeMounts")) {
-            if (mount.path("mountPath").asText().equals("/var/run/secrets/workload-spiffe-uds")) {
-                mounted = true;
-                assertEquals("/run/attestmesh/workload-spiffe-uds",
-                        volume(pod, mount.path("name").asText()).at("/hostPath/path").asText());
-            }
-        }
-        assertTrue(mounted, agent.toString());
-        assertEquals("attestmesh.attestmesh-system.svc:15010", env(agent, "ATTESTMESH_CONTROL_PLANE"));
-        assertEquals("/var/run/secrets/workload-spiffe-uds/socket", env(agent, "ATTESTMESH_SDS_SOCKET"));
-        assertThrows(Exception.class, () -> render(c -> c.set("nodeAgent.mode", "everywhere")));
-        assertTrustBundleMounted(pod, agent, "attestmesh-ca-bundle");
+    void theNodeAgentDaemonSetIsGone() {
+        // One agent per node handed one node identity to every pod on it: removed (docs/kubernetes.md).
+        Exception unknown = assertThrows(Exception.class, () -> render(c -> c.set("nodeAgent.mode", "daemonset")));
+        assertTrue(unknown.getMessage().contains("additional properties 'nodeAgent' not allowed"), unknown.getMessage());
     }
 
-    /** The agent's required --ca-bundle comes from a ConfigMap mounted read-only where the env var points. */
+    /** The agent's required --ca-bundle comes from a ConfigMap mounted read-only where the option points. */
     private static void assertTrustBundleMounted(JsonNode pod, JsonNode agent, String configMap) {
-        assertEquals("/etc/attestmesh/trust/ca-bundle.pem", env(agent, "ATTESTMESH_CA_BUNDLE"));
+        assertEquals("/etc/attestmesh/trust/ca-bundle.pem", arg(agent, "--ca-bundle"));
         boolean mounted = false;
         for (JsonNode mount : agent.path("volumeMounts")) {
             if (mount.path("mountPath").asText().equals("/etc/attestmesh/trust")) {
@@ -151,13 +142,10 @@ class IstioIntegrationTest {
         assertTrue(render(c -> c).stream().noneMatch(d -> d.at("/metadata/name").asText().equals("attestmesh-ca-bundle")),
                 "without trustBundle.pem the operator publishes the bundle after the first start");
         String pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-        List<JsonNode> documents = render(c -> c.set("nodeAgent.mode", "daemonset").set("trustBundle.pem", pem)
-                .set("trustBundle.configMap", "mesh-trust"));
+        List<JsonNode> documents = render(c -> c.set("trustBundle.pem", pem).set("trustBundle.configMap", "mesh-trust"));
         JsonNode bundle = documents.stream().filter(d -> d.path("kind").asText().equals("ConfigMap")
                 && d.at("/metadata/name").asText().equals("mesh-trust")).findFirst().orElseThrow();
         assertEquals(pem, bundle.at("/data/ca-bundle.pem").asText());
-        JsonNode pod = only(documents, "DaemonSet").at("/spec/template/spec");
-        assertTrustBundleMounted(pod, pod.at("/containers/0"), "mesh-trust");
         Exception notPem = assertThrows(Exception.class, () -> render(c -> c.set("trustBundle.pem", "hello")));
         assertTrue(notPem.getMessage().contains("trustBundle.pem must hold PEM certificates"), notPem.getMessage());
     }
@@ -170,7 +158,7 @@ class IstioIntegrationTest {
                     .filter(p -> !p.startsWith(CHART.resolve("templates")))
                     .sorted().toList();
         }
-        assertEquals(7, files.size(), files.toString());
+        assertEquals(9, files.size(), files.toString());
         for (Path file : files) {
             JsonNode document = YAML.readTree(file.toFile());
             assertTrue(document != null && document.isObject(), file.toString());
@@ -211,21 +199,21 @@ class IstioIntegrationTest {
     void injectionTemplatesMountTheWorkloadSocketIntoTheProxy() throws IOException {
         JsonNode templates = YAML.readTree(ISTIO.resolve("injection-template.yaml").toFile())
                 .at("/spec/values/sidecarInjectorWebhook/templates");
-        for (String name : List.of("attestmesh", "attestmesh-node")) {
-            JsonNode spec = YAML.readTree(templates.path(name).asText()).path("spec");
-            JsonNode proxy = spec.at("/containers/0");
-            assertEquals("istio-proxy", proxy.path("name").asText(), name);
-            assertEquals("/var/run/secrets/workload-spiffe-uds", proxy.at("/volumeMounts/0/mountPath").asText(), name);
-            assertTrue(volume(spec, "workload-socket").size() > 1, name);
-        }
+        assertEquals(List.of("attestmesh", "attestmesh-sev-guest", "attestmesh-tdx-guest"),
+                fieldNames(templates).stream().sorted().toList());
+        JsonNode spec = YAML.readTree(templates.path("attestmesh").asText()).path("spec");
+        JsonNode proxy = spec.at("/containers/0");
+        assertEquals("istio-proxy", proxy.path("name").asText());
+        assertEquals("/var/run/secrets/workload-spiffe-uds", proxy.at("/volumeMounts/0/mountPath").asText());
+        assertEquals("Memory", volume(spec, "workload-socket").at("/emptyDir/medium").asText());
         JsonNode agent = YAML.readTree(templates.path("attestmesh").asText()).at("/spec/initContainers/0");
         assertEquals("Always", agent.path("restartPolicy").asText(), "the agent must be a native sidecar");
-        assertEquals("/var/run/secrets/workload-spiffe-uds/socket", env(agent, "ATTESTMESH_SDS_SOCKET"));
+        assertEquals("/var/run/secrets/workload-spiffe-uds/socket", arg(agent, "--sds-socket"));
         assertTrustBundleMounted(YAML.readTree(templates.path("attestmesh").asText()).path("spec"), agent,
                 "attestmesh-ca-bundle");
         // The pod's projected token (audience attestmesh) is where the agent reads it.
         JsonNode sidecarSpec = YAML.readTree(templates.path("attestmesh").asText()).path("spec");
-        String token = env(agent, "ATTESTMESH_SERVICE_ACCOUNT_TOKEN_FILE");
+        String token = arg(agent, "--service-account-token-file");
         boolean tokenMounted = false;
         for (JsonNode mount : agent.path("volumeMounts")) {
             String dir = mount.path("mountPath").asText();
@@ -252,6 +240,16 @@ class IstioIntegrationTest {
             }
         }
         throw new AssertionError("no volume " + name + " in " + podSpec);
+    }
+
+    /** The value of {@code --name=value} in the container's args. */
+    private static String arg(JsonNode container, String name) {
+        for (JsonNode a : container.path("args")) {
+            if (a.asText().startsWith(name + "=")) {
+                return a.asText().substring(name.length() + 1);
+            }
+        }
+        throw new AssertionError("no " + name + " in " + container.path("args"));
     }
 
     private static String env(JsonNode container, String name) {

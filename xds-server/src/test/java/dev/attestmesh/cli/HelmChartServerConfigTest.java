@@ -18,6 +18,9 @@ import dev.attestmesh.identity.kubernetes.KubernetesTokenSettings.KeySource;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.policy.PolicyDocuments;
 import dev.attestmesh.server.app.KubernetesTokenConfig;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.context.env.Environment;
+import io.micronaut.context.env.PropertySource;
 import dev.attestmesh.server.mesh.AttestedNodeDirectory;
 import dev.attestmesh.server.mesh.EnvoyNodeDirectory;
 import dev.attestmesh.server.mesh.MeshConfigParser;
@@ -69,6 +72,8 @@ class HelmChartServerConfigTest {
     private static final Path CHART = ROOT.resolve("charts/attestmesh");
     private static final YAMLMapper YAML = new YAMLMapper();
     private static final String API = "/var/run/secrets/kubernetes.io/serviceaccount";
+    /** A cluster the chart supports (Chart.yaml kubeVersion: native sidecars need 1.29). */
+    static final String KUBE_VERSION = "1.31.0";
 
     /** One rendered release, as the control plane's container sees it. */
     private record Rendered(List<JsonNode> documents, JsonNode pod, JsonNode container, ServerCommand server) {
@@ -114,7 +119,7 @@ class HelmChartServerConfigTest {
 
     private static List<JsonNode> documents(UnaryOperator<TemplateCommand> options) throws IOException {
         String manifests = options.apply(new Helm(CHART).template().withName("attestmesh")
-                .withNamespace("attestmesh-system")).call();
+                .withNamespace("attestmesh-system").withKubeVersion(KUBE_VERSION)).call();
         List<JsonNode> documents = new ArrayList<>();
         try (var parser = YAML.createParser(manifests)) {
             var iterator = YAML.readValues(parser, JsonNode.class);
@@ -130,7 +135,9 @@ class HelmChartServerConfigTest {
 
     private static Rendered render(UnaryOperator<TemplateCommand> options) throws IOException {
         List<JsonNode> documents = documents(options);
-        JsonNode pod = only(documents, "Deployment").at("/spec/template/spec");
+        JsonNode pod = documents.stream().filter(d -> d.path("kind").asText().equals("Deployment")
+                && d.at("/metadata/labels/app.kubernetes.io~1component").asText().equals("control-plane")).findFirst()
+                .orElseThrow().at("/spec/template/spec");
         JsonNode container = pod.at("/containers/0");
         assertEquals("control-plane", container.path("name").asText());
         ParseResult parsed = parse(container);
@@ -390,25 +397,26 @@ class HelmChartServerConfigTest {
                     selectors: {nodeId: "payments-*"}
                 """)));
         assertTrue(message(istio).contains("values don't meet the specifications of the schema"), message(istio));
-        assertTrue(message(istio).contains("registrations.0.selectors: kubernetes is required"), message(istio));
+        assertTrue(message(istio).contains("at '/registrations/0/selectors': missing property 'kubernetes'"), message(istio));
 
         Exception noPolicies = assertThrows(Exception.class, () -> documents(values("""
                 registrations:
                   - {id: edge, spiffeId: "spiffe://cluster.local/edge"}
                 """)));
-        assertTrue(message(noPolicies).contains("registrations.0: policies is required"), message(noPolicies));
+        assertTrue(message(noPolicies).contains("at '/registrations/0': missing property 'policies'"), message(noPolicies));
 
         Exception unknownField = assertThrows(Exception.class, () -> documents(values("""
                 registrations:
                   - {id: edge, spiffeId: "spiffe://cluster.local/edge", policies: [default], namespace: prod}
                 """)));
-        assertTrue(message(unknownField).contains("Additional property namespace is not allowed"), message(unknownField));
+        assertTrue(message(unknownField).contains("at '/registrations/0': additional properties 'namespace' not allowed"),
+                message(unknownField));
 
         Exception badCount = assertThrows(Exception.class, () -> documents(values("""
                 registrations:
                   - {id: edge, spiffeId: "spiffe://cluster.local/edge", policies: [default], maxInstances: 0}
                 """)));
-        assertTrue(message(badCount).contains("registrations.0.maxInstances"), message(badCount));
+        assertTrue(message(badCount).contains("at '/registrations/0/maxInstances'"), message(badCount));
     }
 
     @Test
@@ -505,27 +513,297 @@ class HelmChartServerConfigTest {
         assertFalse(hasVolume(r.pod(), "kube-api-access"));
     }
 
+    /**
+     * The injected agent's args (the node-agent image's entrypoint is the agent, so they are its options only)
+     * parse through the real CLI as {@code attestmesh agent ARGS}, and every file they name is mounted.
+     */
     @Test
-    void agentEnvironmentNamesOnlyOptionsTheAgentHas() throws Exception {
-        JsonNode daemonSet = only(documents(c -> c.set("nodeAgent.mode", "daemonset")), "DaemonSet");
-        assertAgentEnvironmentKnown(daemonSet.at("/spec/template/spec/containers/0"));
-        JsonNode templates = YAML.readTree(ROOT.resolve("istio/injection-template.yaml").toFile())
-                .at("/spec/values/sidecarInjectorWebhook/templates");
-        JsonNode sidecar = YAML.readTree(templates.path("attestmesh").asText()).at("/spec/initContainers/0");
-        assertAgentEnvironmentKnown(sidecar);
-        assertTrue(sidecar.path("env").toString().contains("ATTESTMESH_SERVICE_ACCOUNT_TOKEN_FILE"), sidecar.toString());
+    void sidecarArgsAreAgentOptionsAndEveryPathIsMounted() throws Exception {
+        JsonNode spec = YAML.readTree(YAML.readTree(ROOT.resolve("istio/injection-template.yaml").toFile())
+                .at("/spec/values/sidecarInjectorWebhook/templates/attestmesh").asText()).path("spec");
+        JsonNode sidecar = spec.at("/initContainers/0");
+        assertTrue(sidecar.path("env").isMissingNode(), "options are args, not environment: " + sidecar);
+        AgentCommand agent = agent(sidecar);
+        assertEquals("attestmesh.attestmesh-system.svc:15010", agent.controlPlane);
+        assertEquals(Path.of("/var/run/secrets/workload-spiffe-uds/socket"), agent.sdsSocket);
+        assertFalse(agent.noSds);
+        assertEquals("auto", agent.tee);
+        assertTrue(agent.nodeId == null, "the node id is the pod UID from the token");
+        for (Path p : List.of(agent.caBundle, agent.serviceAccountTokenFile, agent.output, agent.sdsSocket.getParent())) {
+            assertTrue(mountOf(sidecar, p.toString()).isPresent(), p + " is not mounted in " + sidecar);
+        }
+        assertEquals("attestmesh", volume(spec, mountOf(sidecar, agent.serviceAccountTokenFile.toString()).orElseThrow())
+                .at("/projected/sources/0/serviceAccountToken/audience").asText());
+        assertEquals("attestmesh-ca-bundle", volume(spec, mountOf(sidecar, agent.caBundle.toString()).orElseThrow())
+                .at("/configMap/name").asText());
+        // istio-proxy (uid/gid 1337) reaches the 0660 socket through the group; the same gid keeps the agent's own
+        // traffic out of Istio's capture; /tmp is writable under a read-only root; the TEE report interface is there.
+        JsonNode sc = sidecar.path("securityContext");
+        assertEquals(1337, sc.path("runAsGroup").asInt());
+        assertTrue(sc.path("readOnlyRootFilesystem").asBoolean());
+        assertEquals("Memory", volume(spec, mountOf(sidecar, "/tmp/x").orElseThrow()).at("/emptyDir/medium").asText());
+        assertEquals("/sys/kernel/config/tsm/report", volume(spec, mountOf(sidecar,
+                "/sys/kernel/config/tsm/report/x").orElseThrow()).at("/hostPath/path").asText());
+        assertFalse(sidecar.at("/resources/limits/memory").isMissingNode(), sidecar.toString());
+        assertEquals("/var/run/secrets/workload-spiffe-uds", spec.at("/containers/0/volumeMounts/0/mountPath").asText());
     }
 
-    private static void assertAgentEnvironmentKnown(JsonNode container) {
-        ParseResult parsed = parse(container);
-        CommandSpec agent = parsed.subcommand().commandSpec();
-        assertEquals("agent", agent.name());
-        Set<String> known = agent.options().stream()
-                .map(o -> EnvironmentDefaultProvider.environmentName(o.longestName().replaceFirst("^-+", "")))
-                .collect(Collectors.toSet());
-        for (JsonNode variable : container.path("env")) {
-            String name = variable.path("name").asText();
-            assertTrue(known.contains(name), name + " names no agent option (" + known + ")");
+    /** The agent options of a container's args, through {@link AttestMeshCli} as {@code attestmesh agent ARGS}. */
+    static AgentCommand agent(JsonNode container) {
+        List<String> args = new ArrayList<>(List.of("agent"));
+        container.path("args").forEach(a -> args.add(a.asText()));
+        ParseResult parsed = new CommandLine(new AttestMeshCli())
+                .setDefaultValueProvider(new EnvironmentDefaultProvider(Map.of(), new Properties()))
+                .parseArgs(args.toArray(String[]::new));
+        assertEquals("agent", parsed.subcommand().commandSpec().name());
+        return assertInstanceOf(AgentCommand.class, parsed.subcommand().commandSpec().userObject());
+    }
+
+    /** The name of the volume mounted over {@code path} in {@code container}. */
+    static Optional<String> mountOf(JsonNode container, String path) {
+        for (JsonNode mount : container.path("volumeMounts")) {
+            String dir = mount.path("mountPath").asText();
+            if (path.equals(dir) || path.startsWith(dir + "/")) {
+                return Optional.of(mount.path("name").asText());
+            }
         }
+        return Optional.empty();
+    }
+
+    @Test
+    void standardValuesReachThePodSpecAndExtraArgsStillParse() throws Exception {
+        Rendered r = render(values("""
+                fullnameOverride: mesh-ca
+                imagePullSecrets: [{name: registry-creds}]
+                serviceAccount: {create: false, name: existing-sa}
+                controlPlane:
+                  podAnnotations: {example.com/team: security}
+                  podLabels: {tier: control}
+                  priorityClassName: system-cluster-critical
+                  resources: {requests: {cpu: "2", memory: 2Gi}}
+                  podSecurityContext: {runAsNonRoot: true, runAsUser: 20000, fsGroup: 20000}
+                  securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false}
+                  extraEnv: [{name: JAVA_TOOL_OPTIONS, value: "-XX:MaxRAMPercentage=70"}]
+                  extraArgs: ["--challenge-rate=500"]
+                  extraVolumes: [{name: extra-ca, configMap: {name: corp-ca}}]
+                  extraVolumeMounts: [{name: extra-ca, mountPath: /etc/corp-ca, readOnly: true}]
+                """));
+        JsonNode deployment = only(r.documents(), "Deployment");
+        assertEquals("mesh-ca", deployment.at("/metadata/name").asText());
+        assertEquals("registry-creds", r.pod().at("/imagePullSecrets/0/name").asText());
+        assertEquals("existing-sa", r.pod().path("serviceAccountName").asText());
+        assertTrue(r.documents().stream().noneMatch(d -> d.path("kind").asText().equals("ServiceAccount")),
+                "serviceAccount.create=false renders none");
+        assertEquals("security", deployment.at("/spec/template/metadata/annotations/example.com~1team").asText());
+        assertEquals("control", deployment.at("/spec/template/metadata/labels/tier").asText());
+        assertEquals("system-cluster-critical", r.pod().path("priorityClassName").asText());
+        assertEquals("2Gi", r.container().at("/resources/requests/memory").asText());
+        assertEquals(20000, r.pod().at("/securityContext/runAsUser").asInt());
+        assertEquals("500.0", r.properties().get("attestmesh.challenge.rate"), "extraArgs go through the CLI");
+        assertTrue(r.container().path("env").toString().contains("MaxRAMPercentage"), r.container().toString());
+        assertEquals("corp-ca", volume(r.pod(), "extra-ca").at("/configMap/name").asText());
+        assertEquals(Optional.of("extra-ca"), mountOf(r.container(), "/etc/corp-ca/ca.pem"));
+        assertEquals("mesh-ca,mesh-ca.attestmesh-system,mesh-ca.attestmesh-system.svc,"
+                + "mesh-ca.attestmesh-system.svc.cluster.local", r.properties().get("attestmesh.server-names"));
+        // nameOverride changes the labels and the name, not the selector's meaning.
+        Rendered named = render(c -> c.set("nameOverride", "tee-ca"));
+        assertEquals("attestmesh-tee-ca", only(named.documents(), "Deployment").at("/metadata/name").asText());
+        assertEquals("tee-ca", only(named.documents(), "Service").at("/spec/selector/app.kubernetes.io~1name").asText());
+    }
+
+    /** Each bad value fails helm template with the schema's own message naming the field. */
+    @Test
+    void schemaRefusesBadValuesNamingTheField() {
+        Map<String, String> cases = new LinkedHashMap<>();
+        cases.put("controlPlane: {replicas: two}\n", "at '/controlPlane/replicas': got string, want integer");
+        cases.put("controlPlane: {grpcPort: 70000}\n", "at '/controlPlane/grpcPort': maximum");
+        cases.put("controlPlane: {admin: {tls: \"yes\"}}\n", "at '/controlPlane/admin/tls': got string, want boolean");
+        cases.put("controlPlane: {podAntiAffinity: always}\n", "at '/controlPlane/podAntiAffinity'");
+        cases.put("controlPlane: {resources: {request: {cpu: 1}}}\n",
+                "at '/controlPlane/resources': additional properties 'request' not allowed");
+        cases.put("nodeAgent: {mode: daemonset}\n", "at '': additional properties 'nodeAgent' not allowed");
+        cases.put("imagePullSecrets: [registry-creds]\n", "at '/imagePullSecrets/0': got string, want object");
+        cases.put("extAuthz: {agent: {tee: tpm}}\n", "at '/extAuthz/agent/tee'");
+        cases.put("config: {policies: [{id: default, tee: [tpm]}], mesh: {services: []}}\n",
+                "at '/config/policies/0/tee/0'");
+        cases.put("config: {policies: [{id: default, tee: [sim], tcb: [UpToDate]}], mesh: {services: []}}\n",
+                "at '/config/policies/0': additional properties 'tcb' not allowed");
+        cases.put("config: {policies: [{id: default, tee: [sim]}], mesh: {services: [{name: a, members: {nodes: [n]}, "
+                + "ingress: [{port: 80, protocol: udp}]}]}}\n", "at '/config/mesh/services/0/ingress/0/protocol'");
+        cases.put("trustBundle: {configMap: Bad_Name}\n", "at '/trustBundle/configMap'");
+        for (var c : cases.entrySet()) {
+            Exception e = assertThrows(Exception.class, () -> documents(values(c.getKey())), c.getKey());
+            assertTrue(message(e).contains("values don't meet the specifications of the schema"), message(e));
+            assertTrue(message(e).contains(c.getValue()), c.getKey() + " -> " + message(e));
+        }
+    }
+
+    /**
+     * values-production.yaml: PostgreSQL, three replicas rolling one at a time, PDB, anti-affinity, NetworkPolicy,
+     * ServiceMonitor, HTTPS admin with health probes, and standalone ext_authz wired to the control plane's Service
+     * names; every container's args through the real CLI, every document through the server's parsers.
+     */
+    @Test
+    void productionProfileRendersAWiredHighlyAvailableInstall() throws Exception {
+        Path production = CHART.resolve("values-production.yaml");
+        Rendered r = render(c -> c.withValuesFile(production));
+        List<JsonNode> docs = r.documents();
+        JsonNode deployment = only(docs, "Deployment", "attestmesh");
+        assertEquals(3, deployment.at("/spec/replicas").asInt());
+        assertEquals("RollingUpdate", deployment.at("/spec/strategy/type").asText());
+        assertEquals(0, deployment.at("/spec/strategy/rollingUpdate/maxUnavailable").asInt());
+        assertEquals("kubernetes.io/hostname", r.pod().at("/affinity/podAntiAffinity/"
+                + "requiredDuringSchedulingIgnoredDuringExecution/0/topologyKey").asText());
+        assertTrue(r.properties().get("attestmesh.data-dir") != null);
+        Map<String, String> env = env(r.container());
+        assertTrue(env.get("ATTESTMESH_DATABASE_URL").startsWith("jdbc:postgresql://"), env.toString());
+        assertEquals("on", env.get("ATTESTMESH_ADMIN_TLS"));
+        assertEquals("0.0.0.0", r.properties().get("attestmesh.admin-bind"));
+        assertEquals("/health/ready", r.container().at("/readinessProbe/httpGet/path").asText());
+        assertEquals("HTTPS", r.container().at("/readinessProbe/httpGet/scheme").asText());
+        assertEquals("/health/live", r.container().at("/livenessProbe/httpGet/path").asText());
+        // The settings the server reads from its environment (Micronaut's environment-variable convention), under the
+        // keys of the issue-12 contract.
+        Map<String, String> settings = serverSettings(r.container(), "attestmesh.admin.tls",
+                "attestmesh.kubernetes.trust-bundle.publish", "attestmesh.kubernetes.trust-bundle.namespace-selector",
+                "attestmesh.kubernetes.trust-bundle.config-map", "attestmesh.database.url", "attestmesh.ca-key-file");
+        assertEquals("on", settings.get("attestmesh.admin.tls"));
+        assertEquals("true", settings.get("attestmesh.kubernetes.trust-bundle.publish"));
+        assertEquals("attestmesh.dev/trust-bundle=enabled", settings.get("attestmesh.kubernetes.trust-bundle.namespace-selector"));
+        assertEquals("attestmesh-ca-bundle", settings.get("attestmesh.kubernetes.trust-bundle.config-map"));
+        assertTrue(settings.get("attestmesh.database.url").startsWith("jdbc:postgresql://"), settings.toString());
+        assertTrue(mountOf(r.container(), settings.get("attestmesh.ca-key-file")).isPresent(), settings.toString());
+
+        JsonNode service = only(docs, "Service", "attestmesh");
+        assertEquals("grpc-xds", service.at("/spec/ports/0/name").asText());
+        assertEquals("grpc", service.at("/spec/ports/0/appProtocol").asText());
+        assertEquals("https-admin", service.at("/spec/ports/1/name").asText());
+        assertEquals("https", service.at("/spec/ports/1/appProtocol").asText());
+
+        JsonNode pdb = only(docs, "PodDisruptionBudget", "attestmesh");
+        assertEquals(2, pdb.at("/spec/minAvailable").asInt());
+        assertEquals(deployment.at("/spec/selector/matchLabels"), pdb.at("/spec/selector/matchLabels"));
+        JsonNode netpol = only(docs, "NetworkPolicy", "attestmesh");
+        assertEquals(15010, netpol.at("/spec/ingress/0/ports/0/port").asInt());
+        assertEquals(8443, netpol.at("/spec/ingress/1/ports/0/port").asInt());
+        JsonNode monitor = only(docs, "ServiceMonitor", "attestmesh");
+        assertEquals("https-admin", monitor.at("/spec/endpoints/0/port").asText());
+        assertEquals("/metrics", monitor.at("/spec/endpoints/0/path").asText());
+        assertEquals(service.at("/metadata/labels/app.kubernetes.io~1component").asText(),
+                monitor.at("/spec/selector/matchLabels/app.kubernetes.io~1component").asText());
+        JsonNode role = only(docs, "ClusterRole", "attestmesh-attestmesh-system-trust-bundle");
+        assertEquals("[\"namespaces\"]", role.at("/rules/0/resources").toString());
+        assertEquals("[\"configmaps\"]", role.at("/rules/1/resources").toString());
+
+        // ext_authz: the authz CLI accepts the args; it dials a name in the control plane's certificate; the control
+        // plane lets its replica identity watch; its agent asks for the identity the chart registered.
+        JsonNode authzPod = only(docs, "Deployment", "attestmesh-ext-authz").at("/spec/template/spec");
+        assertEquals(3, only(docs, "Deployment", "attestmesh-ext-authz").at("/spec/replicas").asInt());
+        JsonNode authzContainer = authzPod.at("/containers/0");
+        ParseResult authzParsed = parse(authzContainer);
+        assertEquals("authz", authzParsed.subcommand().commandSpec().name());
+        AuthzCommand authz = assertInstanceOf(AuthzCommand.class, authzParsed.subcommand().commandSpec().userObject());
+        String host = authz.controlPlane.substring(0, authz.controlPlane.lastIndexOf(':'));
+        assertTrue(List.of(r.properties().get("attestmesh.server-names").toString().split(",")).contains(host),
+                host + " vs " + r.properties().get("attestmesh.server-names"));
+        assertEquals(15010, Integer.parseInt(authz.controlPlane.substring(authz.controlPlane.lastIndexOf(':') + 1)));
+        assertEquals("0.0.0.0", authz.bind);
+        assertEquals("spiffe://cluster.local/attestmesh/replica/ext-authz", r.properties().get("attestmesh.authz.replica-identities"));
+        AgentCommand authzAgent = agent(authzPod.at("/initContainers/0"));
+        assertEquals("Always", authzPod.at("/initContainers/0/restartPolicy").asText());
+        assertEquals(authz.controlPlane, authzAgent.controlPlane);
+        assertEquals(authz.serveCert.getParent(), authzAgent.output);
+        assertTrue(mountOf(authzPod.at("/initContainers/0"), "/sys/kernel/config/tsm/report/r1").isPresent(),
+                "the replica's agent sees the TEE report interface");
+        assertTrue(mountOf(authzContainer, authz.serveKey.toString()).equals(mountOf(authzPod.at("/initContainers/0"),
+                authzAgent.output + "/key.pem")), "the replica reads the key its agent writes");
+        List<Registration> registrations = RegistrationDocuments.parse(r.file(r.properties().get("attestmesh.registration-file")),
+                "registrations.yaml", r.trustDomain());
+        Registration replica = registrations.stream().filter(reg -> reg.spiffeId().equals(authzAgent.identity))
+                .findFirst().orElseThrow(() -> new AssertionError(authzAgent.identity + " not registered: " + registrations));
+        assertEquals(Optional.of(new Registration.KubernetesSelector("attestmesh-system", "attestmesh-ext-authz")),
+                replica.kubernetes());
+        assertEquals(authzPod.path("serviceAccountName").asText(), "attestmesh-ext-authz");
+        JsonNode authzService = only(docs, "Service", "attestmesh-ext-authz");
+        assertEquals("grpc", authzService.at("/spec/ports/0/appProtocol").asText());
+        assertEquals(authz.port, authzService.at("/spec/ports/0/port").asInt());
+        only(docs, "PodDisruptionBudget", "attestmesh-ext-authz");
+
+        List<Policy> policies = PolicyDocuments.parse(r.file(r.properties().get("attestmesh.policy-file")), "policies.yaml");
+        MeshConfigParser.parse(r.file(r.properties().get("attestmesh.mesh-file")),
+                policies.stream().map(Policy::id).collect(Collectors.toSet()));
+
+        // What the production profile must not allow.
+        Exception monitorWithoutTls = assertThrows(Exception.class, () -> documents(c -> c.withValuesFile(production)
+                .set("controlPlane.admin.tls", "false")));
+        assertTrue(message(monitorWithoutTls).contains("serviceMonitor.enabled needs controlPlane.admin.tls=true"),
+                message(monitorWithoutTls));
+        Exception sharedVolume = assertThrows(Exception.class, () -> documents(c -> c.withValuesFile(production)
+                .set("controlPlane.persistence.enabled", "true")));
+        assertTrue(message(sharedVolume).contains("needs controlPlane.persistence.enabled=false"), message(sharedVolume));
+        Exception noReplicaCert = assertThrows(Exception.class, () -> documents(c -> c.withValuesFile(production)
+                .set("extAuthz.replicaCertificate.existingSecret", "")));
+        assertTrue(message(noReplicaCert).contains("extAuthz.replicaCertificate.existingSecret must name a Secret"),
+                message(noReplicaCert));
+    }
+
+    @Test
+    void defaultProfileIsOneH2ReplicaWithLoopbackAdminAndServiceNamesInTheCertificate() throws Exception {
+        Rendered r = render(c -> c);
+        JsonNode deployment = only(r.documents(), "Deployment");
+        assertEquals(1, deployment.at("/spec/replicas").asInt());
+        assertEquals("Recreate", deployment.at("/spec/strategy/type").asText());
+        assertTrue(env(r.container()).get("ATTESTMESH_DATABASE_URL") == null);
+        assertEquals("127.0.0.1", r.properties().get("attestmesh.admin-bind"));
+        assertFalse(env(r.container()).containsKey("ATTESTMESH_ADMIN_TLS"), "admin.tls stays at the server's default (off)");
+        Map<String, String> settings = serverSettings(r.container(), "attestmesh.admin.tls",
+                "attestmesh.kubernetes.trust-bundle.publish", "attestmesh.ca-key-file", "attestmesh.server-names");
+        assertEquals(Map.of("attestmesh.ca-key-file", "/etc/attestmesh/ca-key/encryption-key", "attestmesh.server-names",
+                r.properties().get("attestmesh.server-names")), settings);
+        assertTrue(mountOf(r.container(), settings.get("attestmesh.ca-key-file")).isPresent());
+        assertEquals("grpc-xds", r.container().at("/readinessProbe/tcpSocket/port").asText());
+        assertEquals("attestmesh,attestmesh.attestmesh-system,attestmesh.attestmesh-system.svc,"
+                + "attestmesh.attestmesh-system.svc.cluster.local", r.properties().get("attestmesh.server-names"));
+        for (String kind : List.of("PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor", "ClusterRole", "DaemonSet")) {
+            assertTrue(r.documents().stream().noneMatch(d -> d.path("kind").asText().equals(kind)), kind);
+        }
+        assertEquals(1, r.documents().stream().filter(d -> d.path("kind").asText().equals("Deployment")).count());
+    }
+
+    /**
+     * {@code keys} as the server's Micronaut environment resolves them from the container's literal environment
+     * variables (the same environment-variable convention as the process environment); unset keys are absent.
+     */
+    private static Map<String, String> serverSettings(JsonNode container, String... keys) {
+        Map<String, Object> literal = new LinkedHashMap<>();
+        env(container).forEach((k, v) -> {
+            if (v != null) {
+                literal.put(k, v);
+            }
+        });
+        Map<String, String> out = new LinkedHashMap<>();
+        try (ApplicationContext ctx = ApplicationContext.builder().environmentPropertySource(false).deduceEnvironment(false)
+                .propertySources(PropertySource.of("pod-env", literal, PropertySource.PropertyConvention.ENVIRONMENT_VARIABLE,
+                        PropertySource.Origin.of("pod-env")))
+                .build()) {
+            Environment environment = ctx.getEnvironment().start();
+            for (String key : keys) {
+                environment.getProperty(key, String.class).ifPresent(v -> out.put(key, v));
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, String> env(JsonNode container) {
+        Map<String, String> env = new LinkedHashMap<>();
+        container.path("env").forEach(v -> env.put(v.path("name").asText(), v.path("value").asText(null)));
+        return env;
+    }
+
+    private static JsonNode only(List<JsonNode> documents, String kind, String name) {
+        List<JsonNode> matching = documents.stream().filter(d -> d.path("kind").asText().equals(kind)
+                && d.at("/metadata/name").asText().equals(name)).toList();
+        assertEquals(1, matching.size(), kind + " " + name);
+        return matching.getFirst();
     }
 }
