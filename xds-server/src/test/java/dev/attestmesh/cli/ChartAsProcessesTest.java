@@ -17,6 +17,7 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import dev.attestmesh.agent.cli.AgentMain;
 import dev.attestmesh.identity.ControlPlaneTrustManager;
 import dev.attestmesh.ca.Pem;
 import io.envoyproxy.envoy.config.core.v3.Address;
@@ -99,7 +100,7 @@ class ChartAsProcessesTest {
     private static final String ORDERS = "spiffe://cluster.local/ns/prod/sa/orders";
     private static final String SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
     private static final Pattern GRPC_LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
-    private static final Pattern ADMIN_LISTENING = Pattern.compile("admin API on http://127\\.0\\.0\\.1:(\\d+)");
+    private static final Pattern ADMIN_LISTENING = Pattern.compile("admin API on https?://127\\.0\\.0\\.1:(\\d+)");
 
     @TempDir
     Path tmp;
@@ -123,18 +124,17 @@ class ChartAsProcessesTest {
     /**
      * Starts what {@code image} runs with the container's {@code args} and {@code env}. The control-plane and
      * ext-authz images' entrypoint is the CLI (the chart's args start with the subcommand, server or authz); the
-     * node-agent image's entrypoint is the agent (the injection template's args are its options only). This is the one place to change when the images
-     * run differently (e.g. the node agent's own jar).
+     * node-agent image's entrypoint is the agent's own main class (the injection template's args are its options
+     * only). This is the one place to change when the images run differently.
      */
     private Process launch(Image image, List<String> args, Map<String, String> env, Path log) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx192m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED",
                 // The cluster's DNS: the Service names resolve to loopback, so TLS checks them as in the cluster.
                 "-Djdk.net.hosts.file=" + clusterDns,
-                "-cp", System.getProperty("java.class.path"), AttestMeshCli.class.getName()));
-        if (image == Image.NODE_AGENT) {
-            cmd.add("agent");
-        }
+                "-cp", System.getProperty("java.class.path"),
+                // The images' main classes: the node-agent image runs the agent's own main (its options only).
+                image == Image.NODE_AGENT ? AgentMain.class.getName() : AttestMeshCli.class.getName()));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         // Only what the pod spec sets: nothing of this machine's ATTESTMESH_* configuration leaks in.
@@ -181,52 +181,14 @@ class ChartAsProcessesTest {
         List<JsonNode> documents = documents(new Helm(CHART).template().withName("attestmesh")
                 .withNamespace("attestmesh-system").withKubeVersion(HelmChartServerConfigTest.KUBE_VERSION)
                 .withValuesFile(values).call());
-        JsonNode deployment = named(documents, "Deployment", "attestmesh");
-        JsonNode podSpec = deployment.at("/spec/template/spec");
-        JsonNode container = podSpec.at("/containers/0");
-        assertTrue(container.path("command").isMissingNode(), "the image's entrypoint runs");
-
-        // 2. The control plane's pod: each volume a directory holding what Kubernetes would put there.
-        Path cpRoot = Files.createDirectories(tmp.resolve("cp"));
-        Map<String, Path> volumes = new HashMap<>();
-        for (JsonNode volume : podSpec.path("volumes")) {
-            String name = volume.path("name").asText();
-            Path dir = Files.createDirectories(cpRoot.resolve(name));
-            volumes.put(name, dir);
-            if (volume.has("configMap")) {
-                JsonNode data = configMap(documents, volume.at("/configMap/name").asText()).path("data");
-                for (var key : (Iterable<Map.Entry<String, JsonNode>>) data::fields) {
-                    Files.writeString(dir.resolve(key.getKey()), key.getValue().asText());
-                }
-            } else if (volume.has("secret")) {
-                // The CA encryption-key Secret is created out of band (kubectl create secret); the values name it.
-                assertEquals("attestmesh-ca-encryption-key", volume.at("/secret/secretName").asText());
-                Files.writeString(dir.resolve("encryption-key"), Base64.getEncoder().encodeToString(UUID.randomUUID()
-                        .toString().getBytes()));
-            } else {
-                assertTrue(volume.has("emptyDir") || volume.has("persistentVolumeClaim"), volume.toString());
-            }
-        }
-        PathMap cpPaths = new PathMap(container, volumes);
-        Map<String, String> cpEnv = new LinkedHashMap<>();
-        for (JsonNode variable : container.path("env")) {
-            assertTrue(variable.has("value"), "only literal values in this profile: " + variable);
-            cpEnv.put(variable.path("name").asText(), cpPaths.map(variable.path("value").asText()));
-        }
-        List<String> serverNames = List.of(cpEnv.get("ATTESTMESH_SERVER_NAMES").split(","));
-        clusterDns = Files.writeString(tmp.resolve("hosts"), "127.0.0.1 " + String.join(" ", serverNames) + "\n");
-        assertEquals("127.0.0.1", cpEnv.get("ATTESTMESH_ADMIN_BIND"), "admin.tls off keeps the admin API on loopback");
-        // Ports remapped to loopback: free ports picked by the process, read back from its log.
-        cpEnv.put("ATTESTMESH_GRPC_BIND", "127.0.0.1");
-        cpEnv.put("ATTESTMESH_GRPC_PORT", "0");
-        cpEnv.put("ATTESTMESH_ADMIN_PORT", "0");
-        List<String> cpArgs = new ArrayList<>();
-        container.path("args").forEach(a -> cpArgs.add(cpPaths.map(a.asText())));
-        assertEquals("server", cpArgs.getFirst());
-        Path cpLog = tmp.resolve("control-plane.log");
-        Process cp = launch(Image.CONTROL_PLANE, cpArgs, cpEnv, cpLog);
-        int grpcPort = Integer.parseInt(awaitLog(cp, cpLog, GRPC_LISTENING).group(1));
-        int adminPort = Integer.parseInt(awaitLog(cp, cpLog, ADMIN_LISTENING).group(1));
+        RenderedControlPlane rendered = startRenderedControlPlane(documents, "cp");
+        Process cp = rendered.process();
+        Path cpLog = rendered.log();
+        int grpcPort = rendered.grpcPort();
+        int adminPort = rendered.adminPort();
+        List<String> serverNames = rendered.serverNames();
+        Map<String, Path> volumes = rendered.volumes();
+        assertEquals("127.0.0.1", rendered.env().get("ATTESTMESH_ADMIN_BIND"), "admin.tls off keeps the admin API on loopback");
         String admin = "http://127.0.0.1:" + adminPort;
         await(() -> status(admin + "/health") == 200, Duration.ofSeconds(30), "/health", cp, cpLog);
         Path data = volumes.get("data");
@@ -297,6 +259,161 @@ class ChartAsProcessesTest {
         await(() -> replicaDecision(replica, bundle, ordersSds, PAYMENTS) == Status.Code.PERMISSION_DENIED.value(),
                 Duration.ofSeconds(10), "the replica denying the revoked workload", replica.process(), replica.log());
         assertTrue(cp.isAlive() && payments.process().isAlive() && orders.process().isAlive() && replica.process().isAlive());
+    }
+
+    /**
+     * {@code controlPlane.admin.tls=true}, as the production profile sets it: the rendered control plane serves its
+     * admin API over HTTPS with a certificate naming the Service's DNS names and the reserved control-plane SPIFFE ID,
+     * the rendered probes' paths answer over that TLS (liveness and readiness as the kubelet asks), and the API behind
+     * it still wants a token.
+     */
+    @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS)
+    void renderedAdminTlsServesTheProbesAndTheServiceNames() throws Exception {
+        ECKey issuer = new ECKeyGenerator(Curve.P_256).keyID("local-issuer-1").generate();
+        Path values = Files.writeString(tmp.resolve("values-tls.yaml"), """
+                devMode: true
+                controlPlane: {admin: {tls: true}}
+                config:
+                  policies:
+                    - {id: default, tee: [sim], reference: {sim: {measurement: ["%s"]}}}
+                registrations:
+                  - {id: payments, spiffeId: "%s", policies: [default],
+                     selectors: {kubernetes: {namespace: prod, serviceAccount: payments}}}
+                kubernetes:
+                  oidcDiscovery: false
+                  jwks: '%s'
+                """.formatted(GOOD, PAYMENTS, new JWKSet(issuer).toPublicJWKSet().toString()));
+        List<JsonNode> documents = documents(new Helm(CHART).template().withName("attestmesh")
+                .withNamespace("attestmesh-system").withKubeVersion(HelmChartServerConfigTest.KUBE_VERSION)
+                .withValuesFile(values).call());
+        RenderedControlPlane cp = startRenderedControlPlane(documents, "cp-tls");
+        assertEquals("on", cp.env().get("ATTESTMESH_ADMIN_TLS"));
+        assertEquals("0.0.0.0", cp.env().get("ATTESTMESH_ADMIN_BIND"), "reachable through its Service (here remapped)");
+        assertTrue(Files.readString(cp.log()).contains("admin API on https://"), tail(cp.log()));
+        Path bundle = cp.volumes().get("data").resolve("ca-bundle.pem");
+        await(() -> Files.exists(bundle), Duration.ofSeconds(30), "trust bundle", cp.process(), cp.log());
+        List<X509Certificate> roots = Pem.parseCertificates(Files.readString(bundle));
+
+        // The kubelet's probes, as rendered: HTTPS on the admin port, at the paths the server serves.
+        for (String probe : List.of("livenessProbe", "readinessProbe")) {
+            JsonNode get = cp.container().path(probe).path("httpGet");
+            assertEquals("HTTPS", get.path("scheme").asText(), probe + ": " + cp.container().path(probe));
+            String path = get.path("path").asText();
+            await(() -> httpsStatus(cp.serverNames().getLast(), cp.adminPort(), path, roots) == 200,
+                    Duration.ofSeconds(30), probe + " " + path, cp.process(), cp.log());
+        }
+        // Every Service name verifies as the host name; the certificate carries the control plane's SPIFFE ID.
+        for (String name : cp.serverNames()) {
+            assertEquals(200, httpsStatus(name, cp.adminPort(), "/health/live", roots), name);
+        }
+        X509Certificate served = httpsPeer(cp.serverNames().getFirst(), cp.adminPort(), roots);
+        assertEquals(List.of("spiffe://cluster.local/attestmesh/control-plane"), uriSans(served));
+        // TLS is not authentication: the API itself still wants a token.
+        assertEquals(401, httpsStatus(cp.serverNames().getFirst(), cp.adminPort(), "/api/v1/nodes", roots));
+        // A name the certificate does not carry fails host name verification.
+        assertEquals(-1, httpsStatus("attestmesh.other-namespace.svc", cp.adminPort(), "/health/live", roots));
+    }
+
+    /** The HTTP status of {@code GET path} over TLS to 127.0.0.1:port verified as {@code host}; -1 when TLS fails. */
+    private static int httpsStatus(String host, int port, String path, List<X509Certificate> roots) {
+        try (javax.net.ssl.SSLSocket socket = tlsTo(host, port, roots)) {
+            socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String status = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                    java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+            return status == null ? -1 : Integer.parseInt(status.split(" ")[1]);
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            return -1;
+        }
+    }
+
+    private static X509Certificate httpsPeer(String host, int port, List<X509Certificate> roots) throws Exception {
+        try (javax.net.ssl.SSLSocket socket = tlsTo(host, port, roots)) {
+            socket.startHandshake();
+            return (X509Certificate) socket.getSession().getPeerCertificates()[0];
+        }
+    }
+
+    /** A TLS connection to 127.0.0.1:port that sends {@code host} as SNI and verifies it as an HTTPS client does. */
+    private static javax.net.ssl.SSLSocket tlsTo(String host, int port, List<X509Certificate> roots)
+            throws IOException, java.security.GeneralSecurityException {
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        for (int i = 0; i < roots.size(); i++) {
+            trust.setCertificateEntry("root-" + i, roots.get(i));
+        }
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+        tmf.init(trust);
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        java.net.Socket plain = new java.net.Socket();
+        plain.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5_000);
+        plain.setSoTimeout(5_000);
+        javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket(plain, host, port, true);
+        javax.net.ssl.SSLParameters params = socket.getSSLParameters();
+        params.setEndpointIdentificationAlgorithm("HTTPS");
+        socket.setSSLParameters(params);
+        return socket;
+    }
+
+    /** The control plane a rendering describes, started as its container would run. */
+    private record RenderedControlPlane(Process process, Path log, int grpcPort, int adminPort, Map<String, Path> volumes,
+            List<String> serverNames, Map<String, String> env, JsonNode container) {}
+
+    /**
+     * Starts the rendered control-plane Deployment's container as a process: each volume a directory holding what
+     * Kubernetes would put there, the container's literal environment with paths mapped into those directories, its
+     * args, and its ports remapped to free loopback ports. The Service names the certificate carries resolve to
+     * 127.0.0.1 through {@link #clusterDns}.
+     */
+    private RenderedControlPlane startRenderedControlPlane(List<JsonNode> documents, String name) throws Exception {
+        JsonNode deployment = named(documents, "Deployment", "attestmesh");
+        JsonNode podSpec = deployment.at("/spec/template/spec");
+        JsonNode container = podSpec.at("/containers/0");
+        assertTrue(container.path("command").isMissingNode(), "the image's entrypoint runs");
+        Path cpRoot = Files.createDirectories(tmp.resolve(name));
+        Map<String, Path> volumes = new HashMap<>();
+        for (JsonNode volume : podSpec.path("volumes")) {
+            String volumeName = volume.path("name").asText();
+            Path dir = Files.createDirectories(cpRoot.resolve(volumeName));
+            volumes.put(volumeName, dir);
+            if (volume.has("configMap")) {
+                JsonNode data = configMap(documents, volume.at("/configMap/name").asText()).path("data");
+                for (var key : (Iterable<Map.Entry<String, JsonNode>>) data::fields) {
+                    Files.writeString(dir.resolve(key.getKey()), key.getValue().asText());
+                }
+            } else if (volume.has("secret")) {
+                // The CA encryption-key Secret is created out of band (kubectl create secret); the values name it.
+                assertEquals("attestmesh-ca-encryption-key", volume.at("/secret/secretName").asText());
+                Files.writeString(dir.resolve("encryption-key"), Base64.getEncoder().encodeToString(UUID.randomUUID()
+                        .toString().getBytes()));
+            } else {
+                assertTrue(volume.has("emptyDir") || volume.has("persistentVolumeClaim"), volume.toString());
+            }
+        }
+        PathMap cpPaths = new PathMap(container, volumes);
+        Map<String, String> cpEnv = new LinkedHashMap<>();
+        for (JsonNode variable : container.path("env")) {
+            assertTrue(variable.has("value"), "only literal values in this profile: " + variable);
+            cpEnv.put(variable.path("name").asText(), cpPaths.map(variable.path("value").asText()));
+        }
+        Map<String, String> rendered = Map.copyOf(cpEnv);
+        List<String> serverNames = List.of(cpEnv.get("ATTESTMESH_SERVER_NAMES").split(","));
+        clusterDns = Files.writeString(tmp.resolve("hosts"), "127.0.0.1 " + String.join(" ", serverNames) + "\n");
+        // Ports remapped to loopback: free ports picked by the process, read back from its log.
+        cpEnv.put("ATTESTMESH_GRPC_BIND", "127.0.0.1");
+        cpEnv.put("ATTESTMESH_GRPC_PORT", "0");
+        cpEnv.put("ATTESTMESH_ADMIN_BIND", "127.0.0.1");
+        cpEnv.put("ATTESTMESH_ADMIN_PORT", "0");
+        List<String> cpArgs = new ArrayList<>();
+        container.path("args").forEach(a -> cpArgs.add(cpPaths.map(a.asText())));
+        assertEquals("server", cpArgs.getFirst());
+        Path cpLog = tmp.resolve(name + ".log");
+        Process cp = launch(Image.CONTROL_PLANE, cpArgs, cpEnv, cpLog);
+        int grpcPort = Integer.parseInt(awaitLog(cp, cpLog, GRPC_LISTENING).group(1));
+        int adminPort = Integer.parseInt(awaitLog(cp, cpLog, ADMIN_LISTENING).group(1));
+        return new RenderedControlPlane(cp, cpLog, grpcPort, adminPort, volumes, serverNames, rendered, container);
     }
 
     private record Pod(String name, String uid, Process process, Path socket, Path log) {}

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.TemplateCommand;
+import dev.attestmesh.agent.cli.AgentCommand;
 import dev.attestmesh.identity.Registration;
 import dev.attestmesh.identity.RegistrationDocuments;
 import dev.attestmesh.identity.RegistrationValidationException;
@@ -523,7 +524,7 @@ class HelmChartServerConfigTest {
                 .at("/spec/values/sidecarInjectorWebhook/templates/attestmesh").asText()).path("spec");
         JsonNode sidecar = spec.at("/initContainers/0");
         assertTrue(sidecar.path("env").isMissingNode(), "options are args, not environment: " + sidecar);
-        AgentCommand agent = agent(sidecar);
+        AgentOptions agent = agent(sidecar);
         assertEquals("attestmesh.attestmesh-system.svc:15010", agent.controlPlane);
         assertEquals(Path.of("/var/run/secrets/workload-spiffe-uds/socket"), agent.sdsSocket);
         assertFalse(agent.noSds);
@@ -548,15 +549,40 @@ class HelmChartServerConfigTest {
         assertEquals("/var/run/secrets/workload-spiffe-uds", spec.at("/containers/0/volumeMounts/0/mountPath").asText());
     }
 
-    /** The agent options of a container's args, through {@link AttestMeshCli} as {@code attestmesh agent ARGS}. */
-    static AgentCommand agent(JsonNode container) {
-        List<String> args = new ArrayList<>(List.of("agent"));
+    /** The agent options of a container's args, parsed as the node-agent image's entrypoint (the agent's main) does. */
+    static AgentOptions agent(JsonNode container) {
+        List<String> args = new ArrayList<>();
         container.path("args").forEach(a -> args.add(a.asText()));
-        ParseResult parsed = new CommandLine(new AttestMeshCli())
-                .setDefaultValueProvider(new EnvironmentDefaultProvider(Map.of(), new Properties()))
-                .parseArgs(args.toArray(String[]::new));
-        assertEquals("agent", parsed.subcommand().commandSpec().name());
-        return assertInstanceOf(AgentCommand.class, parsed.subcommand().commandSpec().userObject());
+        CommandLine cli = new CommandLine(new AgentCommand())
+                .setDefaultValueProvider(new EnvironmentDefaultProvider(Map.of(), new Properties()));
+        cli.parseArgs(args.toArray(String[]::new));
+        return new AgentOptions(cli.getCommandSpec());
+    }
+
+    /** The parsed values of the agent's options that these tests look at. */
+    static final class AgentOptions {
+        final String controlPlane;
+        final Path sdsSocket;
+        final boolean noSds;
+        final String tee;
+        final String nodeId;
+        final Path caBundle;
+        final Path serviceAccountTokenFile;
+        final Path output;
+        final String identity;
+
+        AgentOptions(CommandSpec spec) {
+            controlPlane = spec.findOption("--control-plane").getValue();
+            sdsSocket = spec.findOption("--sds-socket").getValue();
+            Boolean off = spec.findOption("--no-sds").getValue();
+            noSds = off != null && off;
+            tee = spec.findOption("--tee").getValue();
+            nodeId = spec.findOption("--node-id").getValue();
+            caBundle = spec.findOption("--ca-bundle").getValue();
+            serviceAccountTokenFile = spec.findOption("--service-account-token-file").getValue();
+            output = spec.findOption("--output").getValue();
+            identity = spec.findOption("--identity").getValue();
+        }
     }
 
     /** The name of the volume mounted over {@code path} in {@code container}. */
@@ -709,7 +735,7 @@ class HelmChartServerConfigTest {
         assertEquals(15010, Integer.parseInt(authz.controlPlane.substring(authz.controlPlane.lastIndexOf(':') + 1)));
         assertEquals("0.0.0.0", authz.bind);
         assertEquals("spiffe://cluster.local/attestmesh/replica/ext-authz", r.properties().get("attestmesh.authz.replica-identities"));
-        AgentCommand authzAgent = agent(authzPod.at("/initContainers/0"));
+        AgentOptions authzAgent = agent(authzPod.at("/initContainers/0"));
         assertEquals("Always", authzPod.at("/initContainers/0/restartPolicy").asText());
         assertEquals(authz.controlPlane, authzAgent.controlPlane);
         assertEquals(authz.serveCert.getParent(), authzAgent.output);
@@ -758,8 +784,8 @@ class HelmChartServerConfigTest {
         assertFalse(env(r.container()).containsKey("ATTESTMESH_ADMIN_TLS"), "admin.tls stays at the server's default (off)");
         Map<String, String> settings = serverSettings(r.container(), "attestmesh.admin.tls",
                 "attestmesh.kubernetes.trust-bundle.publish", "attestmesh.ca-key-file", "attestmesh.server-names");
-        assertEquals(Map.of("attestmesh.ca-key-file", "/etc/attestmesh/ca-key/encryption-key", "attestmesh.server-names",
-                r.properties().get("attestmesh.server-names")), settings);
+        assertEquals(Map.of("attestmesh.admin.tls", "off", "attestmesh.ca-key-file", "/etc/attestmesh/ca-key/encryption-key",
+                "attestmesh.server-names", r.properties().get("attestmesh.server-names")), settings);
         assertTrue(mountOf(r.container(), settings.get("attestmesh.ca-key-file")).isPresent());
         assertEquals("grpc-xds", r.container().at("/readinessProbe/tcpSocket/port").asText());
         assertEquals("attestmesh,attestmesh.attestmesh-system,attestmesh.attestmesh-system.svc,"
