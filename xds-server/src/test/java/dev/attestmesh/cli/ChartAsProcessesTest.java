@@ -520,16 +520,7 @@ class ChartAsProcessesTest {
                                     replica.pinnedIdentity()))
                             .keyManager(caller.key(), caller.chain().toArray(X509Certificate[]::new)).build())
                     .build();
-            try {
-                return AuthorizationGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
-                        .check(CheckRequest.newBuilder().setAttributes(AttributeContext.newBuilder()
-                                .setSource(AttributeContext.Peer.newBuilder().setPrincipal(source)
-                                        .setAddress(address("10.1.2.3", 40000)))
-                                .setDestination(AttributeContext.Peer.newBuilder().setPrincipal(ORDERS)
-                                        .setAddress(address("10.1.2.4", 8443)))).build());
-            } finally {
-                ch.shutdownNow();
-            }
+            return istioCheck(ch, source, ORDERS, 8443);
         } catch (IOException | java.security.cert.CertificateException e) {
             throw new AssertionError(e);
         }
@@ -779,6 +770,11 @@ class ChartAsProcessesTest {
                         .trustManager(ControlPlaneTrustManager.pinning(Pem.parseCertificates(Files.readString(bundle))))
                         .keyManager(caller.key(), caller.chain().toArray(X509Certificate[]::new)).build())
                 .build();
+        return istioCheck(ch, source, destination, port);
+    }
+
+    /** Sends the Check Istio's network filter makes (principals and the destination port only) on {@code ch}, then closes it. */
+    private static CheckResponse istioCheck(ManagedChannel ch, String source, String destination, int port) {
         try {
             return AuthorizationGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
                     .check(CheckRequest.newBuilder().setAttributes(AttributeContext.newBuilder()
@@ -904,17 +900,7 @@ class ChartAsProcessesTest {
     }
 
     private static List<JsonNode> documents(String yaml) throws IOException {
-        List<JsonNode> documents = new ArrayList<>();
-        try (var parser = YAML.createParser(yaml)) {
-            var iterator = YAML.readValues(parser, JsonNode.class);
-            while (iterator.hasNext()) {
-                JsonNode document = iterator.next();
-                if (document != null && !document.isEmpty()) {
-                    documents.add(document);
-                }
-            }
-        }
-        return documents;
+        return HelmChartServerConfigTest.documents(yaml);
     }
 
     private int status(String url) {

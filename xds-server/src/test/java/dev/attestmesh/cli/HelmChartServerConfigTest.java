@@ -119,10 +119,14 @@ class HelmChartServerConfigTest {
     }
 
     private static List<JsonNode> documents(UnaryOperator<TemplateCommand> options) throws IOException {
-        String manifests = options.apply(new Helm(CHART).template().withName("attestmesh")
-                .withNamespace("attestmesh-system").withKubeVersion(KUBE_VERSION)).call();
+        return documents(options.apply(new Helm(CHART).template().withName("attestmesh")
+                .withNamespace("attestmesh-system").withKubeVersion(KUBE_VERSION)).call());
+    }
+
+    /** The non-empty YAML documents of a rendering (what {@code helm template} prints), in order. */
+    static List<JsonNode> documents(String yaml) throws IOException {
         List<JsonNode> documents = new ArrayList<>();
-        try (var parser = YAML.createParser(manifests)) {
+        try (var parser = YAML.createParser(yaml)) {
             var iterator = YAML.readValues(parser, JsonNode.class);
             while (iterator.hasNext()) {
                 JsonNode document = iterator.next();

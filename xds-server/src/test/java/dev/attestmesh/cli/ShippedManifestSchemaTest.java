@@ -116,17 +116,7 @@ class ShippedManifestSchemaTest {
     }
 
     private static List<JsonNode> documents(String yaml) throws IOException {
-        List<JsonNode> documents = new ArrayList<>();
-        try (var parser = YAML.createParser(yaml)) {
-            var iterator = YAML.readValues(parser, JsonNode.class);
-            while (iterator.hasNext()) {
-                JsonNode document = iterator.next();
-                if (document != null && !document.isEmpty()) {
-                    documents.add(document);
-                }
-            }
-        }
-        return documents;
+        return HelmChartServerConfigTest.documents(yaml);
     }
 
     /** The kinds every profile renders, so a new template cannot slip past unchecked. */
