@@ -1,0 +1,42 @@
+package dev.attestmesh.server.relying;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class StatementLimiterTest {
+    @Test
+    void admitsTheBurstThenRefillsAtTheRate() throws Exception {
+        AtomicLong now = new AtomicLong();
+        StatementLimiter l = new StatementLimiter(2, 3, 10, now::get);
+        for (int i = 0; i < 3; i++) {
+            l.acquire().close();
+        }
+        assertThrows(StatementLimiter.LimitedException.class, l::acquire);
+        now.addAndGet(500_000_000L); // half a second at 2/s: one token
+        l.acquire().close();
+        assertThrows(StatementLimiter.LimitedException.class, l::acquire);
+    }
+
+    @Test
+    void boundsConcurrentCollectionsAndReleasesThePermit() throws Exception {
+        AtomicLong now = new AtomicLong();
+        StatementLimiter l = new StatementLimiter(1000, 1000, 2, now::get);
+        StatementLimiter.Permit a = l.acquire();
+        StatementLimiter.Permit b = l.acquire();
+        var e = assertThrows(StatementLimiter.LimitedException.class, l::acquire);
+        assertTrue(e.getMessage().contains("at once"), e.getMessage());
+        a.close();
+        l.acquire().close();
+        b.close();
+    }
+
+    @Test
+    void refusesNonsenseLimits() {
+        assertThrows(IllegalArgumentException.class, () -> new StatementLimiter(0, 1, 1, System::nanoTime));
+        assertThrows(IllegalArgumentException.class, () -> new StatementLimiter(1, 0, 1, System::nanoTime));
+        assertThrows(IllegalArgumentException.class, () -> new StatementLimiter(Double.NaN, 1, 1, System::nanoTime));
+    }
+}
