@@ -249,6 +249,14 @@ class RelyingPartyEndToEndTest {
         assertEquals(1, wrong.exit());
         assertTrue(wrong.out().contains("RESULT: REFUSED at check 'measurement'"), wrong.out());
         assertFalse(Files.exists(refused));
+        Files.createDirectories(refused.getParent());
+        Files.writeString(refused, "previously verified bundle");
+        assertEquals(1, cli("verify", "--control-plane", base, "--expect-measurement", "ab".repeat(48),
+                "--allow-insecure-sim", "--out", refused.toString()).exit());
+        assertEquals("previously verified bundle", Files.readString(refused), "a failed run leaves an existing file alone");
+        try (var siblings = Files.list(refused.getParent())) {
+            assertEquals(1, siblings.count(), "no temporary file left behind");
+        }
         assertEquals(2, cli("verify", "--control-plane", base, "--out", refused.toString()).exit(),
                 "an expectation is required");
     }
