@@ -261,6 +261,51 @@ class RelyingPartyEndToEndTest {
                 "an expectation is required");
     }
 
+    @Test
+    void theManifestFollowsTheLiveStoresAndOlderManifestsKeepTheirDocuments() throws Exception {
+        HttpResponse<byte[]> before = get("/.well-known/attestmesh/manifest");
+        String oldDigest = before.headers().firstValue(RelyingPartyController.MANIFEST_HEADER).orElseThrow();
+        byte[] oldRegistrations = get("/.well-known/attestmesh/documents/registrations?manifest=" + oldDigest).body();
+        List<dev.attestmesh.identity.Registration> regs = new ArrayList<>(cp.registrations().all());
+        regs.add(new dev.attestmesh.identity.Registration("zz-extra", 1, "spiffe://attestmesh.local/extra",
+                List.of("strict"), Optional.empty(), Optional.empty(), java.util.OptionalInt.empty()));
+        cp.registrations().replace(regs);
+        HttpResponse<byte[]> after = get("/.well-known/attestmesh/manifest");
+        String newDigest = after.headers().firstValue(RelyingPartyController.MANIFEST_HEADER).orElseThrow();
+        assertFalse(newDigest.equals(oldDigest), "a registration change changes the manifest");
+        JsonNode m = JSON.readTree(after.body());
+        assertEquals("zz-extra", m.at("/registrations/1/id").asText());
+        assertEquals("spiffe://attestmesh.local/extra", m.at("/registrations/1/spiffeId").asText());
+        assertArrayEquals(oldRegistrations, get("/.well-known/attestmesh/documents/registrations?manifest=" + oldDigest).body(),
+                "the documents of a recent manifest stay as that manifest digests them");
+        assertFalse(java.util.Arrays.equals(oldRegistrations,
+                get("/.well-known/attestmesh/documents/registrations?manifest=" + newDigest).body()));
+    }
+
+    @Test
+    void verifyAppraisesAnExpectedPolicyFile() throws Exception {
+        Path policy = Files.writeString(dir.resolve("control-plane-policy.yaml"), """
+                policies:
+                  - id: control-plane
+                    tee: [sim]
+                    reference:
+                      sim:
+                        measurement: ["%s"]
+                """.formatted(RelyingPartyFactory.DEV_MEASUREMENT));
+        Path out = dir.resolve("policy").resolve("ca.pem");
+        Run ok = cli("verify", "--control-plane", base, "--expect-policy", policy.toString(), "--allow-insecure-sim",
+                "--out", out.toString());
+        assertEquals(0, ok.exit(), ok.out() + ok.err());
+        assertTrue(ok.out().contains("satisfies policies [control-plane]"), ok.out());
+        Path strict = Files.writeString(dir.resolve("strict-policy.yaml"), TestMesh.POLICIES);
+        Path refused = dir.resolve("policy-refused").resolve("ca.pem");
+        Run no = cli("verify", "--control-plane", base, "--expect-policy", strict.toString(), "--allow-insecure-sim",
+                "--out", refused.toString());
+        assertEquals(1, no.exit(), no.out());
+        assertTrue(no.out().contains("REFUSED at check 'measurement': policy 'default' is not satisfied"), no.out());
+        assertFalse(Files.exists(refused));
+    }
+
     /** A proxy that forwards to the control plane and lets a test rewrite the statement or a document. */
     final class TamperingProxy implements AutoCloseable {
         final HttpServer server;
