@@ -288,6 +288,66 @@ class MeshVerificationTest {
     }
 
     /**
+     * Real evidence of each TEE type from the vectors: the quote or report verifies completely (signatures,
+     * chains to the pinned Intel or AMD roots, collateral, TCB), but its report data was made by someone else's
+     * software, not for this manifest and nonce: verification stops at exactly that binding check.
+     */
+    MeshVerification.Report vector(TeeType tee, Path evidence, byte[] collateral, EvidenceVerifier verifier,
+            String measurement, String at) throws Exception {
+        Forgery f = new Forgery();
+        f.manifest.put("insecure", false);
+        byte[] m = f.manifestBytes();
+        MeshVerification verification = new MeshVerification(new MeshVerification.Verifiers() {
+            @Override
+            public EvidenceVerifier verifier(TeeType t) {
+                return verifier;
+            }
+
+            @Override
+            public Optional<byte[]> suppliedCollateral(TeeType t) {
+                return Optional.of(collateral);
+            }
+        }, new MeshVerification.Expectations(Optional.of(measurement), List.of(), Optional.empty(), false), Instant.parse(at));
+        MeshVerification.Report r = verification.verify(nonce, new MeshVerification.Statement(2, tee.wireName(),
+                Files.readAllBytes(evidence), nonce, m, MeshManifest.sha256Hex(m)), f.source());
+        MeshVerification.Check ev = r.checks().stream().filter(c -> c.name().equals("evidence")).findFirst().orElseThrow();
+        assertTrue(ev.passed(), ev.detail());
+        assertRefusedAt("report-data-binding", "not produced for this manifest", r);
+        assertFalse(r.insecure());
+        assertEquals(measurement, r.measurement().orElseThrow());
+        return r;
+    }
+
+    static Path vectors() {
+        Path v = Path.of(System.getProperty("attestmesh.vectors", "../shared/vectors"));
+        assumeTrue(Files.isDirectory(v.resolve("sgx")), "vectors not found at " + v);
+        return v;
+    }
+
+    @Test
+    void aRealTdxQuoteVerifiesButItsReportDataDoesNotBindTheManifest() throws Exception {
+        Path v = vectors();
+        IntelTrustAnchors anchors = IntelTrustAnchors.fromRootDer(Files.readAllBytes(v.resolve("roots/dcap-qvl_TrustedRootCA.der")));
+        MeshVerification.Report r = vector(TeeType.TDX, v.resolve("tdx/dcap-qvl-tdx/tdx_quote"),
+                Files.readAllBytes(v.resolve("tdx/dcap-qvl-tdx/tdx_quote_collateral.json")),
+                DcapQuoteVerifier.create(TeeType.TDX, anchors, CollateralProvider.none()),
+                "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7",
+                "2025-07-19T10:00:34Z");
+        assertTrue(r.checks().get(3).detail().contains("UpToDate"), r.checks().get(3).detail());
+    }
+
+    @Test
+    void aRealSnpReportVerifiesButItsReportDataDoesNotBindTheManifest() throws Exception {
+        Path v = vectors();
+        vector(TeeType.SNP, v.resolve("snp/go-sev-guest-milan/attestation.bin"),
+                Files.readAllBytes(v.resolve("snp/go-sev-guest-milan/vcek.testcer")),
+                dev.attestmesh.quote.snp.SnpReportVerifier.create(dev.attestmesh.quote.trust.AmdTrustAnchors.fromDirectory(
+                        v.resolve("roots/amd")), dev.attestmesh.quote.snp.VcekProvider.none()),
+                "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01",
+                "2025-01-01T00:00:00Z");
+    }
+
+    /**
      * Real SGX evidence: the dcap-qvl vector's quote verifies completely (signatures, PCK chain, TCB), but its
      * report data is "Hello, world!", not this binding: verification stops at exactly that check.
      */
