@@ -15,17 +15,37 @@ import java.util.HexFormat;
  * certificate: the answer is authenticated by the evidence.
  */
 public final class MeshStatementGrpcService extends MeshStatementServiceGrpc.MeshStatementServiceImplBase {
+    /** The caller's address, put into the call's context by {@link #peerAddress()}. */
+    static final io.grpc.Context.Key<String> PEER = io.grpc.Context.key("attestmesh-statement-peer");
     private final StatementService statements;
 
     public MeshStatementGrpcService(StatementService statements) {
         this.statements = statements;
     }
 
+    /** The service with the interceptor that records the caller's IP address for the per-address limit. */
+    public io.grpc.ServerServiceDefinition definition() {
+        return io.grpc.ServerInterceptors.intercept(bindService(), peerAddress());
+    }
+
+    static io.grpc.ServerInterceptor peerAddress() {
+        return new io.grpc.ServerInterceptor() {
+            @Override
+            public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers,
+                    io.grpc.ServerCallHandler<Q, R> next) {
+                java.net.SocketAddress a = call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+                String peer = a instanceof java.net.InetSocketAddress i && i.getAddress() != null
+                        ? i.getAddress().getHostAddress() : null;
+                return io.grpc.Contexts.interceptCall(io.grpc.Context.current().withValue(PEER, peer), call, headers, next);
+            }
+        };
+    }
+
     @Override
     public void getStatement(StatementRequest request, StreamObserver<StatementResponse> out) {
         StatementService.Answer a;
         try {
-            a = statements.statement(request.getNonce().toByteArray());
+            a = statements.statement(request.getNonce().toByteArray(), PEER.get());
         } catch (StatementService.BadNonceException e) {
             out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
             return;

@@ -62,9 +62,10 @@ public class RelyingPartyController {
             String manifestSha256, String manifest, String caKeySealing, @Nullable String warning) {}
 
     @Get(uri = "/statement", produces = MediaType.APPLICATION_JSON)
-    public HttpResponse<?> statement(@Nullable @QueryValue String nonce) {
+    public HttpResponse<?> statement(@Nullable @QueryValue String nonce, io.micronaut.http.HttpRequest<?> request) {
         try {
-            StatementService.Answer a = statements.statement(StatementService.parseNonce(nonce));
+            StatementService.Answer a = statements.statement(StatementService.parseNonce(nonce),
+                    request.getRemoteAddress().getAddress().getHostAddress());
             HexFormat hex = HexFormat.of();
             var s = a.statement();
             return mark(HttpResponse.ok(new Statement(2, s.tee().wireName(), s.insecure(),

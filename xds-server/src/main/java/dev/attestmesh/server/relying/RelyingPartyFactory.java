@@ -27,9 +27,11 @@ public class RelyingPartyFactory {
             @Value("${attestmesh.statement.rate:2}") double rate,
             @Value("${attestmesh.statement.burst:10}") int burst,
             @Value("${attestmesh.statement.concurrent:2}") int concurrent,
-            @Value("${attestmesh.statement.manifest-rate:20}") double manifestRate) {
+            @Value("${attestmesh.statement.manifest-rate:20}") double manifestRate,
+            @Value("${attestmesh.statement.peer-rate:0.5}") double peerRate,
+            @Value("${attestmesh.statement.peer-burst:3}") int peerBurst) {
         return new RelyingPartySettings(cp.settings().devMode(),
-                new StatementLimiter(rate, burst, concurrent, System::nanoTime),
+                new StatementLimiter(rate, burst, concurrent, peerRate, peerBurst, System::nanoTime),
                 new StatementLimiter(manifestRate, Math.max(1, (int) Math.ceil(manifestRate * 2)), 4, System::nanoTime));
     }
 
@@ -47,7 +49,7 @@ public class RelyingPartyFactory {
                 : TeeDetector.system()::detect;
         StatementService service = new StatementService(manifests,
                 new ControlPlaneAttestation(() -> cp.meshCa().root(), tee), settings.statementLimiter());
-        cp.addGrpcService(new MeshStatementGrpcService(service).bindService());
+        cp.addGrpcService(new MeshStatementGrpcService(service).definition());
         return service;
     }
 

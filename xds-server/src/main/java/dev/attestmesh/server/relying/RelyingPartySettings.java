@@ -6,7 +6,7 @@ package dev.attestmesh.server.relying;
  *
  * @param devMode {@code attestmesh.dev-mode}
  * @param statementLimiter bounds evidence collection ({@code attestmesh.statement.rate}, {@code .burst},
- *     {@code .concurrent})
+ *     {@code .concurrent}) and per caller address ({@code .peer-rate}, {@code .peer-burst})
  * @param manifestLimiter bounds manifest building ({@code attestmesh.statement.manifest-rate})
  */
 public record RelyingPartySettings(boolean devMode, StatementLimiter statementLimiter, StatementLimiter manifestLimiter) {}

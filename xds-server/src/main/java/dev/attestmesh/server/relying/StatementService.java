@@ -55,10 +55,16 @@ public final class StatementService {
      */
     public Answer statement(byte[] nonce) throws BadNonceException, StatementLimiter.LimitedException,
             EvidenceCollectionException {
+        return statement(nonce, null);
+    }
+
+    /** As {@link #statement(byte[])}, counting the request against {@code peer}'s address bucket (null: unknown). */
+    public Answer statement(byte[] nonce, String peer) throws BadNonceException, StatementLimiter.LimitedException,
+            EvidenceCollectionException {
         if (nonce.length != MeshManifest.NONCE_BYTES) {
             throw new BadNonceException("nonce must be " + MeshManifest.NONCE_BYTES + " bytes, got " + nonce.length);
         }
-        try (StatementLimiter.Permit permit = limiter.acquire()) {
+        try (StatementLimiter.Permit permit = limiter.acquire(peer)) {
             ManifestSnapshot m = manifests.current();
             return new Answer(m, attestation.attestManifest(HexFormat.of().parseHex(m.sha256()), nonce), nonce.clone());
         }

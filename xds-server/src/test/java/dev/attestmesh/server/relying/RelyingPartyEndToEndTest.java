@@ -85,7 +85,10 @@ class RelyingPartyEndToEndTest {
     void start() throws Exception {
         dir = Files.createTempDirectory("attestmesh-rp");
         Path policies = Files.writeString(dir.resolve("policies.yaml"), TestMesh.POLICIES);
-        ctx = Micronaut.build(new String[0]).banner(false).properties(Map.of(
+        Map<String, Object> props = new java.util.HashMap<>(Map.of(
+                "attestmesh.statement.peer-rate", 1000, // every request here comes from 127.0.0.1
+                "attestmesh.statement.peer-burst", 1000));
+        props.putAll(Map.of(
                 "attestmesh.data-dir", dir.resolve("cp").toString(),
                 "attestmesh.grpc-bind", "127.0.0.1",
                 "attestmesh.grpc-port", 0,
@@ -95,7 +98,8 @@ class RelyingPartyEndToEndTest {
                 "attestmesh.statement.rate", 1000,
                 "attestmesh.statement.burst", 1000,
                 "attestmesh.policy-file", policies.toString(),
-                "attestmesh.registration-file", TestMesh.writeRegistrations(dir).toString())).start();
+                "attestmesh.registration-file", TestMesh.writeRegistrations(dir).toString()));
+        ctx = Micronaut.build(new String[0]).banner(false).properties(props).start();
         cp = ctx.getBean(ControlPlane.class);
         base = "http://127.0.0.1:" + ctx.getBean(EmbeddedServer.class).getPort();
         http = HttpClient.newHttpClient();

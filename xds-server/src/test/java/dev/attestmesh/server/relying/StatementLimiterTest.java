@@ -34,9 +34,31 @@ class StatementLimiterTest {
     }
 
     @Test
+    void oneFloodingAddressDoesNotStarveTheOthers() throws Exception {
+        AtomicLong now = new AtomicLong();
+        StatementLimiter l = new StatementLimiter(2, 5, 10, 0.5, 2, now::get);
+        l.acquire("192.0.2.1").close();
+        l.acquire("192.0.2.1").close();
+        for (int i = 0; i < 50; i++) {
+            var e = assertThrows(StatementLimiter.LimitedException.class, () -> l.acquire("192.0.2.1"));
+            assertTrue(e.getMessage().contains("from this address"), e.getMessage());
+        }
+        // the flood took only its own two tokens from the shared bucket: three are left for others
+        l.acquire("198.51.100.7").close();
+        l.acquire("198.51.100.7").close();
+        l.acquire("203.0.113.9").close();
+        var shared = assertThrows(StatementLimiter.LimitedException.class, () -> l.acquire("203.0.113.9"));
+        assertTrue(shared.getMessage().contains("TEE statements a second"), shared.getMessage());
+        now.addAndGet(2_000_000_000L); // two seconds: the address bucket has one token again
+        l.acquire("192.0.2.1").close();
+    }
+
+    @Test
     void refusesNonsenseLimits() {
         assertThrows(IllegalArgumentException.class, () -> new StatementLimiter(0, 1, 1, System::nanoTime));
         assertThrows(IllegalArgumentException.class, () -> new StatementLimiter(1, 0, 1, System::nanoTime));
         assertThrows(IllegalArgumentException.class, () -> new StatementLimiter(Double.NaN, 1, 1, System::nanoTime));
+        assertThrows(IllegalArgumentException.class, () -> new StatementLimiter(1, 1, 1, 0, 1, System::nanoTime));
+        assertThrows(IllegalArgumentException.class, () -> new StatementLimiter(1, 1, 1, 1, 0, System::nanoTime));
     }
 }
