@@ -52,6 +52,16 @@ import org.bouncycastle.asn1.DERUTF8String;
  * the CA state: version 1, trust domain, root certificate and key, intermediate certificate and key,
  * retired intermediates, and (when present) the issuance log's checkpoint certificate and key. Neither
  * the secret nor key material ever appears in messages or logs.
+ *
+ * <p>Format version 2 seals to a key only the TEE can obtain ({@link TeeSealingKey}):
+ *
+ * <pre>
+ * "AMCAVLT" | format version (1 byte, = 2) | key source id (1 byte) | salt (16 random bytes)
+ * | GCM nonce (12 random bytes) | AES-256-GCM ciphertext with 128-bit tag
+ * </pre>
+ *
+ * with the AES key HKDF-SHA256(ikm = TEE key, salt, info = "attestmesh-ca-vault-v2" || source id), the
+ * header again authenticated, and the same plaintext as version 1.
  */
 public final class CaVault {
     /** OWASP 2023 guidance for PBKDF2-HMAC-SHA256. */
@@ -107,6 +117,10 @@ public final class CaVault {
         ByteBuffer b = ByteBuffer.wrap(sealed);
         b.position(MAGIC.length);
         int version = Byte.toUnsignedInt(b.get());
+        if (version == TEE_FORMAT_VERSION) {
+            throw new CaVaultException("the CA file is sealed to a TEE key, not the operator key: it opens only inside the "
+                    + "TEE that sealed it");
+        }
         if (version != FORMAT_VERSION) {
             throw new CaVaultException("sealed CA file format version " + version + " is not supported by this build (expects "
                     + FORMAT_VERSION + ")");
@@ -134,6 +148,114 @@ public final class CaVault {
             return deserialize(plain, clock);
         } finally {
             Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    private static final int TEE_FORMAT_VERSION = 2;
+    private static final int TEE_HEADER = MAGIC.length + 1 + 1 + SALT + NONCE;
+    private static final byte[] HKDF_INFO = "attestmesh-ca-vault-v2".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * The TEE key source a sealed file needs, or empty when it is sealed under the operator secret
+     * (format 1).
+     *
+     * @throws CaVaultException for a file that is not a sealed CA or names an unknown source
+     */
+    public static Optional<TeeSealingKey.Source> teeSource(byte[] sealed) throws CaVaultException {
+        if (sealed.length < MAGIC.length + 2 || !Arrays.equals(sealed, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            throw new CaVaultException("not an AttestMesh sealed CA file (bad magic or too short)");
+        }
+        int version = Byte.toUnsignedInt(sealed[MAGIC.length]);
+        if (version == FORMAT_VERSION) {
+            return Optional.empty();
+        }
+        if (version != TEE_FORMAT_VERSION) {
+            throw new CaVaultException("sealed CA file format version " + version + " is not supported by this build");
+        }
+        int id = Byte.toUnsignedInt(sealed[MAGIC.length + 1]);
+        return Optional.of(TeeSealingKey.Source.byId(id).orElseThrow(() -> new CaVaultException(
+                "sealed CA file names TEE key source " + id + ", which this build does not know")));
+    }
+
+    /** Encrypts {@code ca} to {@code key} (format 2). A fresh salt and nonce are drawn for every call. */
+    public static byte[] sealToTee(MeshCa ca, TeeSealingKey key) {
+        byte[] salt = new byte[SALT];
+        byte[] nonce = new byte[NONCE];
+        RANDOM.nextBytes(salt);
+        RANDOM.nextBytes(nonce);
+        ByteBuffer header = ByteBuffer.allocate(TEE_HEADER);
+        header.put(MAGIC).put((byte) TEE_FORMAT_VERSION).put((byte) key.source().id()).put(salt).put(nonce);
+        byte[] plain = serialize(ca);
+        try {
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+            c.init(Cipher.ENCRYPT_MODE, hkdf(key, salt), new GCMParameterSpec(128, nonce));
+            c.updateAAD(header.array());
+            byte[] ct = c.doFinal(plain);
+            return ByteBuffer.allocate(TEE_HEADER + ct.length).put(header.array()).put(ct).array();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-256-GCM is not available in this JVM", e);
+        } finally {
+            Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    /**
+     * Decrypts a file produced by {@link #sealToTee}.
+     *
+     * @throws CaVaultException naming the source when the file is sealed to another kind of key, and saying that
+     *     the key differs (another measurement, another machine) or the file is corrupted when authentication fails
+     */
+    public static MeshCa unsealFromTee(byte[] sealed, TeeSealingKey key, Clock clock) throws CaVaultException {
+        Optional<TeeSealingKey.Source> source = teeSource(sealed);
+        if (source.isEmpty()) {
+            throw new CaVaultException("the CA file is sealed under the operator key (format 1), not a TEE key");
+        }
+        if (source.get() != key.source()) {
+            throw new CaVaultException("the CA file is sealed to a " + source.get().wireName() + " but this control "
+                    + "plane offers a " + key.source().wireName());
+        }
+        if (sealed.length < TEE_HEADER + 16) {
+            throw new CaVaultException("sealed CA file is truncated");
+        }
+        byte[] salt = Arrays.copyOfRange(sealed, MAGIC.length + 2, MAGIC.length + 2 + SALT);
+        byte[] nonce = Arrays.copyOfRange(sealed, MAGIC.length + 2 + SALT, TEE_HEADER);
+        byte[] plain;
+        try {
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+            c.init(Cipher.DECRYPT_MODE, hkdf(key, salt), new GCMParameterSpec(128, nonce));
+            c.updateAAD(sealed, 0, TEE_HEADER);
+            plain = c.doFinal(sealed, TEE_HEADER, sealed.length - TEE_HEADER);
+        } catch (GeneralSecurityException e) {
+            throw new CaVaultException("the " + key.source().wireName() + " of this TEE does not open the CA file: it was "
+                    + "sealed by a TEE with another measurement or on another machine, or the file is corrupted");
+        }
+        try {
+            return deserialize(plain, clock);
+        } finally {
+            Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    /** HKDF-SHA256 (RFC 5869) with one output block: 32 bytes of AES key. */
+    private static SecretKey hkdf(TeeSealingKey key, byte[] salt) throws GeneralSecurityException {
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        byte[] ikm = key.material();
+        try {
+            mac.init(new SecretKeySpec(salt, "HmacSHA256"));
+            byte[] prk = mac.doFinal(ikm);
+            mac.init(new SecretKeySpec(prk, "HmacSHA256"));
+            Arrays.fill(prk, (byte) 0);
+            mac.update(HKDF_INFO);
+            mac.update((byte) key.source().id());
+            mac.update((byte) 1);
+            byte[] okm = mac.doFinal();
+            try {
+                return new SecretKeySpec(okm, "AES");
+            } finally {
+                Arrays.fill(okm, (byte) 0);
+            }
+        } finally {
+            Arrays.fill(ikm, (byte) 0);
         }
     }
 

@@ -54,4 +54,30 @@ class CaVaultTest {
         assertThrows(CaVaultException.class, () -> CaVault.unseal(magic, SECRET, clock));
         assertThrows(CaVaultException.class, () -> CaVault.unseal(new byte[10], SECRET, clock));
     }
+
+    @Test
+    void sealsToATeeKeyThatOnlyTheSameKeyOpens() throws Exception {
+        TestKeys.MutableClock clock = new TestKeys.MutableClock(Instant.parse("2026-03-01T12:00:00Z"));
+        MeshCa ca = MeshCa.generate("mesh.example", clock);
+        byte[] k = new byte[32];
+        k[0] = 1;
+        TeeSealingKey key = new TeeSealingKey(TeeSealingKey.Source.SEV_SNP_DERIVED, k);
+        byte[] sealed = CaVault.sealToTee(ca, key);
+        assertEquals(java.util.Optional.of(TeeSealingKey.Source.SEV_SNP_DERIVED), CaVault.teeSource(sealed));
+        assertEquals(ca.trustBundle(), CaVault.unsealFromTee(sealed, key, clock).trustBundle());
+        k[0] = 2; // another measurement derives another key
+        var other = assertThrows(CaVaultException.class, () -> CaVault.unsealFromTee(sealed,
+                new TeeSealingKey(TeeSealingKey.Source.SEV_SNP_DERIVED, k), clock));
+        assertEquals(true, other.getMessage().contains("another measurement"), other.getMessage());
+        var kind = assertThrows(CaVaultException.class, () -> CaVault.unsealFromTee(sealed,
+                new TeeSealingKey(TeeSealingKey.Source.SGX_MRENCLAVE, new byte[16]), clock));
+        assertEquals(true, kind.getMessage().contains("sealed to a sev-snp-derived-key"), kind.getMessage());
+        var operator = assertThrows(CaVaultException.class, () -> CaVault.unseal(sealed, SECRET, clock));
+        assertEquals(true, operator.getMessage().contains("sealed to a TEE key"), operator.getMessage());
+        byte[] header = sealed.clone();
+        header[8] = 2; // claim the SGX source: the header is authenticated, and the kind is checked first
+        assertThrows(CaVaultException.class, () -> CaVault.unsealFromTee(header, key, clock));
+        assertEquals(java.util.Optional.empty(), CaVault.teeSource(CaVault.seal(ca, SECRET)), "format 1: operator key");
+        assertEquals("TeeSealingKey[sev-snp-derived-key]", key.toString(), "no key material in messages");
+    }
 }

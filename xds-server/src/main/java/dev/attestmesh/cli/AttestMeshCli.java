@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "attestmesh", mixinStandardHelpOptions = true, versionProvider = AttestMeshCli.Version.class,
         description = "AttestMesh: admit only attested TEEs (SGX, TDX, SEV-SNP) into an Envoy mesh.",
         subcommands = {ServerCommand.class, AuthzCommand.class, EvidenceCommand.class, MeshCommand.class,
-                NodesCommand.class,
+                NodesCommand.class, VerifyCommand.class,
                 PoliciesCommand.class, RegistrationsCommand.class, RevokeCommand.class, LogCommand.class, CaCommand.class, BootstrapCommand.class,
                 CommandLine.HelpCommand.class})
 public final class AttestMeshCli implements Runnable {

@@ -20,6 +20,8 @@ import dev.attestmesh.admission.challenge.ChallengeRateLimiter;
 import dev.attestmesh.server.registration.RegistrationRegistry;
 import dev.attestmesh.server.store.RegistrationStore;
 import dev.attestmesh.server.ca.CaBootstrap;
+import dev.attestmesh.server.ca.CaKeySource;
+import dev.attestmesh.server.ca.CaSealer;
 import dev.attestmesh.server.ca.CaRotation;
 import dev.attestmesh.server.ca.MeshCaHolder;
 import dev.attestmesh.server.ca.RotationSchedule;
@@ -124,11 +126,13 @@ public final class ControlPlane implements AutoCloseable {
     private final ServingCertificate serving;
     private final CaRotation caRotation;
     private final RotationSchedule rotationSchedule;
+    private final CaSealer caSealer;
+    private final io.grpc.util.MutableHandlerRegistry laterServices = new io.grpc.util.MutableHandlerRegistry();
     private boolean closed; // guarded by this
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation,
-            DocumentFileModes fileModes)
+            DocumentFileModes fileModes, CaKeySource teeKeys)
             throws IOException {
         this.settings = settings;
         this.clock = clock;
@@ -138,8 +142,9 @@ public final class ControlPlane implements AutoCloseable {
         this.changes = ChangeNotifier.forDatabase(db);
         this.caStore = new CaMaterialStore(db);
         // Under the store's CA lock, so replicas starting together on an empty database share one CA.
-        MeshCa meshCa = db.underLock(Database.LOCK_CA, () -> loadOrCreateCa(caStore, clock));
-        this.ca = new MeshCaHolder(meshCa, clock);
+        CaBootstrap.Opened opened = db.underLock(Database.LOCK_CA, () -> loadOrCreateCa(caStore, clock, teeKeys));
+        this.caSealer = opened.sealer();
+        this.ca = new MeshCaHolder(opened.ca(), clock);
         this.policies = new PolicyRegistry(new PolicyStore(db), clock, changes, settings.policyRules());
         if (settings.devMode()) {
             LOG.warn(DEV_MODE_BANNER);
@@ -219,7 +224,7 @@ public final class ControlPlane implements AutoCloseable {
         // Certificates kept current while running (docs/operator-guide.md, "Certificate rotation").
         this.serving = new ServingCertificate(ca::ca, settings.trustDomain(), settings.serverNames(),
                 rotation.serverCertTtl(), rotation.serverCertRenewBefore(), clock);
-        this.caRotation = new CaRotation(db, caStore, ca, this::caSecret, rotation.intermediateRotation(),
+        this.caRotation = new CaRotation(db, caStore, ca, caSealer, rotation.intermediateRotation(),
                 rotation.intermediateOverlap(), changes, clock);
         caRotation.listen(this::caChanged);
         serving.registerMetrics(meshMetrics.registry());
@@ -261,6 +266,7 @@ public final class ControlPlane implements AutoCloseable {
                         ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor(), peer)))
                 .addService(ServerInterceptors.intercept(new AttestationAuthzService(decider).bind(authzCallers),
                         meshMetrics.authzInterceptor()))
+                .fallbackHandlerRegistry(laterServices) // services whose beans are built after this one
                 .build()
                 .start();
         LOG.info("AttestMesh control plane listening on {}:{} (gRPC: ADS/SDS, attestation, ext_authz); data in {}; "
@@ -293,9 +299,9 @@ public final class ControlPlane implements AutoCloseable {
         Files.move(tmp, caBundleFile(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private MeshCa loadOrCreateCa(CaMaterialStore store, Clock clock) {
+    private CaBootstrap.Opened loadOrCreateCa(CaMaterialStore store, Clock clock, CaKeySource teeKeys) {
         try {
-            return CaBootstrap.loadOrCreate(store, settings.dataDir(), settings.caKey(), settings.trustDomain(), clock);
+            return CaBootstrap.open(store, settings.dataDir(), settings.caKey(), settings.trustDomain(), clock, teeKeys);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the CA encryption key: " + e.getMessage(), e);
         }
@@ -305,7 +311,7 @@ public final class ControlPlane implements AutoCloseable {
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers)
             throws IOException {
         return new ControlPlane(settings, clock, verifiers, Optional.empty(), RegistryWatchSettings.refuseAll(),
-                RotationSettings.DEFAULTS, DocumentFileModes.SEED);
+                RotationSettings.DEFAULTS, DocumentFileModes.SEED, CaKeySource.none());
     }
 
     /**
@@ -318,21 +324,21 @@ public final class ControlPlane implements AutoCloseable {
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile) throws IOException {
         return new ControlPlane(settings, clock, verifiers, meshFile, RegistryWatchSettings.refuseAll(),
-                RotationSettings.DEFAULTS, DocumentFileModes.SEED);
+                RotationSettings.DEFAULTS, DocumentFileModes.SEED, CaKeySource.none());
     }
 
     /** Starts a control plane that lets the given authz replicas watch the registry. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             RegistryWatchSettings watchSettings) throws IOException {
         return new ControlPlane(settings, clock, verifiers, Optional.empty(), watchSettings, RotationSettings.DEFAULTS,
-                DocumentFileModes.SEED);
+                DocumentFileModes.SEED, CaKeySource.none());
     }
 
     /** Starts with a mesh file and the authz replicas allowed to watch the registry. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings) throws IOException {
         return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, RotationSettings.DEFAULTS,
-                DocumentFileModes.SEED);
+                DocumentFileModes.SEED, CaKeySource.none());
     }
 
     /**
@@ -342,7 +348,8 @@ public final class ControlPlane implements AutoCloseable {
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation)
             throws IOException {
-        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation, DocumentFileModes.SEED);
+        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation, DocumentFileModes.SEED,
+                CaKeySource.none());
     }
 
     /**
@@ -356,7 +363,18 @@ public final class ControlPlane implements AutoCloseable {
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation,
             DocumentFileModes fileModes) throws IOException {
-        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation, fileModes);
+        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation, fileModes,
+                CaKeySource.none());
+    }
+
+    /**
+     * Starts as the overload above, sealing a new CA to the sealing key {@code teeKeys} finds in the TEE (the
+     * operator key when it finds none); a stored CA stays sealed as it is ({@link CaBootstrap#open}).
+     */
+    public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
+            Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation,
+            DocumentFileModes fileModes, CaKeySource teeKeys) throws IOException {
+        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation, fileModes, teeKeys);
     }
 
     /**
@@ -507,9 +525,17 @@ public final class ControlPlane implements AutoCloseable {
         return caRotation;
     }
 
-    /** The CA sealing secret, resolved as {@link CaBootstrap} resolved it at start. */
-    private char[] caSecret() throws IOException {
-        return CaBootstrap.sealingSecret(settings.dataDir(), settings.caKey());
+    /**
+     * Serves {@code service} on the gRPC port from now on (for services built after the control plane, such as the
+     * relying parties' MeshStatementService).
+     */
+    public void addGrpcService(io.grpc.ServerServiceDefinition service) {
+        laterServices.addService(MalformedRequests.asInvalidArgument(service));
+    }
+
+    /** What seals the mesh CA at rest: the manifest's {@code caKeySealing} (docs/relying-party.md). */
+    public String caKeySealing() {
+        return caSealer.description();
     }
 
     /** Closes as {@link #shutdown(Duration)} does, with {@link #DEFAULT_SHUTDOWN_GRACE}. */

@@ -28,6 +28,12 @@ public final class ControlPlaneAttestation {
     /** A statement: evidence of type {@code tee} over {@code reportData}, for the root with {@code rootSha256}. */
     public record Statement(TeeType tee, byte[] evidence, byte[] reportData, byte[] rootSha256) {}
 
+    /**
+     * A v2 statement over a mesh manifest: evidence of type {@code tee} whose report data is
+     * {@link dev.attestmesh.relying.MeshManifest#reportData}; {@code insecure} when the TEE is simulated.
+     */
+    public record ManifestStatement(TeeType tee, byte[] evidence, byte[] reportData, boolean insecure) {}
+
     private final Supplier<X509Certificate> root;
     private final TeeSource tee;
 
@@ -49,6 +55,20 @@ public final class ControlPlaneAttestation {
         byte[] reportData = reportData(rootSha256, nonce);
         EvidenceCollector collector = tee.detect();
         return new Statement(collector.tee(), collector.collect(reportData), reportData, rootSha256);
+    }
+
+    /**
+     * Evidence over {@code SHA-512("attestmesh-cp-v2" || manifestSha256 || nonce)} (docs/relying-party.md).
+     *
+     * @throws IllegalArgumentException when the nonce is not 32 bytes or the digest not 32 bytes
+     * @throws EvidenceCollectionException when the control plane does not run in a TEE (the message lists every
+     *     interface looked for) or the TEE refuses
+     */
+    public ManifestStatement attestManifest(byte[] manifestSha256, byte[] nonce) throws EvidenceCollectionException {
+        byte[] reportData = dev.attestmesh.relying.MeshManifest.reportData(manifestSha256, nonce);
+        EvidenceCollector collector = tee.detect();
+        return new ManifestStatement(collector.tee(), collector.collect(reportData), reportData,
+                collector.tee() == TeeType.SIM);
     }
 
     /** {@code SHA-512("attestmesh-cp-v1" || rootSha256 || nonce)}. */

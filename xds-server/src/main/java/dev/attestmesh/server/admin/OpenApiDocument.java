@@ -119,6 +119,7 @@ public final class OpenApiDocument {
         Map<String, Object> responses = new LinkedHashMap<>();
         responses.put("200", Map.of("description", "success", "content", content));
         boolean secured = !path.equals("/health") && !path.startsWith("/health/");
+        secured &= !path.startsWith("/.well-known/"); // relying-party endpoints need no credentials
         if (secured) {
             responses.put("401", Map.of("description", "missing or invalid credentials"));
             responses.put("403", Map.of("description", "role too low"));

@@ -5,6 +5,7 @@ import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
+import dev.attestmesh.server.ca.CaKeySource;
 import dev.attestmesh.server.seed.DocumentFileModes;
 import dev.attestmesh.server.seed.FileMode;
 import dev.attestmesh.server.store.DatabaseSettings;
@@ -35,6 +36,19 @@ public class ControlPlaneFactory {
 
     private static Optional<Path> optionalPath(String s) {
         return s.isBlank() ? Optional.empty() : Optional.of(Path.of(s));
+    }
+
+    /**
+     * {@code attestmesh.ca-sealing}: {@code auto} (default) seals a new CA to the TEE's sealing key when the TEE
+     * offers one; {@code operator} always uses the operator key (docs/relying-party.md, "Sealing").
+     */
+    static CaKeySource caKeySource(String setting) {
+        return switch (setting.strip()) {
+            case "auto" -> CaKeySource.system();
+            case "operator" -> CaKeySource.none();
+            default -> throw new IllegalArgumentException("attestmesh.ca-sealing must be auto or operator, got '"
+                    + dev.attestmesh.input.UntrustedText.forLog(setting, 40) + "'");
+        };
     }
 
     @Context
@@ -84,6 +98,7 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.kubernetes.ca-file:}") String k8sCaFile,
             @Value("${attestmesh.kubernetes.bearer-token-file:}") String k8sBearerTokenFile,
             @Value("${attestmesh.kubernetes.clock-skew:30s}") Duration k8sClockSkew,
+            @Value("${attestmesh.ca-sealing:auto}") String caSealing,
             Environment environment, Clock clock) {
         if (caKey.isBlank() && !caKeyFile.isBlank()) {
             try {
@@ -118,7 +133,7 @@ public class ControlPlaneFactory {
                     RotationConfig.from(environment),
                     new DocumentFileModes(FileMode.parse("attestmesh.policy-file-mode", policyFileMode),
                             FileMode.parse("attestmesh.registration-file-mode", registrationFileMode),
-                            FileMode.parse("attestmesh.mesh-file-mode", meshFileMode)));
+                            FileMode.parse("attestmesh.mesh-file-mode", meshFileMode)), caKeySource(caSealing));
         } catch (IOException e) {
             throw new UncheckedIOException("control plane failed to start: " + e.getMessage(), e);
         }

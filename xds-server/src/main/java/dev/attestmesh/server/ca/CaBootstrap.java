@@ -3,6 +3,8 @@ package dev.attestmesh.server.ca;
 import dev.attestmesh.ca.CaVault;
 import dev.attestmesh.ca.CaVaultException;
 import dev.attestmesh.ca.MeshCa;
+import dev.attestmesh.ca.TeeSealingKey;
+import dev.attestmesh.quote.device.EvidenceCollectionException;
 import dev.attestmesh.server.store.CaMaterialStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,11 +35,52 @@ public final class CaBootstrap {
 
     public static MeshCa loadOrCreate(CaMaterialStore store, Path dataDir, Optional<String> configuredKey,
             String trustDomain, Clock clock) throws IOException {
-        char[] secret = resolveSecret(dataDir, configuredKey);
+        return open(store, dataDir, configuredKey, trustDomain, clock, CaKeySource.none()).ca();
+    }
+
+    /** The CA and what seals it. */
+    public record Opened(MeshCa ca, CaSealer sealer) {}
+
+    /**
+     * Loads the CA, or generates it on first start, sealing a new CA to the TEE's sealing key when
+     * {@code teeKeys} finds one and under the operator key otherwise. A CA already stored stays sealed as
+     * it is: one sealed under the operator key (every data directory from before TEE sealing) keeps
+     * opening with it, and one sealed to the TEE opens only with the same TEE key.
+     *
+     * @throws IllegalStateException when the stored CA cannot be opened, saying which key it needs
+     */
+    public static Opened open(CaMaterialStore store, Path dataDir, Optional<String> configuredKey,
+            String trustDomain, Clock clock, CaKeySource teeKeys) throws IOException {
+        Optional<TeeSealingKey> teeKey;
+        try {
+            teeKey = teeKeys.find();
+        } catch (EvidenceCollectionException e) {
+            throw new IllegalStateException("the TEE offers a sealing key but refused it: " + e.getMessage()
+                    + "; set attestmesh.ca-sealing=operator to seal the CA under the operator key instead", e);
+        }
         Optional<byte[]> sealed = store.load();
         if (sealed.isPresent()) {
+            CaSealer sealer;
+            Optional<TeeSealingKey.Source> needs;
             try {
-                MeshCa ca = CaVault.unseal(sealed.get(), secret, clock);
+                needs = CaVault.teeSource(sealed.get());
+            } catch (CaVaultException e) {
+                throw new IllegalStateException("cannot open the stored mesh CA: " + e.getMessage(), e);
+            }
+            if (needs.isEmpty()) {
+                resolveSecret(dataDir, configuredKey); // warns when the operator key is the generated one
+                sealer = new CaSealer.OperatorKey(dataDir, configuredKey);
+                teeKey.ifPresent(k -> LOG.info("the stored mesh CA is sealed under the operator key; it stays so "
+                        + "although this TEE offers a {} (only a new CA is sealed to the TEE)", k.source().wireName()));
+            } else if (teeKey.isEmpty() || teeKey.get().source() != needs.get()) {
+                throw new IllegalStateException("the stored mesh CA is sealed to a " + needs.get().wireName()
+                        + ", which this control plane does not have (found " + teeKey.map(k -> "a " + k.source()
+                        .wireName()).orElse("no TEE sealing key") + "): it opens only inside the TEE that sealed it");
+            } else {
+                sealer = new CaSealer.TeeKey(teeKey.get());
+            }
+            try {
+                MeshCa ca = sealer.unseal(sealed.get(), clock);
                 if (!ca.trustDomain().equals(trustDomain)) {
                     throw new IllegalStateException("the stored CA is for trust domain '" + ca.trustDomain()
                             + "' but the control plane is configured for '" + trustDomain + "'");
@@ -45,20 +88,27 @@ public final class CaBootstrap {
                 if (ca.checkpointKey().isEmpty()) {
                     // sealed before issuance log checkpoints existed: add their key and store it with the CA
                     ca = ca.withCheckpointKey();
-                    store.save(CaVault.seal(ca, secret), clock.instant());
+                    store.save(sealer.seal(ca), clock.instant());
                     LOG.info("added an issuance log checkpoint signing key to the stored mesh CA");
                 }
-                return ca;
+                return new Opened(ca, sealer);
             } catch (CaVaultException e) {
                 throw new IllegalStateException("cannot open the stored mesh CA: " + e.getMessage()
-                        + " (check ATTESTMESH_CA_KEY / attestmesh.ca-key)", e);
+                        + (sealer instanceof CaSealer.OperatorKey ? " (check ATTESTMESH_CA_KEY / attestmesh.ca-key)" : ""), e);
             }
         }
+        CaSealer sealer;
+        if (teeKey.isPresent()) {
+            sealer = new CaSealer.TeeKey(teeKey.get());
+        } else {
+            resolveSecret(dataDir, configuredKey);
+            sealer = new CaSealer.OperatorKey(dataDir, configuredKey);
+        }
         MeshCa ca = MeshCa.generate(trustDomain, clock);
-        store.save(CaVault.seal(ca, secret), clock.instant());
-        LOG.info("generated a new mesh CA for trust domain '{}' (root expires {})", trustDomain,
-                ca.root().getNotAfter().toInstant());
-        return ca;
+        store.save(sealer.seal(ca), clock.instant());
+        LOG.info("generated a new mesh CA for trust domain '{}' (root expires {}), sealed with the {}", trustDomain,
+                ca.root().getNotAfter().toInstant(), sealer.description());
+        return new Opened(ca, sealer);
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.attestmesh.server.ca;
 
-import dev.attestmesh.ca.CaVault;
 import dev.attestmesh.ca.CaVaultException;
 import dev.attestmesh.ca.MeshCa;
 import dev.attestmesh.server.store.CaMaterialStore;
@@ -68,16 +67,10 @@ public final class CaRotation {
         void caChanged(Reason reason);
     }
 
-    /** Reads the secret that seals the CA (read when needed, never kept). */
-    @FunctionalInterface
-    public interface SealingSecret {
-        char[] get() throws IOException;
-    }
-
     private final Database db;
     private final CaMaterialStore store;
     private final MeshCaHolder ca;
-    private final SealingSecret secret;
+    private final CaSealer sealer;
     private final IntermediateRotationPolicy policy;
     private final Duration overlap;
     private final ChangeNotifier changes;
@@ -89,12 +82,12 @@ public final class CaRotation {
     private List<X509Certificate> lastBundle;
     private boolean refreshFailed;
 
-    public CaRotation(Database db, CaMaterialStore store, MeshCaHolder ca, SealingSecret secret,
+    public CaRotation(Database db, CaMaterialStore store, MeshCaHolder ca, CaSealer sealer,
             IntermediateRotationPolicy policy, Duration overlap, ChangeNotifier changes, Clock clock) {
         this.db = Objects.requireNonNull(db);
         this.store = Objects.requireNonNull(store);
         this.ca = Objects.requireNonNull(ca);
-        this.secret = Objects.requireNonNull(secret);
+        this.sealer = Objects.requireNonNull(sealer);
         this.policy = Objects.requireNonNull(policy);
         this.overlap = Objects.requireNonNull(overlap);
         this.changes = Objects.requireNonNull(changes);
@@ -145,24 +138,18 @@ public final class CaRotation {
     }
 
     private Optional<MeshCa> rotate(Duration overlap, boolean onlyIfDue) throws IOException {
-        char[] sealingSecret = secret.get();
-        Rotated r;
-        try {
-            r = db.underLock(Database.LOCK_CA, () -> {
-                MeshCa latest = adopt(loadStored(sealingSecret));
-                if (onlyIfDue && !policy.isDue(latest.issuingIntermediate(), clock.instant())) {
-                    return new Rotated(latest, Optional.empty()); // another replica rotated first
-                }
-                MeshCa rotated = latest.rotateIntermediate(overlap);
-                byte[] sealed = CaVault.seal(rotated, sealingSecret);
-                store.save(sealed, clock.instant());
-                lastSealed = sealed;
-                ca.replace(rotated);
-                return new Rotated(latest, Optional.of(rotated));
-            });
-        } finally {
-            Arrays.fill(sealingSecret, '\0');
-        }
+        Rotated r = db.underLock(Database.LOCK_CA, () -> {
+            MeshCa latest = adopt(loadStored());
+            if (onlyIfDue && !policy.isDue(latest.issuingIntermediate(), clock.instant())) {
+                return new Rotated(latest, Optional.empty()); // another replica rotated first
+            }
+            MeshCa rotated = latest.rotateIntermediate(overlap);
+            byte[] sealed = seal(rotated);
+            store.save(sealed, clock.instant());
+            lastSealed = sealed;
+            ca.replace(rotated);
+            return new Rotated(latest, Optional.of(rotated));
+        });
         if (r.rotated().isEmpty()) {
             notifyIfChanged(Reason.CHANGED_IN_STORE);
             return Optional.empty();
@@ -195,12 +182,7 @@ public final class CaRotation {
         if (sealed.isEmpty() || Arrays.equals(sealed.get(), lastSealed)) {
             return false;
         }
-        char[] sealingSecret = secret.get();
-        try {
-            adopt(unseal(sealed.get(), sealingSecret));
-        } finally {
-            Arrays.fill(sealingSecret, '\0');
-        }
+        adopt(unseal(sealed.get()));
         return notifyIfChanged(Reason.CHANGED_IN_STORE);
     }
 
@@ -284,18 +266,28 @@ public final class CaRotation {
 
     private record Stored(byte[] sealed, MeshCa ca) {}
 
-    private Stored loadStored(char[] sealingSecret) {
+    private Stored loadStored() {
         byte[] sealed = store.load().orElseThrow(() -> new IllegalStateException(
                 "the mesh CA is missing from the store; it was created at start, so someone deleted it"));
         if (Arrays.equals(sealed, lastSealed)) {
             return new Stored(sealed, ca.ca()); // unchanged since this replica last read or wrote it
         }
-        return unseal(sealed, sealingSecret);
+        return unseal(sealed);
     }
 
-    private Stored unseal(byte[] sealed, char[] sealingSecret) {
+    private byte[] seal(MeshCa rotated) {
         try {
-            return new Stored(sealed, CaVault.unseal(sealed, sealingSecret, clock));
+            return sealer.seal(rotated);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read the CA sealing key: " + e.getMessage(), e);
+        }
+    }
+
+    private Stored unseal(byte[] sealed) {
+        try {
+            return new Stored(sealed, sealer.unseal(sealed, clock));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read the CA sealing key: " + e.getMessage(), e);
         } catch (CaVaultException e) {
             throw new IllegalStateException("cannot open the stored mesh CA: " + e.getMessage()
                     + " (check ATTESTMESH_CA_KEY / attestmesh.ca-key on every replica)", e);
