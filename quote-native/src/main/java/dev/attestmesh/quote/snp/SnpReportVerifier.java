@@ -393,7 +393,7 @@ public final class SnpReportVerifier implements EvidenceVerifier {
         byte[] expected = new byte[64];
         System.arraycopy(digest, 0, expected, 0, digest.length);
         if (!Arrays.equals(expected, hcl.snpReport().reportData())) {
-            throw fail(VerificationCheck.QUOTE_SIGNATURE, "the HCL runtime data is not the data bound by the SNP report's"
+            throw fail(VerificationCheck.HCL_REPORT_DATA_BINDING, "the HCL runtime data is not the data bound by the SNP report's"
                     + " REPORT_DATA (" + hcl.digestAlgorithm() + " mismatch); the HCL report was altered");
         }
     }
