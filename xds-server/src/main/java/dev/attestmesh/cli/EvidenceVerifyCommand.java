@@ -7,6 +7,8 @@ import dev.attestmesh.quote.EvidenceVerifier;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerificationRequest;
 import dev.attestmesh.quote.VerifiedEvidence;
+import dev.attestmesh.quote.azure.AzureVtpmEvidence;
+import dev.attestmesh.quote.azure.AzureVtpmVerifier;
 import dev.attestmesh.quote.collateral.CollateralProvider;
 import dev.attestmesh.quote.collateral.FileCollateralProvider;
 import dev.attestmesh.quote.collateral.PcsCollateralProvider;
@@ -68,7 +70,7 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
     @Option(names = "--at", description = "Verification time, ISO-8601 (default: now).")
     String at;
 
-    @Option(names = "--tee", description = "sgx | tdx | snp (default: detected from the bytes).")
+    @Option(names = "--tee", description = "sgx | tdx | snp | az-snp-vtpm (default: detected from the bytes).")
     String tee;
 
     @Option(names = "--intel-root", description = "The Intel SGX Root CA certificate (DER or PEM; refused unless its "
@@ -114,7 +116,7 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
             result.put("reportData", HexFormat.of().formatHex(v.reportData()));
             result.put("debug", v.debug());
             result.put("insecure", v.insecure());
-            v.fmspcOrChip().ifPresent(f -> result.put(type == TeeType.SNP ? "chipId" : "fmspc", f));
+            v.fmspcOrChip().ifPresent(f -> result.put(type == TeeType.SNP || type == TeeType.AZ_SNP_VTPM ? "chipId" : "fmspc", f));
             v.platformId().ifPresent(p -> result.put("platformId", p));
             result.put("verifiedAt", time.toString());
             out.println(result.toPrettyString());
@@ -145,7 +147,7 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
     }
 
     private Optional<byte[]> suppliedCollateral(TeeType type) throws IOException {
-        if (type == TeeType.SNP) {
+        if (type == TeeType.SNP || type == TeeType.AZ_SNP_VTPM) {
             Path p = vcek != null ? vcek : collateral;
             return p == null ? Optional.empty() : Optional.of(Files.readAllBytes(p));
         }
@@ -160,6 +162,7 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
             case SGX, TDX -> DcapQuoteVerifier.create(type, intelAnchors(), intelCollateral());
             case SNP -> SnpReportVerifier.create(amdAnchors(), vcek != null || collateral != null ? VcekProvider.none()
                     : KdsVcekProvider.create(HttpClient.newHttpClient(), AmdTrustAnchors.AMD_KDS, HTTP_TIMEOUT));
+            case AZ_SNP_VTPM -> AzureVtpmVerifier.create(verifier(TeeType.SNP));
             case SIM -> SimulatedEvidenceVerifier.withDefaultKey();
         };
     }
@@ -240,6 +243,9 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
      * wrapped in an Azure HCL report.
      */
     static TeeType detect(byte[] b) {
+        if (AzureVtpmEvidence.looksLikeAzureVtpm(b)) {
+            return TeeType.AZ_SNP_VTPM;
+        }
         if (AzureHclReport.looksLikeHcl(b)) {
             return TeeType.SNP;
         }

@@ -7,6 +7,7 @@ import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerificationCheck;
 import dev.attestmesh.quote.VerificationRequest;
 import dev.attestmesh.quote.VerifiedEvidence;
+import dev.attestmesh.quote.azure.AzureVtpmVerifier;
 import dev.attestmesh.quote.collateral.CachingCollateralProvider;
 import dev.attestmesh.quote.collateral.CollateralProvider;
 import dev.attestmesh.quote.collateral.FileCollateralProvider;
@@ -89,7 +90,7 @@ public final class EvidenceVerifierSet {
     }
 
     /**
-     * The simulator plus SGX, TDX and SEV-SNP verifiers built from {@code sources}. Hardware verifiers
+     * The simulator plus SGX, TDX, SEV-SNP and Azure SEV-SNP vTPM verifiers built from {@code sources}. Hardware verifiers
      * are set up on first use (so a control plane without Internet access starts, and only evidence of
      * a type whose anchors cannot be loaded is refused, naming the reason); a failed setup is retried
      * after a minute.
@@ -106,16 +107,19 @@ public final class EvidenceVerifierSet {
             return DcapQuoteVerifier.create(tee, anchors, intelCollateral(sources, http, anchors, collateral),
                     new DcapVerifierOptions(collateral.minimumTcbEvaluationDataNumber(), collateral.cacheMaxBytes()));
         };
+        LazyVerifier snp = new LazyVerifier(TeeType.SNP, tee -> SnpReportVerifier.create(
+                sources.amdRoots().isPresent() ? AmdTrustAnchors.fromDirectory(sources.amdRoots().get())
+                        : AmdTrustAnchors.fromKds(http, sources.kdsUrl(), HTTP_TIMEOUT),
+                RateLimitedVcekProvider.create(KdsVcekProvider.create(http, sources.kdsUrl(), HTTP_TIMEOUT),
+                        collateral.fetchLimits(), System::nanoTime),
+                SnpVerifierOptions.none(), collateral.cacheMaxBytes()),
+                "configure attestmesh.amd.roots-dir");
         return EvidenceVerifiers.of(SimulatedEvidenceVerifier.withDefaultKey(),
                 new LazyVerifier(TeeType.SGX, intelSetup, "configure attestmesh.intel.root"),
                 new LazyVerifier(TeeType.TDX, intelSetup, "configure attestmesh.intel.root"),
-                new LazyVerifier(TeeType.SNP, tee -> SnpReportVerifier.create(
-                        sources.amdRoots().isPresent() ? AmdTrustAnchors.fromDirectory(sources.amdRoots().get())
-                                : AmdTrustAnchors.fromKds(http, sources.kdsUrl(), HTTP_TIMEOUT),
-                        RateLimitedVcekProvider.create(KdsVcekProvider.create(http, sources.kdsUrl(), HTTP_TIMEOUT),
-                                collateral.fetchLimits(), System::nanoTime),
-                        SnpVerifierOptions.none(), collateral.cacheMaxBytes()),
-                        "configure attestmesh.amd.roots-dir"));
+                snp,
+                // Azure vTPM evidence embeds an SNP report: checked by (and cached in) the same SNP verifier.
+                AzureVtpmVerifier.create(snp));
     }
 
     private static CollateralProvider intelCollateral(Sources s, HttpClient http, IntelTrustAnchors anchors,

@@ -94,6 +94,18 @@ class EvidenceVerifyCommandTest {
     }
 
     @Test
+    void detectsAndVerifiesAzureVtpmEvidenceWithItsPcrs() throws Exception {
+        Path v = vectors();
+        Run r = run("evidence", "verify", "--evidence", v.resolve("snp/trustee-azure-genoa/evidence-genoa.json").toString(),
+                "--amd-roots", v.resolve("roots/amd").toString(), "--at", "2025-06-01T00:00:00Z");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("az-snp-vtpm", r.json().get("tee").asText());
+        assertEquals("afd689d0bb1c5f36f023fbaf574135f555a28a10c1f6b938d2a25e70c7783338",
+                r.json().at("/measurements/pcr00").asText());
+        assertEquals("UpToDate", r.json().get("status").asText());
+    }
+
+    @Test
     void usageErrorsExitTwo() throws Exception {
         assertEquals(2, run("evidence", "verify").exit());
         Path junk = Files.createTempFile("junk", ".bin");

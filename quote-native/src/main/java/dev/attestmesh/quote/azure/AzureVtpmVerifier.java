@@ -47,14 +47,20 @@ import java.util.Optional;
  */
 public final class AzureVtpmVerifier implements EvidenceVerifier {
     private static final HexFormat HEX = HexFormat.of();
-    private final SnpReportVerifier snp;
+    private final EvidenceVerifier snp;
 
-    private AzureVtpmVerifier(SnpReportVerifier snp) {
+    private AzureVtpmVerifier(EvidenceVerifier snp) {
         this.snp = Objects.requireNonNull(snp, "snp");
+        if (snp.tee() != TeeType.SNP) {
+            throw new IllegalArgumentException("the Azure vTPM verifier needs an SNP verifier, not " + snp.tee().wireName());
+        }
     }
 
-    /** A verifier that checks the embedded SNP report with {@code snp}. */
-    public static AzureVtpmVerifier create(SnpReportVerifier snp) {
+    /**
+     * A verifier that checks the embedded SNP report with {@code snp} (normally a {@link
+     * SnpReportVerifier}, or the control plane's lazily built one, so both TEE types share its caches).
+     */
+    public static AzureVtpmVerifier create(EvidenceVerifier snp) {
         return new AzureVtpmVerifier(snp);
     }
 
