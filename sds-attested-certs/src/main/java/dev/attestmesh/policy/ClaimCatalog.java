@@ -25,7 +25,9 @@ final class ClaimCatalog {
                     Map.entry("rtmr2", 48), Map.entry("rtmr3", 48), Map.entry("mrseam", 48),
                     Map.entry("mrsignerseam", 48), Map.entry("mrconfigid", 48), Map.entry("mrowner", 48),
                     Map.entry("mrownerconfig", 48), Map.entry("mrservicetd", 48), Map.entry("tee_tcb_svn", 16),
-                    Map.entry("tee_tcb_svn2", 16)),
+                    Map.entry("tee_tcb_svn2", 16),
+                    // From a CCEL event log that replayed to the quote's RTMRs (CcelVerifier).
+                    Map.entry("kernel_cmdline_sha384", 48)),
             TeeType.SNP, SNP_BYTE_CLAIMS,
             TeeType.AZ_SNP_VTPM, azureClaims(),
             TeeType.SIM, Map.of("measurement", 48));

@@ -67,6 +67,13 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
     @Option(names = "--vcek", description = "SNP: the VCEK or VLEK (DER or PEM), optionally followed by ASK/ARK.")
     Path vcek;
 
+    @Option(names = "--ccel-data", description = "TDX: the CCEL event log (e.g. /sys/firmware/acpi/tables/data/CCEL);"
+            + " it must replay to the quote's RTMRs, and adds kernel_cmdline_sha384 to the claims.")
+    Path ccelData;
+
+    @Option(names = "--ccel-table", description = "TDX: the ACPI CCEL table (/sys/firmware/acpi/tables/CCEL), checked with --ccel-data.")
+    Path ccelTable;
+
     @Option(names = "--at", description = "Verification time, ISO-8601 (default: now).")
     String at;
 
@@ -108,6 +115,10 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
         try {
             Optional<byte[]> supplied = suppliedCollateral(type);
             VerifiedEvidence v = verifier(type).verify(new VerificationRequest(type, bytes, supplied, time));
+            if (ccelData != null) {
+                v = dev.attestmesh.quote.tdx.CcelVerifier.withEventLog(v, ccelTable == null ? Optional.empty()
+                        : Optional.of(Files.readAllBytes(ccelTable)), Files.readAllBytes(ccelData));
+            }
             result.put("verified", true);
             result.put("status", v.tcbStatus().intelName());
             v.advisoryIds().forEach(result.putArray("advisoryIds")::add);
