@@ -67,6 +67,14 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
     @Option(names = "--vcek", description = "SNP: the VCEK or VLEK (DER or PEM), optionally followed by ASK/ARK.")
     Path vcek;
 
+    @Option(names = "--amd-crl-dir", description = "SNP: check revocation with AMD's CRLs from this directory "
+            + "(crl-<Product>.der, crl-vlek-<Product>.der, as served by KDS /vcek/v1/<Product>/crl).")
+    Path amdCrlDir;
+
+    @Option(names = "--snp-current-tcb", description = "SNP: JSON of AMD's current TCB per product; a report below it"
+            + " is OutOfDate (docs/evidence.md).")
+    Path snpCurrentTcb;
+
     @Option(names = "--ccel-data", description = "TDX: the CCEL event log (e.g. /sys/firmware/acpi/tables/data/CCEL);"
             + " it must replay to the quote's RTMRs, and adds kernel_cmdline_sha384 to the claims.")
     Path ccelData;
@@ -172,10 +180,26 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
         return switch (type) {
             case SGX, TDX -> DcapQuoteVerifier.create(type, intelAnchors(), intelCollateral());
             case SNP -> SnpReportVerifier.create(amdAnchors(), vcek != null || collateral != null ? VcekProvider.none()
-                    : KdsVcekProvider.create(HttpClient.newHttpClient(), AmdTrustAnchors.AMD_KDS, HTTP_TIMEOUT));
+                    : KdsVcekProvider.create(HttpClient.newHttpClient(), AmdTrustAnchors.AMD_KDS, HTTP_TIMEOUT), snpOptions());
             case AZ_SNP_VTPM -> AzureVtpmVerifier.create(verifier(TeeType.SNP));
             case SIM -> SimulatedEvidenceVerifier.withDefaultKey();
         };
+    }
+
+    private dev.attestmesh.quote.snp.SnpVerifierOptions snpOptions() throws ConfigurationException {
+        var options = dev.attestmesh.quote.snp.SnpVerifierOptions.none();
+        if (amdCrlDir != null) {
+            options = options.withCrls(new dev.attestmesh.quote.snp.FileAmdCrlProvider(amdCrlDir));
+        }
+        if (snpCurrentTcb != null) {
+            try {
+                options = options.withCurrentTcb(dev.attestmesh.quote.snp.SnpCurrentTcb.parse(
+                        Files.readAllBytes(snpCurrentTcb), snpCurrentTcb.toString()));
+            } catch (IOException | IllegalArgumentException e) {
+                throw new ConfigurationException("cannot read --snp-current-tcb: " + e.getMessage());
+            }
+        }
+        return options;
     }
 
     private CollateralProvider intelCollateral() {

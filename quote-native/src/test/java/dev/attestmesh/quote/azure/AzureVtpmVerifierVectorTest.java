@@ -166,6 +166,18 @@ class AzureVtpmVerifierVectorTest {
     }
 
     @Test
+    void theSnpTcbStatusCarriesOverToAzureEvidence() throws Exception {
+        var anchors = dev.attestmesh.quote.trust.AmdTrustAnchors.fromDirectory(AzureVectors.root().resolve("roots/amd"));
+        var options = dev.attestmesh.quote.snp.SnpVerifierOptions.none().withCurrentTcb(java.util.Map.of(
+                dev.attestmesh.quote.snp.SnpProduct.GENOA, dev.attestmesh.quote.snp.SnpTcb.of(10, 0, 24, 84,
+                        java.util.OptionalInt.empty())));
+        AzureVtpmVerifier v = AzureVtpmVerifier.create(dev.attestmesh.quote.snp.SnpReportVerifier.create(anchors,
+                dev.attestmesh.quote.snp.VcekProvider.none(), options));
+        assertEquals(dev.attestmesh.quote.TcbStatus.OUT_OF_DATE, v.verify(VerificationRequest.of(TeeType.AZ_SNP_VTPM,
+                AzureVectors.read(AzureVectors.GENOA), AT)).tcbStatus());
+    }
+
+    @Test
     void tpmsAttestParserReadsTheVectorsQuote() throws Exception {
         TpmsAttest a = TpmsAttest.parse(genoa().quoteMessage());
         assertEquals(48, a.extraData().length);
