@@ -42,7 +42,7 @@ import java.util.regex.Pattern;
  * policies:
  *   - id: production               # required; [a-z0-9][a-z0-9._-]{0,62}, unique in the document
  *     version: 1                   # optional, default 1 (the control plane bumps it on change)
- *     tee: [tdx, snp]              # required; any of sgx, tdx, snp, sim. sim must be listed to
+ *     tee: [tdx, snp]              # required; any of sgx, tdx, snp, az-snp-vtpm, sim. sim must be listed to
  *                                  # accept simulated (insecure) evidence
  *     tcbStatus: [UpToDate]        # optional, default [UpToDate]; Intel spellings: UpToDate,
  *                                  # SWHardeningNeeded, ConfigurationNeeded,
@@ -237,7 +237,7 @@ public final class PolicyDocuments {
         Set<TeeType> tees = EnumSet.noneOf(TeeType.class);
         JsonNode teeNode = n.get("tee");
         if (teeNode == null) {
-            problems.add(path + ".tee: required list of TEE types (sgx, tdx, snp, sim)");
+            problems.add(path + ".tee: required list of TEE types (sgx, tdx, snp, az-snp-vtpm, sim)");
         } else {
             for (var e : stringList(teeNode, path + ".tee", problems)) {
                 try {
