@@ -46,7 +46,8 @@ public record AzureVtpmEvidence(byte[] quoteMessage, List<byte[]> pcrs, byte[] q
     public static final int MAX_SIGNATURE = 512;
     /** Most PCR values accepted (a PC-client bank has 24). */
     public static final int MAX_PCRS = 32;
-    private static final int MAX_VCEK_PEM = 8 * 1024;
+    // A VCEK alone is about 1.9 KiB of PEM; with its ASK and ARK about 6.5 KiB.
+    private static final int MAX_VCEK_PEM = 16 * 1024;
     private static final String STRUCTURE = "Azure vTPM evidence";
     private static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8).maxNumberLength(8)
