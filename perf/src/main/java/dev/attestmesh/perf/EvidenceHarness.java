@@ -64,7 +64,9 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * processes on a shared machine, with mean and p90 in the table. Prints a table and then one JSON
  * line with {@code coldMsSgx}, {@code coldMsTdx}, {@code
  * warmMsSgx}, {@code warmMsTdx}, {@code snpMs}, {@code peerColdMsSgx}, {@code peerColdMsTdx},
- * {@code warmRatioToFloor} (the larger of the SGX and TDX ratios); -1 marks what could not be
+ * {@code warmRatioToFloor} (the larger of the SGX and TDX ratios), {@code azureVtpmMs} and {@code snpCrlMs} with
+ * their ratios to their floors (Azure vTPM: ECDSA P-384 + RSA-2048; SNP with CRL: ECDSA P-384 + RSA-4096
+ * PSS); -1 marks what could not be
  * measured. Argument {@code --quick} shortens the JMH iterations.
  */
 public final class EvidenceHarness {
@@ -182,18 +184,140 @@ public final class EvidenceHarness {
         }
     }
 
+    /**
+     * Azure SEV-SNP vTPM: Trustee's Genoa evidence, the SNP chain cached after the first call. Each call
+     * still parses the JSON and the HCL report, and checks the SNP report signature (ECDSA P-384), the
+     * runtime-claims binding, the vTPM quote signature (RSA-2048 PKCS#1 v1.5) and the PCR digest.
+     */
+    static final class AzureInputs {
+        final byte[] evidence;
+        final Instant at = Instant.parse("2025-06-01T00:00:00Z");
+        final dev.attestmesh.quote.azure.AzureVtpmVerifier verifier;
+        final byte[] snpSigned;
+        final java.security.PublicKey vcekKey;
+        final byte[] snpSignature;
+        final byte[] quoteMessage;
+        final byte[] quoteSignature;
+        final java.security.PublicKey ak;
+
+        AzureInputs() throws Exception {
+            Path v = vectors();
+            evidence = Files.readAllBytes(v.resolve("snp/trustee-azure-genoa/evidence-genoa.json"));
+            verifier = dev.attestmesh.quote.azure.AzureVtpmVerifier.create(dev.attestmesh.quote.snp.SnpReportVerifier.create(
+                    dev.attestmesh.quote.trust.AmdTrustAnchors.fromDirectory(v.resolve("roots/amd")),
+                    dev.attestmesh.quote.snp.VcekProvider.none()));
+            verify(); // fills the caches; fails fast if broken
+            var ev = dev.attestmesh.quote.azure.AzureVtpmEvidence.parse(evidence);
+            var hcl = dev.attestmesh.quote.snp.AzureHclReport.parse(ev.hclReport());
+            snpSigned = hcl.snpReport().signedBytes();
+            snpSignature = hcl.snpReport().signatureP1363();
+            vcekKey = dev.attestmesh.quote.snp.AmdCertificateDecoder.decodeAll(
+                    ev.vcekPem().orElseThrow().getBytes(StandardCharsets.US_ASCII)).getFirst().getPublicKey();
+            quoteMessage = ev.quoteMessage();
+            quoteSignature = ev.quoteSignature();
+            ak = dev.attestmesh.quote.azure.HclRuntimeClaims.parse(hcl.variableData()).attestationKey();
+        }
+
+        VerifiedEvidence verify() throws Exception {
+            return verifier.verify(VerificationRequest.of(TeeType.AZ_SNP_VTPM, evidence, at));
+        }
+
+        /** The floor: the SNP report's ECDSA P-384 and the vTPM quote's RSA-2048 verification. */
+        boolean floor() throws Exception {
+            java.security.Signature p384 = java.security.Signature.getInstance("SHA384withPLAIN-ECDSA", BC);
+            p384.initVerify(vcekKey);
+            p384.update(snpSigned);
+            java.security.Signature rsa = java.security.Signature.getInstance("SHA256withRSA");
+            rsa.initVerify(ak);
+            rsa.update(quoteMessage);
+            return p384.verify(snpSignature) & rsa.verify(quoteSignature);
+        }
+    }
+
+    private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
+
+    /**
+     * SEV-SNP with revocation: the Milan report verified with its chain cached and AMD's CRL checked on
+     * every call (parse cached; ARK RSA-4096 PSS signature, window and serials each time). With {@code
+     * -Dattestmesh.amd.crl-dir=<dir holding crl-Milan.der from KDS>} this is the real verifier end to
+     * end; without it, the verifier's result plus {@link dev.attestmesh.quote.snp.AmdCrl#check} on a
+     * constructed CRL signed by an RSA-4096 key standing in for the ARK (the same check, the same cost).
+     */
+    static final class SnpCrlInputs {
+        final SnpInputs snp;
+        final dev.attestmesh.quote.snp.SnpReportVerifier realCrlVerifier;
+        final java.security.cert.X509CRL standInCrl;
+        final java.security.KeyPair standInArk;
+        final javax.security.auth.x500.X500Principal arkName = new javax.security.auth.x500.X500Principal("CN=ARK-Milan");
+        final java.util.List<java.security.cert.X509Certificate> checked;
+        final java.security.cert.X509Certificate arkCert;
+        final byte[] crlTbs;
+        final byte[] crlSignature;
+
+        SnpCrlInputs(SnpInputs snp) throws Exception {
+            this.snp = snp;
+            Path v = vectors();
+            String dir = System.getProperty("attestmesh.amd.crl-dir", "");
+            dir = dir.isBlank() ? null : dir;
+            var vcek = dev.attestmesh.quote.snp.AmdCertificateDecoder.decodeDer(snp.vcek);
+            var anchors = dev.attestmesh.quote.trust.AmdTrustAnchors.fromDirectory(v.resolve("roots/amd"));
+            var chain = anchors.chain(dev.attestmesh.quote.snp.SnpProduct.MILAN, dev.attestmesh.quote.snp.SnpSigningKey.VCEK);
+            checked = java.util.List.of(chain.intermediate(), vcek);
+            arkCert = chain.ark();
+            var g = java.security.KeyPairGenerator.getInstance("RSA");
+            g.initialize(4096);
+            standInArk = g.generateKeyPair();
+            var b = new org.bouncycastle.cert.X509v2CRLBuilder(org.bouncycastle.asn1.x500.X500Name.getInstance(
+                    arkName.getEncoded()), java.util.Date.from(snp.at.minusSeconds(3600)));
+            b.setNextUpdate(java.util.Date.from(snp.at.plusSeconds(86400)));
+            b.addCRLEntry(java.math.BigInteger.valueOf(4242), java.util.Date.from(snp.at.minusSeconds(3600)), 1);
+            byte[] der = b.build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA384WITHRSAANDMGF1")
+                    .setProvider(BC).build(standInArk.getPrivate())).getEncoded();
+            standInCrl = dev.attestmesh.quote.snp.AmdCrl.parse(der);
+            crlTbs = standInCrl.getTBSCertList();
+            crlSignature = standInCrl.getSignature();
+            realCrlVerifier = dir == null ? null : dev.attestmesh.quote.snp.SnpReportVerifier.create(anchors,
+                    dev.attestmesh.quote.snp.VcekProvider.none(), dev.attestmesh.quote.snp.SnpVerifierOptions.none()
+                            .withCrls(new dev.attestmesh.quote.snp.FileAmdCrlProvider(Path.of(dir))));
+            verify();
+        }
+
+        Object verify() throws Exception {
+            if (realCrlVerifier != null) {
+                return realCrlVerifier.verify(new VerificationRequest(TeeType.SNP, snp.report, Optional.of(snp.vcek), snp.at));
+            }
+            VerifiedEvidence e = snp.verify();
+            dev.attestmesh.quote.snp.AmdCrl.check(standInCrl, arkName, standInArk.getPublic(), checked, snp.at);
+            return e;
+        }
+
+        /** The floor: the report's ECDSA P-384 plus the CRL's RSA-4096 PSS verification. */
+        boolean floor() throws Exception {
+            java.security.Signature pss = java.security.Signature.getInstance("RSASSA-PSS");
+            pss.setParameter(new java.security.spec.PSSParameterSpec("SHA-384", "MGF1",
+                    java.security.spec.MGF1ParameterSpec.SHA384, 48, 1));
+            pss.initVerify(standInArk.getPublic());
+            pss.update(crlTbs);
+            return snp.floor() & pss.verify(crlSignature);
+        }
+    }
+
     /** JMH state holding both TEEs' inputs. */
     @State(Scope.Benchmark)
     public static class Vectors {
         Inputs sgx;
         Inputs tdx;
         SnpInputs snp;
+        AzureInputs azure;
+        SnpCrlInputs snpCrl;
 
         @Setup(Level.Trial)
         public void load() throws Exception {
             sgx = new Inputs(TeeType.SGX, SGX_QUOTE, SGX_COLLATERAL, SGX_AT);
             tdx = new Inputs(TeeType.TDX, TDX_QUOTE, TDX_COLLATERAL, TDX_AT);
             snp = new SnpInputs();
+            azure = new AzureInputs();
+            snpCrl = new SnpCrlInputs(snp);
             // Run every path before any benchmark so the JIT has compiled the shared code (parsers,
             // BouncyCastle field arithmetic) whichever benchmark happens to run first.
             for (int i = 0; i < 300; i++) {
@@ -209,6 +333,10 @@ public final class EvidenceHarness {
             for (int i = 0; i < 1000; i++) {
                 snp.verify();
                 snp.floor();
+                azure.verify();
+                azure.floor();
+                snpCrl.verify();
+                snpCrl.floor();
             }
         }
     }
@@ -256,6 +384,26 @@ public final class EvidenceHarness {
         public boolean floorSnp(Vectors v) throws Exception {
             return v.snp.floor();
         }
+
+        @Benchmark
+        public VerifiedEvidence azureVtpm(Vectors v) throws Exception {
+            return v.azure.verify();
+        }
+
+        @Benchmark
+        public boolean floorAzureVtpm(Vectors v) throws Exception {
+            return v.azure.floor();
+        }
+
+        @Benchmark
+        public Object snpWithCrl(Vectors v) throws Exception {
+            return v.snpCrl.verify();
+        }
+
+        @Benchmark
+        public boolean floorSnpWithCrl(Vectors v) throws Exception {
+            return v.snpCrl.floor();
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -269,7 +417,8 @@ public final class EvidenceHarness {
                 .warmupTime(TimeValue.milliseconds(quick ? 500 : 1000))
                 .measurementIterations(quick ? 3 : 5)
                 .measurementTime(TimeValue.milliseconds(quick ? 500 : 1000))
-                .jvmArgsAppend("-Dattestmesh.vectors=" + vectors, "-Xmx1g")
+                .jvmArgsAppend("-Dattestmesh.vectors=" + vectors, "-Xmx1g", "-Dattestmesh.amd.crl-dir="
+                        + System.getProperty("attestmesh.amd.crl-dir", ""))
                 .shouldFailOnError(true)
                 .build();
         Collection<RunResult> results = new Runner(opts).run();
@@ -310,13 +459,21 @@ public final class EvidenceHarness {
         row("peer @phala/dcap-qvl-web TDX (full)", new double[] {peerTdx * 1000, -1, -1}, "");
         row("SNP report (VCEK chain cached)", us.get("snpCachedChain"), "<= 1");
         row("SNP floor (1 x ECDSA P-384 verify)", us.get("floorSnp"), "");
+        row("Azure vTPM (SNP chain cached)", us.get("azureVtpm"), "");
+        row("Azure vTPM floor (P-384 + RSA-2048 verify)", us.get("floorAzureVtpm"), "");
+        row("SNP + AMD CRL (" + (System.getProperty("attestmesh.amd.crl-dir", "").isBlank() ? "stand-in ARK" : "KDS CRL")
+                + ")", us.get("snpWithCrl"), "");
+        row("SNP + CRL floor (P-384 + RSA-4096 PSS)", us.get("floorSnpWithCrl"), "");
         System.out.printf(Locale.ROOT, "warm / floor ratio: SGX %.2f, TDX %.2f (target <= 1.5)%n",
                 warmSgx / floorSgx, warmTdx / floorTdx);
         System.out.printf(Locale.ROOT,
                 "{\"coldMsSgx\":%.4f,\"coldMsTdx\":%.4f,\"warmMsSgx\":%.4f,\"warmMsTdx\":%.4f,\"snpMs\":%.4f,"
                         + "\"snpRatioToFloor\":%.3f,\"peerColdMsSgx\":%.4f,\"peerColdMsTdx\":%.4f,"
-                        + "\"warmRatioToFloor\":%.3f}%n",
-                coldSgx, coldTdx, warmSgx, warmTdx, snp, snp / snpFloor, peerSgx, peerTdx, ratio);
+                        + "\"warmRatioToFloor\":%.3f,\"azureVtpmMs\":%.4f,\"azureVtpmRatioToFloor\":%.3f,"
+                        + "\"snpCrlMs\":%.4f,\"snpCrlRatioToFloor\":%.3f}%n",
+                coldSgx, coldTdx, warmSgx, warmTdx, snp, snp / snpFloor, peerSgx, peerTdx, ratio,
+                ms(us, "azureVtpm"), ms(us, "azureVtpm") / ms(us, "floorAzureVtpm"),
+                ms(us, "snpWithCrl"), ms(us, "snpWithCrl") / ms(us, "floorSnpWithCrl"));
     }
 
     private static double ms(Map<String, double[]> us, String name) {

@@ -1,9 +1,9 @@
 package dev.attestmesh.quote;
 
 /**
- * TCB status of a platform, as Intel's TCB Info defines it. AMD SEV-SNP and the simulator map onto
- * {@link #UP_TO_DATE} when their checks pass (SNP has no status levels of its own; its TCB is
- * compared against policy minimums during appraisal).
+ * TCB status of a platform, as Intel's TCB Info defines it. AMD SEV-SNP evidence is {@link
+ * #UP_TO_DATE} or {@link #OUT_OF_DATE} (its reported and committed TCB against the configured current
+ * TCB; docs/evidence.md); the simulator is always {@link #UP_TO_DATE}.
  */
 public enum TcbStatus {
     UP_TO_DATE("UpToDate"),

@@ -14,6 +14,12 @@ public enum TeeType {
     SGX("sgx"),
     TDX("tdx"),
     SNP("snp"),
+    /**
+     * An Azure confidential VM on SEV-SNP: the SNP report inside the paravisor's HCL report binds the
+     * runtime claims (which carry the vTPM attestation key), and a TPM2 quote by that key binds the
+     * caller's report data and the PCRs. The name is Trustee's.
+     */
+    AZ_SNP_VTPM("az-snp-vtpm"),
     SIM("sim");
 
     private final String wireName;

@@ -48,6 +48,18 @@ public enum VerificationCheck {
     VCEK_CHAIN,
     /** Reported TCB or chip ID does not match the VCEK extensions; product mismatch. */
     VCEK_TCB,
+    /** Azure HCL report: REPORT_DATA of its SNP report is not the hash of its runtime claims. */
+    HCL_REPORT_DATA_BINDING,
+    /** Azure HCL runtime claims: not JSON, no usable vTPM attestation key, or the SNP report's VMPL is not 0. */
+    HCL_RUNTIME_CLAIMS,
+    /** TPM2 quote (TPMS_ATTEST) signature with the vTPM attestation key. */
+    TPM_QUOTE_SIGNATURE,
+    /** The PCR values supplied with a TPM2 quote do not hash to the quote's PCR digest or selection. */
+    TPM_PCR_DIGEST,
+    /** SEV-SNP certificate revocation: the ASK/ASVK or VCEK/VLEK is on AMD's CRL, or the CRL is invalid. */
+    AMD_CRL,
+    /** TDX CCEL event log: malformed, or it does not replay to the quote's RTMRs. */
+    EVENT_LOG,
     /** Simulator evidence signature. */
     SIM_SIGNATURE
 }

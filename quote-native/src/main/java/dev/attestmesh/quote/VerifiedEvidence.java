@@ -95,7 +95,7 @@ public record VerifiedEvidence(
         return switch (tee) {
             case SGX -> measurements.getOrDefault("mrenclave", "");
             case TDX -> measurements.getOrDefault("mrtd", "");
-            case SNP, SIM -> measurements.getOrDefault("measurement", "");
+            case SNP, AZ_SNP_VTPM, SIM -> measurements.getOrDefault("measurement", "");
         };
     }
 

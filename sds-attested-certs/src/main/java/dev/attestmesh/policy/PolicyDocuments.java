@@ -42,7 +42,7 @@ import java.util.regex.Pattern;
  * policies:
  *   - id: production               # required; [a-z0-9][a-z0-9._-]{0,62}, unique in the document
  *     version: 1                   # optional, default 1 (the control plane bumps it on change)
- *     tee: [tdx, snp]              # required; any of sgx, tdx, snp, sim. sim must be listed to
+ *     tee: [tdx, snp]              # required; any of sgx, tdx, snp, az-snp-vtpm, sim. sim must be listed to
  *                                  # accept simulated (insecure) evidence
  *     tcbStatus: [UpToDate]        # optional, default [UpToDate]; Intel spellings: UpToDate,
  *                                  # SWHardeningNeeded, ConfigurationNeeded,
@@ -64,10 +64,14 @@ import java.util.regex.Pattern;
  *         measurement: ["&lt;96 hex&gt;"]
  *         minimum: {reported_tcb.snp: 8, guest_svn: 1}        # integer claims: value &gt;= minimum
  *         masked: {policy: {expected: 0x30000, mask: 0x1f0000}}
+ *         minimumTcb: {bootloader: 10, tee: 0, snp: 23, microcode: 84}  # reported and committed TCB
  *       sgx:
  *         mrsigner: ["&lt;64 hex&gt;"]
  *         isvprodid: [1]           # integer claim: list of allowed values
  *         minimum: {isvsvn: 2}
+ *       az-snp-vtpm:               # Azure confidential VM: the SNP claims plus the vTPM's PCRs
+ *         measurement: ["&lt;96 hex&gt;"]
+ *         pcrs: {0: ["&lt;64 hex&gt;"], 7: ["&lt;64 hex&gt;"]}  # PCR index to allowed SHA-256 values (= pcr00, pcr07)
  *       sim:
  *         measurement: ["&lt;96 hex&gt;"]
  * </pre>
@@ -233,7 +237,7 @@ public final class PolicyDocuments {
         Set<TeeType> tees = EnumSet.noneOf(TeeType.class);
         JsonNode teeNode = n.get("tee");
         if (teeNode == null) {
-            problems.add(path + ".tee: required list of TEE types (sgx, tdx, snp, sim)");
+            problems.add(path + ".tee: required list of TEE types (sgx, tdx, snp, az-snp-vtpm, sim)");
         } else {
             for (var e : stringList(teeNode, path + ".tee", problems)) {
                 try {
@@ -354,6 +358,62 @@ public final class PolicyDocuments {
                         }
                     }
                 }
+                case "pcrs" -> {
+                    // Sugar for the byte claims pcr00..pcr23: {7: [hex, ...]} is reference.pcr07.
+                    if (!byteClaims.containsKey(ClaimCatalog.pcrClaim(0))) {
+                        problems.add(cpath + ": " + tee.wireName() + " evidence carries no PCRs (only az-snp-vtpm does)");
+                        continue;
+                    }
+                    if (!v.isObject()) {
+                        problems.add(cpath + ": must be a mapping of PCR index (0-" + (ClaimCatalog.PCR_COUNT - 1)
+                                + ") to a list of allowed SHA-256 values");
+                        continue;
+                    }
+                    for (Iterator<String> pi = v.fieldNames(); pi.hasNext(); ) {
+                        String index = pi.next();
+                        String ppath = cpath + "." + UntrustedText.forLog(index, 8);
+                        if (!index.matches("[0-9]{1,2}") || Integer.parseInt(index) >= ClaimCatalog.PCR_COUNT) {
+                            problems.add(ppath + ": PCR index must be 0 to " + (ClaimCatalog.PCR_COUNT - 1));
+                            continue;
+                        }
+                        String name = ClaimCatalog.pcrClaim(Integer.parseInt(index));
+                        if (allowed.containsKey(name)) {
+                            problems.add(ppath + ": " + name + " is given twice (also as a claim)");
+                            continue;
+                        }
+                        allowedHex(v.get(index), ppath, 32, problems).ifPresent(values -> allowed.put(name, values));
+                    }
+                }
+                case "minimumTcb" -> {
+                    // Minimum SEV-SNP component SPLs: each must hold for the reported and the committed TCB.
+                    if (!ClaimCatalog.SNP_TCB_TEES.contains(tee)) {
+                        problems.add(cpath + ": only snp and az-snp-vtpm evidence carries SEV-SNP TCB versions");
+                        continue;
+                    }
+                    if (!v.isObject()) {
+                        problems.add(cpath + ": must be a mapping of component (" + new TreeSet<>(ClaimCatalog.SNP_TCB_COMPONENTS)
+                                + ") to its minimum security patch level");
+                        continue;
+                    }
+                    for (Iterator<String> ci = v.fieldNames(); ci.hasNext(); ) {
+                        String component = ci.next();
+                        String tpath = cpath + "." + UntrustedText.forLog(component, 16);
+                        if (!ClaimCatalog.SNP_TCB_COMPONENTS.contains(component)) {
+                            problems.add(tpath + ": unknown SEV-SNP TCB component; known: "
+                                    + new TreeSet<>(ClaimCatalog.SNP_TCB_COMPONENTS));
+                            continue;
+                        }
+                        Optional<Long> min = unsigned(v.get(component), tpath, false, problems);
+                        if (min.isPresent() && min.get() > 255) {
+                            problems.add(tpath + ": an SNP security patch level is one byte (0-255)");
+                            continue;
+                        }
+                        min.ifPresent(m -> {
+                            minimums.merge("reported_tcb." + component, m, Math::max);
+                            minimums.merge("committed_tcb." + component, m, Math::max);
+                        });
+                    }
+                }
                 case "masked" -> {
                     if (!v.isObject()) {
                         problems.add(cpath + ": must be a mapping of claim name to {expected, mask}");
@@ -418,6 +478,25 @@ public final class PolicyDocuments {
             }
         }
         return Optional.of(new ReferenceValues(allowed, numbers, minimums, masked, teeTcbSvn));
+    }
+
+    /** A non-empty list of hex strings of {@code len} bytes each. */
+    private static Optional<Set<String>> allowedHex(JsonNode v, String path, int len, List<String> problems) {
+        if (v == null || !v.isArray() || v.isEmpty()) {
+            problems.add(path + ": must be a non-empty list of " + 2 * len + "-digit hex values");
+            return Optional.empty();
+        }
+        Set<String> values = new LinkedHashSet<>();
+        for (int i = 0; i < v.size(); i++) {
+            JsonNode item = v.get(i);
+            String ipath = path + "[" + i + "]";
+            if (!item.isTextual()) {
+                problems.add(ipath + ": must be a string of " + 2 * len + " hex digits");
+            } else {
+                hexValue(item.asText(), len, ipath, problems).ifPresent(values::add);
+            }
+        }
+        return Optional.of(values);
     }
 
     private record Item(String path, String value) {}

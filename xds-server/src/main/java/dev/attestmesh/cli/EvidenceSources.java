@@ -2,6 +2,7 @@ package dev.attestmesh.cli;
 
 import dev.attestmesh.quote.EvidenceVerifier;
 import dev.attestmesh.quote.TeeType;
+import dev.attestmesh.quote.azure.AzureVtpmVerifier;
 import dev.attestmesh.quote.collateral.CollateralProvider;
 import dev.attestmesh.quote.collateral.FileCollateralProvider;
 import dev.attestmesh.quote.collateral.PcsCollateralProvider;
@@ -52,8 +53,16 @@ final class EvidenceSources {
             + "default: those given with --vcek, else AMD KDS).")
     Path amdRoots;
 
+    @Option(names = "--amd-crl-dir", description = "SNP: check revocation with AMD's CRLs from this directory "
+            + "(crl-<Product>.der, crl-vlek-<Product>.der, as served by KDS /vcek/v1/<Product>/crl).")
+    Path amdCrlDir;
+
+    @Option(names = "--snp-current-tcb", description = "SNP: JSON of AMD's current TCB per product; a report below it"
+            + " is OutOfDate (docs/evidence.md).")
+    Path snpCurrentTcb;
+
     Optional<byte[]> suppliedCollateral(TeeType type) throws IOException {
-        if (type == TeeType.SNP) {
+        if (type == TeeType.SNP || type == TeeType.AZ_SNP_VTPM) {
             Path p = vcek != null ? vcek : collateral;
             return p == null ? Optional.empty() : Optional.of(Files.readAllBytes(p));
         }
@@ -67,9 +76,26 @@ final class EvidenceSources {
         return switch (type) {
             case SGX, TDX -> DcapQuoteVerifier.create(type, intelAnchors(), intelCollateral());
             case SNP -> SnpReportVerifier.create(amdAnchors(), vcek != null || collateral != null ? VcekProvider.none()
-                    : KdsVcekProvider.create(HttpClient.newHttpClient(), AmdTrustAnchors.AMD_KDS, HTTP_TIMEOUT));
+                    : KdsVcekProvider.create(HttpClient.newHttpClient(), AmdTrustAnchors.AMD_KDS, HTTP_TIMEOUT), snpOptions());
+            case AZ_SNP_VTPM -> AzureVtpmVerifier.create(verifier(TeeType.SNP));
             case SIM -> SimulatedEvidenceVerifier.withDefaultKey();
         };
+    }
+
+    private dev.attestmesh.quote.snp.SnpVerifierOptions snpOptions() throws ConfigurationException {
+        var options = dev.attestmesh.quote.snp.SnpVerifierOptions.none();
+        if (amdCrlDir != null) {
+            options = options.withCrls(new dev.attestmesh.quote.snp.FileAmdCrlProvider(amdCrlDir));
+        }
+        if (snpCurrentTcb != null) {
+            try {
+                options = options.withCurrentTcb(dev.attestmesh.quote.snp.SnpCurrentTcb.parse(
+                        Files.readAllBytes(snpCurrentTcb), snpCurrentTcb.toString()));
+            } catch (IOException | IllegalArgumentException e) {
+                throw new ConfigurationException("cannot read --snp-current-tcb: " + e.getMessage());
+            }
+        }
+        return options;
     }
 
     private CollateralProvider intelCollateral() {

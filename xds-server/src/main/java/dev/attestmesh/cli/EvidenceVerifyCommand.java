@@ -6,6 +6,7 @@ import dev.attestmesh.quote.EvidenceVerificationException;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerificationRequest;
 import dev.attestmesh.quote.VerifiedEvidence;
+import dev.attestmesh.quote.azure.AzureVtpmEvidence;
 import dev.attestmesh.quote.snp.AzureHclReport;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -38,10 +39,17 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
     @Option(names = "--evidence", required = true, description = "Quote or report: binary, or hex text (0x optional).")
     Path evidence;
 
+    @Option(names = "--ccel-data", description = "TDX: the CCEL event log (e.g. /sys/firmware/acpi/tables/data/CCEL);"
+            + " it must replay to the quote's RTMRs, and adds kernel_cmdline_sha384 to the claims.")
+    Path ccelData;
+
+    @Option(names = "--ccel-table", description = "TDX: the ACPI CCEL table (/sys/firmware/acpi/tables/CCEL), checked with --ccel-data.")
+    Path ccelTable;
+
     @Option(names = "--at", description = "Verification time, ISO-8601 (default: now).")
     String at;
 
-    @Option(names = "--tee", description = "sgx | tdx | snp (default: detected from the bytes).")
+    @Option(names = "--tee", description = "sgx | tdx | snp | az-snp-vtpm (default: detected from the bytes).")
     String tee;
 
     @CommandLine.Mixin
@@ -70,6 +78,10 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
         try {
             Optional<byte[]> supplied = sources.suppliedCollateral(type);
             VerifiedEvidence v = sources.verifier(type).verify(new VerificationRequest(type, bytes, supplied, time));
+            if (ccelData != null) {
+                v = dev.attestmesh.quote.tdx.CcelVerifier.withEventLog(v, ccelTable == null ? Optional.empty()
+                        : Optional.of(Files.readAllBytes(ccelTable)), Files.readAllBytes(ccelData));
+            }
             result.put("verified", true);
             result.put("status", v.tcbStatus().intelName());
             v.advisoryIds().forEach(result.putArray("advisoryIds")::add);
@@ -78,7 +90,7 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
             result.put("reportData", HexFormat.of().formatHex(v.reportData()));
             result.put("debug", v.debug());
             result.put("insecure", v.insecure());
-            v.fmspcOrChip().ifPresent(f -> result.put(type == TeeType.SNP ? "chipId" : "fmspc", f));
+            v.fmspcOrChip().ifPresent(f -> result.put(type == TeeType.SNP || type == TeeType.AZ_SNP_VTPM ? "chipId" : "fmspc", f));
             v.platformId().ifPresent(p -> result.put("platformId", p));
             result.put("verifiedAt", time.toString());
             out.println(result.toPrettyString());
@@ -130,6 +142,9 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
      * wrapped in an Azure HCL report.
      */
     static TeeType detect(byte[] b) {
+        if (AzureVtpmEvidence.looksLikeAzureVtpm(b)) {
+            return TeeType.AZ_SNP_VTPM;
+        }
         if (AzureHclReport.looksLikeHcl(b)) {
             return TeeType.SNP;
         }

@@ -7,6 +7,7 @@ import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerificationCheck;
 import dev.attestmesh.quote.VerificationRequest;
 import dev.attestmesh.quote.VerifiedEvidence;
+import dev.attestmesh.quote.azure.AzureVtpmVerifier;
 import dev.attestmesh.quote.collateral.CachingCollateralProvider;
 import dev.attestmesh.quote.collateral.CollateralProvider;
 import dev.attestmesh.quote.collateral.FileCollateralProvider;
@@ -15,7 +16,12 @@ import dev.attestmesh.quote.intel.DcapQuoteVerifier;
 import dev.attestmesh.quote.intel.DcapVerifierOptions;
 import dev.attestmesh.quote.limits.FetchLimits;
 import dev.attestmesh.quote.sim.SimulatedEvidenceVerifier;
+import dev.attestmesh.quote.snp.AmdCrlProvider;
+import dev.attestmesh.quote.snp.CachingAmdCrlProvider;
+import dev.attestmesh.quote.snp.FileAmdCrlProvider;
+import dev.attestmesh.quote.snp.KdsAmdCrlProvider;
 import dev.attestmesh.quote.snp.KdsVcekProvider;
+import dev.attestmesh.quote.snp.SnpCurrentTcb;
 import dev.attestmesh.quote.snp.RateLimitedVcekProvider;
 import dev.attestmesh.quote.snp.SnpReportVerifier;
 import dev.attestmesh.quote.snp.SnpVerifierOptions;
@@ -89,7 +95,7 @@ public final class EvidenceVerifierSet {
     }
 
     /**
-     * The simulator plus SGX, TDX and SEV-SNP verifiers built from {@code sources}. Hardware verifiers
+     * The simulator plus SGX, TDX, SEV-SNP and Azure SEV-SNP vTPM verifiers built from {@code sources}. Hardware verifiers
      * are set up on first use (so a control plane without Internet access starts, and only evidence of
      * a type whose anchors cannot be loaded is refused, naming the reason); a failed setup is retried
      * after a minute.
@@ -106,16 +112,43 @@ public final class EvidenceVerifierSet {
             return DcapQuoteVerifier.create(tee, anchors, intelCollateral(sources, http, anchors, collateral),
                     new DcapVerifierOptions(collateral.minimumTcbEvaluationDataNumber(), collateral.cacheMaxBytes()));
         };
+        LazyVerifier snp = new LazyVerifier(TeeType.SNP, tee -> SnpReportVerifier.create(
+                sources.amdRoots().isPresent() ? AmdTrustAnchors.fromDirectory(sources.amdRoots().get())
+                        : AmdTrustAnchors.fromKds(http, sources.kdsUrl(), HTTP_TIMEOUT),
+                RateLimitedVcekProvider.create(KdsVcekProvider.create(http, sources.kdsUrl(), HTTP_TIMEOUT),
+                        collateral.fetchLimits(), System::nanoTime),
+                amdOptions(sources, http, collateral), collateral.cacheMaxBytes()),
+                "configure attestmesh.amd.roots-dir");
         return EvidenceVerifiers.of(SimulatedEvidenceVerifier.withDefaultKey(),
                 new LazyVerifier(TeeType.SGX, intelSetup, "configure attestmesh.intel.root"),
                 new LazyVerifier(TeeType.TDX, intelSetup, "configure attestmesh.intel.root"),
-                new LazyVerifier(TeeType.SNP, tee -> SnpReportVerifier.create(
-                        sources.amdRoots().isPresent() ? AmdTrustAnchors.fromDirectory(sources.amdRoots().get())
-                                : AmdTrustAnchors.fromKds(http, sources.kdsUrl(), HTTP_TIMEOUT),
-                        RateLimitedVcekProvider.create(KdsVcekProvider.create(http, sources.kdsUrl(), HTTP_TIMEOUT),
-                                collateral.fetchLimits(), System::nanoTime),
-                        SnpVerifierOptions.none(), collateral.cacheMaxBytes()),
-                        "configure attestmesh.amd.roots-dir"));
+                snp,
+                // Azure vTPM evidence embeds an SNP report: checked by (and cached in) the same SNP verifier.
+                AzureVtpmVerifier.create(snp));
+    }
+
+    /**
+     * AMD CRLs (checked always: from {@code crl-<Product>.der} files in the AMD roots directory when it
+     * holds any, else from KDS; cached until nextUpdate and rate-limited) and the current TCB per
+     * product from {@code current-tcb.json} in that directory, when present.
+     */
+    private static SnpVerifierOptions amdOptions(Sources s, HttpClient http, CollateralSettings collateral)
+            throws java.io.IOException {
+        boolean crlFiles = false;
+        if (s.amdRoots().isPresent()) {
+            try (var files = Files.list(s.amdRoots().get())) {
+                crlFiles = files.anyMatch(f -> f.getFileName().toString().startsWith("crl-"));
+            }
+        }
+        AmdCrlProvider source = crlFiles ? new FileAmdCrlProvider(s.amdRoots().get())
+                : KdsAmdCrlProvider.create(http, s.kdsUrl(), HTTP_TIMEOUT);
+        SnpVerifierOptions options = SnpVerifierOptions.none().withCrls(new CachingAmdCrlProvider(source,
+                collateral.fetchLimits(), java.time.Clock.systemUTC(), System::nanoTime));
+        if (s.amdRoots().isPresent() && Files.isRegularFile(s.amdRoots().get().resolve("current-tcb.json"))) {
+            Path f = s.amdRoots().get().resolve("current-tcb.json");
+            options = options.withCurrentTcb(SnpCurrentTcb.parse(Files.readAllBytes(f), f.toString()));
+        }
+        return options;
     }
 
     private static CollateralProvider intelCollateral(Sources s, HttpClient http, IntelTrustAnchors anchors,

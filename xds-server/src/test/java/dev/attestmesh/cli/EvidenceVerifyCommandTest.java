@@ -94,6 +94,41 @@ class EvidenceVerifyCommandTest {
     }
 
     @Test
+    void detectsAndVerifiesAzureVtpmEvidenceWithItsPcrs() throws Exception {
+        Path v = vectors();
+        Run r = run("evidence", "verify", "--evidence", v.resolve("snp/trustee-azure-genoa/evidence-genoa.json").toString(),
+                "--amd-roots", v.resolve("roots/amd").toString(), "--at", "2025-06-01T00:00:00Z");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("az-snp-vtpm", r.json().get("tee").asText());
+        assertEquals("afd689d0bb1c5f36f023fbaf574135f555a28a10c1f6b938d2a25e70c7783338",
+                r.json().at("/measurements/pcr00").asText());
+        assertEquals("UpToDate", r.json().get("status").asText());
+    }
+
+    @Test
+    void snpCurrentTcbMakesAnOlderReportOutOfDateAndAMissingCrlRefusesIt(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Path v = vectors();
+        Path tcb = dir.resolve("current-tcb.json");
+        Files.writeString(tcb, "{\"Milan\": {\"bootloader\": 2, \"tee\": 0, \"snp\": 6, \"microcode\": 68}}");
+        String[] base = {"evidence", "verify", "--evidence", v.resolve("snp/go-sev-guest-milan/attestation.bin").toString(),
+                "--vcek", v.resolve("snp/go-sev-guest-milan/vcek.testcer").toString(),
+                "--amd-roots", v.resolve("roots/amd").toString(), "--at", "2025-01-01T00:00:00Z"};
+        Run r = run(concat(base, "--snp-current-tcb", tcb.toString()));
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("OutOfDate", r.json().get("status").asText());
+        Run noCrl = run(concat(base, "--amd-crl-dir", dir.toString()));
+        assertEquals(1, noCrl.exit());
+        assertEquals("COLLATERAL_UNAVAILABLE", noCrl.json().at("/error/check").asText());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
     void usageErrorsExitTwo() throws Exception {
         assertEquals(2, run("evidence", "verify").exit());
         Path junk = Files.createTempFile("junk", ".bin");

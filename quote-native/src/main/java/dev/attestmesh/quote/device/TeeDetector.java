@@ -10,7 +10,8 @@ import java.util.OptionalInt;
 /**
  * Finds the TEE this process runs in and returns the collector for it, looking, in order, for:
  * configfs-tsm ({@code /sys/kernel/config/tsm/report}, whose provider names TDX or SEV-SNP), Gramine's
- * {@code /dev/attestation} (SGX), {@code /dev/sev-guest} (SEV-SNP ioctl). {@code /dev/tdx_guest} alone
+ * {@code /dev/attestation} (SGX), {@code /dev/sev-guest} (SEV-SNP ioctl), {@code /dev/tpmrm0} (an Azure
+ * confidential VM, whose paravisor hides the SEV-SNP device: the vTPM collector). {@code /dev/tdx_guest} alone
  * is reported as an error, because it yields only a TDREPORT, which no remote verifier accepts.
  * When nothing is found, the exception lists every path looked at.
  */
@@ -19,12 +20,27 @@ public final class TeeDetector {
     private final IoctlDevice ioctl;
     private final TsmReportFiles tsmFiles;
     private final int snpVmpl;
+    private final TpmDevice tpm;
 
     private TeeDetector(Path fsRoot, IoctlDevice ioctl, TsmReportFiles tsmFiles, int snpVmpl) {
+        this(fsRoot, ioctl, tsmFiles, snpVmpl, new LibcTpmDevice());
+    }
+
+    private TeeDetector(Path fsRoot, IoctlDevice ioctl, TsmReportFiles tsmFiles, int snpVmpl, TpmDevice tpm) {
         this.fsRoot = Objects.requireNonNull(fsRoot, "fsRoot");
         this.ioctl = Objects.requireNonNull(ioctl, "ioctl");
         this.tsmFiles = Objects.requireNonNull(tsmFiles, "tsmFiles");
         this.snpVmpl = snpVmpl;
+        this.tpm = Objects.requireNonNull(tpm, "tpm");
+    }
+
+    /** This detector, talking to {@code /dev/tpmrm0} through {@code device} (tests). */
+    TeeDetector withTpm(TpmDevice device) {
+        return new TeeDetector(fsRoot, ioctl, tsmFiles, snpVmpl, device);
+    }
+
+    Path tpmrm() {
+        return fsRoot.resolve("dev/tpmrm0");
     }
 
     /** A detector for this machine: paths under {@code /}, libc ioctls, SEV reports at VMPL 0. */
@@ -85,6 +101,12 @@ public final class TeeDetector {
             return SevGuestIoctlCollector.create(ioctl, sevGuest(), snpVmpl);
         }
         findings.add(sevGuest() + ": absent");
+        if (Files.exists(tpmrm())) {
+            // Azure SEV-SNP CVMs expose only the vTPM; on another machine the collector's first NV read
+            // fails saying the HCL report index is missing.
+            return AzureVtpmCollector.create(tpm, tpmrm());
+        }
+        findings.add(tpmrm() + ": absent");
         if (Files.exists(tdxGuest())) {
             findings.add(tdxGuest() + ": present, but it only yields a TDREPORT that cannot be verified remotely; enable"
                     + " configfs-tsm (Linux 6.7+, configfs mounted) with a TDX quote generation service");

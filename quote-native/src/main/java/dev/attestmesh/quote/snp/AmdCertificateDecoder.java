@@ -79,9 +79,17 @@ public final class AmdCertificateDecoder {
         }
     }
 
-    /** The first common name (CN) of {@code principal}, or "" when it has none. */
+    /**
+     * The first common name (CN) of {@code principal}, "" when it has none, or {@code "<unreadable
+     * name>"} when the name does not decode (e.g. a UTF8String that is not UTF-8: found by fuzzing a
+     * CRL issuer), so that naming a certificate in an error can never throw.
+     */
     public static String commonName(X500Principal principal) {
-        RDN[] rdns = X500Name.getInstance(principal.getEncoded()).getRDNs(BCStyle.CN);
-        return rdns.length == 0 ? "" : IETFUtils.valueToString(rdns[0].getFirst().getValue());
+        try {
+            RDN[] rdns = X500Name.getInstance(principal.getEncoded()).getRDNs(BCStyle.CN);
+            return rdns.length == 0 ? "" : IETFUtils.valueToString(rdns[0].getFirst().getValue());
+        } catch (RuntimeException e) {
+            return "<unreadable name>";
+        }
     }
 }

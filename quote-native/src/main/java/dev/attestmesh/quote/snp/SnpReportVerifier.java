@@ -23,6 +23,7 @@ import java.security.spec.X509EncodedKeySpec;
 import java.security.Signature;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateException;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.Arrays;
@@ -46,8 +47,12 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  * VCEK_TCB}); the ARK matches its pin ({@code TRUST_ANCHOR}); VCEK/VLEK, ASK/ASVK and ARK chain with
  * RSASSA-PSS ({@code VCEK_CHAIN}) and are valid at {@link VerificationRequest#at()} ({@code
  * COLLATERAL_EXPIRED}); REPORTED_TCB equals the certificate's SPL extensions and CHIP_ID its hwID
- * ({@code VCEK_TCB}); the ECDSA P-384 signature over bytes [0, 0x2A0) verifies ({@code
- * QUOTE_SIGNATURE}); for HCL reports, REPORT_DATA binds the HCL runtime data ({@code QUOTE_SIGNATURE}).
+ * ({@code VCEK_TCB}); when {@link SnpVerifierOptions#crls()} checks revocation, AMD's CRL for the
+ * product is obtainable ({@code COLLATERAL_UNAVAILABLE}), signed by the pinned ARK, current, and lists
+ * neither the ASK/ASVK nor the VCEK/VLEK ({@code AMD_CRL}, {@code COLLATERAL_EXPIRED}); the ECDSA P-384
+ * signature over bytes [0, 0x2A0) verifies ({@code QUOTE_SIGNATURE}); for HCL reports, REPORT_DATA binds
+ * the HCL runtime data ({@code HCL_REPORT_DATA_BINDING}). The TCB status compares the reported and
+ * committed TCB with {@link SnpVerifierOptions#currentTcb()} (see {@code tcbStatus}).
  *
  * <p>Thread-safe. A signing certificate is cached (by the SHA-256 of the collateral bytes, or by chip
  * and TCB when it came from the {@link VcekProvider}) only after its chain to the pinned ARK verified
@@ -75,6 +80,8 @@ public final class SnpReportVerifier implements EvidenceVerifier {
     /** Verified signing certificates, by {@link SuppliedKey} or {@link FetchedKey}. */
     private final Cache<Object, ParsedCollateral> signers;
     private final Cache<String, Boolean> verifiedChains;
+    /** Parsed AMD CRLs by the SHA-256 of their bytes (a handful: one per product and key kind). */
+    private final Cache<String, X509CRL> parsedCrls = Caffeine.newBuilder().maximumSize(16).build();
     // Identity-keyed, for anchor certificates only (collateral certificates carry their own fingerprints).
     private final Cache<X509Certificate, String> anchorFingerprints = Caffeine.newBuilder().weakKeys().maximumSize(64).build();
 
@@ -187,6 +194,7 @@ public final class SnpReportVerifier implements EvidenceVerifier {
         AnchorChain chain = chain(product, report.signingKey(), collateral);
         checkValidity(request.at(), signer.certificate(), chain.intermediate(), chain.ark());
         checkTcb(report, signer, product);
+        checkRevocation(product, report.signingKey(), chain, signer, request.at());
         if (cached == null) {
             // The certificate chains to the pinned ARK and is this chip's for this TCB: worth keeping.
             signers.put(cacheKey, collateral);
@@ -208,7 +216,57 @@ public final class SnpReportVerifier implements EvidenceVerifier {
         if (hcl.isPresent()) {
             checkHclBinding(hcl.get());
         }
-        return claims(report, product, evidence);
+        return claims(report, product, evidence, tcbStatus(report, product));
+    }
+
+    /**
+     * Checks the ASK/ASVK and VCEK/VLEK against AMD's CRL for the product, when CRLs are configured. The
+     * CRL is parsed once per distinct bytes; its signature (one RSA-4096 PSS verification with the ARK's
+     * key), validity window and serials are checked on every verification.
+     */
+    private void checkRevocation(SnpProduct product, SnpSigningKey keyType, AnchorChain chain, AmdSigningCertificate signer,
+            Instant at) throws EvidenceVerificationException {
+        Optional<byte[]> bytes;
+        try {
+            bytes = options.crls().crl(product, keyType);
+        } catch (VcekUnavailableException e) {
+            throw new EvidenceVerificationException(VerificationCheck.COLLATERAL_UNAVAILABLE, "AMD's CRL for "
+                    + product.kdsName() + " is unavailable, so revocation cannot be checked: " + e.getMessage(), e);
+        }
+        if (bytes.isEmpty()) {
+            return;
+        }
+        X509CRL crl = parsedCrls.get(sha256Hex(bytes.get()), k -> {
+            try {
+                return AmdCrl.parse(bytes.get());
+            } catch (EvidenceVerificationException e) {
+                return null;
+            }
+        });
+        if (crl == null) {
+            throw fail(VerificationCheck.AMD_CRL, "AMD's CRL for " + product.kdsName() + " is not a valid X.509 CRL");
+        }
+        AmdCrl.check(crl, chain.ark().getSubjectX500Principal(), chain.ark().getPublicKey(),
+                List.of(chain.intermediate(), signer.certificate()), at);
+    }
+
+    /**
+     * The TCB status (docs/evidence.md, "SEV-SNP TCB status"): OutOfDate when the reported or the
+     * committed TCB is below the configured current TCB of the product in any component, or the
+     * committed TCB is below the reported one (the firmware could roll back below what the VCEK
+     * certifies); otherwise UpToDate. Revoked certificates never get a status: they are refused.
+     */
+    private TcbStatus tcbStatus(SnpReport report, SnpProduct product) {
+        SnpTcb reported = report.reportedTcb(product);
+        SnpTcb committed = SnpTcb.decode(report.committedTcbRaw(), product);
+        if (!committed.atLeast(reported)) {
+            return TcbStatus.OUT_OF_DATE;
+        }
+        SnpTcb current = options.currentTcb().get(product);
+        if (current != null && (!reported.atLeast(current) || !committed.atLeast(current))) {
+            return TcbStatus.OUT_OF_DATE;
+        }
+        return TcbStatus.UP_TO_DATE;
     }
 
     /**
@@ -393,12 +451,12 @@ public final class SnpReportVerifier implements EvidenceVerifier {
         byte[] expected = new byte[64];
         System.arraycopy(digest, 0, expected, 0, digest.length);
         if (!Arrays.equals(expected, hcl.snpReport().reportData())) {
-            throw fail(VerificationCheck.QUOTE_SIGNATURE, "the HCL runtime data is not the data bound by the SNP report's"
+            throw fail(VerificationCheck.HCL_REPORT_DATA_BINDING, "the HCL runtime data is not the data bound by the SNP report's"
                     + " REPORT_DATA (" + hcl.digestAlgorithm() + " mismatch); the HCL report was altered");
         }
     }
 
-    private static VerifiedEvidence claims(SnpReport r, SnpProduct product, byte[] evidence) {
+    private static VerifiedEvidence claims(SnpReport r, SnpProduct product, byte[] evidence, TcbStatus status) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("measurement", HEX.formatHex(r.measurement()));
         m.put("host_data", HEX.formatHex(r.hostData()));
@@ -438,7 +496,7 @@ public final class SnpReportVerifier implements EvidenceVerifier {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is a mandatory JCA algorithm", e);
         }
-        return new VerifiedEvidence(TeeType.SNP, TcbStatus.UP_TO_DATE, List.of(), r.debug(), false, r.reportData(), m, n,
+        return new VerifiedEvidence(TeeType.SNP, status, List.of(), r.debug(), false, r.reportData(), m, n,
                 evidenceSha256, r.chipIdMasked() ? Optional.empty() : Optional.of(HEX.formatHex(r.chipId())),
                 platformId(r));
     }

@@ -26,6 +26,25 @@ public record SnpTcb(long raw, int bootloader, int tee, int snp, int microcode, 
         return new SnpTcb(raw, b(raw, 0), b(raw, 1), b(raw, 6), b(raw, 7), OptionalInt.empty());
     }
 
+    /**
+     * Whether every component is at least {@code other}'s (fmc only when both have one).
+     */
+    public boolean atLeast(SnpTcb other) {
+        return bootloader >= other.bootloader && tee >= other.tee && snp >= other.snp && microcode >= other.microcode
+                && (fmc.isEmpty() || other.fmc.isEmpty() || fmc.getAsInt() >= other.fmc.getAsInt());
+    }
+
+    /** A TCB from its components (Milan/Genoa layout when {@code fmc} is empty, else Turin's). */
+    public static SnpTcb of(int bootloader, int tee, int snp, int microcode, OptionalInt fmc) {
+        long raw;
+        if (fmc.isPresent()) {
+            raw = (long) fmc.getAsInt() | (long) bootloader << 8 | (long) tee << 16 | (long) snp << 24 | (long) microcode << 56;
+        } else {
+            raw = (long) bootloader | (long) tee << 8 | (long) snp << 48 | (long) microcode << 56;
+        }
+        return new SnpTcb(raw, bootloader, tee, snp, microcode, fmc);
+    }
+
     private static int b(long raw, int index) {
         return (int) ((raw >>> (8 * index)) & 0xFF);
     }

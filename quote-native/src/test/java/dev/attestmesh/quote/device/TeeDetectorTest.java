@@ -25,7 +25,7 @@ class TeeDetectorTest {
     void listsEveryPathWhenNoTeeIsPresent() {
         EvidenceCollectionException e = assertThrows(EvidenceCollectionException.class,
                 () -> TeeDetector.under(fs, noIoctl, 0).detect());
-        for (String p : new String[] {"sys/kernel/config/tsm/report", "dev/attestation", "dev/sev-guest", "dev/tdx_guest"}) {
+        for (String p : new String[] {"sys/kernel/config/tsm/report", "dev/attestation", "dev/sev-guest", "dev/tpmrm0", "dev/tdx_guest"}) {
             assertTrue(e.getMessage().contains(fs.resolve(p).toString()), p + " missing from: " + e.getMessage());
         }
     }
@@ -47,6 +47,15 @@ class TeeDetectorTest {
         EvidenceCollector c = TeeDetector.under(fs, noIoctl, 0).detect();
         assertInstanceOf(GramineAttestationCollector.class, c);
         assertEquals(TeeType.SGX, c.tee());
+    }
+
+    @Test
+    void aVtpmWithoutSevGuestIsTheAzureConfidentialVmCollector() throws Exception {
+        Files.createDirectories(fs.resolve("dev"));
+        Files.createFile(fs.resolve("dev/tpmrm0"));
+        EvidenceCollector c = TeeDetector.under(fs, noIoctl, 0).withTpm(new FakeTpm(new byte[16])).detect();
+        assertInstanceOf(AzureVtpmCollector.class, c);
+        assertEquals(TeeType.AZ_SNP_VTPM, c.tee());
     }
 
     @Test

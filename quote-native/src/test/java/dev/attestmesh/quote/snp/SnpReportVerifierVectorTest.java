@@ -238,7 +238,7 @@ class SnpReportVerifierVectorTest {
         hcl[0x4C0 + 20 + 10] ^= 1;
         EvidenceVerificationException e = assertThrows(EvidenceVerificationException.class, () -> verify(verifier(), hcl,
                 SnpVectors.read("snp/trustee-azure-milan-hcl/vcek.pem"), AT));
-        assertEquals(VerificationCheck.QUOTE_SIGNATURE, e.check());
+        assertEquals(VerificationCheck.HCL_REPORT_DATA_BINDING, e.check());
         assertTrue(e.getMessage().contains("HCL runtime data"), e.getMessage());
     }
 
