@@ -340,6 +340,53 @@ class SecretReleaseTest {
         assertEquals(200, put("edge", new byte[64 * 1024], List.of("registration:web"), List.of()).statusCode());
     }
 
+    @Test
+    void theCliStoresShowsImportsAndDeletesWithoutEverPrintingTheValue() throws Exception {
+        Path file = Files.write(dir.resolve("db.txt"), VALUE);
+        String[] admin = {"--admin", base, "--token", ADMIN_TOKEN};
+        assertEquals(0, cli("secrets", "put", "db", "--from-file", file.toString(), "--allow", "policy:strict",
+                "--export", "registration:batch", admin[0], admin[1], admin[2], admin[3]).code(), "put");
+        Cli show = cli("secrets", "show", "db", admin[0], admin[1], admin[2], admin[3]);
+        assertEquals(0, show.code());
+        assertTrue(show.out().contains("\"currentVersion\" : 1"), show.out());
+        assertNoValueAnywhere(show.out());
+        Cli imp = cli("secrets", "import", "db", "--into", "registration:batch", admin[0], admin[1], admin[2], admin[3]);
+        assertEquals(0, imp.code(), imp.err());
+        assertTrue(imp.out().contains("registration:batch"), imp.out());
+        NodeAgent batch = agent("batch-1", GOOD);
+        batch.attestOnce();
+        assertArrayEquals(VALUE, Files.readAllBytes(batch.secretFiles().directory().resolve("db")));
+        Cli list = cli("secrets", "list", admin[0], admin[1], admin[2], admin[3]);
+        assertTrue(list.out().contains("db") && list.out().contains("v1"), list.out());
+        assertNoValueAnywhere(list.out());
+        Cli refused = cli("secrets", "put", "db2", "--from-file", file.toString(), "--allow", "registration:ghost",
+                admin[0], admin[1], admin[2], admin[3]);
+        assertEquals(1, refused.code());
+        assertTrue(refused.err().contains("registration:ghost names no existing registration"), refused.err());
+        Files.write(dir.resolve("big"), new byte[64 * 1024 + 1]);
+        Cli big = cli("secrets", "put", "big", "--from-file", dir.resolve("big").toString(), "--allow", "policy:strict",
+                admin[0], admin[1], admin[2], admin[3]);
+        assertEquals(1, big.code());
+        assertTrue(big.err().contains("larger than 65536 bytes"), big.err());
+        assertEquals(0, cli("secrets", "delete", "db", admin[0], admin[1], admin[2], admin[3]).code());
+        assertTrue(cp.secrets().all().isEmpty());
+    }
+
+    record Cli(int code, String out, String err) {}
+
+    static Cli cli(String... args) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cl = dev.attestmesh.cli.AttestMeshCli.commandLine();
+        cl.setOut(new java.io.PrintWriter(out, true)).setErr(new java.io.PrintWriter(err, true));
+        cl.setExecutionExceptionHandler((ex, cmd, parse) -> {
+            cmd.getErr().println("attestmesh: " + ex.getMessage());
+            return 1;
+        });
+        int code = cl.execute(args);
+        return new Cli(code, out.toString(), err.toString());
+    }
+
     // ---- helpers ---------------------------------------------------------------------------------------------
 
     void assertRefused(HttpResponse<String> r, String expected) {
