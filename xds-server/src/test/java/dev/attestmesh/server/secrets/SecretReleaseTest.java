@@ -299,6 +299,10 @@ class SecretReleaseTest {
             assertEquals(200, r.statusCode(), path);
             assertNoValueAnywhere(r.body());
         }
+        HttpResponse<String> dump = send("GET", "/api/v1/nodes/web-1/config-dump", null);
+        assertEquals(200, dump.statusCode());
+        assertTrue(dump.body().contains("secret:db") && dump.body().contains("[redacted]"), dump.body());
+        assertNoValueAnywhere(dump.body());
         JsonNode view = JSON.readTree(send("GET", "/api/v1/secrets/db", null).body());
         assertEquals(1, view.get("currentVersion").asLong());
         assertEquals(VALUE.length, view.get("versions").get(0).get("size").asInt());
