@@ -34,3 +34,15 @@ CREATE TABLE secret_imports (
 ALTER TABLE issuance_log ADD COLUMN secret_name VARCHAR(63) DEFAULT '' NOT NULL;
 ALTER TABLE issuance_log ADD COLUMN secret_version BIGINT DEFAULT 0 NOT NULL;
 INSERT INTO store_locks (name) VALUES ('secrets');
+
+-- HPKE sealing key pairs of policies with `sealing: true` (docs/secrets.md, "Sealing to a policy"). The private
+-- key is stored sealed like a secret value and released only to nodes satisfying the policy.
+CREATE TABLE sealing_keys (
+    key_id         VARCHAR(16) PRIMARY KEY,           -- first 8 bytes of SHA-256(public key), hex
+    policy_id      VARCHAR(128) NOT NULL,
+    public_key     BYTEA NOT NULL,
+    sealed_private BYTEA NOT NULL,
+    state          VARCHAR(16) NOT NULL,              -- ACTIVE | PREVIOUS | RETIRED
+    created_at     TIMESTAMP WITH TIME ZONE NOT NULL
+);
+CREATE INDEX sealing_keys_policy ON sealing_keys (policy_id, state);

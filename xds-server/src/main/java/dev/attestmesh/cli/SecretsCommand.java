@@ -25,7 +25,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "secrets", mixinStandardHelpOptions = true,
         description = "Store secrets that only attested nodes receive (agent files, SDS secret:<name>).",
         subcommands = {SecretsCommand.Put.class, SecretsCommand.ListSecrets.class, SecretsCommand.Show.class,
-                SecretsCommand.Remove.class, SecretsCommand.Import.class, SecretsCommand.Unimport.class})
+                SecretsCommand.Remove.class, SecretsCommand.Import.class, SecretsCommand.Unimport.class,
+                SecretsCommand.RotateSealing.class, SecretsCommand.RetireSealing.class})
 final class SecretsCommand implements Runnable {
     /** The largest value accepted (as the control plane bounds it). */
     static final int MAX_VALUE_BYTES = 64 * 1024;
@@ -172,6 +173,46 @@ final class SecretsCommand implements Runnable {
                     + PoliciesCommand.encode(from));
             spec.commandLine().getOut().printf("%s no longer imported into %s; released to %s%n", name, from,
                     m.path("effectiveRule"));
+            return 0;
+        }
+    }
+
+    @Command(name = "rotate-sealing", mixinStandardHelpOptions = true,
+            description = "Give a sealing policy a new active key; the old one still opens older files until retired.")
+    static final class RotateSealing implements Callable<Integer> {
+        @Mixin
+        AdminApiOptions admin;
+        @Option(names = "--policy", required = true, paramLabel = "ID")
+        String policy;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            JsonNode r = admin.client().post("/api/v1/sealing-keys/" + PoliciesCommand.encode(policy) + "/rotate",
+                    "application/json", "{}");
+            spec.commandLine().getOut().printf("policy '%s' now seals to key %s%n", policy, r.path("keyId").asText());
+            return 0;
+        }
+    }
+
+    @Command(name = "retire-sealing", mixinStandardHelpOptions = true,
+            description = "Retire a previous sealing key: no node receives it again, files sealed to it stay closed.")
+    static final class RetireSealing implements Callable<Integer> {
+        @Mixin
+        AdminApiOptions admin;
+        @Option(names = "--policy", required = true, paramLabel = "ID")
+        String policy;
+        @Option(names = "--key-id", required = true, paramLabel = "HEX")
+        String keyId;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            admin.client().post("/api/v1/sealing-keys/" + PoliciesCommand.encode(policy) + "/"
+                    + PoliciesCommand.encode(keyId) + "/retire", "application/json", "{}");
+            spec.commandLine().getOut().printf("retired key %s of policy '%s'%n", keyId, policy);
             return 0;
         }
     }

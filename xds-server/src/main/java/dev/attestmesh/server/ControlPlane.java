@@ -37,6 +37,7 @@ import dev.attestmesh.server.registry.NodeRegistry;
 import dev.attestmesh.server.registry.StalenessBoundView;
 import dev.attestmesh.server.revocation.RevocationStore;
 import dev.attestmesh.server.revocation.Revocations;
+import dev.attestmesh.server.secrets.SealingKeys;
 import dev.attestmesh.server.secrets.SecretGrpcService;
 import dev.attestmesh.server.secrets.SecretReleases;
 import dev.attestmesh.server.secrets.SecretStore;
@@ -131,6 +132,7 @@ public final class ControlPlane implements AutoCloseable {
     private final RotationSchedule rotationSchedule;
     private final Secrets secrets;
     private final SecretReleases secretReleases;
+    private final SealingKeys sealingKeys;
     private boolean closed; // guarded by this
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
@@ -199,7 +201,10 @@ public final class ControlPlane implements AutoCloseable {
             java.util.Arrays.fill(caKey, '\0');
         }
         this.secrets = new Secrets(new SecretStore(db), vault, policies, registrations, changes, clock);
-        this.secretReleases = new SecretReleases(secrets, policies, issuanceLog, clock);
+        this.sealingKeys = new SealingKeys(db, vault, policies, changes, clock);
+        sealingKeys.ensureKeys(); // every sealing: true policy has an active key
+        policies.addChangeListener(sealingKeys::ensureKeys);
+        this.secretReleases = new SecretReleases(secrets, sealingKeys, policies, issuanceLog, clock);
         SimpleCache<String> cache = new SimpleCache<>(node -> node.getId());
         SnapshotPublisher publisher = new SnapshotPublisher(cache, registry, policies, ca, settings.nodeKeyFile(),
                 new MeshResourceGenerator(mesh, registry, policies), e -> secretReleases
@@ -220,6 +225,7 @@ public final class ControlPlane implements AutoCloseable {
         });
         this.publisher = publisher;
         secrets.addChangeListener(publisher::publishAll); // a new version, rule or deletion reaches Envoys at once
+        sealingKeys.addChangeListener(publisher::publishAll);
         this.revocations = new Revocations(new RevocationStore(db), registry, clock, changes);
         publisher.publishAll();
         this.xdsCache = cache;
@@ -507,6 +513,11 @@ public final class ControlPlane implements AutoCloseable {
     /** The operator secrets (write-only values; metadata readable). */
     public Secrets secrets() {
         return secrets;
+    }
+
+    /** The HPKE sealing keys of policies with {@code sealing: true}. */
+    public SealingKeys sealingKeys() {
+        return sealingKeys;
     }
 
     /** Prometheus metrics of this control plane. */

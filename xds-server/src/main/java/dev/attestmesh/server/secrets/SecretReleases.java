@@ -35,14 +35,17 @@ public final class SecretReleases {
     public record Released(String name, long version, byte[] value) {}
 
     private final Secrets secrets;
+    private final SealingKeys sealingKeys;
     private final PolicyRegistry policies;
     private final IssuanceLog log;
     private final Clock clock;
     /** Per node: "name@version@evidence" already logged for its SDS snapshot. */
     private final Map<String, Set<String>> sdsLogged = new ConcurrentHashMap<>();
 
-    public SecretReleases(Secrets secrets, PolicyRegistry policies, IssuanceLog log, Clock clock) {
+    public SecretReleases(Secrets secrets, SealingKeys sealingKeys, PolicyRegistry policies, IssuanceLog log,
+            Clock clock) {
         this.secrets = secrets;
+        this.sealingKeys = sealingKeys;
         this.policies = policies;
         this.log = log;
         this.clock = clock;
@@ -59,27 +62,39 @@ public final class SecretReleases {
         }
         String evidence = HexFormat.of().formatHex(node.claims().evidenceSha256());
         List<String> policyIds = node.satisfiedPolicies().keySet().stream().sorted().toList();
-        List<Released> out = new ArrayList<>();
-        Set<String> logged = sdsLogged.computeIfAbsent(node.nodeId(), k -> ConcurrentHashMap.newKeySet());
-        Set<String> current = new java.util.HashSet<>();
+        List<Released> candidates = new ArrayList<>();
         for (SecretMetadata m : secrets.all()) {
             if (!satisfies(node, m.effectiveRule())) {
                 continue;
             }
-            byte[] value;
             try {
-                value = secrets.currentValue(m);
+                candidates.add(new Released(m.name(), m.currentVersion(), secrets.currentValue(m)));
             } catch (SecretStoreException e) {
                 LOG.error("secret '{}' withheld from node {}: {}", m.name(), node.nodeId(), e.getMessage());
-                continue;
             }
-            String key = m.name() + "@" + m.currentVersion() + "@" + evidence;
+        }
+        // the sealing private keys of every sealing policy the node satisfies at its current version
+        for (String policyId : policyIds) {
+            if (satisfies(node, List.of(new SecretRule(SecretRule.Kind.POLICY, policyId)))) {
+                try {
+                    candidates.addAll(sealingKeys.releasableKeys(policyId));
+                } catch (SecretStoreException e) {
+                    LOG.error("sealing keys of policy '{}' withheld from node {}: {}", policyId, node.nodeId(),
+                            e.getMessage());
+                }
+            }
+        }
+        List<Released> out = new ArrayList<>();
+        Set<String> logged = sdsLogged.computeIfAbsent(node.nodeId(), k -> ConcurrentHashMap.newKeySet());
+        Set<String> current = new java.util.HashSet<>();
+        for (Released r : candidates) {
+            String key = r.name() + "@" + r.version() + "@" + evidence;
             current.add(key);
             if (channel == Channel.AGENT || logged.add(key)) {
-                log.appendRelease(m.name(), m.currentVersion(), node.certSerialHex(), node.nodeId(), node.spiffeId(),
+                log.appendRelease(r.name(), r.version(), node.certSerialHex(), node.nodeId(), node.spiffeId(),
                         evidence, policyIds, clock.instant());
             }
-            out.add(new Released(m.name(), m.currentVersion(), value));
+            out.add(r);
         }
         if (channel == Channel.SDS) {
             logged.retainAll(current); // a version withdrawn and granted again is logged again

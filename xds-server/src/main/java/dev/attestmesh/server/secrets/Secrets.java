@@ -61,6 +61,10 @@ public final class Secrets {
         List<String> problems = new ArrayList<>();
         try {
             SecretLimits.requireName(name);
+            if (name.startsWith(SealingKeys.RELEASE_PREFIX)) {
+                problems.add("secret names starting with '" + SealingKeys.RELEASE_PREFIX + "' are reserved for policy "
+                        + "sealing keys");
+            }
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
         }

@@ -71,6 +71,7 @@ class SecretReleaseTest {
                     measurement: ["%s", "%s"]
               - id: strict
                 tee: [sim]
+                sealing: true
                 reference:
                   sim:
                     measurement: ["%s"]
@@ -209,6 +210,9 @@ class SecretReleaseTest {
         assertEquals(List.of(), fetch(strict, "web-1").getSecretsList(), "and from the agent's next fetch");
         strict.refreshSecrets();
         assertFalse(Files.exists(strict.secretFiles().directory().resolve("hsm-pin")), "the agent deletes the file");
+        try (var files = Files.list(strict.secretFiles().directory())) {
+            assertEquals(List.of(), files.toList(), "and the policy's sealing key with it");
+        }
     }
 
     @Test
@@ -374,6 +378,107 @@ class SecretReleaseTest {
         assertTrue(big.err().contains("larger than 65536 bytes"), big.err());
         assertEquals(0, cli("secrets", "delete", "db", admin[0], admin[1], admin[2], admin[3]).code());
         assertTrue(cp.secrets().all().isEmpty());
+    }
+
+    // ---- sealing to a policy ----------------------------------------------------------------------------------
+
+    @Test
+    void aSealedFileOpensOnlyOnANodeSatisfyingItsPolicy() throws Exception {
+        String wellKnown = base + "/.well-known/attestmesh/sealing-keys";
+        HttpResponse<String> keys = http.send(HttpRequest.newBuilder(URI.create(wellKnown)).GET().build(),
+                HttpResponse.BodyHandlers.ofString()); // no credentials
+        assertEquals(200, keys.statusCode(), keys.body());
+        JsonNode key = JSON.readTree(keys.body()).get("keys").get(0);
+        assertEquals("strict", key.get("policyId").asText());
+        assertEquals("ACTIVE", key.get("state").asText());
+        assertEquals(1, JSON.readTree(keys.body()).get("keys").size(), "only sealing policies have keys");
+        Path plain = Files.write(dir.resolve("weights.bin"), VALUE);
+        Path sealed = dir.resolve("weights.bin.sealed");
+        Cli seal = cli("seal", "--policy", "strict", "--public-key-from", wellKnown, "--in", plain.toString(),
+                "--out", sealed.toString());
+        assertEquals(0, seal.code(), seal.err());
+
+        NodeAgent member = agent("web-1", STRICT);
+        NodeAgent outsider = agent("web-2", GOOD);
+        member.attestOnce();
+        outsider.attestOnce();
+        Path opened = dir.resolve("opened");
+        Cli ok = cli("unseal", "--secrets-dir", member.secretFiles().directory().toString(), "--in", sealed.toString(),
+                "--out", opened.toString());
+        assertEquals(0, ok.code(), ok.err());
+        assertArrayEquals(VALUE, Files.readAllBytes(opened));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(opened)));
+
+        Cli refused = cli("unseal", "--secrets-dir", outsider.secretFiles().directory().toString(), "--in",
+                sealed.toString(), "--out", dir.resolve("nope").toString());
+        assertEquals(1, refused.code());
+        assertTrue(refused.err().contains("holds no key " + key.get("keyId").asText() + " of policy 'strict'"),
+                refused.err());
+        assertEquals(Optional.empty(), sdsValue("web-2", "sealing-" + key.get("keyId").asText()), "nor over SDS");
+        assertFalse(Files.exists(dir.resolve("nope")));
+
+        assertTrue(cp.registry().revoke("web-1", "test"));
+        assertThrows(AttestationRefusedException.class, member::attestOnce);
+        Cli revoked = cli("unseal", "--secrets-dir", member.secretFiles().directory().toString(), "--in",
+                sealed.toString(), "--out", dir.resolve("nope").toString());
+        assertEquals(1, revoked.code(), "a revoked node's key file is gone");
+    }
+
+    @Test
+    void rotationKeepsOlderFilesReadableByMembersUntilTheOldKeyIsRetired() throws Exception {
+        Path keys = dir.resolve("keys.json");
+        Files.writeString(keys, send("GET", "/api/v1/sealing-keys", null).body());
+        Path plain = Files.write(dir.resolve("p"), VALUE);
+        assertEquals(0, cli("seal", "--policy", "strict", "--public-key-from", keys.toString(), "--in",
+                plain.toString(), "--out", dir.resolve("old.sealed").toString()).code());
+        String oldKey = SealedFileHeader.keyId(dir.resolve("old.sealed"));
+
+        String[] admin = {"--admin", base, "--token", ADMIN_TOKEN};
+        Cli rotate = cli("secrets", "rotate-sealing", "--policy", "strict", admin[0], admin[1], admin[2], admin[3]);
+        assertEquals(0, rotate.code(), rotate.err());
+        Files.writeString(keys, send("GET", "/api/v1/sealing-keys", null).body());
+        assertEquals(0, cli("seal", "--policy", "strict", "--public-key-from", keys.toString(), "--in",
+                plain.toString(), "--out", dir.resolve("new.sealed").toString()).code());
+        String newKey = SealedFileHeader.keyId(dir.resolve("new.sealed"));
+        assertFalse(oldKey.equals(newKey), "the new file uses the new key");
+
+        NodeAgent member = agent("web-1", STRICT);
+        member.attestOnce();
+        String secrets = member.secretFiles().directory().toString();
+        for (String f : List.of("old.sealed", "new.sealed")) {
+            Cli c = cli("unseal", "--secrets-dir", secrets, "--in", dir.resolve(f).toString(), "--out",
+                    dir.resolve(f + ".out").toString());
+            assertEquals(0, c.code(), f + ": " + c.err());
+        }
+        assertEquals(1, cli("secrets", "retire-sealing", "--policy", "strict", "--key-id", newKey, admin[0], admin[1],
+                admin[2], admin[3]).code(), "the active key cannot be retired");
+        assertEquals(0, cli("secrets", "retire-sealing", "--policy", "strict", "--key-id", oldKey, admin[0], admin[1],
+                admin[2], admin[3]).code());
+        assertEquals(Optional.empty(), sdsValue("web-1", "sealing-" + oldKey), "retired: out of the next push");
+        member.attestOnce();
+        assertEquals(1, cli("unseal", "--secrets-dir", secrets, "--in", dir.resolve("old.sealed").toString(),
+                "--out", dir.resolve("x").toString()).code(), "retired key no longer held");
+        assertEquals(0, cli("unseal", "--secrets-dir", secrets, "--in", dir.resolve("new.sealed").toString(),
+                "--out", dir.resolve("y").toString()).code());
+        JsonNode listed = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base
+                + "/.well-known/attestmesh/sealing-keys")).GET().build(), HttpResponse.BodyHandlers.ofString()).body());
+        assertEquals(1, listed.get("keys").size(), "retired keys are not served");
+        assertEquals(newKey, listed.get("keys").get(0).get("keyId").asText());
+    }
+
+    @Test
+    void theSealingKeyPrefixIsReservedAndRotationNeedsASealingPolicy() throws Exception {
+        assertRefused(put("sealing-0123456789abcdef", VALUE, List.of("registration:web"), List.of()), "reserved");
+        HttpResponse<String> r = send("POST", "/api/v1/sealing-keys/default/rotate", "{}");
+        assertEquals(400, r.statusCode());
+        assertTrue(r.body().contains("has no sealing key"), r.body());
+    }
+
+    /** Reads a sealed file's key id. */
+    static final class SealedFileHeader {
+        static String keyId(Path f) throws Exception {
+            return dev.attestmesh.sealing.SealedFile.header(Files.readAllBytes(f)).keyId();
+        }
     }
 
     record Cli(int code, String out, String err) {}
