@@ -38,6 +38,29 @@ class SecretStoreTest {
     void aStorageFailureMidWriteLeavesNoPartialState() throws Exception {
         Path dir = Files.createTempDirectory("attestmesh-secret-store");
         try (Database db = Database.embedded(dir)) {
+            failedWritesLeaveNothing(db);
+        } finally {
+            try (var s = Files.walk(dir)) {
+                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @Test
+    void aStorageFailureMidWriteLeavesNoPartialStateOnPostgres() throws Exception {
+        dev.attestmesh.server.store.DatabaseSettings pg = dev.attestmesh.server.store.TestPostgres.freshSchema();
+        Path dir = Files.createTempDirectory("attestmesh-secret-store-pg");
+        try (Database db = Database.open(pg, dir)) {
+            failedWritesLeaveNothing(db);
+        } finally {
+            try (var s = Files.walk(dir)) {
+                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static void failedWritesLeaveNothing(Database db) {
+        {
             SecretStore store = new SecretStore(db);
             List<SecretRule> rule = List.of(SecretRule.parse("registration:web"));
             store.putVersion("db", rule, List.of(), v -> VAULT.seal("db", v, VALUE), VALUE.length, Instant.now());
@@ -56,10 +79,6 @@ class SecretStoreTest {
                 throw new IllegalStateException("disk full");
             }, 3, Instant.now()));
             assertTrue(store.get("new").isEmpty());
-        } finally {
-            try (var s = Files.walk(dir)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
         }
     }
 
