@@ -253,6 +253,7 @@ public final class ControlPlane implements AutoCloseable {
         changes.subscribe((change, origin) -> {
             if (change == Change.Topic.SECRETS && origin == ChangeNotifier.Origin.OTHER_REPLICA) {
                 secrets.changedElsewhere();
+                sealingKeys.changedElsewhere();
             }
             if (change == Change.Topic.CA && origin == ChangeNotifier.Origin.OTHER_REPLICA) {
                 try {

@@ -40,6 +40,10 @@ public final class SealingKeys {
     private final ChangeNotifier changes;
     private final Clock clock;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    /** The rows, read once per change (snapshots are rebuilt per node); null until read or after a change. */
+    private volatile List<Row> cache;
+    /** Bumped by every change, so a read that overlapped a change is never cached. */
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
 
     public SealingKeys(Database db, SecretVault vault, PolicyRegistry policies, ChangeNotifier changes, Clock clock) {
         this.db = db;
@@ -150,7 +154,28 @@ public final class SealingKeys {
 
     private record Row(String keyId, String policyId, byte[] publicKey, byte[] sealedPrivate, State state) {}
 
+    /** Forgets the cached keys after another replica changed them. */
+    public void changedElsewhere() {
+        invalidate();
+        listeners.forEach(Runnable::run);
+    }
+
     private List<Row> rows() {
+        List<Row> cached = cache;
+        if (cached != null) {
+            return cached;
+        }
+        long g = generation.get();
+        List<Row> read = readRows();
+        synchronized (this) {
+            if (generation.get() == g) {
+                cache = read;
+            }
+        }
+        return read;
+    }
+
+    private List<Row> readRows() {
         return db.inTransaction(c -> {
             List<Row> out = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT key_id, policy_id, public_key, sealed_private, state "
@@ -195,7 +220,13 @@ public final class SealingKeys {
         }
     }
 
+    private synchronized void invalidate() {
+        generation.incrementAndGet();
+        cache = null;
+    }
+
     private void changed() {
+        invalidate();
         changes.publish(Change.Topic.SECRETS);
         listeners.forEach(Runnable::run);
     }

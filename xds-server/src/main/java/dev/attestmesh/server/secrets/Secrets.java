@@ -28,6 +28,15 @@ public final class Secrets {
     private final ChangeNotifier changes;
     private final Clock clock;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    /**
+     * The metadata and opened current values, read once per change: snapshots are rebuilt for every node on every
+     * registry change, and must not cost store reads and decryptions per node. Null until read or after a change.
+     */
+    private volatile Cache cache;
+    /** Bumped by every change, so a read that overlapped a change is never cached. Guarded by this for writes. */
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
+
+    private record Cache(List<SecretMetadata> metadata, java.util.Map<String, byte[]> values) {}
 
     public Secrets(SecretStore store, SecretVault vault, PolicyRegistry policies, RegistrationRegistry registrations,
             ChangeNotifier changes, Clock clock) {
@@ -46,6 +55,7 @@ public final class Secrets {
 
     /** Tells the listeners that another replica changed the secrets. */
     public void changedElsewhere() {
+        invalidate();
         listeners.forEach(Runnable::run);
     }
 
@@ -157,7 +167,21 @@ public final class Secrets {
     }
 
     public List<SecretMetadata> all() {
-        return store.all();
+        return cached().metadata();
+    }
+
+    private Cache cached() {
+        Cache c = cache;
+        if (c == null) {
+            long g = generation.get();
+            c = new Cache(store.all(), new java.util.concurrent.ConcurrentHashMap<>());
+            synchronized (this) {
+                if (generation.get() == g) {
+                    cache = c;
+                }
+            }
+        }
+        return c;
     }
 
     public Optional<SecretMetadata> get(String name) {
@@ -166,6 +190,18 @@ public final class Secrets {
 
     /** The current value of a secret, for {@link SecretReleases} only. */
     byte[] currentValue(SecretMetadata m) {
+        Cache c = cached();
+        String key = m.name() + "@" + m.currentVersion();
+        byte[] known = c.values().get(key);
+        if (known != null) {
+            return known;
+        }
+        byte[] value = open(m);
+        c.values().put(key, value);
+        return value;
+    }
+
+    private byte[] open(SecretMetadata m) {
         byte[] sealed = store.sealed(m.name(), m.currentVersion()).orElseThrow(() -> new SecretStoreException(
                 "secret '" + m.name() + "' v" + m.currentVersion() + " is missing from the store"));
         return vault.open(m.name(), m.currentVersion(), sealed);
@@ -198,7 +234,13 @@ public final class Secrets {
         return List.copyOf(out);
     }
 
+    private synchronized void invalidate() {
+        generation.incrementAndGet();
+        cache = null;
+    }
+
     private void changed() {
+        invalidate();
         changes.publish(Change.Topic.SECRETS);
         listeners.forEach(Runnable::run);
     }
