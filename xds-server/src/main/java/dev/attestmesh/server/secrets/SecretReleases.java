@@ -102,11 +102,6 @@ public final class SecretReleases {
         return out;
     }
 
-    /** Forgets what was logged for a node that left the registry. */
-    public void forget(String nodeId) {
-        sdsLogged.remove(nodeId);
-    }
-
     private boolean eligible(NodeEntry node) {
         Instant now = clock.instant();
         return node.state() == NodeState.ATTESTED && node.certNotAfter().isAfter(now)

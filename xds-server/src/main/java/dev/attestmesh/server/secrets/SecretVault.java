@@ -3,7 +3,6 @@ package dev.attestmesh.server.secrets;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import javax.crypto.Cipher;
@@ -128,15 +127,6 @@ public final class SecretVault {
             return okm;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HMAC-SHA256 is not available in this JVM", e);
-        }
-    }
-
-    /** SHA-256 of {@code value}, lower-case hex (a version's fingerprint; not stored, not shown). */
-    static String sha256Hex(byte[] value) {
-        try {
-            return java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(value));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
         }
     }
 }
