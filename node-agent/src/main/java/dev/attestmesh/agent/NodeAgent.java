@@ -71,6 +71,7 @@ public final class NodeAgent implements AutoCloseable {
     private final NodeKeyPair key;
     private final Attestor attestor;
     private final CredentialFiles files;
+    private final SecretFiles secretFiles;
     private final Clock clock;
     private final AtomicReference<AgentState> state = new AtomicReference<>(AgentState.STARTING);
     private final AtomicReference<AgentCredentials> current = new AtomicReference<>();
@@ -83,6 +84,7 @@ public final class NodeAgent implements AutoCloseable {
         this.attestor = new Attestor(settings.nodeId(), collector, key, settings.serviceAccountTokenFile(),
                 settings.requestedSpiffeId());
         this.files = new CredentialFiles(settings.outputDir());
+        this.secretFiles = new SecretFiles(settings.outputDir());
         this.clock = clock;
     }
 
@@ -96,6 +98,11 @@ public final class NodeAgent implements AutoCloseable {
 
     public CredentialFiles files() {
         return files;
+    }
+
+    /** The operator secrets released to this node, in {@code <output-dir>/secrets/}. */
+    public SecretFiles secretFiles() {
+        return secretFiles;
     }
 
     /** Called after every successful (re)attestation, once the files are written. */
@@ -131,6 +138,7 @@ public final class NodeAgent implements AutoCloseable {
         } catch (AttestationRefusedException e) {
             if (!e.retryable()) {
                 state.set(AgentState.REFUSED);
+                clearSecrets(); // a refused node holds no secret
             }
             throw e;
         } finally {
@@ -144,11 +152,58 @@ public final class NodeAgent implements AutoCloseable {
         }
         current.set(creds);
         state.set(AgentState.ATTESTED);
+        refreshSecrets();
         LOG.info("node {} attested: {} valid until {}, renewal at {}, policies {}", creds.claims().getNodeId(),
                 creds.claims().getSpiffeId(), creds.expiresAt(), creds.renewAfter(), creds.claims().getPoliciesList()
                         .stream().map(p -> p.getId() + "@v" + p.getVersion()).toList());
         listeners.forEach(l -> l.accept(creds));
         return creds;
+    }
+
+    /**
+     * Fetches the secrets released to this node (with its new certificate) and makes {@code secrets/} hold exactly
+     * them. A refusal deletes them all; an unreachable control plane leaves them as they are until the next
+     * renewal, when the node proves itself again.
+     */
+    public void refreshSecrets() {
+        Optional<ControlPlaneChannels.ClientIdentity> identity = clientIdentity();
+        AgentCredentials creds = current.get();
+        if (identity.isEmpty() || creds == null) {
+            return;
+        }
+        ManagedChannel channel = ControlPlaneChannels.open(settings.controlPlane(), creds.trustBundle(), identity);
+        try {
+            java.util.Map<String, byte[]> released = new java.util.TreeMap<>();
+            for (var s : dev.attestmesh.api.v1.SecretServiceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .fetchSecrets(dev.attestmesh.api.v1.FetchSecretsRequest.newBuilder()
+                            .setNodeId(creds.claims().getNodeId()).build()).getSecretsList()) {
+                released.put(s.getName(), s.getValue().toByteArray());
+            }
+            secretFiles.replaceAll(released);
+            LOG.info("secrets released to this node: {}", released.keySet());
+        } catch (io.grpc.StatusRuntimeException e) {
+            io.grpc.Status.Code code = e.getStatus().getCode();
+            if (code == io.grpc.Status.Code.PERMISSION_DENIED || code == io.grpc.Status.Code.UNAUTHENTICATED) {
+                LOG.warn("secrets refused ({}): deleting every secret file: {}", code, e.getStatus().getDescription());
+                clearSecrets();
+            } else {
+                LOG.warn("cannot fetch secrets now ({}); keeping the current files until the next renewal", code);
+            }
+        } catch (IOException e) {
+            LOG.error("cannot write secrets to {}: {}", secretFiles.directory(), e.getMessage());
+        } finally {
+            channel.shutdownNow();
+            awaitQuietly(channel);
+        }
+    }
+
+    private void clearSecrets() {
+        try {
+            secretFiles.clear();
+        } catch (IOException e) {
+            LOG.error("cannot delete the secret files in {}: {}", secretFiles.directory(), e.getMessage());
+        }
     }
 
     /**

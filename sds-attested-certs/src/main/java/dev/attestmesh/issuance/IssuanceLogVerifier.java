@@ -150,7 +150,6 @@ public final class IssuanceLogVerifier {
     }
 
     private static String recompute(IssuanceLogEntry e) {
-        return IssuanceLog.hash(e.sequence(), e.serialHex(), e.nodeId(), e.spiffeId(), e.evidenceSha256Hex(),
-                e.policyIds(), e.issuedAt(), e.previousHashHex());
+        return IssuanceLog.hash(e);
     }
 }

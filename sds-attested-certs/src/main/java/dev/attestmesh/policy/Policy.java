@@ -26,10 +26,20 @@ import java.util.regex.Pattern;
  * @param reference reference values per TEE type (a TEE without an entry has no reference checks)
  * @param maxEvidenceAge oldest evidence (by verification time) still accepted
  * @param certificateTtl lifetime of certificates issued under this policy
+ * @param sealing whether the policy has an HPKE sealing key pair whose private key is released only to nodes
+ *     satisfying it (docs/secrets.md, "Sealing to a policy")
  */
 public record Policy(String id, long version, Set<TeeType> tees, Set<TcbStatus> acceptedTcbStatuses,
         Set<String> acceptedAdvisoryIds, boolean allowDebug, Map<TeeType, ReferenceValues> reference,
-        Duration maxEvidenceAge, Duration certificateTtl) {
+        Duration maxEvidenceAge, Duration certificateTtl, boolean sealing) {
+
+    /** A policy without a sealing key. */
+    public Policy(String id, long version, Set<TeeType> tees, Set<TcbStatus> acceptedTcbStatuses,
+            Set<String> acceptedAdvisoryIds, boolean allowDebug, Map<TeeType, ReferenceValues> reference,
+            Duration maxEvidenceAge, Duration certificateTtl) {
+        this(id, version, tees, acceptedTcbStatuses, acceptedAdvisoryIds, allowDebug, reference, maxEvidenceAge,
+                certificateTtl, false);
+    }
 
     /** Policy ID syntax. */
     public static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
@@ -73,7 +83,7 @@ public record Policy(String id, long version, Set<TeeType> tees, Set<TcbStatus> 
     /** The same policy at another version. */
     public Policy withVersion(long v) {
         return new Policy(id, v, tees, acceptedTcbStatuses, acceptedAdvisoryIds, allowDebug, reference, maxEvidenceAge,
-                certificateTtl);
+                certificateTtl, sealing);
     }
 
     /** This policy's reference values for {@code tee}, empty when none are configured. */

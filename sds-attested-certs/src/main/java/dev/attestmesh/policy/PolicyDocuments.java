@@ -52,6 +52,8 @@ import java.util.regex.Pattern;
  *     debug: false                 # optional, default false: accept debug-mode TEEs
  *     maxEvidenceAge: 24h          # optional, default 24h; units d, h, m, s (e.g. 1h30m) or ISO-8601
  *     certificateTtl: 1h           # optional, default 1h
+ *     sealing: false               # optional, default false: an HPKE key pair for `attestmesh seal`, its
+ *                                  # private key released only to nodes satisfying this policy
  *     reference:                   # optional; one entry per TEE type listed in tee
  *       tdx:
  *         mrtd: ["&lt;96 hex&gt;"]       # byte claim: list of allowed values (any one matches)
@@ -95,7 +97,7 @@ public final class PolicyDocuments {
     public static final int MAX_FILE_BYTES = 4 * 1024 * 1024;
     private static final Set<String> DOC_FIELDS = Set.of("policies");
     private static final Set<String> POLICY_FIELDS = Set.of("id", "version", "tee", "tcbStatus", "advisoryIds", "debug",
-            "maxEvidenceAge", "certificateTtl", "reference");
+            "maxEvidenceAge", "certificateTtl", "reference", "sealing");
     private static final Set<String> MASK_FIELDS = Set.of("expected", "mask");
     private static final Pattern HEX = Pattern.compile("[0-9a-fA-F]*");
     private static final Pattern ADVISORY = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
@@ -178,6 +180,9 @@ public final class PolicyDocuments {
             m.put("debug", p.allowDebug());
             m.put("maxEvidenceAge", formatDuration(p.maxEvidenceAge()));
             m.put("certificateTtl", formatDuration(p.certificateTtl()));
+            if (p.sealing()) {
+                m.put("sealing", true); // absent when false: the canonical form of older policies is unchanged
+            }
             Map<String, Object> ref = new LinkedHashMap<>();
             p.reference().forEach((tee, rv) -> {
                 Map<String, Object> r = new LinkedHashMap<>();
@@ -283,6 +288,15 @@ public final class PolicyDocuments {
                 debug = dn.asBoolean();
             }
         }
+        boolean sealing = false;
+        JsonNode sn = n.get("sealing");
+        if (sn != null) {
+            if (!sn.isBoolean()) {
+                problems.add(path + ".sealing: must be true or false");
+            } else {
+                sealing = sn.asBoolean();
+            }
+        }
         Duration maxAge = duration(n.get("maxEvidenceAge"), path + ".maxEvidenceAge", Policy.DEFAULT_MAX_EVIDENCE_AGE, problems);
         Duration ttl = duration(n.get("certificateTtl"), path + ".certificateTtl", Policy.DEFAULT_CERTIFICATE_TTL, problems);
         Map<TeeType, ReferenceValues> reference = new EnumMap<>(TeeType.class);
@@ -315,7 +329,7 @@ public final class PolicyDocuments {
         if (problems.size() != before || id == null) {
             return Optional.empty();
         }
-        return Optional.of(new Policy(id, version, tees, statuses, advisories, debug, reference, maxAge, ttl));
+        return Optional.of(new Policy(id, version, tees, statuses, advisories, debug, reference, maxAge, ttl, sealing));
     }
 
     private static Optional<ReferenceValues> referenceValues(JsonNode n, String path, TeeType tee, List<String> problems) {

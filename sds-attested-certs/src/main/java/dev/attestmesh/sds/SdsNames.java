@@ -10,12 +10,21 @@ public final class SdsNames {
     /** The mesh trust bundle (validation_context). */
     public static final String ROOTCA = "ROOTCA";
     private static final String POLICY_PREFIX = "policy:";
+    private static final String SECRET_PREFIX = "secret:";
 
     private SdsNames() {}
 
     /** Validation context that also requires the peer to hold policy {@code id}. */
     public static String policy(String id) {
         return POLICY_PREFIX + id;
+    }
+
+    /**
+     * An operator secret released to the node ({@code generic_secret}, docs/secrets.md): {@code secret:<name>}.
+     * Present in a node's snapshot only while the node satisfies the secret's access rule.
+     */
+    public static String secret(String name) {
+        return SECRET_PREFIX + name;
     }
 
     /** The policy ID in a {@code policy:<id>} secret name, if it is one. */

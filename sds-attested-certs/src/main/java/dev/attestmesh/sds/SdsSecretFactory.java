@@ -68,6 +68,20 @@ public final class SdsSecretFactory {
                         .setMatcher(StringMatcher.newBuilder().setExact(policyId)))).build();
     }
 
+    /**
+     * The {@code secret:<name>} secret: an operator secret's value inline as an Envoy {@code generic_secret}
+     * (docs/secrets.md). Built only for a node the secret is released to.
+     */
+    public static Secret generic(String name, byte[] value) {
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("secret name is empty");
+        }
+        return Secret.newBuilder().setName(SdsNames.secret(name)).setGenericSecret(
+                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.GenericSecret.newBuilder()
+                        .setSecret(DataSource.newBuilder().setInlineBytes(com.google.protobuf.ByteString.copyFrom(value))))
+                .build();
+    }
+
     private static CertificateValidationContext.Builder trust(List<X509Certificate> trustBundle) {
         if (trustBundle.isEmpty()) {
             throw new IllegalArgumentException("trust bundle is empty");

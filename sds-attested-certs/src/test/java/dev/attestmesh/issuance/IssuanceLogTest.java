@@ -68,4 +68,36 @@ class IssuanceLogTest {
         assertFalse(IssuanceLog.hash(1, "a", "b", "s", "e", List.of("x", "y"), t, "p")
                 .equals(IssuanceLog.hash(1, "a", "b", "s", "e", List.of("xy"), t, "p")));
     }
+
+    @Test
+    void releaseEntriesChainWithCertificateEntriesAndCertificateHashesAreUnchanged() {
+        InMemoryIssuanceLogStore store = new InMemoryIssuanceLogStore();
+        IssuanceLog log = logWith(store, 2);
+        IssuanceLogEntry cert = log.list(1, 1).get(0);
+        // a certificate entry hashes exactly as before release entries existed
+        assertEquals(IssuanceLog.hash(1, cert.serialHex(), cert.nodeId(), cert.spiffeId(), cert.evidenceSha256Hex(),
+                cert.policyIds(), cert.issuedAt(), IssuanceLog.GENESIS_HASH), cert.hashHex());
+        IssuanceLogEntry r = log.appendRelease("db", 3, "0a1", "node-1", "spiffe://td/node/node-1", "ab".repeat(32),
+                List.of("default"), Instant.parse("2026-03-01T01:00:00Z"));
+        log.append("0a9", "node-9", "spiffe://td/node/node-9", "ab".repeat(32), List.of("default"),
+                Instant.parse("2026-03-01T02:00:00Z"));
+        assertEquals(Optional.of(new IssuanceLogEntry.SecretRelease("db", 3)), r.release());
+        assertTrue(log.verify().intact());
+        assertEquals(4, log.verify().entriesChecked());
+    }
+
+    @Test
+    void aReleaseEntryAlteredOrPassedOffAsACertificateBreaksTheChain() {
+        InMemoryIssuanceLogStore store = new InMemoryIssuanceLogStore();
+        IssuanceLog log = logWith(store, 1);
+        IssuanceLogEntry r = log.appendRelease("db", 1, "0a1", "node-1", "spiffe://td/node/node-1", "ab".repeat(32),
+                List.of("default"), Instant.parse("2026-03-01T01:00:00Z"));
+        store.tamper(new IssuanceLogEntry(r.sequence(), r.serialHex(), r.nodeId(), r.spiffeId(), r.evidenceSha256Hex(),
+                r.policyIds(), r.issuedAt(), r.previousHashHex(), r.hashHex(),
+                Optional.of(new IssuanceLogEntry.SecretRelease("db", 2))));
+        assertEquals(Optional.of(2L), log.verify().firstBrokenSequence(), "version changed");
+        store.tamper(new IssuanceLogEntry(r.sequence(), r.serialHex(), r.nodeId(), r.spiffeId(), r.evidenceSha256Hex(),
+                r.policyIds(), r.issuedAt(), r.previousHashHex(), r.hashHex()));
+        assertEquals(Optional.of(2L), log.verify().firstBrokenSequence(), "release dropped: now a certificate entry");
+    }
 }

@@ -47,6 +47,10 @@ final class AdminApiClient {
         return send(request(path).header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofString(body)));
     }
 
+    JsonNode put(String path, String contentType, String body) {
+        return send(request(path).header("Content-Type", contentType).PUT(HttpRequest.BodyPublishers.ofString(body)));
+    }
+
     JsonNode delete(String path) {
         return send(request(path).DELETE());
     }

@@ -215,7 +215,10 @@ final class LogCommand implements Runnable {
                     out.add(new IssuanceLogEntry(e.get("sequence").asLong(), e.get("serial").asText(),
                             e.get("nodeId").asText(), e.get("spiffeId").asText(), e.get("evidenceSha256").asText(),
                             policies, Instant.parse(e.get("issuedAt").asText()), e.get("previousHash").asText(),
-                            e.get("hash").asText()));
+                            e.get("hash").asText(), e.hasNonNull("secretName")
+                                    ? java.util.Optional.of(new IssuanceLogEntry.SecretRelease(
+                                            e.get("secretName").asText(), e.get("secretVersion").asLong()))
+                                    : java.util.Optional.empty()));
                 } catch (RuntimeException ex) {
                     throw new IllegalStateException("the admin API listed a malformed issuance log entry near sequence "
                             + from + ": " + ex.getMessage(), ex);

@@ -39,6 +39,12 @@ import dev.attestmesh.server.registry.NodeRegistry;
 import dev.attestmesh.server.registry.StalenessBoundView;
 import dev.attestmesh.server.revocation.RevocationStore;
 import dev.attestmesh.server.revocation.Revocations;
+import dev.attestmesh.server.secrets.SealingKeys;
+import dev.attestmesh.server.secrets.SecretGrpcService;
+import dev.attestmesh.server.secrets.SecretReleases;
+import dev.attestmesh.server.secrets.SecretStore;
+import dev.attestmesh.server.secrets.SecretVault;
+import dev.attestmesh.server.secrets.Secrets;
 import dev.attestmesh.server.seed.DocumentFileModes;
 import dev.attestmesh.server.seed.DocumentFiles;
 import dev.attestmesh.server.store.CaMaterialStore;
@@ -128,6 +134,9 @@ public final class ControlPlane implements AutoCloseable {
     private final RotationSchedule rotationSchedule;
     private final CaSealer caSealer;
     private final io.grpc.util.MutableHandlerRegistry laterServices = new io.grpc.util.MutableHandlerRegistry();
+    private final Secrets secrets;
+    private final SecretReleases secretReleases;
+    private final SealingKeys sealingKeys;
     private boolean closed; // guarded by this
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
@@ -188,9 +197,28 @@ public final class ControlPlane implements AutoCloseable {
         this.issuanceLog = new IssuanceLog(new JdbcIssuanceLogStore(db));
         Files.writeString(caBundleFile(), Pem.certificates(ca.trustBundle()), StandardCharsets.US_ASCII);
 
+        // Secrets at rest under the key that seals the CA (docs/secrets.md): the operator key, or the TEE's key.
+        SecretVault vault = switch (caSealer) {
+            case CaSealer.OperatorKey operator -> {
+                char[] caKey = CaBootstrap.sealingSecret(operator.dataDir(), operator.configured());
+                try {
+                    yield SecretVault.fromCaKey(caKey);
+                } finally {
+                    java.util.Arrays.fill(caKey, '\0');
+                }
+            }
+            case CaSealer.TeeKey tee -> SecretVault.fromTeeKey(tee.key());
+        };
+        this.secrets = new Secrets(new SecretStore(db), vault, policies, registrations, changes, clock);
+        this.sealingKeys = new SealingKeys(db, vault, policies, changes, clock);
+        sealingKeys.ensureKeys(); // every sealing: true policy has an active key
+        policies.addChangeListener(sealingKeys::ensureKeys);
+        this.secretReleases = new SecretReleases(secrets, sealingKeys, policies, issuanceLog, clock);
         SimpleCache<String> cache = new SimpleCache<>(node -> node.getId());
         SnapshotPublisher publisher = new SnapshotPublisher(cache, registry, policies, ca, settings.nodeKeyFile(),
-                new MeshResourceGenerator(mesh, registry, policies));
+                new MeshResourceGenerator(mesh, registry, policies), e -> secretReleases
+                        .releaseTo(e, SecretReleases.Channel.SDS).stream()
+                        .map(r -> dev.attestmesh.sds.SdsSecretFactory.generic(r.name(), r.value())).toList());
         // With services configured, one node's change can alter other nodes' endpoints: rebuild all (unchanged
         // snapshots keep their content-hash versions, so nothing is re-sent to them); without, only that node.
         XdsStreamGuard streamGuard = new XdsStreamGuard(registry::byNodeId, publisher::publishNode);
@@ -205,6 +233,8 @@ public final class ControlPlane implements AutoCloseable {
             }
         });
         this.publisher = publisher;
+        secrets.addChangeListener(publisher::publishAll); // a new version, rule or deletion reaches Envoys at once
+        sealingKeys.addChangeListener(publisher::publishAll);
         this.revocations = new Revocations(new RevocationStore(db), registry, clock, changes);
         publisher.publishAll();
         this.xdsCache = cache;
@@ -230,6 +260,10 @@ public final class ControlPlane implements AutoCloseable {
         serving.registerMetrics(meshMetrics.registry());
         caRotation.registerMetrics(meshMetrics.registry());
         changes.subscribe((change, origin) -> {
+            if (change == Change.Topic.SECRETS && origin == ChangeNotifier.Origin.OTHER_REPLICA) {
+                secrets.changedElsewhere();
+                sealingKeys.changedElsewhere();
+            }
             if (change == Change.Topic.CA && origin == ChangeNotifier.Origin.OTHER_REPLICA) {
                 try {
                     caRotation.reloadIfChanged(); // another replica rotated the CA
@@ -264,6 +298,8 @@ public final class ControlPlane implements AutoCloseable {
                         ServerInterceptors.intercept(xds.getSecretDiscoveryServiceImpl(), peer, streamGuard)))
                 .addService(MalformedRequests.asInvalidArgument(
                         ServerInterceptors.intercept(attestation, meshMetrics.attestationInterceptor(), peer)))
+                .addService(MalformedRequests.asInvalidArgument(
+                        ServerInterceptors.intercept(new SecretGrpcService(registry, secretReleases), peer)))
                 .addService(ServerInterceptors.intercept(new AttestationAuthzService(decider).bind(authzCallers),
                         meshMetrics.authzInterceptor()))
                 .fallbackHandlerRegistry(laterServices) // services whose beans are built after this one
@@ -495,6 +531,16 @@ public final class ControlPlane implements AutoCloseable {
     /** Revocation rules in force; also consulted by every attestation. */
     public Revocations revocations() {
         return revocations;
+    }
+
+    /** The operator secrets (write-only values; metadata readable). */
+    public Secrets secrets() {
+        return secrets;
+    }
+
+    /** The HPKE sealing keys of policies with {@code sealing: true}. */
+    public SealingKeys sealingKeys() {
+        return sealingKeys;
     }
 
     /** Prometheus metrics of this control plane. */

@@ -1,5 +1,6 @@
 package dev.attestmesh.server;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -138,6 +139,27 @@ class ReplicasOnPostgresTest {
         b.policies().replace(PolicyDocuments.parse(ControlPlaneRestartTest.policyYaml(EndToEndTest.GOOD + "\", \""
                 + "d4".repeat(48)), "test"));
         awaitTrue(() -> a.policies().version("default").orElse(0) == 2, 1_000, "A sees version 2 of 'default'");
+    }
+
+    @Test
+    void aSecretStoredOnOneReplicaIsReleasedByTheOtherAndItsDeletionTooWithinOneSecond() throws Exception {
+        ControlPlane a = replica("a");
+        ControlPlane b = replica("b");
+        NodeAgent payments = agent("payments", b);
+        payments.attestOnce();
+        awaitTrue(() -> a.registry().entry("payments").isPresent(), 2_000, "replica A learns the node");
+        byte[] value = "shared-across-replicas".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        a.secrets().put("db", value, List.of("registration:nodes"), List.of()); // sealed by A, opened by B (same CA key)
+        awaitTrue(() -> b.xdsCache().getSnapshot("payments") != null
+                && b.xdsCache().getSnapshot("payments").secrets().resources().containsKey("secret:db"), 1_000,
+                "replica B pushes the secret stored on A");
+        payments.refreshSecrets(); // over B
+        assertArrayEquals(value, Files.readAllBytes(payments.secretFiles().directory().resolve("db")));
+        assertTrue(a.secrets().delete("db"));
+        awaitTrue(() -> !b.xdsCache().getSnapshot("payments").secrets().resources().containsKey("secret:db"), 1_000,
+                "replica B withdraws the secret deleted on A");
+        payments.refreshSecrets();
+        assertFalse(Files.exists(payments.secretFiles().directory().resolve("db")));
     }
 
     @Test

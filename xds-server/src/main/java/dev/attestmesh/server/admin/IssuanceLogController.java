@@ -26,10 +26,16 @@ public class IssuanceLogController {
         this.cp = cp;
     }
 
-    /** One log entry. */
+    /**
+     * One log entry.
+     *
+     * @param kind {@code certificate}, or {@code secret-release} (then {@code secretName} and {@code secretVersion}
+     *     name what was released, never its value, and {@code serial} is the node certificate it was released under)
+     */
     @Serdeable
-    public record EntryView(long sequence, String serial, String nodeId, String spiffeId, String evidenceSha256,
-            List<String> policyIds, String issuedAt, String previousHash, String hash) {}
+    public record EntryView(long sequence, String kind, String serial, String nodeId, String spiffeId,
+            String evidenceSha256, List<String> policyIds, String issuedAt, String previousHash, String hash,
+            @Nullable String secretName, @Nullable Long secretVersion) {}
 
     /**
      * A page of entries.
@@ -55,9 +61,11 @@ public class IssuanceLogController {
         }
         List<IssuanceLogEntry> entries = cp.issuanceLog().list(start, n);
         Long next = entries.size() < n ? null : entries.getLast().sequence() + 1;
-        return HttpResponse.ok(new Page(entries.stream().map(e -> new EntryView(e.sequence(), e.serialHex(), e.nodeId(),
+        return HttpResponse.ok(new Page(entries.stream().map(e -> new EntryView(e.sequence(),
+                e.release().isPresent() ? "secret-release" : "certificate", e.serialHex(), e.nodeId(),
                 e.spiffeId(), e.evidenceSha256Hex(), e.policyIds(), e.issuedAt().toString(), e.previousHashHex(),
-                e.hashHex())).toList(), next));
+                e.hashHex(), e.release().map(IssuanceLogEntry.SecretRelease::secretName).orElse(null),
+                e.release().map(IssuanceLogEntry.SecretRelease::version).orElse(null))).toList(), next));
     }
 
     /** Recomputes every hash and link from the first entry. */

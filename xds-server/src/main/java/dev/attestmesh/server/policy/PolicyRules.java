@@ -64,6 +64,6 @@ public record PolicyRules(boolean devMode, Duration maxCertificateTtl) {
             return p;
         }
         return new Policy(p.id(), p.version(), p.tees(), p.acceptedTcbStatuses(), p.acceptedAdvisoryIds(),
-                p.allowDebug(), p.reference(), p.maxEvidenceAge(), maxCertificateTtl);
+                p.allowDebug(), p.reference(), p.maxEvidenceAge(), maxCertificateTtl, p.sealing());
     }
 }

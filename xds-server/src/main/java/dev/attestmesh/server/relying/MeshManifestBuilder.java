@@ -13,6 +13,7 @@ import dev.attestmesh.relying.CanonicalJson;
 import dev.attestmesh.relying.MeshManifest;
 import dev.attestmesh.server.mesh.MeshConfigRegistry;
 import dev.attestmesh.server.policy.PolicyRegistry;
+import dev.attestmesh.server.secrets.SealingKeys;
 import dev.attestmesh.server.registration.RegistrationRegistry;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.CertificateEncodingException;
@@ -40,20 +41,24 @@ public final class MeshManifestBuilder {
     private final MeshConfigRegistry mesh;
     private final LogCheckpointer checkpoints;
     private final Supplier<String> caKeySealing;
+    private final Supplier<List<SealingKeys.PublicKey>> sealingKeys;
     private final boolean insecure;
 
     /**
      * @param caKeySealing what sealed the CA key at rest ({@code MeshManifest.SEALING_*})
+     * @param sealingKeys the public HPKE keys of the policies with {@code sealing: true} (docs/secrets.md)
      * @param insecure dev mode: the statement comes from the simulated TEE
      */
     public MeshManifestBuilder(Supplier<MeshCa> ca, PolicyRegistry policies, RegistrationRegistry registrations,
-            MeshConfigRegistry mesh, LogCheckpointer checkpoints, Supplier<String> caKeySealing, boolean insecure) {
+            MeshConfigRegistry mesh, LogCheckpointer checkpoints, Supplier<String> caKeySealing,
+            Supplier<List<SealingKeys.PublicKey>> sealingKeys, boolean insecure) {
         this.ca = ca;
         this.policies = policies;
         this.registrations = registrations;
         this.mesh = mesh;
         this.checkpoints = checkpoints;
         this.caKeySealing = caKeySealing;
+        this.sealingKeys = sealingKeys;
         this.insecure = insecure;
     }
 
@@ -117,6 +122,16 @@ public final class MeshManifestBuilder {
         }
         m.put("registrations", registrationEntries);
         docs.put(MeshManifest.REGISTRATIONS, text("application/yaml", RegistrationDocuments.toYaml(rs)));
+
+        // Anyone may seal data to a policy's members with these keys once the manifest verifies (attestmesh seal).
+        List<SealingKeys.PublicKey> keys = new ArrayList<>(sealingKeys.get());
+        keys.sort(Comparator.comparing(SealingKeys.PublicKey::policyId).thenComparing(SealingKeys.PublicKey::keyId));
+        List<Object> keyEntries = new ArrayList<>();
+        for (SealingKeys.PublicKey k : keys) {
+            keyEntries.add(Map.of("policyId", k.policyId(), "keyId", k.keyId(), "suite", k.algorithm(),
+                    "publicKey", java.util.HexFormat.of().formatHex(k.publicKey()), "state", k.state().name()));
+        }
+        m.put("sealingKeys", keyEntries);
 
         MeshConfigRegistry.VersionedMeshConfig config = mesh.current();
         docs.put(MeshManifest.MESH_CONFIG, text("application/yaml", config.document()));

@@ -38,7 +38,7 @@ public class RelyingPartyFactory {
     @Singleton
     ManifestSnapshots manifestSnapshots(ControlPlane cp, LogCheckpointer checkpoints) {
         return new ManifestSnapshots(new MeshManifestBuilder(cp::meshCa, cp.policies(), cp.registrations(), cp.mesh(),
-                checkpoints, cp::caKeySealing, cp.settings().devMode()));
+                checkpoints, cp::caKeySealing, () -> cp.sealingKeys().publicKeys(), cp.settings().devMode()));
     }
 
     /** Eager, so the gRPC MeshStatementService is served from the start. */

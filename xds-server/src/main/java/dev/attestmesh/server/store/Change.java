@@ -56,7 +56,9 @@ public sealed interface Change permits Change.Node, Change.Topic {
          * Any node may have changed. Sent by a notifier to its own replica after it (re)connects, since
          * notifications sent while it was not listening are lost.
          */
-        NODES("nodes");
+        NODES("nodes"),
+        /** The operator secrets (a value, rule, import or export changed). */
+        SECRETS("secrets");
 
         private final String payload;
 

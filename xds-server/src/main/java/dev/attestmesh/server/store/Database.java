@@ -33,6 +33,7 @@ public final class Database implements AutoCloseable {
     public static final String LOCK_POLICIES = "policies";
     public static final String LOCK_REGISTRATIONS = "registrations";
     public static final String LOCK_CA = "ca";
+    public static final String LOCK_SECRETS = "secrets";
     /** Checkpointing the issuance log (V7 migration). */
     public static final String LOCK_ISSUANCE_LOG_CHECKPOINTS = "issuance_log_checkpoints";
 

@@ -22,7 +22,7 @@ import java.util.function.Function;
 public final class JdbcIssuanceLogStore implements IssuanceLogStore {
     private static final String COLUMNS =
             "seq, serial_hex, node_id, spiffe_id, evidence_sha256, policy_ids, issued_at, previous_hash, entry_hash, "
-            + "issued_at_exact";
+            + "issued_at_exact, secret_name, secret_version";
     private final Database db;
     private final Head head;
 
@@ -89,7 +89,7 @@ public final class JdbcIssuanceLogStore implements IssuanceLogStore {
 
     private static void insert(Connection c, IssuanceLogEntry e) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO issuance_log (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                "INSERT INTO issuance_log (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             ps.setLong(1, e.sequence());
             ps.setString(2, e.serialHex());
             ps.setString(3, e.nodeId());
@@ -100,6 +100,8 @@ public final class JdbcIssuanceLogStore implements IssuanceLogStore {
             ps.setString(8, e.previousHashHex());
             ps.setString(9, e.hashHex());
             ps.setString(10, e.issuedAt().toString());
+            ps.setString(11, e.release().map(IssuanceLogEntry.SecretRelease::secretName).orElse(""));
+            ps.setLong(12, e.release().map(IssuanceLogEntry.SecretRelease::version).orElse(0L));
             ps.executeUpdate();
         }
     }
@@ -141,6 +143,7 @@ public final class JdbcIssuanceLogStore implements IssuanceLogStore {
         Instant issuedAt = exact == null ? rs.getTimestamp(7).toInstant() : Instant.parse(exact);
         return new IssuanceLogEntry(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
                 rs.getString(5), ids.isEmpty() ? List.of() : Arrays.asList(ids.split(",")), issuedAt,
-                rs.getString(8), rs.getString(9));
+                rs.getString(8), rs.getString(9), rs.getString(11).isEmpty() ? Optional.empty()
+                        : Optional.of(new IssuanceLogEntry.SecretRelease(rs.getString(11), rs.getLong(12))));
     }
 }

@@ -39,6 +39,7 @@ public final class SnapshotPublisher {
     private final MeshCaHolder ca;
     private final String nodeKeyFile;
     private final Function<NodeEntry, NodeResources> meshResources;
+    private final Function<NodeEntry, List<Secret>> releasedSecrets;
     private volatile SharedSecrets shared;
 
     /**
@@ -48,18 +49,31 @@ public final class SnapshotPublisher {
      */
     public SnapshotPublisher(SimpleCache<String> cache, NodeRegistry registry, PolicyRegistry policies,
             MeshCaHolder ca, String nodeKeyFile) {
-        this(cache, registry, policies, ca, nodeKeyFile, e -> NodeResources.NONE);
+        this(cache, registry, policies, ca, nodeKeyFile, e -> NodeResources.NONE, e -> List.of());
     }
 
     /** A publisher of SDS secrets and the mesh config's resources from {@code generator}. */
     public SnapshotPublisher(SimpleCache<String> cache, NodeRegistry registry, PolicyRegistry policies,
             MeshCaHolder ca, String nodeKeyFile, MeshResourceGenerator generator) {
-        this(cache, registry, policies, ca, nodeKeyFile, generator::generate);
+        this(cache, registry, policies, ca, nodeKeyFile, generator::generate, e -> List.of());
+    }
+
+    /**
+     * A publisher of SDS secrets, the mesh config's resources, and the operator secrets released to each node
+     * ({@code secret:<name>} generic secrets from {@code releasedSecrets}, asked for each attested node at every
+     * publish, so a revocation, re-appraisal or secret change takes them out of the next push).
+     */
+    public SnapshotPublisher(SimpleCache<String> cache, NodeRegistry registry, PolicyRegistry policies,
+            MeshCaHolder ca, String nodeKeyFile, MeshResourceGenerator generator,
+            Function<NodeEntry, List<Secret>> releasedSecrets) {
+        this(cache, registry, policies, ca, nodeKeyFile, generator::generate, releasedSecrets);
     }
 
     private SnapshotPublisher(SimpleCache<String> cache, NodeRegistry registry, PolicyRegistry policies,
-            MeshCaHolder ca, String nodeKeyFile, Function<NodeEntry, NodeResources> meshResources) {
+            MeshCaHolder ca, String nodeKeyFile, Function<NodeEntry, NodeResources> meshResources,
+            Function<NodeEntry, List<Secret>> releasedSecrets) {
         this.meshResources = meshResources;
+        this.releasedSecrets = releasedSecrets;
         this.cache = cache;
         this.registry = registry;
         this.policies = policies;
@@ -99,12 +113,14 @@ public final class SnapshotPublisher {
         }
         NodeResources r = meshResources.apply(e);
         SharedSecrets shared = sharedSecrets(r.validationPolicies());
-        List<Secret> secrets = new ArrayList<>(shared.secrets().size() + 1);
-        secrets.add(tlsCertificate);
+        List<Secret> own = new ArrayList<>();
+        own.add(tlsCertificate);
+        own.addAll(releasedSecrets.apply(e)); // only what this node may receive now
+        List<Secret> secrets = new ArrayList<>(shared.secrets().size() + own.size());
+        secrets.addAll(own);
         secrets.addAll(shared.secrets());
         // The shared secrets' encoding is hashed once per change, not once per node.
-        String secretsVersion = ResourceVersions.combine(ResourceVersions.of(List.of(tlsCertificate)),
-                shared.version());
+        String secretsVersion = ResourceVersions.combine(ResourceVersions.of(own), shared.version());
         Snapshot next = Snapshot.create(r.clusters(), ResourceVersions.of(r.clusters()),
                 r.endpoints(), ResourceVersions.of(r.endpoints()),
                 r.listeners(), ResourceVersions.of(r.listeners()),

@@ -287,6 +287,25 @@ class RelyingPartyEndToEndTest {
     }
 
     @Test
+    void theManifestListsEachSealingPolicysPublicKeyAsServedOpenly() throws Exception {
+        JsonNode none = JSON.readTree(get("/.well-known/attestmesh/manifest").body());
+        assertEquals(0, none.get("sealingKeys").size(), "no policy seals yet");
+        cp.policies().replace(dev.attestmesh.policy.PolicyDocuments.parse(TestMesh.POLICIES.replace(
+                "  - id: strict\n", "  - id: strict\n    sealing: true\n"), "test"));
+        JsonNode m = JSON.readTree(get("/.well-known/attestmesh/manifest").body());
+        JsonNode keys = m.get("sealingKeys");
+        assertEquals(1, keys.size(), m.toString());
+        assertEquals("strict", keys.at("/0/policyId").asText());
+        assertEquals("ACTIVE", keys.at("/0/state").asText());
+        var served = cp.sealingKeys().publicKeys().getFirst();
+        assertEquals(served.keyId(), keys.at("/0/keyId").asText());
+        assertEquals(HexFormat.of().formatHex(served.publicKey()), keys.at("/0/publicKey").asText(),
+                "the key a sealer uses is the one the attested manifest binds");
+        JsonNode open = JSON.readTree(get("/.well-known/attestmesh/sealing-keys").body());
+        assertTrue(open.toString().contains(served.keyId()), open.toString());
+    }
+
+    @Test
     void verifyAppraisesAnExpectedPolicyFile() throws Exception {
         Path policy = Files.writeString(dir.resolve("control-plane-policy.yaml"), """
                 policies:
