@@ -1,6 +1,8 @@
 package dev.attestmesh.admission;
 
+import dev.attestmesh.quote.VerificationCheck;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * An attestation was refused. {@link #kind()} maps onto a gRPC status; {@link #stage()} is one of a
@@ -15,11 +17,23 @@ public final class AdmissionRefusedException extends Exception {
 
     private final Kind kind;
     private final Stage stage;
+    private final Optional<VerificationCheck> check;
 
     public AdmissionRefusedException(Kind kind, Stage stage, String message) {
+        this(kind, stage, Optional.empty(), message);
+    }
+
+    /** A refusal by the evidence stage, naming the verification check that failed (a fixed set, too). */
+    public AdmissionRefusedException(Kind kind, Stage stage, Optional<VerificationCheck> check, String message) {
         super(Objects.requireNonNull(message, "message"));
         this.kind = Objects.requireNonNull(kind, "kind");
         this.stage = Objects.requireNonNull(stage, "stage");
+        this.check = Objects.requireNonNull(check, "check");
+    }
+
+    /** The verification check that refused the evidence, for {@link Stage#EVIDENCE}; empty otherwise. */
+    public Optional<VerificationCheck> check() {
+        return check;
     }
 
     public Kind kind() {

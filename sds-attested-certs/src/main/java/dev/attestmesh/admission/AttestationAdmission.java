@@ -118,7 +118,7 @@ public final class AttestationAdmission {
             evidence = verifiers.verify(new VerificationRequest(request.tee(), request.evidence(),
                     request.collateral(), now));
         } catch (EvidenceVerificationException e) {
-            throw new AdmissionRefusedException(Kind.PERMISSION_DENIED, Stage.EVIDENCE,
+            throw new AdmissionRefusedException(Kind.PERMISSION_DENIED, Stage.EVIDENCE, Optional.of(e.check()),
                     "evidence rejected by check " + e.check() + ": " + e.getMessage());
         }
         byte[] expected = ReportDataBinding.expected(request.nonce(), csr.subjectPublicKeyInfoDer());

@@ -278,6 +278,7 @@ public final class ControlPlane implements AutoCloseable {
         this.nonces = nonces;
         this.registryWatch = new RegistryWatchService(registry, policies, ca::trustBundle, watchSettings, clock,
                 boundedView::unavailableReason); // a stale replica feeds no standalone ext_authz either
+        meshMetrics.bind(registry::entries, syncTracker, registryWatch, clock);
         AttestationAdmission admission = new AttestationAdmission(nonces, verifiers, policies::all, registrations::all,
                 ca::issuer, issuanceLog, registry, revocations.gate(), clock);
         ChallengeGate challenges = new ChallengeGate(nonces, registry,
@@ -633,6 +634,7 @@ public final class ControlPlane implements AutoCloseable {
                     ended);
         } finally {
             try {
+                meshMetrics.close();
                 rotationSchedule.close();
                 nonces.close();
                 changes.close();

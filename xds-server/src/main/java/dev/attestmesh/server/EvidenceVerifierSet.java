@@ -18,6 +18,7 @@ import dev.attestmesh.quote.limits.FetchLimits;
 import dev.attestmesh.quote.sim.SimulatedEvidenceVerifier;
 import dev.attestmesh.quote.snp.AmdCrlProvider;
 import dev.attestmesh.quote.snp.CachingAmdCrlProvider;
+import dev.attestmesh.server.admin.metrics.CollateralExpiryMetrics;
 import dev.attestmesh.quote.snp.FileAmdCrlProvider;
 import dev.attestmesh.quote.snp.KdsAmdCrlProvider;
 import dev.attestmesh.quote.snp.KdsVcekProvider;
@@ -106,10 +107,20 @@ public final class EvidenceVerifierSet {
 
     /** As {@link #from(Sources)}, with the collateral floor, cache bounds and fetch limits of {@code collateral}. */
     public static EvidenceVerifiers from(Sources sources, CollateralSettings collateral) {
+        return from(sources, collateral, new CollateralExpiryMetrics(java.time.Clock.systemUTC()));
+    }
+
+    /**
+     * As {@link #from(Sources, CollateralSettings)}; each collateral cache, when built, registers with {@code expiry}
+     * so that the time left to its items' nextUpdate is exported.
+     */
+    public static EvidenceVerifiers from(Sources sources, CollateralSettings collateral, CollateralExpiryMetrics expiry) {
         HttpClient http = HttpClient.newBuilder().connectTimeout(HTTP_TIMEOUT).build();
         LazyVerifier.Factory intelSetup = tee -> {
             IntelTrustAnchors anchors = intelAnchors(sources, http);
-            return DcapQuoteVerifier.create(tee, anchors, intelCollateral(sources, http, anchors, collateral),
+            CachingCollateralProvider cache = intelCollateral(sources, http, anchors, collateral);
+            expiry.watch(cache::earliestNextUpdates);
+            return DcapQuoteVerifier.create(tee, anchors, cache,
                     new DcapVerifierOptions(collateral.minimumTcbEvaluationDataNumber(), collateral.cacheMaxBytes()));
         };
         LazyVerifier snp = new LazyVerifier(TeeType.SNP, tee -> SnpReportVerifier.create(
@@ -117,7 +128,7 @@ public final class EvidenceVerifierSet {
                         : AmdTrustAnchors.fromKds(http, sources.kdsUrl(), HTTP_TIMEOUT),
                 RateLimitedVcekProvider.create(KdsVcekProvider.create(http, sources.kdsUrl(), HTTP_TIMEOUT),
                         collateral.fetchLimits(), System::nanoTime),
-                amdOptions(sources, http, collateral), collateral.cacheMaxBytes()),
+                amdOptions(sources, http, collateral, expiry), collateral.cacheMaxBytes()),
                 "configure attestmesh.amd.roots-dir");
         return EvidenceVerifiers.of(SimulatedEvidenceVerifier.withDefaultKey(),
                 new LazyVerifier(TeeType.SGX, intelSetup, "configure attestmesh.intel.root"),
@@ -132,8 +143,8 @@ public final class EvidenceVerifierSet {
      * holds any, else from KDS; cached until nextUpdate and rate-limited) and the current TCB per
      * product from {@code current-tcb.json} in that directory, when present.
      */
-    private static SnpVerifierOptions amdOptions(Sources s, HttpClient http, CollateralSettings collateral)
-            throws java.io.IOException {
+    private static SnpVerifierOptions amdOptions(Sources s, HttpClient http, CollateralSettings collateral,
+            CollateralExpiryMetrics expiry) throws java.io.IOException {
         boolean crlFiles = false;
         if (s.amdRoots().isPresent()) {
             try (var files = Files.list(s.amdRoots().get())) {
@@ -142,8 +153,10 @@ public final class EvidenceVerifierSet {
         }
         AmdCrlProvider source = crlFiles ? new FileAmdCrlProvider(s.amdRoots().get())
                 : KdsAmdCrlProvider.create(http, s.kdsUrl(), HTTP_TIMEOUT);
-        SnpVerifierOptions options = SnpVerifierOptions.none().withCrls(new CachingAmdCrlProvider(source,
-                collateral.fetchLimits(), java.time.Clock.systemUTC(), System::nanoTime));
+        CachingAmdCrlProvider crls = new CachingAmdCrlProvider(source, collateral.fetchLimits(),
+                java.time.Clock.systemUTC(), System::nanoTime);
+        expiry.watchAmdCrls(crls::earliestNextUpdate);
+        SnpVerifierOptions options = SnpVerifierOptions.none().withCrls(crls);
         if (s.amdRoots().isPresent() && Files.isRegularFile(s.amdRoots().get().resolve("current-tcb.json"))) {
             Path f = s.amdRoots().get().resolve("current-tcb.json");
             options = options.withCurrentTcb(SnpCurrentTcb.parse(Files.readAllBytes(f), f.toString()));
@@ -151,7 +164,7 @@ public final class EvidenceVerifierSet {
         return options;
     }
 
-    private static CollateralProvider intelCollateral(Sources s, HttpClient http, IntelTrustAnchors anchors,
+    private static CachingCollateralProvider intelCollateral(Sources s, HttpClient http, IntelTrustAnchors anchors,
             CollateralSettings collateral) {
         return new CachingCollateralProvider(s.intelCollateralDir().<CollateralProvider>map(FileCollateralProvider::new)
                 .orElseGet(() -> PcsCollateralProvider.pccs(s.pcsUrl(), http)), anchors, collateral.cacheMaxBytes(),

@@ -143,6 +143,28 @@ public final class CachingCollateralProvider implements CollateralProvider {
         };
     }
 
+    /**
+     * For each kind of collateral held ({@code tcb_info}, {@code qe_identity}, {@code pck_crl}, {@code root_crl}), the
+     * earliest {@code nextUpdate} among the cached items of that kind; kinds with nothing cached are absent. An item
+     * is dropped at its nextUpdate and fetched again on the next use, so an instant near now means a refetch is due
+     * (and attestation fails closed if the source then has nothing newer). For monitoring.
+     */
+    public java.util.Map<String, Instant> earliestNextUpdates() {
+        java.util.Map<String, Instant> out = new java.util.TreeMap<>();
+        cache.synchronous().asMap().forEach((key, entry) -> {
+            if (entry instanceof Loaded l) {
+                String kind = switch (key) {
+                    case TcbInfoKey k -> "tcb_info";
+                    case QeIdentityKey k -> "qe_identity";
+                    case PckCrlKey k -> "pck_crl";
+                    case RootCrlKey k -> "root_crl";
+                };
+                out.merge(kind, l.nextUpdate(), (a, b) -> a.isBefore(b) ? a : b);
+            }
+        });
+        return out;
+    }
+
     /** Estimated bytes currently held by cached collateral (for tests and monitoring). */
     public long cachedBytes() {
         cache.synchronous().cleanUp();

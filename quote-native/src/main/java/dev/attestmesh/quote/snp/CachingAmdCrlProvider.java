@@ -43,6 +43,11 @@ public final class CachingAmdCrlProvider implements AmdCrlProvider {
         this.budget = new TokenBucket(limits, nanoTime);
     }
 
+    /** The earliest nextUpdate of the AMD CRLs held, empty when none is (for monitoring). */
+    public Optional<Instant> earliestNextUpdate() {
+        return entries.values().stream().map(Entry::nextUpdate).min(Instant::compareTo);
+    }
+
     @Override
     public Optional<byte[]> crl(SnpProduct product, SnpSigningKey keyType) throws VcekUnavailableException {
         Key key = new Key(product, keyType);

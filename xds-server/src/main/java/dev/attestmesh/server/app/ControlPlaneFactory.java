@@ -5,6 +5,8 @@ import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
+import dev.attestmesh.server.admin.metrics.CollateralExpiryMetrics;
+import dev.attestmesh.server.admin.metrics.NodeCertificateExpiryMetrics;
 import dev.attestmesh.server.ca.CaKeySource;
 import dev.attestmesh.server.seed.DocumentFileModes;
 import dev.attestmesh.server.seed.FileMode;
@@ -99,6 +101,7 @@ public class ControlPlaneFactory {
             @Value("${attestmesh.kubernetes.bearer-token-file:}") String k8sBearerTokenFile,
             @Value("${attestmesh.kubernetes.clock-skew:30s}") Duration k8sClockSkew,
             @Value("${attestmesh.ca-sealing:auto}") String caSealing,
+            @Value("${attestmesh.metrics.node-certificate-series:100}") int nodeCertificateSeries,
             Environment environment, Clock clock) {
         if (caKey.isBlank() && !caKeyFile.isBlank()) {
             try {
@@ -127,13 +130,19 @@ public class ControlPlaneFactory {
             EvidenceVerifierSet.CollateralSettings collateral = new EvidenceVerifierSet.CollateralSettings(
                     minTcbEvaluationDataNumber, collateralCacheMaxBytes,
                     new FetchLimits(collateralFetchRate, collateralFetchBurst, collateralFetchFailureTtl));
-            return ControlPlane.start(settings, clock, EvidenceVerifierSet.from(sources, collateral),
+            NodeCertificateExpiryMetrics.requireValidMaxSeries(nodeCertificateSeries); // before anything starts
+            CollateralExpiryMetrics collateralExpiry = new CollateralExpiryMetrics(clock);
+            ControlPlane cp = ControlPlane.start(settings, clock, EvidenceVerifierSet.from(sources, collateral,
+                            collateralExpiry),
                     meshFile.isBlank() ? Optional.empty() : Optional.of(Path.of(meshFile)),
                     new RegistryWatchSettings(RegistryWatchSettings.parseIdentities(replicaIdentities), watchHeartbeat),
                     RotationConfig.from(environment),
                     new DocumentFileModes(FileMode.parse("attestmesh.policy-file-mode", policyFileMode),
                             FileMode.parse("attestmesh.registration-file-mode", registrationFileMode),
                             FileMode.parse("attestmesh.mesh-file-mode", meshFileMode)), caKeySource(caSealing));
+            collateralExpiry.registerMetrics(cp.meshMetrics().registry());
+            cp.meshMetrics().nodeCertificates().maxSeries(nodeCertificateSeries);
+            return cp;
         } catch (IOException e) {
             throw new UncheckedIOException("control plane failed to start: " + e.getMessage(), e);
         }

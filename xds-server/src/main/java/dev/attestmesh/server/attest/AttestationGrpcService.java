@@ -187,16 +187,19 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
     public void attest(AttestRequest request, StreamObserver<AttestResponse> out) {
         long started = System.nanoTime();
         String tee = request.getTee();
+        // Set by doAttest when admission refuses; a refusal before admission is the request's own fault.
+        Refusal[] refusal = {new Refusal(AttestationFailureReason.REQUEST, Optional.empty())};
         try {
-            AttestResponse response = doAttest(request);
+            AttestResponse response = doAttest(request, refusal);
             metrics.attestation(tee, "accepted", System.nanoTime() - started);
             metrics.certificateIssued();
             out.onNext(response);
             out.onCompleted();
         } catch (StatusRuntimeException e) {
             metrics.attestation(tee, e.getStatus().getCode().name().toLowerCase(), System.nanoTime() - started);
-            LOG.info("attestation refused for node '{}' ({}): {}", safe(request.getNodeId()), e.getStatus().getCode(),
-                    logged(e.getStatus()));
+            metrics.failure(refusal[0].reason(), refusal[0].check());
+            LOG.info("attestation refused for node '{}' ({}, {}): {}", safe(request.getNodeId()), e.getStatus().getCode(),
+                    refusal[0].label(), logged(e.getStatus()));
             out.onError(e);
         } catch (RuntimeException e) {
             if (storeFailure(e)) {
@@ -205,14 +208,24 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
                 // certificate is answered; at worst a signed certificate's log entry exists without its node
                 // record (the log is written first), and such a certificate was never delivered.
                 metrics.attestation(tee, "unavailable", System.nanoTime() - started);
+                metrics.failure(AttestationFailureReason.STORE_UNAVAILABLE, Optional.empty());
                 logStoreFailure("attestation", e);
                 out.onError(Status.UNAVAILABLE.withDescription(STORE_UNAVAILABLE).asRuntimeException());
                 return;
             }
             metrics.attestation(tee, "internal", System.nanoTime() - started);
+            metrics.failure(AttestationFailureReason.INTERNAL, Optional.empty());
             LOG.error("attestation failed internally for node '{}'", safe(request.getNodeId()), e);
             out.onError(Status.INTERNAL.withDescription("internal error while attesting; see control plane log")
                     .asRuntimeException());
+        }
+    }
+
+    /** Why an Attest was refused, in the metric's closed vocabulary. */
+    private record Refusal(AttestationFailureReason reason, Optional<dev.attestmesh.quote.VerificationCheck> check) {
+        String label() {
+            return "reason=" + reason.label() + check.map(c -> ", check=" + c.name().toLowerCase(java.util.Locale.ROOT))
+                    .orElse("");
         }
     }
 
@@ -243,7 +256,7 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
         return false;
     }
 
-    private AttestResponse doAttest(AttestRequest request) {
+    private AttestResponse doAttest(AttestRequest request, Refusal[] refusal) {
         String nodeId = request.getNodeId();
         requireNodeId(nodeId);
         TeeType tee;
@@ -284,6 +297,7 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
             // One group write of the embedded store covers the log entry and the record before the answer.
             admitted = store.writtenOnReturn(() -> admission.admit(admissionRequest));
         } catch (AdmissionRefusedException e) {
+            refusal[0] = new Refusal(AttestationFailureReason.of(e.stage()), e.check());
             throw status(e).withDescription(e.getMessage()).asRuntimeException();
         }
         IssuedCertificate cert = admitted.certificate();

@@ -14,6 +14,40 @@ public final class AttestationMetrics {
     private final Map<String, LongAdder> attestations = new ConcurrentHashMap<>();
     private final LongAdder latencyNanos = new LongAdder();
     private final LongAdder certificates = new LongAdder();
+    private final Map<AttestationFailureReason, LongAdder> failures = new java.util.EnumMap<>(AttestationFailureReason.class);
+    private final Map<dev.attestmesh.quote.VerificationCheck, LongAdder> evidenceFailures =
+            new java.util.EnumMap<>(dev.attestmesh.quote.VerificationCheck.class);
+
+    public AttestationMetrics() {
+        for (AttestationFailureReason r : AttestationFailureReason.values()) {
+            failures.put(r, new LongAdder());
+        }
+        for (dev.attestmesh.quote.VerificationCheck c : dev.attestmesh.quote.VerificationCheck.values()) {
+            evidenceFailures.put(c, new LongAdder());
+        }
+    }
+
+    /**
+     * Counts one failed attestation by its reason; an {@link AttestationFailureReason#EVIDENCE} failure also by the
+     * verification check that refused it. Both are closed enums: the maps are filled at construction and never grow.
+     */
+    public void failure(AttestationFailureReason reason, java.util.Optional<dev.attestmesh.quote.VerificationCheck> check) {
+        if (reason == AttestationFailureReason.EVIDENCE && check.isPresent()) {
+            evidenceFailures.get(check.get()).increment();
+        } else {
+            failures.get(reason).increment();
+        }
+    }
+
+    /** Failures counted under {@code reason} (for evidence failures: those without a named check). */
+    public long failures(AttestationFailureReason reason) {
+        return failures.get(reason).sum();
+    }
+
+    /** Evidence failures counted under the verification check {@code check}. */
+    public long evidenceFailures(dev.attestmesh.quote.VerificationCheck check) {
+        return evidenceFailures.get(check).sum();
+    }
 
     /**
      * Counts one attestation. {@code tee} is what the caller sent: anything but a known TEE's wire name

@@ -79,6 +79,8 @@ public final class RegistryWatchService implements AutoCloseable {
     private final ScheduledExecutorService executor;
     private final Set<WatchStream> streams = new CopyOnWriteArraySet<>();
     private final AtomicBoolean syncQueued = new AtomicBoolean();
+    /** Per configured replica identity (a bounded, operator-given set): when it last received an event. */
+    private final Map<String, Long> lastSyncNanos = new java.util.concurrent.ConcurrentHashMap<>();
     // Only touched on the executor thread:
     private RegistryState current;
     private long revision;
@@ -110,6 +112,8 @@ public final class RegistryWatchService implements AutoCloseable {
                     + "/attestmesh/replica/<name>");
         }
         this.clock = clock;
+        long started = System.nanoTime(); // a replica that never connected is as stale as the control plane is old
+        settings.replicaIdentities().forEach(id -> lastSyncNanos.put(id, started));
         this.reader = new RegistryStateReader(registry, policies, trustBundle);
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "attestmesh-registry-watch");
@@ -120,6 +124,23 @@ public final class RegistryWatchService implements AutoCloseable {
         policies.addChangeListener(this::changed);
         long hb = settings.heartbeatInterval().toMillis();
         executor.scheduleAtFixedRate(() -> syncAll(true), hb, hb, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * For every configured replica identity, how long ago it last received an event (a full state, a delta or a
+     * heartbeat), or since this control plane started when it never did. A replica connected and healthy stays below
+     * the heartbeat interval; one that stopped watching grows without bound. Keys are the configured identities only.
+     */
+    public Map<String, java.time.Duration> replicaSyncAges() {
+        long now = System.nanoTime();
+        Map<String, java.time.Duration> out = new java.util.TreeMap<>();
+        lastSyncNanos.forEach((id, at) -> out.put(id, java.time.Duration.ofNanos(now - at)));
+        return out;
+    }
+
+    /** Whether a replica with this configured identity holds an open watch now. */
+    public boolean watching(String replicaIdentity) {
+        return streams.stream().anyMatch(s -> s.spiffeId.equals(replicaIdentity) && !s.closed);
     }
 
     /** Number of replicas currently watching. */
@@ -339,6 +360,7 @@ public final class RegistryWatchService implements AutoCloseable {
             sentState = state;
             sentRevision = revision;
             lastSentNanos = System.nanoTime();
+            lastSyncNanos.computeIfPresent(spiffeId, (id, before) -> lastSentNanos);
         }
 
         private RegistryEvent full(RegistryState state) {

@@ -113,6 +113,12 @@ public final class XdsSyncTracker implements DiscoveryServerCallbacks {
         return s == null ? SyncState.NOT_SENT : s.state();
     }
 
+    /** How many nodes have at least one type in {@code state} (NACKED: proxies rejecting their configuration). */
+    public long nodesIn(SyncState state) {
+        return status.entrySet().stream().filter(e -> e.getValue().state() == state)
+                .map(e -> e.getKey().nodeId()).distinct().count();
+    }
+
     /** Drops everything known about a node (after it is removed from the registry). */
     public void forget(String nodeId) {
         status.keySet().removeIf(k -> k.nodeId().equals(nodeId));
