@@ -2,6 +2,7 @@ package dev.attestmesh.cli;
 
 import dev.attestmesh.authz.AuthzDecider;
 import dev.attestmesh.authz.standalone.StandaloneAuthzServer;
+import dev.attestmesh.server.admin.metrics.ReplicaMetricsEndpoint;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
@@ -79,11 +80,26 @@ final class AuthzCommand implements Callable<Integer> {
             + "evidence proves nothing. Never in production.")
     boolean devMode;
 
+    @Option(names = "--metrics-port", description = "Serve Prometheus metrics (GET /metrics, plain HTTP) on this port: "
+            + "Check decisions and latency, registry view age, JVM. Off by default; 0 picks a free port.")
+    Integer metricsPort;
+
+    @Option(names = "--metrics-bind", defaultValue = "127.0.0.1",
+            description = "Address for --metrics-port (default ${DEFAULT-VALUE}).")
+    String metricsBind;
+
+    @Option(names = "--log-format", paramLabel = "text|json", description = "Log line format: text (default) or "
+            + "json (one JSON object per line); both carry an ISO-8601 date and time with offset on every line.")
+    String logFormat;
+
     @Option(names = "--replica-id", description = "Name of this replica in the control plane's log (default: the host name).")
     String replicaId;
 
     @Override
     public Integer call() throws Exception {
+        if (logFormat != null) {
+            LogFormat.parse(logFormat).apply(); // first: every later line in the chosen format
+        }
         if (!clientAuth.equals("require") && !clientAuth.equals("optional")) {
             throw new IllegalArgumentException("--client-auth must be require or optional, not '" + clientAuth + "'");
         }
@@ -94,15 +110,21 @@ final class AuthzCommand implements Callable<Integer> {
         String id = replicaId != null ? replicaId : java.net.InetAddress.getLocalHost().getHostName();
         Optional<StandaloneAuthzServer.ServingIdentity> serving = serveCert == null ? Optional.empty()
                 : Optional.of(new StandaloneAuthzServer.ServingIdentity(serveCert, serveKey));
+        ReplicaMetricsEndpoint metrics = new ReplicaMetricsEndpoint();
         StandaloneAuthzServer server = StandaloneAuthzServer.start(new StandaloneAuthzServer.Settings(controlPlane,
                 caBundle, cert, key, serving, bind, port, plaintext, clientAuth.equals("require"),
                 parseDuration(maxStaleness), id, AuthzDecider.Settings.DEFAULT_CACHE_SIZE,
-                Set.copyOf(clientIdentities), devMode));
+                Set.copyOf(clientIdentities), devMode), List.of(metrics.checkInterceptor()));
         System.out.println("attestmesh authz: serving Check on " + bind + ":" + server.port()
                 + (plaintext ? " (plaintext)" : " (TLS)") + ", watching " + controlPlane);
         try {
+            if (metricsPort != null) {
+                int served = metrics.start(server, metricsBind, metricsPort);
+                System.out.println("attestmesh authz: metrics on http://" + metricsBind + ":" + served + "/metrics");
+            }
             shutdown.awaitStop();
         } finally {
+            metrics.close();
             server.close(); // stop accepting Check, let running ones finish, then drop the registry watch
         }
         System.out.println("attestmesh authz: stopped after " + shutdown.cause());

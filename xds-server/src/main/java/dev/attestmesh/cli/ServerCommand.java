@@ -155,6 +155,10 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--log-checkpoint-interval", description = "Sign an issuance log checkpoint this often when the "
             + "log grew (default 5m; 0s: on demand only).")
     String logCheckpointInterval;
+    @Option(names = "--log-format", paramLabel = "text|json", description = "Log line format: text (default) or "
+            + "json (one JSON object per line); both carry an ISO-8601 date and time with offset on every line.")
+    String logFormat;
+
     @Option(names = "--shutdown-grace", defaultValue = "5s", description = "On SIGTERM, how long in-flight "
             + "attestations and Check calls may take to finish: 500ms, 5s, PT5S; at most 60s (default ${DEFAULT-VALUE}). "
             + "The process exits within this plus " + STOP_OVERHEAD_SECONDS + " s.")
@@ -167,6 +171,9 @@ final class ServerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        if (logFormat != null) {
+            LogFormat.parse(logFormat).apply(); // first: every later line in the chosen format
+        }
         Duration grace = grace();
         ProcessShutdown shutdown = ProcessShutdown.install("server", grace.plusSeconds(STOP_OVERHEAD_SECONDS));
         ApplicationContext ctx = ApplicationContext.builder().properties(properties()).banner(false).start();

@@ -128,7 +128,7 @@ public final class StandaloneAuthzServer implements AutoCloseable {
     private final AuthzDecider decider;
     private final Server server;
 
-    private StandaloneAuthzServer(Settings s) throws IOException {
+    private StandaloneAuthzServer(Settings s, List<io.grpc.ServerInterceptor> checkInterceptors) throws IOException {
         List<Path> files = new ArrayList<>(List.of(s.caBundle(), s.certChain(), s.key()));
         s.serving().ifPresent(v -> files.addAll(List.of(v.certChain(), v.key())));
         for (Path p : files) {
@@ -188,7 +188,8 @@ public final class StandaloneAuthzServer implements AutoCloseable {
             this.server = NettyServerBuilder.forAddress(new InetSocketAddress(bindAddress, s.port()), serverCreds)
                     .maxInboundMessageSize(MAX_INBOUND_BYTES)
                     .addTransportFilter(callers.transportFilter())
-                    .addService(new AttestationAuthzService(decider).bind(callers))
+                    .addService(io.grpc.ServerInterceptors.intercept(new AttestationAuthzService(decider).bind(callers),
+                            checkInterceptors))
                     .build()
                     .start();
             ok = true;
@@ -210,7 +211,16 @@ public final class StandaloneAuthzServer implements AutoCloseable {
 
     /** Starts the replica; it denies every Check until the first snapshot arrives. */
     public static StandaloneAuthzServer start(Settings settings) throws IOException {
-        return new StandaloneAuthzServer(settings);
+        return new StandaloneAuthzServer(settings, List.of());
+    }
+
+    /**
+     * Starts the replica with interceptors around its Authorization service (metrics: they observe Checks and must
+     * not change them).
+     */
+    public static StandaloneAuthzServer start(Settings settings, List<io.grpc.ServerInterceptor> checkInterceptors)
+            throws IOException {
+        return new StandaloneAuthzServer(settings, List.copyOf(checkInterceptors));
     }
 
     public int port() {

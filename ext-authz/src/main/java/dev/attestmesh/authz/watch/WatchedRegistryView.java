@@ -156,6 +156,11 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
     }
 
     @Override
+    /** How long since the last registry event (state, delta or heartbeat) arrived, or since start if none did. */
+    public Duration sinceLastEvent() {
+        return Duration.ofNanos(System.nanoTime() - lastEventNanos);
+    }
+
     public Optional<String> unavailableReason() {
         State s = state;
         if (s == null) {
