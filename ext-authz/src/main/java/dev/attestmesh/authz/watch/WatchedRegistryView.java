@@ -155,12 +155,12 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
         return s == null ? OptionalLong.empty() : OptionalLong.of(s.revision());
     }
 
-    @Override
     /** How long since the last registry event (state, delta or heartbeat) arrived, or since start if none did. */
     public Duration sinceLastEvent() {
         return Duration.ofNanos(System.nanoTime() - lastEventNanos);
     }
 
+    @Override
     public Optional<String> unavailableReason() {
         State s = state;
         if (s == null) {
