@@ -82,8 +82,16 @@ public final class XdsSyncTracker implements DiscoveryServerCallbacks {
         if (node.isEmpty()) {
             return;
         }
-        status.put(new Key(node, response.getTypeUrl()), new TypeStatus(SyncState.STALE, response.getVersionInfo(),
-                response.getNonce(), "", Optional.empty(), clock.instant(), Instant.EPOCH));
+        Instant now = clock.instant();
+        // A NACK carries the last accepted version, which the cache answers by sending the rejected version again:
+        // that resend does not make the proxy any less NACKed, so it stays NACKED (with the new nonce) until a
+        // different version is sent or the proxy ACKs.
+        status.compute(new Key(node, response.getTypeUrl()), (k, prev) -> prev != null
+                && prev.state() == SyncState.NACKED && prev.sentVersion().equals(response.getVersionInfo())
+                ? new TypeStatus(SyncState.NACKED, prev.sentVersion(), response.getNonce(), prev.ackedVersion(),
+                        prev.nackDetail(), now, prev.answeredAt())
+                : new TypeStatus(SyncState.STALE, response.getVersionInfo(), response.getNonce(), "", Optional.empty(),
+                        now, Instant.EPOCH));
     }
 
     @Override

@@ -24,6 +24,8 @@ public final class OpenAdsStream implements AutoCloseable {
     private final ManagedChannel channel;
     private final LinkedBlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
     private final CompletableFuture<Status> ended = new CompletableFuture<>();
+    private StreamObserver<DiscoveryRequest> requests;
+    private String nodeId;
 
     private OpenAdsStream(ManagedChannel channel) {
         this.channel = channel;
@@ -49,6 +51,8 @@ public final class OpenAdsStream implements AutoCloseable {
                         s.ended.complete(Status.OK);
                     }
                 });
+        s.requests = requests;
+        s.nodeId = creds.claims().getNodeId();
         requests.onNext(DiscoveryRequest.newBuilder()
                 .setNode(Node.newBuilder().setId(creds.claims().getNodeId()).setCluster("lifecycle"))
                 .setTypeUrl("type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret")
@@ -64,6 +68,20 @@ public final class OpenAdsStream implements AutoCloseable {
                     + (ended.isDone() ? "; the stream ended with " + ended.join() : ""));
         }
         return r;
+    }
+
+    /** Answers {@code r} as Envoy does: an ACK, or a NACK carrying {@code error} when present. */
+    public void answer(DiscoveryResponse r, Optional<String> error) {
+        DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder().setNode(Node.newBuilder().setId(nodeId))
+                .setTypeUrl(r.getTypeUrl()).setResponseNonce(r.getNonce()).addResourceNames("default");
+        if (error.isPresent()) {
+            b.setErrorDetail(com.google.rpc.Status.newBuilder().setCode(3).setMessage(error.get()));
+        } else {
+            b.setVersionInfo(r.getVersionInfo());
+        }
+        synchronized (this) {
+            requests.onNext(b.build());
+        }
     }
 
     /** The status the server ended the stream with, if it has. */

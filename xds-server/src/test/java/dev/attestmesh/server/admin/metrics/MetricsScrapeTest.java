@@ -20,6 +20,9 @@ import dev.attestmesh.quote.sim.SimulatedTee;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.attest.AttestationFailureReason;
 import dev.attestmesh.server.demo.DemoAuthzClient;
+import dev.attestmesh.server.testing.OpenAdsStream;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import java.time.Duration;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.micronaut.context.ApplicationContext;
@@ -194,7 +197,26 @@ class MetricsScrapeTest {
         // Nothing cached yet (simulated TEE only): NaN per kind, one series per kind.
         assertEquals(Set.copyOf(CollateralExpiryMetrics.KINDS), t.samples("attestmesh_collateral_next_update_seconds")
                 .stream().map(s -> s.labels().get("kind")).collect(Collectors.toSet()));
-        assertEquals(0.0, t.value("attestmesh_xds_nacked_proxies", Map.of()));
+    }
+
+    @Test
+    void aProxyThatNacksIsCountedEvenWhenTheRejectedVersionIsResent() throws Exception {
+        try (OpenAdsStream ads = OpenAdsStream.open("127.0.0.1:" + cp.grpcPort(), web1Creds,
+                web1.clientIdentity().orElseThrow())) {
+            DiscoveryResponse first = ads.awaitFirstResponse(Duration.ofSeconds(10));
+            ads.answer(first, Optional.of("rejected: " + HOSTILE));
+            awaitGauge("attestmesh_xds_nacked_proxies", 1.0);
+            assertFalse(scrapeText().contains("evil"), "the NACK detail is not a label");
+        }
+    }
+
+    void awaitGauge(String name, double expected) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        double v;
+        while ((v = scrape().value(name, Map.of())) != expected) {
+            assertTrue(System.nanoTime() < deadline, name + " is " + v + ", expected " + expected);
+            Thread.sleep(50);
+        }
     }
 
     @Test
