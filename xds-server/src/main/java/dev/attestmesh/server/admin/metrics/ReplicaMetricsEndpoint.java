@@ -51,8 +51,13 @@ public final class ReplicaMetricsEndpoint implements AutoCloseable {
 
     /** Exports the age of {@code server}'s registry view, then serves {@code /metrics} on {@code bind:port}. */
     public int start(StandaloneAuthzServer server, String bind, int port) throws IOException {
-        Gauge.builder("attestmesh.authz.registry.age", server,
-                        s -> s.view().sinceLastEvent().toMillis() / 1000.0).baseUnit("seconds")
+        return start(() -> server.view().sinceLastEvent(), bind, port);
+    }
+
+    /** Exports {@code registryAge}, then serves {@code /metrics} on {@code bind:port}; returns the port. */
+    public int start(java.util.function.Supplier<java.time.Duration> registryAge, String bind, int port)
+            throws IOException {
+        Gauge.builder("attestmesh.authz.registry.age", registryAge, a -> a.get().toMillis() / 1000.0).baseUnit("seconds")
                 .description("Seconds since this replica last received a registry event from the control plane")
                 .register(registry);
         http = HttpServer.create(new InetSocketAddress(InetAddress.getByName(bind), port), 16);
