@@ -58,7 +58,7 @@ public record DryRunResult(boolean dryRun, List<ObjectChange> changes, List<Affe
                     e.policiesLost(), e.policiesGained(), e.reason());
         }
 
-        static AffectedNode simple(String nodeId, String effect, String detail) {
+        public static AffectedNode simple(String nodeId, String effect, String detail) {
             return new AffectedNode(nodeId, effect, List.of(), List.of(), detail);
         }
     }

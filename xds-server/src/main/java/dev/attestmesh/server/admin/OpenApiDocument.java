@@ -77,7 +77,11 @@ public final class OpenApiDocument {
                 Map.of("bearer", Map.of("type", "http", "scheme", "bearer"))));
         try {
             return YAMLMapper.builder(YAMLFactory.builder().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-                    .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES).build()).build().writeValueAsString(doc);
+                    .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES).build())
+                    // Map.of iterates in a per-JVM order: sort every map's keys, so the document is byte-stable
+                    // (it is committed as docs/openapi.yaml and compared in a test)
+                    .enable(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+                    .build().writeValueAsString(doc);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("OpenAPI document does not serialise: " + e.getMessage(), e);
         }
@@ -96,7 +100,8 @@ public final class OpenApiDocument {
                     && !m.hasAnnotation(Body.class) && !HttpRequest.class.isAssignableFrom(a.getType())) {
                 params.add(Map.of("name", a.getName(), "in", "path", "required", true, "schema", schema(a.getType(), a.getType())));
             } else if (m.hasAnnotation(QueryValue.class)) {
-                params.add(Map.of("name", a.getName(), "in", "query", "required", !m.hasAnnotation(Nullable.class),
+                params.add(Map.of("name", a.getName(), "in", "query", "required", !a.isNullable()
+                        && !m.hasAnnotation(Nullable.class) && !m.hasStereotype(Nullable.class),
                         "schema", schema(a.getType(), a.getType())));
             } else if (m.hasAnnotation(Body.class)) {
                 List<MediaType> consumes = r.getConsumes();
