@@ -96,7 +96,12 @@ final class AdminApiClient {
         List<String> lines = new ArrayList<>();
         String error = body.path("error").isTextual() ? body.path("error").asText()
                 : body.path("message").isTextual() ? body.path("message").asText() : raw;
-        lines.add(req.method() + " " + req.uri().getPath() + " answered " + status + ": " + error);
+        String hint = switch (status) {
+            case 401 -> " (give a valid token with --token or ATTESTMESH_ADMIN_TOKEN)";
+            case 403 -> " (the token's role may not do this)";
+            default -> "";
+        };
+        lines.add(req.method() + " " + req.uri().getPath() + " answered " + status + hint + ": " + error);
         body.path("problems").forEach(p -> lines.add("  - " + p.asText()));
         return String.join("\n", lines);
     }

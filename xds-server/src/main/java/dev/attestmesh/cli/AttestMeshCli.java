@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         description = "AttestMesh: admit only attested TEEs (SGX, TDX, SEV-SNP) into an Envoy mesh.",
         subcommands = {ServerCommand.class, AuthzCommand.class, EvidenceCommand.class, MeshCommand.class,
                 NodesCommand.class, VerifyCommand.class,
-                PoliciesCommand.class, RegistrationsCommand.class, RevokeCommand.class, SecretsCommand.class, SealCommand.class, UnsealCommand.class, LogCommand.class, CaCommand.class, BootstrapCommand.class,
+                PoliciesCommand.class, RegistrationsCommand.class, RevokeCommand.class, SecretsCommand.class, SealCommand.class, UnsealCommand.class, LogCommand.class, CaCommand.class, BootstrapCommand.class, CompletionCommand.class,
                 CommandLine.HelpCommand.class})
 public final class AttestMeshCli implements Runnable {
     @CommandLine.Spec

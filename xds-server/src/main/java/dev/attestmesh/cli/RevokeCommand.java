@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code attestmesh revoke --node ID | --measurement HEX | --policy ID | --tcb-status S | --advisory ID | --registration ID | --platform ID
- * [--reason TEXT]}; also {@code --list} and {@code --lift RULE_ID}.
+ * [--reason TEXT] [--dry-run]}; also {@code --list [-o json|yaml]} and {@code --lift RULE_ID [--dry-run]}.
  */
 @Command(name = "revoke", mixinStandardHelpOptions = true,
         description = "Add a revocation rule (matching nodes are revoked at once and refused at attestation), "
@@ -52,6 +52,13 @@ final class RevokeCommand implements Callable<Integer> {
     @Option(names = "--reason", description = "Why (shown in denials and refusals).")
     String reason;
 
+    @Option(names = "--dry-run", description = "Validate the rule (or the lift) on the control plane and list the nodes "
+            + "it would revoke (or lift); store nothing.")
+    boolean dryRun;
+
+    @Mixin
+    OutputOptions output;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -59,16 +66,24 @@ final class RevokeCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         AdminApiClient api = admin.client();
+        String dry = dryRun ? "?dryRun=true" : "";
         if (target.list) {
-            out.printf("%-36s %-12s %-40s %s%n", "RULE", "KIND", "VALUE", "REASON");
-            for (JsonNode r : api.get("/api/v1/revocations")) {
-                out.printf("%-36s %-12s %-40s %s%n", r.path("id").asText(), r.path("kind").asText(),
-                        r.path("value").asText(), r.path("reason").asText());
-            }
+            JsonNode list = api.get("/api/v1/revocations");
+            output.print(out, list, o -> {
+                o.printf("%-36s %-12s %-40s %s%n", "RULE", "KIND", "VALUE", "REASON");
+                for (JsonNode r : list) {
+                    o.printf("%-36s %-12s %-40s %s%n", r.path("id").asText(), r.path("kind").asText(),
+                            r.path("value").asText(), r.path("reason").asText());
+                }
+            });
             return 0;
         }
         if (target.lift != null) {
-            JsonNode removed = api.delete("/api/v1/revocations/" + PoliciesCommand.encode(target.lift));
+            JsonNode removed = api.delete("/api/v1/revocations/" + PoliciesCommand.encode(target.lift) + dry);
+            if (dryRun || output.structured()) {
+                output.print(out, removed, o -> DryRunPrinter.print(o, removed, false));
+                return 0;
+            }
             out.printf("lifted rule %s; nodes that may attest again: %s%n", target.lift, names(removed.path("liftedNodes")));
             return 0;
         }
@@ -81,7 +96,11 @@ final class RevokeCommand implements Callable<Integer> {
                 : target.platform != null ? new String[] {"platform", target.platform}
                 : new String[] {"advisory", target.advisory};
         body.put("kind", kv[0]).put("value", kv[1]).put("reason", reason == null ? "" : reason);
-        JsonNode added = api.post("/api/v1/revocations", "application/json", body.toString());
+        JsonNode added = api.post("/api/v1/revocations" + dry, "application/json", body.toString());
+        if (dryRun || output.structured()) {
+            output.print(out, added, o -> DryRunPrinter.print(o, added, false));
+            return 0;
+        }
         out.printf("rule %s (%s %s) added; revoked nodes: %s%n", added.path("rule").path("id").asText(), kv[0],
                 added.path("rule").path("value").asText(), names(added.path("revokedNodes")));
         return 0;

@@ -85,14 +85,19 @@ final class SecretsCommand implements Runnable {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
+        @Mixin
+        OutputOptions output;
+
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
-            out.printf("%-24s %-8s %s%n", "NAME", "VERSION", "RELEASED TO");
-            for (JsonNode s : admin.client().get("/api/v1/secrets")) {
-                out.printf("%-24s v%-7d %s%n", s.path("name").asText(), s.path("currentVersion").asLong(),
-                        s.path("effectiveRule"));
-            }
+            JsonNode list = admin.client().get("/api/v1/secrets");
+            output.print(spec.commandLine().getOut(), list, out -> {
+                out.printf("%-24s %-8s %s%n", "NAME", "VERSION", "RELEASED TO");
+                for (JsonNode s : list) {
+                    out.printf("%-24s v%-7d %s%n", s.path("name").asText(), s.path("currentVersion").asLong(),
+                            s.path("effectiveRule"));
+                }
+            });
             return 0;
         }
     }
@@ -107,10 +112,14 @@ final class SecretsCommand implements Runnable {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
+        @Mixin
+        OutputOptions output;
+
         @Override
         public Integer call() throws IOException {
             JsonNode m = admin.client().get("/api/v1/secrets/" + PoliciesCommand.encode(name));
-            spec.commandLine().getOut().println(AdminApiClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m));
+            // the table of one secret is its JSON: rules, imports and versions nest
+            output.print(spec.commandLine().getOut(), m, out -> out.println(OutputOptions.json(m)));
             return 0;
         }
     }

@@ -316,6 +316,163 @@ class AdminCommandsTest {
         assertFalse(Files.exists(dir.resolve("issued").resolve("x").resolve("key.pem")), "no key left behind on refusal");
     }
 
+    static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    static final com.fasterxml.jackson.dataformat.yaml.YAMLMapper YAML = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper();
+
+    @Test
+    void readCommandsPrintJsonAndYamlThatParseBackToTheApiAnswer() throws Exception {
+        for (String[] command : List.of(new String[] {"nodes"}, new String[] {"nodes", "cli-node"},
+                new String[] {"policies"}, new String[] {"policies", "get", "default"}, new String[] {"registrations"},
+                new String[] {"revoke", "--list"}, new String[] {"mesh", "get"}, new String[] {"secrets", "list"})) {
+            Run json = cli(concat(command, "-o", "json"));
+            assertEquals(0, json.exit(), String.join(" ", command) + ": " + json.err());
+            Run yaml = cli(concat(command, "-o", "yaml"));
+            assertEquals(0, yaml.exit(), String.join(" ", command) + ": " + yaml.err());
+            var fromJson = JSON.readTree(json.out());
+            assertEquals(fromJson, YAML.readTree(yaml.out()), String.join(" ", command));
+            Run again = cli(concat(command, "-o", "json"));
+            if (!command[0].equals("nodes")) { // node xDS state may move between runs
+                assertEquals(json.out(), again.out(), "stable output: " + String.join(" ", command));
+            }
+        }
+        var nodes = JSON.readTree(cli("nodes", "-o", "json").out());
+        assertTrue(nodes.isArray(), nodes.toString());
+        boolean found = false;
+        for (var n : nodes) {
+            found |= n.path("nodeId").asText().equals("cli-node") && n.path("state").asText().equals("ATTESTED");
+        }
+        assertTrue(found, nodes.toString());
+        var policy = YAML.readTree(cli("policies", "get", "default", "-o", "yaml").out());
+        assertEquals("default", policy.path("id").asText(), policy.toString());
+        assertTrue(policy.path("document").asText().contains(GOOD), policy.toString());
+        Run bad = cli("nodes", "-o", "xml");
+        assertEquals(2, bad.exit(), bad.out());
+        assertTrue(bad.err().contains("table") && bad.err().contains("json") && bad.err().contains("yaml"), bad.err());
+    }
+
+    static String[] concat(String[] a, String... b) {
+        List<String> all = new ArrayList<>(List.of(a));
+        all.addAll(List.of(b));
+        return all.toArray(String[]::new);
+    }
+
+    @Test
+    void nodesFiltersAreSentAsQueryParametersAndBadOnesRefusedBeforeAnyRequest() {
+        Run r = cli("nodes", "--state", "ATTESTED", "--tee", "sim", "--policy", "default", "--registration", "nodes",
+                "--expiring-before", "2099-01-01T00:00:00Z", "--limit", "50", "--offset", "0", "-o", "json");
+        assertEquals(0, r.exit(), r.err()); // the list endpoint may or may not filter yet; it must accept them
+        assertTrue(r.out().contains("cli-node"), r.out());
+        assertEquals(2, cli("nodes", "--limit", "0").exit());
+        assertEquals(2, cli("nodes", "--offset", "-1").exit());
+        assertEquals(2, cli("nodes", "--expiring-before", "tomorrow").exit());
+    }
+
+    @Test
+    void nodesWatchPrintsTheListAgainWhenANodeAttestsAndStopsWithinItsBound() throws Exception {
+        java.io.StringWriter out = new java.io.StringWriter();
+        picocli.CommandLine cl = AttestMeshCli.commandLine();
+        cl.setOut(new java.io.PrintWriter(out, true));
+        cl.setErr(new java.io.PrintWriter(new java.io.StringWriter(), true));
+        int[] exit = {-1};
+        Thread watch = Thread.ofVirtual().start(() -> exit[0] = cl.execute("nodes", "--watch", "--interval", "PT0.2S",
+                "--watch-count", "2", "--admin", adminUrl, "--token", TOKEN));
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+        while (!out.toString().contains("cli-node") && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        agent("cli-watched").attestOnce();
+        watch.join(java.time.Duration.ofSeconds(20));
+        assertFalse(watch.isAlive(), "watch ended after two lists");
+        assertEquals(0, exit[0]);
+        String text = out.toString();
+        assertEquals(2, text.lines().filter(l -> l.startsWith("NODE ")).count(), text);
+        String second = text.substring(text.lastIndexOf("NODE "));
+        assertTrue(second.contains("cli-watched") && !text.substring(0, text.lastIndexOf("NODE ")).contains("cli-watched"),
+                text);
+        assertEquals(2, cli("nodes", "--watch", "--interval", "PT0.01S").exit(), "interval below the bound refused");
+    }
+
+    @Test
+    void policyDryRunAndDiffShowTheEffectAndChangeNothing() throws Exception {
+        Path file = dir.resolve("tightened.yaml");
+        Files.writeString(file, policy("default", "b2".repeat(48)));
+        long version = cp.policies().version("default").orElseThrow();
+        Run dry = cli("policies", "apply", file.toString(), "--dry-run");
+        assertEquals(0, dry.exit(), dry.err());
+        assertTrue(dry.out().contains("default: updated"), dry.out());
+        assertTrue(dry.out().contains("node cli-node would be withdrawn"), dry.out());
+        assertTrue(dry.out().contains("dry run: nothing was changed"), dry.out());
+        Run diff = cli("policies", "diff", file.toString());
+        assertEquals(0, diff.exit(), diff.err());
+        assertTrue(diff.out().contains("--- live/default") && diff.out().contains("+++ proposed/default"), diff.out());
+        assertTrue(diff.out().contains("-      - \"" + GOOD + "\"") || diff.out().contains("-      - " + GOOD)
+                || diff.out().lines().anyMatch(l -> l.startsWith("-") && l.contains(GOOD)), diff.out());
+        assertTrue(diff.out().lines().anyMatch(l -> l.startsWith("+") && l.contains("b2b2")), diff.out());
+        var json = JSON.readTree(cli("policies", "diff", file.toString(), "-o", "json").out());
+        assertTrue(json.path("dryRun").asBoolean(), json.toString());
+        assertEquals(version, cp.policies().version("default").orElseThrow(), "nothing stored");
+        assertEquals(NodeState.ATTESTED, cp.registry().entry("cli-node").orElseThrow().state());
+        Run del = cli("policies", "delete", "default", "--dry-run");
+        assertEquals(0, del.exit(), del.err());
+        assertTrue(del.out().contains("default: deleted") && del.out().contains("cli-node"), del.out());
+        assertTrue(cp.policies().get("default").isPresent());
+    }
+
+    @Test
+    void registrationsMeshAndRevocationDryRuns() throws Exception {
+        Run reg = cli("registrations", "delete", "nodes", "--dry-run");
+        assertEquals(0, reg.exit(), reg.err());
+        assertTrue(reg.out().contains("node cli-node would be withdrawn"), reg.out());
+        assertTrue(cp.registrations().get("nodes").isPresent());
+
+        Path mesh = dir.resolve("mesh-proposed.yaml");
+        Files.writeString(mesh, """
+                services:
+                  - name: web
+                    members: {nodes: [cli-node]}
+                    ingress:
+                      - {port: 8443, appPort: 8080, policies: [default]}
+                """);
+        long meshVersion = cp.mesh().current().version();
+        Run meshDiff = cli("mesh", "diff", mesh.toString());
+        assertEquals(0, meshDiff.exit(), meshDiff.err());
+        assertTrue(meshDiff.out().contains("+++ proposed/mesh") && meshDiff.out().contains("+  - name: web"), meshDiff.out());
+        assertTrue(meshDiff.out().contains("service web: created"), meshDiff.out());
+        assertTrue(meshDiff.out().contains("node cli-node would be reconfigured"), meshDiff.out());
+        Run meshDry = cli("mesh", "apply", mesh.toString(), "--dry-run");
+        assertEquals(0, meshDry.exit(), meshDry.err());
+        assertEquals(meshVersion, cp.mesh().current().version(), "mesh not applied");
+
+        Run rev = cli("revoke", "--measurement", GOOD, "--reason", "what if", "--dry-run");
+        assertEquals(0, rev.exit(), rev.err());
+        assertTrue(rev.out().contains("node cli-node would be revoked"), rev.out());
+        assertTrue(cp.revocations().all().stream().noneMatch(r -> r.value().equals(GOOD)), "no rule stored");
+        assertEquals(NodeState.ATTESTED, cp.registry().entry("cli-node").orElseThrow().state());
+        Run badRev = cli("revoke", "--node", "not a node id", "--dry-run");
+        assertEquals(1, badRev.exit());
+        assertTrue(badRev.err().contains("400"), badRev.err());
+    }
+
+    @Test
+    void completionPrintsABashScriptThatBashAccepts() throws Exception {
+        Run r = raw("completion", "bash");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("complete -F") && r.out().contains("nodes") && r.out().contains("--dry-run")
+                && r.out().contains("completion"), r.out().length() + " chars");
+        assertEquals(2, raw("completion", "fish").exit());
+        Path bash = Path.of("/bin/bash");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(bash), "no /bin/bash to load the script");
+        Path script = Files.writeString(dir.resolve("attestmesh-completion.bash"), r.out());
+        // bash loads the script and completes "attestmesh no" to "nodes" (a real bash process, bounded in time)
+        Process p = new ProcessBuilder(bash.toString(), "-c", "source " + script + " && COMP_WORDS=(attestmesh no) "
+                + "&& COMP_CWORD=1 && COMP_LINE='attestmesh no' && COMP_POINT=13 && _complete_attestmesh attestmesh no "
+                + "attestmesh && printf '%s\\n' \"${COMPREPLY[@]}\"").redirectErrorStream(true).start();
+        assertTrue(p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS), "bash finished");
+        String completed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), completed);
+        assertTrue(completed.lines().anyMatch(l -> l.strip().equals("nodes")), completed);
+    }
+
     @Test
     void wrongTokenFailsWithTheApiAnswer() {
         Run r = raw("nodes", "--admin", adminUrl, "--token", "amt_wrong");

@@ -44,6 +44,9 @@ public class AttestationStatementController {
 
     @Post(consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
     @RequiresRole(AdminRole.VIEWER)
+    @ApiAnswer(status = 200, body = Statement.class, description = "the control plane's attestation statement")
+    @ApiAnswer(status = 400, description = "bad nonce")
+    @ApiAnswer(status = 503, description = "no TEE to attest with")
     public HttpResponse<?> attest(@Body StatementRequest body) {
         byte[] nonce;
         try {

@@ -84,6 +84,9 @@ public class CaController {
 
     @Post(uri = "/client-certificates", consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
     @RequiresRole(AdminRole.ADMIN)
+    @ApiAnswer(status = 200, body = ClientCertificate.class, description = "the issued certificate")
+    @ApiAnswer(status = 400, description = "the request is invalid")
+    @ApiAnswer(status = 500, description = "issuance failed")
     public HttpResponse<?> issueClientCertificate(@Nullable @Body ClientCertificateRequest body) {
         if (body == null) {
             return HttpResponse.badRequest(ApiError.of("send {\"kind\": \"admin\"|\"replica\", \"name\": ..., "
@@ -145,6 +148,9 @@ public class CaController {
 
     @Post(uri = "/rotate-intermediate", consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
     @RequiresRole(AdminRole.ADMIN)
+    @ApiAnswer(status = 200, body = Rotated.class, description = "the new issuing intermediate")
+    @ApiAnswer(status = 400, description = "bad overlap")
+    @ApiAnswer(status = 500, description = "rotation failed, nothing rotated")
     public HttpResponse<?> rotateIntermediate(@Nullable @Body RotateRequest body) {
         Duration overlap;
         try {

@@ -73,6 +73,8 @@ public class IssuanceLogCheckpointController {
 
     /** Checkpoints from id {@code from} (default 1), at most {@code limit} (default 100, at most 1000). */
     @Get(produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = Page.class, description = "one page of checkpoints")
+    @ApiAnswer(status = 400, description = "from or limit out of range")
     public HttpResponse<?> list(@Nullable @QueryValue Long from, @Nullable @QueryValue Integer limit) {
         long start = from == null ? 1 : from;
         int n = limit == null ? 100 : limit;
@@ -87,6 +89,8 @@ public class IssuanceLogCheckpointController {
 
     /** The latest checkpoint; 404 before the first one is signed. */
     @Get(uri = "/latest", produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = CheckpointView.class, description = "the latest signed checkpoint")
+    @ApiAnswer(status = 404, description = "none signed yet")
     public HttpResponse<?> latest() {
         Optional<StoredCheckpoint> latest = checkpoints.latest();
         if (latest.isEmpty()) {
@@ -114,6 +118,8 @@ public class IssuanceLogCheckpointController {
      */
     @Post(produces = MediaType.APPLICATION_JSON)
     @RequiresRole(AdminRole.OPERATOR)
+    @ApiAnswer(status = 201, body = CheckpointView.class, description = "the new checkpoint")
+    @ApiAnswer(status = 409, description = "checkpoint refused")
     public HttpResponse<?> create() {
         try {
             return HttpResponse.created(view(checkpoints.checkpointNow()));

@@ -52,6 +52,8 @@ public class IssuanceLogController {
 
     /** Entries from sequence {@code from} (default 1), at most {@code limit} (default 100, at most 1000). */
     @Get(produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = Page.class, description = "one page of entries")
+    @ApiAnswer(status = 400, description = "from or limit out of range")
     public HttpResponse<?> list(@Nullable @QueryValue Long from, @Nullable @QueryValue Integer limit) {
         long start = from == null ? 1 : from;
         int n = limit == null ? 100 : limit;

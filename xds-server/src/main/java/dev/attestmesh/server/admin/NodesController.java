@@ -54,6 +54,8 @@ public class NodesController {
 
     /** One node with its claims, certificate chain and latest appraisal. */
     @Get(uri = "/{id}", produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = NodeViews.NodeDetail.class, description = "the node")
+    @ApiAnswer(status = 404, description = "no node has this id")
     public HttpResponse<?> get(@PathVariable String id) {
         return cp.registry().entry(id).<HttpResponse<?>>map(e -> HttpResponse.ok(NodeViews.detail(e, cp.policies(),
                 cp.xdsSync()))).orElseGet(() -> notFound(id));
@@ -61,6 +63,8 @@ public class NodesController {
 
     /** The node's current xDS snapshot as JSON, secret material redacted. */
     @Get(uri = "/{id}/config-dump", produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = Object.class, description = "the node's xDS snapshot as JSON, secrets redacted")
+    @ApiAnswer(status = 404, description = "no such node, or no snapshot")
     public HttpResponse<?> configDump(@PathVariable String id) {
         if (cp.registry().entry(id).isEmpty()) {
             return notFound(id);
@@ -90,6 +94,11 @@ public class NodesController {
      */
     @Post(uri = "/{id}/release", consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
     @RequiresRole(AdminRole.OPERATOR)
+    @ApiAnswer(status = 200, body = NodeViews.NodeDetail.class, description = "the released node")
+    @ApiAnswer(status = 400, description = "bad reason")
+    @ApiAnswer(status = 404, description = "no node has this id")
+    @ApiAnswer(status = 409, description = "the node is revoked")
+    @ApiAnswer(status = 500, description = "released, but the issuance log entry failed")
     public HttpResponse<?> release(@PathVariable String id, @Nullable @Body ReleaseRequest body, HttpRequest<?> request) {
         String reason = body == null || body.reason() == null ? "" : body.reason().strip();
         Optional<String> problem = UntrustedText.lineProblem("reason", reason, MAX_REASON_CHARS);

@@ -33,8 +33,12 @@ import java.util.TreeMap;
  * always matches the code: one operation per route (method, path template, path and query parameters,
  * JSON request body), schemas from the request and response records' components, the bearer security
  * scheme, and each operation's required role as {@code x-attestmesh-role} (from {@link RequiresRole} or
- * the GET/other default). Routes whose handler returns {@code HttpResponse<?>} document their answer
- * by media type only, since the body type is decided at run time.
+ * the GET/other default). A handler that returns {@code HttpResponse<?>} (its body type is chosen at run
+ * time) declares its answers with {@link ApiAnswer}, and the document refuses to render without them, so no
+ * route's body goes undescribed. Every error answer has the {@link ApiError} schema.
+ *
+ * <p>The document is committed as {@code docs/openapi.yaml}; {@code OpenApiCommittedTest} fails when the
+ * served document differs from it and rewrites it with {@code -Dattestmesh.openapi.update=true}.
  *
  * <p>micronaut-openapi 7.0.0 (the version for Micronaut 5.0.2) is not on Maven Central, and 6.x is built
  * for Micronaut 4, hence this generator.
@@ -73,7 +77,11 @@ public final class OpenApiDocument {
                 Map.of("bearer", Map.of("type", "http", "scheme", "bearer"))));
         try {
             return YAMLMapper.builder(YAMLFactory.builder().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-                    .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES).build()).build().writeValueAsString(doc);
+                    .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES).build())
+                    // Map.of iterates in a per-JVM order: sort every map's keys, so the document is byte-stable
+                    // (it is committed as docs/openapi.yaml and compared in a test)
+                    .enable(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+                    .build().writeValueAsString(doc);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("OpenAPI document does not serialise: " + e.getMessage(), e);
         }
@@ -92,7 +100,8 @@ public final class OpenApiDocument {
                     && !m.hasAnnotation(Body.class) && !HttpRequest.class.isAssignableFrom(a.getType())) {
                 params.add(Map.of("name", a.getName(), "in", "path", "required", true, "schema", schema(a.getType(), a.getType())));
             } else if (m.hasAnnotation(QueryValue.class)) {
-                params.add(Map.of("name", a.getName(), "in", "query", "required", !m.hasAnnotation(Nullable.class),
+                params.add(Map.of("name", a.getName(), "in", "query", "required", !a.isNullable()
+                        && !m.hasAnnotation(Nullable.class) && !m.hasStereotype(Nullable.class),
                         "schema", schema(a.getType(), a.getType())));
             } else if (m.hasAnnotation(Body.class)) {
                 List<MediaType> consumes = r.getConsumes();
@@ -109,25 +118,78 @@ public final class OpenApiDocument {
         if (body != null) {
             op.put("requestBody", body);
         }
-        Map<String, Object> content = new LinkedHashMap<>();
-        Class<?> returned = r.getTargetMethod().getReturnType().getType();
-        Type generic = r.getTargetMethod().getTargetMethod().getGenericReturnType();
-        for (MediaType t : r.getProduces()) {
-            content.put(t.getName(), HttpResponse.class.isAssignableFrom(returned) ? Map.of()
-                    : Map.of("schema", schema(returned, generic)));
+        Map<String, Object> responses = new TreeMap<>();
+        java.lang.reflect.Method method = r.getTargetMethod().getTargetMethod();
+        ApiAnswer[] answers = method.getAnnotationsByType(ApiAnswer.class);
+        List<MediaType> produces = r.getProduces();
+        if (answers.length > 0) {
+            Map<Integer, List<ApiAnswer>> byStatus = new TreeMap<>();
+            for (ApiAnswer a : answers) {
+                byStatus.computeIfAbsent(a.status(), k -> new ArrayList<>()).add(a);
+            }
+            byStatus.forEach((status, list) -> responses.put(String.valueOf(status), response(list, produces)));
+        } else {
+            Class<?> returned = r.getTargetMethod().getReturnType().getType();
+            Type generic = method.getGenericReturnType();
+            if (HttpResponse.class.isAssignableFrom(returned)) {
+                // HttpResponse<T> with a concrete T says the body; HttpResponse<?> needs @ApiAnswer.
+                if (!(generic instanceof ParameterizedType pt) || !(pt.getActualTypeArguments()[0] instanceof Class<?>
+                        || pt.getActualTypeArguments()[0] instanceof ParameterizedType)) {
+                    throw new IllegalStateException(r.getDeclaringType().getSimpleName() + "." + method.getName()
+                            + " returns HttpResponse<?>: declare its answers with @ApiAnswer");
+                }
+                Type t = pt.getActualTypeArguments()[0];
+                returned = t instanceof Class<?> c ? c : (Class<?>) ((ParameterizedType) t).getRawType();
+                generic = t;
+            }
+            Map<String, Object> content = new LinkedHashMap<>();
+            for (MediaType t : produces) {
+                content.put(t.getName(), Map.of("schema", schema(returned, generic)));
+            }
+            responses.put("200", Map.of("description", "success", "content", content));
         }
-        Map<String, Object> responses = new LinkedHashMap<>();
-        responses.put("200", Map.of("description", "success", "content", content));
         boolean secured = !path.equals("/health") && !path.startsWith("/health/");
         secured &= !path.startsWith("/.well-known/"); // relying-party endpoints need no credentials
         if (secured) {
-            responses.put("401", Map.of("description", "missing or invalid credentials"));
-            responses.put("403", Map.of("description", "role too low"));
+            responses.put("401", error("missing or invalid credentials"));
+            responses.put("403", error("role too low"));
             op.put("security", List.of(Map.of("bearer", List.of())));
             op.put("x-attestmesh-role", role(r).name().toLowerCase(Locale.ROOT));
         }
+        responses.put("default", error("any other error (404 no such route, 405 method not allowed, 413 body over "
+                + "1 MiB, 415 unsupported media type, 5xx)"));
         op.put("responses", responses);
         return op;
+    }
+
+    /** One status's answer: its body schema, or a choice of schemas when the route has several. */
+    private Map<String, Object> response(List<ApiAnswer> answers, List<MediaType> produces) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("description", String.join("; ", answers.stream().map(ApiAnswer::description).toList()));
+        List<Map<String, Object>> schemas = new ArrayList<>();
+        for (ApiAnswer a : answers) {
+            if (a.body() == Void.class) {
+                continue;
+            }
+            Map<String, Object> one = a.body() == byte[].class ? Map.of("type", "string", "format", "binary")
+                    : schema(a.body(), a.body());
+            schemas.add(a.array() ? Map.of("type", "array", "items", one) : one);
+        }
+        if (!schemas.isEmpty()) {
+            Map<String, Object> content = new LinkedHashMap<>();
+            Map<String, Object> schema = schemas.size() == 1 ? schemas.getFirst() : Map.of("oneOf", schemas);
+            boolean error = answers.getFirst().status() >= 400;
+            for (MediaType t : error || produces.isEmpty() ? List.of(MediaType.APPLICATION_JSON_TYPE) : produces) {
+                content.put(t.getName(), Map.of("schema", schema));
+            }
+            out.put("content", content);
+        }
+        return out;
+    }
+
+    private Map<String, Object> error(String description) {
+        return Map.of("description", description, "content", Map.of(MediaType.APPLICATION_JSON,
+                Map.of("schema", schema(ApiError.class, ApiError.class))));
     }
 
     private static AdminRole role(UriRouteInfo<?, ?> r) {
@@ -148,6 +210,18 @@ public final class OpenApiDocument {
         }
         if (raw == boolean.class || raw == Boolean.class) {
             return Map.of("type", "boolean");
+        }
+        if (raw == byte[].class) {
+            return Map.of("type", "string", "format", "binary");
+        }
+        if (raw == java.time.Instant.class) {
+            return Map.of("type", "string", "format", "date-time");
+        }
+        if (raw.isArray()) {
+            return Map.of("type", "array", "items", schema(raw.getComponentType(), raw.getComponentType()));
+        }
+        if (raw.isEnum()) {
+            return Map.of("type", "string");
         }
         if (Collection.class.isAssignableFrom(raw)) {
             return Map.of("type", "array", "items", typeArgument(generic, 0));

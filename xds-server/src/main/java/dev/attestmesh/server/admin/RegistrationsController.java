@@ -15,6 +15,7 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.http.annotation.Put;
+import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.micronaut.serde.annotation.Serdeable;
@@ -32,6 +33,10 @@ import java.util.Map;
  * size limit). An invalid write is answered 400 listing every problem, and the set stays as it was. After
  * a change every attested node's identity is re-checked at once; a node whose registration no longer
  * holds loses its identity (state {@code EXPIRED}) until it attests again.
+ *
+ * <p>With {@code ?dryRun=true} a write is validated the same way and answered with what it would change
+ * ({@link DryRunResult}: each registration's document before and after, and each attested node that would
+ * lose its identity); nothing is stored.
  *
  * <p>Viewers read; operators write (the same roles as {@link PoliciesController}).
  */
@@ -81,6 +86,8 @@ public class RegistrationsController {
     }
 
     @Get(uri = "/{id}", produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = RegistrationView.class, description = "the registration")
+    @ApiAnswer(status = 404, description = "no registration has this id")
     public HttpResponse<?> get(@PathVariable String id) {
         return cp.registrations().get(id).<HttpResponse<?>>map(r -> HttpResponse.ok(view(r)))
                 .orElseGet(() -> notFound(id));
@@ -89,12 +96,18 @@ public class RegistrationsController {
     /** Applies a document: each registration in it is created or replaced; registrations not in it are kept. */
     @Post(consumes = {"application/yaml", "application/x-yaml", "text/yaml", MediaType.TEXT_PLAIN,
             MediaType.APPLICATION_JSON}, produces = MediaType.APPLICATION_JSON)
-    public HttpResponse<?> apply(@Body String document) {
+    @ApiAnswer(status = 200, body = RegistrationChange.class, array = true, description = "applied: what changed")
+    @ApiAnswer(status = 200, body = DryRunResult.class, description = "with dryRun=true: what would change")
+    @ApiAnswer(status = 400, description = "invalid document or set, every problem listed; nothing changed")
+    public HttpResponse<?> apply(@Body String document, @Nullable @QueryValue Boolean dryRun) {
         List<Registration> incoming;
         try {
             incoming = RegistrationDocuments.parse(document, SOURCE, cp.registrations().trustDomain());
         } catch (RegistrationValidationException e) {
             return invalid(e.problems());
+        }
+        if (Boolean.TRUE.equals(dryRun)) {
+            return preview(incoming, List.of());
         }
         Outcome o = write(incoming, List.of());
         return o.problems().isEmpty() ? HttpResponse.ok(o.changes()) : invalid(o.problems());
@@ -103,7 +116,10 @@ public class RegistrationsController {
     /** Creates or replaces one registration; the document must hold exactly that registration. */
     @Put(uri = "/{id}", consumes = {"application/yaml", "application/x-yaml", "text/yaml", MediaType.TEXT_PLAIN,
             MediaType.APPLICATION_JSON}, produces = MediaType.APPLICATION_JSON)
-    public HttpResponse<?> put(@PathVariable String id, @Body String document) {
+    @ApiAnswer(status = 200, body = RegistrationChange.class, description = "applied: what changed")
+    @ApiAnswer(status = 200, body = DryRunResult.class, description = "with dryRun=true: what would change")
+    @ApiAnswer(status = 400, description = "invalid document or set, or not exactly this registration; nothing changed")
+    public HttpResponse<?> put(@PathVariable String id, @Body String document, @Nullable @QueryValue Boolean dryRun) {
         List<Registration> incoming;
         try {
             incoming = RegistrationDocuments.parse(document, SOURCE, cp.registrations().trustDomain());
@@ -115,16 +131,26 @@ public class RegistrationsController {
                     + NodesController.printable(id) + "' as in the URL; nothing was changed", incoming.stream()
                     .map(r -> "document holds registration '" + r.id() + "'").toList()));
         }
+        if (Boolean.TRUE.equals(dryRun)) {
+            return preview(incoming, List.of());
+        }
         Outcome o = write(incoming, List.of());
         return o.problems().isEmpty() ? HttpResponse.ok(o.changes().getFirst()) : invalid(o.problems());
     }
 
     /** Removes a registration; nodes holding its identity lose it at once. */
     @Delete(uri = "/{id}", produces = MediaType.APPLICATION_JSON)
-    public HttpResponse<?> delete(@PathVariable String id) {
+    @ApiAnswer(status = 204, body = Void.class, description = "deleted")
+    @ApiAnswer(status = 200, body = DryRunResult.class, description = "with dryRun=true: what would change")
+    @ApiAnswer(status = 400, description = "the remaining set would be invalid; nothing changed")
+    @ApiAnswer(status = 404, description = "no registration has this id")
+    public HttpResponse<?> delete(@PathVariable String id, @Nullable @QueryValue Boolean dryRun) {
         synchronized (WRITE_LOCK) {
             if (cp.registrations().get(id).isEmpty()) {
                 return notFound(id);
+            }
+            if (Boolean.TRUE.equals(dryRun)) {
+                return preview(List.of(), List.of(id));
             }
             Outcome o = write(List.of(), List.of(id));
             return o.problems().isEmpty() ? HttpResponse.status(HttpStatus.NO_CONTENT) : invalid(o.problems());
@@ -162,6 +188,41 @@ public class RegistrationsController {
             }
             return new Outcome(out, List.of());
         }
+    }
+
+    /**
+     * The dry run of a write: the set it would produce is checked as {@link #write} checks it, and every
+     * attested node's identity is re-checked against it by the registry's own rule; nothing is stored.
+     */
+    private HttpResponse<?> preview(List<Registration> upserts, List<String> deletions) {
+        Map<String, Registration> before = new LinkedHashMap<>();
+        cp.registrations().all().forEach(r -> before.put(r.id(), r));
+        Map<String, Registration> next = new LinkedHashMap<>(before);
+        deletions.forEach(next::remove);
+        List<DryRunResult.ObjectChange> changes = new ArrayList<>();
+        List<Registration> proposed = new ArrayList<>();
+        for (Registration r : upserts) {
+            Registration old = before.get(r.id());
+            boolean same = old != null && old.sameContent(r);
+            Registration would = r.withVersion(old == null ? 1 : same ? old.version() : old.version() + 1);
+            next.put(r.id(), would);
+            proposed.add(would);
+            changes.add(new DryRunResult.ObjectChange(r.id(), old == null ? "created" : same ? "unchanged" : "updated",
+                    old == null ? null : RegistrationDocuments.toYaml(List.of(old)),
+                    RegistrationDocuments.toYaml(List.of(would))));
+        }
+        for (String id : deletions) {
+            changes.add(new DryRunResult.ObjectChange(id, "deleted", RegistrationDocuments.toYaml(List.of(before.get(id))),
+                    null));
+        }
+        List<Registration> merged = new ArrayList<>(next.values());
+        List<String> problems = new ArrayList<>(setProblems(proposed, merged));
+        problems.addAll(cp.registrations().crossCheck(merged));
+        if (!problems.isEmpty()) {
+            return invalid(problems);
+        }
+        return HttpResponse.ok(DryRunResult.of(changes, cp.registry().preview(cp.policies().all(), merged).stream()
+                .map(DryRunResult.AffectedNode::of).toList()));
     }
 
     /**

@@ -17,6 +17,7 @@ import io.micronaut.http.annotation.Delete;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.micronaut.serde.annotation.Serdeable;
@@ -25,7 +26,8 @@ import java.util.List;
 /**
  * {@code /api/v1/revocations}: revocation rules by node, measurement, policy, TCB status or advisory.
  * Adding a rule revokes every matching node at once and refuses matching attestations; deleting it lifts
- * the revocations it made (those nodes must attest again).
+ * the revocations it made (those nodes must attest again). With {@code ?dryRun=true} the rule is validated
+ * the same way and the answer lists the nodes it would revoke (or lift); nothing is stored.
  */
 @Controller("/api/v1/revocations")
 @ExecuteOn(TaskExecutors.BLOCKING)
@@ -71,10 +73,25 @@ public class RevocationsController {
     }
 
     @Post(consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
-    public HttpResponse<?> add(@Body RevocationRequest body, HttpRequest<?> request) {
+    @ApiAnswer(status = 201, body = Added.class, description = "the rule is in force; the nodes it revoked")
+    @ApiAnswer(status = 200, body = DryRunResult.class, description = "with dryRun=true: the nodes it would revoke")
+    @ApiAnswer(status = 400, description = "the rule is invalid; nothing changed")
+    public HttpResponse<?> add(@Body RevocationRequest body, HttpRequest<?> request, @Nullable @QueryValue Boolean dryRun) {
         if (body.kind() == null || body.value() == null) {
             return HttpResponse.badRequest(ApiError.of("revocation rule rejected: kind and value are required, e.g. "
                     + "{\"kind\": \"node\", \"value\": \"node-1\", \"reason\": \"...\"}"));
+        }
+        if (Boolean.TRUE.equals(dryRun)) {
+            try {
+                RevocationKind kind = RevocationKind.fromWireName(body.kind());
+                List<String> revoked = cp.revocations().previewAdd(kind, body.value(), body.reason() == null ? ""
+                        : body.reason());
+                return HttpResponse.ok(DryRunResult.of(List.of(new DryRunResult.ObjectChange("(new rule)", "created",
+                        null, kind.wireName() + " " + body.value().trim())), revoked.stream().map(n ->
+                        DryRunResult.AffectedNode.simple(n, "revoked", "matches the " + kind.wireName() + " rule")).toList()));
+            } catch (IllegalArgumentException e) {
+                return HttpResponse.badRequest(ApiError.of("revocation rule rejected: " + e.getMessage()));
+            }
         }
         Revocations.Applied applied;
         try {
@@ -89,7 +106,18 @@ public class RevocationsController {
     }
 
     @Delete(uri = "/{id}", produces = MediaType.APPLICATION_JSON)
-    public HttpResponse<?> remove(@PathVariable String id) {
+    @ApiAnswer(status = 200, body = Removed.class, description = "the rule is gone; the nodes whose revocation it lifted")
+    @ApiAnswer(status = 200, body = DryRunResult.class, description = "with dryRun=true: the nodes it would lift")
+    @ApiAnswer(status = 404, description = "no rule has this id")
+    public HttpResponse<?> remove(@PathVariable String id, @Nullable @QueryValue Boolean dryRun) {
+        if (Boolean.TRUE.equals(dryRun)) {
+            return cp.revocations().previewRemove(id).<HttpResponse<?>>map(l -> HttpResponse.ok(DryRunResult.of(
+                    List.of(new DryRunResult.ObjectChange(l.rule().id(), "deleted", l.rule().kind().wireName() + " "
+                            + l.rule().value(), null)), l.liftedNodes().stream().map(n -> DryRunResult.AffectedNode
+                            .simple(n, "lifted", "may attest again")).toList())))
+                    .orElseGet(() -> HttpResponse.notFound(ApiError.of("no revocation rule '" + UntrustedText.forLog(id)
+                            + "'; list them with GET /api/v1/revocations")));
+        }
         return cp.revocations().remove(id).<HttpResponse<?>>map(l -> HttpResponse.ok(new Removed(RuleView.of(l.rule()),
                 l.liftedNodes()))).orElseGet(() -> HttpResponse.notFound(ApiError.of("no revocation rule '"
                 + UntrustedText.forLog(id) + "'; list them with GET /api/v1/revocations")));

@@ -52,6 +52,8 @@ public class SealingKeysController {
 
     /** Makes a new active key; the old one stays released (so older files open) until retired. */
     @Post(uri = "/{policyId}/rotate", produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = Rotated.class, description = "the new key")
+    @ApiAnswer(status = 400, description = "no such sealing policy, or rotation refused")
     public HttpResponse<?> rotate(@PathVariable String policyId) {
         try {
             return HttpResponse.ok(new Rotated(policyId, cp.sealingKeys().rotate(policyId)));
@@ -62,6 +64,8 @@ public class SealingKeysController {
 
     /** Retires a previous key: no node receives it again. */
     @Post(uri = "/{policyId}/{keyId}/retire", produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = KeyList.class, description = "the keys after retiring")
+    @ApiAnswer(status = 400, description = "no such key, or retiring refused")
     public HttpResponse<?> retire(@PathVariable String policyId, @PathVariable String keyId) {
         try {
             cp.sealingKeys().retire(policyId, keyId);

@@ -69,6 +69,8 @@ public class SecretsController {
     }
 
     @Get(uri = "/{name}", produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = SecretView.class, description = "the secret (metadata only, never the value)")
+    @ApiAnswer(status = 404, description = "no secret has this name")
     public HttpResponse<?> get(@PathVariable String name) {
         return cp.secrets().get(name).<HttpResponse<?>>map(m -> HttpResponse.ok(view(m)))
                 .orElseGet(() -> notFound(name));
@@ -76,6 +78,8 @@ public class SecretsController {
 
     /** Stores a new version (version 1 when new). Answers the metadata, never the value. */
     @Put(uri = "/{name}", consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = SecretView.class, description = "stored as the next version")
+    @ApiAnswer(status = 400, description = "refused, every problem listed; nothing changed")
     public HttpResponse<?> put(@PathVariable String name, @Body SecretWrite write) {
         byte[] value;
         // base64 of the largest value, with room for padding: a longer text is refused before it is decoded
@@ -101,6 +105,9 @@ public class SecretsController {
 
     /** Imports the secret into another clause, which the owner must export to. */
     @Post(uri = "/{name}/imports", consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = SecretView.class, description = "the import is in force")
+    @ApiAnswer(status = 400, description = "refused; nothing changed")
+    @ApiAnswer(status = 404, description = "no secret has this name")
     public HttpResponse<?> importInto(@PathVariable String name, @Body SecretImport imp) {
         if (cp.secrets().get(name).isEmpty()) {
             return notFound(name);
@@ -114,6 +121,9 @@ public class SecretsController {
 
     /** Removes an import ({@code rule} as {@code registration:<id>} or {@code policy:<id>}). */
     @Delete(uri = "/{name}/imports/{rule}", produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = SecretView.class, description = "the import is gone")
+    @ApiAnswer(status = 400, description = "the rule is malformed")
+    @ApiAnswer(status = 404, description = "no such secret or import")
     public HttpResponse<?> dropImport(@PathVariable String name, @PathVariable String rule) {
         SecretRule r;
         try {
@@ -127,6 +137,8 @@ public class SecretsController {
 
     /** Deletes the secret and every version; it leaves every node on the next push or renewal. */
     @Delete(uri = "/{name}", produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 204, body = Void.class, description = "deleted")
+    @ApiAnswer(status = 404, description = "no secret has this name")
     public HttpResponse<?> delete(@PathVariable String name) {
         if (!SecretLimits.NAME.matcher(name).matches() || !cp.secrets().delete(name)) {
             return notFound(name);

@@ -54,6 +54,8 @@ public class TokensController {
 
     @Post(consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
     @RequiresRole(AdminRole.ADMIN)
+    @ApiAnswer(status = 201, body = CreatedToken.class, description = "the token (shown once)")
+    @ApiAnswer(status = 400, description = "token not created")
     public HttpResponse<?> create(@Body TokenRequest body) {
         try {
             AdminTokens.IssuedToken t = tokens.create(body.name(), AdminRole.parse(body.role()));
@@ -66,6 +68,8 @@ public class TokensController {
 
     @Delete(uri = "/{id}")
     @RequiresRole(AdminRole.ADMIN)
+    @ApiAnswer(status = 204, body = Void.class, description = "deleted")
+    @ApiAnswer(status = 404, description = "no token has this id")
     public HttpResponse<?> delete(@PathVariable String id) {
         return tokens.delete(id) ? HttpResponse.noContent()
                 : HttpResponse.notFound(ApiError.of("no token with id '" + NodesController.printable(id) + "'"));

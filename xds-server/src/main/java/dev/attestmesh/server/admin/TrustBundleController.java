@@ -48,6 +48,8 @@ public class TrustBundleController {
     public record TrustBundle(String trustDomain, List<BundleCertificate> certificates, String pem) {}
 
     @Get(produces = {MediaType.APPLICATION_JSON, PEM})
+    @ApiAnswer(status = 200, body = TrustBundle.class, description = "JSON: the bundle with each certificate described")
+    @ApiAnswer(status = 200, body = String.class, description = "format=pem or Accept: application/x-pem-file: the PEM bundle")
     public HttpResponse<?> get(@Nullable @QueryValue String format, HttpRequest<?> request) {
         List<X509Certificate> bundle = cp.trustBundle();
         boolean pem = "pem".equalsIgnoreCase(format) || (format == null

@@ -177,6 +177,58 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
     }
 
     /**
+     * A dry run of {@link #replace}: the document validated exactly as {@code replace} validates it, how its
+     * services differ from the config in force, and which nodes' mesh membership or inbound policy
+     * requirements would change.
+     *
+     * @param unchanged whether the document is the one in force (byte for byte)
+     * @param nodeChanges node id to a description of how its services or required policies would change
+     */
+    public record Preview(VersionedMeshConfig current, boolean unchanged, DocumentSetDiff services,
+            Map<String, String> nodeChanges) {}
+
+    /**
+     * Validates {@code document} against the current policies and computes its effect; stores nothing.
+     *
+     * @throws MeshConfigException listing every problem, as {@link #replace} would
+     */
+    public Preview preview(String document) throws MeshConfigException {
+        Set<String> known = policies.all().stream().map(Policy::id).collect(Collectors.toUnmodifiableSet());
+        MeshConfig proposed = MeshConfigParser.parse(document, known);
+        VersionedMeshConfig base = current;
+        boolean unchanged = sha256(document).equals(base.sha256());
+        Map<String, EnvoyNodeIdentity> presented = nodes.identities();
+        Map<String, AttestedNodeIdentity> proven = attested.identities();
+        Map<String, Map<Integer, List<String>>> before = base.config().requiredPoliciesByNode(presented, proven);
+        Map<String, Map<Integer, List<String>>> after = proposed.requiredPoliciesByNode(presented, proven);
+        java.util.TreeSet<String> candidates = new java.util.TreeSet<>(presented.keySet());
+        candidates.addAll(proven.keySet());
+        candidates.addAll(before.keySet());
+        candidates.addAll(after.keySet());
+        Map<String, String> changes = new LinkedHashMap<>();
+        for (String node : candidates) {
+            AttestedNodeIdentity a = proven.getOrDefault(node, AttestedNodeIdentity.UNKNOWN);
+            EnvoyNodeIdentity e = presented.getOrDefault(node, EnvoyNodeIdentity.UNKNOWN);
+            List<String> was = base.config().servicesOf(node, a, e).stream().map(MeshService::name).sorted().toList();
+            List<String> will = proposed.servicesOf(node, a, e).stream().map(MeshService::name).sorted().toList();
+            List<String> parts = new java.util.ArrayList<>();
+            if (!was.equals(will)) {
+                parts.add("services " + was + " -> " + will);
+            }
+            Map<Integer, List<String>> rb = new java.util.TreeMap<>(before.getOrDefault(node, Map.of()));
+            Map<Integer, List<String>> ra = new java.util.TreeMap<>(after.getOrDefault(node, Map.of()));
+            if (!rb.equals(ra)) {
+                parts.add("required policies by inbound port " + rb + " -> " + ra);
+            }
+            if (!parts.isEmpty()) {
+                changes.put(node, String.join("; ", parts));
+            }
+        }
+        return new Preview(base, unchanged, servicesDiff(base, proposed, unchanged ? base.version() : base.version() + 1),
+                changes);
+    }
+
+    /**
      * Stores {@code document} as version 1 only when no mesh config was ever stored (decided by the
      * store: replicas starting together on an empty database seed it once). When one was, nothing is
      * written, this registry shows the stored one, and the result tells how the document's services

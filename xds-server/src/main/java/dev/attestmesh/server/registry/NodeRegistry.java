@@ -122,23 +122,13 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
     public synchronized void reappraiseAll() {
         Instant now = clock.instant();
         Collection<Policy> current = policies.all();
+        Collection<dev.attestmesh.identity.Registration> currentRegistrations = registrations.all();
         int changed = 0;
         for (NodeEntry e : List.copyOf(byNode.values())) {
             if (e.state() != NodeState.ATTESTED) {
                 continue;
             }
-            Appraisal a = appraiser.appraise(e.evidence(), e.attestedAt(), current, now);
-            Map<String, Long> satisfied = new LinkedHashMap<>();
-            a.satisfied().forEach(r -> satisfied.put(r.id(), r.version()));
-            Instant evidenceExpires = current.stream().filter(p -> satisfied.containsKey(p.id()))
-                    .map(p -> e.attestedAt().plus(p.maxEvidenceAge())).min(Comparator.naturalOrder())
-                    .orElse(e.evidenceExpiresAt());
-            Optional<String> lost = identities.recheck(registrations.all(), e.registration(), e.spiffeId(),
-                    new IdentityResolver.Subject(e.nodeId(), a, e.kubernetes()));
-            NodeEntry updated = lost.isPresent()
-                    ? e.withReappraisal(satisfied, evidenceExpires, NodeState.EXPIRED, "identity withdrawn after a "
-                            + "policy or registration change: " + lost.get())
-                    : e.withReappraisal(satisfied, evidenceExpires, NodeState.ATTESTED, e.stateReason());
+            NodeEntry updated = reappraise(e, current, currentRegistrations, now);
             if (!updated.satisfiedPolicies().equals(e.satisfiedPolicies()) || updated.state() != e.state()
                     || !updated.evidenceExpiresAt().equals(e.evidenceExpiresAt())) {
                 store.upsert(updated, now);
@@ -151,6 +141,64 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         }
         LOG.info("re-appraised attested nodes under the current policies and registrations: {} changed", changed);
         fireChange(Optional.empty());
+    }
+
+    /**
+     * What one attested node would become under {@code candidatePolicies} and {@code candidateRegistrations}:
+     * the one rule that both {@link #reappraiseAll()} and {@link #preview} apply.
+     */
+    private NodeEntry reappraise(NodeEntry e, Collection<Policy> candidatePolicies,
+            Collection<dev.attestmesh.identity.Registration> candidateRegistrations, Instant now) {
+        Appraisal a = appraiser.appraise(e.evidence(), e.attestedAt(), candidatePolicies, now);
+        Map<String, Long> satisfied = new LinkedHashMap<>();
+        a.satisfied().forEach(r -> satisfied.put(r.id(), r.version()));
+        Instant evidenceExpires = candidatePolicies.stream().filter(p -> satisfied.containsKey(p.id()))
+                .map(p -> e.attestedAt().plus(p.maxEvidenceAge())).min(Comparator.naturalOrder())
+                .orElse(e.evidenceExpiresAt());
+        Optional<String> lost = identities.recheck(candidateRegistrations, e.registration(), e.spiffeId(),
+                new IdentityResolver.Subject(e.nodeId(), a, e.kubernetes()));
+        return lost.isPresent()
+                ? e.withReappraisal(satisfied, evidenceExpires, NodeState.EXPIRED, "identity withdrawn after a "
+                        + "policy or registration change: " + lost.get())
+                : e.withReappraisal(satisfied, evidenceExpires, NodeState.ATTESTED, e.stateReason());
+    }
+
+    /**
+     * How one attested node would change under a proposed policy or registration set (a dry run).
+     *
+     * @param policiesLost policy ids it satisfies now and would not
+     * @param policiesGained policy ids it would satisfy and does not now
+     * @param losesIdentity whether its identity would be withdrawn (state {@code EXPIRED})
+     * @param reason why it would lose its identity; empty when it keeps it
+     */
+    public record NodeEffect(String nodeId, List<String> policiesLost, List<String> policiesGained,
+            boolean losesIdentity, String reason) {}
+
+    /**
+     * The effect of replacing the policies and registrations with these candidates, computed by the same
+     * rule as {@link #reappraiseAll()} and stored nowhere: only the attested nodes that would change, by
+     * node id.
+     */
+    public List<NodeEffect> preview(Collection<Policy> candidatePolicies,
+            Collection<dev.attestmesh.identity.Registration> candidateRegistrations) {
+        Instant now = clock.instant();
+        List<NodeEffect> out = new java.util.ArrayList<>();
+        for (NodeEntry e : List.copyOf(byNode.values())) {
+            if (e.state() != NodeState.ATTESTED) {
+                continue;
+            }
+            NodeEntry after = reappraise(e, candidatePolicies, candidateRegistrations, now);
+            List<String> lost = e.satisfiedPolicies().keySet().stream()
+                    .filter(id -> !after.satisfiedPolicies().containsKey(id)).sorted().toList();
+            List<String> gained = after.satisfiedPolicies().keySet().stream()
+                    .filter(id -> !e.satisfiedPolicies().containsKey(id)).sorted().toList();
+            boolean losesIdentity = after.state() != NodeState.ATTESTED;
+            if (!lost.isEmpty() || !gained.isEmpty() || losesIdentity) {
+                out.add(new NodeEffect(e.nodeId(), lost, gained, losesIdentity, losesIdentity ? after.stateReason() : ""));
+            }
+        }
+        out.sort(Comparator.comparing(NodeEffect::nodeId));
+        return out;
     }
 
     /** Records a node's new state or attestation (replacing its previous record). */

@@ -3,6 +3,7 @@ package dev.attestmesh.server.relying;
 import dev.attestmesh.quote.device.EvidenceCollectionException;
 import dev.attestmesh.relying.MeshManifest;
 import dev.attestmesh.server.admin.ApiError;
+import dev.attestmesh.server.admin.ApiAnswer;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -62,6 +63,10 @@ public class RelyingPartyController {
             String manifestSha256, String manifest, String caKeySealing, @Nullable String warning) {}
 
     @Get(uri = "/statement", produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = Statement.class, description = "the signed statement bound to the nonce")
+    @ApiAnswer(status = 400, description = "bad nonce")
+    @ApiAnswer(status = 429, description = "too many statements asked for")
+    @ApiAnswer(status = 503, description = "no statement can be made now")
     public HttpResponse<?> statement(@Nullable @QueryValue String nonce, io.micronaut.http.HttpRequest<?> request) {
         try {
             StatementService.Answer a = statements.statement(StatementService.parseNonce(nonce),
@@ -88,6 +93,9 @@ public class RelyingPartyController {
 
     /** The current manifest (exact canonical bytes), its digest in {@value #MANIFEST_HEADER}. */
     @Get(uri = "/manifest", produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = byte[].class, description = "the mesh manifest, canonical JSON (docs/relying-party.md)")
+    @ApiAnswer(status = 429, description = "too many requests")
+    @ApiAnswer(status = 503, description = "no manifest yet")
     public HttpResponse<?> manifest() {
         try (StatementLimiter.Permit permit = manifestLimiter.acquire()) {
             ManifestSnapshot m = statements.manifests().current();
@@ -102,6 +110,9 @@ public class RelyingPartyController {
 
     /** A document named by a recently served manifest, exactly as that manifest digests it. */
     @Get(uri = "/documents/{name}")
+    @ApiAnswer(status = 200, body = byte[].class, description = "the document's exact bytes, in its own media type")
+    @ApiAnswer(status = 400, description = "bad manifest digest")
+    @ApiAnswer(status = 404, description = "no such document or manifest")
     public HttpResponse<?> document(@PathVariable String name, @Nullable @QueryValue String manifest) {
         if (!MeshManifest.DOCUMENTS.contains(name)) {
             return mark(HttpResponse.notFound(ApiError.of("no document named '"

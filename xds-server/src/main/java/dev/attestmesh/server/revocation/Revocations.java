@@ -120,6 +120,31 @@ public final class Revocations implements RevocationCheck {
      *     acceptable, saying which limit was broken; nothing is stored then
      */
     public Applied add(RevocationKind kind, String value, String reason, String createdBy) {
+        List<RevocationRule> added = candidate(kind, value, reason, createdBy);
+        RevocationRule rule = added.getFirst();
+        String by = rule.createdBy();
+        synchronized (this) {
+            store.insertAll(added);
+            List<RevocationRule> next = new ArrayList<>(rules);
+            next.addAll(added);
+            rules = List.copyOf(next);
+        }
+        List<String> revoked = enforce();
+        // After the matching nodes' records: other replicas see those revoked first, then reload the rules
+        // (and enforce them on nodes this replica had not heard of yet).
+        changes.publish(Change.Topic.REVOCATIONS);
+        LOG.info("{} added by '{}'; revoked nodes {}", rule.describe(), by, revoked);
+        return new Applied(rule, revoked);
+    }
+
+    /**
+     * The rule {@link #add} would store for these inputs, with the platform rule that accompanies a node
+     * rule, validated exactly as {@code add} validates them; nothing is stored.
+     *
+     * @throws IllegalArgumentException when the value is not valid for the kind or the reason is not
+     *     acceptable, saying which limit was broken
+     */
+    private List<RevocationRule> candidate(RevocationKind kind, String value, String reason, String createdBy) {
         if (kind == null || value == null) {
             throw new IllegalArgumentException("kind and value are required");
         }
@@ -154,18 +179,62 @@ public final class Revocations implements RevocationCheck {
         List<RevocationRule> added = new ArrayList<>();
         added.add(rule);
         platform.ifPresent(added::add);
-        synchronized (this) {
-            store.insertAll(added);
-            List<RevocationRule> next = new ArrayList<>(rules);
-            next.addAll(added);
-            rules = List.copyOf(next);
+        return added;
+    }
+
+    /**
+     * A dry run of {@link #add}: the nodes that adding this rule would revoke now (with its companion
+     * platform rule), validated as {@code add} validates; nothing is stored and no node changes.
+     *
+     * @throws IllegalArgumentException as {@link #add} does
+     */
+    public List<String> previewAdd(RevocationKind kind, String value, String reason) {
+        List<RevocationRule> candidates = candidate(kind, value, reason, "dry run");
+        List<String> out = new ArrayList<>();
+        for (NodeEntry e : registry.entries()) {
+            RevocationSubject subject = RevocationSubject.of(e);
+            if (e.state() != NodeState.REVOKED && candidates.stream().anyMatch(r -> r.matches(subject))) {
+                out.add(e.nodeId());
+            }
         }
-        List<String> revoked = enforce();
-        // After the matching nodes' records: other replicas see those revoked first, then reload the rules
-        // (and enforce them on nodes this replica had not heard of yet).
-        changes.publish(Change.Topic.REVOCATIONS);
-        LOG.info("{} added by '{}'; revoked nodes {}", rule.describe(), by, revoked);
-        return new Applied(rule, revoked);
+        out.sort(null);
+        return out;
+    }
+
+    /**
+     * A dry run of {@link #remove}: the nodes whose revocation removing the rule would lift (those it
+     * revoked that no other rule matches); empty when no rule has this id. Nothing changes.
+     */
+    public Optional<Lifted> previewRemove(String id) {
+        Optional<RevocationRule> rule = get(id);
+        if (rule.isEmpty()) {
+            return Optional.empty();
+        }
+        List<String> ids = new ArrayList<>(removedWith(rule.get()));
+        List<RevocationRule> remaining = rules.stream().filter(r -> !ids.contains(r.id())).toList();
+        String marker = REASON_PREFIX + id + " ";
+        List<String> lifted = new ArrayList<>();
+        for (NodeEntry e : registry.entries()) {
+            RevocationSubject subject = RevocationSubject.of(e);
+            if (e.state() == NodeState.REVOKED && e.stateReason().startsWith(marker)
+                    && remaining.stream().noneMatch(r -> r.matches(subject))) {
+                lifted.add(e.nodeId());
+            }
+        }
+        lifted.sort(null);
+        return Optional.of(new Lifted(rule.get(), lifted));
+    }
+
+    /** The ids {@link #remove} deletes for {@code rule}: it and, for a node rule, its companion platform rule. */
+    private List<String> removedWith(RevocationRule rule) {
+        List<String> ids = new ArrayList<>();
+        ids.add(rule.id());
+        if (rule.kind() == RevocationKind.NODE) {
+            String prefix = companionPrefix(rule);
+            rules.stream().filter(r -> r.kind() == RevocationKind.PLATFORM && r.reason().startsWith(prefix))
+                    .forEach(r -> ids.add(r.id()));
+        }
+        return ids;
     }
 
     /** The reason prefix of the platform rule that accompanies node rule {@code nodeRule}. */
@@ -182,13 +251,7 @@ public final class Revocations implements RevocationCheck {
         if (rule.isEmpty()) {
             return Optional.empty();
         }
-        List<String> ids = new ArrayList<>();
-        ids.add(id);
-        if (rule.get().kind() == RevocationKind.NODE) {
-            String prefix = companionPrefix(rule.get());
-            rules.stream().filter(r -> r.kind() == RevocationKind.PLATFORM && r.reason().startsWith(prefix))
-                    .forEach(r -> ids.add(r.id()));
-        }
+        List<String> ids = removedWith(rule.get());
         // The rule and its companion platform rule go in one transaction: both or neither.
         synchronized (this) {
             if (!store.deleteAll(ids)) {

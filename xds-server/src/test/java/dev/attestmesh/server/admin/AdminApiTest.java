@@ -285,7 +285,7 @@ class AdminApiTest {
         assertTrue(cp.revocations().all().stream().noneMatch(r -> r.value().equals("n")));
         String big = "policies: []\n#" + "x".repeat(1024 * 1024 + 10);
         HttpResponse<String> tooBig = send("POST", "/api/v1/policies", operator, "application/yaml", big);
-        assertEquals(400, tooBig.statusCode(), tooBig.body());
+        assertEquals(413, tooBig.statusCode(), tooBig.body());
         assertTrue(tooBig.body().contains("too large"), tooBig.body());
     }
 
@@ -526,7 +526,7 @@ class AdminApiTest {
 
         String big = "registrations: []\n#" + "x".repeat(1024 * 1024 + 10);
         HttpResponse<String> tooBig = send("POST", "/api/v1/registrations", operator, "application/yaml", big);
-        assertEquals(400, tooBig.statusCode(), tooBig.body());
+        assertEquals(413, tooBig.statusCode(), tooBig.body());
         assertTrue(tooBig.body().contains("too large") && tooBig.body().contains("1 MiB"), tooBig.body());
     }
 
