@@ -45,7 +45,7 @@ public final class Attestor {
     private static final long RPC_TIMEOUT_SECONDS = 30;
 
     private final Optional<String> nodeId;
-    private final EvidenceCollector collector;
+    private final EvidenceSource evidence;
     private final NodeKeyPair key;
     private final Optional<Path> serviceAccountTokenFile;
     private final Optional<String> requestedSpiffeId;
@@ -60,8 +60,15 @@ public final class Attestor {
      */
     public Attestor(Optional<String> nodeId, EvidenceCollector collector, NodeKeyPair key,
             Optional<Path> serviceAccountTokenFile, Optional<String> requestedSpiffeId) {
+        this(nodeId, EvidenceSource.of(Objects.requireNonNull(collector, "collector")), key, serviceAccountTokenFile,
+                requestedSpiffeId);
+    }
+
+    /** As above, with evidence from any {@link EvidenceSource} (e.g. the CoCo attestation-agent). */
+    public Attestor(Optional<String> nodeId, EvidenceSource evidence, NodeKeyPair key,
+            Optional<Path> serviceAccountTokenFile, Optional<String> requestedSpiffeId) {
         this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
-        this.collector = Objects.requireNonNull(collector, "collector");
+        this.evidence = Objects.requireNonNull(evidence, "evidence");
         this.key = Objects.requireNonNull(key, "key");
         this.serviceAccountTokenFile = Objects.requireNonNull(serviceAccountTokenFile, "serviceAccountTokenFile");
         this.requestedSpiffeId = Objects.requireNonNull(requestedSpiffeId, "requestedSpiffeId");
@@ -85,13 +92,14 @@ public final class Attestor {
             String boundNodeId = boundNodeId(challenge.getNodeId());
             byte[] nonce = challenge.getNonce().toByteArray();
             byte[] reportData = ReportDataBinding.expected(nonce, key.subjectPublicKeyInfoDer());
-            byte[] evidence = collector.collect(reportData);
+            CollectedEvidence collected = evidence.collect(reportData);
             AttestRequest.Builder req = AttestRequest.newBuilder()
                     .setNodeId(boundNodeId)
-                    .setTee(collector.tee().wireName())
-                    .setEvidence(ByteString.copyFrom(evidence))
+                    .setTee(collected.tee().wireName())
+                    .setEvidence(ByteString.copyFrom(collected.evidence()))
                     .setCsr(ByteString.copyFrom(key.csrDer(boundNodeId)))
                     .setNonce(ByteString.copyFrom(nonce));
+            collected.collateral().ifPresent(c -> req.setCollateral(ByteString.copyFrom(c)));
             requestedSpiffeId.ifPresent(req::setSpiffeId);
             AttestResponse resp = stub.withDeadlineAfter(RPC_TIMEOUT_SECONDS, TimeUnit.SECONDS).attest(req.build());
             return new AgentCredentials(certificates(resp.getCertChainList()), certificates(resp.getTrustBundleList()),

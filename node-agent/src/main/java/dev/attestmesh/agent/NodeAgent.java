@@ -79,9 +79,14 @@ public final class NodeAgent implements AutoCloseable {
     private volatile boolean stopped;
 
     public NodeAgent(Settings settings, EvidenceCollector collector, Clock clock) {
+        this(settings, EvidenceSource.of(collector), clock);
+    }
+
+    /** As above, with evidence from any {@link EvidenceSource} (e.g. {@code --tee coco}). */
+    public NodeAgent(Settings settings, EvidenceSource evidence, Clock clock) {
         this.settings = settings;
         this.key = NodeKeyPair.generate();
-        this.attestor = new Attestor(settings.nodeId(), collector, key, settings.serviceAccountTokenFile(),
+        this.attestor = new Attestor(settings.nodeId(), evidence, key, settings.serviceAccountTokenFile(),
                 settings.requestedSpiffeId());
         this.files = new CredentialFiles(settings.outputDir());
         this.secretFiles = new SecretFiles(settings.outputDir());

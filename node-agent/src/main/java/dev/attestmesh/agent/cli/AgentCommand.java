@@ -3,6 +3,9 @@ package dev.attestmesh.agent.cli;
 import dev.attestmesh.agent.AgentSdsServer;
 import dev.attestmesh.agent.AgentState;
 import dev.attestmesh.agent.AttestationRefusedException;
+import dev.attestmesh.agent.EvidenceSource;
+import dev.attestmesh.agent.coco.AttestationAgentClient;
+import dev.attestmesh.agent.coco.CocoEvidenceSource;
 import dev.attestmesh.agent.NodeAgent;
 import dev.attestmesh.ca.Pem;
 import dev.attestmesh.cli.ProcessShutdown;
@@ -35,6 +38,8 @@ public final class AgentCommand implements Callable<Integer> {
     private static final Duration STOP_DEADLINE = Duration.ofSeconds(9);
     /** How long an attestation in progress at SIGTERM may go on before it is cancelled. */
     private static final Duration ATTESTATION_GRACE = Duration.ofSeconds(2);
+    /** How long GetEvidence may take: quotes take about a second, Azure vTPM quotes and VCEK reads longer. */
+    private static final Duration AA_TIMEOUT = Duration.ofSeconds(20);
 
     @Option(names = "--control-plane", required = true, description = "Control plane gRPC address HOST:PORT.")
     String controlPlane;
@@ -58,8 +63,13 @@ public final class AgentCommand implements Callable<Integer> {
                     + "Default: the one registration the attested claims satisfy.")
     String identity;
 
-    @Option(names = "--tee", defaultValue = "auto", description = "sim | auto (detect the TEE of this machine).")
+    @Option(names = "--tee", defaultValue = "auto", description = "sim | auto (detect the TEE of this machine) | "
+            + "coco (ask the Confidential Containers attestation-agent at --aa-addr).")
     String tee;
+
+    @Option(names = "--aa-addr", defaultValue = AttestationAgentClient.DEFAULT_ADDRESS, paramLabel = "unix:///PATH",
+            description = "With --tee coco: the attestation-agent's ttrpc socket (default ${DEFAULT-VALUE}).")
+    String aaAddr;
 
     @Option(names = "--output", defaultValue = "/var/run/attestmesh",
             description = "Directory for key.pem (0600), cert-chain.pem and ca-bundle.pem.")
@@ -84,10 +94,10 @@ public final class AgentCommand implements Callable<Integer> {
             throw new IllegalArgumentException("give --node-id ID, or --service-account-token-file PATH (in Kubernetes: "
                     + "the projected token; the node id is then the pod UID)");
         }
-        EvidenceCollector collector = collector();
+        EvidenceSource evidence = evidenceSource();
         List<X509Certificate> bundle = readBundle(caBundle);
         NodeAgent agent = new NodeAgent(new NodeAgent.Settings(Optional.ofNullable(nodeId), controlPlane, bundle,
-                output, Optional.ofNullable(serviceAccountTokenFile), Optional.ofNullable(identity)), collector,
+                output, Optional.ofNullable(serviceAccountTokenFile), Optional.ofNullable(identity)), evidence,
                 Clock.systemUTC());
         if (once) {
             try {
@@ -134,6 +144,28 @@ public final class AgentCommand implements Callable<Integer> {
             return 0;
         }
         return agent.state() == AgentState.STOPPED ? 0 : 1;
+    }
+
+    private EvidenceSource evidenceSource() throws EvidenceCollectionException {
+        if (tee.strip().equalsIgnoreCase("coco")) {
+            return cocoSource(aaAddr);
+        }
+        return EvidenceSource.of(collector());
+    }
+
+    /**
+     * The attestation-agent source; its socket must exist at start, so that a pod without the mount fails
+     * at once naming the path rather than at its first attestation.
+     */
+    static CocoEvidenceSource cocoSource(String address) throws EvidenceCollectionException {
+        Path socket = AttestationAgentClient.socketPath(address);
+        if (!Files.exists(socket)) {
+            throw new EvidenceCollectionException("--tee coco: no attestation-agent socket at " + socket
+                    + "; start the Confidential Containers attestation-agent, mount its socket directory into this "
+                    + "container, or give its address with --aa-addr unix:///PATH");
+        }
+        System.err.println("evidence from the Confidential Containers attestation-agent at unix://" + socket);
+        return new CocoEvidenceSource(new AttestationAgentClient(socket, AA_TIMEOUT));
     }
 
     private EvidenceCollector collector() throws EvidenceCollectionException {
