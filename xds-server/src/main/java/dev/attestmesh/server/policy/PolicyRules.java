@@ -63,7 +63,6 @@ public record PolicyRules(boolean devMode, Duration maxCertificateTtl) {
         if (p.certificateTtl().compareTo(maxCertificateTtl) <= 0) {
             return p;
         }
-        return new Policy(p.id(), p.version(), p.tees(), p.acceptedTcbStatuses(), p.acceptedAdvisoryIds(),
-                p.allowDebug(), p.reference(), p.maxEvidenceAge(), maxCertificateTtl, p.sealing());
+        return p.withCertificateTtl(maxCertificateTtl);
     }
 }
