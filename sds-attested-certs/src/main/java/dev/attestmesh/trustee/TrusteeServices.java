@@ -8,7 +8,6 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -73,10 +72,5 @@ public final class TrusteeServices {
     @Override
     public String toString() {
         return "TrusteeServices" + byAddress.keySet();
-    }
-
-    /** For messages: the service at {@code address}, if configured. */
-    public Optional<URI> find(URI address) {
-        return byAddress.containsKey(address) ? Optional.of(address) : Optional.empty();
     }
 }
