@@ -14,6 +14,7 @@ import dev.attestmesh.identity.Registration;
 import dev.attestmesh.issuance.IssuanceLog;
 import dev.attestmesh.issuance.ReportDataBinding;
 import dev.attestmesh.policy.Appraisal;
+import dev.attestmesh.policy.DelegatedVerifier;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.policy.PolicyAppraiser;
 import dev.attestmesh.policy.PolicyRef;
@@ -22,11 +23,16 @@ import dev.attestmesh.quote.EvidenceVerifiers;
 import dev.attestmesh.quote.VerificationRequest;
 import dev.attestmesh.quote.VerifiedEvidence;
 import dev.attestmesh.registry.NodeState;
+import dev.attestmesh.trustee.DelegatedClaims;
+import dev.attestmesh.trustee.EarAppraisal;
+import dev.attestmesh.trustee.EarRejectedException;
+import dev.attestmesh.trustee.TrusteeServices;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HexFormat;
@@ -46,7 +52,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>node id</b>: not revoked, and not held by another key: an ATTESTED node id whose certificate
  *       has not expired is taken by a different key only over mTLS with that node's current certificate
  *       (a renewal); otherwise it waits for the record to expire or an operator to release it;</li>
- *   <li><b>evidence</b>: verifies, and its report data binds the nonce and the CSR key;</li>
+ *   <li><b>evidence</b>: verifies, and its report data binds the nonce and the CSR key; for {@code verifier:
+ *       trustee} policies a Trustee attestation service verifies it and its signed token must echo that
+ *       binding (docs/trustee.md);</li>
  *   <li><b>appraisal</b> against every policy in force;</li>
  *   <li><b>identity</b>: the registration the caller asked for, or the one its claims satisfy, holds
  *       completely ({@link IdentityResolver});</li>
@@ -69,12 +77,21 @@ public final class AttestationAdmission {
     private final NodeRecords records;
     private final RevocationGate revocations;
     private final Clock clock;
+    private final TrusteeServices trustee;
     private final PolicyAppraiser appraiser = new PolicyAppraiser();
     private final IdentityResolver identities = new IdentityResolver();
 
     public AttestationAdmission(NonceStore nonces, EvidenceVerifiers verifiers, Supplier<Collection<Policy>> policies,
             Supplier<Collection<Registration>> registrations, Supplier<AttestationBoundIssuer> issuer, IssuanceLog log,
             NodeRecords records, RevocationGate revocations, Clock clock) {
+        this(nonces, verifiers, policies, registrations, issuer, log, records, revocations, clock, TrusteeServices.none());
+    }
+
+    /** With the Trustee attestation services that {@code verifier: trustee} policies may name. */
+    public AttestationAdmission(NonceStore nonces, EvidenceVerifiers verifiers, Supplier<Collection<Policy>> policies,
+            Supplier<Collection<Registration>> registrations, Supplier<AttestationBoundIssuer> issuer, IssuanceLog log,
+            NodeRecords records, RevocationGate revocations, Clock clock, TrusteeServices trustee) {
+        this.trustee = trustee;
         this.nonces = nonces;
         this.verifiers = verifiers;
         this.policies = policies;
@@ -113,26 +130,13 @@ public final class AttestationAdmission {
                 .filter(peer -> standing.get().acceptedCertificateSha256Hex().contains(peer)).isPresent();
         checkNodeId(nodeId, standing, keySha256, renewal, now);
 
-        VerifiedEvidence evidence;
-        try {
-            evidence = verifiers.verify(new VerificationRequest(request.tee(), request.evidence(),
-                    request.collateral(), now));
-        } catch (EvidenceVerificationException e) {
-            throw new AdmissionRefusedException(Kind.PERMISSION_DENIED, Stage.EVIDENCE, Optional.of(e.check()),
-                    "evidence rejected by check " + e.check() + ": " + e.getMessage());
-        }
-        byte[] expected = ReportDataBinding.expected(request.nonce(), csr.subjectPublicKeyInfoDer());
-        if (!MessageDigest.isEqual(expected, evidence.reportData())) {
-            throw new AdmissionRefusedException(Kind.PERMISSION_DENIED, Stage.BINDING, "evidence report data does "
-                    + "not bind this nonce and the CSR's public key (expected SHA-512(\"attestmesh-v1\" || nonce || "
-                    + "SHA-256(CSR SPKI)))");
-        }
-
         Collection<Policy> all = policies.get();
         if (all.isEmpty()) {
             throw new AdmissionRefusedException(Kind.FAILED_PRECONDITION, Stage.POLICY, "no policy is configured on "
                     + "the control plane; start it with --policy-file (see docs/policy.md)");
         }
+        byte[] expected = ReportDataBinding.expected(request.nonce(), csr.subjectPublicKeyInfoDer());
+        VerifiedEvidence evidence = verify(request, all, expected, now);
         Appraisal appraisal = appraiser.appraise(evidence, now, all, now);
         IdentityResolver.Subject subject = new IdentityResolver.Subject(nodeId, appraisal, challenge.kubernetes());
         IdentityDecision decision = identities.resolve(registrations.get(), subject, request.requestedSpiffeId(),
@@ -175,6 +179,70 @@ public final class AttestationAdmission {
                 versions, cert, keySha256, challenge.kubernetes(), now.plus(maxAge), now);
         records.record(admitted);
         return admitted;
+    }
+
+    /**
+     * The evidence stage: this control plane's verifiers, unless only {@code verifier: trustee} policies
+     * accept the TEE type, and each attestation service those policies name (once per service and AS policy
+     * IDs). Local verification refuses as before when no trustee policy applies; with trustee policies, the
+     * attestation is refused only when no verification succeeded, naming every failure.
+     */
+    private VerifiedEvidence verify(AdmissionRequest request, Collection<Policy> all, byte[] expected, Instant now)
+            throws AdmissionRefusedException {
+        List<DelegatedVerifier> services = all.stream().filter(p -> p.tees().contains(request.tee()))
+                .flatMap(p -> p.delegated().stream())
+                .filter(distinctBy(DelegatedVerifier::claimPrefix)).toList();
+        boolean localWanted = services.isEmpty() || all.stream()
+                .anyMatch(p -> p.delegated().isEmpty() && p.tees().contains(request.tee()));
+        Optional<VerifiedEvidence> local = Optional.empty();
+        List<String> failures = new ArrayList<>();
+        if (localWanted) {
+            try {
+                VerifiedEvidence v = verifiers.verify(new VerificationRequest(request.tee(), request.evidence(),
+                        request.collateral(), now));
+                if (!MessageDigest.isEqual(expected, v.reportData())) {
+                    throw new AdmissionRefusedException(Kind.PERMISSION_DENIED, Stage.BINDING, "evidence report data "
+                            + "does not bind this nonce and the CSR's public key (expected SHA-512(\"attestmesh-v1\" || "
+                            + "nonce || SHA-256(CSR SPKI)))");
+                }
+                local = Optional.of(v);
+            } catch (EvidenceVerificationException e) {
+                if (services.isEmpty()) {
+                    throw new AdmissionRefusedException(Kind.PERMISSION_DENIED, Stage.EVIDENCE,
+                            Optional.of(e.check()), "evidence rejected by check " + e.check() + ": " + e.getMessage());
+                }
+                failures.add("local verification: check " + e.check() + ": " + e.getMessage());
+            }
+        }
+        Map<String, EarAppraisal> appraisals = new LinkedHashMap<>();
+        for (DelegatedVerifier d : services) {
+            try {
+                appraisals.put(d.claimPrefix(), trustee.appraise(d, request.tee(), request.evidence(), expected, now));
+            } catch (EarRejectedException e) {
+                LOG.info("node '{}': attestation service {} refused: {} {}", request.nodeId(), d.asAddr(), e.check(),
+                        e.getMessage());
+                failures.add("attestation service " + d.asAddr() + ": check " + e.check() + ": " + e.getMessage());
+            }
+        }
+        if (local.isEmpty() && appraisals.isEmpty()) {
+            throw new AdmissionRefusedException(Kind.PERMISSION_DENIED, Stage.EVIDENCE, "evidence rejected: "
+                    + String.join("; ", failures));
+        }
+        if (appraisals.isEmpty()) {
+            return local.orElseThrow();
+        }
+        byte[] digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256").digest(request.evidence());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        return DelegatedClaims.combine(local, request.tee(), expected, digest, appraisals);
+    }
+
+    private static <T> java.util.function.Predicate<T> distinctBy(java.util.function.Function<T, String> key) {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        return t -> seen.add(key.apply(t));
     }
 
     private static void checkNodeId(String nodeId, Optional<NodeRecords.Standing> standing, String keySha256,

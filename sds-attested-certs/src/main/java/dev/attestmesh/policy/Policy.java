@@ -8,6 +8,7 @@ import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
@@ -28,10 +29,21 @@ import java.util.regex.Pattern;
  * @param certificateTtl lifetime of certificates issued under this policy
  * @param sealing whether the policy has an HPKE sealing key pair whose private key is released only to nodes
  *     satisfying it (docs/secrets.md, "Sealing to a policy")
+ * @param delegated present for {@code verifier: trustee}: a Trustee attestation service appraises the
+ *     evidence and this policy's rules apply to its token's claims (docs/trustee.md); empty for the
+ *     control plane's own verifiers
  */
 public record Policy(String id, long version, Set<TeeType> tees, Set<TcbStatus> acceptedTcbStatuses,
         Set<String> acceptedAdvisoryIds, boolean allowDebug, Map<TeeType, ReferenceValues> reference,
-        Duration maxEvidenceAge, Duration certificateTtl, boolean sealing) {
+        Duration maxEvidenceAge, Duration certificateTtl, boolean sealing, Optional<DelegatedVerifier> delegated) {
+
+    /** A policy verified by this control plane's own verifiers. */
+    public Policy(String id, long version, Set<TeeType> tees, Set<TcbStatus> acceptedTcbStatuses,
+            Set<String> acceptedAdvisoryIds, boolean allowDebug, Map<TeeType, ReferenceValues> reference,
+            Duration maxEvidenceAge, Duration certificateTtl, boolean sealing) {
+        this(id, version, tees, acceptedTcbStatuses, acceptedAdvisoryIds, allowDebug, reference, maxEvidenceAge,
+                certificateTtl, sealing, Optional.empty());
+    }
 
     /** A policy without a sealing key. */
     public Policy(String id, long version, Set<TeeType> tees, Set<TcbStatus> acceptedTcbStatuses,
@@ -78,12 +90,19 @@ public record Policy(String id, long version, Set<TeeType> tees, Set<TcbStatus> 
         if (certificateTtl.isNegative() || certificateTtl.isZero()) {
             throw new IllegalArgumentException("policy '" + id + "' certificateTtl must be positive");
         }
+        Objects.requireNonNull(delegated, "delegated");
     }
 
     /** The same policy at another version. */
     public Policy withVersion(long v) {
         return new Policy(id, v, tees, acceptedTcbStatuses, acceptedAdvisoryIds, allowDebug, reference, maxEvidenceAge,
-                certificateTtl, sealing);
+                certificateTtl, sealing, delegated);
+    }
+
+    /** The same policy with another certificate lifetime. */
+    public Policy withCertificateTtl(Duration ttl) {
+        return new Policy(id, version, tees, acceptedTcbStatuses, acceptedAdvisoryIds, allowDebug, reference,
+                maxEvidenceAge, ttl, sealing, delegated);
     }
 
     /** This policy's reference values for {@code tee}, empty when none are configured. */

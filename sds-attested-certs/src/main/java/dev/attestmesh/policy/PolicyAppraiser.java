@@ -3,10 +3,13 @@ package dev.attestmesh.policy;
 import dev.attestmesh.quote.TcbStatus;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerifiedEvidence;
+import dev.attestmesh.trustee.DelegatedClaims;
+import dev.attestmesh.trustee.EarStatus;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -21,10 +24,13 @@ import java.util.stream.Collectors;
  * observed and what was expected, so a refusal can be explained precisely.
  *
  * <p>Rules, in order: {@code tee} (type accepted), {@code insecure} (simulated evidence only when
- * the policy lists {@code sim}), {@code tcbStatus}, {@code advisoryIds} (every advisory on the
- * evidence accepted), {@code debug}, each reference value ({@code reference.<claim>}, {@code
+ * the policy lists {@code sim}), {@code verifier} (a local policy refuses evidence only an attestation
+ * service verified; a {@code verifier: trustee} policy requires its service's appraisal), then for local
+ * policies {@code tcbStatus} and {@code advisoryIds} (every advisory on the evidence accepted), for
+ * trustee policies {@code earStatus}; {@code debug}, each reference value ({@code reference.<claim>}, {@code
  * minimum.<claim>}, {@code masked.<claim>}), {@code evidenceAge}. A claim the policy constrains but
- * the evidence lacks fails its rule. Stateless and thread-safe.
+ * the evidence lacks fails its rule. A trustee policy's debug and reference rules read only the claims
+ * its attestation service vouched for ({@link #delegatedView}). Stateless and thread-safe.
  */
 public final class PolicyAppraiser {
     /** Evidence stamped this far in the future is tolerated (clock skew between node and control plane). */
@@ -50,16 +56,33 @@ public final class PolicyAppraiser {
         rules.add(new RuleResult("insecure", !ev.insecure() || p.tees().contains(TeeType.SIM),
                 ev.insecure() ? "insecure (simulated) evidence" : "hardware evidence",
                 p.tees().contains(TeeType.SIM) ? "any (policy lists sim)" : "hardware evidence (policy does not list sim)"));
-        rules.add(new RuleResult("tcbStatus", p.acceptedTcbStatuses().contains(ev.tcbStatus()),
-                ev.tcbStatus().intelName(), "one of " + p.acceptedTcbStatuses().stream().map(TcbStatus::intelName).toList()));
-        List<String> notAccepted = ev.advisoryIds().stream().filter(a -> !p.acceptedAdvisoryIds().contains(a)).toList();
-        rules.add(new RuleResult("advisoryIds", notAccepted.isEmpty(), ev.advisoryIds().toString(),
-                "only accepted advisories " + p.acceptedAdvisoryIds()
-                        + (notAccepted.isEmpty() ? "" : " (not accepted: " + notAccepted + ")")));
-        rules.add(new RuleResult("debug", !ev.debug() || p.allowDebug(), ev.debug() ? "debug" : "not debug",
+        VerifiedEvidence claims = ev;
+        if (p.delegated().isPresent()) {
+            DelegatedVerifier d = p.delegated().get();
+            claims = delegatedView(ev, d.claimPrefix());
+            Long tier = claims.numbers().get(DelegatedClaims.STATUS);
+            rules.add(new RuleResult("verifier", tier != null, tier != null ? "appraised by the attestation service"
+                    : "no appraisal by the attestation service", "an EAR from " + d.asAddr() + " " + d.policyIds()));
+            Optional<EarStatus> status = tier == null ? Optional.empty() : EarStatus.fromTier(tier);
+            rules.add(new RuleResult("earStatus", status.isPresent() && status.get() != EarStatus.CONTRAINDICATED
+                    && d.acceptedStatuses().contains(status.get()), status.map(EarStatus::wireName).orElse("absent"),
+                    "one of " + d.acceptedStatuses().stream().map(EarStatus::wireName).toList()));
+        } else {
+            boolean delegatedOnly = ev.numbers().getOrDefault(DelegatedClaims.DELEGATED, 0L) != 0;
+            rules.add(new RuleResult("verifier", !delegatedOnly, delegatedOnly
+                    ? "verified only by an attestation service" : "verified by this control plane",
+                    "verified by this control plane"));
+            rules.add(new RuleResult("tcbStatus", p.acceptedTcbStatuses().contains(ev.tcbStatus()),
+                    ev.tcbStatus().intelName(), "one of " + p.acceptedTcbStatuses().stream().map(TcbStatus::intelName).toList()));
+            List<String> notAccepted = ev.advisoryIds().stream().filter(a -> !p.acceptedAdvisoryIds().contains(a)).toList();
+            rules.add(new RuleResult("advisoryIds", notAccepted.isEmpty(), ev.advisoryIds().toString(),
+                    "only accepted advisories " + p.acceptedAdvisoryIds()
+                            + (notAccepted.isEmpty() ? "" : " (not accepted: " + notAccepted + ")")));
+        }
+        rules.add(new RuleResult("debug", !claims.debug() || p.allowDebug(), claims.debug() ? "debug" : "not debug",
                 p.allowDebug() ? "debug allowed" : "not debug"));
         if (teeOk) {
-            reference(ev, p.referenceFor(ev.tee()), rules);
+            reference(claims, p.referenceFor(ev.tee()), rules);
         }
         Duration age = Duration.between(evidenceTime, now);
         boolean ageOk = !age.isNegative() ? age.compareTo(p.maxEvidenceAge()) <= 0 : age.negated().compareTo(FUTURE_SKEW) <= 0;
@@ -68,6 +91,28 @@ public final class PolicyAppraiser {
                 "<= " + p.maxEvidenceAge().toSeconds() + "s"));
         boolean satisfied = rules.stream().allMatch(RuleResult::passed);
         return new PolicyResult(p.id(), p.version(), satisfied, rules);
+    }
+
+    /**
+     * The claims one attestation service vouched for ({@code prefix} stripped), with its debug statement;
+     * nothing else of the evidence, so a delegated policy is appraised on that service's word alone.
+     */
+    static VerifiedEvidence delegatedView(VerifiedEvidence ev, String prefix) {
+        Map<String, String> m = new HashMap<>();
+        ev.measurements().forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                m.put(k.substring(prefix.length()), v);
+            }
+        });
+        Map<String, Long> n = new HashMap<>();
+        ev.numbers().forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                n.put(k.substring(prefix.length()), v);
+            }
+        });
+        boolean debug = n.getOrDefault(DelegatedClaims.DEBUG, 0L) != 0;
+        return new VerifiedEvidence(ev.tee(), ev.tcbStatus(), ev.advisoryIds(), debug, ev.insecure(), ev.reportData(),
+                m, n, ev.evidenceSha256(), ev.fmspcOrChip(), ev.platformId());
     }
 
     private static void reference(VerifiedEvidence ev, ReferenceValues rv, List<RuleResult> rules) {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.attestmesh.input.UntrustedText;
 import dev.attestmesh.quote.TcbStatus;
 import dev.attestmesh.quote.TeeType;
+import dev.attestmesh.trustee.EarStatus;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -54,6 +55,12 @@ import java.util.regex.Pattern;
  *     certificateTtl: 1h           # optional, default 1h
  *     sealing: false               # optional, default false: an HPKE key pair for `attestmesh seal`, its
  *                                  # private key released only to nodes satisfying this policy
+ *     verifier: local              # optional, default local; trustee: a Trustee attestation service
+ *                                  # appraises the evidence (docs/trustee.md), then also:
+ *     asAddr: https://as.example   #   required with trustee; a service configured on the control plane
+ *     policyIds: [default]         #   required with trustee; the AS policy IDs to evaluate
+ *     earStatus: [affirming]       #   optional, default [affirming]; none, affirming, warning (never
+ *                                  #   contraindicated). tcbStatus and advisoryIds do not apply
  *     reference:                   # optional; one entry per TEE type listed in tee
  *       tdx:
  *         mrtd: ["&lt;96 hex&gt;"]       # byte claim: list of allowed values (any one matches)
@@ -97,7 +104,7 @@ public final class PolicyDocuments {
     public static final int MAX_FILE_BYTES = 4 * 1024 * 1024;
     private static final Set<String> DOC_FIELDS = Set.of("policies");
     private static final Set<String> POLICY_FIELDS = Set.of("id", "version", "tee", "tcbStatus", "advisoryIds", "debug",
-            "maxEvidenceAge", "certificateTtl", "reference", "sealing");
+            "maxEvidenceAge", "certificateTtl", "reference", "sealing", "verifier", "asAddr", "policyIds", "earStatus");
     private static final Set<String> MASK_FIELDS = Set.of("expected", "mask");
     private static final Pattern HEX = Pattern.compile("[0-9a-fA-F]*");
     private static final Pattern ADVISORY = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
@@ -183,6 +190,14 @@ public final class PolicyDocuments {
             if (p.sealing()) {
                 m.put("sealing", true); // absent when false: the canonical form of older policies is unchanged
             }
+            p.delegated().ifPresent(d -> {
+                m.remove("tcbStatus");
+                m.remove("advisoryIds");
+                m.put("verifier", "trustee");
+                m.put("asAddr", d.asAddr().toString());
+                m.put("policyIds", d.policyIds());
+                m.put("earStatus", d.acceptedStatuses().stream().map(EarStatus::wireName).toList());
+            });
             Map<String, Object> ref = new LinkedHashMap<>();
             p.reference().forEach((tee, rv) -> {
                 Map<String, Object> r = new LinkedHashMap<>();
@@ -326,10 +341,98 @@ public final class PolicyDocuments {
                 }
             }
         }
+        Optional<DelegatedVerifier> delegated = delegated(n, path, problems);
         if (problems.size() != before || id == null) {
             return Optional.empty();
         }
-        return Optional.of(new Policy(id, version, tees, statuses, advisories, debug, reference, maxAge, ttl, sealing));
+        return Optional.of(new Policy(id, version, tees, statuses, advisories, debug, reference, maxAge, ttl, sealing,
+                delegated));
+    }
+
+    /** {@code verifier}, and with {@code trustee} its {@code asAddr}, {@code policyIds} and {@code earStatus}. */
+    private static Optional<DelegatedVerifier> delegated(JsonNode n, String path, List<String> problems) {
+        JsonNode vn = n.get("verifier");
+        boolean trustee = false;
+        if (vn != null) {
+            if (!vn.isTextual() || !(vn.asText().equals("local") || vn.asText().equals("trustee"))) {
+                problems.add(path + ".verifier: must be local or trustee");
+                return Optional.empty();
+            }
+            trustee = vn.asText().equals("trustee");
+        }
+        if (!trustee) {
+            for (String f : List.of("asAddr", "policyIds", "earStatus")) {
+                if (n.has(f)) {
+                    problems.add(path + "." + f + ": applies only with verifier: trustee");
+                }
+            }
+            return Optional.empty();
+        }
+        int before = problems.size();
+        for (String f : List.of("tcbStatus", "advisoryIds")) {
+            if (n.has(f)) {
+                problems.add(path + "." + f + ": does not apply with verifier: trustee (the attestation service "
+                        + "appraises the TCB: use earStatus and reference ear.tv.hardware)");
+            }
+        }
+        java.net.URI addr = null;
+        JsonNode an = n.get("asAddr");
+        if (an == null || !an.isTextual()) {
+            problems.add(path + ".asAddr: required with verifier: trustee, the attestation service's https URL");
+        } else {
+            try {
+                addr = new java.net.URI(an.asText());
+                Optional<String> problem = DelegatedVerifier.problemWithAddress(addr);
+                if (problem.isPresent()) {
+                    problems.add(path + ".asAddr: " + problem.get());
+                    addr = null;
+                }
+            } catch (java.net.URISyntaxException e) {
+                problems.add(path + ".asAddr: '" + UntrustedText.forLog(an.asText(), 80) + "' is not a URL");
+            }
+        }
+        List<String> ids = new ArrayList<>();
+        JsonNode pn = n.get("policyIds");
+        if (pn == null) {
+            problems.add(path + ".policyIds: required with verifier: trustee, the attestation service's policy IDs");
+        } else {
+            for (var e : stringList(pn, path + ".policyIds", problems)) {
+                if (!DelegatedVerifier.AS_POLICY_ID.matcher(e.value()).matches()) {
+                    problems.add(e.path() + ": '" + UntrustedText.forLog(e.value(), 64) + "' must match "
+                            + DelegatedVerifier.AS_POLICY_ID.pattern());
+                } else if (ids.contains(e.value())) {
+                    problems.add(e.path() + ": duplicate AS policy ID '" + e.value() + "'");
+                } else {
+                    ids.add(e.value());
+                }
+            }
+            if (pn.isArray() && (pn.isEmpty() || pn.size() > DelegatedVerifier.MAX_POLICY_IDS)) {
+                problems.add(path + ".policyIds: must list 1 to " + DelegatedVerifier.MAX_POLICY_IDS + " policy IDs");
+            }
+        }
+        Set<EarStatus> statuses = DelegatedVerifier.defaultStatuses();
+        JsonNode sn = n.get("earStatus");
+        if (sn != null) {
+            statuses = EnumSet.noneOf(EarStatus.class);
+            for (var e : stringList(sn, path + ".earStatus", problems)) {
+                Optional<EarStatus> st = EarStatus.fromWireName(e.value());
+                if (st.isEmpty()) {
+                    problems.add(e.path() + ": unknown EAR status '" + UntrustedText.forLog(e.value(), 32)
+                            + "'; one of none, affirming, warning");
+                } else if (st.get() == EarStatus.CONTRAINDICATED) {
+                    problems.add(e.path() + ": contraindicated is always refused and cannot be accepted");
+                } else {
+                    statuses.add(st.get());
+                }
+            }
+            if (sn.isArray() && sn.isEmpty()) {
+                problems.add(path + ".earStatus: must list at least one status");
+            }
+        }
+        if (problems.size() != before) {
+            return Optional.empty();
+        }
+        return Optional.of(new DelegatedVerifier(addr, ids, statuses));
     }
 
     private static Optional<ReferenceValues> referenceValues(JsonNode n, String path, TeeType tee, List<String> problems) {

@@ -280,7 +280,7 @@ public final class ControlPlane implements AutoCloseable {
                 boundedView::unavailableReason); // a stale replica feeds no standalone ext_authz either
         meshMetrics.bind(registry::entries, syncTracker, registryWatch, clock);
         AttestationAdmission admission = new AttestationAdmission(nonces, verifiers, policies::all, registrations::all,
-                ca::issuer, issuanceLog, registry, revocations.gate(), clock);
+                ca::issuer, issuanceLog, registry, revocations.gate(), clock, settings.trustee());
         ChallengeGate challenges = new ChallengeGate(nonces, registry,
                 new ChallengeRateLimiter(settings.challengeLimits()));
         AttestationGrpcService attestation = new AttestationGrpcService(challenges, admission,

@@ -1,5 +1,6 @@
 package dev.attestmesh.server;
 
+import dev.attestmesh.trustee.TrusteeServices;
 import dev.attestmesh.admission.challenge.ChallengeLimits;
 import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.identity.ServiceAccountTokenVerifier;
@@ -40,12 +41,14 @@ import java.util.Set;
  *     ({@code attestmesh.max-certificate-ttl}, default {@link PolicyRules#DEFAULT_MAX_CERTIFICATE_TTL})
  * @param challengeLimits rate limits and outstanding-nonce caps of the Challenge RPC
  *     ({@code attestmesh.challenge.*}, docs/protocol.md)
+ * @param trustee the Trustee attestation services {@code verifier: trustee} policies may name
+ *     ({@code attestmesh.trustee.*}, docs/trustee.md)
  */
 public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
         String trustDomain, Optional<String> caKey, List<String> serverNames, String nodeKeyFile, Duration nonceTtl,
         DatabaseSettings database, Optional<Path> registrationFile, ServiceAccountTokenVerifier serviceAccountTokens,
         boolean devMode, Set<String> authzClientIdentities, Duration maxCertificateTtl,
-        ChallengeLimits challengeLimits) {
+        ChallengeLimits challengeLimits, TrusteeServices trustee) {
 
     /** Settings with the embedded H2 store. */
     public ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, Optional<Path> policyFile,
@@ -53,61 +56,71 @@ public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, 
             Duration nonceTtl) {
         this(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames, nodeKeyFile, nonceTtl,
                 DatabaseSettings.embedded(), Optional.empty(), ServiceAccountTokenVerifier.DISABLED, false, Set.of(),
-                PolicyRules.DEFAULT_MAX_CERTIFICATE_TTL, ChallengeLimits.DEFAULTS);
+                PolicyRules.DEFAULT_MAX_CERTIFICATE_TTL, ChallengeLimits.DEFAULTS, TrusteeServices.none());
     }
 
     /** These settings with another store. */
     public ControlPlaneSettings withDatabase(DatabaseSettings db) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
                 nodeKeyFile, nonceTtl, db, registrationFile, serviceAccountTokens, devMode,
-                authzClientIdentities, maxCertificateTtl, challengeLimits);
+                authzClientIdentities, maxCertificateTtl, challengeLimits, trustee);
     }
 
     /** These settings loading registrations from {@code file} at start. */
     public ControlPlaneSettings withRegistrationFile(Optional<Path> file) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
                 nodeKeyFile, nonceTtl, database, file, serviceAccountTokens, devMode,
-                authzClientIdentities, maxCertificateTtl, challengeLimits);
+                authzClientIdentities, maxCertificateTtl, challengeLimits, trustee);
     }
 
     /** These settings verifying Kubernetes service-account tokens with {@code verifier}. */
     public ControlPlaneSettings withServiceAccountTokens(ServiceAccountTokenVerifier verifier) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
                 nodeKeyFile, nonceTtl, database, registrationFile, verifier, devMode,
-                authzClientIdentities, maxCertificateTtl, challengeLimits);
+                authzClientIdentities, maxCertificateTtl, challengeLimits, trustee);
     }
 
     /** These settings in development mode ({@code true}: simulated-TEE nodes pass ext_authz) or not. */
     public ControlPlaneSettings withDevMode(boolean dev) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
                 nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, dev, authzClientIdentities,
-                maxCertificateTtl, challengeLimits);
+                maxCertificateTtl, challengeLimits, trustee);
     }
 
     /** These settings letting operator-issued client certificates naming {@code ids} call ext_authz Check. */
     public ControlPlaneSettings withAuthzClientIdentities(Set<String> ids) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
                 nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, devMode, ids, maxCertificateTtl,
-                challengeLimits);
+                challengeLimits, trustee);
     }
 
     /** These settings bounding policies' certificate TTL at {@code max}. */
     public ControlPlaneSettings withMaxCertificateTtl(Duration max) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
                 nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, devMode, authzClientIdentities,
-                max, challengeLimits);
+                max, challengeLimits, trustee);
     }
 
-    /** The rules every written policy set must follow: dev mode and the certificate TTL bound. */
+    /**
+     * The rules every written policy set must follow: dev mode, the certificate TTL bound, and trustee
+     * policies naming a configured attestation service.
+     */
     public PolicyRules policyRules() {
-        return new PolicyRules(devMode, maxCertificateTtl);
+        return new PolicyRules(devMode, maxCertificateTtl, trustee.addresses());
+    }
+
+    /** These settings delegating {@code verifier: trustee} policies to {@code services} (docs/trustee.md). */
+    public ControlPlaneSettings withTrustee(TrusteeServices services) {
+        return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
+                nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, devMode, authzClientIdentities,
+                maxCertificateTtl, challengeLimits, services);
     }
 
     /** These settings with other Challenge limits. */
     public ControlPlaneSettings withChallengeLimits(ChallengeLimits limits) {
         return new ControlPlaneSettings(dataDir, grpcBind, grpcPort, policyFile, trustDomain, caKey, serverNames,
                 nodeKeyFile, nonceTtl, database, registrationFile, serviceAccountTokens, devMode, authzClientIdentities,
-                maxCertificateTtl, limits);
+                maxCertificateTtl, limits, trustee);
     }
 
     public ControlPlaneSettings {
@@ -118,6 +131,7 @@ public record ControlPlaneSettings(Path dataDir, String grpcBind, int grpcPort, 
         java.util.Objects.requireNonNull(serviceAccountTokens, "serviceAccountTokens");
         new PolicyRules(devMode, java.util.Objects.requireNonNull(maxCertificateTtl, "maxCertificateTtl")); // bounds
         java.util.Objects.requireNonNull(challengeLimits, "challengeLimits");
+        java.util.Objects.requireNonNull(trustee, "trustee");
         if (grpcPort < 0 || grpcPort > 65535) {
             throw new IllegalArgumentException("grpc port " + grpcPort + " is outside 0..65535");
         }

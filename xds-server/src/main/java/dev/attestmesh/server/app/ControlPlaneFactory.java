@@ -123,7 +123,8 @@ public class ControlPlaneFactory {
                 .withDevMode(devMode)
                 .withMaxCertificateTtl(maxCertificateTtl)
                 .withAuthzClientIdentities(CheckCallerAuthenticator.parseClientIdentities(authzClientIdentities))
-                .withChallengeLimits(ChallengeLimitsConfig.from(environment));
+                .withChallengeLimits(ChallengeLimitsConfig.from(environment))
+                .withTrustee(TrusteeConfig.from(environment));
         try {
             EvidenceVerifierSet.Sources sources = new EvidenceVerifierSet.Sources(optionalPath(intelRoot),
                     optionalPath(intelCollateralDir), URI.create(pcsUrl), optionalPath(amdRoots), URI.create(kdsUrl));
