@@ -163,19 +163,20 @@ public final class CachingCollateralProvider implements CollateralProvider {
     }
 
     /**
-     * Fetches every authenticated item held again and keeps the result when it authenticates and is
+     * Fetches every item authenticated before again and keeps the result when it authenticates and is
      * fresh (announcing it when its content changed); a failed fetch keeps the held item until its own
-     * nextUpdate. Bypasses the fetch budget: it touches only items already held.
+     * nextUpdate. Bypasses the fetch budget: it touches only keys already known (at most {@value
+     * #MAX_REMEMBERED}). Only with a {@link CollateralChanges} hub are keys remembered.
      */
     public void refresh() {
-        for (Map.Entry<Key, CompletableFuture<Entry>> held : List.copyOf(cache.asMap().entrySet())) {
-            CompletableFuture<Entry> f = held.getValue();
-            if (!f.isDone() || f.isCompletedExceptionally() || !(f.join() instanceof Loaded)) {
-                continue;
-            }
-            Key key = held.getKey();
+        // The keys ever authenticated, not only those still held: an item past its nextUpdate has left the
+        // cache, and its successor is exactly what a refresh is for.
+        for (Key key : List.copyOf(lastSeen.keySet())) {
             Optional<X509Certificate> ca = key instanceof PckCrlKey k ? Optional.ofNullable(pckCas.get(k.ca()))
                     : Optional.empty();
+            if (key instanceof PckCrlKey && ca.isEmpty()) {
+                continue;
+            }
             Entry e = load(key, ca);
             if (e instanceof Loaded) {
                 cache.put(key, CompletableFuture.completedFuture(e));
