@@ -32,6 +32,9 @@ import java.util.Optional;
  *     ({@code sgx-ppid:<32 hex>}, {@code snp-chip:<128 hex>}, {@code sim:<32 hex>}), when the evidence
  *     carries one; taken only from verified data (the PCK certificate, the signed report). Not secret,
  *     but a per-machine tracking identifier
+ * @param reappraisalInputs what the verifier needs to judge the TCB again under newer collateral
+ *     ({@link EvidenceVerifier#reappraise}); empty for evidence whose TCB does not depend on fetched
+ *     collateral, and for records stored before it existed
  */
 public record VerifiedEvidence(
         TeeType tee,
@@ -44,9 +47,11 @@ public record VerifiedEvidence(
         Map<String, Long> numbers,
         byte[] evidenceSha256,
         Optional<String> fmspcOrChip,
-        Optional<String> platformId) {
+        Optional<String> platformId,
+        Optional<ReappraisalInputs> reappraisalInputs) {
 
     public VerifiedEvidence {
+        Objects.requireNonNull(reappraisalInputs, "reappraisalInputs");
         Objects.requireNonNull(tee, "tee");
         Objects.requireNonNull(tcbStatus, "tcbStatus");
         advisoryIds = List.copyOf(advisoryIds);
@@ -63,6 +68,26 @@ public record VerifiedEvidence(
         }
     }
 
+    /** Evidence without reappraisal inputs (simulated, SNP, stored before they existed). */
+    public VerifiedEvidence(TeeType tee, TcbStatus tcbStatus, List<String> advisoryIds, boolean debug, boolean insecure,
+            byte[] reportData, Map<String, String> measurements, Map<String, Long> numbers, byte[] evidenceSha256,
+            Optional<String> fmspcOrChip, Optional<String> platformId) {
+        this(tee, tcbStatus, advisoryIds, debug, insecure, reportData, measurements, numbers, evidenceSha256, fmspcOrChip,
+                platformId, Optional.empty());
+    }
+
+    /** The same evidence judged anew against newer collateral: only the TCB status and advisories change. */
+    public VerifiedEvidence withTcb(TcbStatus status, List<String> advisories) {
+        return new VerifiedEvidence(tee, status, advisories, debug, insecure, reportData, measurements, numbers,
+                evidenceSha256, fmspcOrChip, platformId, reappraisalInputs);
+    }
+
+    /** These claims with other measurements and numbers (e.g. after an event-log replay added some). */
+    public VerifiedEvidence withClaims(Map<String, String> newMeasurements, Map<String, Long> newNumbers) {
+        return new VerifiedEvidence(tee, tcbStatus, advisoryIds, debug, insecure, reportData, newMeasurements,
+                newNumbers, evidenceSha256, fmspcOrChip, platformId, reappraisalInputs);
+    }
+
     /** Equality by content (the byte arrays are compared element by element). */
     @Override
     public boolean equals(Object o) {
@@ -70,14 +95,15 @@ public record VerifiedEvidence(
                 && advisoryIds.equals(v.advisoryIds) && debug == v.debug && insecure == v.insecure
                 && Arrays.equals(reportData, v.reportData) && measurements.equals(v.measurements)
                 && numbers.equals(v.numbers) && Arrays.equals(evidenceSha256, v.evidenceSha256)
-                && fmspcOrChip.equals(v.fmspcOrChip) && platformId.equals(v.platformId);
+                && fmspcOrChip.equals(v.fmspcOrChip) && platformId.equals(v.platformId)
+                && reappraisalInputs.equals(v.reappraisalInputs);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(tee, tcbStatus, advisoryIds, debug, insecure, Arrays.hashCode(reportData), measurements,
                 numbers, Arrays.hashCode(evidenceSha256), fmspcOrChip,
-                platformId);
+                platformId, reappraisalInputs);
     }
 
     @Override

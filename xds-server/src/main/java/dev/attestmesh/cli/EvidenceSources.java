@@ -2,23 +2,15 @@ package dev.attestmesh.cli;
 
 import dev.attestmesh.quote.EvidenceVerifier;
 import dev.attestmesh.quote.TeeType;
-import dev.attestmesh.quote.azure.AzureVtpmVerifier;
-import dev.attestmesh.quote.collateral.CollateralProvider;
-import dev.attestmesh.quote.collateral.FileCollateralProvider;
-import dev.attestmesh.quote.collateral.PcsCollateralProvider;
-import dev.attestmesh.quote.intel.DcapQuoteVerifier;
-import dev.attestmesh.quote.sim.SimulatedEvidenceVerifier;
-import dev.attestmesh.quote.snp.KdsVcekProvider;
-import dev.attestmesh.quote.snp.SnpReportVerifier;
-import dev.attestmesh.quote.snp.VcekProvider;
-import dev.attestmesh.quote.trust.AmdTrustAnchors;
-import dev.attestmesh.quote.trust.IntelTrustAnchors;
+import dev.attestmesh.quote.VerifierSetupException;
+import dev.attestmesh.quote.Verifiers;
+import dev.attestmesh.quote.snp.AmdCertificateDecoder;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import picocli.CommandLine.Option;
@@ -28,7 +20,6 @@ import picocli.CommandLine.Option;
  * shared by {@code attestmesh evidence verify} and {@code attestmesh verify}.
  */
 final class EvidenceSources {
-    private static final Duration HTTP_TIMEOUT = Duration.ofSeconds(20);
 
     @Option(names = {"--collateral", "--collateral-dir"}, description = "Intel collateral: a QuoteCollateralV3 JSON file, or a directory "
             + "laid out as for the control plane (tcbinfo-<tee>-<FMSPC>.json, qeidentity-<tee>.json, pckcrl-*.der, "
@@ -72,84 +63,44 @@ final class EvidenceSources {
         return Optional.empty();
     }
 
+    /** The verifier of {@code type}, assembled by quote-native's front door from these options. */
     EvidenceVerifier verifier(TeeType type) throws ConfigurationException {
-        return switch (type) {
-            case SGX, TDX -> DcapQuoteVerifier.create(type, intelAnchors(), intelCollateral());
-            case SNP -> SnpReportVerifier.create(amdAnchors(), vcek != null || collateral != null ? VcekProvider.none()
-                    : KdsVcekProvider.create(HttpClient.newHttpClient(), AmdTrustAnchors.AMD_KDS, HTTP_TIMEOUT), snpOptions());
-            case AZ_SNP_VTPM -> AzureVtpmVerifier.create(verifier(TeeType.SNP));
-            case SIM -> SimulatedEvidenceVerifier.withDefaultKey();
-        };
-    }
-
-    private dev.attestmesh.quote.snp.SnpVerifierOptions snpOptions() throws ConfigurationException {
-        var options = dev.attestmesh.quote.snp.SnpVerifierOptions.none();
-        if (amdCrlDir != null) {
-            options = options.withCrls(new dev.attestmesh.quote.snp.FileAmdCrlProvider(amdCrlDir));
+        Verifiers.Builder b = Verifiers.builder().settingNames("--intel-root FILE|DIR", "--amd-roots DIR");
+        if (intelRoot != null) {
+            b.intelRoot(intelRoot);
         }
-        if (snpCurrentTcb != null) {
-            try {
-                options = options.withCurrentTcb(dev.attestmesh.quote.snp.SnpCurrentTcb.parse(
-                        Files.readAllBytes(snpCurrentTcb), snpCurrentTcb.toString()));
-            } catch (IOException | IllegalArgumentException e) {
-                throw new ConfigurationException("cannot read --snp-current-tcb: " + e.getMessage());
-            }
-        }
-        return options;
-    }
-
-    private CollateralProvider intelCollateral() {
-        if (collateral != null && Files.isDirectory(collateral)) {
-            return new FileCollateralProvider(collateral);
-        }
-        if (pccs != null) {
-            return PcsCollateralProvider.pccs(pccs, HttpClient.newHttpClient());
-        }
-        return CollateralProvider.none();
-    }
-
-    private IntelTrustAnchors intelAnchors() throws ConfigurationException {
-        IntelTrustAnchors anchors;
-        try {
-            if (intelRoot == null) {
-                anchors = IntelTrustAnchors.fromUrl(IntelTrustAnchors.INTEL_ROOT_URL, HttpClient.newHttpClient());
-            } else if (Files.isDirectory(intelRoot)) {
-                anchors = IntelTrustAnchors.fromDirectory(intelRoot);
-            } else {
-                anchors = IntelTrustAnchors.fromRootDer(derOf(Files.readAllBytes(intelRoot)));
-            }
-        } catch (Exception e) {
-            throw new ConfigurationException("cannot load the Intel SGX Root CA: " + e.getMessage()
-                    + " (pass --intel-root FILE|DIR)");
-        }
-        List<java.security.cert.X509Certificate> signing = new java.util.ArrayList<>();
+        List<X509Certificate> signing = new ArrayList<>();
         for (Path p : tcbSigning) {
             try {
-                signing.addAll(dev.attestmesh.quote.snp.AmdCertificateDecoder.decodeAll(Files.readAllBytes(p)));
+                signing.addAll(AmdCertificateDecoder.decodeAll(Files.readAllBytes(p)));
             } catch (Exception e) {
                 throw new ConfigurationException("cannot read TCB Signing certificate " + p + ": " + e.getMessage());
             }
         }
-        return signing.isEmpty() ? anchors : anchors.withTcbSigningCertificates(signing);
-    }
-
-    private AmdTrustAnchors amdAnchors() throws ConfigurationException {
-        try {
-            if (amdRoots != null) {
-                return AmdTrustAnchors.fromDirectory(amdRoots);
-            }
-            if (vcek != null || collateral != null) {
-                return AmdTrustAnchors.fromCertificates(List.of()); // ASK/ARK come with the VCEK, ARK pinned
-            }
-            return AmdTrustAnchors.fromKds(HttpClient.newHttpClient(), AmdTrustAnchors.AMD_KDS, HTTP_TIMEOUT);
-        } catch (Exception e) {
-            throw new ConfigurationException("cannot load AMD trust anchors: " + e.getMessage());
+        b.intelTcbSigning(signing);
+        if (collateral != null && Files.isDirectory(collateral)) {
+            b.intelCollateralDir(collateral);
+        } else if (pccs != null) {
+            b.pccs(pccs);
         }
-    }
-
-    /** DER bytes of a certificate given as DER or PEM. */
-    private static byte[] derOf(byte[] bytes) throws Exception {
-        return dev.attestmesh.quote.snp.AmdCertificateDecoder.decodeAll(bytes).getFirst().getEncoded();
+        boolean vcekGiven = vcek != null || collateral != null;
+        if (amdRoots != null) {
+            b.amdRoots(amdRoots);
+        } else if (vcekGiven) {
+            b.amdRootsWithVcek();
+        }
+        b.vcekFromKds(!vcekGiven);
+        if (amdCrlDir != null) {
+            b.amdCrlDir(amdCrlDir);
+        }
+        if (snpCurrentTcb != null) {
+            b.snpCurrentTcb(snpCurrentTcb);
+        }
+        try {
+            return b.verifier(type);
+        } catch (VerifierSetupException e) {
+            throw new ConfigurationException(e.getMessage());
+        }
     }
 
     /** The verifier could not be set up (trust anchors, collateral source). */

@@ -114,6 +114,17 @@ public final class ControlPlane implements AutoCloseable {
     private final NodeRegistry registry;
     private final IssuanceLog issuanceLog;
     private final AttestationMetrics metrics = new AttestationMetrics();
+    /**
+     * How often the collateral caches fetch what they hold again ahead of its nextUpdate, so a TCB
+     * recovery re-appraises nodes within this bound (docs/evidence.md, "Re-appraisal on new collateral").
+     */
+    public static final Duration COLLATERAL_REFRESH_INTERVAL = Duration.ofHours(1);
+    private final java.util.concurrent.ScheduledExecutorService collateralRefresh =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "attestmesh-collateral-refresh");
+                t.setDaemon(true);
+                return t;
+            });
     private final XdsStreamStats streamStats = new XdsStreamStats();
     private final AuthzDecider decider;
     private final SimpleCache<String> xdsCache;
@@ -181,6 +192,25 @@ public final class ControlPlane implements AutoCloseable {
         }
         this.registry = new NodeRegistry(new NodeStore(db), policies, registrations, ca::trustBundle, clock, changes,
                 mesh);
+        // New collateral (a TCB recovery, a new CRL) re-judges the affected nodes through the same
+        // re-appraisal a policy change uses; the caches look for it every COLLATERAL_REFRESH_INTERVAL.
+        EvidenceVerifiers active = verifiers;
+        verifiers.collateralChanges().subscribe(change -> {
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+            }
+            registry.reappraiseOnCollateral(change, ev -> active.reappraise(ev, clock.instant()));
+        });
+        collateralRefresh.scheduleWithFixedDelay(() -> {
+            try {
+                active.collateralChanges().refresh();
+            } catch (RuntimeException e) {
+                LOG.warn("refreshing collateral failed: {}", e.toString());
+            }
+        }, COLLATERAL_REFRESH_INTERVAL.toSeconds(), COLLATERAL_REFRESH_INTERVAL.toSeconds(),
+                java.util.concurrent.TimeUnit.SECONDS);
         // Membership by SPIFFE ID or registration reads what the registry proved; kept current before any
         // other node listener (the snapshot publisher) runs.
         registry.entries().forEach(e -> attestedNodes.record(e.nodeId(),
@@ -612,6 +642,7 @@ public final class ControlPlane implements AutoCloseable {
             return;
         }
         closed = true;
+        collateralRefresh.shutdownNow();
         long started = System.nanoTime();
         boolean interrupted = false;
         server.shutdown();

@@ -1,44 +1,23 @@
 package dev.attestmesh.server;
 
-import dev.attestmesh.quote.EvidenceVerificationException;
-import dev.attestmesh.quote.EvidenceVerifier;
 import dev.attestmesh.quote.EvidenceVerifiers;
-import dev.attestmesh.quote.TeeType;
-import dev.attestmesh.quote.VerificationCheck;
-import dev.attestmesh.quote.VerificationRequest;
-import dev.attestmesh.quote.VerifiedEvidence;
-import dev.attestmesh.quote.azure.AzureVtpmVerifier;
-import dev.attestmesh.quote.collateral.CachingCollateralProvider;
-import dev.attestmesh.quote.collateral.CollateralProvider;
-import dev.attestmesh.quote.collateral.FileCollateralProvider;
+import dev.attestmesh.quote.Verifiers;
 import dev.attestmesh.quote.collateral.PcsCollateralProvider;
-import dev.attestmesh.quote.intel.DcapQuoteVerifier;
 import dev.attestmesh.quote.intel.DcapVerifierOptions;
 import dev.attestmesh.quote.limits.FetchLimits;
 import dev.attestmesh.quote.sim.SimulatedEvidenceVerifier;
-import dev.attestmesh.quote.snp.AmdCrlProvider;
-import dev.attestmesh.quote.snp.CachingAmdCrlProvider;
-import dev.attestmesh.server.admin.metrics.CollateralExpiryMetrics;
-import dev.attestmesh.quote.snp.FileAmdCrlProvider;
-import dev.attestmesh.quote.snp.KdsAmdCrlProvider;
-import dev.attestmesh.quote.snp.KdsVcekProvider;
-import dev.attestmesh.quote.snp.SnpCurrentTcb;
-import dev.attestmesh.quote.snp.RateLimitedVcekProvider;
-import dev.attestmesh.quote.snp.SnpReportVerifier;
-import dev.attestmesh.quote.snp.SnpVerifierOptions;
 import dev.attestmesh.quote.trust.AmdTrustAnchors;
-import dev.attestmesh.quote.trust.IntelTrustAnchors;
+import dev.attestmesh.server.admin.metrics.CollateralExpiryMetrics;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The evidence verifiers a control plane registers. The simulator's verifier is always present; whether
+ * The evidence verifiers a control plane registers, assembled by quote-native's front door ({@link
+ * Verifiers#builder()}) from the server's settings. The simulator's verifier is always present; whether
  * its evidence is accepted is decided by policy (only policies that list {@code sim} accept it). SGX and
  * TDX need the Intel SGX Root CA (a configured file or directory, else downloaded from Intel and checked
  * against the pinned fingerprint); SEV-SNP uses configured AMD roots or AMD KDS. A TEE type whose trust
@@ -47,7 +26,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class EvidenceVerifierSet {
     private static final Logger LOG = LoggerFactory.getLogger(EvidenceVerifierSet.class);
-    private static final Duration HTTP_TIMEOUT = Duration.ofSeconds(20);
 
     /**
      * Where trust anchors and collateral come from.
@@ -115,127 +93,47 @@ public final class EvidenceVerifierSet {
      * so that the time left to its items' nextUpdate is exported.
      */
     public static EvidenceVerifiers from(Sources sources, CollateralSettings collateral, CollateralExpiryMetrics expiry) {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(HTTP_TIMEOUT).build();
-        LazyVerifier.Factory intelSetup = tee -> {
-            IntelTrustAnchors anchors = intelAnchors(sources, http);
-            CachingCollateralProvider cache = intelCollateral(sources, http, anchors, collateral);
-            expiry.watch(cache::earliestNextUpdates);
-            return DcapQuoteVerifier.create(tee, anchors, cache,
-                    new DcapVerifierOptions(collateral.minimumTcbEvaluationDataNumber(), collateral.cacheMaxBytes()));
-        };
-        LazyVerifier snp = new LazyVerifier(TeeType.SNP, tee -> SnpReportVerifier.create(
-                sources.amdRoots().isPresent() ? AmdTrustAnchors.fromDirectory(sources.amdRoots().get())
-                        : AmdTrustAnchors.fromKds(http, sources.kdsUrl(), HTTP_TIMEOUT),
-                RateLimitedVcekProvider.create(KdsVcekProvider.create(http, sources.kdsUrl(), HTTP_TIMEOUT),
-                        collateral.fetchLimits(), System::nanoTime),
-                amdOptions(sources, http, collateral, expiry), collateral.cacheMaxBytes()),
-                "configure attestmesh.amd.roots-dir");
-        return EvidenceVerifiers.of(SimulatedEvidenceVerifier.withDefaultKey(),
-                new LazyVerifier(TeeType.SGX, intelSetup, "configure attestmesh.intel.root"),
-                new LazyVerifier(TeeType.TDX, intelSetup, "configure attestmesh.intel.root"),
-                snp,
-                // Azure vTPM evidence embeds an SNP report: checked by (and cached in) the same SNP verifier.
-                AzureVtpmVerifier.create(snp));
+        Verifiers.Builder b = Verifiers.builder()
+                .simulator(true)
+                .cacheCollateral(true)
+                .collateralLimits(collateral.minimumTcbEvaluationDataNumber(), collateral.cacheMaxBytes(),
+                        collateral.fetchLimits())
+                .settingNames("attestmesh.intel.root", "attestmesh.amd.roots-dir")
+                .kds(sources.kdsUrl())
+                .onCachesBuilt(cache -> expiry.watch(cache::earliestNextUpdates),
+                        crls -> expiry.watchAmdCrls(crls::earliestNextUpdate));
+        sources.intelRoot().ifPresent(b::intelRoot);
+        if (sources.intelCollateralDir().isPresent()) {
+            b.intelCollateralDir(sources.intelCollateralDir().get());
+        } else {
+            b.pccs(sources.pcsUrl());
+        }
+        sources.amdRoots().ifPresent(b::amdRoots);
+        amdRevocation(sources.amdRoots(), b);
+        return b.build();
     }
 
     /**
-     * AMD CRLs (checked always: from {@code crl-<Product>.der} files in the AMD roots directory when it
-     * holds any, else from KDS; cached until nextUpdate and rate-limited) and the current TCB per
-     * product from {@code current-tcb.json} in that directory, when present.
+     * AMD CRLs are checked always: from {@code crl-<Product>.der} files in the AMD roots directory when it
+     * holds any, else from KDS; the current TCB per product comes from {@code current-tcb.json} in that
+     * directory, when present.
      */
-    private static SnpVerifierOptions amdOptions(Sources s, HttpClient http, CollateralSettings collateral,
-            CollateralExpiryMetrics expiry) throws java.io.IOException {
+    private static void amdRevocation(Optional<Path> roots, Verifiers.Builder b) {
         boolean crlFiles = false;
-        if (s.amdRoots().isPresent()) {
-            try (var files = Files.list(s.amdRoots().get())) {
+        if (roots.isPresent()) {
+            try (var files = Files.list(roots.get())) {
                 crlFiles = files.anyMatch(f -> f.getFileName().toString().startsWith("crl-"));
+            } catch (java.io.IOException e) {
+                LOG.warn("cannot list the AMD roots directory {}: {}", roots.get(), e.toString());
             }
         }
-        AmdCrlProvider source = crlFiles ? new FileAmdCrlProvider(s.amdRoots().get())
-                : KdsAmdCrlProvider.create(http, s.kdsUrl(), HTTP_TIMEOUT);
-        CachingAmdCrlProvider crls = new CachingAmdCrlProvider(source, collateral.fetchLimits(),
-                java.time.Clock.systemUTC(), System::nanoTime);
-        expiry.watchAmdCrls(crls::earliestNextUpdate);
-        SnpVerifierOptions options = SnpVerifierOptions.none().withCrls(crls);
-        if (s.amdRoots().isPresent() && Files.isRegularFile(s.amdRoots().get().resolve("current-tcb.json"))) {
-            Path f = s.amdRoots().get().resolve("current-tcb.json");
-            options = options.withCurrentTcb(SnpCurrentTcb.parse(Files.readAllBytes(f), f.toString()));
+        if (crlFiles) {
+            b.amdCrlDir(roots.get());
+        } else {
+            b.amdCrlsFromKds(true);
         }
-        return options;
-    }
-
-    private static CachingCollateralProvider intelCollateral(Sources s, HttpClient http, IntelTrustAnchors anchors,
-            CollateralSettings collateral) {
-        return new CachingCollateralProvider(s.intelCollateralDir().<CollateralProvider>map(FileCollateralProvider::new)
-                .orElseGet(() -> PcsCollateralProvider.pccs(s.pcsUrl(), http)), anchors, collateral.cacheMaxBytes(),
-                collateral.fetchLimits(), java.time.Clock.systemUTC(), java.util.concurrent.ForkJoinPool.commonPool());
-    }
-
-    /** Builds its verifier on first use; a failed build is reported as the evidence's rejection. */
-    static final class LazyVerifier implements EvidenceVerifier {
-        interface Factory {
-            EvidenceVerifier create(TeeType tee) throws Exception;
+        if (roots.isPresent() && Files.isRegularFile(roots.get().resolve("current-tcb.json"))) {
+            b.snpCurrentTcb(roots.get().resolve("current-tcb.json"));
         }
-
-        private static final Duration RETRY_AFTER = Duration.ofMinutes(1);
-        private final TeeType tee;
-        private final Factory factory;
-        private final String hint;
-        private volatile EvidenceVerifier delegate;
-        private volatile long failedAtNanos;
-        private volatile String failure = "";
-
-        LazyVerifier(TeeType tee, Factory factory, String hint) {
-            this.tee = tee;
-            this.factory = factory;
-            this.hint = hint;
-        }
-
-        @Override
-        public TeeType tee() {
-            return tee;
-        }
-
-        @Override
-        public VerifiedEvidence verify(VerificationRequest request) throws EvidenceVerificationException {
-            EvidenceVerifier v = delegate;
-            if (v == null) {
-                v = build();
-            }
-            return v.verify(request);
-        }
-
-        private synchronized EvidenceVerifier build() throws EvidenceVerificationException {
-            if (delegate != null) {
-                return delegate;
-            }
-            if (!failure.isEmpty() && System.nanoTime() - failedAtNanos < RETRY_AFTER.toNanos()) {
-                throw unavailable();
-            }
-            try {
-                delegate = factory.create(tee);
-                LOG.info("{} verification enabled", tee.wireName());
-                return delegate;
-            } catch (Exception e) {
-                failure = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-                failedAtNanos = System.nanoTime();
-                LOG.warn("{} verification unavailable: {} ({})", tee.wireName(), failure, hint);
-                throw unavailable();
-            }
-        }
-
-        private EvidenceVerificationException unavailable() {
-            return new EvidenceVerificationException(VerificationCheck.TRUST_ANCHOR, tee.wireName()
-                    + " verification is unavailable on this control plane: " + failure + " (" + hint + ")");
-        }
-    }
-
-    private static IntelTrustAnchors intelAnchors(Sources s, HttpClient http) throws Exception {
-        if (s.intelRoot().isEmpty()) {
-            return IntelTrustAnchors.fromUrl(IntelTrustAnchors.INTEL_ROOT_URL, http);
-        }
-        Path p = s.intelRoot().get();
-        return Files.isDirectory(p) ? IntelTrustAnchors.fromDirectory(p)
-                : IntelTrustAnchors.fromRootDer(Files.readAllBytes(p));
     }
 }

@@ -17,6 +17,9 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -43,7 +46,12 @@ import java.util.concurrent.TimeUnit;
  *       limits' failure TTL instead of being repeated by every request.
  * </ul>
  * Per-quote checks (validity windows, revocation of the signer by the current Root CA CRL) remain the
- * verifier's job. Thread-safe.
+ * verifier's job.
+ *
+ * <p>With a {@link CollateralChanges} hub, a fetched item whose bytes differ from those last held for its
+ * key is announced there ({@link CollateralChange}), so evidence judged with the old item is judged
+ * again; an item fetched again unchanged announces nothing. {@link #refresh()} fetches every held item
+ * again ahead of its nextUpdate (a TCB recovery is published before the old item expires). Thread-safe.
  */
 public final class CachingCollateralProvider implements CollateralProvider {
     /** Default bound on the bytes kept: 16 MiB, room for thousands of FMSPCs. */
@@ -57,6 +65,13 @@ public final class CachingCollateralProvider implements CollateralProvider {
     private final FetchLimits limits;
     private final TokenBucket fetchBudget;
     private final AsyncCache<Key, Entry> cache;
+    private final Optional<CollateralChanges> changes;
+    /** SHA-256 of the content last authenticated per key, to tell a changed item from a re-fetch. Bounded. */
+    private final Map<Key, byte[]> lastSeen = new ConcurrentHashMap<>();
+    /** The verified PCK CA certificate last used per CA, for refreshing its CRL. */
+    private final Map<PckCa, X509Certificate> pckCas = new ConcurrentHashMap<>();
+    /** Keys whose content is remembered: far above the FMSPCs of any fleet. */
+    private static final int MAX_REMEMBERED = 4096;
 
     /** Cache keys: one per independently published collateral item. */
     private sealed interface Key permits TcbInfoKey, QeIdentityKey, PckCrlKey, RootCrlKey {}
@@ -103,6 +118,16 @@ public final class CachingCollateralProvider implements CollateralProvider {
      */
     public CachingCollateralProvider(CollateralProvider delegate, IntelTrustAnchors anchors, long maxBytes,
             FetchLimits limits, Clock clock, Executor executor) {
+        this(delegate, anchors, maxBytes, limits, clock, executor, Optional.empty());
+    }
+
+    /**
+     * As the six-argument constructor, announcing changed items on {@code changes} and registering
+     * {@link #refresh()} there.
+     */
+    public CachingCollateralProvider(CollateralProvider delegate, IntelTrustAnchors anchors, long maxBytes,
+            FetchLimits limits, Clock clock, Executor executor, Optional<CollateralChanges> changes) {
+        this.changes = Objects.requireNonNull(changes, "changes");
         if (maxBytes < 32 << 10) {
             throw new IllegalArgumentException("the collateral cache needs at least 32 KiB, not " + maxBytes + " bytes");
         }
@@ -134,6 +159,72 @@ public final class CachingCollateralProvider implements CollateralProvider {
                     }
                 })
                 .buildAsync();
+        changes.ifPresent(c -> c.addRefresher(this::refresh));
+    }
+
+    /**
+     * Fetches every item authenticated before again and keeps the result when it authenticates and is
+     * fresh (announcing it when its content changed); a failed fetch keeps the held item until its own
+     * nextUpdate. Bypasses the fetch budget: it touches only keys already known (at most {@value
+     * #MAX_REMEMBERED}). Only with a {@link CollateralChanges} hub are keys remembered.
+     */
+    public void refresh() {
+        // The keys ever authenticated, not only those still held: an item past its nextUpdate has left the
+        // cache, and its successor is exactly what a refresh is for.
+        for (Key key : List.copyOf(lastSeen.keySet())) {
+            Optional<X509Certificate> ca = key instanceof PckCrlKey k ? Optional.ofNullable(pckCas.get(k.ca()))
+                    : Optional.empty();
+            if (key instanceof PckCrlKey && ca.isEmpty()) {
+                continue;
+            }
+            Entry e = load(key, ca);
+            if (e instanceof Loaded) {
+                cache.put(key, CompletableFuture.completedFuture(e));
+            }
+        }
+    }
+
+    /** Remembers the item's content; announces it when it differs from what was held before. */
+    private void noteContent(Key key, Object value) {
+        if (changes.isEmpty()) {
+            return;
+        }
+        byte[] digest = digest(value);
+        if (lastSeen.size() >= MAX_REMEMBERED && !lastSeen.containsKey(key)) {
+            return;
+        }
+        byte[] previous = lastSeen.put(key, digest);
+        if (previous != null && !java.util.Arrays.equals(previous, digest)) {
+            changes.get().publish(change(key));
+        }
+    }
+
+    private static CollateralChange change(Key key) {
+        Set<TeeType> intel = Set.of(TeeType.SGX, TeeType.TDX);
+        return switch (key) {
+            case TcbInfoKey k -> new CollateralChange(describe(key), Set.of(k.tee()), Optional.of(k.fmspc()));
+            case QeIdentityKey k -> new CollateralChange(describe(key), Set.of(k.tee()), Optional.empty());
+            case PckCrlKey k -> new CollateralChange(describe(key), intel, Optional.empty());
+            case RootCrlKey k -> new CollateralChange(describe(key), intel, Optional.empty());
+        };
+    }
+
+    private static byte[] digest(Object value) {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            switch (value) {
+                case SignedCollateral c -> {
+                    md.update(c.body());
+                    md.update(c.signature());
+                }
+                case PckCrl c -> md.update(c.der());
+                case RootCaCrl c -> md.update(c.der());
+                default -> md.update(value.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            return md.digest();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+        }
     }
 
     private long lifetime(Entry e) {
@@ -179,6 +270,8 @@ public final class CachingCollateralProvider implements CollateralProvider {
                 return new Failed("the collateral source returned " + describe(key) + " whose nextUpdate "
                         + e.nextUpdate() + " has passed; refusing stale collateral");
             }
+            verifiedCa.ifPresent(ca -> pckCas.put(((PckCrlKey) key).ca(), ca));
+            noteContent(key, e.value());
             return e;
         } catch (CollateralUnavailableException e) {
             return new Failed(e.getMessage() == null ? describe(key) + " unavailable" : e.getMessage());

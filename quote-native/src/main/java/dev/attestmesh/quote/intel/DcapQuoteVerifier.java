@@ -6,6 +6,7 @@ import dev.attestmesh.quote.EvidenceParseException;
 import dev.attestmesh.quote.EvidenceVerificationException;
 import dev.attestmesh.quote.EvidenceVerifier;
 import dev.attestmesh.quote.PlatformId;
+import dev.attestmesh.quote.ReappraisalInputs;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerificationCheck;
 import dev.attestmesh.quote.VerificationRequest;
@@ -189,7 +190,74 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
                 ? Optional.of(new TcbEvaluation.TdxInputs(t.body().teeTcbSvn(), t.body().mrSignerSeam(), t.body().seamAttributes()))
                 : Optional.empty();
         TcbEvaluation eval = TcbEvaluation.evaluate(vc.tcbInfo(), chain.extensions(), tdxInputs, vc.qeIdentity(), sd.qeReport());
-        return evidence(quote, chain, eval, request.evidence());
+        return evidence(quote, chain, eval, request.evidence(), reappraisalInputs(sd, tdxInputs));
+    }
+
+    /**
+     * Judges the stored evidence's TCB again with this verifier's collateral source at {@code at}: the PCK
+     * chain is verified again to the pinned root (and against the current CRLs), the collateral must
+     * match, verify, be valid at {@code at} and reach the floor, and the TCB level matching runs on the
+     * stored PCK extensions, QE report and TDX module inputs, exactly as {@link #verify} does.
+     */
+    @Override
+    public VerifiedEvidence reappraise(VerifiedEvidence stored, Instant at) throws EvidenceVerificationException {
+        if (stored.tee() != tee) {
+            throw new EvidenceVerificationException(VerificationCheck.UNSUPPORTED,
+                    "this verifier handles " + tee.wireName() + " evidence, not " + stored.tee().wireName());
+        }
+        Optional<ReappraisalInputs> in = stored.reappraisalInputs()
+                .filter(i -> i.scheme().equals(ReappraisalInputs.INTEL_DCAP));
+        if (in.isEmpty()) {
+            return stored; // recorded before inputs were kept: judged again at its next attestation
+        }
+        byte[] certificationData = input(in.get(), "pck_chain");
+        EnclaveReport qeReport;
+        try {
+            qeReport = EnclaveReport.read(new QuoteByteReader(input(in.get(), "qe_report"), "stored QE report"), 0);
+        } catch (EvidenceParseException e) {
+            throw EvidenceVerificationException.parse(e);
+        }
+        Optional<TcbEvaluation.TdxInputs> tdx = tee == TeeType.TDX
+                ? Optional.of(new TcbEvaluation.TdxInputs(input(in.get(), "tee_tcb_svn"), input(in.get(), "mrsignerseam"),
+                        input(in.get(), "seam_attributes")))
+                : Optional.empty();
+        PckCertificateChain chain = chain(certificationData);
+        chain.checkValidAt(at);
+        QuoteCollateral collateral = providerCollateral(chain);
+        CollateralBinding binding = new CollateralBinding(collateral, chain);
+        VerifiedCollateral cachedVc = verifiedCollateral.getIfPresent(binding);
+        VerifiedCollateral vc = cachedVc != null ? cachedVc : VerifiedCollateral.verify(collateral, chain, anchors, rootKey);
+        checkCollateralMatches(vc, chain);
+        vc.checkValidAt(at);
+        checkFloor(vc, false, chain);
+        if (cachedVc == null) {
+            verifiedCollateral.put(binding, vc);
+        }
+        TcbEvaluation eval = TcbEvaluation.evaluate(vc.tcbInfo(), chain.extensions(), tdx, vc.qeIdentity(), qeReport);
+        return stored.withTcb(eval.status(), eval.advisoryIds());
+    }
+
+    private static byte[] input(ReappraisalInputs in, String field) throws EvidenceVerificationException {
+        return in.bytes(field).orElseThrow(() -> new EvidenceVerificationException(VerificationCheck.PARSE,
+                "the stored reappraisal inputs lack '" + field + "'"));
+    }
+
+    /** The verified parts of the quote that TCB matching reads (see {@link ReappraisalInputs}). */
+    private static Optional<ReappraisalInputs> reappraisalInputs(QuoteSignatureData sd,
+            Optional<TcbEvaluation.TdxInputs> tdx) {
+        Map<String, String> f = new HashMap<>();
+        f.put("pck_chain", HEX.formatHex(sd.certificationData()));
+        f.put("qe_report", HEX.formatHex(sd.qeReport().raw()));
+        tdx.ifPresent(t -> {
+            f.put("tee_tcb_svn", HEX.formatHex(t.teeTcbSvn()));
+            f.put("mrsignerseam", HEX.formatHex(t.mrSignerSeam()));
+            f.put("seam_attributes", HEX.formatHex(t.seamAttributes()));
+        });
+        try {
+            return Optional.of(new ReappraisalInputs(ReappraisalInputs.INTEL_DCAP, f));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty(); // an outsized chain is not kept: the node is judged again when it renews
+        }
     }
 
     private static EcdsaP256.VerifyingKey attestationKey(byte[] xy) throws EvidenceVerificationException {
@@ -380,7 +448,8 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
         }
     }
 
-    private VerifiedEvidence evidence(DcapQuote quote, PckCertificateChain chain, TcbEvaluation eval, byte[] raw) {
+    private VerifiedEvidence evidence(DcapQuote quote, PckCertificateChain chain, TcbEvaluation eval, byte[] raw,
+            Optional<ReappraisalInputs> inputs) {
         Map<String, String> m = new HashMap<>();
         Map<String, Long> n = new HashMap<>();
         n.put("pcesvn", (long) chain.extensions().pceSvn());
@@ -417,7 +486,7 @@ public final class DcapQuoteVerifier implements EvidenceVerifier {
         return new VerifiedEvidence(tee, eval.status(), eval.advisoryIds(), debug, false, quote.reportData(), m, n,
                 sha256().digest(raw), Optional.of(HEX.formatHex(chain.extensions().fmspc())),
                 // The PPID comes from the PCK leaf, which verified up to the pinned Intel root.
-                chain.extensions().ppid().map(p -> new PlatformId(PlatformId.Kind.SGX_PPID, p).value()));
+                chain.extensions().ppid().map(p -> new PlatformId(PlatformId.Kind.SGX_PPID, p).value()), inputs);
     }
 
     private static MessageDigest sha256() {

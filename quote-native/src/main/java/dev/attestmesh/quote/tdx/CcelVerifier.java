@@ -69,8 +69,6 @@ public final class CcelVerifier {
                 HEX.formatHex(CcEventLog.sha384().digest(cmdline.getBytes(StandardCharsets.UTF_8)))));
         Map<String, Long> n = new LinkedHashMap<>(verified.numbers());
         n.put("ccel.events", (long) parsed.events().size());
-        return new VerifiedEvidence(verified.tee(), verified.tcbStatus(), verified.advisoryIds(), verified.debug(),
-                verified.insecure(), verified.reportData(), m, n, verified.evidenceSha256(), verified.fmspcOrChip(),
-                verified.platformId());
+        return verified.withClaims(m, n);
     }
 }

@@ -64,6 +64,14 @@ public record NodeEntry(String nodeId, String spiffeId, TeeType tee, String meas
                 attestedAt, evidence, registration, keySha256, kubernetes);
     }
 
+    /** The result of re-appraising evidence judged anew under changed collateral (its TCB status may differ). */
+    public NodeEntry withReappraisal(VerifiedEvidence newEvidence, Map<String, Long> policies,
+            Instant newEvidenceExpiresAt, NodeState newState, String reason) {
+        return new NodeEntry(nodeId, spiffeId, tee, measurement, newState, reason, claims, policies,
+                certChainPem, certSerialHex, certSha256, previousCertSha256, certNotAfter, newEvidenceExpiresAt,
+                attestedAt, newEvidence, registration, keySha256, kubernetes);
+    }
+
     /** The view ext_authz decides on. */
     public NodeAuthzRecord toAuthzRecord() {
         Set<String> certs = new LinkedHashSet<>();

@@ -10,6 +10,9 @@ import dev.attestmesh.identity.IdentityResolver;
 import dev.attestmesh.policy.Appraisal;
 import dev.attestmesh.policy.Policy;
 import dev.attestmesh.policy.PolicyAppraiser;
+import dev.attestmesh.quote.EvidenceVerificationException;
+import dev.attestmesh.quote.VerifiedEvidence;
+import dev.attestmesh.quote.collateral.CollateralChange;
 import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.server.mesh.MeshPolicyLookup;
 import dev.attestmesh.server.policy.PolicyRegistry;
@@ -120,17 +123,68 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
      * snapshot is withdrawn) until it attests again.
      */
     public synchronized void reappraiseAll() {
+        int changed = reappraise(e -> true, e -> e.evidence(), "a policy or registration change");
+        LOG.info("re-appraised attested nodes under the current policies and registrations: {} changed", changed);
+        fireChange(Optional.empty());
+    }
+
+    /** Judges stored evidence anew: the evidence as it stands now, or why it no longer verifies. */
+    @FunctionalInterface
+    public interface EvidenceRejudge {
+        /** @throws EvidenceVerificationException when the stored evidence no longer passes a check */
+        VerifiedEvidence rejudge(VerifiedEvidence stored) throws EvidenceVerificationException;
+    }
+
+    /**
+     * Re-appraises the attested nodes whose evidence {@code change} affects, after a collateral cache
+     * fetched a changed item: each node's stored evidence is judged again ({@code rejudge}, the verifier's
+     * {@code reappraise}), then appraised and its identity re-checked exactly as after a policy change. A
+     * node whose evidence no longer verifies, or whose new TCB status no longer satisfies its
+     * registration's policies, loses its identity at once. Nothing is written or published when no node
+     * changed (an unchanged re-fetch causes no churn).
+     *
+     * @return the number of nodes whose record changed
+     */
+    public synchronized int reappraiseOnCollateral(CollateralChange change, EvidenceRejudge rejudge) {
+        int changed = reappraise(e -> change.affects(e.evidence()), e -> rejudge.rejudge(e.evidence()),
+                "new collateral (" + change.item() + ")");
+        LOG.info("re-appraised attested nodes after new collateral ({}): {} changed", change.item(), changed);
+        if (changed > 0) {
+            fireChange(Optional.empty());
+        }
+        return changed;
+    }
+
+    private interface Rejudge {
+        VerifiedEvidence apply(NodeEntry e) throws EvidenceVerificationException;
+    }
+
+    /** The one re-appraisal path: policy, registration and collateral changes all go through it. */
+    private int reappraise(java.util.function.Predicate<NodeEntry> affected, Rejudge rejudge, String cause) {
         Instant now = clock.instant();
         Collection<Policy> current = policies.all();
         Collection<dev.attestmesh.identity.Registration> currentRegistrations = registrations.all();
         int changed = 0;
         for (NodeEntry e : List.copyOf(byNode.values())) {
-            if (e.state() != NodeState.ATTESTED) {
+            if (e.state() != NodeState.ATTESTED || !affected.test(e)) {
                 continue;
             }
-            NodeEntry updated = reappraise(e, current, currentRegistrations, now);
+            VerifiedEvidence evidence;
+            try {
+                evidence = rejudge.apply(e);
+            } catch (EvidenceVerificationException ex) {
+                NodeEntry w = e.withState(NodeState.EXPIRED, "identity withdrawn after " + cause
+                        + ": the evidence no longer verifies (" + ex.check().name().toLowerCase(java.util.Locale.ROOT)
+                        + "): " + ex.getMessage());
+                store.upsert(w, now);
+                reindex(w);
+                changed++;
+                LOG.warn("node {} lost its identity: {}", e.nodeId(), w.stateReason());
+                continue;
+            }
+            NodeEntry updated = reappraise(e, evidence, current, currentRegistrations, now, cause);
             if (!updated.satisfiedPolicies().equals(e.satisfiedPolicies()) || updated.state() != e.state()
-                    || !updated.evidenceExpiresAt().equals(e.evidenceExpiresAt())) {
+                    || !updated.evidenceExpiresAt().equals(e.evidenceExpiresAt()) || !evidence.equals(e.evidence())) {
                 store.upsert(updated, now);
                 reindex(updated);
                 changed++;
@@ -139,17 +193,16 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
                 }
             }
         }
-        LOG.info("re-appraised attested nodes under the current policies and registrations: {} changed", changed);
-        fireChange(Optional.empty());
+        return changed;
     }
 
     /**
      * What one attested node would become under {@code candidatePolicies} and {@code candidateRegistrations}:
      * the one rule that both {@link #reappraiseAll()} and {@link #preview} apply.
      */
-    private NodeEntry reappraise(NodeEntry e, Collection<Policy> candidatePolicies,
-            Collection<dev.attestmesh.identity.Registration> candidateRegistrations, Instant now) {
-        Appraisal a = appraiser.appraise(e.evidence(), e.attestedAt(), candidatePolicies, now);
+    private NodeEntry reappraise(NodeEntry e, VerifiedEvidence evidence, Collection<Policy> candidatePolicies,
+            Collection<dev.attestmesh.identity.Registration> candidateRegistrations, Instant now, String cause) {
+        Appraisal a = appraiser.appraise(evidence, e.attestedAt(), candidatePolicies, now);
         Map<String, Long> satisfied = new LinkedHashMap<>();
         a.satisfied().forEach(r -> satisfied.put(r.id(), r.version()));
         Instant evidenceExpires = candidatePolicies.stream().filter(p -> satisfied.containsKey(p.id()))
@@ -158,9 +211,9 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         Optional<String> lost = identities.recheck(candidateRegistrations, e.registration(), e.spiffeId(),
                 new IdentityResolver.Subject(e.nodeId(), a, e.kubernetes()));
         return lost.isPresent()
-                ? e.withReappraisal(satisfied, evidenceExpires, NodeState.EXPIRED, "identity withdrawn after a "
-                        + "policy or registration change: " + lost.get())
-                : e.withReappraisal(satisfied, evidenceExpires, NodeState.ATTESTED, e.stateReason());
+                ? e.withReappraisal(evidence, satisfied, evidenceExpires, NodeState.EXPIRED, "identity withdrawn "
+                        + "after " + cause + ": " + lost.get())
+                : e.withReappraisal(evidence, satisfied, evidenceExpires, NodeState.ATTESTED, e.stateReason());
     }
 
     /**
@@ -187,7 +240,8 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
             if (e.state() != NodeState.ATTESTED) {
                 continue;
             }
-            NodeEntry after = reappraise(e, candidatePolicies, candidateRegistrations, now);
+            NodeEntry after = reappraise(e, e.evidence(), candidatePolicies, candidateRegistrations, now,
+                    "a policy or registration change");
             List<String> lost = e.satisfiedPolicies().keySet().stream()
                     .filter(id -> !after.satisfiedPolicies().containsKey(id)).sorted().toList();
             List<String> gained = after.satisfiedPolicies().keySet().stream()

@@ -3,6 +3,7 @@ package dev.attestmesh.server.registry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.attestmesh.quote.ReappraisalInputs;
 import dev.attestmesh.quote.TcbStatus;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerifiedEvidence;
@@ -16,9 +17,10 @@ import java.util.TreeMap;
 
 /**
  * Stores verified evidence claims as JSON, so a policy change can re-appraise every node from what was
- * verified, without asking the node for new evidence. Only verified claims are stored, never the raw
- * evidence or collateral. The optional {@code platformId} field is absent in rows written before it
- * existed and reads back as empty.
+ * verified, without asking the node for new evidence. Only verified claims are stored, and the verified
+ * parts a collateral change needs to judge the TCB again ({@code reappraisal}: for Intel the PCK chain
+ * and the QE report), never the raw evidence or collateral. The optional {@code platformId} and {@code
+ * reappraisal} fields are absent in rows written before they existed and read back as empty.
  */
 public final class VerifiedEvidenceJson {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -42,7 +44,22 @@ public final class VerifiedEvidenceJson {
         o.put("evidenceSha256", e.evidenceSha256Hex());
         e.fmspcOrChip().ifPresent(v -> o.put("fmspcOrChip", v));
         e.platformId().ifPresent(v -> o.put("platformId", v));
+        e.reappraisalInputs().ifPresent(r -> {
+            ObjectNode ro = o.putObject("reappraisal");
+            ro.put("scheme", r.scheme());
+            ObjectNode f = ro.putObject("fields");
+            new TreeMap<>(r.fields()).forEach(f::put);
+        });
         return o.toString();
+    }
+
+    private static Optional<ReappraisalInputs> reappraisal(JsonNode r) {
+        if (!r.isObject()) {
+            return Optional.empty();
+        }
+        Map<String, String> fields = new TreeMap<>();
+        r.path("fields").properties().forEach(en -> fields.put(en.getKey(), en.getValue().asText()));
+        return Optional.of(new ReappraisalInputs(r.path("scheme").asText(), fields));
     }
 
     /** @throws IOException when the stored text is not what {@link #encode} wrote */
@@ -64,7 +81,8 @@ public final class VerifiedEvidenceJson {
                     HEX.parseHex(o.path("evidenceSha256").asText()),
                     o.hasNonNull("fmspcOrChip") ? Optional.of(o.get("fmspcOrChip").asText()) : Optional.empty(),
                     // Rows written before platform ids existed have none; the node's next attestation adds it.
-                    o.hasNonNull("platformId") ? Optional.of(o.get("platformId").asText()) : Optional.empty());
+                    o.hasNonNull("platformId") ? Optional.of(o.get("platformId").asText()) : Optional.empty(),
+                    reappraisal(o.path("reappraisal")));
         } catch (IllegalArgumentException e) {
             throw new IOException("stored evidence claims are malformed: " + e.getMessage(), e);
         }

@@ -23,6 +23,28 @@ class VerifiedEvidenceJsonTest {
     }
 
     @Test
+    void roundTripsTheReappraisalInputsAndReadsOldRowsWithoutThem() throws IOException {
+        var inputs = new dev.attestmesh.quote.ReappraisalInputs(dev.attestmesh.quote.ReappraisalInputs.INTEL_DCAP,
+                Map.of("pck_chain", "3082", "qe_report", "00ff"));
+        VerifiedEvidence base = evidence(Optional.of(PPID));
+        VerifiedEvidence e = new VerifiedEvidence(base.tee(), base.tcbStatus(), base.advisoryIds(), base.debug(),
+                base.insecure(), base.reportData(), base.measurements(), base.numbers(), base.evidenceSha256(),
+                base.fmspcOrChip(), base.platformId(), Optional.of(inputs));
+        VerifiedEvidence back = VerifiedEvidenceJson.decode(VerifiedEvidenceJson.encode(e));
+        assertEquals(e, back);
+        assertEquals(Optional.of(inputs), back.reappraisalInputs());
+        assertEquals(Optional.empty(), VerifiedEvidenceJson.decode(VerifiedEvidenceJson.encode(base)).reappraisalInputs());
+    }
+
+    @Test
+    void storedReappraisalInputsThatAreNotHexAreRefused() {
+        String good = VerifiedEvidenceJson.encode(evidence(Optional.empty()));
+        String json = good.substring(0, good.length() - 1)
+                + ",\"reappraisal\":{\"scheme\":\"intel-dcap\",\"fields\":{\"pck_chain\":\"zz\"}}}";
+        org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> VerifiedEvidenceJson.decode(json));
+    }
+
+    @Test
     void roundTripsThePlatformId() throws IOException {
         VerifiedEvidence e = evidence(Optional.of(PPID));
         String json = VerifiedEvidenceJson.encode(e);
