@@ -61,7 +61,7 @@ import java.util.regex.Pattern;
  * <p>Arguments (all optional): {@code --duration SECONDS} per measured phase (10), {@code --rates 1000,5000,10000},
  * {@code --rounds N} (1; the targets ask for 5 runs of the 5,000/s phase), {@code --connections N} h2load connections
  * (2), {@code --streams N} concurrent streams per connection at max throughput (32) and at fixed rates (64), {@code
- * --transports plaintext,mtls}, {@code --authz-jvm "OPTIONS"} the replica's heap and GC flags ("-Xms256m -Xmx256m"),
+ * --transports plaintext,mtls} (mtls builds a small shim with {@code cc}, see {@link #buildClientCertShim}), {@code --authz-jvm "OPTIONS"} the replica's heap and GC flags ("-Xms256m -Xmx256m"),
  * {@code --check-executor direct|pool} (direct), {@code --max-requests N} per phase (5,000,000). Prints a table, then
  * one line of JSON.
  */
@@ -136,7 +136,7 @@ public final class ExtauthzExternalHarness {
                     FaultMesh.spiffeId("caller"));
             Path body = Files.write(dir.resolve("check-request.bin"), grpcFrame(request.toByteArray()));
             Path callerFiles = dir.resolve("nodes").resolve("caller");
-            Path opensslConf = writeOpensslClientConfig(dir, callerFiles.resolve("cert-chain.pem"), callerFiles.resolve("key.pem"));
+            Path shim = transports.contains("mtls") ? buildClientCertShim(dir) : null;
             H2load h2load = new H2load(h2loadPath, dir);
             json.put("harness", "extauthz-external");
             json.put("checkRequestBytes", request.getSerializedSize());
@@ -169,7 +169,9 @@ public final class ExtauthzExternalHarness {
                     verifier.awaitAllowed(Duration.ofSeconds(30));
                     String base = (tls ? "https" : "http") + "://127.0.0.1:" + port;
                     Map<String, String> headers = Map.of(AttestationAuthzService.POLICY_HEADER, FaultMesh.POLICY);
-                    Map<String, String> env = tls ? Map.of("OPENSSL_CONF", opensslConf.toString()) : Map.of();
+                    Map<String, String> env = tls ? Map.of("LD_PRELOAD", shim.toString(), "H2LOAD_CLIENT_CERT",
+                            callerFiles.resolve("cert-chain.pem").toString(), "H2LOAD_CLIENT_KEY",
+                            callerFiles.resolve("key.pem").toString()) : Map.of();
                     long timeout = seconds * 6L + 60;
                     // Warm-up: the replica's JIT compiles the Check path and the floor's; the rate estimate sizes -n.
                     H2load.Result warm = h2load.run(transport + "-warmup-check", base + CHECK_PATH, body, headers,
@@ -347,24 +349,25 @@ public final class ExtauthzExternalHarness {
     }
 
     /**
-     * An OpenSSL configuration giving h2load a client certificate. h2load has no option for one, but OpenSSL applies
-     * the {@code system_default} section of the file {@code OPENSSL_CONF} names to every TLS context a program
-     * creates, and its {@code Certificate} / {@code PrivateKey} commands load a chain and key there: h2load then
-     * answers the replica's certificate request itself, with no TLS terminator in between. The replica answers Check
-     * only to an authenticated caller, so a missing certificate shows as unanswered Checks in the count check.
+     * h2load has no option for a TLS client certificate, and OpenSSL's {@code system_default} configuration ignores
+     * {@code Certificate}/{@code PrivateKey}; so a small LD_PRELOAD shim ({@code perf/native/h2load_client_cert.c},
+     * compiled here with {@code cc}) loads the caller's chain and key into every TLS context h2load creates. h2load
+     * itself then does mutual TLS with the replica, as Envoy does, with no TLS terminator in between. The replica
+     * answers Check only to an authenticated caller, so a missing certificate shows as unanswered Checks.
      */
-    static Path writeOpensslClientConfig(Path dir, Path certChain, Path key) throws IOException {
-        return Files.writeString(dir.resolve("h2load-openssl.cnf"), """
-                openssl_conf = openssl_init
-                [openssl_init]
-                ssl_conf = ssl_module
-                [ssl_module]
-                system_default = client_identity
-                [client_identity]
-                Certificate = %s
-                PrivateKey = %s
-                MinProtocol = TLSv1.2
-                """.formatted(certChain, key));
+    static Path buildClientCertShim(Path dir) throws IOException, InterruptedException {
+        Path source = Path.of("perf", "native", "h2load_client_cert.c").toAbsolutePath();
+        if (!Files.exists(source)) {
+            throw new IllegalStateException("mtls needs " + source + " (run from the repository root, as perf/run does)");
+        }
+        Path lib = dir.resolve("h2load_client_cert.so");
+        Process cc = new ProcessBuilder("cc", "-shared", "-fPIC", "-o", lib.toString(), source.toString(), "-ldl", "-lssl")
+                .redirectErrorStream(true).start();
+        String out = new String(cc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!cc.waitFor(60, TimeUnit.SECONDS) || cc.exitValue() != 0) {
+            throw new IllegalStateException("cannot build the h2load client-certificate shim (needs cc and libssl): " + out);
+        }
+        return lib;
     }
 
     /** The harness's own Checks on the replica over the same transport, with the same request: each must be allowed. */
