@@ -70,8 +70,25 @@ public final class AttestationAuthzService {
     private final Cache<Decision.Allow, AuthzResponse> httpAllows =
             Caffeine.newBuilder().weakKeys().maximumSize(100_000).build();
 
+    /** Checks answered, by outcome: read by operators at shutdown and by the outside-in load harness. */
+    private final java.util.concurrent.atomic.LongAdder allowed = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder denied = new java.util.concurrent.atomic.LongAdder();
+
     public AttestationAuthzService(AuthzDecider decider) {
         this.decider = decider;
+    }
+
+    /**
+     * Checks answered so far, by outcome.
+     *
+     * @param allowed Checks answered with status OK
+     * @param denied Checks answered with PERMISSION_DENIED (denials and internal errors, which deny)
+     */
+    public record Answered(long allowed, long denied) {}
+
+    /** How many Checks this service has answered, by outcome; a load generator that sees only HTTP/2 uses it. */
+    public Answered answered() {
+        return new Answered(allowed.sum(), denied.sum());
     }
 
     /**
@@ -103,6 +120,7 @@ public final class AttestationAuthzService {
         List<String> ids = POLICY_IDS.get();
         Decision d = decider.decide(request, serializedSize, ids == null ? List.of() : ids);
         boolean http = request.getAttributes().hasRequest() && request.getAttributes().getRequest().hasHttp();
+        (d instanceof Decision.Allow ? allowed : denied).increment();
         return switch (d) {
             case Decision.Allow a -> (http ? httpAllows : networkAllows).get(a, x -> AuthzResponse.encoded(allow(x, http)));
             case Decision.Deny deny -> new AuthzResponse(deny(deny, http), null);

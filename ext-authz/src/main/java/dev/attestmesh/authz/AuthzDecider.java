@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.attestmesh.registry.NodeState;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
@@ -119,7 +120,8 @@ public final class AuthzDecider {
                 return new Decision.Deny(unavailable.get());
             }
             AttributeContext attrs = req.getAttributes();
-            ByteString certificate = attrs.getSource().getCertificateBytes(); // decoded to text only on a cache miss
+            // Keyed by a digest of these bytes as sent; made text (and decoded) only on a cache miss
+            ByteString certificate = attrs.getSource().getCertificateBytes();
             Decision.Deny oversized = oversized(req, serializedSize, certificate);
             if (oversized != null) {
                 return oversized;
@@ -147,7 +149,7 @@ public final class AuthzDecider {
             }
             long generation = cache.generation();
             TimedDecision fresh = certificate.isEmpty() ? byPrincipal.decide(principal, required, now)
-                    : byCertificate.decide(key.certificateText(), required, now);
+                    : byCertificate.decide(certificate.toString(StandardCharsets.ISO_8859_1), required, now);
             cache.put(key, fresh, generation);
             if (fresh.decision() instanceof Decision.Deny d) {
                 LOG.debug("ext_authz deny: {}", d.reason());

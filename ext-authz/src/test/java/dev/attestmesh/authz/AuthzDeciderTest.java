@@ -142,6 +142,51 @@ class AuthzDeciderTest {
 
 
     @Test
+    void aCertificateFieldDifferingInOneByteNeverHitsTheGenuineFieldsCachedAllow() throws Exception {
+        MeshFixture mesh = new MeshFixture();
+        var issued = mesh.attest("node-1", Map.of("default", 1L));
+        AuthzDecider decider = new AuthzDecider(mesh.registry, mesh.clock, 1000);
+        String genuine = MeshFixture.envoyEncode(issued.leaf());
+        // One base64 character of the signature changed: same length, same prefix, a different certificate
+        int at = genuine.lastIndexOf("%0A-----END") - 10;
+        char flipped = genuine.charAt(at) == 'A' ? 'B' : 'A';
+        String forged = genuine.substring(0, at) + flipped + genuine.substring(at + 1);
+        assertEquals(genuine.length(), forged.length());
+        Decision allow = decider.decide(MeshFixture.network(genuine, ""), List.of("default"));
+        assertInstanceOf(Decision.Allow.class, allow);
+        assertTrue(allow == decider.decide(MeshFixture.network(genuine, ""), List.of("default")), "cached");
+        for (int i = 0; i < 2; i++) { // decided afresh each time (denials are cached under their own key)
+            Decision d = decider.decide(MeshFixture.network(forged, ""), List.of("default"));
+            assertInstanceOf(Decision.Deny.class, d, "a one-byte change must not reuse the genuine field's decision");
+        }
+        // And the other way round: a denial cached for the forged field does not deny the genuine one
+        AuthzDecider fresh = new AuthzDecider(mesh.registry, mesh.clock, 1000);
+        assertInstanceOf(Decision.Deny.class, fresh.decide(MeshFixture.network(forged, ""), List.of("default")));
+        assertInstanceOf(Decision.Allow.class, fresh.decide(MeshFixture.network(genuine, ""), List.of("default")));
+    }
+
+    @Test
+    void theSameCertificateEncodedDifferentlyIsDecidedOnItsOwnBytes() throws Exception {
+        MeshFixture mesh = new MeshFixture();
+        var issued = mesh.attest("node-1", Map.of("default", 1L));
+        AuthzDecider decider = new AuthzDecider(mesh.registry, mesh.clock, 1000);
+        String upper = MeshFixture.envoyEncode(issued.leaf());
+        String lower = upper.replace("%0A", "%0a").replace("%2F", "%2f").replace("%2B", "%2b").replace("%3D", "%3d");
+        String unescapedSlash = upper.replace("%2F", "/"); // not what Envoy sends: refused by the strict decoder
+        assertTrue(!lower.equals(upper) && !unescapedSlash.equals(upper));
+        Decision first = decider.decide(MeshFixture.network(upper, ""), List.of("default"));
+        assertInstanceOf(Decision.Allow.class, first);
+        Decision second = decider.decide(MeshFixture.network(lower, ""), List.of("default"));
+        assertInstanceOf(Decision.Allow.class, second, "lower-case escapes decode to the same certificate");
+        assertTrue(first != second, "another encoding is decided afresh, not served from the first one's entry");
+        assertTrue(second == decider.decide(MeshFixture.network(lower, ""), List.of("default")), "then cached itself");
+        Decision refused = decider.decide(MeshFixture.network(unescapedSlash, ""), List.of("default"));
+        assertTrue(refused instanceof Decision.Deny d && d.reason().contains("not URL-encoded"), refused.toString());
+        // The required policies are part of the key: the cached allow for "default" says nothing about "gold"
+        assertInstanceOf(Decision.Deny.class, decider.decide(MeshFixture.network(upper, ""), List.of("default", "gold")));
+    }
+
+    @Test
     void deniesAGenuineCertificateWithBytesAppendedToItsDer() throws Exception {
         MeshFixture mesh = new MeshFixture();
         var issued = mesh.attest("node-1", Map.of("default", 1L));

@@ -53,6 +53,28 @@ class DecisionCacheTest {
     }
 
     @Test
+    void keysByCertificateAreTheDigestOfTheExactBytes() {
+        byte[] field = "-----BEGIN%20CERTIFICATE-----%0AMIIB".repeat(60).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        DecisionCache.Key a = DecisionCache.byCertificate(ByteString.copyFrom(field), List.of("default"));
+        for (int i = 0; i < field.length; i += 97) {
+            byte[] other = field.clone();
+            other[i] ^= 1;
+            DecisionCache.Key b = DecisionCache.byCertificate(ByteString.copyFrom(other), List.of("default"));
+            assertTrue(!a.equals(b), "one byte changed at " + i);
+        }
+        // The same bytes however protobuf holds them (a slice of a larger buffer, a rope) give the same key
+        byte[] padded = new byte[field.length + 10];
+        System.arraycopy(field, 0, padded, 5, field.length);
+        assertEquals(a, DecisionCache.byCertificate(ByteString.copyFrom(padded).substring(5, 5 + field.length),
+                List.of("default")));
+        ByteString rope = ByteString.copyFrom(field, 0, 100).concat(ByteString.copyFrom(field, 100, field.length - 100));
+        assertEquals(a, DecisionCache.byCertificate(rope, List.of("default")));
+        assertEquals(a.hashCode(), DecisionCache.byCertificate(rope, List.of("default")).hashCode());
+        // A prefix is not the field: the length and the digest both differ
+        assertTrue(!a.equals(DecisionCache.byCertificate(ByteString.copyFrom(field, 0, field.length - 1), List.of("default"))));
+    }
+
+    @Test
     void aDisabledCacheKeepsNothing() {
         DecisionCache cache = new DecisionCache(0);
         DecisionCache.Key key = DecisionCache.byPrincipal("spiffe://a/b", List.of());

@@ -92,6 +92,11 @@ final class AuthzCommand implements Callable<Integer> {
             + "json (one JSON object per line); both carry an ISO-8601 date and time with offset on every line.")
     String logFormat;
 
+    @Option(names = "--check-executor", defaultValue = "direct",
+            description = "direct | pool: decide each Check on the network thread that read it (default ${DEFAULT-VALUE};"
+                    + " nothing on the Check path blocks) or hand it to a thread pool.")
+    String checkExecutor;
+
     @Option(names = "--replica-id", description = "Name of this replica in the control plane's log (default: the host name).")
     String replicaId;
 
@@ -102,6 +107,9 @@ final class AuthzCommand implements Callable<Integer> {
         }
         if (!clientAuth.equals("require") && !clientAuth.equals("optional")) {
             throw new IllegalArgumentException("--client-auth must be require or optional, not '" + clientAuth + "'");
+        }
+        if (!checkExecutor.equals("direct") && !checkExecutor.equals("pool")) {
+            throw new IllegalArgumentException("--check-executor must be direct or pool, not '" + checkExecutor + "'");
         }
         if ((serveCert == null) != (serveKey == null)) {
             throw new IllegalArgumentException("--serve-cert and --serve-key go together");
@@ -114,7 +122,7 @@ final class AuthzCommand implements Callable<Integer> {
         StandaloneAuthzServer server = StandaloneAuthzServer.start(new StandaloneAuthzServer.Settings(controlPlane,
                 caBundle, cert, key, serving, bind, port, plaintext, clientAuth.equals("require"),
                 parseDuration(maxStaleness), id, AuthzDecider.Settings.DEFAULT_CACHE_SIZE,
-                Set.copyOf(clientIdentities), devMode), List.of(metrics.checkInterceptor()));
+                Set.copyOf(clientIdentities), devMode, checkExecutor.equals("direct")), List.of(metrics.checkInterceptor()));
         System.out.println("attestmesh authz: serving Check on " + bind + ":" + server.port()
                 + (plaintext ? " (plaintext)" : " (TLS)") + ", watching " + controlPlane);
         try {
@@ -127,6 +135,10 @@ final class AuthzCommand implements Callable<Integer> {
             metrics.close();
             server.close(); // stop accepting Check, let running ones finish, then drop the registry watch
         }
+        // Counted by the service itself: a load generator that sees only HTTP/2 status checks its answers against it
+        var answered = server.answered();
+        System.out.println("attestmesh authz: Checks answered: " + answered.allowed() + " allowed, " + answered.denied()
+                + " denied");
         System.out.println("attestmesh authz: stopped after " + shutdown.cause());
         return 0;
     }

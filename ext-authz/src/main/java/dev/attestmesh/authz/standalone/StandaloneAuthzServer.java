@@ -75,10 +75,15 @@ public final class StandaloneAuthzServer implements AutoCloseable {
      * @param clientIdentities reserved SPIFFE IDs of operator-issued client certificates that may call Check
      *     besides attested nodes ({@link CheckCallerAuthenticator#checkedClientIdentities})
      * @param allowInsecure dev mode: admit nodes attested with simulated-TEE evidence (as peers and callers)
+     * @param directExecutor decide each Check on the Netty event loop that read it (true, the default) rather than
+     *     hand it to a thread pool: nothing on the Check path blocks (the watched view is read from a volatile
+     *     snapshot, the decision cache is Caffeine, a miss is CPU only), so the hand-off would only add a thread
+     *     switch and its queue to every Check
      */
     public record Settings(String controlPlane, Path caBundle, Path certChain, Path key, Optional<ServingIdentity> serving,
             String bind, int port, boolean plaintext, boolean requireClientCertificate, Duration maxStaleness,
-            String replicaId, long decisionCacheSize, Set<String> clientIdentities, boolean allowInsecure) {
+            String replicaId, long decisionCacheSize, Set<String> clientIdentities, boolean allowInsecure,
+            boolean directExecutor) {
         public Settings {
             Objects.requireNonNull(controlPlane, "controlPlane");
             Objects.requireNonNull(bind, "bind");
@@ -98,6 +103,14 @@ public final class StandaloneAuthzServer implements AutoCloseable {
                     Objects.requireNonNull(clientIdentities, "clientIdentities"));
         }
 
+        /** Settings deciding on the event loop ({@code directExecutor} true). */
+        public Settings(String controlPlane, Path caBundle, Path certChain, Path key, Optional<ServingIdentity> serving,
+                String bind, int port, boolean plaintext, boolean requireClientCertificate, Duration maxStaleness,
+                String replicaId, long decisionCacheSize, Set<String> clientIdentities, boolean allowInsecure) {
+            this(controlPlane, caBundle, certChain, key, serving, bind, port, plaintext, requireClientCertificate,
+                    maxStaleness, replicaId, decisionCacheSize, clientIdentities, allowInsecure, true);
+        }
+
         /** Settings without extra client identities, simulated evidence denied. */
         public Settings(String controlPlane, Path caBundle, Path certChain, Path key, Optional<ServingIdentity> serving,
                 String bind, int port, boolean plaintext, boolean requireClientCertificate, Duration maxStaleness,
@@ -109,7 +122,15 @@ public final class StandaloneAuthzServer implements AutoCloseable {
         /** These settings in dev mode ({@code true}: simulated-TEE evidence admitted) or not. */
         public Settings withAllowInsecure(boolean allow) {
             return new Settings(controlPlane, caBundle, certChain, key, serving, bind, port, plaintext,
-                    requireClientCertificate, maxStaleness, replicaId, decisionCacheSize, clientIdentities, allow);
+                    requireClientCertificate, maxStaleness, replicaId, decisionCacheSize, clientIdentities, allow,
+                    directExecutor);
+        }
+
+        /** These settings deciding on the event loop ({@code true}) or on a thread pool. */
+        public Settings withDirectExecutor(boolean direct) {
+            return new Settings(controlPlane, caBundle, certChain, key, serving, bind, port, plaintext,
+                    requireClientCertificate, maxStaleness, replicaId, decisionCacheSize, clientIdentities, allowInsecure,
+                    direct);
         }
     }
 
@@ -126,6 +147,7 @@ public final class StandaloneAuthzServer implements AutoCloseable {
     private final ManagedChannel channel;
     private final WatchedRegistryView view;
     private final AuthzDecider decider;
+    private final AttestationAuthzService service;
     private final Server server;
 
     private StandaloneAuthzServer(Settings s, List<io.grpc.ServerInterceptor> checkInterceptors) throws IOException {
@@ -185,13 +207,16 @@ public final class StandaloneAuthzServer implements AutoCloseable {
                             .clientAuth(s.requireClientCertificate() ? TlsServerCredentials.ClientAuth.REQUIRE
                                     : TlsServerCredentials.ClientAuth.OPTIONAL)
                             .build();
-            this.server = NettyServerBuilder.forAddress(new InetSocketAddress(bindAddress, s.port()), serverCreds)
+            this.service = new AttestationAuthzService(decider);
+            NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(bindAddress, s.port()),
+                            serverCreds)
                     .maxInboundMessageSize(MAX_INBOUND_BYTES)
                     .addTransportFilter(callers.transportFilter())
-                    .addService(io.grpc.ServerInterceptors.intercept(new AttestationAuthzService(decider).bind(callers),
-                            checkInterceptors))
-                    .build()
-                    .start();
+                    .addService(io.grpc.ServerInterceptors.intercept(service.bind(callers), checkInterceptors));
+            if (s.directExecutor()) {
+                builder.directExecutor();
+            }
+            this.server = builder.build().start();
             ok = true;
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot load the replica's certificate and key: " + e.getMessage(), e);
@@ -233,6 +258,11 @@ public final class StandaloneAuthzServer implements AutoCloseable {
 
     public AuthzDecider decider() {
         return decider;
+    }
+
+    /** Checks answered so far, by outcome. */
+    public AttestationAuthzService.Answered answered() {
+        return service.answered();
     }
 
     /** Blocks until the server is shut down. */
