@@ -20,14 +20,15 @@ import java.net.URI;
 public class ConsoleController {
     private final ConsoleAssets assets = new ConsoleAssets();
 
-    /** {@code /ui} without the slash: relative asset paths need it. */
+    /**
+     * The console's page. Micronaut routes {@code /ui} and {@code /ui/} to this one handler; {@code /ui} is
+     * redirected to {@code /ui/} so that the page's relative module imports resolve under {@code /ui/}.
+     */
     @Get
-    public HttpResponse<?> root() {
-        return HttpResponse.redirect(URI.create("/ui/"));
-    }
-
-    @Get("/")
     public HttpResponse<?> index(HttpRequest<?> request) {
+        if (!request.getPath().endsWith("/")) {
+            return HttpResponse.redirect(URI.create("/ui/"));
+        }
         return serve("index.html", request);
     }
 
