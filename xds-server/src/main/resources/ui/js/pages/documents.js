@@ -22,15 +22,15 @@ function page(kind, title, describe) {
 function editor(kind, item, ctx, reload) {
   const box = el('div', { class: 'document', 'data-id': item.id });
   const text = el('textarea', { class: 'proposed', spellcheck: 'false' });
-  text.value = item.document;
-  text.dataset.original = item.document;
+  text.value = item.document || '';
+  text.dataset.original = item.document || '';
   const out = el('div', { class: 'diff-out' });
   box.append(el('h3', {}, item.id + ' (version ' + item.version + ')'), text,
-    button('Diff', () => { clear(out); out.append(diffView(item.document, text.value)); }, { class: 'diff-button' }));
+    button('Diff', () => { clear(out); out.append(diffView(item.document || '', text.value)); }, { class: 'diff-button' }));
   if (ctx.canWrite) {
     box.append(button('Apply', () => {
       clear(out);
-      out.append(diffView(item.document, text.value), el('div', { class: 'confirm' }, 'Apply this change to ' + item.id + '? ',
+      out.append(diffView(item.document || '', text.value), el('div', { class: 'confirm' }, 'Apply this change to ' + item.id + '? ',
         button('Confirm apply', async () => {
           try {
             await call('PUT', '/api/v1/' + kind + '/' + encodeURIComponent(item.id), text.value, 'application/yaml');
@@ -71,5 +71,5 @@ function diffView(a, b) {
     el('span', { class: k === '+' ? 'diff-add' : k === '-' ? 'diff-del' : '' }, k + ' ' + t + '\n')));
 }
 
-export const policies = page('policies', 'Policies', p => 'TEEs: ' + p.tees.join(', '));
-export const registrations = page('registrations', 'Registrations', r => r.spiffeId + ' needs ' + r.policies.join(', '));
+export const policies = page('policies', 'Policies', p => 'TEEs: ' + (p.tees || []).join(', '));
+export const registrations = page('registrations', 'Registrations', r => r.spiffeId + ' needs ' + (r.policies || []).join(', '));

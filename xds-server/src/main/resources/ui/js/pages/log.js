@@ -14,9 +14,9 @@ export async function render(container) {
   clear(container);
   const result = el('div', { id: 'log-verification' });
   container.append(el('h2', {}, 'Issuance log'), button('Verify against the latest checkpoint', () => verify(result), { id: 'verify-log' }), result,
-    table(['#', 'kind', 'serial', 'node', 'SPIFFE ID', 'policies', 'issued at', 'hash'], page.entries.map(e =>
+    table(['#', 'kind', 'serial', 'node', 'SPIFFE ID', 'policies', 'issued at', 'hash'], (page.entries || []).map(e =>
       [String(e.sequence), e.kind + (e.secretName ? ' ' + e.secretName + ' v' + e.secretVersion : ''), e.serial, e.nodeId, e.spiffeId,
-        e.policyIds.join(', '), e.issuedAt, e.hash.slice(0, 16) + '…'])),
+        (e.policyIds || []).join(', '), e.issuedAt, (e.hash || '').slice(0, 16) + '…'])),
     history.length ? button('Previous page', () => { from = history.pop(); render(container); }, { id: 'log-prev' }) : '',
     page.nextFrom ? button('Next page', () => { history.push(from); from = page.nextFrom; render(container); }, { id: 'log-next' }) : '');
 }
@@ -31,7 +31,7 @@ async function verify(out) {
     let cp = null;
     try { cp = await get('/api/v1/issuance-log/checkpoints/latest'); } catch (e) { lines.push('No signed checkpoint yet: ' + e.message); }
     if (cp) {
-      const at = (await get('/api/v1/issuance-log?from=' + cp.size + '&limit=1')).entries[0];
+      const at = ((await get('/api/v1/issuance-log?from=' + cp.size + '&limit=1')).entries || [])[0];
       const match = at && at.sequence === cp.size && at.hash === cp.headHash;
       ok = ok && match;
       lines.push('Latest checkpoint #' + cp.id + ' (' + cp.timestamp + ') covers ' + cp.size + ' entries: head hash '

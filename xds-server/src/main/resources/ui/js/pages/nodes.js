@@ -32,9 +32,9 @@ export async function refresh(container, ctx, nodeId) {
   const total = Number(r.headers.get('X-Total-Count') || r.body.length);
   const next = r.headers.get('X-Next-Offset');
   clear(where);
-  const rows = r.body.map(n => [
+  const rows = (r.body || []).map(n => [
     { node: link('#/nodes/' + encodeURIComponent(n.nodeId), n.nodeId), class: 'node-id' },
-    n.tee, { text: n.state, class: 'state' }, n.stateReason, n.satisfiedPolicies.map(x => x.id + (x.current ? '' : ' (old)')).join(', '),
+    n.tee, { text: n.state, class: 'state' }, n.stateReason, (n.satisfiedPolicies || []).map(x => x.id + (x.current ? '' : ' (old)')).join(', '),
     n.registration, n.certificateNotAfter, xdsSummary(n.xds),
     ctx.canWrite && n.state !== 'REVOKED' ? { node: revokeControl(where, n.nodeId) } : '']);
   where.append(
@@ -106,20 +106,20 @@ async function renderDetail(container, ctx, nodeId) {
       ['Kubernetes', n.kubernetes ? n.kubernetes.namespace + '/' + n.kubernetes.serviceAccount + ' pod ' + n.kubernetes.podUid : '']],
       i => i === 0 ? { class: 'state-' + n.state } : {}),
     el('h3', {}, 'Appraisal now, rule by rule'),
-    d.latestAppraisal.policies.map(p => [
+    ((d.latestAppraisal || {}).policies || []).map(p => [
       el('h4', {}, p.policyId + ' v' + p.version + ': ' + (p.satisfied ? 'satisfied' : 'NOT satisfied')),
-      table(['rule', 'result', 'observed', 'expected'], p.rules.map(r =>
+      table(['rule', 'result', 'observed', 'expected'], (p.rules || []).map(r =>
         [r.rule, { text: r.passed ? 'pass' : 'fail', class: r.passed ? 'pass' : 'fail' }, r.observed, r.expected]))]),
     el('h3', {}, 'Claims in the certificate'),
     table(['claim', 'value'], [
-      ['TEE', d.claims.tee], ['TCB status', d.claims.tcbStatus], ['advisories', d.claims.advisoryIds.join(', ')],
-      ['policies', d.claims.policies.map(p => p.id + ' v' + p.version + (p.current ? '' : ' (old)')).join(', ')],
+      ['TEE', d.claims.tee], ['TCB status', d.claims.tcbStatus], ['advisories', (d.claims.advisoryIds || []).join(', ')],
+      ['policies', (d.claims.policies || []).map(p => p.id + ' v' + p.version + (p.current ? '' : ' (old)')).join(', ')],
       ['evidence SHA-256', d.claims.evidenceSha256], ['attested at', d.claims.attestedAt],
       ['insecure', String(d.claims.insecure)], ['debug', String(d.claims.debug)]]
-      .concat(Object.entries(d.claims.measurements).map(([k, v]) => ['measurement ' + k, v]))),
+      .concat(Object.entries(d.claims.measurements || {}).map(([k, v]) => ['measurement ' + k, v]))),
     el('h3', {}, 'xDS sync per type'),
     table(['type', 'state', 'sent', 'acked', 'NACK detail', 'sent at', 'answered at'],
-      Object.entries(n.xds).map(([t, s]) => [t, s.state, s.sentVersion, s.ackedVersion, s.nackDetail || '', s.sentAt || '', s.answeredAt || ''])),
+      Object.entries(n.xds || {}).map(([t, s]) => [t, s.state, s.sentVersion, s.ackedVersion, s.nackDetail || '', s.sentAt || '', s.answeredAt || ''])),
     el('h3', {}, 'Certificate chain'),
     el('pre', { id: 'cert-chain' }, d.certificateChainPem));
   const dump = el('pre', { id: 'config-dump' });

@@ -23,7 +23,7 @@ function liftControl(rule, status) {
       button('Confirm lift', async () => {
         try {
           const r = await call('DELETE', '/api/v1/revocations/' + encodeURIComponent(rule.id));
-          clear(status).append(el('p', { class: 'notice' }, 'Lifted; nodes: ' + r.body.liftedNodes.join(', ')));
+          clear(status).append(el('p', { class: 'notice' }, 'Lifted; nodes: ' + (r.body.liftedNodes || []).join(', ')));
         } catch (e) { clear(status).append(el('p', { class: 'error' }, e.message)); }
       }, { class: 'confirm-lift' })));
   }, { class: 'lift-button' }));
@@ -46,7 +46,7 @@ function addForm(status) {
         try {
           const r = await call('POST', '/api/v1/revocations', { kind: kind.value, value: value.value, reason: reason.value });
           clear(confirm);
-          clear(status).append(el('p', { class: 'notice' }, 'Revoked nodes: ' + (r.body.revokedNodes.join(', ') || 'none yet')));
+          clear(status).append(el('p', { class: 'notice' }, 'Revoked nodes: ' + ((r.body.revokedNodes || []).join(', ') || 'none yet')));
         } catch (e) { clear(status).append(el('p', { class: 'error' }, e.message)); }
       }, { class: 'confirm-revoke' })));
   });

@@ -15,6 +15,7 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.micronaut.serde.annotation.Serdeable;
 import java.time.Duration;
 import java.time.Instant;
@@ -47,18 +48,22 @@ public class OverviewController {
 
     /** A policy and how many nodes satisfy its current version. */
     @Serdeable
+    @JsonInclude(JsonInclude.Include.ALWAYS)
     public record PolicyCount(String id, long version, int nodes) {}
 
     /** An attested node whose certificate expires within the window. */
     @Serdeable
+    @JsonInclude(JsonInclude.Include.ALWAYS)
     public record Expiring(String nodeId, String tee, String certificateNotAfter) {}
 
     /** A node with a NACKed xDS type, with Envoy's error detail. */
     @Serdeable
+    @JsonInclude(JsonInclude.Include.ALWAYS)
     public record Nack(String nodeId, String typeUrl, @Nullable String detail) {}
 
     /** A refused attestation. */
     @Serdeable
+    @JsonInclude(JsonInclude.Include.ALWAYS)
     public record Refusal(String at, String nodeId, String tee, String status, String reason) {}
 
     /**
@@ -67,6 +72,7 @@ public class OverviewController {
      * @param xdsStates sync state name to the number of (node, type) pairs in it
      */
     @Serdeable
+    @JsonInclude(JsonInclude.Include.ALWAYS)
     public record Overview(int nodes, Map<String, Map<String, Integer>> byTeeAndState, List<PolicyCount> policies,
             String expiringBefore, int expiringCount, List<Expiring> expiringSoon, Map<String, Integer> xdsStates,
             List<Nack> nacks, List<Refusal> recentRefusals) {}

@@ -117,6 +117,9 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
             logLimitRefusal(e);
             out.onError(Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException());
         } catch (StatusRuntimeException e) {
+            // A challenge names no TEE yet; rate-limit refusals above are not kept (a flood would push out the rest).
+            refusals.record(request.getNodeId(), "", "challenge " + e.getStatus().getCode().name(),
+                    e.getStatus().getDescription());
             LOG.info("challenge refused ({}): {}", e.getStatus().getCode(), logged(e.getStatus()));
             out.onError(e);
         } catch (RuntimeException e) {

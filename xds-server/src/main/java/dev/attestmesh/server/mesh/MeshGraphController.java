@@ -6,6 +6,7 @@ import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.micronaut.serde.annotation.Serdeable;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,10 +30,12 @@ public class MeshGraphController {
 
     /** An ingress port of a service and the policies every caller must satisfy on it. */
     @Serdeable
+    @JsonInclude(JsonInclude.Include.ALWAYS)
     public record PortView(int port, String protocol, List<String> policies) {}
 
     /** A service and the nodes it selects by id, SPIFFE ID or registration. */
     @Serdeable
+    @JsonInclude(JsonInclude.Include.ALWAYS)
     public record ServiceView(String name, boolean mutual, boolean proxyless, List<PortView> ingress,
             List<String> nodeIds, List<String> spiffeIds, List<String> registrations) {}
 
@@ -45,11 +48,13 @@ public class MeshGraphController {
      *     connects nowhere)
      */
     @Serdeable
+    @JsonInclude(JsonInclude.Include.ALWAYS)
     public record EdgeView(String from, String to, int port, List<String> calleeRequires, List<String> callerRequires,
             boolean known) {}
 
     /** The graph of the config in force; {@code version} 0 when none was ever configured. */
     @Serdeable
+    @JsonInclude(JsonInclude.Include.ALWAYS)
     public record Graph(long version, List<ServiceView> services, List<EdgeView> edges) {}
 
     @Get(produces = MediaType.APPLICATION_JSON)
