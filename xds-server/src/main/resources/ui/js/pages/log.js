@@ -38,7 +38,7 @@ async function verify(out) {
         + (match ? 'matches entry ' + cp.size : 'DOES NOT match the log (truncated or rewritten)') + '.');
     }
     clear(out).append(el('p', { class: ok ? 'notice' : 'error', id: 'log-verdict' }, ok ? 'Verified.' : 'Verification failed.'),
-      lines.map(l => el('p', {}, l)));
+      ...lines.map(l => el('p', {}, l)));
   } catch (e) {
     clear(out).append(el('p', { class: 'error' }, e.message));
   }

@@ -106,10 +106,10 @@ async function renderDetail(container, ctx, nodeId) {
       ['Kubernetes', n.kubernetes ? n.kubernetes.namespace + '/' + n.kubernetes.serviceAccount + ' pod ' + n.kubernetes.podUid : '']],
       i => i === 0 ? { class: 'state-' + n.state } : {}),
     el('h3', {}, 'Appraisal now, rule by rule'),
-    ((d.latestAppraisal || {}).policies || []).map(p => [
+    el('div', { id: 'appraisal' }, ((d.latestAppraisal || {}).policies || []).map(p => [
       el('h4', {}, p.policyId + ' v' + p.version + ': ' + (p.satisfied ? 'satisfied' : 'NOT satisfied')),
       table(['rule', 'result', 'observed', 'expected'], (p.rules || []).map(r =>
-        [r.rule, { text: r.passed ? 'pass' : 'fail', class: r.passed ? 'pass' : 'fail' }, r.observed, r.expected]))]),
+        [r.rule, { text: r.passed ? 'pass' : 'fail', class: r.passed ? 'pass' : 'fail' }, r.observed, r.expected]))])),
     el('h3', {}, 'Claims in the certificate'),
     table(['claim', 'value'], [
       ['TEE', d.claims.tee], ['TCB status', d.claims.tcbStatus], ['advisories', (d.claims.advisoryIds || []).join(', ')],

@@ -134,6 +134,7 @@ class ConsoleBrowserTest {
         assertTrue(page.contains("measurement " + MARKUP), "a claim's name shown as text");
         assertTrue(page.contains("TCB status " + MARKUP), "the TCB status claim shown as text");
         assertTrue(page.contains("advisories " + MARKUP), "advisory ids shown as text");
+        assertFalse(driver.findElements(By.cssSelector("#appraisal table td.pass")).isEmpty(), "appraisal rule by rule");
         assertNoInjectedElement();
         screenshot("viewer-markup-node-detail");
 
@@ -143,6 +144,29 @@ class ConsoleBrowserTest {
                 + refusal.getText());
         assertNoInjectedElement();
         screenshot("viewer-overview");
+
+        open("#/mesh");
+        WebElement graph = waitFor(By.id("mesh-graph"));
+        assertEquals(2, graph.findElements(By.tagName("circle")).size(), "one circle per service");
+        assertEquals(1, graph.findElements(By.cssSelector("line.edge")).size(), "one allowed edge, web -> api");
+        assertTrue(graph.getText().contains(":9443 default,strict"), "the edge's port and required policies: " + graph.getText());
+        screenshot("viewer-mesh");
+
+        open("#/policies");
+        WebElement doc = waitFor(By.cssSelector(".document[data-id='strict'] textarea"));
+        doc.sendKeys("# proposed");
+        driver.findElement(By.cssSelector(".document[data-id='strict'] .diff-button")).click();
+        assertTrue(waitFor(By.cssSelector(".document[data-id='strict'] .diff-add")).getText().contains("# proposed"));
+        assertTrue(driver.findElements(By.cssSelector(".apply-button")).isEmpty(), "a viewer cannot apply");
+
+        assertEquals(201, plane.send("POST", "/api/v1/issuance-log/checkpoints", plane.operator, null, null).statusCode());
+        open("#/log");
+        waitFor(By.id("verify-log")).click();
+        assertTrue(waitFor(By.id("log-verdict")).getText().length() > 0);
+        String verification = driver.findElement(By.id("log-verification")).getText();
+        assertTrue(verification.contains("Chain intact") && verification.startsWith("Verified.")
+                && verification.contains("head hash matches entry"), verification);
+        screenshot("viewer-log");
 
         open("#/revocations");
         waitFor(By.cssSelector("#page h2"));
