@@ -125,6 +125,8 @@ public final class ControlPlane implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
+    private final dev.attestmesh.server.attest.RecentRefusals refusals =
+            new dev.attestmesh.server.attest.RecentRefusals(Clock.systemUTC());
     private final XdsStreamStats streamStats = new XdsStreamStats();
     private final AuthzDecider decider;
     private final SimpleCache<String> xdsCache;
@@ -314,7 +316,7 @@ public final class ControlPlane implements AutoCloseable {
         ChallengeGate challenges = new ChallengeGate(nonces, registry,
                 new ChallengeRateLimiter(settings.challengeLimits()));
         AttestationGrpcService attestation = new AttestationGrpcService(challenges, admission,
-                settings.serviceAccountTokens(), ca::trustBundle, metrics, Optional.of(registryWatch), db);
+                settings.serviceAccountTokens(), ca::trustBundle, metrics, Optional.of(registryWatch), db, refusals);
 
         PeerCertificateInterceptor peer = new PeerCertificateInterceptor();
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.grpcBind(), settings.grpcPort()))
@@ -505,6 +507,11 @@ public final class ControlPlane implements AutoCloseable {
 
     public AttestationMetrics metrics() {
         return metrics;
+    }
+
+    /** The last attestations refused, with their reasons (web console overview). */
+    public dev.attestmesh.server.attest.RecentRefusals recentRefusals() {
+        return refusals;
     }
 
     public XdsStreamStats xdsStreams() {

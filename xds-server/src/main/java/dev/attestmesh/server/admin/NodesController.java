@@ -15,6 +15,7 @@ import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.micronaut.serde.annotation.Serdeable;
@@ -36,6 +37,10 @@ public class NodesController {
     static final int MAX_REASON_CHARS = 256;
     /** The serial under which a release is recorded in the issuance log (no certificate is issued). */
     static final String RELEASE_SERIAL = "release";
+    /** Response header of the node list: how many nodes match the filters, over all pages. */
+    public static final String TOTAL_HEADER = "X-Total-Count";
+    /** Response header of the node list: the {@code offset} of the next page; absent on the last page. */
+    public static final String NEXT_OFFSET_HEADER = "X-Next-Offset";
     private static final Logger LOG = LoggerFactory.getLogger(NodesController.class);
 
     private final ControlPlane cp;
@@ -45,11 +50,34 @@ public class NodesController {
         this.cp = cp;
     }
 
-    /** Every node, sorted by node id. */
+    /**
+     * The nodes matching the query's filters, sorted by node id, one page of them ({@link NodeQuery}: {@code
+     * state}, {@code tee}, {@code policy}, {@code registration}, {@code expiringBefore}, {@code offset}, {@code
+     * limit}). The body stays a JSON array; the page is described by headers: {@value #TOTAL_HEADER} counts every
+     * matching node, and {@value #NEXT_OFFSET_HEADER} is the {@code offset} of the next page, absent after the
+     * last. 400 with the parameter's problem for an unknown, repeated or out-of-range parameter.
+     */
     @Get(produces = MediaType.APPLICATION_JSON)
-    public List<NodeViews.NodeSummary> list() {
-        return cp.registry().entries().stream().sorted(Comparator.comparing(e -> e.nodeId()))
+    public HttpResponse<?> list(@Nullable @QueryValue String state, @Nullable @QueryValue String tee,
+            @Nullable @QueryValue String policy, @Nullable @QueryValue String registration,
+            @Nullable @QueryValue String expiringBefore, @Nullable @QueryValue String offset,
+            @Nullable @QueryValue String limit, HttpRequest<?> request) {
+        // The named parameters put the filters in the route table (and so in the OpenAPI document); the query
+        // is read from the whole parameter map so that unknown and repeated parameters are refused too.
+        NodeQuery q;
+        try {
+            q = NodeQuery.parse(request.getParameters().asMap());
+        } catch (NodeQuery.InvalidQueryException e) {
+            return HttpResponse.badRequest(ApiError.of("node query rejected: " + e.getMessage()));
+        }
+        List<NodeEntry> matching = cp.registry().entries().stream().filter(e -> q.matches(e, cp.policies()))
+                .sorted(Comparator.comparing(NodeEntry::nodeId)).toList();
+        int from = Math.min(q.offset(), matching.size());
+        int to = Math.min(matching.size(), from + q.limit());
+        List<NodeViews.NodeSummary> page = matching.subList(from, to).stream()
                 .map(e -> NodeViews.summary(e, cp.policies(), cp.xdsSync())).toList();
+        var response = HttpResponse.ok(page).header(TOTAL_HEADER, Integer.toString(matching.size()));
+        return to < matching.size() ? response.header(NEXT_OFFSET_HEADER, Integer.toString(to)) : response;
     }
 
     /** One node with its claims, certificate chain and latest appraisal. */

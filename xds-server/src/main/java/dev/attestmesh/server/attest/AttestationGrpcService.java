@@ -86,11 +86,14 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
      * @param registryWatch serves {@code WatchRegistry}; when empty the RPC answers UNIMPLEMENTED
      */
     private final Database store;
+    /** The last refusals with their reasons, for the web console (bounded, in memory). */
+    private final RecentRefusals refusals;
 
     public AttestationGrpcService(ChallengeGate challenges, AttestationAdmission admission,
             ServiceAccountTokenVerifier tokens, Supplier<List<X509Certificate>> trustBundle, AttestationMetrics metrics,
-            Optional<RegistryWatchService> registryWatch, Database store) {
+            Optional<RegistryWatchService> registryWatch, Database store, RecentRefusals refusals) {
         this.store = store;
+        this.refusals = refusals;
         this.challenges = challenges;
         this.admission = admission;
         this.tokens = tokens;
@@ -114,6 +117,9 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
             logLimitRefusal(e);
             out.onError(Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException());
         } catch (StatusRuntimeException e) {
+            // A challenge names no TEE yet; rate-limit refusals above are not kept (a flood would push out the rest).
+            refusals.record(request.getNodeId(), "", "challenge " + e.getStatus().getCode().name(),
+                    e.getStatus().getDescription());
             LOG.info("challenge refused ({}): {}", e.getStatus().getCode(), logged(e.getStatus()));
             out.onError(e);
         } catch (RuntimeException e) {
@@ -198,6 +204,8 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
         } catch (StatusRuntimeException e) {
             metrics.attestation(tee, e.getStatus().getCode().name().toLowerCase(), System.nanoTime() - started);
             metrics.failure(refusal[0].reason(), refusal[0].check());
+            refusals.record(request.getNodeId(), AttestationMetrics.knownTeeOrInvalid(tee), e.getStatus().getCode().name(),
+                    e.getStatus().getDescription());
             LOG.info("attestation refused for node '{}' ({}, {}): {}", safe(request.getNodeId()), e.getStatus().getCode(),
                     refusal[0].label(), logged(e.getStatus()));
             out.onError(e);

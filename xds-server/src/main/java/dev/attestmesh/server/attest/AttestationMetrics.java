@@ -54,9 +54,14 @@ public final class AttestationMetrics {
      * is counted as {@code invalid}, so callers cannot grow the set of labels.
      */
     public void attestation(String tee, String result, long nanos) {
-        String t = KNOWN_TEES.contains(tee) ? tee : "invalid";
+        String t = knownTeeOrInvalid(tee);
         attestations.computeIfAbsent(t + "|" + result, k -> new LongAdder()).increment();
         latencyNanos.add(nanos);
+    }
+
+    /** {@code tee} when it is a known TEE's wire name, else {@code invalid}. */
+    public static String knownTeeOrInvalid(String tee) {
+        return KNOWN_TEES.contains(tee) ? tee : "invalid";
     }
 
     public void certificateIssued() {
