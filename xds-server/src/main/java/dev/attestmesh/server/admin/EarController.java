@@ -41,6 +41,10 @@ public class EarController {
     }
 
     @Get(uri = "/api/v1/nodes/{id}/ear", produces = "application/jwt")
+    @ApiAnswer(status = 200, body = String.class, description = "the node's appraisal as an EAR (a JWT signed with the "
+            + "key at /.well-known/attestmesh/ear-jwks.json)")
+    @ApiAnswer(status = 404, description = "no node has this id")
+    @ApiAnswer(status = 409, description = "the node is not attested: it has no current appraisal")
     public HttpResponse<?> ear(@PathVariable String id) {
         Optional<NodeEntry> e = cp.registry().entry(id);
         if (e.isEmpty()) {

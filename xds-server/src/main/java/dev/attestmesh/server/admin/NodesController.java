@@ -58,6 +58,9 @@ public class NodesController {
      * last. 400 with the parameter's problem for an unknown, repeated or out-of-range parameter.
      */
     @Get(produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = NodeViews.NodeSummary.class, array = true, description = "one page of the matching "
+            + "nodes by node id; X-Total-Count counts all matches, X-Next-Offset is the next page's offset")
+    @ApiAnswer(status = 400, description = "an unknown, repeated or out-of-range query parameter")
     public HttpResponse<?> list(@Nullable @QueryValue String state, @Nullable @QueryValue String tee,
             @Nullable @QueryValue String policy, @Nullable @QueryValue String registration,
             @Nullable @QueryValue String expiringBefore, @Nullable @QueryValue String offset,

@@ -59,10 +59,10 @@ public final class OpenApiDocument {
         sorted.sort(Comparator.comparing((UriRouteInfo<?, ?> r) -> r.getUriMatchTemplate().toPathString())
                 .thenComparing(r -> r.getHttpMethodName()));
         for (UriRouteInfo<?, ?> r : sorted) {
-            if (r.isErrorRoute()) {
-                continue;
-            }
             String path = r.getUriMatchTemplate().toPathString();
+            if (r.isErrorRoute() || path.equals("/ui") || path.startsWith("/ui/")) {
+                continue; // the web console's static files (docs/console.md) are not part of the API
+            }
             paths.computeIfAbsent(path, p -> new LinkedHashMap<>())
                     .put(r.getHttpMethodName().toLowerCase(Locale.ROOT), operation(r, path));
         }

@@ -79,6 +79,8 @@ public class OverviewController {
 
     /** The overview; {@code expiringWithin} is an ISO-8601 duration (default PT30M, at most 365 days). */
     @Get(produces = MediaType.APPLICATION_JSON)
+    @ApiAnswer(status = 200, body = Overview.class, description = "the overview")
+    @ApiAnswer(status = 400, description = "expiringWithin is not an ISO-8601 duration in (0, P365D]")
     public HttpResponse<?> overview(@Nullable @QueryValue String expiringWithin) {
         Duration within = DEFAULT_WITHIN;
         if (expiringWithin != null) {

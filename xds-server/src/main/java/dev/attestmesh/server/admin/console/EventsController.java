@@ -1,6 +1,7 @@
 package dev.attestmesh.server.admin.console;
 
 import dev.attestmesh.server.admin.AdminRole;
+import dev.attestmesh.server.admin.ApiAnswer;
 import dev.attestmesh.server.admin.ApiError;
 import dev.attestmesh.server.admin.RequiresRole;
 import io.micronaut.http.HttpResponse;
@@ -24,6 +25,9 @@ public class EventsController {
 
     @Get(produces = {MediaType.TEXT_EVENT_STREAM, MediaType.APPLICATION_JSON})
     @RequiresRole(AdminRole.VIEWER)
+    @ApiAnswer(status = 200, body = String.class, description = "a text/event-stream: 'hello', then events naming a node "
+            + "id or a topic (never the state itself) and heartbeats; closed after attestmesh.console.event-stream-max")
+    @ApiAnswer(status = 503, description = "attestmesh.console.max-event-subscribers streams are open")
     public HttpResponse<?> events() {
         return events.subscribe().<HttpResponse<?>>map(p -> HttpResponse.ok(p).contentType(MediaType.TEXT_EVENT_STREAM_TYPE))
                 .orElseGet(() -> HttpResponse.status(HttpStatus.SERVICE_UNAVAILABLE).contentType(MediaType.APPLICATION_JSON_TYPE)
