@@ -57,13 +57,14 @@ import org.openjdk.jmh.runner.options.TimeValue;
  *       cryptography;
  *   <li><b>peer</b>: {@code @phala/dcap-qvl-web} (Rust compiled to WebAssembly) on the same quote
  *       and collateral, timed inside node over many iterations by {@code perf/node/verify.mjs bench}
- *       (it caches nothing, so it compares with cold).
+ *       (it caches nothing, so it compares with cold), and {@code @phala/dcap-qvl} (the pure JavaScript
+ *       verifier, {@code bench ... js}) likewise; the cold target is at least 3x faster than the JS peer.
  * </ul>
  *
  * Timing is per call (JMH sample mode); the reported figure is the median, which resists other
  * processes on a shared machine, with mean and p90 in the table. Prints a table and then one JSON
  * line with {@code coldMsSgx}, {@code coldMsTdx}, {@code
- * warmMsSgx}, {@code warmMsTdx}, {@code snpMs}, {@code peerColdMsSgx}, {@code peerColdMsTdx},
+ * warmMsSgx}, {@code warmMsTdx}, {@code snpMs}, {@code peerColdMsSgx}, {@code peerColdMsTdx}, {@code peerJsColdMsSgx}, {@code peerJsColdMsTdx},
  * {@code warmRatioToFloor} (the larger of the SGX and TDX ratios), {@code azureVtpmMs} and {@code snpCrlMs} with
  * their ratios to their floors (Azure vTPM: ECDSA P-384 + RSA-2048; SNP with CRL: ECDSA P-384 + RSA-4096
  * PSS); -1 marks what could not be
@@ -431,8 +432,10 @@ public final class EvidenceHarness {
             us.put(name, new double[] {stats.getPercentile(50), stats.getMean(), stats.getPercentile(90)});
         }
 
-        double peerSgx = peerMs(vectors.resolve(SGX_QUOTE), vectors.resolve(SGX_COLLATERAL), SGX_AT);
-        double peerTdx = peerMs(vectors.resolve(TDX_QUOTE), vectors.resolve(TDX_COLLATERAL), TDX_AT);
+        double peerSgx = peerMs(vectors.resolve(SGX_QUOTE), vectors.resolve(SGX_COLLATERAL), SGX_AT, "web");
+        double peerTdx = peerMs(vectors.resolve(TDX_QUOTE), vectors.resolve(TDX_COLLATERAL), TDX_AT, "web");
+        double peerJsSgx = peerMs(vectors.resolve(SGX_QUOTE), vectors.resolve(SGX_COLLATERAL), SGX_AT, "js");
+        double peerJsTdx = peerMs(vectors.resolve(TDX_QUOTE), vectors.resolve(TDX_COLLATERAL), TDX_AT, "js");
         double snp = ms(us, "snpCachedChain");
         double snpFloor = ms(us, "floorSnp");
 
@@ -457,6 +460,8 @@ public final class EvidenceHarness {
         row("TDX floor (2 x ECDSA P-256 verify)", us.get("floorTdx"), "");
         row("peer @phala/dcap-qvl-web SGX (full)", new double[] {peerSgx * 1000, -1, -1}, "");
         row("peer @phala/dcap-qvl-web TDX (full)", new double[] {peerTdx * 1000, -1, -1}, "");
+        row("peer @phala/dcap-qvl (JS) SGX (full)", new double[] {peerJsSgx * 1000, -1, -1}, "");
+        row("peer @phala/dcap-qvl (JS) TDX (full)", new double[] {peerJsTdx * 1000, -1, -1}, "");
         row("SNP report (VCEK chain cached)", us.get("snpCachedChain"), "<= 1");
         row("SNP floor (1 x ECDSA P-384 verify)", us.get("floorSnp"), "");
         row("Azure vTPM (SNP chain cached)", us.get("azureVtpm"), "");
@@ -466,14 +471,16 @@ public final class EvidenceHarness {
         row("SNP + CRL floor (P-384 + RSA-4096 PSS)", us.get("floorSnpWithCrl"), "");
         System.out.printf(Locale.ROOT, "warm / floor ratio: SGX %.2f, TDX %.2f (target <= 1.5)%n",
                 warmSgx / floorSgx, warmTdx / floorTdx);
+        System.out.printf(Locale.ROOT, "JS peer / cold speed-up: SGX %.1fx, TDX %.1fx (target >= 3)%n",
+                peerJsSgx / coldSgx, peerJsTdx / coldTdx);
         System.out.printf(Locale.ROOT,
                 "{\"coldMsSgx\":%.4f,\"coldMsTdx\":%.4f,\"warmMsSgx\":%.4f,\"warmMsTdx\":%.4f,\"snpMs\":%.4f,"
                         + "\"snpRatioToFloor\":%.3f,\"peerColdMsSgx\":%.4f,\"peerColdMsTdx\":%.4f,"
                         + "\"warmRatioToFloor\":%.3f,\"azureVtpmMs\":%.4f,\"azureVtpmRatioToFloor\":%.3f,"
-                        + "\"snpCrlMs\":%.4f,\"snpCrlRatioToFloor\":%.3f}%n",
+                        + "\"snpCrlMs\":%.4f,\"snpCrlRatioToFloor\":%.3f,\"peerJsColdMsSgx\":%.4f,\"peerJsColdMsTdx\":%.4f}%n",
                 coldSgx, coldTdx, warmSgx, warmTdx, snp, snp / snpFloor, peerSgx, peerTdx, ratio,
                 ms(us, "azureVtpm"), ms(us, "azureVtpm") / ms(us, "floorAzureVtpm"),
-                ms(us, "snpWithCrl"), ms(us, "snpWithCrl") / ms(us, "floorSnpWithCrl"));
+                ms(us, "snpWithCrl"), ms(us, "snpWithCrl") / ms(us, "floorSnpWithCrl"), peerJsSgx, peerJsTdx);
     }
 
     private static double ms(Map<String, double[]> us, String name) {
@@ -495,7 +502,7 @@ public final class EvidenceHarness {
      * Runs the node peer's bench mode and returns its median ms per verification; -1 (with a note on
      * stderr) when node or the package is absent.
      */
-    static double peerMs(Path quote, Path collateral, Instant at) {
+    static double peerMs(Path quote, Path collateral, Instant at, String which) {
         Path peer = Path.of("perf/node");
         if (!Files.isDirectory(peer.resolve("node_modules/@phala/dcap-qvl-web"))) {
             peer = Path.of("node");
@@ -505,7 +512,7 @@ public final class EvidenceHarness {
             return -1;
         }
         List<String> cmd = new ArrayList<>(List.of("node", peer.resolve("verify.mjs").toString(), "bench",
-                quote.toString(), collateral.toString(), Long.toString(at.getEpochSecond()), "300"));
+                quote.toString(), collateral.toString(), Long.toString(at.getEpochSecond()), "300", which));
         try {
             Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();

@@ -45,9 +45,11 @@ public final class CollateralAuthenticity {
             Predicate<X509Certificate> revoked, Map<String, Optional<EcdsaP256.VerifyingKey>> checked, String what)
             throws CollateralAuthenticityException {
         Map<String, X509Certificate> candidates = new LinkedHashMap<>();
+        X509Certificate delivered = null;
         if (!doc.issuerChain().isEmpty()) {
-            X509Certificate first = doc.issuerChain().get(0);
-            candidates.put(fingerprint(first), first);
+            delivered = doc.issuerChain().get(0);
+            candidates.put(fingerprint(delivered), delivered);
+            deliveredChain(doc.issuerChain().subList(1, doc.issuerChain().size()), anchors, List.of(), what);
         }
         for (X509Certificate c : anchors.tcbSigningCertificates()) {
             candidates.put(fingerprint(c), c);
@@ -77,6 +79,12 @@ public final class CollateralAuthenticity {
                 checked.put(e.getKey(), key);
             }
             if (key.isEmpty()) {
+                if (cand == delivered) {
+                    // A delivered chain that does not check out is altered collateral: refuse it even when a
+                    // configured certificate could verify the document (fail closed, as Intel's QVL does).
+                    throw new CollateralAuthenticityException(what + " rejected: its delivered issuer chain's "
+                            + lastProblem);
+                }
                 continue;
             }
             if (EcdsaP256.verifyRaw(key.get(), body, sig)) {
@@ -89,6 +97,31 @@ public final class CollateralAuthenticity {
             throw new CollateralAuthenticityException(what + " rejected: " + lastProblem);
         }
         return List.copyOf(ok);
+    }
+
+    /**
+     * Checks the certificates of a delivered issuer chain that the verification itself does not use:
+     * each must be the pinned root, one of {@code known} (certificates already verified, such as the
+     * quote's PCK CA), or a certificate the pinned root issued and signed. Why: the chain arrives with
+     * the collateral and Intel's QVL verifies it whole, so a corrupted copy means the collateral was
+     * altered in transit or assembled wrongly; ignoring it would accept collateral Intel never served.
+     * Byte-equal copies (the usual case) cost no signature check.
+     *
+     * @param what the collateral item, for messages
+     */
+    public static void deliveredChain(List<X509Certificate> chain, IntelTrustAnchors anchors, List<X509Certificate> known,
+            String what) throws CollateralAuthenticityException {
+        for (X509Certificate c : chain) {
+            if (c.equals(anchors.root()) || known.contains(c)) {
+                continue;
+            }
+            if (!c.getIssuerX500Principal().equals(anchors.root().getSubjectX500Principal())
+                    || !EcdsaP256.verifyCertificate(c, anchors.rootVerifyingKey())) {
+                throw new CollateralAuthenticityException("the " + what + " issuer chain carries certificate '"
+                        + c.getSubjectX500Principal().getName() + "', which is neither the pinned Intel SGX Root CA "
+                        + "nor signed by it; the collateral was altered or is not Intel's");
+            }
+        }
     }
 
     /** Decodes a DER CRL. */
@@ -138,6 +171,7 @@ public final class CollateralAuthenticity {
                 }
             }
         }
+        deliveredChain(c.issuerChain(), anchors, ca == null ? List.of() : List.of(ca), "PCK CRL");
         if (ca == null) {
             throw new CollateralAuthenticityException("the PCK CRL of '" + crl.getIssuerX500Principal().getName()
                     + "' came without that CA's certificate, so its signature cannot be checked");

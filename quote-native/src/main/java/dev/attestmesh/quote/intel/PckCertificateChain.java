@@ -28,8 +28,9 @@ record PckCertificateChain(X509Certificate leaf, X509Certificate intermediate, X
     static PckCertificateChain verify(byte[] certificationData, IntelTrustAnchors anchors, EcdsaP256.VerifyingKey rootKey)
             throws EvidenceVerificationException {
         // The chain is leaf, PCK CA, Intel SGX Root CA. Trust comes from the configured pinned root,
-        // never from the root bytes in the quote: they must be well-formed PEM but are not used
-        // (other DCAP verifiers, e.g. dcap-qvl, also ignore the embedded root).
+        // never from the root bytes in the quote; but a root copy that differs from the pinned root means
+        // the quote was altered or chains elsewhere, so it is refused (a byte comparison, no signature;
+        // dcap-qvl ignores the copy, Intel's QVL compares it with its trusted root).
         List<X509Certificate> certs = new java.util.ArrayList<>();
         try {
             List<byte[]> blocks = CollateralEncodings.pemCertificateBlocks(certificationData);
@@ -39,6 +40,14 @@ record PckCertificateChain(X509Certificate leaf, X509Certificate intermediate, X
             }
             certs.add(CollateralEncodings.certificate(blocks.get(0)));
             certs.add(CollateralEncodings.certificate(blocks.get(1)));
+            byte[] pinned = encoded(anchors.root());
+            for (byte[] extra : blocks.subList(2, blocks.size())) {
+                if (!java.util.Arrays.equals(extra, pinned)) {
+                    throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN, "the quote's PCK chain carries a "
+                            + "root certificate that is not the pinned Intel SGX Root CA; the quote was altered or "
+                            + "chains to another root");
+                }
+            }
         } catch (CollateralParseException e) {
             throw new EvidenceVerificationException(VerificationCheck.PCK_CHAIN,
                     "the quote's PCK certificate chain is unreadable: " + e.getMessage(), e);

@@ -82,6 +82,11 @@ record VerifiedCollateral(TcbInfo tcbInfo, QeIdentity qeIdentity, List<ValidityW
                     + chain.ca().commonName() + "'; supply that CA's CRL");
         }
         verifyCrl(pckCrl, chain.intermediateKey(), VerificationCheck.PCK_CRL, "PCK CRL", chain.ca().commonName());
+        try {
+            CollateralAuthenticity.deliveredChain(c.pckCrl().issuerChain(), anchors, List.of(chain.intermediate()), "PCK CRL");
+        } catch (CollateralAuthenticityException e) {
+            throw new EvidenceVerificationException(VerificationCheck.PCK_CRL, e.getMessage(), e);
+        }
         windows.add(crlWindow(pckCrl, "PCK CRL"));
         if (pckCrl.isRevoked(chain.leaf())) {
             throw new EvidenceVerificationException(VerificationCheck.PCK_CRL, "the PCK certificate (serial "
