@@ -68,13 +68,18 @@ public final class EvidenceVerifiers {
         return byTee.keySet();
     }
 
-    /** Verifies with the verifier registered for {@code request.tee()}. */
+    /**
+     * Verifies with the verifier registered for {@code request.tee()}, after refusing evidence whose framing
+     * names another TEE type ({@link EvidenceFormat#checkDeclared}): a clear error instead of a parse
+     * failure inside the wrong verifier.
+     */
     public VerifiedEvidence verify(VerificationRequest request) throws EvidenceVerificationException {
         EvidenceVerifier v = byTee.get(request.tee());
         if (v == null) {
             throw new EvidenceVerificationException(VerificationCheck.UNSUPPORTED,
                     "no verifier for TEE type '" + request.tee().wireName() + "' is enabled on this control plane");
         }
+        EvidenceFormat.checkDeclared(request.tee(), request.evidence());
         return v.verify(request);
     }
 }

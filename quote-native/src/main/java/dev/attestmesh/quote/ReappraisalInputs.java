@@ -11,7 +11,8 @@ import java.util.TreeMap;
  * claims so the TCB can be judged again when newer collateral arrives (a TCB recovery, a new CRL)
  * without asking the node for new evidence. Every field was verified when the evidence was: for Intel
  * DCAP the PCK certificate chain (chained to the pinned root) and the QE report (signed by the PCK key),
- * for TDX also the module inputs of the signed TD report.
+ * for TDX also the module inputs of the signed TD report; for SEV-SNP the signed report and the
+ * certificate chain it was verified with (signature and chain are checked again when read back).
  *
  * <p>These are not policy claims: they are neither appraised nor put into certificates. The verifier
  * that wrote them ({@link #scheme()}) is the only one that reads them ({@link EvidenceVerifier#reappraise}).
@@ -22,6 +23,8 @@ import java.util.TreeMap;
 public record ReappraisalInputs(String scheme, Map<String, String> fields) {
     /** The scheme of {@code DcapQuoteVerifier}'s inputs. */
     public static final String INTEL_DCAP = "intel-dcap";
+    /** The scheme of {@code SnpReportVerifier}'s inputs: the signed report and its VCEK/VLEK, ASK/ASVK, ARK. */
+    public static final String AMD_SNP = "amd-snp";
     /** Bound on the stored size (hex characters over all fields): a PCK chain is about 8 KiB of hex. */
     public static final int MAX_HEX_CHARS = 64 * 1024;
 

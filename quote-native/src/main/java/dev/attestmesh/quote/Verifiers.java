@@ -17,7 +17,7 @@ import dev.attestmesh.quote.snp.FileAmdCrlProvider;
 import dev.attestmesh.quote.snp.KdsAmdCrlProvider;
 import dev.attestmesh.quote.snp.KdsVcekProvider;
 import dev.attestmesh.quote.snp.RateLimitedVcekProvider;
-import dev.attestmesh.quote.snp.SnpCurrentTcb;
+import dev.attestmesh.quote.snp.SnpCurrentTcbFile;
 import dev.attestmesh.quote.snp.SnpReportVerifier;
 import dev.attestmesh.quote.snp.SnpVerifierOptions;
 import dev.attestmesh.quote.snp.VcekProvider;
@@ -337,7 +337,7 @@ public final class Verifiers {
             if (crls.isPresent()) {
                 if (cacheCollateral) {
                     CachingAmdCrlProvider cache = new CachingAmdCrlProvider(crls.get(), fetchLimits, clock,
-                            System::nanoTime);
+                            System::nanoTime, Optional.of(changes));
                     amdCrlCacheBuilt.accept(cache);
                     options = options.withCrls(cache);
                 } else {
@@ -347,7 +347,9 @@ public final class Verifiers {
             if (snpCurrentTcb.isPresent()) {
                 Path f = snpCurrentTcb.get();
                 try {
-                    options = options.withCurrentTcb(SnpCurrentTcb.parse(Files.readAllBytes(f), f.toString()));
+                    // With caching (a long-running control plane) the file is read again on each refresh.
+                    options = options.withCurrentTcb(SnpCurrentTcbFile.load(f,
+                            cacheCollateral ? Optional.of(changes) : Optional.empty()));
                 } catch (java.io.IOException | IllegalArgumentException e) {
                     throw new VerifierSetupException("cannot read the SNP current TCB " + f + ": " + e.getMessage(), e);
                 }

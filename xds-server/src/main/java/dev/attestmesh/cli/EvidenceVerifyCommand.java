@@ -2,12 +2,11 @@ package dev.attestmesh.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.attestmesh.quote.EvidenceFormat;
 import dev.attestmesh.quote.EvidenceVerificationException;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerificationRequest;
 import dev.attestmesh.quote.VerifiedEvidence;
-import dev.attestmesh.quote.azure.AzureVtpmEvidence;
-import dev.attestmesh.quote.snp.AzureHclReport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -64,10 +63,7 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
         try {
             time = at == null ? Instant.now() : Instant.parse(at);
             bytes = readEvidence(evidence);
-            type = tee == null ? detect(bytes) : TeeType.fromWireName(tee);
-            if (type == TeeType.SIM && tee == null) {
-                throw new IllegalArgumentException("simulated evidence: pass --tee sim to verify it explicitly");
-            }
+            type = teeType(tee, EvidenceFormat.detect(bytes));
         } catch (DateTimeParseException e) {
             return usage("--at '" + at + "' is not an ISO-8601 time such as 2025-07-19T10:01:17Z");
         } catch (IllegalArgumentException | IOException e) {
@@ -137,40 +133,27 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
     }
 
     /**
-     * Tells the evidence type from its framing: DCAP quotes (version 3-5, ECDSA P-256 attestation key)
-     * carry the TEE type at offset 4 (0 SGX, 0x81 TDX); SNP reports are 1184 bytes with version 2-5, or
-     * wrapped in an Azure HCL report.
+     * The TEE type to verify as: the one the bytes are framed as ({@link EvidenceFormat}), or the declared
+     * {@code --tee}, which must agree with the framing when the framing is recognised.
+     *
+     * @throws IllegalArgumentException when nothing is declared and the bytes are not recognised, when the
+     *     declaration contradicts the bytes, or for simulated evidence not declared as such
      */
-    static TeeType detect(byte[] b) {
-        if (AzureVtpmEvidence.looksLikeAzureVtpm(b)) {
-            return TeeType.AZ_SNP_VTPM;
-        }
-        if (AzureHclReport.looksLikeHcl(b)) {
-            return TeeType.SNP;
-        }
-        if (b.length >= 48) {
-            int version = (b[0] & 0xff) | (b[1] & 0xff) << 8;
-            int keyType = (b[2] & 0xff) | (b[3] & 0xff) << 8;
-            long teeType = (b[4] & 0xffL) | (b[5] & 0xffL) << 8 | (b[6] & 0xffL) << 16 | (b[7] & 0xffL) << 24;
-            if (version >= 3 && version <= 5 && keyType == 2) {
-                if (teeType == 0) {
-                    return TeeType.SGX;
-                }
-                if (teeType == 0x81) {
-                    return TeeType.TDX;
-                }
+    static TeeType teeType(String declared, EvidenceFormat detected) {
+        if (declared == null) {
+            TeeType t = detected.tee().orElseThrow(() -> new IllegalArgumentException("cannot tell the evidence type "
+                    + "from its bytes (not a DCAP quote v3-v5, an SNP report, an Azure HCL report or Azure vTPM JSON);"
+                    + " pass --tee"));
+            if (t == TeeType.SIM) {
+                throw new IllegalArgumentException("simulated evidence: pass --tee sim to verify it explicitly");
             }
+            return t;
         }
-        if (b.length == 1184) {
-            long version = (b[0] & 0xffL) | (b[1] & 0xffL) << 8 | (b[2] & 0xffL) << 16 | (b[3] & 0xffL) << 24;
-            if (version >= 2 && version <= 5) {
-                return TeeType.SNP;
-            }
+        TeeType t = TeeType.fromWireName(declared);
+        if (detected.tee().isPresent() && detected.tee().get() != t) {
+            throw new IllegalArgumentException("--tee " + t.wireName() + " contradicts the evidence, whose bytes are "
+                    + detected.description() + " ('" + detected.tee().get().wireName() + "'); drop --tee or fix it");
         }
-        if (b.length >= 8 && new String(b, 0, 8, StandardCharsets.US_ASCII).equals("AMSIMEV1")) {
-            return TeeType.SIM;
-        }
-        throw new IllegalArgumentException("cannot tell the evidence type from its bytes (not a DCAP quote v3-v5, "
-                + "an SNP report, or an Azure HCL report); pass --tee");
+        return t;
     }
 }

@@ -151,6 +151,8 @@ public final class ControlPlane implements AutoCloseable {
     private final SecretReleases secretReleases;
     private final SealingKeys sealingKeys;
     private boolean closed; // guarded by this
+    /** The verifiers in use, for the collateral refresh. */
+    private final EvidenceVerifiers activeVerifiers;
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation,
@@ -197,6 +199,7 @@ public final class ControlPlane implements AutoCloseable {
         // New collateral (a TCB recovery, a new CRL) re-judges the affected nodes through the same
         // re-appraisal a policy change uses; the caches look for it every COLLATERAL_REFRESH_INTERVAL.
         EvidenceVerifiers active = verifiers;
+        this.activeVerifiers = verifiers;
         verifiers.collateralChanges().subscribe(change -> {
             synchronized (this) {
                 if (closed) {
@@ -205,13 +208,7 @@ public final class ControlPlane implements AutoCloseable {
             }
             registry.reappraiseOnCollateral(change, ev -> active.reappraise(ev, clock.instant()));
         });
-        collateralRefresh.scheduleWithFixedDelay(() -> {
-            try {
-                active.collateralChanges().refresh();
-            } catch (RuntimeException e) {
-                LOG.warn("refreshing collateral failed: {}", e.toString());
-            }
-        }, COLLATERAL_REFRESH_INTERVAL.toSeconds(), COLLATERAL_REFRESH_INTERVAL.toSeconds(),
+        collateralRefresh.scheduleWithFixedDelay(this::refreshCollateral, COLLATERAL_REFRESH_INTERVAL.toSeconds(), COLLATERAL_REFRESH_INTERVAL.toSeconds(),
                 java.util.concurrent.TimeUnit.SECONDS);
         // Membership by SPIFFE ID or registration reads what the registry proved; kept current before any
         // other node listener (the snapshot publisher) runs.
@@ -481,6 +478,19 @@ public final class ControlPlane implements AutoCloseable {
 
     public Path caBundleFile() {
         return settings.dataDir().resolve(CA_BUNDLE_FILE);
+    }
+
+    /**
+     * Asks the collateral caches (Intel TCB Info, QE Identity, CRLs; AMD CRLs; the SNP current TCB file)
+     * to fetch what they hold again; changed items re-judge the affected nodes asynchronously. Run every
+     * {@link #COLLATERAL_REFRESH_INTERVAL}; public for operators' tooling and tests.
+     */
+    public void refreshCollateral() {
+        try {
+            activeVerifiers.collateralChanges().refresh();
+        } catch (RuntimeException e) {
+            LOG.warn("refreshing collateral failed: {}", e.toString());
+        }
     }
 
     public NodeRegistry registry() {

@@ -1,6 +1,7 @@
 package dev.attestmesh.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -126,6 +127,19 @@ class EvidenceVerifyCommandTest {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
+    }
+
+    @Test
+    void aDeclaredTeeThatContradictsTheBytesIsRefusedNamingBoth() throws Exception {
+        Path v = vectors();
+        Run r = run("evidence", "verify", "--evidence", v.resolve("sgx/dcap-qvl-sgx/sgx_quote").toString(), "--tee", "tdx",
+                "--intel-root", v.resolve("roots/dcap-qvl_TrustedRootCA.der").toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("--tee tdx contradicts the evidence") && r.err().contains("SGX DCAP quote v3"), r.err());
+        Run snp = run("evidence", "verify", "--evidence", v.resolve("snp/go-sev-guest-milan/attestation.bin").toString(),
+                "--tee", "sgx");
+        assertEquals(2, snp.exit());
+        assertTrue(snp.err().contains("SEV-SNP attestation report ('snp')"), snp.err());
     }
 
     @Test

@@ -105,6 +105,27 @@ public final class AzureVtpmVerifier implements EvidenceVerifier {
     }
 
     /**
+     * Judges the embedded SNP report again under the current AMD CRLs and current TCB (the SNP verifier's
+     * {@link EvidenceVerifier#reappraise} on the stored report and chain); the vTPM quote and PCRs are
+     * not collateral-dependent and stay as verified.
+     */
+    @Override
+    public VerifiedEvidence reappraise(VerifiedEvidence stored, java.time.Instant at) throws EvidenceVerificationException {
+        if (stored.tee() != TeeType.AZ_SNP_VTPM) {
+            throw new EvidenceVerificationException(VerificationCheck.UNSUPPORTED,
+                    "the Azure vTPM verifier was given stored '" + stored.tee().wireName() + "' evidence");
+        }
+        if (stored.reappraisalInputs().isEmpty()) {
+            return stored;
+        }
+        VerifiedEvidence asSnp = new VerifiedEvidence(TeeType.SNP, stored.tcbStatus(), stored.advisoryIds(),
+                stored.debug(), stored.insecure(), stored.reportData(), stored.measurements(), stored.numbers(),
+                stored.evidenceSha256(), stored.fmspcOrChip(), stored.platformId(), stored.reappraisalInputs());
+        VerifiedEvidence judged = snp.reappraise(asSnp, at);
+        return stored.withTcb(judged.tcbStatus(), judged.advisoryIds());
+    }
+
+    /**
      * Checks a TPMS_ATTEST's signature with an RSA attestation key (RSASSA-PKCS1-v1_5, SHA-256, the
      * scheme of Azure's vTPM AK). Public for the collector's tests.
      */
@@ -174,7 +195,8 @@ public final class AzureVtpmVerifier implements EvidenceVerifier {
         byte[] reportData = new byte[64];
         System.arraycopy(extra, 0, reportData, 0, extra.length);
         return new VerifiedEvidence(TeeType.AZ_SNP_VTPM, report.tcbStatus(), report.advisoryIds(), report.debug(), false,
-                reportData, m, n, sha256().digest(evidence), report.fmspcOrChip(), report.platformId());
+                reportData, m, n, sha256().digest(evidence), report.fmspcOrChip(), report.platformId(),
+                report.reappraisalInputs());
     }
 
     private static MessageDigest sha256() {

@@ -87,6 +87,11 @@ public record SimulatedEvidence(int version, int flags, byte[] measurement, byte
         return signature.clone();
     }
 
+    /** Whether {@code bytes} start with the simulator's magic (framing only; {@link #parse} checks the rest). */
+    public static boolean hasMagic(byte[] bytes) {
+        return bytes.length >= MAGIC.length && Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length);
+    }
+
     /** Parses by the structure's own length field; trailing bytes after the signature are ignored. */
     public static SimulatedEvidence parse(byte[] bytes) throws EvidenceParseException {
         if (bytes.length < SIGNED_LENGTH_V1 + 2) {

@@ -17,7 +17,8 @@ import java.util.Arrays;
 public record AzureHclReport(SnpReport snpReport, int userDataHashType, byte[] variableData) {
     /** The four magic bytes at offset 0. */
     public static final byte[] MAGIC = {'H', 'C', 'L', 'A'};
-    private static final int REPORT_OFFSET = 0x20;
+    /** Where the SNP report starts in an HCL report. */
+    public static final int REPORT_OFFSET = 0x20;
     private static final int REQUEST_OFFSET = REPORT_OFFSET + SnpReport.LENGTH;
     private static final int REQUEST_HEADER = 20;
     private static final String STRUCTURE = "Azure HCL report";

@@ -6,6 +6,7 @@ import dev.attestmesh.quote.EvidenceParseException;
 import dev.attestmesh.quote.EvidenceVerificationException;
 import dev.attestmesh.quote.EvidenceVerifier;
 import dev.attestmesh.quote.PlatformId;
+import dev.attestmesh.quote.ReappraisalInputs;
 import dev.attestmesh.quote.TcbStatus;
 import dev.attestmesh.quote.TeeType;
 import dev.attestmesh.quote.VerificationCheck;
@@ -199,12 +200,24 @@ public final class SnpReportVerifier implements EvidenceVerifier {
             // The certificate chains to the pinned ARK and is this chip's for this TCB: worth keeping.
             signers.put(cacheKey, collateral);
         }
+        int reportOffset = hcl.isPresent() ? AzureHclReport.REPORT_OFFSET : 0;
+        checkReportSignature(evidence, reportOffset, report, collateral);
+        if (hcl.isPresent()) {
+            checkHclBinding(hcl.get());
+        }
+        VerifiedEvidence claims = claims(report, product, evidence, tcbStatus(report, product));
+        return withInputs(claims, Arrays.copyOfRange(evidence, reportOffset, reportOffset + SnpReport.LENGTH), signer,
+                chain);
+    }
 
+    private static void checkReportSignature(byte[] bytes, int offset, SnpReport report, ParsedCollateral collateral)
+            throws EvidenceVerificationException {
+        AmdSigningCertificate signer = collateral.signer();
         try {
             // BouncyCastle verifies P-384 about three times faster than SunEC here (0.6 ms vs 1.8 ms).
             Signature ecdsa = Signature.getInstance("SHA384withPLAIN-ECDSA", BC);
             ecdsa.initVerify(collateral.signerKey());
-            ecdsa.update(evidence, hcl.isPresent() ? 0x20 : 0, SnpReport.SIGNED_LENGTH);
+            ecdsa.update(bytes, offset, SnpReport.SIGNED_LENGTH);
             if (!ecdsa.verify(report.signatureP1363())) {
                 throw fail(VerificationCheck.QUOTE_SIGNATURE, "the report signature does not verify with the "
                         + signer.keyType() + "; the report was altered or signed by another chip");
@@ -213,10 +226,87 @@ public final class SnpReportVerifier implements EvidenceVerifier {
             throw new EvidenceVerificationException(VerificationCheck.QUOTE_SIGNATURE,
                     "the report signature could not be checked with the " + signer.keyType() + ": " + e.getMessage(), e);
         }
-        if (hcl.isPresent()) {
-            checkHclBinding(hcl.get());
+    }
+
+    /**
+     * Judges the TCB of SNP evidence this verifier verified before, under the CRLs and current TCB in
+     * force now (after AMD published a CRL that moved on, or the operator raised the current TCB): the
+     * stored report's signature with the stored VCEK/VLEK, that certificate's chain to the pinned ARK, the
+     * validity windows at {@code at}, the REPORTED_TCB binding, revocation against the CRL the provider
+     * gives now, and the TCB status against the current TCB, exactly as {@link #verify} does. Evidence
+     * stored without inputs is returned unchanged (judged again at its next attestation).
+     */
+    @Override
+    public VerifiedEvidence reappraise(VerifiedEvidence stored, Instant at) throws EvidenceVerificationException {
+        if (stored.tee() != TeeType.SNP) {
+            throw new EvidenceVerificationException(VerificationCheck.UNSUPPORTED,
+                    "the SNP verifier was given stored '" + stored.tee().wireName() + "' evidence");
         }
-        return claims(report, product, evidence, tcbStatus(report, product));
+        Optional<ReappraisalInputs> in = stored.reappraisalInputs().filter(i -> i.scheme().equals(ReappraisalInputs.AMD_SNP));
+        if (in.isEmpty()) {
+            return stored;
+        }
+        byte[] raw = input(in.get(), "report");
+        SnpReport report;
+        try {
+            report = SnpReport.parse(raw);
+        } catch (EvidenceParseException e) {
+            throw EvidenceVerificationException.parse(e);
+        }
+        ParsedCollateral collateral;
+        try {
+            collateral = parsed(List.of(certificate(input(in.get(), "signer")), certificate(input(in.get(), "intermediate")),
+                    certificate(input(in.get(), "ark"))), 0);
+        } catch (CertificateException e) {
+            throw new EvidenceVerificationException(VerificationCheck.VCEK_CHAIN,
+                    "the stored " + report.signingKey() + " chain is unusable: " + e.getMessage(), e);
+        }
+        AmdSigningCertificate signer = collateral.signer();
+        if (signer.keyType() != report.signingKey()) {
+            throw fail(VerificationCheck.COLLATERAL_MISMATCH, "the stored report is signed by its " + report.signingKey()
+                    + " but the stored certificate is a " + signer.keyType());
+        }
+        SnpProduct product = product(report, signer);
+        AnchorChain chain = chain(product, report.signingKey(), collateral);
+        checkValidity(at, signer.certificate(), chain.intermediate(), chain.ark());
+        checkTcb(report, signer, product);
+        checkRevocation(product, report.signingKey(), chain, signer, at);
+        checkReportSignature(raw, 0, report, collateral);
+        return stored.withTcb(tcbStatus(report, product), List.of());
+    }
+
+    private static byte[] input(ReappraisalInputs in, String field) throws EvidenceVerificationException {
+        return in.bytes(field).orElseThrow(() -> new EvidenceVerificationException(VerificationCheck.PARSE,
+                "the stored reappraisal inputs lack '" + field + "'"));
+    }
+
+    private static X509Certificate certificate(byte[] der) throws CertificateException {
+        List<X509Certificate> certs = AmdCertificateDecoder.decodeAll(der);
+        if (certs.size() != 1) {
+            throw new CertificateException("expected one stored certificate, got " + certs.size());
+        }
+        return certs.getFirst();
+    }
+
+    /**
+     * The verified parts a later {@link #reappraise} reads: the signed report and the certificates it was
+     * verified with (the ARK is checked against its pin again when they are read back).
+     */
+    private static VerifiedEvidence withInputs(VerifiedEvidence claims, byte[] report, AmdSigningCertificate signer,
+            AnchorChain chain) {
+        try {
+            Map<String, String> f = new LinkedHashMap<>();
+            f.put("report", HEX.formatHex(report));
+            f.put("signer", HEX.formatHex(signer.certificate().getEncoded()));
+            f.put("intermediate", HEX.formatHex(chain.intermediate().getEncoded()));
+            f.put("ark", HEX.formatHex(chain.ark().getEncoded()));
+            ReappraisalInputs in = new ReappraisalInputs(ReappraisalInputs.AMD_SNP, f);
+            return new VerifiedEvidence(claims.tee(), claims.tcbStatus(), claims.advisoryIds(), claims.debug(),
+                    claims.insecure(), claims.reportData(), claims.measurements(), claims.numbers(),
+                    claims.evidenceSha256(), claims.fmspcOrChip(), claims.platformId(), Optional.of(in));
+        } catch (CertificateEncodingException | IllegalArgumentException e) {
+            return claims; // not kept (outsized or unencodable): the node is judged again when it renews
+        }
     }
 
     /**
@@ -262,7 +352,7 @@ public final class SnpReportVerifier implements EvidenceVerifier {
         if (!committed.atLeast(reported)) {
             return TcbStatus.OUT_OF_DATE;
         }
-        SnpTcb current = options.currentTcb().get(product);
+        SnpTcb current = options.currentTcb().get().get(product);
         if (current != null && (!reported.atLeast(current) || !committed.atLeast(current))) {
             return TcbStatus.OUT_OF_DATE;
         }
@@ -299,8 +389,16 @@ public final class SnpReportVerifier implements EvidenceVerifier {
             }
         }
         try {
-            List<X509Certificate> certs = AmdCertificateDecoder.decodeAll(bytes);
-            AmdSigningCertificate signer = AmdSigningCertificate.of(certs.getFirst());
+            return parsed(AmdCertificateDecoder.decodeAll(bytes), bytes.length);
+        } catch (CertificateException e) {
+            throw new EvidenceVerificationException(VerificationCheck.VCEK_CHAIN,
+                    "the " + report.signingKey() + " certificate is unusable: " + e.getMessage(), e);
+        }
+    }
+
+    /** Certificates (signer first) with the signer's key and every fingerprint. */
+    private static ParsedCollateral parsed(List<X509Certificate> certs, int bytes) throws CertificateException {
+        AmdSigningCertificate signer = AmdSigningCertificate.of(certs.getFirst());
             PublicKey signerKey;
             try {
                 signerKey = KeyFactory.getInstance("EC", BC).generatePublic(
@@ -314,11 +412,7 @@ public final class SnpReportVerifier implements EvidenceVerifier {
             }
             fingerprints.put(signer.certificate(), sha256Hex(signer.certificate().getEncoded()));
             return new ParsedCollateral(signer, signerKey, List.copyOf(certs.subList(1, certs.size())), fingerprints,
-                    bytes.length);
-        } catch (CertificateException e) {
-            throw new EvidenceVerificationException(VerificationCheck.VCEK_CHAIN,
-                    "the " + report.signingKey() + " certificate is unusable: " + e.getMessage(), e);
-        }
+                    bytes);
     }
 
     private SnpProduct product(SnpReport report, AmdSigningCertificate signer) throws EvidenceVerificationException {

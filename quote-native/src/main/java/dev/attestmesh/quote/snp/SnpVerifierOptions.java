@@ -4,6 +4,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.function.Supplier;
 
 /**
  * Optional expectations a {@link SnpReportVerifier} enforces beyond the signature and chain, such as
@@ -16,25 +17,26 @@ import java.util.OptionalInt;
  * @param crls where AMD's ARK-signed CRLs come from; {@link AmdCrlProvider#none()} skips revocation
  * @param currentTcb per product, the newest TCB AMD has released (from its security bulletins); a
  *     report whose reported or committed TCB is below it in any component is {@code OutOfDate}. A
- *     product without an entry is {@code UpToDate} once every check passed
+ *     product without an entry is {@code UpToDate} once every check passed. Read at every verification
+ *     and re-appraisal, so a reloaded statement ({@link SnpCurrentTcbFile}) applies at once
  */
 public record SnpVerifierOptions(Optional<SnpProduct> product, OptionalInt stepping, AmdCrlProvider crls,
-        Map<SnpProduct, SnpTcb> currentTcb) {
+        Supplier<Map<SnpProduct, SnpTcb>> currentTcb) {
     public SnpVerifierOptions {
         Objects.requireNonNull(product, "product");
         Objects.requireNonNull(stepping, "stepping");
         Objects.requireNonNull(crls, "crls");
-        currentTcb = Map.copyOf(currentTcb);
+        Objects.requireNonNull(currentTcb, "currentTcb");
     }
 
     /** No expectations beyond a valid signature, chain and TCB binding. */
     public static SnpVerifierOptions none() {
-        return new SnpVerifierOptions(Optional.empty(), OptionalInt.empty(), AmdCrlProvider.none(), Map.of());
+        return new SnpVerifierOptions(Optional.empty(), OptionalInt.empty(), AmdCrlProvider.none(), Map::of);
     }
 
     /** Requires {@code product} with CPU stepping {@code stepping}. */
     public static SnpVerifierOptions requireProduct(SnpProduct product, int stepping) {
-        return new SnpVerifierOptions(Optional.of(product), OptionalInt.of(stepping), AmdCrlProvider.none(), Map.of());
+        return new SnpVerifierOptions(Optional.of(product), OptionalInt.of(stepping), AmdCrlProvider.none(), Map::of);
     }
 
     /** These options, checking revocation with CRLs from {@code provider}. */
@@ -44,6 +46,12 @@ public record SnpVerifierOptions(Optional<SnpProduct> product, OptionalInt stepp
 
     /** These options, judging TCB status against {@code current} (per product). */
     public SnpVerifierOptions withCurrentTcb(Map<SnpProduct, SnpTcb> current) {
+        Map<SnpProduct, SnpTcb> fixed = Map.copyOf(current);
+        return withCurrentTcb(() -> fixed);
+    }
+
+    /** These options, judging TCB status against what {@code current} gives at each verification. */
+    public SnpVerifierOptions withCurrentTcb(Supplier<Map<SnpProduct, SnpTcb>> current) {
         return new SnpVerifierOptions(product, stepping, crls, current);
     }
 }

@@ -178,6 +178,28 @@ class AzureVtpmVerifierVectorTest {
     }
 
     @Test
+    void storedAzureEvidenceIsJudgedAgainUnderARaisedCurrentTcb(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        var anchors = dev.attestmesh.quote.trust.AmdTrustAnchors.fromDirectory(AzureVectors.root().resolve("roots/amd"));
+        java.nio.file.Path file = dir.resolve("current.json");
+        java.nio.file.Files.writeString(file, "{\"Genoa\": {\"bootloader\": 0, \"tee\": 0, \"snp\": 0, \"microcode\": 0}}");
+        var hub = new dev.attestmesh.quote.collateral.CollateralChanges();
+        var current = dev.attestmesh.quote.snp.SnpCurrentTcbFile.load(file, Optional.of(hub));
+        AzureVtpmVerifier v = AzureVtpmVerifier.create(dev.attestmesh.quote.snp.SnpReportVerifier.create(anchors,
+                dev.attestmesh.quote.snp.VcekProvider.none(),
+                dev.attestmesh.quote.snp.SnpVerifierOptions.none().withCurrentTcb(current)));
+        VerifiedEvidence stored = v.verify(VerificationRequest.of(TeeType.AZ_SNP_VTPM, AzureVectors.read(AzureVectors.GENOA), AT));
+        assertEquals(dev.attestmesh.quote.TcbStatus.UP_TO_DATE, stored.tcbStatus());
+        assertEquals(stored, v.reappraise(stored, AT));
+        java.nio.file.Files.writeString(file, "{\"Genoa\": {\"bootloader\": 10, \"tee\": 0, \"snp\": 24, \"microcode\": 84}}");
+        hub.refresh();
+        VerifiedEvidence judged = v.reappraise(stored, AT);
+        assertEquals(dev.attestmesh.quote.TcbStatus.OUT_OF_DATE, judged.tcbStatus());
+        assertEquals(TeeType.AZ_SNP_VTPM, judged.tee());
+        assertEquals(stored.measurements(), judged.measurements(), "the vTPM claims stay as verified");
+    }
+
+    @Test
     void tpmsAttestParserReadsTheVectorsQuote() throws Exception {
         TpmsAttest a = TpmsAttest.parse(genoa().quoteMessage());
         assertEquals(48, a.extraData().length);

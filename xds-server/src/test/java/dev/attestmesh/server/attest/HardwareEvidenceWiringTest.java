@@ -31,13 +31,17 @@ class HardwareEvidenceWiringTest {
     }
 
     static StatusRuntimeException attestSgx(ControlPlaneFixture f, Path v) throws Exception {
+        return attestSgxAs(f, v, "sgx");
+    }
+
+    static StatusRuntimeException attestSgxAs(ControlPlaneFixture f, Path v, String tee) throws Exception {
         ManagedChannel ch = ControlPlaneChannels.open(f.target(), f.cp.trustBundle(), Optional.empty());
         try {
             var stub = AttestationServiceGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
             byte[] nonce = stub.challenge(ChallengeRequest.newBuilder().setNodeId("sgx-1").build()).getNonce()
                     .toByteArray();
             NodeKeyPair key = NodeKeyPair.generate();
-            AttestRequest req = AttestRequest.newBuilder().setNodeId("sgx-1").setTee("sgx")
+            AttestRequest req = AttestRequest.newBuilder().setNodeId("sgx-1").setTee(tee)
                     .setEvidence(ByteString.copyFrom(Files.readAllBytes(v.resolve("sgx/dcap-qvl-sgx/sgx_quote"))))
                     .setCollateral(ByteString.copyFrom(Files.readAllBytes(
                             v.resolve("sgx/dcap-qvl-sgx/sgx_quote_collateral.json"))))
@@ -58,6 +62,19 @@ class HardwareEvidenceWiringTest {
             assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode());
             // The 2025 collateral has expired by now: the full DCAP verifier ran, signatures and all.
             assertTrue(e.getStatus().getDescription().contains("COLLATERAL_EXPIRED"), e.getStatus().getDescription());
+        }
+    }
+
+    @Test
+    void anSgxQuoteDeclaredAsTdxIsRefusedNamingBothTypes() throws Exception {
+        Path v = vectors();
+        try (ControlPlaneFixture f = ControlPlaneFixture.start(ControlPlaneFixture.simPolicy("default",
+                ControlPlaneFixture.GOOD), Map.of("attestmesh.intel.root", v.resolve("roots/dcap-qvl_TrustedRootCA.der")
+                        .toString()))) {
+            StatusRuntimeException e = attestSgxAs(f, v, "tdx");
+            assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode());
+            assertTrue(e.getStatus().getDescription().contains("declared as 'tdx'")
+                    && e.getStatus().getDescription().contains("SGX DCAP quote v3"), e.getStatus().getDescription());
         }
     }
 
