@@ -175,7 +175,7 @@ class HardwareEvidenceThroughThePlaneTest {
         assertEquals(List.of("real"), policyNames);
     }
 
-    private static AttestResponse attest(String target, List<X509Certificate> bundle, String nodeId,
+    static AttestResponse attest(String target, List<X509Certificate> bundle, String nodeId,
             HardwareVector vector, byte[] evidence, NodeKeyPair key) throws InterruptedException {
         ManagedChannel ch = ControlPlaneChannels.open(target, bundle, Optional.empty());
         try {
