@@ -7,9 +7,9 @@ import dev.attestmesh.quote.VerifiedEvidence;
  * report data, {@code SHA-512("attestmesh-v1" || nonce || SHA-256(CSR SPKI))} for this Attest's nonce
  * and CSR key, so that the certificate goes to the key born in the TEE that produced the evidence.
  *
- * <p>Production has exactly one implementation, {@link #reportData()}; every public way of building an
- * {@link AttestationAdmission} or a control plane uses it, and no configuration key, system property or
- * development flag selects another. The interface exists so that tests can carry recorded hardware
+ * <p>Production has exactly one implementation, {@link #reportData()}: the {@link AttestationAdmission}
+ * constructors without a binding argument and every public way of starting a control plane use it, and no
+ * configuration key, system property or development flag selects another. The interface exists so that tests can carry recorded hardware
  * evidence, which cannot carry a fresh nonce, past this one check and through the rest of the real path
  * (docs/evidence.md, "Real evidence through the whole plane").
  */
