@@ -78,6 +78,7 @@ public final class AttestationAdmission {
     private final RevocationGate revocations;
     private final Clock clock;
     private final TrusteeServices trustee;
+    private final EvidenceBinding binding;
     private final PolicyAppraiser appraiser = new PolicyAppraiser();
     private final IdentityResolver identities = new IdentityResolver();
 
@@ -91,6 +92,20 @@ public final class AttestationAdmission {
     public AttestationAdmission(NonceStore nonces, EvidenceVerifiers verifiers, Supplier<Collection<Policy>> policies,
             Supplier<Collection<Registration>> registrations, Supplier<AttestationBoundIssuer> issuer, IssuanceLog log,
             NodeRecords records, RevocationGate revocations, Clock clock, TrusteeServices trustee) {
+        this(nonces, verifiers, policies, registrations, issuer, log, records, revocations, clock, trustee,
+                EvidenceBinding.reportData());
+    }
+
+    /**
+     * With another binding check than the production one: the seam through which tests carry recorded
+     * hardware evidence (which cannot bind a fresh nonce) through the rest of admission. Production code
+     * uses the constructors above, which always check the report data ({@link EvidenceBinding#reportData()}).
+     */
+    public AttestationAdmission(NonceStore nonces, EvidenceVerifiers verifiers, Supplier<Collection<Policy>> policies,
+            Supplier<Collection<Registration>> registrations, Supplier<AttestationBoundIssuer> issuer, IssuanceLog log,
+            NodeRecords records, RevocationGate revocations, Clock clock, TrusteeServices trustee,
+            EvidenceBinding binding) {
+        this.binding = java.util.Objects.requireNonNull(binding, "binding");
         this.trustee = trustee;
         this.nonces = nonces;
         this.verifiers = verifiers;
@@ -200,7 +215,7 @@ public final class AttestationAdmission {
             try {
                 VerifiedEvidence v = verifiers.verify(new VerificationRequest(request.tee(), request.evidence(),
                         request.collateral(), now));
-                if (!MessageDigest.isEqual(expected, v.reportData())) {
+                if (!binding.binds(v, expected)) {
                     throw new AdmissionRefusedException(Kind.PERMISSION_DENIED, Stage.BINDING, "evidence report data "
                             + "does not bind this nonce and the CSR's public key (expected SHA-512(\"attestmesh-v1\" || "
                             + "nonce || SHA-256(CSR SPKI)))");
@@ -238,6 +253,11 @@ public final class AttestationAdmission {
             throw new IllegalStateException(e);
         }
         return DelegatedClaims.combine(local, request.tee(), expected, digest, appraisals);
+    }
+
+    /** The binding check this admission applies (production: {@link EvidenceBinding#reportData()}). */
+    public EvidenceBinding binding() {
+        return binding;
     }
 
     private static <T> java.util.function.Predicate<T> distinctBy(java.util.function.Function<T, String> key) {

@@ -14,6 +14,7 @@ import dev.attestmesh.server.attest.AttestationGrpcService;
 import dev.attestmesh.server.attest.AttestationMetrics;
 import dev.attestmesh.server.attest.MalformedRequests;
 import dev.attestmesh.admission.AttestationAdmission;
+import dev.attestmesh.admission.EvidenceBinding;
 import dev.attestmesh.admission.NonceStore;
 import dev.attestmesh.admission.challenge.ChallengeGate;
 import dev.attestmesh.admission.challenge.ChallengeRateLimiter;
@@ -150,15 +151,17 @@ public final class ControlPlane implements AutoCloseable {
     private final Secrets secrets;
     private final SecretReleases secretReleases;
     private final SealingKeys sealingKeys;
+    private final EvidenceBinding binding;
     private boolean closed; // guarded by this
     /** The verifiers in use, for the collateral refresh. */
     private final EvidenceVerifiers activeVerifiers;
 
     private ControlPlane(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation,
-            DocumentFileModes fileModes, CaKeySource teeKeys)
+            DocumentFileModes fileModes, CaKeySource teeKeys, EvidenceBinding binding)
             throws IOException {
         this.settings = settings;
+        this.binding = java.util.Objects.requireNonNull(binding, "binding");
         this.clock = clock;
         rotation.checkOverlapCovers(settings.maxCertificateTtl());
         Files.createDirectories(settings.dataDir());
@@ -309,7 +312,7 @@ public final class ControlPlane implements AutoCloseable {
                 boundedView::unavailableReason); // a stale replica feeds no standalone ext_authz either
         meshMetrics.bind(registry::entries, syncTracker, registryWatch, clock);
         AttestationAdmission admission = new AttestationAdmission(nonces, verifiers, policies::all, registrations::all,
-                ca::issuer, issuanceLog, registry, revocations.gate(), clock, settings.trustee());
+                ca::issuer, issuanceLog, registry, revocations.gate(), clock, settings.trustee(), binding);
         ChallengeGate challenges = new ChallengeGate(nonces, registry,
                 new ChallengeRateLimiter(settings.challengeLimits()));
         AttestationGrpcService attestation = new AttestationGrpcService(challenges, admission,
@@ -377,7 +380,7 @@ public final class ControlPlane implements AutoCloseable {
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers)
             throws IOException {
         return new ControlPlane(settings, clock, verifiers, Optional.empty(), RegistryWatchSettings.refuseAll(),
-                RotationSettings.DEFAULTS, DocumentFileModes.SEED, CaKeySource.none());
+                RotationSettings.DEFAULTS, DocumentFileModes.SEED, CaKeySource.none(), EvidenceBinding.reportData());
     }
 
     /**
@@ -390,21 +393,21 @@ public final class ControlPlane implements AutoCloseable {
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile) throws IOException {
         return new ControlPlane(settings, clock, verifiers, meshFile, RegistryWatchSettings.refuseAll(),
-                RotationSettings.DEFAULTS, DocumentFileModes.SEED, CaKeySource.none());
+                RotationSettings.DEFAULTS, DocumentFileModes.SEED, CaKeySource.none(), EvidenceBinding.reportData());
     }
 
     /** Starts a control plane that lets the given authz replicas watch the registry. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             RegistryWatchSettings watchSettings) throws IOException {
         return new ControlPlane(settings, clock, verifiers, Optional.empty(), watchSettings, RotationSettings.DEFAULTS,
-                DocumentFileModes.SEED, CaKeySource.none());
+                DocumentFileModes.SEED, CaKeySource.none(), EvidenceBinding.reportData());
     }
 
     /** Starts with a mesh file and the authz replicas allowed to watch the registry. */
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings) throws IOException {
         return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, RotationSettings.DEFAULTS,
-                DocumentFileModes.SEED, CaKeySource.none());
+                DocumentFileModes.SEED, CaKeySource.none(), EvidenceBinding.reportData());
     }
 
     /**
@@ -415,7 +418,7 @@ public final class ControlPlane implements AutoCloseable {
             Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation)
             throws IOException {
         return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation, DocumentFileModes.SEED,
-                CaKeySource.none());
+                CaKeySource.none(), EvidenceBinding.reportData());
     }
 
     /**
@@ -430,7 +433,7 @@ public final class ControlPlane implements AutoCloseable {
             Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation,
             DocumentFileModes fileModes) throws IOException {
         return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation, fileModes,
-                CaKeySource.none());
+                CaKeySource.none(), EvidenceBinding.reportData());
     }
 
     /**
@@ -440,7 +443,26 @@ public final class ControlPlane implements AutoCloseable {
     public static ControlPlane start(ControlPlaneSettings settings, Clock clock, EvidenceVerifiers verifiers,
             Optional<Path> meshFile, RegistryWatchSettings watchSettings, RotationSettings rotation,
             DocumentFileModes fileModes, CaKeySource teeKeys) throws IOException {
-        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation, fileModes, teeKeys);
+        return new ControlPlane(settings, clock, verifiers, meshFile, watchSettings, rotation, fileModes, teeKeys,
+                EvidenceBinding.reportData());
+    }
+
+    /**
+     * The test seam of docs/evidence.md ("Real evidence through the whole plane"): a control plane whose
+     * admission applies {@code binding} instead of the report-data binding check, so tests can carry recorded
+     * hardware evidence (which cannot bind a fresh nonce) through appraisal, identity, issuance, SDS and
+     * ext_authz. Package-private and called only from tests: the public {@code start} overloads, which the
+     * Micronaut factory uses, always apply {@link EvidenceBinding#reportData()}, and no setting reaches this.
+     */
+    static ControlPlane startWithEvidenceBinding(ControlPlaneSettings settings, Clock clock,
+            EvidenceVerifiers verifiers, EvidenceBinding binding) throws IOException {
+        return new ControlPlane(settings, clock, verifiers, Optional.empty(), RegistryWatchSettings.refuseAll(),
+                RotationSettings.DEFAULTS, DocumentFileModes.SEED, CaKeySource.none(), binding);
+    }
+
+    /** The binding check this control plane's admission applies (tests assert production wiring with it). */
+    EvidenceBinding evidenceBinding() {
+        return binding;
     }
 
     /**

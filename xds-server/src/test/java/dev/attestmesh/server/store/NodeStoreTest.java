@@ -53,6 +53,34 @@ class NodeStoreTest {
         }
     }
 
+    /** A node of every TEE type is stored (az-snp-vtpm did not fit the column before migration V10). */
+    @Test
+    void nodesOfEveryTeeTypeAreStoredOnH2(@TempDir Path dir) {
+        try (Database db = Database.open(DatabaseSettings.embedded(), dir)) {
+            storesEveryTeeType(new NodeStore(db));
+        }
+    }
+
+    @Test
+    void nodesOfEveryTeeTypeAreStoredOnPostgres(@TempDir Path dir) {
+        DatabaseSettings pg = TestPostgres.freshSchema();
+        try (Database db = Database.open(pg, dir)) {
+            storesEveryTeeType(new NodeStore(db));
+        }
+    }
+
+    private static void storesEveryTeeType(NodeStore store) {
+        for (TeeType tee : TeeType.values()) {
+            NodeEntry base = entry("node-" + tee.wireName(), NodeState.ATTESTED, "");
+            NodeEntry e = new NodeEntry(base.nodeId(), base.spiffeId(), tee, base.measurement(), base.state(),
+                    base.stateReason(), base.claims(), base.satisfiedPolicies(), base.certChainPem(), base.certSerialHex(),
+                    base.certSha256(), base.previousCertSha256(), base.certNotAfter(), base.evidenceExpiresAt(),
+                    base.attestedAt(), base.evidence(), base.registration(), base.keySha256(), base.kubernetes());
+            store.upsert(e, T);
+            assertEquals(tee, store.load(e.nodeId()).orElseThrow().tee());
+        }
+    }
+
     /** Renewals and revocations of the same nodes through two replicas at once: none may fail. */
     @Test
     void concurrentWritesOfTheSameNodesFromTwoReplicasOnPostgresNeverFailAndLastWriteWins(@TempDir Path dir)
