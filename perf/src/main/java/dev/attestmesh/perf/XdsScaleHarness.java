@@ -70,7 +70,7 @@ public final class XdsScaleHarness {
                     m.kibPerNode(), m.registryKibPerNode(), m.streamKibPerNode()));
             row(p + "Envoy Secret / Snapshot objects per node", String.format(Locale.ROOT, "%.2f / %.2f",
                     perNode(m.connected().instances(XdsScaleFleet.SECRET_CLASS), m.nodes()),
-                    perNode(m.connected().instances(XdsScaleFleet.SNAPSHOT_CLASS), m.nodes())));
+                    perNode(m.connected().instancesMatching("io.envoyproxy.controlplane.cache", "Snapshot"), m.nodes())));
             for (HeapCensus.Growth g : m.connected().largestGrowth(m.start(), 8)) {
                 row(p + "  grew: " + shorten(g.className()), String.format(Locale.ROOT, "%.1f KiB/node, %.1f obj/node",
                         g.bytes() / 1024.0 / Math.max(1, m.nodes()), perNode(g.instances(), m.nodes())));

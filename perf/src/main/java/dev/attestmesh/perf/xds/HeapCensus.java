@@ -63,6 +63,18 @@ public record HeapCensus(long liveBytes, long rssBytes, Map<String, long[]> clas
         return v == null ? 0 : v[0];
     }
 
+    /** Instances of every class in {@code packagePrefix} whose simple name ends with {@code suffix}. */
+    public long instancesMatching(String packagePrefix, String suffix) {
+        long n = 0;
+        for (Map.Entry<String, long[]> e : classes.entrySet()) {
+            String c = e.getKey();
+            if (c.startsWith(packagePrefix) && c.endsWith(suffix)) {
+                n += e.getValue()[0];
+            }
+        }
+        return n;
+    }
+
     /** The {@code n} classes whose bytes grew most from {@code before} to this census: name, instances, bytes. */
     public List<Growth> largestGrowth(HeapCensus before, int n) {
         List<Growth> out = new ArrayList<>();

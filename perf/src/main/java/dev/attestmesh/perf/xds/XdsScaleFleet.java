@@ -38,8 +38,7 @@ import org.HdrHistogram.Histogram;
  * replicas' own sync state (admin API, node list) must then show every node's SDS SYNCED.
  */
 public final class XdsScaleFleet {
-    static final String SECRET_CLASS = "io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret";
-    static final String SNAPSHOT_CLASS = "io.envoyproxy.controlplane.cache.v3.Snapshot";
+    public static final String SECRET_CLASS = "io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final Duration PHASE = Duration.ofMinutes(15);
@@ -50,15 +49,15 @@ public final class XdsScaleFleet {
 
     /** One replica's memory: its live heap before the fleet, after attestation, with every stream open. */
     public record ReplicaMemory(int nodes, HeapCensus start, HeapCensus attested, HeapCensus connected) {
-        double kibPerNode() {
+        public double kibPerNode() {
             return (connected.liveBytes() - start.liveBytes()) / 1024.0 / Math.max(1, nodes);
         }
 
-        double registryKibPerNode() {
+        public double registryKibPerNode() {
             return (attested.liveBytes() - start.liveBytes()) / 1024.0 / Math.max(1, nodes);
         }
 
-        double streamKibPerNode() {
+        public double streamKibPerNode() {
             return (connected.liveBytes() - attested.liveBytes()) / 1024.0 / Math.max(1, nodes);
         }
     }
