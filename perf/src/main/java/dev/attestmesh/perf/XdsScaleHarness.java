@@ -8,13 +8,14 @@ import java.util.Locale;
 
 /**
  * {@code perf/run xds-scale [nodes] [attest-concurrency-per-process] [--replicas N] [--processes N] [--server-heap 1g]
- * [--fleet-heap 768m] [--target-seconds 5]}: simulated Envoy nodes, each attested with its own key and certificate,
+ * [--fleet-heap 768m] [--target-seconds 5] [--server-jvm "OPTIONS"]}: simulated Envoy nodes, each attested with its own key and certificate,
  * hold an ADS stream over mTLS to the control plane and receive their SDS secrets; then a policy change that touches
  * every node is pushed and timed until every node has ACKed it. The control plane runs as its own JVM with the heap
  * named ({@code --server-heap}, 1 GiB by default), the fleet in {@code --processes} JVMs (one per 2,500 nodes by
  * default), so the measured heap is the control plane's alone and no process runs out of file descriptors;
  * {@code --replicas 2} runs two control planes on a throwaway PostgreSQL, half the fleet on each
- * ({@link XdsScaleFleet}).
+ * ({@link XdsScaleFleet}). {@code --server-jvm} adds options to each control plane's JVM ({@code {replica}} is
+ * replaced by its index), for example a flight recording.
  */
 public final class XdsScaleHarness {
     private XdsScaleHarness() {}
@@ -26,12 +27,14 @@ public final class XdsScaleHarness {
         String serverHeap = "1g";
         String fleetHeap = "768m";
         double target = 5;
+        List<String> serverJvm = List.of();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--replicas" -> replicas = Integer.parseInt(args[++i]);
                 case "--processes" -> processes = Integer.parseInt(args[++i]);
                 case "--server-heap" -> serverHeap = args[++i];
                 case "--fleet-heap" -> fleetHeap = args[++i];
+                case "--server-jvm" -> serverJvm = List.of(args[++i].trim().split("\\s+"));
                 case "--target-seconds" -> target = Double.parseDouble(args[++i]);
                 default -> positional.add(args[i]);
             }
@@ -45,7 +48,7 @@ public final class XdsScaleHarness {
             processes = Math.max(replicas, (nodes + 2499) / 2500);
         }
         XdsScaleFleet.Result r = XdsScaleFleet.run(new XdsScaleFleet.Settings(nodes, replicas, processes, concurrency,
-                serverHeap, fleetHeap));
+                serverHeap, fleetHeap, serverJvm));
         print(r, target);
     }
 

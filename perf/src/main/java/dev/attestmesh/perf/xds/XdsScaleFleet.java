@@ -45,7 +45,7 @@ public final class XdsScaleFleet {
 
     /** What to run. */
     public record Settings(int nodes, int replicas, int processes, int concurrency, String serverHeap,
-            String fleetHeap) {}
+            String fleetHeap, List<String> serverJvmOptions) {}
 
     /** One replica's memory: its live heap before the fleet, after attestation, with every stream open. */
     public record ReplicaMemory(int nodes, HeapCensus start, HeapCensus attested, HeapCensus connected) {
@@ -88,7 +88,10 @@ public final class XdsScaleFleet {
         ThrowawayPostgres pg = null;
         try {
             Map<String, String> env = new HashMap<>(Map.of("ATTESTMESH_CA_KEY", "xds-scale-throwaway-ca-key",
-                    "ATTESTMESH_ADMIN_TOKEN", token));
+                    "ATTESTMESH_ADMIN_TOKEN", token,
+                    // The whole simulated fleet comes from 127.0.0.1; a real one comes from one address per host, so
+                    // the per-peer Challenge budget (50/s by default) would cap the attestation phase, not measure it.
+                    "ATTESTMESH_CHALLENGE_PEER_RATE", "1000000", "ATTESTMESH_CHALLENGE_PEER_BURST", "1000000"));
             if (s.replicas() > 1) {
                 ThrowawayPostgres.unavailableReason().ifPresent(r -> {
                     throw new IllegalStateException("--replicas " + s.replicas() + " needs PostgreSQL: " + r);
@@ -98,7 +101,7 @@ public final class XdsScaleFleet {
             }
             for (int i = 0; i < s.replicas(); i++) {
                 // The first replica creates the CA; the others open it, so they start after it is healthy
-                replicas.add(startReplica(dir, i, s.serverHeap(), env));
+                replicas.add(startReplica(dir, i, s.serverHeap(), s.serverJvmOptions(), env));
             }
             int[] perReplica = new int[s.replicas()];
             int per = (s.nodes() + s.processes() - 1) / s.processes();
@@ -129,6 +132,9 @@ public final class XdsScaleFleet {
                 attested += Integer.parseInt(w[0]);
                 failures += Integer.parseInt(w[1]);
                 attestSeconds = Math.max(attestSeconds, Double.parseDouble(w[2]));
+                if (Integer.parseInt(w[1]) > 0) {
+                    System.err.println(c.name() + ": " + w[1] + " attestations failed; its log ends:\n" + c.tail());
+                }
             }
             List<HeapCensus> afterAttest = census(replicas);
             long t1 = System.nanoTime();
@@ -200,12 +206,14 @@ public final class XdsScaleFleet {
                 """.formatted(FaultMesh.MEASUREMENT);
     }
 
-    private static Replica startReplica(Path dir, int i, String heap, Map<String, String> env)
-            throws IOException, InterruptedException {
+    private static Replica startReplica(Path dir, int i, String heap, List<String> jvmOptions,
+            Map<String, String> env) throws IOException, InterruptedException {
         int grpcPort = FaultMesh.freePort();
         int adminPort = FaultMesh.freePort();
         Path data = dir.resolve("cp-data-" + i);
-        JvmProcess p = JvmProcess.start("control-plane-" + i, dir, List.of("-Xms" + heap, "-Xmx" + heap), List.of(
+        List<String> jvm = new ArrayList<>(List.of("-Xms" + heap, "-Xmx" + heap));
+        jvm.addAll(jvmOptions.stream().map(o -> o.replace("{replica}", Integer.toString(i))).toList());
+        JvmProcess p = JvmProcess.start("control-plane-" + i, dir, jvm, List.of(
                 "server", "--dev", "--data-dir", data.toString(), "--grpc-bind", "127.0.0.1", "--grpc-port",
                 Integer.toString(grpcPort), "--admin-port", Integer.toString(adminPort), "--policy-file",
                 dir.resolve("policies.yaml").toString(), "--registration-file",
