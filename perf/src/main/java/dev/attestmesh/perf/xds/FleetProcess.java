@@ -1,15 +1,8 @@
 package dev.attestmesh.perf.xds;
 
-import com.google.protobuf.ByteString;
 import dev.attestmesh.agent.ControlPlaneChannels;
-import dev.attestmesh.agent.NodeKeyPair;
-import dev.attestmesh.api.v1.AttestRequest;
-import dev.attestmesh.api.v1.AttestResponse;
-import dev.attestmesh.api.v1.AttestationServiceGrpc;
-import dev.attestmesh.api.v1.ChallengeRequest;
 import dev.attestmesh.ca.Pem;
-import dev.attestmesh.issuance.ReportDataBinding;
-import dev.attestmesh.quote.sim.SimulatedTee;
+import dev.attestmesh.perf.sim.SimNodeAttester;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
@@ -21,14 +14,12 @@ import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.stub.StreamObserver;
 import java.io.BufferedReader;
-import java.io.ByteArrayInputStream;
 import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -224,37 +215,19 @@ public final class FleetProcess {
     private static List<Identity> attestAll(String target, List<X509Certificate> bundle, int firstIndex, int count,
             int concurrency, AtomicInteger failed) throws Exception {
         ManagedChannel ch = ControlPlaneChannels.open(target, bundle, Optional.empty());
-        SimulatedTee tee = SimulatedTee.withMeasurementHex(dev.attestmesh.perf.faults.FaultMesh.MEASUREMENT);
         List<Identity> out = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger next = new AtomicInteger();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(PHASE_SECONDS);
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < concurrency; t++) {
             threads.add(Thread.ofPlatform().start(() -> {
-                var stub = AttestationServiceGrpc.newBlockingStub(ch);
-                CertificateFactory cf;
-                try {
-                    cf = CertificateFactory.getInstance("X.509");
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
+                SimNodeAttester attester = new SimNodeAttester(ch);
                 int n;
                 while ((n = next.getAndIncrement()) < count && System.nanoTime() < deadline) {
                     String node = "envoy-" + (firstIndex + n);
-                    NodeKeyPair key = NodeKeyPair.generate();
                     try {
-                        byte[] nonce = stub.withDeadlineAfter(30, TimeUnit.SECONDS).challenge(
-                                ChallengeRequest.newBuilder().setNodeId(node).build()).getNonce().toByteArray();
-                        byte[] ev = tee.collect(ReportDataBinding.expected(nonce, key.subjectPublicKeyInfoDer()));
-                        AttestResponse r = stub.withDeadlineAfter(30, TimeUnit.SECONDS).attest(AttestRequest
-                                .newBuilder().setNodeId(node).setTee("sim").setEvidence(ByteString.copyFrom(ev))
-                                .setCsr(ByteString.copyFrom(key.csrDer(node))).setNonce(ByteString.copyFrom(nonce))
-                                .build());
-                        List<X509Certificate> chain = new ArrayList<>();
-                        for (ByteString der : r.getCertChainList()) {
-                            chain.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der.toByteArray())));
-                        }
-                        out.add(new Identity(node, key.privateKey(), chain));
+                        SimNodeAttester.Attested a = attester.attest(node);
+                        out.add(new Identity(a.nodeId(), a.key(), a.chain()));
                     } catch (Exception e) {
                         failed.incrementAndGet();
                         System.err.println("attestation of " + node + " failed: " + e);
