@@ -32,10 +32,10 @@ public final class XdsSyncTracker implements DiscoveryServerCallbacks {
     public record TypeStatus(SyncState state, String sentVersion, String sentNonce, String ackedVersion,
             Optional<String> nackDetail, Instant sentAt, Instant answeredAt) {}
 
-    private record Key(String nodeId, String typeUrl) {}
-
     private final Map<Long, String> nodeByStream = new ConcurrentHashMap<>();
-    private final Map<Key, TypeStatus> status = new ConcurrentHashMap<>();
+    // Per node, per type URL: the admin node list asks for one node's statuses per row, so a lookup must not visit
+    // every node's entries (that made a page of 1,000 rows cost 1,000 scans of the whole fleet).
+    private final Map<String, Map<String, TypeStatus>> status = new ConcurrentHashMap<>();
     private final Clock clock;
 
     public XdsSyncTracker(Clock clock) {
@@ -52,8 +52,11 @@ public final class XdsSyncTracker implements DiscoveryServerCallbacks {
         if (request.getResponseNonce().isEmpty()) {
             return; // initial request: nothing to acknowledge yet
         }
-        Key key = new Key(node, request.getTypeUrl());
-        status.computeIfPresent(key, (k, s) -> {
+        Map<String, TypeStatus> types = status.get(node);
+        if (types == null) {
+            return; // nothing sent to this node yet
+        }
+        types.computeIfPresent(request.getTypeUrl(), (k, s) -> {
             if (!s.sentNonce().equals(request.getResponseNonce())) {
                 return s; // answer to an older response; a newer one is outstanding
             }
@@ -86,7 +89,7 @@ public final class XdsSyncTracker implements DiscoveryServerCallbacks {
         // A NACK carries the last accepted version, which the cache answers by sending the rejected version again:
         // that resend does not make the proxy any less NACKed, so it stays NACKED (with the new nonce) until a
         // different version is sent or the proxy ACKs.
-        status.compute(new Key(node, response.getTypeUrl()), (k, prev) -> prev != null
+        status.computeIfAbsent(node, n -> new ConcurrentHashMap<>()).compute(response.getTypeUrl(), (k, prev) -> prev != null
                 && prev.state() == SyncState.NACKED && prev.sentVersion().equals(response.getVersionInfo())
                 ? new TypeStatus(SyncState.NACKED, prev.sentVersion(), response.getNonce(), prev.ackedVersion(),
                         prev.nackDetail(), now, prev.answeredAt())
@@ -106,29 +109,25 @@ public final class XdsSyncTracker implements DiscoveryServerCallbacks {
 
     /** Status per type URL for a node (sorted by type URL); types never sent are absent. */
     public Map<String, TypeStatus> statuses(String nodeId) {
-        Map<String, TypeStatus> out = new TreeMap<>();
-        status.forEach((k, v) -> {
-            if (k.nodeId().equals(nodeId)) {
-                out.put(k.typeUrl(), v);
-            }
-        });
-        return out;
+        Map<String, TypeStatus> types = status.get(nodeId);
+        return types == null ? new TreeMap<>() : new TreeMap<>(types);
     }
 
     /** The state of one type for a node, {@link SyncState#NOT_SENT} when nothing was sent. */
     public SyncState state(String nodeId, String typeUrl) {
-        TypeStatus s = status.get(new Key(nodeId, typeUrl));
+        Map<String, TypeStatus> types = status.get(nodeId);
+        TypeStatus s = types == null ? null : types.get(typeUrl);
         return s == null ? SyncState.NOT_SENT : s.state();
     }
 
     /** How many nodes have at least one type in {@code state} (NACKED: proxies rejecting their configuration). */
     public long nodesIn(SyncState state) {
-        return status.entrySet().stream().filter(e -> e.getValue().state() == state)
-                .map(e -> e.getKey().nodeId()).distinct().count();
+        return status.values().stream().filter(types -> types.values().stream().anyMatch(s -> s.state() == state))
+                .count();
     }
 
     /** Drops everything known about a node (after it is removed from the registry). */
     public void forget(String nodeId) {
-        status.keySet().removeIf(k -> k.nodeId().equals(nodeId));
+        status.remove(nodeId);
     }
 }

@@ -1,0 +1,305 @@
+package dev.attestmesh.perf;
+
+import dev.attestmesh.agent.ControlPlaneChannels;
+import dev.attestmesh.ca.Pem;
+import dev.attestmesh.perf.faults.FaultMesh;
+import dev.attestmesh.perf.sim.SimNodeAttester;
+import io.grpc.ManagedChannel;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Attestation in a cold JVM ({@code perf/run cold-start}): the control plane ({@code attestmesh server --dev}, started
+ * as {@code ./attestmesh} and the images start it: {@code java -jar xds-server/target/attestmesh.jar} with the images'
+ * flags, its own JVM, a new data directory each time) is started, and simulated nodes attest to it from this JVM (warm:
+ * it drove the training run first) on {@code --clients} threads as soon as {@code /health} answers. Measured per start:
+ * start-up to the first certificate (from launching the JVM to the first Attest answered), attestations per second in
+ * the first and the second 10 s after that first certificate.
+ *
+ * <p>Modes: {@code plain} (no AOT cache) and {@code aot}: the JDK's ahead-of-time cache (JEP 483, 514, 515: classes
+ * loaded and linked, and method profiles, from a training run), built here by a training run of the same server under
+ * the same load ({@code -XX:AOTCacheOutput=}; the JVM writes the cache when it exits) and used with {@code
+ * -XX:AOTCache=} and {@code -XX:AOTMode=on}. The cache is valid only for the same JDK build and the same class path
+ * (the jars, unchanged); {@code AOTMode=on} makes the JVM refuse to start without it rather than run without it.
+ *
+ * <p>Arguments (all optional): {@code --rounds N} (3; modes alternate within a round), {@code --modes plain,aot},
+ * {@code --clients 8}, {@code --window 10} seconds, {@code --training-seconds 30}, {@code --aot-cache PATH} (reuse a
+ * cache instead of training), {@code --server-jar xds-server/target/attestmesh.jar}, {@code --heap 1g}. Every load
+ * loop is bounded by time and by {@code --max-attestations} (200,000) per start.
+ */
+public final class ColdStartHarness {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static final List<String> IMAGE_FLAGS = List.of("-XX:+ExitOnOutOfMemoryError",
+            "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow");
+
+    /** One start measured. */
+    record Start(String mode, int round, double toHealthySeconds, double toFirstCertSeconds, double firstWindowRate,
+            double secondWindowRate, int failures) {}
+
+    private ColdStartHarness() {}
+
+    public static void main(String[] args) throws Exception {
+        int rounds = 3;
+        List<String> modes = List.of("plain", "aot");
+        int clients = 8;
+        int window = 10;
+        int training = 30;
+        int maxAttestations = 200_000;
+        Optional<Path> cache = Optional.empty();
+        Path jar = Path.of("xds-server/target/attestmesh.jar");
+        String heap = "1g";
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--modes" -> modes = List.of(args[++i].split(","));
+                case "--clients" -> clients = Integer.parseInt(args[++i]);
+                case "--window" -> window = Integer.parseInt(args[++i]);
+                case "--training-seconds" -> training = Integer.parseInt(args[++i]);
+                case "--aot-cache" -> cache = Optional.of(Path.of(args[++i]));
+                case "--server-jar" -> jar = Path.of(args[++i]);
+                case "--heap" -> heap = args[++i];
+                case "--max-attestations" -> maxAttestations = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        for (String m : modes) {
+            if (!m.equals("plain") && !m.equals("aot")) {
+                throw new IllegalArgumentException("--modes takes plain and/or aot, not " + m);
+            }
+        }
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException(jar + " is missing: build it with ./mvnw -B -pl xds-server -am package "
+                    + "-DskipTests (perf/run does)");
+        }
+        Path dir = Files.createTempDirectory("attestmesh-cold-start");
+        FaultMesh.writeFiles(dir);
+        System.out.printf(Locale.ROOT, "cold start: %s, modes %s, %d round(s), %d clients, %d s windows, %d CPUs, load "
+                + "average before: %s; work dir %s%n", jar, modes, rounds, clients, window,
+                Runtime.getRuntime().availableProcessors(), loadAverage(), dir);
+        List<Start> starts = new ArrayList<>();
+        double trainingSeconds = 0;
+        long cacheBytes = 0;
+        try {
+            // The training run: it also warms this JVM (the clients), so every measured start meets warm clients.
+            Path aot = cache.orElse(dir.resolve("control-plane.aot"));
+            List<String> trainingFlags = modes.contains("aot") && cache.isEmpty()
+                    ? List.of("-XX:AOTCacheOutput=" + aot) : List.of();
+            long t = System.nanoTime();
+            run(jar, dir, "training", 0, heap, trainingFlags, clients, training, maxAttestations, Duration.ofMinutes(5));
+            trainingSeconds = (System.nanoTime() - t) / 1e9;
+            if (modes.contains("aot")) {
+                if (!Files.isRegularFile(aot)) {
+                    throw new IllegalStateException("the training run wrote no AOT cache at " + aot
+                            + "; see " + dir.resolve("training-0.log"));
+                }
+                cacheBytes = Files.size(aot);
+            }
+            for (int round = 1; round <= rounds; round++) {
+                for (String mode : modes) {
+                    // AOTMode=on: a cache the JVM cannot use (other JDK build, changed jars) stops the start instead
+                    // of silently measuring a run without it
+                    List<String> flags = mode.equals("aot") ? List.of("-XX:AOTMode=on", "-XX:AOTCache=" + aot)
+                            : List.of();
+                    starts.add(run(jar, dir, mode, round, heap, flags, clients, 2 * window, maxAttestations,
+                            Duration.ofSeconds(30)));
+                    Start s = starts.getLast();
+                    System.out.printf(Locale.ROOT, "  round %d %-5s: healthy %.2f s, first certificate %.2f s, first %d s"
+                            + " %.0f /s, next %d s %.0f /s, failures %d%s%n", round, mode, s.toHealthySeconds(),
+                            s.toFirstCertSeconds(), window, s.firstWindowRate(), window, s.secondWindowRate(),
+                            s.failures(), "");
+                }
+            }
+        } finally {
+            FaultMesh.delete(dir);
+        }
+        print(starts, modes, window, trainingSeconds, cacheBytes);
+    }
+
+    private static void print(List<Start> starts, List<String> modes, int window, double trainingSeconds,
+            long cacheBytes) {
+        System.out.println();
+        System.out.printf(Locale.ROOT, "%-52s %36s%n", "measure (median, min-max over rounds)", "value");
+        StringBuilder json = new StringBuilder("{\"harness\":\"cold-start\",\"windowSeconds\":" + window);
+        for (String mode : modes) {
+            List<Start> of = starts.stream().filter(s -> s.mode().equals(mode)).toList();
+            double[] first = of.stream().mapToDouble(Start::firstWindowRate).toArray();
+            double[] second = of.stream().mapToDouble(Start::secondWindowRate).toArray();
+            double[] cert = of.stream().mapToDouble(Start::toFirstCertSeconds).toArray();
+            double[] healthy = of.stream().mapToDouble(Start::toHealthySeconds).toArray();
+            System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": attestations /s, first " + window + " s", spread(first, "%.0f"));
+            System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": attestations /s, next " + window + " s", spread(second, "%.0f"));
+            System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": start-up to /health, s", spread(healthy, "%.2f"));
+            System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": start-up to first certificate, s", spread(cert, "%.2f"));
+            json.append(String.format(Locale.ROOT, ",\"%s\":{\"firstWindowPerSecond\":%.0f,\"secondWindowPerSecond\":%.0f,"
+                    + "\"toFirstCertSeconds\":%.2f,\"toHealthySeconds\":%.2f,\"starts\":%d,\"failures\":%d,"
+                    + "\"firstWindowAll\":%s}", mode, median(first), median(second), median(cert),
+                    median(healthy), of.size(), of.stream().mapToInt(Start::failures).sum(),
+                    Arrays.toString(first)));
+        }
+        System.out.printf(Locale.ROOT, "%-52s %36s%n", "training run (incl. writing the cache), s",
+                String.format(Locale.ROOT, "%.1f", trainingSeconds));
+        System.out.printf(Locale.ROOT, "%-52s %36s%n", "AOT cache size, MiB",
+                String.format(Locale.ROOT, "%.1f", cacheBytes / 1048576.0));
+        json.append(String.format(Locale.ROOT, ",\"trainingSeconds\":%.1f,\"aotCacheBytes\":%d}", trainingSeconds,
+                cacheBytes));
+        System.out.println(json);
+    }
+
+    /**
+     * Starts the server, runs the load for {@code seconds} after /health answers, stops it (SIGTERM; waiting up to
+     * {@code exitLimit}, the time a training run needs to write its cache) and returns what was measured.
+     */
+    private static Start run(Path jar, Path dir, String mode, int round, String heap, List<String> flags, int clients,
+            int seconds, int maxAttestations, Duration exitLimit) throws Exception {
+        String name = mode + "-" + round;
+        Path data = dir.resolve("data-" + name);
+        Path log = dir.resolve(name + ".log");
+        int grpcPort = FaultMesh.freePort();
+        int adminPort = FaultMesh.freePort();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx" + heap));
+        cmd.addAll(flags);
+        cmd.addAll(IMAGE_FLAGS);
+        cmd.addAll(List.of("-jar", jar.toString(), "server", "--dev", "--data-dir", data.toString(), "--grpc-bind",
+                "127.0.0.1", "--grpc-port", Integer.toString(grpcPort), "--admin-port", Integer.toString(adminPort),
+                "--policy-file", dir.resolve("policies.yaml").toString(), "--registration-file",
+                dir.resolve("registrations.yaml").toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("ATTESTMESH_") || k.equals("JAVA_TOOL_OPTIONS"));
+        pb.environment().put("ATTESTMESH_CA_KEY", "cold-start-throwaway-ca-key");
+        // One source address for every simulated node: the per-peer Challenge budget would cap the rate measured.
+        pb.environment().put("ATTESTMESH_CHALLENGE_PEER_RATE", "1000000");
+        pb.environment().put("ATTESTMESH_CHALLENGE_PEER_BURST", "1000000");
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        ManagedChannel ch = null;
+        try {
+            awaitHealthy(p, adminPort, log, Duration.ofSeconds(120));
+            long healthy = System.nanoTime();
+            var bundle = Pem.parseCertificates(Files.readString(data.resolve("ca-bundle.pem"), StandardCharsets.US_ASCII));
+            ch = ControlPlaneChannels.open("127.0.0.1:" + grpcPort, bundle, Optional.empty());
+            ConcurrentLinkedQueue<Long> done = new ConcurrentLinkedQueue<>();
+            AtomicInteger failures = new AtomicInteger();
+            AtomicInteger next = new AtomicInteger();
+            AtomicBoolean stop = new AtomicBoolean();
+            // Bounded in time: at most 'seconds' after the first certificate (and 120 s in all), and in count
+            long hardDeadline = healthy + TimeUnit.SECONDS.toNanos(120);
+            List<Thread> threads = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                ManagedChannel channel = ch;
+                threads.add(Thread.ofPlatform().start(() -> {
+                    SimNodeAttester attester = new SimNodeAttester(channel);
+                    int n;
+                    while (!stop.get() && (n = next.incrementAndGet()) <= maxAttestations
+                            && System.nanoTime() < hardDeadline) {
+                        try {
+                            attester.attest(name + "-" + n);
+                            done.add(System.nanoTime());
+                        } catch (Exception e) {
+                            if (failures.incrementAndGet() <= 3) {
+                                System.err.println(name + ": attestation failed: " + e);
+                            }
+                        }
+                    }
+                }));
+            }
+            long firstCert = 0;
+            while (System.nanoTime() < hardDeadline) {
+                Optional<Long> first = done.stream().min(Long::compare);
+                if (first.isPresent()) {
+                    firstCert = first.get();
+                    if (System.nanoTime() - firstCert >= TimeUnit.SECONDS.toNanos(seconds)) {
+                        break;
+                    }
+                }
+                Thread.sleep(20);
+            }
+            stop.set(true);
+            for (Thread th : threads) {
+                th.join(60_000);
+            }
+            if (firstCert == 0) {
+                throw new IllegalStateException(name + ": no certificate within 120 s; log " + log);
+            }
+            long half = TimeUnit.SECONDS.toNanos(seconds) / 2;
+            long f = firstCert;
+            long inFirst = done.stream().filter(x -> x >= f && x < f + half).count();
+            long inSecond = done.stream().filter(x -> x >= f + half && x < f + 2 * half).count();
+            return new Start(mode, round, (healthy - t0) / 1e9, (firstCert - t0) / 1e9, inFirst / (half / 1e9),
+                    inSecond / (half / 1e9), failures.get());
+        } finally {
+            if (ch != null) {
+                ch.shutdownNow();
+            }
+            p.destroy();
+            if (!p.waitFor(exitLimit.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static void awaitHealthy(Process p, int adminPort, Path log, Duration limit)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                throw new IllegalStateException("server exited " + p.exitValue() + " while starting; log " + log + ":\n"
+                        + Files.readString(log, StandardCharsets.UTF_8));
+            }
+            try {
+                if (HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/health"))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException e) {
+                // Not listening yet.
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("server not healthy within " + limit + "; log " + log);
+    }
+
+    private static String spread(double[] v, String fmt) {
+        if (v.length == 0) {
+            return "n/a";
+        }
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return String.format(Locale.ROOT, fmt + " (" + fmt + "-" + fmt + ", %d)", median(v), s[0], s[s.length - 1],
+                s.length);
+    }
+
+    private static double median(double[] v) {
+        if (v.length == 0) {
+            return 0;
+        }
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).strip();
+        } catch (IOException e) {
+            return "n/a";
+        }
+    }
+}
