@@ -110,6 +110,13 @@ class CliOutputOptionTest {
         assertTrue(err.toString().contains("'xml' is not an output format; use table, json or yaml"), err.toString());
     }
 
+    @Test
+    void textIsStillReadAsTableForVerifysFormerOption() {
+        OutputOptions.FormatConverter c = new OutputOptions.FormatConverter();
+        assertEquals(OutputOptions.Format.table, c.convert("text"));
+        assertEquals(OutputOptions.Format.yaml, c.convert("YAML"));
+    }
+
     static String run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
