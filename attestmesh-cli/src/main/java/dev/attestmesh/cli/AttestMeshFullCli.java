@@ -19,9 +19,13 @@ public final class AttestMeshFullCli {
 
     /** Exit status: 0 ok, 1 refused/failed, 2 usage. */
     public static int execute(String... args) {
-        CommandLine cl = AttestMeshCli.commandLine()
+        return CliLauncher.execute(commandLine(), "attestmesh", args);
+    }
+
+    /** The whole command tree: the control plane's commands, {@code agent} and {@code demo}. */
+    public static CommandLine commandLine() {
+        return AttestMeshCli.commandLine()
                 .addSubcommand(new AgentCommand())
                 .addSubcommand(new DemoCommand());
-        return CliLauncher.execute(cl, "attestmesh", args);
     }
 }

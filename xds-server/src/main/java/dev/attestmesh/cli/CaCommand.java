@@ -26,17 +26,18 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code attestmesh ca rotate}: rotates the mesh CA's issuing intermediate; {@code attestmesh ca issue-client}:
- * obtains a reserved admin or replica client certificate (both admin role).
+ * obtains a reserved admin or replica client certificate (both admin role); {@code attestmesh ca rekey}: re-seals
+ * the stored CA and secrets under a new CA encryption key, offline ({@link CaRekeyCommand}).
  */
 @Command(name = "ca", mixinStandardHelpOptions = true, description = "Mesh CA operations.",
-        subcommands = {CaCommand.Rotate.class, CaCommand.IssueClient.class})
+        subcommands = {CaCommand.Rotate.class, CaCommand.IssueClient.class, CaRekeyCommand.class})
 final class CaCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required: rotate, issue-client");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required: rotate, issue-client, rekey");
     }
 
     /** Rotates the issuing intermediate; the old one stays trusted for the overlap. */

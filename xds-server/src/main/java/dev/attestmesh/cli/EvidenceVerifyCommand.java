@@ -24,11 +24,12 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code attestmesh evidence verify}: verifies SGX/TDX quotes or SEV-SNP reports completely and prints
- * one JSON object. Exit code 0 when verified, 1 when rejected, 2 for usage errors.
+ * one JSON object (the default, {@code -o json}: this command printed JSON before it took {@code -o}), the same
+ * object as YAML, or a table of its fields. Exit code 0 when verified, 1 when rejected, 2 for usage errors.
  */
 @Command(name = "verify", mixinStandardHelpOptions = true,
-        description = "Verify a quote or attestation report and print one JSON object (exit 0 verified, 1 rejected, "
-                + "2 usage error).")
+        description = "Verify a quote or attestation report and print one JSON object (-o yaml or table for other "
+                + "formats; exit 0 verified, 1 rejected, 2 usage error).")
 final class EvidenceVerifyCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -53,6 +54,12 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
 
     @CommandLine.Mixin
     EvidenceSources sources = new EvidenceSources();
+
+    // Not the OutputOptions mixin: its default is table, and this command's output has always been JSON.
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "json",
+            converter = OutputOptions.FormatConverter.class, completionCandidates = OutputOptions.Candidates.class,
+            description = "Output format: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
+    OutputOptions.Format format = OutputOptions.Format.json;
 
     @Override
     public Integer call() {
@@ -89,7 +96,7 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
             v.fmspcOrChip().ifPresent(f -> result.put(type == TeeType.SNP || type == TeeType.AZ_SNP_VTPM ? "chipId" : "fmspc", f));
             v.platformId().ifPresent(p -> result.put("platformId", p));
             result.put("verifiedAt", time.toString());
-            out.println(result.toPrettyString());
+            print(out, result);
             return 0;
         } catch (EvidenceVerificationException e) {
             result.put("verified", false);
@@ -97,17 +104,40 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
             err.put("check", e.check().name());
             err.put("message", e.getMessage());
             result.put("verifiedAt", time.toString());
-            out.println(result.toPrettyString());
+            print(out, result);
             return 1;
         } catch (EvidenceSources.ConfigurationException e) {
             result.put("verified", false);
             ObjectNode err = result.putObject("error");
             err.put("check", "CONFIGURATION");
             err.put("message", e.getMessage());
-            out.println(result.toPrettyString());
+            print(out, result);
             return 1;
         } catch (IOException e) {
             return usage(e.getMessage());
+        }
+    }
+
+    /** The result in the chosen format; the table is one {@code field: value} line per field, nested ones dotted. */
+    private void print(PrintWriter out, ObjectNode result) {
+        switch (format) {
+            case json -> out.println(OutputOptions.json(result));
+            case yaml -> out.print(OutputOptions.yaml(result));
+            case table -> table(out, "", result);
+        }
+        out.flush();
+    }
+
+    private static void table(PrintWriter out, String prefix, com.fasterxml.jackson.databind.JsonNode node) {
+        if (node.isObject()) {
+            node.properties().forEach(e -> table(out, prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(),
+                    e.getValue()));
+        } else if (node.isArray()) {
+            java.util.List<String> items = new java.util.ArrayList<>();
+            node.forEach(n -> items.add(n.asText()));
+            out.printf("%-32s %s%n", prefix, items.isEmpty() ? "-" : String.join(", ", items));
+        } else {
+            out.printf("%-32s %s%n", prefix, node.asText());
         }
     }
 

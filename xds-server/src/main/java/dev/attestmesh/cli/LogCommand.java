@@ -1,6 +1,7 @@
 package dev.attestmesh.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attestmesh.ca.Pem;
 import dev.attestmesh.issuance.Checkpoint;
 import dev.attestmesh.issuance.CheckpointException;
@@ -85,6 +86,9 @@ final class LogCommand implements Runnable {
                 + "(a CA bundle is fine: its self-signed certificate is used). Default: the root the admin API serves.")
         Path caRoot;
 
+        @Mixin
+        OutputOptions output;
+
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
@@ -93,14 +97,18 @@ final class LogCommand implements Runnable {
             PrintWriter out = spec.commandLine().getOut();
             AdminApiClient client = admin.client();
             if (checkpoint == null) {
+                // -o json|yaml: the admin API's answer ({intact, entriesChecked, firstBrokenSequence?, problem?})
                 JsonNode v = client.post("/api/v1/issuance-log/verify", "application/json", "");
-                if (v.path("intact").asBoolean()) {
-                    out.printf("OK: issuance log intact, %d entries verified%n", v.path("entriesChecked").asLong());
-                    return 0;
-                }
-                out.printf("BROKEN: entry %d: %s (%d entries checked)%n", v.path("firstBrokenSequence").asLong(),
-                        v.path("problem").asText(), v.path("entriesChecked").asLong());
-                return 1;
+                boolean intact = v.path("intact").asBoolean();
+                output.print(out, v, o -> {
+                    if (intact) {
+                        o.printf("OK: issuance log intact, %d entries verified%n", v.path("entriesChecked").asLong());
+                    } else {
+                        o.printf("BROKEN: entry %d: %s (%d entries checked)%n", v.path("firstBrokenSequence").asLong(),
+                                v.path("problem").asText(), v.path("entriesChecked").asLong());
+                    }
+                });
+                return intact ? 0 : 1;
             }
             String note = readCheckpoint(client);
             JsonNode key = client.get("/api/v1/issuance-log/checkpoints/signing-key");
@@ -118,7 +126,9 @@ final class LogCommand implements Runnable {
             try {
                 c = CheckpointVerifier.forCertificate(signer, root).verify(note);
             } catch (CheckpointException e) {
-                out.printf("BAD CHECKPOINT: %s%n", e.getMessage());
+                ObjectNode bad = AdminApiClient.JSON.createObjectNode().put("outcome", "BAD_CHECKPOINT")
+                        .put("consistent", false).put("message", e.getMessage());
+                output.print(out, bad, o -> o.printf("BAD CHECKPOINT: %s%n", e.getMessage()));
                 return 1;
             }
             LogAudit audit = IssuanceLogVerifier.verifyAgainst((from, limit) -> page(client, from, limit), c);
@@ -128,11 +138,30 @@ final class LogCommand implements Runnable {
                 case REWRITTEN -> "REWRITTEN";
                 case TRUNCATED -> "TRUNCATED";
             };
-            out.printf("%s: %s%n", verdict, audit.message());
-            out.printf("  checkpoint: %s size %d head %s signed %s by %s (key ID %s); root CA sha256 %s (%s)%n",
-                    c.origin(), c.size(), c.headHashHex(), c.timestamp(), key.path("keyName").asText(),
-                    key.path("keyId").asText(), c.caRootSha256Hex(), rootSource);
+            output.print(out, auditJson(audit, c, key, rootSource), o -> {
+                o.printf("%s: %s%n", verdict, audit.message());
+                o.printf("  checkpoint: %s size %d head %s signed %s by %s (key ID %s); root CA sha256 %s (%s)%n",
+                        c.origin(), c.size(), c.headHashHex(), c.timestamp(), key.path("keyName").asText(),
+                        key.path("keyId").asText(), c.caRootSha256Hex(), rootSource);
+            });
             return audit.consistent() ? 0 : 1;
+        }
+
+        /**
+         * The {@code -o json|yaml} shape of a verification against a checkpoint (docs/operator-guide.md, "Output
+         * formats"): {@code outcome} (CONSISTENT, BROKEN_CHAIN, REWRITTEN, TRUNCATED), {@code consistent}, {@code entriesChecked},
+         * {@code sequence} (when one entry is named), {@code message}, and the {@code checkpoint} verified.
+         */
+        static ObjectNode auditJson(LogAudit audit, Checkpoint c, JsonNode key, String rootSource) {
+            ObjectNode r = AdminApiClient.JSON.createObjectNode().put("outcome", audit.outcome().name())
+                    .put("consistent", audit.consistent());
+            audit.sequence().ifPresent(seq -> r.put("sequence", seq));
+            r.put("entriesChecked", audit.entriesChecked()).put("message", audit.message());
+            r.putObject("checkpoint").put("origin", c.origin()).put("size", c.size()).put("headHash", c.headHashHex())
+                    .put("timestamp", c.timestamp().toString()).put("keyName", key.path("keyName").asText())
+                    .put("keyId", key.path("keyId").asText()).put("caRootSha256", c.caRootSha256Hex())
+                    .put("rootSource", rootSource);
+            return r;
         }
 
         private String readCheckpoint(AdminApiClient client) throws IOException, CheckpointException,
@@ -240,8 +269,12 @@ final class LogCommand implements Runnable {
         @Option(names = "--create", description = "Sign a checkpoint of the log as it is now (operator role).")
         boolean create;
 
-        @Option(names = {"-o", "--out"}, paramLabel = "FILE", description = "Write the note to FILE instead of printing it.")
+        // Only --out: -o is the output format here as on every read command.
+        @Option(names = "--out", paramLabel = "FILE", description = "Write the note to FILE instead of printing it.")
         Path out;
+
+        @Mixin
+        OutputOptions output;
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -249,17 +282,22 @@ final class LogCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             AdminApiClient client = admin.client();
+            // -o json|yaml: the admin API's checkpoint record, note included
             JsonNode c = create ? client.post("/api/v1/issuance-log/checkpoints", "application/json", "")
                     : client.get("/api/v1/issuance-log/checkpoints/latest");
             String note = c.path("note").asText();
-            if (out == null) {
-                spec.commandLine().getOut().print(note);
-                spec.commandLine().getOut().flush();
-                return 0;
+            PrintWriter stdout = spec.commandLine().getOut();
+            if (out != null) {
+                Files.writeString(out, note, StandardCharsets.UTF_8);
             }
-            Files.writeString(out, note, StandardCharsets.UTF_8);
-            spec.commandLine().getOut().printf("wrote checkpoint %d (size %d, head %s, %s) to %s%n", c.path("id").asLong(),
-                    c.path("size").asLong(), c.path("headHash").asText(), c.path("timestamp").asText(), out);
+            output.print(stdout, c, o -> {
+                if (out == null) {
+                    o.print(note);
+                } else {
+                    o.printf("wrote checkpoint %d (size %d, head %s, %s) to %s%n", c.path("id").asLong(),
+                            c.path("size").asLong(), c.path("headHash").asText(), c.path("timestamp").asText(), out);
+                }
+            });
             return 0;
         }
     }

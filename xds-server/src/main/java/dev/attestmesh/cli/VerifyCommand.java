@@ -80,8 +80,9 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Where to write the verified trust bundle (PEM).")
     Path out;
 
-    @Option(names = {"-o", "--output"}, description = "text (default) or json.")
-    String output = "text";
+    /** {@code -o table|json|yaml}; {@code text}, its former name, still means {@code table}. */
+    @CommandLine.Mixin
+    OutputOptions output = new OutputOptions();
 
     @Option(names = "--timeout", description = "HTTP timeout per request, ISO-8601 or seconds (default 60).")
     String timeout = "60";
@@ -91,9 +92,6 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!output.equals("text") && !output.equals("json")) {
-            return usage("-o must be text or json");
-        }
         String scheme = controlPlane.getScheme();
         if (scheme == null || !(scheme.equals("http") || scheme.equals("https")) || controlPlane.getHost() == null) {
             return usage("--control-plane must be an http(s) URL such as http://127.0.0.1:15014");
@@ -222,13 +220,7 @@ final class VerifyCommand implements Callable<Integer> {
     }
 
     private int finish(MeshVerification.Report report) {
-        PrintWriter w = spec.commandLine().getOut();
-        if (output.equals("json")) {
-            w.println(json(report).toPrettyString());
-        } else {
-            w.print(text(report));
-        }
-        w.flush();
+        output.print(spec.commandLine().getOut(), json(report), w -> w.print(text(report)));
         return report.verified() ? 0 : 1;
     }
 

@@ -221,6 +221,13 @@ class AdminCommandsTest {
         assertTrue(list.out().contains("lost laptop"), list.out());
         String ruleId = cp.revocations().all().stream().filter(r -> r.value().equals("cli-victim")).findFirst()
                 .orElseThrow().id();
+        Run liftPreview = cli("revoke", "--lift", ruleId, "--dry-run");
+        assertEquals(0, liftPreview.exit(), liftPreview.err());
+        assertTrue(liftPreview.out().contains(ruleId + ": deleted") && liftPreview.out().contains(
+                "node cli-victim would be lifted: may attest again"), liftPreview.out());
+        assertEquals(NodeState.REVOKED, cp.registry().entry("cli-victim").orElseThrow().state(), "preview lifted nothing");
+        var liftJson = JSON.readTree(cli("revoke", "--lift", ruleId, "--dry-run", "-o", "json").out());
+        assertEquals("cli-victim", liftJson.path("nodes").path(0).path("nodeId").asText(), liftJson.toString());
         Run lift = cli("revoke", "--lift", ruleId);
         assertEquals(0, lift.exit(), lift.err());
         assertTrue(lift.out().contains("cli-victim"), lift.out());

@@ -44,6 +44,7 @@ class LogCheckpointCommandsTest {
     static final String GOOD = ControlPlaneFixture.GOOD;
     static final String TOKEN = "checkpoint-test-admin-token-0123456789";
     static final ObjectMapper JSON = new ObjectMapper();
+    static final com.fasterxml.jackson.dataformat.yaml.YAMLMapper YAML = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper();
 
     /** Exit code and standard output/error of one CLI run. */
     record Run(int exit, String out, String err) {}
@@ -116,6 +117,23 @@ class LogCheckpointCommandsTest {
         Run latest = cli(f, "log", "verify", "--latest-checkpoint");
         assertEquals(0, latest.exit(), latest.out() + latest.err());
         assertTrue(latest.out().contains("as served by the admin API"), latest.out());
+        // -o json / yaml: the shapes of docs/operator-guide.md ("Output formats")
+        JsonNode honestJson = JSON.readTree(cli(f, "log", "verify", "--checkpoint", saved.toString(), "--ca-root", root,
+                "-o", "json").out());
+        assertEquals("CONSISTENT", honestJson.path("outcome").asText(), honestJson.toString());
+        assertTrue(honestJson.path("consistent").asBoolean());
+        assertEquals(size + 2, honestJson.path("entriesChecked").asLong());
+        assertEquals(size, honestJson.path("checkpoint").path("size").asLong());
+        assertEquals("pinned with --ca-root", honestJson.path("checkpoint").path("rootSource").asText());
+        JsonNode plainJson = JSON.readTree(cli(f, "log", "verify", "-o", "json").out());
+        assertTrue(plainJson.path("intact").asBoolean(), plainJson.toString());
+        assertEquals(size + 2, plainJson.path("entriesChecked").asLong());
+        Run latestYaml = cli(f, "log", "checkpoint", "-o", "yaml");
+        assertEquals(0, latestYaml.exit(), latestYaml.err());
+        JsonNode checkpointYaml = YAML.readTree(latestYaml.out());
+        assertEquals(size, checkpointYaml.path("size").asLong(), latestYaml.out());
+        assertEquals(Files.readString(saved), checkpointYaml.path("note").asText());
+        assertEquals(checkpointYaml, JSON.readTree(cli(f, "log", "checkpoint", "-o", "json").out()));
         HttpServer published = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         byte[] note = Files.readAllBytes(saved);
         published.createContext("/checkpoint", x -> {
@@ -141,6 +159,10 @@ class LogCheckpointCommandsTest {
         assertEquals(1, rewritten.exit(), rewritten.out() + rewritten.err());
         assertTrue(rewritten.out().startsWith("REWRITTEN: entry " + size + " hashes to "), rewritten.out());
         assertTrue(rewritten.out().contains("the log was rewritten at or before entry " + size), rewritten.out());
+        Run rewrittenJson = cli(f, "log", "verify", "--checkpoint", saved.toString(), "--ca-root", root, "-o", "json");
+        assertEquals(1, rewrittenJson.exit());
+        assertEquals("REWRITTEN", JSON.readTree(rewrittenJson.out()).path("outcome").asText(), rewrittenJson.out());
+        assertEquals(size, JSON.readTree(rewrittenJson.out()).path("sequence").asLong(), rewrittenJson.out());
         Run refusedRewrite = cli(f, "log", "checkpoint", "--create");
         assertEquals(1, refusedRewrite.exit(), "the control plane does not sign over a rewrite");
         assertTrue(refusedRewrite.err().contains("409") && refusedRewrite.err().contains("rewritten"), refusedRewrite.err());
@@ -168,6 +190,9 @@ class LogCheckpointCommandsTest {
         assertEquals(1, bad.exit());
         assertTrue(bad.out().startsWith("BAD CHECKPOINT: the checkpoint signature by attestmesh.local/attestmesh/"
                 + "issuance-log does not verify"), bad.out());
+        Run badJson = cli(f, "log", "verify", "--checkpoint", forged.toString(), "--ca-root", root, "-o", "json");
+        assertEquals(1, badJson.exit());
+        assertEquals("BAD_CHECKPOINT", JSON.readTree(badJson.out()).path("outcome").asText(), badJson.out());
     }
 
     /** What an attacker with write access to the table does: change entry {@code seq}, recompute every later link. */

@@ -225,7 +225,7 @@ public final class Database implements AutoCloseable {
         Properties p = new Properties();
         s.user().ifPresent(u -> p.setProperty("user", u));
         s.password().ifPresent(pw -> p.setProperty("password", pw));
-        p.setProperty("ApplicationName", "attestmesh-changes");
+        p.setProperty("ApplicationName", ReplicaSessions.APPLICATION_NAME); // how offline commands see a live replica
         return DriverManager.getConnection(s.url().orElseThrow(), p);
     }
 
