@@ -706,6 +706,7 @@ public final class ControlPlane implements AutoCloseable {
             try {
                 meshMetrics.close();
                 rotationSchedule.close();
+                settings.trustee().close(); // the AS gRPC channels: calls have ended above
                 nonces.close();
                 changes.close();
             } finally {
