@@ -45,7 +45,7 @@ public final class AttestationServiceClient implements AttestationServiceApi {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
-     * @param connectTimeout TCP and TLS connection bound
+     * @param connectTimeout TCP and TLS connection bound (RESTful API; over gRPC the request timeout bounds connecting)
      * @param requestTimeout bound on the whole request, from sending to the last byte of the answer
      * @param maxResponseBytes largest answer read; a longer one is refused as {@link EarCheck#TOO_LARGE}
      */
