@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
  * its policy IDs, so that an appraisal by one AS (or with other AS policies) never satisfies a policy
  * naming another, and a change of either re-appraises nodes as unsatisfied at once.
  *
- * @param asAddr the AS base URL ({@code https://as.example:8080}; {@code http} only to loopback)
+ * @param asAddr the AS address: {@code https://as.example:8080} (RESTful API) or {@code grpcs://as.example:50004}
+ *     (gRPC API); {@code http} and {@code grpc} only to loopback
  * @param policyIds the AS policy IDs sent with each request ({@code policy_ids}); at least one
  * @param acceptedStatuses the EAR statuses accepted (default affirming); never contraindicated
  */
@@ -60,8 +61,10 @@ public record DelegatedVerifier(URI asAddr, List<String> policyIds, Set<EarStatu
     }
 
     /**
-     * What is wrong with {@code uri} as an AS address, if anything: it must be an absolute {@code https}
-     * URL (or {@code http} to a loopback host, for tests and sidecars) without user info, query or fragment.
+     * What is wrong with {@code uri} as an AS address, if anything. The scheme chooses the AS API: an absolute
+     * {@code https} URL (the RESTful API) or {@code grpcs://host:port} (the gRPC API, TLS); {@code http} and
+     * {@code grpc} (plaintext) only to a loopback host, for tests and sidecars. No user info, query or fragment;
+     * a gRPC address has a port and no path (the method is fixed).
      */
     public static java.util.Optional<String> problemWithAddress(URI uri) {
         String s = uri.toString();
@@ -70,15 +73,21 @@ public record DelegatedVerifier(URI asAddr, List<String> policyIds, Set<EarStatu
         }
         String scheme = uri.getScheme();
         if (!uri.isAbsolute() || uri.getHost() == null || scheme == null) {
-            return java.util.Optional.of("asAddr must be an absolute http(s) URL with a host");
+            return java.util.Optional.of("asAddr must be an absolute https:// or grpcs:// address with a host");
         }
         if (uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null) {
             return java.util.Optional.of("asAddr must not carry user info, a query or a fragment");
         }
         boolean loopback = uri.getHost().equals("localhost") || uri.getHost().equals("127.0.0.1")
                 || uri.getHost().equals("[::1]");
-        if (!scheme.equals("https") && !(scheme.equals("http") && loopback)) {
-            return java.util.Optional.of("asAddr must use https (http is accepted only to a loopback host)");
+        boolean grpc = scheme.equals("grpcs") || scheme.equals("grpc");
+        if (!scheme.equals("https") && !scheme.equals("grpcs") && !((scheme.equals("http") || scheme.equals("grpc"))
+                && loopback)) {
+            return java.util.Optional.of("asAddr must use https or grpcs (http and grpc are accepted only to a "
+                    + "loopback host)");
+        }
+        if (grpc && (uri.getPort() < 1 || !(uri.getRawPath() == null || uri.getRawPath().isEmpty()))) {
+            return java.util.Optional.of("a gRPC asAddr is grpcs://host:port (a port and no path)");
         }
         return java.util.Optional.empty();
     }

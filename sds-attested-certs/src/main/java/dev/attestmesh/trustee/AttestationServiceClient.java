@@ -41,11 +41,11 @@ import javax.net.ssl.TrustManagerFactory;
  * deadline (connect, headers and body), the body by a size limit; anything else fails with a typed
  * {@link EarRejectedException}. Redirects are not followed. Thread-safe.
  */
-public final class AttestationServiceClient {
+public final class AttestationServiceClient implements AttestationServiceApi {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
-     * @param connectTimeout TCP and TLS connection bound
+     * @param connectTimeout TCP and TLS connection bound (RESTful API; over gRPC the request timeout bounds connecting)
      * @param requestTimeout bound on the whole request, from sending to the last byte of the answer
      * @param maxResponseBytes largest answer read; a longer one is refused as {@link EarCheck#TOO_LARGE}
      */
@@ -123,6 +123,7 @@ public final class AttestationServiceClient {
      * @return the token the AS answered with (not yet verified)
      * @throws EarRejectedException TRANSPORT, TIMEOUT, AS_ERROR or TOO_LARGE
      */
+    @Override
     public String attest(URI asAddr, TeeType tee, byte[] evidence, byte[] reportData, List<String> policyIds)
             throws EarRejectedException {
         String base = asAddr.toString();
@@ -164,6 +165,10 @@ public final class AttestationServiceClient {
         }
         return new String(body, StandardCharsets.UTF_8).strip();
     }
+
+    /** Nothing to release: the JDK client closes idle connections itself. */
+    @Override
+    public void close() {}
 
     private static String where(URI asAddr) {
         return UntrustedText.forLog(asAddr.toString(), 120);

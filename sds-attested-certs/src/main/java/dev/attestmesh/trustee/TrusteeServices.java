@@ -13,10 +13,11 @@ import java.util.Set;
 /**
  * The attestation services this control plane delegates to ({@code verifier: trustee} policies), each
  * with its client and token verifier. {@link #none()} trusts none: a trustee policy is then refused
- * at every attestation with {@link EarCheck#NOT_CONFIGURED}. Thread-safe.
+ * at every attestation with {@link EarCheck#NOT_CONFIGURED}. The address's scheme chooses the AS API
+ * ({@link AttestationServiceApi}). Thread-safe.
  */
-public final class TrusteeServices {
-    private record Entry(AttestationServiceClient client, EarTokenVerifier tokens) {}
+public final class TrusteeServices implements AutoCloseable {
+    private record Entry(AttestationServiceApi client, EarTokenVerifier tokens) {}
 
     private final Map<URI, Entry> byAddress;
 
@@ -33,11 +34,15 @@ public final class TrusteeServices {
             EarTokenVerifier.Timing timing) {
         Map<URI, Entry> m = new LinkedHashMap<>();
         for (TrusteeService s : services) {
-            if (m.put(s.address(), new Entry(AttestationServiceClient.create(s.ca(), limits),
-                    new EarTokenVerifier(s.tokenKey(), Set.of(EarTokenVerifier.TRUSTEE_PROFILE,
-                            EarTokenVerifier.VERAISON_PROFILE), timing))) != null) {
+            if (m.containsKey(s.address())) {
+                m.values().forEach(e -> e.client().close());
                 throw new IllegalArgumentException("attestation service " + s.address() + " is configured twice");
             }
+            AttestationServiceApi api = AttestationServiceApi.isGrpc(s.address())
+                    ? GrpcAttestationServiceClient.create(s.address(), s.ca(), limits)
+                    : AttestationServiceClient.create(s.ca(), limits);
+            m.put(s.address(), new Entry(api, new EarTokenVerifier(s.tokenKey(), Set.of(EarTokenVerifier.TRUSTEE_PROFILE,
+                    EarTokenVerifier.VERAISON_PROFILE), timing)));
         }
         return new TrusteeServices(m);
     }
@@ -67,6 +72,12 @@ public final class TrusteeServices {
     /** Whether a service is configured at {@code address}. */
     public boolean trusts(URI address) {
         return byAddress.containsKey(address);
+    }
+
+    /** Closes every AS client (the gRPC channels). */
+    @Override
+    public void close() {
+        byAddress.values().forEach(e -> e.client().close());
     }
 
     @Override

@@ -45,6 +45,8 @@ import dev.attestmesh.server.secrets.SecretGrpcService;
 import dev.attestmesh.server.secrets.SecretReleases;
 import dev.attestmesh.server.secrets.SecretStore;
 import dev.attestmesh.server.secrets.SecretVault;
+import dev.attestmesh.server.ear.EarSigningKey;
+import dev.attestmesh.server.store.EarKeyStore;
 import dev.attestmesh.server.secrets.Secrets;
 import dev.attestmesh.server.seed.DocumentFileModes;
 import dev.attestmesh.server.seed.DocumentFiles;
@@ -151,6 +153,7 @@ public final class ControlPlane implements AutoCloseable {
     private final Secrets secrets;
     private final SecretReleases secretReleases;
     private final SealingKeys sealingKeys;
+    private final EarSigningKey earSigningKey;
     private final EvidenceBinding binding;
     private boolean closed; // guarded by this
     /** The verifiers in use, for the collateral refresh. */
@@ -241,6 +244,15 @@ public final class ControlPlane implements AutoCloseable {
             }
             case CaSealer.TeeKey tee -> SecretVault.fromTeeKey(tee.key());
         };
+        try {
+            // One EAR signing key for every replica and restart, sealed like the secrets (docs/trustee.md, "EAR out").
+            this.earSigningKey = EarSigningKey.loadOrCreate(new EarKeyStore(db), vault, clock);
+        } catch (RuntimeException e) {
+            collateralRefresh.shutdownNow();
+            changes.close();
+            db.close(); // the start failed: release the store (and the H2 file lock)
+            throw e;
+        }
         this.secrets = new Secrets(new SecretStore(db), vault, policies, registrations, changes, clock);
         this.sealingKeys = new SealingKeys(db, vault, policies, changes, clock);
         sealingKeys.ensureKeys(); // every sealing: true policy has an active key
@@ -594,6 +606,11 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     /** The relational store (for the admin API's own tables). */
+    /** The key that signs EAR tokens, the same on every replica of this store. */
+    public EarSigningKey earSigningKey() {
+        return earSigningKey;
+    }
+
     public Database database() {
         return db;
     }
@@ -706,6 +723,7 @@ public final class ControlPlane implements AutoCloseable {
             try {
                 meshMetrics.close();
                 rotationSchedule.close();
+                settings.trustee().close(); // the AS gRPC channels: calls have ended above
                 nonces.close();
                 changes.close();
             } finally {

@@ -16,6 +16,12 @@ import java.util.Optional;
 @Factory
 public class AdminFactory {
 
+    /** The EAR signing key the control plane loaded from its store (the same on every replica). */
+    @Singleton
+    dev.attestmesh.server.ear.EarSigningKey earSigningKey(ControlPlane controlPlane) {
+        return controlPlane.earSigningKey();
+    }
+
     /** Eager, so the first admin token exists (and its file path is logged) as soon as the server starts. */
     @io.micronaut.context.annotation.Context
     AdminTokens adminTokens(ControlPlane controlPlane, @Value("${attestmesh.admin.token:}") String configuredToken) {

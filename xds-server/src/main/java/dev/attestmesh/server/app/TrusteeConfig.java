@@ -24,7 +24,7 @@ import java.util.List;
  * Reads the Trustee attestation services from configuration (docs/trustee.md):
  * <pre>
  * attestmesh.trustee.services=main                     # names, comma-separated
- * attestmesh.trustee.main.address=https://as.example:8080
+ * attestmesh.trustee.main.address=https://as.example:8080   # or grpcs://as.example:50004 (the AS gRPC API)
  * attestmesh.trustee.main.token-key-file=/etc/attestmesh/as-token.pem   # PEM public key or certificate
  * attestmesh.trustee.main.ca-file=/etc/attestmesh/as-ca.pem             # optional: TLS trust for the AS
  * attestmesh.trustee.timeout=10s  connect-timeout=5s  max-response-bytes=1048576  clock-skew=60s  max-token-age=5m

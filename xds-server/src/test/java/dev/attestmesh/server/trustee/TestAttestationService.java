@@ -12,6 +12,11 @@ import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.sun.net.httpserver.HttpServer;
 import dev.attestmesh.quote.sim.SimulatedEvidence;
+import dev.attestmesh.trustee.grpc.AttestationRequest;
+import dev.attestmesh.trustee.grpc.AttestationResponse;
+import dev.attestmesh.trustee.grpc.AttestationServiceGrpc;
+import dev.attestmesh.trustee.grpc.IndividualAttestationRequest;
+import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -28,8 +33,9 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 
 /**
- * A Trustee attestation service's RESTful API on loopback, for tests: {@code POST /attestation} decodes the
- * request as Trustee does, checks the (simulated) evidence's report data against the raw runtime data as
+ * A Trustee attestation service on loopback, for tests, with both its APIs: RESTful {@code POST /attestation}
+ * ({@link #address()}) and gRPC {@code attestation.AttestationService/AttestationEvaluate} ({@link #grpcAddress()},
+ * a Netty server built from AttestMesh's copy of the AS proto). Each decodes the request as Trustee does, checks the (simulated) evidence's report data against the raw runtime data as
  * Trustee's sample verifier does, and answers with an EAR token signed by its own EC key. {@link #mode}
  * makes it misbehave in one named way.
  */
@@ -39,6 +45,7 @@ public final class TestAttestationService implements AutoCloseable {
     public volatile Mode mode = Mode.GOOD;
     public volatile int requests;
     private final HttpServer server;
+    private final io.grpc.Server grpc;
     private final ECKey key;
     private final ECKey foreign;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -73,10 +80,48 @@ public final class TestAttestationService implements AutoCloseable {
         });
         server.setExecutor(Executors.newFixedThreadPool(2));
         server.start();
+        grpc = io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder.forAddress(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), io.grpc.InsecureServerCredentials.create())
+                .addService(new GrpcApi()).maxInboundMessageSize(1 << 20).build().start();
+    }
+
+    /** The gRPC API: the AS's own refusals are ABORTED, as Trustee's grpc-as answers them. */
+    private final class GrpcApi extends AttestationServiceGrpc.AttestationServiceImplBase {
+        @Override
+        public void attestationEvaluate(AttestationRequest req, StreamObserver<AttestationResponse> out) {
+            requests++;
+            String token;
+            try {
+                IndividualAttestationRequest r = req.getVerificationRequests(0);
+                if (r.getRuntimeDataCase() != IndividualAttestationRequest.RuntimeDataCase.RAW_RUNTIME_DATA) {
+                    throw new IllegalArgumentException("raw runtime data expected");
+                }
+                token = new String(answer(r.getTee(), r.getEvidence(), r.getRawRuntimeData(),
+                        req.getPolicyIds(0)), StandardCharsets.UTF_8);
+            } catch (Exception e) {
+                out.onError(io.grpc.Status.ABORTED.withDescription("Attestation evaluation failed: " + e.getMessage())
+                        .asRuntimeException());
+                return;
+            }
+            if (mode == Mode.SLOW) {
+                try {
+                    Thread.sleep(3_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            out.onNext(AttestationResponse.newBuilder().setAttestationToken(token).build());
+            out.onCompleted();
+        }
     }
 
     public String address() {
         return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    /** The gRPC API's address, as a policy's {@code asAddr} names it. */
+    public String grpcAddress() {
+        return "grpc://127.0.0.1:" + grpc.getPort();
     }
 
     /** The token key as a PEM public key file. */
@@ -88,11 +133,16 @@ public final class TestAttestationService implements AutoCloseable {
 
     private byte[] answer(JsonNode req) throws Exception {
         JsonNode r = req.get("verification_requests").get(0);
-        if (!r.get("tee").asText().equals("sample")) {
+        return answer(r.get("tee").asText(), r.get("evidence").asText(), r.get("runtime_data").get("raw").asText(),
+                req.get("policy_ids").get(0).asText());
+    }
+
+    private byte[] answer(String tee, String evidenceB64, String runtimeB64, String policyId) throws Exception {
+        if (!tee.equals("sample")) {
             throw new IllegalArgumentException("tee not supported here");
         }
-        byte[] evidence = Base64.getUrlDecoder().decode(r.get("evidence").asText());
-        byte[] runtime = Base64.getUrlDecoder().decode(r.get("runtime_data").get("raw").asText());
+        byte[] evidence = Base64.getUrlDecoder().decode(evidenceB64);
+        byte[] runtime = Base64.getUrlDecoder().decode(runtimeB64);
         SimulatedEvidence ev = SimulatedEvidence.parse(evidence);
         if (!MessageDigest.isEqual(ev.reportData(), runtime)) {
             throw new IllegalArgumentException("REPORT_DATA is different from that in Sample Quote");
@@ -111,7 +161,7 @@ public final class TestAttestationService implements AutoCloseable {
         Map<String, Object> sub = new LinkedHashMap<>();
         sub.put("ear.status", mode == Mode.CONTRAINDICATED ? "contraindicated" : "affirming");
         sub.put("ear.trustworthiness-vector", Map.of("executables", 3, "hardware", 2));
-        sub.put("ear.appraisal-policy-id", req.get("policy_ids").get(0).asText());
+        sub.put("ear.appraisal-policy-id", policyId);
         sub.put("ear.veraison.annotated-evidence", annotated);
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("eat_profile", "tag:github.com,2024:confidential-containers/Trustee");
@@ -132,5 +182,6 @@ public final class TestAttestationService implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        grpc.shutdownNow();
     }
 }
