@@ -104,8 +104,8 @@ final class CaRekeyCommand implements Callable<Integer> {
                 }
                 CaRekey.Result r = CaRekey.rekey(db, oldKey.key(), newKey.key(), Clock.systemUTC());
                 out.printf("re-sealed under the new CA encryption key, in one transaction: the mesh CA of trust domain "
-                        + "'%s' (root sha256 %s), %d secret version(s), %d policy sealing key(s)%n", r.trustDomain(),
-                        r.rootSha256(), r.secretVersions(), r.sealingKeys());
+                        + "'%s' (root sha256 %s), %d secret version(s), %d policy sealing key(s), %d EAR signing key(s)%n",
+                        r.trustDomain(), r.rootSha256(), r.secretVersions(), r.sealingKeys(), r.earSigningKeys());
                 out.printf("the old key came from %s; it no longer opens this store.%n", oldKey.source().label());
                 out.printf("next: give every control plane the new key (ATTESTMESH_CA_KEY from your secret store, or "
                         + "attestmesh.ca-key-file=%s) and start it; one started with the old key stops with "

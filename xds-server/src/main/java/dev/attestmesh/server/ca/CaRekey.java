@@ -25,7 +25,8 @@ import java.util.Optional;
 /**
  * Re-seals everything the operator's CA encryption key protects under a new key, offline (docs/operations/ca.md,
  * "Change the CA encryption key"): the mesh CA ({@code ca_material}), every stored secret version
- * ({@code secret_versions}) and every policy sealing key ({@code sealing_keys}), all in one transaction. Every
+ * ({@code secret_versions}), every policy sealing key ({@code sealing_keys}) and the EAR signing key
+ * ({@code ear_signing_keys}), all in one transaction. Every
  * item is opened with the old key before anything is written; a wrong old key, an item that does not open, or a
  * storage error at any row rolls the whole transaction back, so the store is either entirely under the old key or
  * entirely under the new one. A CA sealed to a TEE is refused: its key is the TEE's, not the operator's.
@@ -37,7 +38,7 @@ import java.util.Optional;
  */
 public final class CaRekey {
     /** What was re-sealed. Holds no key material. */
-    public record Result(String trustDomain, String rootSha256, int secretVersions, int sealingKeys) {}
+    public record Result(String trustDomain, String rootSha256, int secretVersions, int sealingKeys, int earSigningKeys) {}
 
     /** The rekey was refused or failed; nothing was changed. The message names the item, never a key. */
     public static final class RekeyException extends RuntimeException {
@@ -85,7 +86,8 @@ public final class CaRekey {
             }
             int versions = resealSecretVersions(c, oldVault, newVault);
             int sealingKeys = resealSealingKeys(c, oldVault, newVault);
-            return new Result(ca.trustDomain(), sha256(ca), versions, sealingKeys);
+            int earKeys = resealEarSigningKeys(c, oldVault, newVault);
+            return new Result(ca.trustDomain(), sha256(ca), versions, sealingKeys, earKeys);
         });
     }
 
@@ -161,6 +163,29 @@ public final class CaRekey {
                         oldVault, newVault));
                 ps.setString(2, row.name());
                 requireOneRow(ps.executeUpdate(), "sealing_keys '" + row.name() + "'");
+            }
+        }
+        return rows.size();
+    }
+
+    /** The EAR signing key (docs/trustee.md) is sealed by the same vault, as version 1 of "ear-signing-key:<kid>". */
+    private static int resealEarSigningKeys(Connection c, SecretVault oldVault, SecretVault newVault)
+            throws SQLException {
+        record EarRow(String slot, String kid, byte[] sealed) {}
+        List<EarRow> rows = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT slot, kid, sealed FROM ear_signing_keys ORDER BY slot FOR UPDATE");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                rows.add(new EarRow(rs.getString(1), rs.getString(2), rs.getBytes(3)));
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("UPDATE ear_signing_keys SET sealed = ? WHERE slot = ?")) {
+            for (EarRow row : rows) {
+                ps.setBytes(1, reseal("ear-signing-key:" + row.kid(), 1, row.sealed(), "EAR signing key '" + row.kid()
+                        + "'", oldVault, newVault));
+                ps.setString(2, row.slot());
+                requireOneRow(ps.executeUpdate(), "ear_signing_keys '" + row.slot() + "'");
             }
         }
         return rows.size();

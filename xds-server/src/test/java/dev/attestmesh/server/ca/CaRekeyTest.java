@@ -96,6 +96,7 @@ class CaRekeyTest {
             read(c, "SELECT id, sealed FROM ca_material", "ca:", out);
             read(c, "SELECT name || '@' || CAST(version AS VARCHAR), sealed FROM secret_versions", "secret:", out);
             read(c, "SELECT key_id, sealed_private FROM sealing_keys", "sealing:", out);
+            read(c, "SELECT kid, sealed FROM ear_signing_keys", "ear:", out);
             return out;
         });
     }
@@ -114,7 +115,10 @@ class CaRekeyTest {
         before.forEach((k, v) -> assertArrayEquals(v, after.get(k), k + " was changed"));
     }
 
-    /** Opens every secret version and sealing key with {@code key}'s vault; fails when one does not open. */
+    /**
+     * Opens every secret version, sealing key and the EAR signing key with {@code key}'s vault; fails when one does
+     * not open.
+     */
     static int openAll(Database db, String key) {
         SecretVault vault = SecretVault.fromCaKey(key.toCharArray());
         return db.inTransaction(c -> {
@@ -130,6 +134,13 @@ class CaRekeyTest {
                     ResultSet rs = s.executeQuery("SELECT key_id, sealed_private FROM sealing_keys")) {
                 while (rs.next()) {
                     assertTrue(vault.open("sealing:" + rs.getString(1), 1, rs.getBytes(2)).length > 0);
+                    n++;
+                }
+            }
+            try (Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT kid, sealed FROM ear_signing_keys")) {
+                while (rs.next()) {
+                    assertTrue(vault.open("ear-signing-key:" + rs.getString(1), 1, rs.getBytes(2)).length > 0);
                     n++;
                 }
             }
@@ -202,7 +213,7 @@ class CaRekeyTest {
         }
         try (Database db = Database.embedded(data)) {
             assertUnchanged(before, sealedBytes(db));
-            assertEquals(4, openAll(db, OLD));
+            assertEquals(5, openAll(db, OLD)); // 3 secret versions, 1 sealing key, the EAR signing key
         }
     }
 
@@ -252,14 +263,14 @@ class CaRekeyTest {
         Run ok = cli("ca", "rekey", "--data-dir", data.toString(), "--old-key-file", keyFile("old.key", OLD).toString(),
                 "--new-key-file", keyFile("new.key", NEW).toString());
         assertEquals(0, ok.code(), ok.err());
-        assertTrue(ok.out().contains("3 secret version(s), 1 policy sealing key(s)"), ok.out());
+        assertTrue(ok.out().contains("3 secret version(s), 1 policy sealing key(s), 1 EAR signing key(s)"), ok.out());
         assertFalse(ok.out().contains(NEW) || ok.out().contains(OLD), "a key was printed: " + ok.out());
         IllegalStateException refused = assertThrows(IllegalStateException.class, () -> start(data, OLD, Optional.empty()));
         assertTrue(refused.getMessage().contains("cannot open the stored mesh CA")
                 && refused.getMessage().contains("ATTESTMESH_CA_KEY"), refused.getMessage());
         try (ControlPlane cp = start(data, NEW, Optional.empty())) {
             assertEquals(root, cp.meshCa().root(), "the same root");
-            assertEquals(4, openAll(cp.database(), NEW));
+            assertEquals(5, openAll(cp.database(), NEW));
             assertTrue(cp.issuanceLog().verify().intact());
         }
     }
@@ -340,7 +351,7 @@ class CaRekeyTest {
         assertEquals(0, ok.code(), ok.err());
         try (ControlPlane cp = start(data, NEW, Optional.of(pg))) {
             assertEquals(root, cp.meshCa().root());
-            assertEquals(2, openAll(cp.database(), NEW)); // one secret version, one sealing key
+            assertEquals(3, openAll(cp.database(), NEW)); // one secret version, one sealing key, the EAR signing key
         }
     }
 
