@@ -1,5 +1,7 @@
 package dev.attestmesh.perf;
 
+import static dev.attestmesh.perf.HarnessSupport.loadAverage;
+
 import dev.attestmesh.agent.ControlPlaneChannels;
 import dev.attestmesh.ca.Pem;
 import dev.attestmesh.perf.faults.FaultMesh;
@@ -293,13 +295,5 @@ public final class ColdStartHarness {
         double[] s = v.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
-
-    private static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).strip();
-        } catch (IOException e) {
-            return "n/a";
-        }
     }
 }

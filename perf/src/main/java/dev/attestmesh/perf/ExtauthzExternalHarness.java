@@ -1,5 +1,11 @@
 package dev.attestmesh.perf;
 
+import static dev.attestmesh.perf.HarnessSupport.parse;
+import static dev.attestmesh.perf.HarnessSupport.loadAverage;
+import static dev.attestmesh.perf.HarnessSupport.round;
+import static dev.attestmesh.perf.HarnessSupport.fmt;
+import static dev.attestmesh.perf.HarnessSupport.toJson;
+
 import dev.attestmesh.agent.NodeAgent;
 import dev.attestmesh.authz.AttestationAuthzService;
 import dev.attestmesh.ca.Pem;
@@ -454,49 +460,7 @@ public final class ExtauthzExternalHarness {
         throw new IllegalStateException("control plane not healthy within " + limit + ":\n" + p.tail());
     }
 
-    private static Map<String, String> parse(String[] args) {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--") || i + 1 >= args.length) {
-                throw new IllegalArgumentException("arguments are --name value pairs; '" + args[i] + "' is not");
-            }
-            m.put(args[i].substring(2), args[++i]);
-        }
-        return m;
-    }
-
-    private static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException e) {
-            return "unknown";
-        }
-    }
-
-    private static double round(double v) {
-        return Math.round(v * 1000) / 1000.0;
-    }
-
-    private static String fmt(double v) {
-        return String.format(Locale.ROOT, "%.3f", v);
-    }
-
     private static String fmt1(double v) {
         return String.format(Locale.ROOT, "%.1f", v);
-    }
-
-    private static String toJson(Map<String, Object> m) {
-        StringBuilder sb = new StringBuilder("{");
-        for (Map.Entry<String, Object> e : m.entrySet()) {
-            if (sb.length() > 1) {
-                sb.append(',');
-            }
-            sb.append('"').append(e.getKey()).append("\":");
-            Object v = e.getValue();
-            boolean number = v instanceof Number n && !(n instanceof Double d && (d.isNaN() || d.isInfinite()));
-            sb.append(number ? v.toString() : "\"" + v.toString().replace("\"", "'") + "\"");
-        }
-        return sb.append('}').toString();
     }
 }

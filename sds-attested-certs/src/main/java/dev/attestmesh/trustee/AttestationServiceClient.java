@@ -86,6 +86,17 @@ public final class AttestationServiceClient implements AttestationServiceApi {
 
     private static SSLContext sslContext(List<X509Certificate> ca) {
         try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, trustManagers(ca), null);
+            return ctx;
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalArgumentException("cannot use the AS CA certificates: " + e.getMessage(), e);
+        }
+    }
+
+    /** Trust managers that trust exactly {@code ca}, the configured AS CA certificates (REST and gRPC alike). */
+    static javax.net.ssl.TrustManager[] trustManagers(List<X509Certificate> ca) {
+        try {
             KeyStore ks = KeyStore.getInstance("PKCS12");
             ks.load(null, null);
             for (int i = 0; i < ca.size(); i++) {
@@ -93,9 +104,7 @@ public final class AttestationServiceClient implements AttestationServiceApi {
             }
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(ks);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, tmf.getTrustManagers(), null);
-            return ctx;
+            return tmf.getTrustManagers();
         } catch (Exception e) {
             throw new IllegalArgumentException("cannot use the AS CA certificates: " + e.getMessage(), e);
         }

@@ -13,13 +13,11 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import java.net.URI;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Calls a Trustee attestation service's gRPC API, {@code attestation.AttestationService/AttestationEvaluate},
@@ -72,18 +70,7 @@ public final class GrpcAttestationServiceClient implements AttestationServiceApi
     private static ChannelCredentials tls(List<X509Certificate> ca) {
         TlsChannelCredentials.Builder b = TlsChannelCredentials.newBuilder();
         if (!ca.isEmpty()) {
-            try {
-                KeyStore ks = KeyStore.getInstance("PKCS12");
-                ks.load(null, null);
-                for (int i = 0; i < ca.size(); i++) {
-                    ks.setCertificateEntry("as-ca-" + i, ca.get(i));
-                }
-                TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-                tmf.init(ks);
-                b.trustManager(tmf.getTrustManagers());
-            } catch (Exception e) {
-                throw new IllegalArgumentException("cannot use the AS CA certificates: " + e.getMessage(), e);
-            }
+            b.trustManager(AttestationServiceClient.trustManagers(ca));
         }
         return b.build();
     }
