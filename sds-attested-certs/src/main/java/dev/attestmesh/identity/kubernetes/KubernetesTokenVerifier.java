@@ -211,13 +211,23 @@ public final class KubernetesTokenVerifier implements ServiceAccountTokenVerifie
         }
     }
 
+    /**
+     * Verifiers of the issuer's keys, kept between tokens: building one decodes the key (an RSA modulus from
+     * base64url) on every Challenge otherwise. Keyed by the algorithm and the key's whole content (JWK equality),
+     * so a rotated key gets its own entry; bounded, as issuers publish a handful of keys.
+     */
+    private static final com.github.benmanes.caffeine.cache.Cache<VerifierKey, Optional<JWSVerifier>> VERIFIERS =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(64).build();
+
+    private record VerifierKey(JWSAlgorithm alg, JWK key) {}
+
     private static void checkSignature(SignedJWT jws, IssuerKeys keys) throws TokenRejectedException {
         JWSAlgorithm alg = jws.getHeader().getAlgorithm();
         String kid = jws.getHeader().getKeyID();
         List<JWK> candidates = keys.candidates(Optional.ofNullable(kid));
         int usable = 0;
         for (JWK key : candidates) {
-            Optional<JWSVerifier> verifier = verifierFor(alg, key);
+            Optional<JWSVerifier> verifier = VERIFIERS.get(new VerifierKey(alg, key), k -> verifierFor(k.alg(), k.key()));
             if (verifier.isEmpty()) {
                 continue;
             }
