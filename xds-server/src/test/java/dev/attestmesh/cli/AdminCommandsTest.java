@@ -238,6 +238,61 @@ class AdminCommandsTest {
     }
 
     @Test
+    void revokeDiffPreviewsTheRulesToAddAndToLiftAndStoresNothing(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        agent("cli-diff-a").attestOnce();
+        agent("cli-diff-b").attestOnce();
+        assertEquals(0, cli("revoke", "--node", "cli-diff-a", "--reason", "stolen").exit());
+        String ruleA = cp.revocations().all().stream().filter(r -> r.value().equals("cli-diff-a")).findFirst()
+                .orElseThrow().id();
+        int rulesBefore = cp.revocations().all().size();
+
+        // What 'revoke --list -o yaml' prints is a valid desired state: nothing to add or lift.
+        Path same = dir.resolve("same.yaml");
+        Files.writeString(same, cli("revoke", "--list", "-o", "yaml").out());
+        var unchanged = JSON.readTree(cli("revoke", "--diff", same.toString(), "-o", "json").out());
+        assertTrue(unchanged.path("nodes").isEmpty(), unchanged.toString());
+        unchanged.path("changes").forEach(c -> assertEquals("unchanged", c.path("change").asText(), c.toString()));
+
+        // A file that drops the rule on cli-diff-a and adds one on cli-diff-b (another case, extra fields ignored).
+        Path wanted = dir.resolve("wanted.yaml");
+        StringBuilder yaml = new StringBuilder();
+        for (var r : cp.revocations().all()) {
+            if (!r.id().equals(ruleA)) {
+                yaml.append("- kind: ").append(r.kind().wireName()).append("\n  value: \"").append(r.value())
+                        .append("\"\n");
+            }
+        }
+        yaml.append("- kind: NODE\n  value: cli-diff-b\n  reason: compromised\n  id: ignored\n");
+        Files.writeString(wanted, yaml.toString());
+        Run table = cli("revoke", "--diff", wanted.toString());
+        assertEquals(0, table.exit(), table.err());
+        assertTrue(table.out().contains(ruleA + ": deleted"), table.out());
+        assertTrue(table.out().contains("node cli-diff-a would be lifted"), table.out());
+        assertTrue(table.out().contains("node cli-diff-b would be revoked"), table.out());
+        var json = JSON.readTree(cli("revoke", "--diff", wanted.toString(), "-o", "json").out());
+        assertTrue(json.path("dryRun").asBoolean(), json.toString());
+        assertEquals(rulesBefore, cp.revocations().all().size(), "a diff stores no rule and lifts none");
+        assertEquals(NodeState.REVOKED, cp.registry().entry("cli-diff-a").orElseThrow().state());
+        assertEquals(NodeState.ATTESTED, cp.registry().entry("cli-diff-b").orElseThrow().state());
+
+        // Bad files: refused with the reason, before or by the control plane's own validation.
+        Path notList = Files.writeString(dir.resolve("map.yaml"), "kind: node\nvalue: x\n");
+        Run bad = cli("revoke", "--diff", notList.toString());
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().contains("must be a list of rules"), bad.err());
+        Path badValue = Files.writeString(dir.resolve("bad.yaml"), "- kind: measurement\n  value: not-hex\n");
+        Run invalid = cli("revoke", "--diff", badValue.toString());
+        assertEquals(1, invalid.exit());
+        assertTrue(invalid.err().contains("hex digits"), invalid.err());
+        Path huge = dir.resolve("huge.yaml");
+        Files.writeString(huge, "- kind: node\n  value: x\n".repeat(1_001));
+        Run tooMany = cli("revoke", "--diff", huge.toString());
+        assertEquals(1, tooMany.exit());
+        assertTrue(tooMany.err().contains("at most 1000"), tooMany.err());
+    }
+
+    @Test
     void logVerifyPrintsOkOrTheFirstBrokenEntry() throws Exception {
         var expected = cp.issuanceLog().verify();
         Run ok = cli("log", "verify");
