@@ -34,7 +34,7 @@ class AuthzDeciderFuzzTest {
         DECIDER = new AuthzDecider(MESH.registry, MESH.clock, 1000);
     }
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void neverThrowsAndNeverAllowsWithoutGenuineCertificateOrPrincipal(FuzzedDataProvider data) {
         CheckRequest req;
         if (data.consumeBoolean()) {

@@ -9,7 +9,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
  */
 class EvidenceFormatFuzzTest {
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void detectionNeverThrowsAndNamesOnlyWhatIsFramed(byte[] input) {
         EvidenceFormat f = EvidenceFormat.detect(input);
         switch (f) {

@@ -29,7 +29,7 @@ class EarTokenFuzzTest {
         GENUINE_JSON = new com.nimbusds.jose.Payload(EarTokens.claims(BINDING, "affirming", NOW)).toString();
     }
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void refusesOnlyWithTypedErrorsAndAcceptsOnlyBoundTokens(FuzzedDataProvider data) {
         TeeType tee = data.pickValue(TeeType.values());
         String token;

@@ -13,7 +13,7 @@ import java.util.Arrays;
  */
 class CocoFuzzTest {
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void ttrpcFramesThrowOnlyTtrpcExceptions(byte[] input) {
         try {
             TtrpcFrame.Header h = TtrpcFrame.decodeHeader(input);
@@ -25,7 +25,7 @@ class CocoFuzzTest {
         }
     }
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void evidenceJsonThrowsOnlyParseExceptions(FuzzedDataProvider data) {
         try {
             CocoEvidence.toNative(data.consumeBytes(data.consumeInt(0, 8192)));

@@ -13,7 +13,7 @@ import dev.attestmesh.quote.tpm.TpmsAttest;
  */
 class AzureVtpmFuzzTest {
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void tpmStructuresThrowOnlyParseExceptions(byte[] input) {
         try {
             TpmsAttest.parse(input);
@@ -42,7 +42,7 @@ class AzureVtpmFuzzTest {
         }
     }
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void jsonDocumentsThrowOnlyParseExceptions(FuzzedDataProvider data) {
         byte[] a = data.consumeBytes(data.consumeInt(0, 4096));
         try {

@@ -11,7 +11,7 @@ import java.util.List;
  */
 class CollateralJsonFuzzTest {
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void parsersThrowOnlyCollateralParseException(byte[] input) {
         try {
             CollateralJsonParser.quoteCollateralV3(input);

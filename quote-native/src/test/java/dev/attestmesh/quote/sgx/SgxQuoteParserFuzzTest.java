@@ -11,7 +11,7 @@ import dev.attestmesh.quote.EvidenceParseException;
  */
 class SgxQuoteParserFuzzTest {
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void parserThrowsOnlyEvidenceParseException(byte[] input) {
         try {
             SgxQuote q = SgxQuoteParser.parse(input);

@@ -9,7 +9,7 @@ import dev.attestmesh.quote.EvidenceParseException;
  */
 class SimulatedEvidenceFuzzTest {
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void parseThrowsOnlyParseExceptions(byte[] input) {
         try {
             SimulatedEvidence.parse(input);

@@ -22,7 +22,7 @@ class AmdCrlFuzzTest {
         }
     }
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void crlsThrowOnlyVerificationExceptions(byte[] input) {
         try {
             AmdCrl.check(AmdCrl.parse(input), new X500Principal("CN=ARK-Milan"), KEY, List.of(), Instant.EPOCH);

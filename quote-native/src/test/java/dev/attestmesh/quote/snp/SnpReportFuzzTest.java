@@ -20,7 +20,7 @@ class SnpReportFuzzTest {
     private static final SnpReportVerifier VERIFIER =
             SnpReportVerifier.create(AmdTrustAnchors.fromCertificates(List.of()), VcekProvider.none());
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void parsersThrowOnlyParseExceptions(byte[] input) {
         try {
             SnpReport.parse(input);
@@ -34,7 +34,7 @@ class SnpReportFuzzTest {
         }
     }
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void fullLengthReportsAndCollateralThrowOnlyDocumentedExceptions(FuzzedDataProvider data) {
         // Fixed-length reports reach the field decoding rather than stopping at the length check.
         byte[] report = new byte[SnpReport.LENGTH];

@@ -9,7 +9,7 @@ import dev.attestmesh.quote.EvidenceParseException;
  */
 class CcEventLogFuzzTest {
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void eventLogParsersThrowOnlyParseExceptions(byte[] input) {
         try {
             CcelTable.parse(input);

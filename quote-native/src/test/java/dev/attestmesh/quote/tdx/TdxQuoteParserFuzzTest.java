@@ -11,7 +11,7 @@ import dev.attestmesh.quote.EvidenceParseException;
  */
 class TdxQuoteParserFuzzTest {
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void parserThrowsOnlyEvidenceParseException(byte[] input) {
         try {
             TdxQuote q = TdxQuoteParser.parse(input);
