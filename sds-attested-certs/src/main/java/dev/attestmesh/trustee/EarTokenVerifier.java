@@ -299,7 +299,8 @@ public final class EarTokenVerifier {
 
     /** Trustee's verifiers echo report data as hex (TDX, SNP) or standard base64 (sample): 64 bytes either way. */
     static Optional<byte[]> decodeReportData(String s) {
-        if (s.length() == 128 && s.chars().allMatch(ch -> Character.digit(ch, 16) >= 0)) {
+        // HexFormat.isHexDigit: ASCII only (Character.digit also takes other scripts' digits, which parseHex refuses).
+        if (s.length() == 128 && s.chars().allMatch(HexFormat::isHexDigit)) {
             return Optional.of(HexFormat.of().parseHex(s));
         }
         if (s.length() > 90) {

@@ -28,6 +28,14 @@ class EarTokenVerifierTest {
     }
 
     @Test
+    void reportDataInOtherScriptsDigitsIsRefusedNotThrown() {
+        // Character.digit accepts e.g. NKo and fullwidth digits; hex report data must be ASCII (found by Jazzer).
+        assertTrue(EarTokenVerifier.decodeReportData("\u07c0".repeat(128)).isEmpty());
+        assertTrue(EarTokenVerifier.decodeReportData("\uff10".repeat(128)).isEmpty());
+        assertEquals(64, EarTokenVerifier.decodeReportData("0a".repeat(64)).orElseThrow().length);
+    }
+
+    @Test
     void mapsAnAffirmingTrusteeTokenToClaims() throws Exception {
         EarAppraisal a = as.verifier().verify(as.sign(EarTokens.claims(binding, "affirming", NOW)), TeeType.TDX,
                 binding, NOW);
