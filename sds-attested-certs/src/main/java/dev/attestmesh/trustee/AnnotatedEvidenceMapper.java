@@ -101,7 +101,7 @@ final class AnnotatedEvidenceMapper {
                 continue;
             }
             String s = v.isTextual() ? v.asText() : "";
-            if (s.length() != 2 * c.bytes() || !s.chars().allMatch(ch -> Character.digit(ch, 16) >= 0)) {
+            if (s.length() != 2 * c.bytes() || !s.chars().allMatch(java.util.HexFormat::isHexDigit)) {
                 throw new EarRejectedException(EarCheck.CLAIMS, "annotated evidence " + String.join(".", c.path())
                         + " must be " + 2 * c.bytes() + " hex digits");
             }

@@ -143,5 +143,12 @@ class EarTokenVerifierTest {
                 () -> as.verifier().verify(as.sign(c), TeeType.TDX, binding, NOW));
         assertEquals(EarCheck.CLAIMS, e.check());
         assertTrue(e.getMessage().contains("mr_td"), e.getMessage());
+        // The right length in another script's digits is not hex either: it never becomes a stored claim.
+        sub.put("ear.veraison.annotated-evidence", Map.of("report_data", java.util.HexFormat.of().formatHex(binding),
+                "tdx", Map.of("quote", Map.of("body", Map.of("mr_td", "\u0660".repeat(96))))));
+        c.put("submods", Map.of("cpu0", sub));
+        EarRejectedException digits = assertThrows(EarRejectedException.class,
+                () -> as.verifier().verify(as.sign(c), TeeType.TDX, binding, NOW));
+        assertEquals(EarCheck.CLAIMS, digits.check());
     }
 }

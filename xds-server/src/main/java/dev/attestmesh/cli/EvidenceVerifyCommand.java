@@ -153,7 +153,7 @@ final class EvidenceVerifyCommand implements Callable<Integer> {
         if (text.startsWith("0x") || text.startsWith("0X")) {
             text = text.substring(2);
         }
-        if (!text.isEmpty() && text.length() % 2 == 0 && text.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+        if (!text.isEmpty() && text.length() % 2 == 0 && text.chars().allMatch(HexFormat::isHexDigit)) {
             return HexFormat.of().parseHex(text);
         }
         if (raw.length == 0) {
