@@ -1,17 +1,14 @@
 package dev.attestmesh.ca;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Date;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -55,14 +52,6 @@ public final class AttestationBoundIssuer {
     private static final ASN1ObjectIdentifier CLAIMS_OID = new ASN1ObjectIdentifier(AttestMeshOids.CLAIMS_EXTENSION);
     private static final ASN1ObjectIdentifier POLICY_SAN_OID = new ASN1ObjectIdentifier(AttestMeshOids.POLICY_SAN);
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final ThreadLocal<CertificateFactory> CERTIFICATES = ThreadLocal.withInitial(() -> {
-        try {
-            return CertificateFactory.getInstance("X.509");
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("X.509 is not available in this JVM", e);
-        }
-    });
-
     private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
         try {
             return MessageDigest.getInstance("SHA-256");
@@ -144,8 +133,8 @@ public final class AttestationBoundIssuer {
                     new OtherName(POLICY_SAN_OID, new DERUTF8String(claims.policies().get(i).id())));
         }
         try {
-            X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuerName, serial, Date.from(notBefore),
-                    Date.from(notAfter), subjectName, spki);
+            X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuerName, serial, Asn1Times.x509(notBefore),
+                    Asn1Times.x509(notAfter), subjectName, spki);
             b.addExtension(basicConstraints);
             b.addExtension(keyUsage);
             b.addExtension(extendedKeyUsage);
@@ -156,10 +145,10 @@ public final class AttestationBoundIssuer {
             b.addExtension(new Extension(CLAIMS_OID, false, AttestationClaimsCodec.encode(claims)));
             X509CertificateHolder holder = b.build(EcdsaContentSigner.prepared(signingKey, ca.issuingKey()));
             byte[] der = holder.getEncoded();
-            X509Certificate leaf = (X509Certificate) CERTIFICATES.get().generateCertificate(new ByteArrayInputStream(der));
             byte[] sha = SHA256.get().digest(der);
-            return new IssuedCertificate(leaf, List.of(leaf, ca.issuingIntermediate()), serial, notBefore, notAfter, sha);
-        } catch (IOException | GeneralSecurityException e) {
+            // The JDK parses the leaf only if someone asks for it (admission uses the DER).
+            return IssuedCertificate.ofDer(der, List.of(ca.issuingIntermediate()), serial, notBefore, notAfter, sha);
+        } catch (IOException e) {
             throw new IllegalStateException("certificate issuance failed for " + id.uri(), e);
         }
     }

@@ -8,7 +8,6 @@ import java.security.cert.X509Certificate;
 import java.text.ParseException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,7 +23,6 @@ import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.ASN1Sequence;
 import org.bouncycastle.asn1.ASN1UTF8String;
-import org.bouncycastle.asn1.DERGeneralizedTime;
 import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.DERUTF8String;
@@ -97,7 +95,7 @@ public final class AttestationClaimsCodec {
         }
         v.add(new DERSequence(ps));
         v.add(new DEROctetString(c.evidenceSha256()));
-        v.add(new DERGeneralizedTime(Date.from(c.attestedAt())));
+        v.add(Asn1Times.generalized(c.attestedAt()));
         v.add(ASN1Boolean.getInstance(c.insecure()));
         v.add(ASN1Boolean.getInstance(c.debug()));
         try {
@@ -192,7 +190,7 @@ public final class AttestationClaimsCodec {
         }
         Instant attestedAt;
         try {
-            attestedAt = time.getDate().toInstant();
+            attestedAt = Asn1Times.instant(time);
         } catch (ParseException e) {
             throw new ClaimsDecodeException("claims field attestedAt is not a valid time", e);
         }

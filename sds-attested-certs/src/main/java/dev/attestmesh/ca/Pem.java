@@ -41,6 +41,11 @@ public final class Pem {
         return sb.toString();
     }
 
+    /** One PEM {@code CERTIFICATE} block for a certificate's DER. */
+    public static String certificate(byte[] der) {
+        return block("CERTIFICATE", der);
+    }
+
     /** PKCS#8 {@code PRIVATE KEY} block. The result is secret: never log it. */
     public static String privateKey(PrivateKey key) {
         byte[] der = key.getEncoded();

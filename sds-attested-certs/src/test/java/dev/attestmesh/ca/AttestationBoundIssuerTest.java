@@ -123,6 +123,27 @@ class AttestationBoundIssuerTest {
     }
 
     @Test
+    void encodingsWithoutParsingMatchTheParsedChain() throws Exception {
+        TestKeys.MutableClock clock = new TestKeys.MutableClock(NOW);
+        MeshCa ca = MeshCa.generate("mesh.example", clock);
+        AttestationBoundIssuer issuer = new AttestationBoundIssuer(ca, clock);
+        ValidatedCsr csr = CsrValidator.validate(TestKeys.p256Csr(TestKeys.ec("secp256r1")));
+        IssuedCertificate issued = issuer.issue(csr, SpiffeId.forNode("mesh.example", "n"), claims("n", List.of()),
+                Duration.ofHours(1));
+
+        // The registry stores chainPem() and the answer carries leafDer() + issuers(), neither parsing the leaf.
+        assertEquals(Pem.certificates(issued.chain()), issued.chainPem());
+        assertArrayEquals(issued.leaf().getEncoded(), issued.leafDer());
+        assertEquals(List.of(ca.issuingIntermediate()), issued.issuers());
+        assertEquals(Pem.parseCertificates(issued.chainPem()), issued.chain());
+        assertArrayEquals(java.security.MessageDigest.getInstance("SHA-256").digest(issued.leafDer()), issued.sha256());
+        assertEquals(issued.serial(), issued.leaf().getSerialNumber());
+        // The Time values written without a date format keep the instants to the second.
+        assertEquals(NOW.minus(AttestationBoundIssuer.BACKDATE).truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                issued.leaf().getNotBefore().toInstant());
+    }
+
+    @Test
     void capsLeafExpiryAtTheIntermediateExpiry() throws Exception {
         TestKeys.MutableClock clock = new TestKeys.MutableClock(NOW);
         MeshCa ca = MeshCa.generate("mesh.example", clock);

@@ -33,8 +33,12 @@ import org.HdrHistogram.ConcurrentHistogram;
 /**
  * Load harness: a real control plane (embedded store, mesh CA, sim verifier) on loopback, and
  * {@code clients} threads that each loop Challenge, simulated evidence bound to the nonce and a node
- * key, Attest, until the time or the count limit is reached. Each attestation uses a new node id, so the
- * registry and the issuance log grow as they would in a real mesh.
+ * key, Attest, until the time or the count limit is reached. In the timed window each attestation uses a
+ * new node id, so the registry and the issuance log grow as they would in a real mesh; the long warm-up
+ * re-attests a bounded set of node ids (see {@link Phase#recycling}). Each client signs one CSR before a
+ * phase starts and sends it with every Attest: the control plane reads only its key and signature and
+ * decodes and verifies both on every call, so the window holds the server's work and not the client's
+ * signing (the evidence, bound to each nonce, is still made per call).
  *
  * <p>In {@linkplain Mode#KUBERNETES Kubernetes mode} the control plane verifies projected
  * service-account tokens against a {@link SimulatedCluster}'s JWK set file, and every Challenge carries
@@ -106,7 +110,8 @@ public final class AttestationLoad {
             // The warm-up's tokens: minted before the control plane starts, so that it starts cold.
             Phase cold = new Phase("cold", minting.mint(WARMUP_TOKEN_RATE * coldWindow), Integer.MAX_VALUE);
             Phase warm = new Phase("warm", minting.mint(Math.min(WARMUP_POOL_MAX,
-                    WARMUP_TOKEN_RATE * (warmupSeconds - coldWindow))), Integer.MAX_VALUE).recycling();
+                    WARMUP_TOKEN_RATE * (warmupSeconds - coldWindow))), Integer.MAX_VALUE)
+                    .recycling(Math.min(WARMUP_POOL_MAX, WARMUP_TOKEN_RATE * (warmupSeconds - coldWindow)));
             try (ControlPlane cp = ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.defaults())) {
                 cp.policies().replace(PolicyDocuments.parse("""
                         policies:
@@ -219,6 +224,7 @@ public final class AttestationLoad {
         final AtomicInteger issued = new AtomicInteger();
         volatile boolean exhausted;
         private boolean recycle;
+        private int plainNodes;
         private double elapsedSeconds;
 
         Phase(String prefix, List<PodToken> pool, int max) {
@@ -232,29 +238,45 @@ public final class AttestationLoad {
         }
 
         /**
-         * This phase re-attests its pods in turn instead of running out of tokens: client thread
-         * {@code c} uses pods {@code c, c + clients, ...} only, so a pod always attests with the same
-         * thread's key (another key would be refused as a node-id takeover).
+         * This phase re-attests its pods (Kubernetes mode) or at most {@code plainNodes} node ids (plain mode)
+         * in turn instead of running out of tokens or growing the registry with every attestation of a long
+         * warm-up: client thread {@code c} uses pods or ids {@code c, c + clients, ...} only, so a node always
+         * attests with the same thread's key (another key would be refused as a node-id takeover). Both modes
+         * then reach the timed window with registries of similar size.
          */
-        Phase recycling() {
+        Phase recycling(int plainNodes) {
             recycle = true;
+            this.plainNodes = plainNodes;
             return this;
         }
 
         void run(ManagedChannel ch, SimulatedTee tee, int clients, int seconds) throws InterruptedException {
+            // One key and one signed CSR per client thread, made before the clock starts: the control plane
+            // reads nothing from a CSR but its key and signature, and decodes and verifies both on every Attest
+            // as if the request were new, so re-sending it measures the same server work without the client's
+            // signing in the window (an agent signs on its own machine, not on the control plane's cores).
+            List<NodeKeyPair> keys = new ArrayList<>();
+            List<ByteString> csrs = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                NodeKeyPair k = NodeKeyPair.generate();
+                keys.add(k);
+                csrs.add(ByteString.copyFrom(k.csrDer(prefix + "-client-" + c)));
+            }
             long start = System.nanoTime();
             long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
             AtomicInteger counter = new AtomicInteger();
             boolean kubernetes = !pool.isEmpty();
             int poolSize = pool.size();
             List<Thread> threads = new ArrayList<>();
-            int usable = poolSize - poolSize % clients; // a whole number of pods per client thread
+            int recycled = kubernetes ? poolSize : plainNodes;
+            int usable = recycled - recycled % clients; // a whole number of pods or node ids per client thread
             for (int c = 0; c < clients; c++) {
                 int client = c;
                 threads.add(Thread.ofPlatform().start(() -> {
                     int turn = 0;
                     var stub = AttestationServiceGrpc.newBlockingStub(ch);
-                    NodeKeyPair key = NodeKeyPair.generate(); // one key per client thread; CSRs are cheap to sign
+                    NodeKeyPair key = keys.get(client);
+                    ByteString csr = csrs.get(client);
                     while (System.nanoTime() < deadline) {
                         int n = counter.incrementAndGet();
                         if (n > max) {
@@ -277,7 +299,7 @@ public final class AttestationLoad {
                                 node = r.getNodeId();
                                 nonce = r.getNonce().toByteArray();
                             } else {
-                                node = prefix + "-" + n;
+                                node = prefix + "-" + (recycle && usable > 0 ? token : n);
                                 nonce = stub.withDeadlineAfter(10, TimeUnit.SECONDS)
                                         .challenge(ChallengeRequest.newBuilder().setNodeId(node).build()).getNonce()
                                         .toByteArray();
@@ -285,7 +307,7 @@ public final class AttestationLoad {
                             byte[] ev = tee.collect(ReportDataBinding.expected(nonce, key.subjectPublicKeyInfoDer()));
                             stub.withDeadlineAfter(10, TimeUnit.SECONDS).attest(AttestRequest.newBuilder()
                                     .setNodeId(node).setTee("sim").setEvidence(ByteString.copyFrom(ev))
-                                    .setCsr(ByteString.copyFrom(key.csrDer(node))).setNonce(ByteString.copyFrom(nonce))
+                                    .setCsr(csr).setNonce(ByteString.copyFrom(nonce))
                                     .build());
                             latency.recordValue(System.nanoTime() - t0);
                             issued.incrementAndGet();

@@ -74,6 +74,11 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
     private final AttestationAdmission admission;
     private final ServiceAccountTokenVerifier tokens;
     private final Supplier<List<X509Certificate>> trustBundle;
+    /** The DER of the issuing chain and of the trust bundle, as last answered ({@link #encodedOnce}). */
+    private final java.util.concurrent.atomic.AtomicReference<EncodedCertificates> lastIssuers =
+            new java.util.concurrent.atomic.AtomicReference<>();
+    private final java.util.concurrent.atomic.AtomicReference<EncodedCertificates> lastBundle =
+            new java.util.concurrent.atomic.AtomicReference<>();
     private final AttestationMetrics metrics;
     private final Optional<RegistryWatchService> registryWatch;
     private final AtomicLong limitRefusals = new AtomicLong();
@@ -315,8 +320,9 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
                 cert.serial().toString(16), admitted.spiffeId(), admitted.registration(), cert.notAfter(),
                 admitted.satisfiedPolicies());
         return AttestResponse.newBuilder()
-                .addAllCertChain(cert.chain().stream().map(AttestationGrpcService::der).toList())
-                .addAllTrustBundle(trustBundle.get().stream().map(AttestationGrpcService::der).toList())
+                .addCertChain(ByteString.copyFrom(cert.leafDer()))
+                .addAllCertChain(encodedOnce(cert.issuers(), lastIssuers))
+                .addAllTrustBundle(encodedOnce(trustBundle.get(), lastBundle))
                 .setClaims(toProto(admitted.claims(), SpiffeId.parse(admitted.spiffeId()), admitted.registration()))
                 .setExpiresAt(timestamp(cert.notAfter()))
                 .setRenewAfter(timestamp(renewAfter))
@@ -369,6 +375,24 @@ public final class AttestationGrpcService extends AttestationServiceGrpc.Attesta
     private static String logged(Status status) {
         return UntrustedText.fit(String.valueOf(status.getDescription()), 2048);
     }
+
+    /**
+     * The DER of {@code certs}, encoded once per distinct list: the intermediate and the trust bundle are the
+     * same in every answer until the CA rotates (compared by content, so a rotation is seen at once).
+     */
+    private static List<ByteString> encodedOnce(List<X509Certificate> certs,
+            java.util.concurrent.atomic.AtomicReference<EncodedCertificates> slot) {
+        EncodedCertificates last = slot.get();
+        if (last != null && last.certs().equals(certs)) {
+            return last.der();
+        }
+        EncodedCertificates next = new EncodedCertificates(List.copyOf(certs),
+                certs.stream().map(AttestationGrpcService::der).toList());
+        slot.set(next);
+        return next.der();
+    }
+
+    private record EncodedCertificates(List<X509Certificate> certs, List<ByteString> der) {}
 
     private static ByteString der(X509Certificate c) {
         try {

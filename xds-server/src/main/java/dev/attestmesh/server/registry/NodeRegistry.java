@@ -290,7 +290,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         String previous = entry(a.nodeId()).filter(e -> e.state() == NodeState.ATTESTED && e.certNotAfter().isAfter(now))
                 .map(NodeEntry::certSha256).orElse("");
         put(new NodeEntry(a.nodeId(), a.spiffeId(), a.evidence().tee(), a.evidence().primaryMeasurement(),
-                NodeState.ATTESTED, "attested", a.claims(), a.satisfiedPolicies(), Pem.certificates(a.certificate().chain()),
+                NodeState.ATTESTED, "attested", a.claims(), a.satisfiedPolicies(), a.certificate().chainPem(),
                 a.certificate().serial().toString(16), HexFormat.of().formatHex(a.certificate().sha256()), previous,
                 a.certificate().notAfter(), a.evidenceExpiresAt(), now, a.evidence(), a.registration(), a.keySha256Hex(),
                 a.kubernetes()));

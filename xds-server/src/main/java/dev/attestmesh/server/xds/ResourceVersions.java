@@ -2,7 +2,6 @@ package dev.attestmesh.server.xds;
 
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Message;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.security.MessageDigest;
@@ -25,16 +24,18 @@ public final class ResourceVersions {
         }
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            byte[] buf = new byte[0];
             for (Message m : resources) {
-                buf.reset();
-                CodedOutputStream out = CodedOutputStream.newInstance(buf);
+                int size = m.getSerializedSize();
+                if (buf.length < size) {
+                    buf = new byte[Math.max(size, 2 * buf.length)]; // reused across the list's resources
+                }
+                CodedOutputStream out = CodedOutputStream.newInstance(buf, 0, size);
                 out.useDeterministicSerialization(); // map fields in key order
                 m.writeTo(out);
-                out.flush();
-                byte[] bytes = buf.toByteArray();
-                sha.update(longBytes(bytes.length)); // length prefix: no ambiguity between neighbours
-                sha.update(bytes);
+                out.checkNoSpaceLeft();
+                sha.update(longBytes(size)); // length prefix: no ambiguity between neighbours
+                sha.update(buf, 0, size);
             }
             return HexFormat.of().formatHex(sha.digest(), 0, 8);
         } catch (IOException e) {
