@@ -114,8 +114,8 @@ public final class AttestationLoad {
                     WARMUP_TOKEN_RATE * (warmupSeconds - coldWindow))), Integer.MAX_VALUE)
                     .recycling(Math.min(WARMUP_POOL_MAX, WARMUP_TOKEN_RATE * (warmupSeconds - coldWindow)));
             // The timed window's tokens too, at twice the ceiling: minted after the warm-up, they left the control
-            // plane idle for 15-20 s between the warm-up and the window, and the JIT then still compiled for about
-            // 2 s of the 10 s window (Kubernetes runs of 2026-12-07); now the window follows the warm-up at once.
+            // plane idle for 15-20 s between the warm-up and the window, and in both runs made that way the JIT then
+            // compiled for about 2 s of the 10 s window (2026-12-07); now the window follows the warm-up at once.
             int measuredCap = (int) Math.min(maxAttestations, 2L * WARMUP_TOKEN_RATE * seconds + clients);
             Phase measured = new Phase("node", minting.mint(measuredCap), maxAttestations);
             try (ControlPlane cp = ControlPlane.start(settings, Clock.systemUTC(), EvidenceVerifierSet.defaults())) {

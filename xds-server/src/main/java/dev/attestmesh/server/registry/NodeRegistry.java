@@ -5,7 +5,6 @@ import dev.attestmesh.admission.NodeRecords;
 import dev.attestmesh.authz.MeshPolicyTable;
 import dev.attestmesh.authz.NodeAuthzRecord;
 import dev.attestmesh.authz.RegistryView;
-import dev.attestmesh.ca.Pem;
 import dev.attestmesh.identity.IdentityResolver;
 import dev.attestmesh.policy.Appraisal;
 import dev.attestmesh.policy.Policy;
