@@ -19,14 +19,6 @@ import java.util.Objects;
  * answer's DER), and parsing every issued leaf again was 3% of an attestation's CPU.
  */
 public final class IssuedCertificate {
-    private static final ThreadLocal<CertificateFactory> CERTIFICATES = ThreadLocal.withInitial(() -> {
-        try {
-            return CertificateFactory.getInstance("X.509");
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("X.509 is not available in this JVM", e);
-        }
-    });
-
     private final byte[] leafDer;
     private final List<X509Certificate> issuers;
     private final BigInteger serial;
@@ -74,7 +66,8 @@ public final class IssuedCertificate {
         X509Certificate l = leaf;
         if (l == null) {
             try {
-                l = (X509Certificate) CERTIFICATES.get().generateCertificate(new ByteArrayInputStream(leafDer));
+                l = (X509Certificate) CertificateFactory.getInstance("X.509")
+                        .generateCertificate(new ByteArrayInputStream(leafDer));
             } catch (GeneralSecurityException e) {
                 throw new IllegalStateException("the CA's own certificate does not parse: " + e.getMessage(), e);
             }

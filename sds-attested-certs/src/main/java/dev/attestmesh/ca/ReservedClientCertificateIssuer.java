@@ -1,18 +1,15 @@
 package dev.attestmesh.ca;
 
 import dev.attestmesh.identity.ReservedIdentities;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Date;
 import java.util.List;
 import java.util.Objects;
 import dev.attestmesh.input.UntrustedText;
@@ -98,8 +95,8 @@ public final class ReservedClientCertificateIssuer {
         try {
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             X509v3CertificateBuilder b = new X509v3CertificateBuilder(
-                    X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()), serial, Date.from(notBefore),
-                    Date.from(notAfter), subject, spki);
+                    X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()), serial, Asn1Times.x509(notBefore),
+                    Asn1Times.x509(notAfter), subject, spki);
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
             b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
@@ -108,10 +105,8 @@ public final class ReservedClientCertificateIssuer {
             b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(spki));
             b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuer));
             byte[] der = b.build(EcdsaContentSigner.of(ca.issuingKey())).getEncoded();
-            X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509")
-                    .generateCertificate(new ByteArrayInputStream(der));
             byte[] sha = MessageDigest.getInstance("SHA-256").digest(der);
-            return new IssuedCertificate(leaf, List.of(leaf, issuer), serial, notBefore, notAfter, sha);
+            return IssuedCertificate.ofDer(der, List.of(issuer), serial, notBefore, notAfter, sha);
         } catch (IOException | GeneralSecurityException e) {
             throw new IllegalStateException("client certificate issuance failed for " + id.uri(), e);
         }
