@@ -54,9 +54,12 @@ public final class EcdsaP256 {
     /** A validated P-256 public key, ready for repeated verification. Immutable and thread-safe. */
     public static final class VerifyingKey {
         private final ECPublicKeyParameters params;
+        /** 04 || x || y, as OpenSSL takes the key ({@link NativeP256Verifier}). */
+        private final byte[] point;
 
         private VerifyingKey(ECPublicKeyParameters params) {
             this.params = params;
+            this.point = params.getQ().getEncoded(false);
         }
     }
 
@@ -152,18 +155,71 @@ public final class EcdsaP256 {
         if (rs.length != 64) {
             return false;
         }
-        return verify(key, sha256(data), new BigInteger(1, Arrays.copyOfRange(rs, 0, 32)),
-                new BigInteger(1, Arrays.copyOfRange(rs, 32, 64)));
+        BigInteger r = new BigInteger(1, Arrays.copyOfRange(rs, 0, 32));
+        BigInteger s = new BigInteger(1, Arrays.copyOfRange(rs, 32, 64));
+        Optional<NativeP256Verifier> openssl = NativeP256Verifier.instance();
+        if (openssl.isPresent()) {
+            try {
+                return openssl.get().verify(key.point, sha256(data), StandardDSAEncoding.INSTANCE.encode(DOMAIN.getN(), r, s));
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        }
+        return verify(key, sha256(data), r, s);
     }
 
-    /** Verifies a DER ECDSA signature over {@code data}. */
+    /**
+     * Verifies a DER ECDSA signature over {@code data}. The encoding must be strict DER with r and s in
+     * range (BouncyCastle's decoder checks both), whichever library then does the arithmetic.
+     */
     public static boolean verifyDer(VerifyingKey key, byte[] data, byte[] der) {
+        try {
+            BigInteger[] rs = StandardDSAEncoding.INSTANCE.decode(DOMAIN.getN(), der);
+            Optional<NativeP256Verifier> openssl = NativeP256Verifier.instance();
+            return openssl.isPresent() ? openssl.get().verify(key.point, sha256(data), der)
+                    : verify(key, sha256(data), rs[0], rs[1]);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Which library verifies P-256 signatures in this process: OpenSSL's version string, or BouncyCastle. */
+    public static String verificationBackend() {
+        return NativeP256Verifier.instance().map(v -> v.version() + " (libcrypto, native)").orElse("BouncyCastle");
+    }
+
+    /** BouncyCastle's answer for the same inputs as {@link #verifyDer}, for tests that compare the two. */
+    static boolean verifyDerWithBouncyCastle(VerifyingKey key, byte[] data, byte[] der) {
         try {
             BigInteger[] rs = StandardDSAEncoding.INSTANCE.decode(DOMAIN.getN(), der);
             return verify(key, sha256(data), rs[0], rs[1]);
         } catch (IOException | RuntimeException e) {
             return false;
         }
+    }
+
+    /** The uncompressed point of {@code key}, for tests. */
+    static byte[] point(VerifyingKey key) {
+        return key.point.clone();
+    }
+
+    /**
+     * A signature for {@link NativeP256Verifier}'s load-time check, made and checked here with
+     * BouncyCastle: a fixed key (derived from a label, not secret), a fixed message, RFC 6979.
+     */
+    record SelfTestVector(byte[] point, byte[] digest, byte[] signature) {}
+
+    static SelfTestVector selfTestVector() {
+        BigInteger d = new BigInteger(1, sha256("attestmesh native ECDSA self-test key".getBytes(
+                java.nio.charset.StandardCharsets.US_ASCII))).mod(DOMAIN.getN().subtract(BigInteger.ONE)).add(BigInteger.ONE);
+        SigningKey signer = new SigningKey(new ECPrivateKeyParameters(d, DOMAIN));
+        byte[] message = "attestmesh native ECDSA self-test message".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] der = signer.signDer(message);
+        VerifyingKey key = new VerifyingKey(new ECPublicKeyParameters(DOMAIN.getG().multiply(d).normalize(), DOMAIN));
+        if (!verifyDerWithBouncyCastle(key, message, der)) {
+            throw new IllegalStateException("BouncyCastle did not verify its own self-test signature");
+        }
+        return new SelfTestVector(key.point.clone(), sha256(message), der);
     }
 
     /** Whether {@code cert} is signed with ecdsa-with-SHA256 by {@code issuer}. */

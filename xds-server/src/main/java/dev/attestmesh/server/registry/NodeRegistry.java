@@ -163,7 +163,10 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         Instant now = clock.instant();
         Collection<Policy> current = policies.all();
         Collection<dev.attestmesh.identity.Registration> currentRegistrations = registrations.all();
-        int changed = 0;
+        // Every changed record is written in one transaction, then indexed: a policy change touching every node
+        // costs one commit, not one per node, and a failed write changes neither the store nor the index.
+        List<NodeEntry> changed = new java.util.ArrayList<>();
+        Set<String> judgedAnew = new java.util.HashSet<>();
         for (NodeEntry e : List.copyOf(byNode.values())) {
             if (e.state() != NodeState.ATTESTED || !affected.test(e)) {
                 continue;
@@ -172,27 +175,28 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
             try {
                 evidence = rejudge.apply(e);
             } catch (EvidenceVerificationException ex) {
-                NodeEntry w = e.withState(NodeState.EXPIRED, "identity withdrawn after " + cause
+                changed.add(e.withState(NodeState.EXPIRED, "identity withdrawn after " + cause
                         + ": the evidence no longer verifies (" + ex.check().name().toLowerCase(java.util.Locale.ROOT)
-                        + "): " + ex.getMessage());
-                store.upsert(w, now);
-                reindex(w);
-                changed++;
-                LOG.warn("node {} lost its identity: {}", e.nodeId(), w.stateReason());
+                        + "): " + ex.getMessage()));
                 continue;
             }
             NodeEntry updated = reappraise(e, evidence, current, currentRegistrations, now, cause);
             if (!updated.satisfiedPolicies().equals(e.satisfiedPolicies()) || updated.state() != e.state()
                     || !updated.evidenceExpiresAt().equals(e.evidenceExpiresAt()) || !evidence.equals(e.evidence())) {
-                store.upsert(updated, now);
-                reindex(updated);
-                changed++;
-                if (updated.state() != NodeState.ATTESTED) {
-                    LOG.warn("node {} lost its identity: {}", e.nodeId(), updated.stateReason());
+                changed.add(updated);
+                if (!evidence.equals(e.evidence())) {
+                    judgedAnew.add(e.nodeId());
                 }
             }
         }
-        return changed;
+        store.updateAppraisals(changed, judgedAnew, now);
+        for (NodeEntry updated : changed) {
+            reindex(updated);
+            if (updated.state() != NodeState.ATTESTED) {
+                LOG.warn("node {} lost its identity: {}", updated.nodeId(), updated.stateReason());
+            }
+        }
+        return changed.size();
     }
 
     /**

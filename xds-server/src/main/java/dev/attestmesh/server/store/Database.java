@@ -332,9 +332,14 @@ public final class Database implements AutoCloseable {
 
     static boolean isUniqueViolation(SQLException e) {
         // SQLSTATE 23505 on both H2 and PostgreSQL.
+        // A failed JDBC batch (BatchUpdateException) carries the statement's own error as its next exception.
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException s && "23505".equals(s.getSQLState())) {
-                return true;
+            if (t instanceof SQLException s) {
+                for (SQLException x = s; x != null; x = x.getNextException()) {
+                    if ("23505".equals(x.getSQLState())) {
+                        return true;
+                    }
+                }
             }
         }
         return false;

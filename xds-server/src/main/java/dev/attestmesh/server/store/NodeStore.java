@@ -52,6 +52,138 @@ public final class NodeStore {
         }
     }
 
+    /** Rows per JDBC batch in {@link #upsertAll}: one round trip to PostgreSQL each. */
+    static final int BATCH = 500;
+
+    /**
+     * Stores every entry of {@code entries} in one transaction: all of them or, if the database fails,
+     * none (a re-appraisal after a policy change rewrites every attested node, and one transaction with
+     * batched statements costs one commit, not one per node: on the embedded store one file write, on
+     * PostgreSQL one WAL flush). Safe against a replica inserting one of these nodes meanwhile: the
+     * transaction is then retried once, and the retry updates that row.
+     */
+    public void upsertAll(List<NodeEntry> entries, Instant now) {
+        if (entries.isEmpty()) {
+            return;
+        }
+        try {
+            writeRows(entries, now);
+        } catch (StoreException first) {
+            if (!(first.getCause() instanceof SQLException sql) || !Database.isUniqueViolation(sql)) {
+                throw first;
+            }
+            writeRows(entries, now);
+        }
+    }
+
+    /**
+     * Stores the result of re-appraising existing nodes, in one transaction: only the columns a re-appraisal
+     * changes (state, its reason, satisfied policies, evidence expiry, and the evidence where {@code
+     * evidenceChanged} names the node), so the certificate chain, claims and, unless judged anew, the evidence
+     * are neither encoded nor written again (on PostgreSQL their TOASTed values stay where they are). A node
+     * whose row is gone meanwhile is written whole, as {@link #upsertAll} does. All or nothing.
+     */
+    public void updateAppraisals(List<NodeEntry> entries, java.util.Set<String> evidenceChanged, Instant now) {
+        if (entries.isEmpty()) {
+            return;
+        }
+        try {
+            writeAppraisals(entries, evidenceChanged, now);
+        } catch (StoreException first) {
+            if (!(first.getCause() instanceof SQLException sql) || !Database.isUniqueViolation(sql)) {
+                throw first;
+            }
+            writeAppraisals(entries, evidenceChanged, now); // a replica inserted a gone row meanwhile: update it
+        }
+    }
+
+    private void writeAppraisals(List<NodeEntry> entries, java.util.Set<String> evidenceChanged, Instant now) {
+        db.inTransaction(c -> {
+            String common = "UPDATE nodes SET state = ?, state_reason = ?, satisfied_policies = ?, evidence_expires_at = ?, "
+                    + "updated_at = ?";
+            List<NodeEntry> sameRows = new ArrayList<>();
+            List<NodeEntry> judgedRows = new ArrayList<>();
+            for (NodeEntry e : entries) {
+                (evidenceChanged.contains(e.nodeId()) ? judgedRows : sameRows).add(e);
+            }
+            List<NodeEntry> gone = new ArrayList<>();
+            try (PreparedStatement same = c.prepareStatement(common + " WHERE node_id = ?");
+                    PreparedStatement judged = c.prepareStatement(common + ", evidence_json = ? WHERE node_id = ?")) {
+                gone.addAll(updateInBatches(same, sameRows, now, false));
+                gone.addAll(updateInBatches(judged, judgedRows, now, true));
+            }
+            insertRows(c, gone, now);
+            return null;
+        });
+    }
+
+    private static List<NodeEntry> updateInBatches(PreparedStatement ps, List<NodeEntry> rows, Instant now,
+            boolean withEvidence) throws SQLException {
+        List<NodeEntry> gone = new ArrayList<>();
+        for (int from = 0; from < rows.size(); from += BATCH) {
+            List<NodeEntry> slice = rows.subList(from, Math.min(rows.size(), from + BATCH));
+            for (NodeEntry e : slice) {
+                int i = 1;
+                ps.setString(i++, e.state().name());
+                ps.setString(i++, e.stateReason());
+                ps.setString(i++, encodePolicies(e.satisfiedPolicies()));
+                ps.setTimestamp(i++, Timestamp.from(e.evidenceExpiresAt()));
+                ps.setTimestamp(i++, Timestamp.from(now));
+                if (withEvidence) {
+                    ps.setString(i++, VerifiedEvidenceJson.encode(e.evidence()));
+                }
+                ps.setString(i, e.nodeId());
+                ps.addBatch();
+            }
+            int[] counts = ps.executeBatch();
+            for (int i = 0; i < counts.length; i++) {
+                if (counts[i] == 0) {
+                    gone.add(slice.get(i));
+                }
+            }
+        }
+        return gone;
+    }
+
+    private void writeRows(List<NodeEntry> entries, Instant now) {
+        db.inTransaction(c -> {
+            List<NodeEntry> missing = new java.util.ArrayList<>();
+            try (PreparedStatement upd = c.prepareStatement("UPDATE nodes SET " + SET_COLUMNS + " WHERE node_id = ?")) {
+                for (int from = 0; from < entries.size(); from += BATCH) {
+                    List<NodeEntry> slice = entries.subList(from, Math.min(entries.size(), from + BATCH));
+                    for (NodeEntry e : slice) {
+                        bind(upd, e, now);
+                        upd.setString(COLUMN_LIST.size() + 1, e.nodeId());
+                        upd.addBatch();
+                    }
+                    int[] counts = upd.executeBatch();
+                    for (int i = 0; i < counts.length; i++) {
+                        if (counts[i] == 0) {
+                            missing.add(slice.get(i));
+                        }
+                    }
+                }
+            }
+            insertRows(c, missing, now);
+            return null;
+        });
+    }
+
+    private static void insertRows(java.sql.Connection c, List<NodeEntry> rows, Instant now) throws SQLException {
+        if (rows.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ins = c.prepareStatement("INSERT INTO nodes (" + COLUMNS + ") VALUES (" + PLACEHOLDERS + ")")) {
+            for (int from = 0; from < rows.size(); from += BATCH) {
+                for (NodeEntry e : rows.subList(from, Math.min(rows.size(), from + BATCH))) {
+                    bind(ins, e, now);
+                    ins.addBatch();
+                }
+                ins.executeBatch();
+            }
+        }
+    }
+
     private void writeRow(NodeEntry e, Instant now) {
         db.inTransaction(c -> {
             // UPDATE first: it waits for a concurrent writer of the same row instead of failing, which a

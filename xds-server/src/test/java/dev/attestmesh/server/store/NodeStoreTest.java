@@ -53,6 +53,120 @@ class NodeStoreTest {
         }
     }
 
+    @Test
+    void upsertAllWritesEveryRowInOneTransactionOnH2(@TempDir Path dir) {
+        try (Database db = Database.open(DatabaseSettings.embedded(), dir)) {
+            upsertsAllOrNothing(new NodeStore(db));
+        }
+    }
+
+    @Test
+    void upsertAllWritesEveryRowInOneTransactionOnPostgres(@TempDir Path dir) {
+        DatabaseSettings pg = TestPostgres.freshSchema();
+        try (Database db = Database.open(pg, dir)) {
+            upsertsAllOrNothing(new NodeStore(db));
+        }
+    }
+
+    /**
+     * More rows than one JDBC batch, half of them stored before (updated) and half new (inserted); then a
+     * set whose last row the database refuses, which must leave every row as it was.
+     */
+    private static void upsertsAllOrNothing(NodeStore store) {
+        int n = NodeStore.BATCH * 2 + 203;
+        List<NodeEntry> all = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            NodeEntry e = entry("batch-" + i, NodeState.ATTESTED, "");
+            if (i % 2 == 0) {
+                store.upsert(e, T);
+            }
+            all.add(entry("batch-" + i, NodeState.EXPIRED, "re-appraised " + i));
+        }
+        store.upsertAll(all, T);
+        List<NodeEntry> back = store.loadAll();
+        assertEquals(n, back.size());
+        assertTrue(back.containsAll(all), "every row holds the batch's record");
+
+        List<NodeEntry> failing = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            failing.add(entry("batch-" + i, NodeState.REVOKED, "second pass"));
+        }
+        NodeEntry ok = failing.get(0);
+        // A node id over the column's 128 characters: the database refuses this row, so it refuses the set.
+        String tooLong = "x".repeat(200);
+        failing.add(new NodeEntry(tooLong, ok.spiffeId(), ok.tee(), ok.measurement(), ok.state(), ok.stateReason(),
+                ok.claims(), ok.satisfiedPolicies(), ok.certChainPem(), ok.certSerialHex(), ok.certSha256(),
+                ok.previousCertSha256(), ok.certNotAfter(), ok.evidenceExpiresAt(), ok.attestedAt(), ok.evidence(),
+                ok.registration(), ok.keySha256(), ok.kubernetes()));
+        org.junit.jupiter.api.Assertions.assertThrows(StoreException.class, () -> store.upsertAll(failing, T));
+        List<NodeEntry> after = store.loadAll();
+        assertEquals(n, after.size(), "no row of the failed set was added");
+        assertTrue(after.containsAll(all), "no row of the failed set was changed");
+        store.upsertAll(List.of(), T); // nothing to write: no transaction, no error
+    }
+
+    @Test
+    void appraisalUpdatesWriteTheirColumnsOnH2(@TempDir Path dir) {
+        try (Database db = Database.open(DatabaseSettings.embedded(), dir)) {
+            updatesAppraisals(new NodeStore(db));
+        }
+    }
+
+    @Test
+    void appraisalUpdatesWriteTheirColumnsOnPostgres(@TempDir Path dir) {
+        DatabaseSettings pg = TestPostgres.freshSchema();
+        try (Database db = Database.open(pg, dir)) {
+            updatesAppraisals(new NodeStore(db));
+        }
+    }
+
+    /**
+     * Re-appraisal results of more nodes than one batch: new policies and expiry for all, a withdrawal for
+     * some, evidence judged anew for others, and one node whose row is gone (written whole). Reading back
+     * gives exactly the records passed in; a set the database refuses changes nothing.
+     */
+    private static void updatesAppraisals(NodeStore store) {
+        int n = NodeStore.BATCH + 77;
+        List<NodeEntry> appraised = new ArrayList<>();
+        java.util.Set<String> judged = new java.util.HashSet<>();
+        dev.attestmesh.quote.VerifiedEvidence rejudged = new dev.attestmesh.quote.VerifiedEvidence(
+                TeeType.SIM, dev.attestmesh.quote.TcbStatus.OUT_OF_DATE, List.of("INTEL-SA-00999"), false, true,
+                new byte[64], Map.of("measurement", "a1".repeat(48)), Map.of("issued_at", 2L), new byte[32],
+                Optional.empty(), Optional.of("sim:" + "0a".repeat(16)));
+        for (int i = 0; i < n; i++) {
+            NodeEntry before = entry("appraised-" + i, NodeState.ATTESTED, "");
+            if (i != n - 1) {
+                store.upsert(before, T); // the last one's row is gone
+            }
+            NodeState state = i % 5 == 0 ? NodeState.EXPIRED : NodeState.ATTESTED;
+            String reason = state == NodeState.EXPIRED ? "identity withdrawn after a policy change: " + i : "";
+            if (i % 7 == 0) {
+                judged.add(before.nodeId());
+                appraised.add(before.withReappraisal(rejudged, Map.of("default", 4L, "strict", 1L), T.plusSeconds(300),
+                        state, reason));
+            } else {
+                appraised.add(before.withReappraisal(Map.of("default", 4L), T.plusSeconds(900), state, reason));
+            }
+        }
+        store.updateAppraisals(appraised, judged, T.plusSeconds(5));
+        List<NodeEntry> back = store.loadAll();
+        assertEquals(n, back.size());
+        assertTrue(back.containsAll(appraised), "every row holds its appraisal, and the gone one is whole again");
+
+        List<NodeEntry> refused = new ArrayList<>();
+        for (NodeEntry e : appraised) {
+            refused.add(e.withState(NodeState.EXPIRED, "second pass"));
+        }
+        NodeEntry ok = appraised.get(1);
+        refused.add(new NodeEntry("y".repeat(200), ok.spiffeId(), ok.tee(), ok.measurement(), ok.state(),
+                ok.stateReason(), ok.claims(), ok.satisfiedPolicies(), ok.certChainPem(), ok.certSerialHex(),
+                ok.certSha256(), ok.previousCertSha256(), ok.certNotAfter(), ok.evidenceExpiresAt(), ok.attestedAt(),
+                ok.evidence(), ok.registration(), ok.keySha256(), ok.kubernetes())); // no row, and too long to insert
+        org.junit.jupiter.api.Assertions.assertThrows(StoreException.class,
+                () -> store.updateAppraisals(refused, java.util.Set.of(), T.plusSeconds(9)));
+        assertTrue(store.loadAll().containsAll(appraised), "the refused set changed nothing");
+    }
+
     /** A node of every TEE type is stored (az-snp-vtpm did not fit the column before migration V10). */
     @Test
     void nodesOfEveryTeeTypeAreStoredOnH2(@TempDir Path dir) {
