@@ -41,14 +41,19 @@ public final class NodeStore {
      * replicas write the same node at once: the last commit wins and none fails.
      */
     public void upsert(NodeEntry e, Instant now) {
+        // Another replica may insert this new node between our UPDATE and INSERT: the retry then updates it.
+        retryOnceOnUniqueViolation(() -> writeRow(e, now));
+    }
+
+    /** Runs {@code write}, and once more if it failed because a replica inserted one of its rows meanwhile. */
+    private static void retryOnceOnUniqueViolation(Runnable write) {
         try {
-            writeRow(e, now);
+            write.run();
         } catch (StoreException first) {
             if (!(first.getCause() instanceof SQLException sql) || !Database.isUniqueViolation(sql)) {
                 throw first;
             }
-            // Another replica inserted this new node between our UPDATE and INSERT: now it updates.
-            writeRow(e, now);
+            write.run();
         }
     }
 
@@ -66,14 +71,7 @@ public final class NodeStore {
         if (entries.isEmpty()) {
             return;
         }
-        try {
-            writeRows(entries, now);
-        } catch (StoreException first) {
-            if (!(first.getCause() instanceof SQLException sql) || !Database.isUniqueViolation(sql)) {
-                throw first;
-            }
-            writeRows(entries, now);
-        }
+        retryOnceOnUniqueViolation(() -> writeRows(entries, now));
     }
 
     /**
@@ -87,14 +85,7 @@ public final class NodeStore {
         if (entries.isEmpty()) {
             return;
         }
-        try {
-            writeAppraisals(entries, evidenceChanged, now);
-        } catch (StoreException first) {
-            if (!(first.getCause() instanceof SQLException sql) || !Database.isUniqueViolation(sql)) {
-                throw first;
-            }
-            writeAppraisals(entries, evidenceChanged, now); // a replica inserted a gone row meanwhile: update it
-        }
+        retryOnceOnUniqueViolation(() -> writeAppraisals(entries, evidenceChanged, now));
     }
 
     private void writeAppraisals(List<NodeEntry> entries, java.util.Set<String> evidenceChanged, Instant now) {

@@ -55,17 +55,12 @@ class NodeStoreTest {
 
     @Test
     void upsertAllWritesEveryRowInOneTransactionOnH2(@TempDir Path dir) {
-        try (Database db = Database.open(DatabaseSettings.embedded(), dir)) {
-            upsertsAllOrNothing(new NodeStore(db));
-        }
+        onH2(dir, NodeStoreTest::upsertsAllOrNothing);
     }
 
     @Test
     void upsertAllWritesEveryRowInOneTransactionOnPostgres(@TempDir Path dir) {
-        DatabaseSettings pg = TestPostgres.freshSchema();
-        try (Database db = Database.open(pg, dir)) {
-            upsertsAllOrNothing(new NodeStore(db));
-        }
+        onPostgres(dir, NodeStoreTest::upsertsAllOrNothing);
     }
 
     /**
@@ -91,13 +86,8 @@ class NodeStoreTest {
         for (int i = 0; i < n; i++) {
             failing.add(entry("batch-" + i, NodeState.REVOKED, "second pass"));
         }
-        NodeEntry ok = failing.get(0);
         // A node id over the column's 128 characters: the database refuses this row, so it refuses the set.
-        String tooLong = "x".repeat(200);
-        failing.add(new NodeEntry(tooLong, ok.spiffeId(), ok.tee(), ok.measurement(), ok.state(), ok.stateReason(),
-                ok.claims(), ok.satisfiedPolicies(), ok.certChainPem(), ok.certSerialHex(), ok.certSha256(),
-                ok.previousCertSha256(), ok.certNotAfter(), ok.evidenceExpiresAt(), ok.attestedAt(), ok.evidence(),
-                ok.registration(), ok.keySha256(), ok.kubernetes()));
+        failing.add(withNodeId(failing.get(0), "x".repeat(200)));
         org.junit.jupiter.api.Assertions.assertThrows(StoreException.class, () -> store.upsertAll(failing, T));
         List<NodeEntry> after = store.loadAll();
         assertEquals(n, after.size(), "no row of the failed set was added");
@@ -107,17 +97,12 @@ class NodeStoreTest {
 
     @Test
     void appraisalUpdatesWriteTheirColumnsOnH2(@TempDir Path dir) {
-        try (Database db = Database.open(DatabaseSettings.embedded(), dir)) {
-            updatesAppraisals(new NodeStore(db));
-        }
+        onH2(dir, NodeStoreTest::updatesAppraisals);
     }
 
     @Test
     void appraisalUpdatesWriteTheirColumnsOnPostgres(@TempDir Path dir) {
-        DatabaseSettings pg = TestPostgres.freshSchema();
-        try (Database db = Database.open(pg, dir)) {
-            updatesAppraisals(new NodeStore(db));
-        }
+        onPostgres(dir, NodeStoreTest::updatesAppraisals);
     }
 
     /**
@@ -157,30 +142,41 @@ class NodeStoreTest {
         for (NodeEntry e : appraised) {
             refused.add(e.withState(NodeState.EXPIRED, "second pass"));
         }
-        NodeEntry ok = appraised.get(1);
-        refused.add(new NodeEntry("y".repeat(200), ok.spiffeId(), ok.tee(), ok.measurement(), ok.state(),
-                ok.stateReason(), ok.claims(), ok.satisfiedPolicies(), ok.certChainPem(), ok.certSerialHex(),
-                ok.certSha256(), ok.previousCertSha256(), ok.certNotAfter(), ok.evidenceExpiresAt(), ok.attestedAt(),
-                ok.evidence(), ok.registration(), ok.keySha256(), ok.kubernetes())); // no row, and too long to insert
+        refused.add(withNodeId(appraised.get(1), "y".repeat(200))); // no row, and too long to insert
         org.junit.jupiter.api.Assertions.assertThrows(StoreException.class,
                 () -> store.updateAppraisals(refused, java.util.Set.of(), T.plusSeconds(9)));
         assertTrue(store.loadAll().containsAll(appraised), "the refused set changed nothing");
     }
 
+    private static void onH2(Path dir, java.util.function.Consumer<NodeStore> body) {
+        try (Database db = Database.open(DatabaseSettings.embedded(), dir)) {
+            body.accept(new NodeStore(db));
+        }
+    }
+
+    private static void onPostgres(Path dir, java.util.function.Consumer<NodeStore> body) {
+        try (Database db = Database.open(TestPostgres.freshSchema(), dir)) {
+            body.accept(new NodeStore(db));
+        }
+    }
+
+    /** {@code e} under another node id. */
+    private static NodeEntry withNodeId(NodeEntry e, String nodeId) {
+        return new NodeEntry(nodeId, e.spiffeId(), e.tee(), e.measurement(), e.state(), e.stateReason(), e.claims(),
+                e.satisfiedPolicies(), e.certChainPem(), e.certSerialHex(), e.certSha256(), e.previousCertSha256(),
+                e.certNotAfter(), e.evidenceExpiresAt(), e.attestedAt(), e.evidence(), e.registration(), e.keySha256(),
+                e.kubernetes());
+    }
+
     /** A node of every TEE type is stored (az-snp-vtpm did not fit the column before migration V10). */
     @Test
     void nodesOfEveryTeeTypeAreStoredOnH2(@TempDir Path dir) {
-        try (Database db = Database.open(DatabaseSettings.embedded(), dir)) {
-            storesEveryTeeType(new NodeStore(db));
-        }
+        onH2(dir, NodeStoreTest::storesEveryTeeType);
     }
 
     @Test
     void nodesOfEveryTeeTypeAreStoredOnPostgres(@TempDir Path dir) {
-        DatabaseSettings pg = TestPostgres.freshSchema();
-        try (Database db = Database.open(pg, dir)) {
-            storesEveryTeeType(new NodeStore(db));
-        }
+        onPostgres(dir, NodeStoreTest::storesEveryTeeType);
     }
 
     private static void storesEveryTeeType(NodeStore store) {
