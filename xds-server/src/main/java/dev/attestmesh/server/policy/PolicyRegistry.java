@@ -41,6 +41,8 @@ public final class PolicyRegistry {
     private final PolicyStore store;
     private final Clock clock;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    /** Told whether a change came from another replica (true) or from this one (false). */
+    private final List<java.util.function.Consumer<Boolean>> originListeners = new CopyOnWriteArrayList<>();
     private final ChangeNotifier changes;
     private volatile Map<String, Policy> current = Map.of();
     private final PolicyRules rules;
@@ -105,7 +107,7 @@ public final class PolicyRegistry {
             }
             current = next;
         }
-        listeners.forEach(Runnable::run);
+        fire(true);
     }
 
     /**
@@ -171,7 +173,7 @@ public final class PolicyRegistry {
             current = Map.copyOf(next);
         }
         if (changed) {
-            listeners.forEach(Runnable::run);
+            fire(false);
             changes.publish(Change.Topic.POLICIES);
         }
         return diff;
@@ -218,7 +220,7 @@ public final class PolicyRegistry {
             current = now;
         }
         if (changed) {
-            listeners.forEach(Runnable::run);
+            fire(false);
             if (result.written()) {
                 changes.publish(Change.Topic.POLICIES);
             }
@@ -252,6 +254,19 @@ public final class PolicyRegistry {
 
     public void addChangeListener(Runnable r) {
         listeners.add(r);
+    }
+
+    /**
+     * Like {@link #addChangeListener}, told whether the change was made by another replica (and reloaded from
+     * the shared store here) or by this one.
+     */
+    public void addOriginChangeListener(java.util.function.Consumer<Boolean> byAnotherReplica) {
+        originListeners.add(byAnotherReplica);
+    }
+
+    private void fire(boolean byAnotherReplica) {
+        listeners.forEach(Runnable::run);
+        originListeners.forEach(l -> l.accept(byAnotherReplica));
     }
 
     private static String sha256(String s) {

@@ -48,6 +48,8 @@ public final class RegistrationRegistry {
     private final Clock clock;
     private final ChangeNotifier changes;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    /** Told whether a change came from another replica (true) or from this one (false). */
+    private final List<java.util.function.Consumer<Boolean>> originListeners = new CopyOnWriteArrayList<>();
     private volatile Map<String, Registration> current;
 
     public RegistrationRegistry(RegistrationStore store, PolicyRegistry policies, String trustDomain, Clock clock,
@@ -91,7 +93,7 @@ public final class RegistrationRegistry {
             }
             current = next;
         }
-        listeners.forEach(Runnable::run);
+        fire(true);
     }
 
     /** Every registration in force. */
@@ -197,7 +199,7 @@ public final class RegistrationRegistry {
         }
         if (changed) {
             LOG.info("registrations replaced: {} in force", current.size());
-            listeners.forEach(Runnable::run);
+            fire(false);
             changes.publish(Change.Topic.REGISTRATIONS);
         }
         return diff;
@@ -263,7 +265,7 @@ public final class RegistrationRegistry {
             if (result.written()) {
                 LOG.info("registrations seeded: {} in force", current.size());
             }
-            listeners.forEach(Runnable::run);
+            fire(false);
             if (result.written()) {
                 changes.publish(Change.Topic.REGISTRATIONS);
             }
@@ -293,6 +295,19 @@ public final class RegistrationRegistry {
 
     public void addChangeListener(Runnable r) {
         listeners.add(r);
+    }
+
+    /**
+     * Like {@link #addChangeListener}, told whether the change was made by another replica (and reloaded from
+     * the shared store here) or by this one.
+     */
+    public void addOriginChangeListener(java.util.function.Consumer<Boolean> byAnotherReplica) {
+        originListeners.add(byAnotherReplica);
+    }
+
+    private void fire(boolean byAnotherReplica) {
+        listeners.forEach(Runnable::run);
+        originListeners.forEach(l -> l.accept(byAnotherReplica));
     }
 
     private void warnAboutMissingPolicies() {

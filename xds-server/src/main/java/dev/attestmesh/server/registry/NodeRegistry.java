@@ -93,8 +93,16 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
             index(e);
         }
         withdrawUnregistered();
-        policies.addChangeListener(this::reappraiseAll);
-        registrations.addChangeListener(this::reappraiseAll);
+        // Re-appraisal results are derived from what is shared (stored evidence, policies, registrations), so they
+        // are recomputed at start: a change whose re-appraisal was not yet written when a process stopped (its
+        // own, or another replica's that this one only re-appraised in memory) is applied now.
+        int atStart = reappraise(e -> true, e -> e.evidence(), "start-up re-appraisal", true);
+        if (atStart > 0) {
+            LOG.info("re-appraised attested nodes at start under the stored policies and registrations: {} changed",
+                    atStart);
+        }
+        policies.addOriginChangeListener(byAnotherReplica -> reappraiseAll(!byAnotherReplica));
+        registrations.addOriginChangeListener(byAnotherReplica -> reappraiseAll(!byAnotherReplica));
         changes.subscribe(this::onStoreChange);
         mesh.addChangeListener(() -> fireChange(Optional.empty()));
     }
@@ -122,7 +130,18 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
      * snapshot is withdrawn) until it attests again.
      */
     public synchronized void reappraiseAll() {
-        int changed = reappraise(e -> true, e -> e.evidence(), "a policy or registration change");
+        reappraiseAll(true);
+    }
+
+    /**
+     * As {@link #reappraiseAll()}; with {@code persist} false the new records are applied here but not written.
+     * A replica re-appraising after another replica's policy or registration change does not write: the
+     * replica that made the change writes the same records (they follow from the shared evidence, policies and
+     * registrations), and two replicas rewriting every row at once only wait on each other's row locks. If that
+     * replica stops before writing, every replica re-appraises again at its next start.
+     */
+    public synchronized void reappraiseAll(boolean persist) {
+        int changed = reappraise(e -> true, e -> e.evidence(), "a policy or registration change", persist);
         LOG.info("re-appraised attested nodes under the current policies and registrations: {} changed", changed);
         fireChange(Optional.empty());
     }
@@ -146,7 +165,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
      */
     public synchronized int reappraiseOnCollateral(CollateralChange change, EvidenceRejudge rejudge) {
         int changed = reappraise(e -> change.affects(e.evidence()), e -> rejudge.rejudge(e.evidence()),
-                "new collateral (" + change.item() + ")");
+                "new collateral (" + change.item() + ")", true);
         LOG.info("re-appraised attested nodes after new collateral ({}): {} changed", change.item(), changed);
         if (changed > 0) {
             fireChange(Optional.empty());
@@ -159,7 +178,8 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
     }
 
     /** The one re-appraisal path: policy, registration and collateral changes all go through it. */
-    private int reappraise(java.util.function.Predicate<NodeEntry> affected, Rejudge rejudge, String cause) {
+    private int reappraise(java.util.function.Predicate<NodeEntry> affected, Rejudge rejudge, String cause,
+            boolean persist) {
         Instant now = clock.instant();
         Collection<Policy> current = policies.all();
         Collection<dev.attestmesh.identity.Registration> currentRegistrations = registrations.all();
@@ -189,7 +209,9 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
                 }
             }
         }
-        store.updateAppraisals(changed, judgedAnew, now);
+        if (persist) {
+            store.updateAppraisals(changed, judgedAnew, now);
+        }
         for (NodeEntry updated : changed) {
             reindex(updated);
             if (updated.state() != NodeState.ATTESTED) {

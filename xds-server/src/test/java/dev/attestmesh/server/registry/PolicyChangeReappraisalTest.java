@@ -66,4 +66,44 @@ class PolicyChangeReappraisalTest {
             }
         }
     }
+
+    /**
+     * A policy change stored but not re-appraised (the process stopped first, or another replica made it and this
+     * one only re-appraised in memory) is applied when the control plane starts again, and written.
+     */
+    @Test
+    void aStoredChangeNotYetReappraisedIsAppliedAtStart() throws Exception {
+        String withdrawn = ControlPlaneFixture.simPolicy("default", "b2".repeat(48));
+        ControlPlaneFixture f = ControlPlaneFixture.start(ControlPlaneFixture.simPolicy("default", GOOD), Map.of());
+        java.nio.file.Path dir = f.dir;
+        try {
+            f.agent("beta", GOOD).attestOnce();
+            assertEquals(NodeState.ATTESTED, f.cp.registry().entry("beta").orElseThrow().state());
+            f.stop();
+            // The policy store changes behind the control plane's back: no listener runs, no record is written.
+            try (var db = dev.attestmesh.server.store.Database.open(
+                    dev.attestmesh.server.store.DatabaseSettings.embedded(), dir.resolve("cp"))) {
+                String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                        .digest(withdrawn.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                new dev.attestmesh.server.store.PolicyStore(db).replaceAll(List.of(
+                        new dev.attestmesh.server.store.PolicyStore.StoredPolicy("default", 2, withdrawn, sha)),
+                        java.time.Instant.now());
+                assertEquals(NodeState.ATTESTED, new dev.attestmesh.server.store.NodeStore(db).load("beta")
+                        .orElseThrow().state(), "the stored record still says ATTESTED");
+            }
+            // Restarted with the policy file the store now holds, so starting changes no policy.
+            ControlPlaneFixture again = ControlPlaneFixture.startIn(dir, withdrawn, Map.of());
+            NodeEntry beta = again.cp.registry().entry("beta").orElseThrow();
+            assertEquals(NodeState.EXPIRED, beta.state(), beta.stateReason());
+            assertTrue(beta.stateReason().contains("start-up re-appraisal"), beta.stateReason());
+            again.stop();
+            try (var db = dev.attestmesh.server.store.Database.open(
+                    dev.attestmesh.server.store.DatabaseSettings.embedded(), dir.resolve("cp"))) {
+                assertEquals(NodeState.EXPIRED, new dev.attestmesh.server.store.NodeStore(db).load("beta")
+                        .orElseThrow().state(), "the start-up re-appraisal was written");
+            }
+        } finally {
+            f.close();
+        }
+    }
 }
