@@ -53,14 +53,11 @@ class NodeStoreTest {
         }
     }
 
+    /** On the embedded H2 store and on PostgreSQL. */
     @Test
-    void upsertAllWritesEveryRowInOneTransactionOnH2(@TempDir Path dir) {
-        onH2(dir, NodeStoreTest::upsertsAllOrNothing);
-    }
-
-    @Test
-    void upsertAllWritesEveryRowInOneTransactionOnPostgres(@TempDir Path dir) {
-        onPostgres(dir, NodeStoreTest::upsertsAllOrNothing);
+    void upsertAllWritesEveryRowInOneTransaction(@TempDir Path h2, @TempDir Path pg) {
+        onH2(h2, NodeStoreTest::upsertsAllOrNothing);
+        onPostgres(pg, NodeStoreTest::upsertsAllOrNothing);
     }
 
     /**
@@ -95,14 +92,11 @@ class NodeStoreTest {
         store.upsertAll(List.of(), T); // nothing to write: no transaction, no error
     }
 
+    /** On the embedded H2 store and on PostgreSQL. */
     @Test
-    void appraisalUpdatesWriteTheirColumnsOnH2(@TempDir Path dir) {
-        onH2(dir, NodeStoreTest::updatesAppraisals);
-    }
-
-    @Test
-    void appraisalUpdatesWriteTheirColumnsOnPostgres(@TempDir Path dir) {
-        onPostgres(dir, NodeStoreTest::updatesAppraisals);
+    void appraisalUpdatesWriteTheirColumns(@TempDir Path h2, @TempDir Path pg) {
+        onH2(h2, NodeStoreTest::updatesAppraisals);
+        onPostgres(pg, NodeStoreTest::updatesAppraisals);
     }
 
     /**
@@ -168,15 +162,11 @@ class NodeStoreTest {
                 e.kubernetes());
     }
 
-    /** A node of every TEE type is stored (az-snp-vtpm did not fit the column before migration V10). */
+    /** A node of every TEE type is stored, on H2 and PostgreSQL (az-snp-vtpm did not fit the column before V10). */
     @Test
-    void nodesOfEveryTeeTypeAreStoredOnH2(@TempDir Path dir) {
-        onH2(dir, NodeStoreTest::storesEveryTeeType);
-    }
-
-    @Test
-    void nodesOfEveryTeeTypeAreStoredOnPostgres(@TempDir Path dir) {
-        onPostgres(dir, NodeStoreTest::storesEveryTeeType);
+    void nodesOfEveryTeeTypeAreStored(@TempDir Path h2, @TempDir Path pg) {
+        onH2(h2, NodeStoreTest::storesEveryTeeType);
+        onPostgres(pg, NodeStoreTest::storesEveryTeeType);
     }
 
     private static void storesEveryTeeType(NodeStore store) {
