@@ -104,7 +104,7 @@ final class NativeP256Verifier {
             try {
                 SymbolLookup lib = SymbolLookup.libraryLookup(name, Arena.global());
                 NativeP256Verifier v = new NativeP256Verifier(lib);
-                Optional<String> failed = SelfTest.run(v);
+                Optional<String> failed = selfTest(v);
                 if (failed.isPresent()) {
                     why = name + " failed its self-test (" + failed.get() + ")";
                     LOG.warn("ECDSA P-256 verification: not using {}: {}; BouncyCastle verifies instead", name,
@@ -175,18 +175,16 @@ final class NativeP256Verifier {
     }
 
     /** The load-time check: a fixed key and signature must verify, and must not over other data. */
-    private static final class SelfTest {
-        static Optional<String> run(NativeP256Verifier v) {
-            EcdsaP256.SelfTestVector t = EcdsaP256.selfTestVector();
-            if (!v.verify(t.point(), t.digest(), t.signature())) {
-                return Optional.of("a valid signature did not verify");
-            }
-            byte[] other = t.digest().clone();
-            other[0] ^= 1;
-            if (v.verify(t.point(), other, t.signature())) {
-                return Optional.of("a signature verified over the wrong data");
-            }
-            return Optional.empty();
+    private static Optional<String> selfTest(NativeP256Verifier v) {
+        EcdsaP256.SelfTestVector t = EcdsaP256.selfTestVector();
+        if (!v.verify(t.point(), t.digest(), t.signature())) {
+            return Optional.of("a valid signature did not verify");
         }
+        byte[] other = t.digest().clone();
+        other[0] ^= 1;
+        if (v.verify(t.point(), other, t.signature())) {
+            return Optional.of("a signature verified over the wrong data");
+        }
+        return Optional.empty();
     }
 }

@@ -73,9 +73,9 @@ class NativeP256VerifierTest {
         // The public API decodes strictly first; OpenSSL alone then must agree wherever the encoding is strict.
         if (strictDer) {
             assertEquals(bc, openssl.verify(EcdsaP256.point(key), sha256(data), der),
-                    "OpenSSL and BouncyCastle disagree on " + HexOf.of(der));
+                    "OpenSSL and BouncyCastle disagree on " + hex(der));
         }
-        assertEquals(bc, viaPublicApi, "the public API disagrees with BouncyCastle on " + HexOf.of(der));
+        assertEquals(bc, viaPublicApi, "the public API disagrees with BouncyCastle on " + hex(der));
         return bc;
     }
 
@@ -199,9 +199,7 @@ class NativeP256VerifierTest {
         return out;
     }
 
-    private static final class HexOf {
-        static String of(byte[] b) {
-            return java.util.HexFormat.of().formatHex(b);
-        }
+    private static String hex(byte[] b) {
+        return java.util.HexFormat.of().formatHex(b);
     }
 }

@@ -40,9 +40,8 @@ public final class PolicyRegistry {
     public static final int MAX_POLICIES = 32;
     private final PolicyStore store;
     private final Clock clock;
-    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
-    /** Told whether a change came from another replica (true) or from this one (false). */
-    private final List<java.util.function.Consumer<Boolean>> originListeners = new CopyOnWriteArrayList<>();
+    /** In the order added; each told whether the change came from another replica (true) or from this one. */
+    private final List<java.util.function.Consumer<Boolean>> listeners = new CopyOnWriteArrayList<>();
     private final ChangeNotifier changes;
     private volatile Map<String, Policy> current = Map.of();
     private final PolicyRules rules;
@@ -253,7 +252,7 @@ public final class PolicyRegistry {
     }
 
     public void addChangeListener(Runnable r) {
-        listeners.add(r);
+        listeners.add(byAnotherReplica -> r.run());
     }
 
     /**
@@ -261,12 +260,11 @@ public final class PolicyRegistry {
      * the shared store here) or by this one.
      */
     public void addOriginChangeListener(java.util.function.Consumer<Boolean> byAnotherReplica) {
-        originListeners.add(byAnotherReplica);
+        listeners.add(byAnotherReplica);
     }
 
     private void fire(boolean byAnotherReplica) {
-        listeners.forEach(Runnable::run);
-        originListeners.forEach(l -> l.accept(byAnotherReplica));
+        listeners.forEach(l -> l.accept(byAnotherReplica));
     }
 
     private static String sha256(String s) {

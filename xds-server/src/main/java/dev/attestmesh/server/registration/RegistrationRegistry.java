@@ -47,9 +47,8 @@ public final class RegistrationRegistry {
     private final String trustDomain;
     private final Clock clock;
     private final ChangeNotifier changes;
-    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
-    /** Told whether a change came from another replica (true) or from this one (false). */
-    private final List<java.util.function.Consumer<Boolean>> originListeners = new CopyOnWriteArrayList<>();
+    /** In the order added; each told whether the change came from another replica (true) or from this one. */
+    private final List<java.util.function.Consumer<Boolean>> listeners = new CopyOnWriteArrayList<>();
     private volatile Map<String, Registration> current;
 
     public RegistrationRegistry(RegistrationStore store, PolicyRegistry policies, String trustDomain, Clock clock,
@@ -294,7 +293,7 @@ public final class RegistrationRegistry {
     }
 
     public void addChangeListener(Runnable r) {
-        listeners.add(r);
+        listeners.add(byAnotherReplica -> r.run());
     }
 
     /**
@@ -302,12 +301,11 @@ public final class RegistrationRegistry {
      * the shared store here) or by this one.
      */
     public void addOriginChangeListener(java.util.function.Consumer<Boolean> byAnotherReplica) {
-        originListeners.add(byAnotherReplica);
+        listeners.add(byAnotherReplica);
     }
 
     private void fire(boolean byAnotherReplica) {
-        listeners.forEach(Runnable::run);
-        originListeners.forEach(l -> l.accept(byAnotherReplica));
+        listeners.forEach(l -> l.accept(byAnotherReplica));
     }
 
     private void warnAboutMissingPolicies() {

@@ -57,29 +57,16 @@ public final class NodeStore {
         }
     }
 
-    /** Rows per JDBC batch in {@link #upsertAll}: one round trip to PostgreSQL each. */
+    /** Rows per JDBC batch in {@link #updateAppraisals}: one round trip to PostgreSQL each. */
     static final int BATCH = 500;
-
-    /**
-     * Stores every entry of {@code entries} in one transaction: all of them or, if the database fails,
-     * none (a re-appraisal after a policy change rewrites every attested node, and one transaction with
-     * batched statements costs one commit, not one per node: on the embedded store one file write, on
-     * PostgreSQL one WAL flush). Safe against a replica inserting one of these nodes meanwhile: the
-     * transaction is then retried once, and the retry updates that row.
-     */
-    public void upsertAll(List<NodeEntry> entries, Instant now) {
-        if (entries.isEmpty()) {
-            return;
-        }
-        retryOnceOnUniqueViolation(() -> writeRows(entries, now));
-    }
 
     /**
      * Stores the result of re-appraising existing nodes, in one transaction: only the columns a re-appraisal
      * changes (state, its reason, satisfied policies, evidence expiry, and the evidence where {@code
      * evidenceChanged} names the node), so the certificate chain, claims and, unless judged anew, the evidence
      * are neither encoded nor written again (on PostgreSQL their TOASTed values stay where they are). A node
-     * whose row is gone meanwhile is written whole, as {@link #upsertAll} does. All or nothing.
+     * whose row is gone meanwhile is written whole. All or nothing: one transaction with batched statements
+     * costs one commit, not one per node (on the embedded store one file write, on PostgreSQL one WAL flush).
      */
     public void updateAppraisals(List<NodeEntry> entries, java.util.Set<String> evidenceChanged, Instant now) {
         if (entries.isEmpty()) {
@@ -134,30 +121,6 @@ public final class NodeStore {
             }
         }
         return gone;
-    }
-
-    private void writeRows(List<NodeEntry> entries, Instant now) {
-        db.inTransaction(c -> {
-            List<NodeEntry> missing = new java.util.ArrayList<>();
-            try (PreparedStatement upd = c.prepareStatement("UPDATE nodes SET " + SET_COLUMNS + " WHERE node_id = ?")) {
-                for (int from = 0; from < entries.size(); from += BATCH) {
-                    List<NodeEntry> slice = entries.subList(from, Math.min(entries.size(), from + BATCH));
-                    for (NodeEntry e : slice) {
-                        bind(upd, e, now);
-                        upd.setString(COLUMN_LIST.size() + 1, e.nodeId());
-                        upd.addBatch();
-                    }
-                    int[] counts = upd.executeBatch();
-                    for (int i = 0; i < counts.length; i++) {
-                        if (counts[i] == 0) {
-                            missing.add(slice.get(i));
-                        }
-                    }
-                }
-            }
-            insertRows(c, missing, now);
-            return null;
-        });
     }
 
     private static void insertRows(java.sql.Connection c, List<NodeEntry> rows, Instant now) throws SQLException {

@@ -55,45 +55,6 @@ class NodeStoreTest {
 
     /** On the embedded H2 store and on PostgreSQL. */
     @Test
-    void upsertAllWritesEveryRowInOneTransaction(@TempDir Path h2, @TempDir Path pg) {
-        onH2(h2, NodeStoreTest::upsertsAllOrNothing);
-        onPostgres(pg, NodeStoreTest::upsertsAllOrNothing);
-    }
-
-    /**
-     * More rows than one JDBC batch, half of them stored before (updated) and half new (inserted); then a
-     * set whose last row the database refuses, which must leave every row as it was.
-     */
-    private static void upsertsAllOrNothing(NodeStore store) {
-        int n = NodeStore.BATCH * 2 + 203;
-        List<NodeEntry> all = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            NodeEntry e = entry("batch-" + i, NodeState.ATTESTED, "");
-            if (i % 2 == 0) {
-                store.upsert(e, T);
-            }
-            all.add(entry("batch-" + i, NodeState.EXPIRED, "re-appraised " + i));
-        }
-        store.upsertAll(all, T);
-        List<NodeEntry> back = store.loadAll();
-        assertEquals(n, back.size());
-        assertTrue(back.containsAll(all), "every row holds the batch's record");
-
-        List<NodeEntry> failing = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            failing.add(entry("batch-" + i, NodeState.REVOKED, "second pass"));
-        }
-        // A node id over the column's 128 characters: the database refuses this row, so it refuses the set.
-        failing.add(withNodeId(failing.get(0), "x".repeat(200)));
-        org.junit.jupiter.api.Assertions.assertThrows(StoreException.class, () -> store.upsertAll(failing, T));
-        List<NodeEntry> after = store.loadAll();
-        assertEquals(n, after.size(), "no row of the failed set was added");
-        assertTrue(after.containsAll(all), "no row of the failed set was changed");
-        store.upsertAll(List.of(), T); // nothing to write: no transaction, no error
-    }
-
-    /** On the embedded H2 store and on PostgreSQL. */
-    @Test
     void appraisalUpdatesWriteTheirColumns(@TempDir Path h2, @TempDir Path pg) {
         onH2(h2, NodeStoreTest::updatesAppraisals);
         onPostgres(pg, NodeStoreTest::updatesAppraisals);
