@@ -265,8 +265,12 @@ public final class ControlPlane implements AutoCloseable {
                         .map(r -> dev.attestmesh.sds.SdsSecretFactory.generic(r.name(), r.value())).toList());
         // With services configured, one node's change can alter other nodes' endpoints: rebuild all (unchanged
         // snapshots keep their content-hash versions, so nothing is re-sent to them); without, only that node.
-        XdsStreamGuard streamGuard = new XdsStreamGuard(registry::byNodeId, publisher::publishNode);
+        XdsStreamGuard streamGuard = new XdsStreamGuard(registry::byNodeId, publisher);
         this.streamGuard = streamGuard;
+        if (settings.database().isPostgres()) {
+            // Replicas share the store and split the fleet: each builds snapshots for the proxies streaming to it.
+            publisher.onlyForStreamsHere(streamGuard::openStreams);
+        }
         registry.addNodeChangeListener(node -> {
             // A revoked or withdrawn node loses its open streams now, not at its next request.
             node.ifPresentOrElse(streamGuard::nodeChanged, streamGuard::allChanged);

@@ -29,6 +29,7 @@ import dev.attestmesh.server.revocation.Revocations;
 import dev.attestmesh.server.store.Database;
 import dev.attestmesh.server.store.DatabaseSettings;
 import dev.attestmesh.server.store.TestPostgres;
+import dev.attestmesh.server.testing.OpenAdsStream;
 import dev.attestmesh.server.testing.TestMesh;
 import io.grpc.ManagedChannel;
 import java.nio.file.Files;
@@ -118,7 +119,11 @@ class ReplicasAgreeTest {
                 && a.registry().entry("orders").isPresent(), "each replica learns the nodes attested on the other");
         String ordersId = ordersCreds.claims().getSpiffeId();
 
-        try (DemoAuthzClient onB = new DemoAuthzClient("127.0.0.1:" + b.grpcPort(), orders)) {
+        // orders' Envoy streams to B, so B holds its xDS snapshot (a replica builds them for its own proxies).
+        try (DemoAuthzClient onB = new DemoAuthzClient("127.0.0.1:" + b.grpcPort(), orders);
+                OpenAdsStream ordersAds = OpenAdsStream.open("127.0.0.1:" + b.grpcPort(), ordersCreds,
+                        orders.clientIdentity().orElseThrow())) {
+            ordersAds.awaitFirstResponse(java.time.Duration.ofSeconds(10));
             revocationRuleOnAIsEnforcedOnBAndItsLiftToo(a, b, onB, payments, ordersId);
             meshChangeOnAIsInForceOnB(a, b, onB, web, ordersId);
         }

@@ -24,12 +24,14 @@ import dev.attestmesh.quote.sim.SimulatedTee;
 import dev.attestmesh.server.demo.DemoAuthzClient;
 import dev.attestmesh.server.store.DatabaseSettings;
 import dev.attestmesh.server.store.TestPostgres;
+import dev.attestmesh.server.testing.OpenAdsStream;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -146,20 +148,72 @@ class ReplicasOnPostgresTest {
         ControlPlane a = replica("a");
         ControlPlane b = replica("b");
         NodeAgent payments = agent("payments", b);
-        payments.attestOnce();
+        AgentCredentials creds = payments.attestOnce();
         awaitTrue(() -> a.registry().entry("payments").isPresent(), 2_000, "replica A learns the node");
-        byte[] value = "shared-across-replicas".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        a.secrets().put("db", value, List.of("registration:nodes"), List.of()); // sealed by A, opened by B (same CA key)
-        awaitTrue(() -> b.xdsCache().getSnapshot("payments") != null
-                && b.xdsCache().getSnapshot("payments").secrets().resources().containsKey("secret:db"), 1_000,
-                "replica B pushes the secret stored on A");
-        payments.refreshSecrets(); // over B
-        assertArrayEquals(value, Files.readAllBytes(payments.secretFiles().directory().resolve("db")));
-        assertTrue(a.secrets().delete("db"));
-        awaitTrue(() -> !b.xdsCache().getSnapshot("payments").secrets().resources().containsKey("secret:db"), 1_000,
-                "replica B withdraws the secret deleted on A");
-        payments.refreshSecrets();
-        assertFalse(Files.exists(payments.secretFiles().directory().resolve("db")));
+        // payments' Envoy streams to B, so B holds its snapshot (a replica builds them for its own proxies).
+        try (OpenAdsStream ads = OpenAdsStream.open("127.0.0.1:" + b.grpcPort(), creds,
+                payments.clientIdentity().orElseThrow())) {
+            ads.awaitFirstResponse(Duration.ofSeconds(10));
+            byte[] value = "shared-across-replicas".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            a.secrets().put("db", value, List.of("registration:nodes"), List.of()); // sealed by A, opened by B
+            awaitTrue(() -> b.xdsCache().getSnapshot("payments") != null
+                    && b.xdsCache().getSnapshot("payments").secrets().resources().containsKey("secret:db"), 1_000,
+                    "replica B pushes the secret stored on A");
+            payments.refreshSecrets(); // over B
+            assertArrayEquals(value, Files.readAllBytes(payments.secretFiles().directory().resolve("db")));
+            assertTrue(a.secrets().delete("db"));
+            awaitTrue(() -> !b.xdsCache().getSnapshot("payments").secrets().resources().containsKey("secret:db"),
+                    1_000, "replica B withdraws the secret deleted on A");
+            payments.refreshSecrets();
+            assertFalse(Files.exists(payments.secretFiles().directory().resolve("db")));
+        }
+    }
+
+    /**
+     * Replicas split the fleet: each builds and keeps xDS snapshots only for the proxies streaming to it, so a
+     * change costs each replica its own proxies' snapshots. A node's snapshot is built when its first stream is
+     * bound (before the stream's first answer), follows every change while the stream is open, whichever replica
+     * made the change, and goes when its last stream ends.
+     */
+    @Test
+    void eachReplicaBuildsSnapshotsOnlyForTheNodesStreamingToIt() throws Exception {
+        ControlPlane a = replica("a");
+        ControlPlane b = replica("b");
+        NodeAgent web = agent("web", a);
+        AgentCredentials creds = web.attestOnce(); // attested on A
+        awaitTrue(() -> b.registry().entry("web").isPresent(), 2_000, "replica B learns the node");
+        assertEquals(null, a.xdsCache().getSnapshot("web"), "no stream on A, no snapshot on A");
+        assertEquals(null, b.xdsCache().getSnapshot("web"), "no stream on B yet, no snapshot on B");
+
+        try (OpenAdsStream ads = OpenAdsStream.open("127.0.0.1:" + b.grpcPort(), creds,
+                web.clientIdentity().orElseThrow())) {
+            io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse first =
+                    ads.awaitFirstResponse(Duration.ofSeconds(10));
+            assertEquals(1, first.getResourcesCount(), "the first request is answered from the snapshot built for it");
+            assertTrue(b.xdsCache().getSnapshot("web") != null, "B holds the snapshot of the node streaming to it");
+            assertEquals(null, a.xdsCache().getSnapshot("web"), "A still holds none");
+            ads.answer(first, Optional.empty());
+
+            // The node renews on A: B's snapshot carries the new certificate; A, where it renewed, builds none.
+            String before = b.xdsCache().getSnapshot("web").secrets().version();
+            web.attestOnce();
+            awaitTrue(() -> !b.xdsCache().getSnapshot("web").secrets().version().equals(before), 2_000,
+                    "B rebuilds the snapshot after the renewal on A");
+            assertEquals(null, a.xdsCache().getSnapshot("web"), "A holds none though the node renewed there");
+        }
+        awaitTrue(() -> b.xdsCache().getSnapshot("web") == null, 2_000,
+                "B drops the snapshot once the node's last stream has ended");
+
+        // Revoked while streaming: the stream is closed and no snapshot is left behind on either replica.
+        AgentCredentials renewed = web.attestOnce(); // the stream's certificate is its current one
+        try (OpenAdsStream ads = OpenAdsStream.open("127.0.0.1:" + b.grpcPort(), renewed,
+                web.clientIdentity().orElseThrow())) {
+            ads.awaitFirstResponse(Duration.ofSeconds(10));
+            assertTrue(a.registry().revoke("web", "test: revoked while streaming to B"));
+            assertEquals(Status.Code.PERMISSION_DENIED, ads.awaitEnd(Duration.ofSeconds(5)).getCode());
+            awaitTrue(() -> b.xdsCache().getSnapshot("web") == null, 2_000, "B drops the revoked node's snapshot");
+            assertEquals(null, a.xdsCache().getSnapshot("web"));
+        }
     }
 
     @Test

@@ -104,7 +104,8 @@ public class NodesController {
         return dump.render(id, snapshot).<HttpResponse<?>>map(json -> HttpResponse.ok(json)
                         .contentType(MediaType.APPLICATION_JSON_TYPE))
                 .orElseGet(() -> HttpResponse.notFound(ApiError.of("no xDS snapshot is published for node '" + printable(id)
-                        + "' (a revoked or expired node has none)")));
+                        + "' (a revoked or expired node has none; on PostgreSQL each replica holds the snapshots of the "
+                        + "nodes with an xDS stream on it)")));
     }
 
     /**

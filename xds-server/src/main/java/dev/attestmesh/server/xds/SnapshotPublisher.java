@@ -15,6 +15,7 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,8 +30,14 @@ import org.slf4j.LoggerFactory;
  * clusters and endpoints from the mesh config. Every type's version is a hash of its content
  * ({@link ResourceVersions}), so a change re-sends only the types whose content changed, only to the
  * nodes whose resources changed; a node whose resources are all unchanged is not touched at all.
+ *
+ * <p>Which nodes get a snapshot: by default every attested node, from its attestation on. Replicas that share
+ * a store ({@link #onlyForStreamsHere}) build and keep a snapshot only for the nodes with an xDS stream on
+ * this replica: it is built when the node's first stream here passes its checks, before that stream's first
+ * request is answered, kept current while a stream is open, and dropped when the node's last stream here
+ * ends. A change then costs each replica the snapshots of its own proxies, not of the whole fleet.
  */
-public final class SnapshotPublisher {
+public final class SnapshotPublisher implements XdsStreamGuard.Streams {
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotPublisher.class);
 
     private final SimpleCache<String> cache;
@@ -41,6 +48,10 @@ public final class SnapshotPublisher {
     private final Function<NodeEntry, NodeResources> meshResources;
     private final Function<NodeEntry, List<Secret>> releasedSecrets;
     private volatile SharedSecrets shared;
+    /** Open xDS streams here by node id, when only nodes streaming here get snapshots; null: every node. */
+    private volatile ToIntFunction<String> streamsHere;
+    /** Orders a node's snapshot being built or dropped against its streams being bound and ending. */
+    private final Object streamLock = new Object();
 
     /**
      * A publisher of SDS secrets only (no mesh config).
@@ -82,17 +93,89 @@ public final class SnapshotPublisher {
     }
 
     /**
+     * From now on builds and keeps snapshots only for the nodes with an xDS stream on this control plane (for
+     * replicas sharing a store; see the class comment). Drops the snapshots of nodes without a stream here.
+     *
+     * @param openStreams the number of open, bound xDS streams of a node here ({@link XdsStreamGuard#openStreams})
+     */
+    public synchronized void onlyForStreamsHere(ToIntFunction<String> openStreams) {
+        this.streamsHere = openStreams;
+        for (NodeEntry e : registry.entries()) {
+            synchronized (streamLock) {
+                if (openStreams.applyAsInt(e.nodeId()) == 0) {
+                    cache.clearSnapshot(e.nodeId());
+                }
+            }
+        }
+    }
+
+    /**
      * Re-publishes every node's snapshot (after a registry, policy, mesh or CA change). Serialised, so a
      * snapshot built from older state never replaces one built from newer state.
      */
     public synchronized void publishAll() {
         for (NodeEntry e : registry.entries()) {
-            publish(e);
+            if (streamsHere == null) {
+                publish(e);
+            } else {
+                synchronized (streamLock) {
+                    if (keptHere(e.nodeId())) {
+                        publish(e);
+                    }
+                }
+            }
         }
     }
 
     /** Re-publishes one node's snapshot (after that node's attestation, renewal or revocation). */
     public void publishNode(String nodeId) {
+        if (streamsHere == null) {
+            publishNow(nodeId);
+            return;
+        }
+        synchronized (streamLock) {
+            if (keptHere(nodeId)) {
+                publishNow(nodeId);
+            }
+        }
+    }
+
+    /** Builds the node's snapshot if it has none yet (a stream of it was bound here). */
+    @Override
+    public void bound(String nodeId) {
+        synchronized (streamLock) {
+            if (cache.getSnapshot(nodeId) == null) {
+                publishNow(nodeId);
+            }
+        }
+    }
+
+    /**
+     * The node's last stream here ended: when the guard closed it (revoked, withdrawn), the node's snapshot goes
+     * now that no watch holds it; when only nodes streaming here get snapshots, it goes in any case.
+     */
+    @Override
+    public void allEnded(String nodeId, boolean closedByGuard) {
+        ToIntFunction<String> streams = streamsHere;
+        if (streams == null) {
+            if (closedByGuard) {
+                publishNow(nodeId);
+            }
+            return;
+        }
+        synchronized (streamLock) {
+            if (streams.applyAsInt(nodeId) == 0) { // not if another stream of the node was bound meanwhile
+                cache.clearSnapshot(nodeId);
+            }
+        }
+    }
+
+    /** Whether the node's snapshot is kept here (only nodes streaming here get one): it has one or a stream. */
+    private boolean keptHere(String nodeId) {
+        return cache.getSnapshot(nodeId) != null || streamsHere.applyAsInt(nodeId) > 0;
+    }
+
+    private void publishNow(String nodeId) {
         registry.entry(nodeId).ifPresentOrElse(this::publish, () -> cache.clearSnapshot(nodeId));
     }
 

@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
 import java.util.function.Function;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -32,9 +31,10 @@ import org.slf4j.LoggerFactory;
  * stream serves (bound by {@link AttestedStreamCallbacks} once the stream's first request passes its
  * checks), and closes a node's streams as soon as the node stops being entitled to them: revoked,
  * withdrawn (its identity no longer holds), removed, or served with a certificate the registry no
- * longer lists as the node's. The closed streams end with {@code PERMISSION_DENIED}; once the last
- * of a node's streams has ended, {@code afterStreamsClosed} runs so the node's snapshot can be
- * removed (java-control-plane keeps a snapshot while a watch is open).
+ * longer lists as the node's. The closed streams end with {@code PERMISSION_DENIED}. It tells its
+ * {@link Streams} listener when a node's stream is bound (before the stream's first watch is created) and
+ * once the last of a node's streams has ended, so the node's snapshot can be built or removed
+ * (java-control-plane keeps a snapshot while a watch is open).
  *
  * <p>At shutdown the control plane's {@code CallDrain} ends every stream with {@code UNAVAILABLE}, so
  * proxies reconnect to another replica at once.
@@ -44,17 +44,32 @@ public final class XdsStreamGuard implements ServerInterceptor {
     private static final Context.Key<GuardedCall<?, ?>> CALL = Context.key("attestmesh-xds-guarded-call");
 
     private final Function<String, Optional<NodeAuthzRecord>> records;
-    private final Consumer<String> afterStreamsClosed;
+    private final Streams streams;
     private final Map<String, Set<GuardedCall<?, ?>>> byNode = new ConcurrentHashMap<>();
+
+    /** What the guard tells about the streams it keeps (the snapshot publisher). */
+    public interface Streams {
+        /**
+         * A stream of {@code nodeId} passed its checks and is bound to the node; called on the stream's own
+         * thread before its first request is answered, so a snapshot published here is what that request sees.
+         */
+        void bound(String nodeId);
+
+        /**
+         * The last stream of {@code nodeId} here has ended.
+         *
+         * @param closedByGuard whether the guard closed it (the node stopped being entitled to it)
+         */
+        void allEnded(String nodeId, boolean closedByGuard);
+    }
 
     /**
      * @param records the registry's view of a node by id
-     * @param afterStreamsClosed called with a node id once the last stream of a node whose streams the
-     *     guard closed has ended
+     * @param streams told when a node's stream is bound and when its last stream has ended
      */
-    public XdsStreamGuard(Function<String, Optional<NodeAuthzRecord>> records, Consumer<String> afterStreamsClosed) {
+    public XdsStreamGuard(Function<String, Optional<NodeAuthzRecord>> records, Streams streams) {
         this.records = records;
-        this.afterStreamsClosed = afterStreamsClosed;
+        this.streams = streams;
     }
 
     @Override
@@ -156,8 +171,8 @@ public final class XdsStreamGuard implements ServerInterceptor {
             last[0] = set.isEmpty();
             return set.isEmpty() ? null : set;
         });
-        if (last[0] && call.closedByGuard) {
-            afterStreamsClosed.accept(nodeId);
+        if (last[0]) {
+            streams.allEnded(nodeId, call.closedByGuard);
         }
     }
 
@@ -195,6 +210,7 @@ public final class XdsStreamGuard implements ServerInterceptor {
         void guard(String node) {
             nodeId = node;
             byNode.computeIfAbsent(node, k -> ConcurrentHashMap.newKeySet()).add(this);
+            streams.bound(node);
             nodeChanged(node);
         }
 
