@@ -14,8 +14,9 @@ import org.bouncycastle.operator.ContentSigner;
 
 /**
  * ecdsa-with-SHA256 {@link ContentSigner} for BouncyCastle's certificate and CSR builders. A P-256
- * key whose scalar is available signs through {@link EcdsaP256.SigningKey} (deterministic RFC 6979
- * nonces, 1.8x faster than SunEC here); any other private key (a hardware-backed one, say) signs through
+ * key whose scalar is available signs through {@link EcdsaP256.SigningKey} (the system's OpenSSL with hedged
+ * nonces where it loads, else BouncyCastle with RFC 6979 nonces; both faster than SunEC here); any other
+ * private key (a hardware-backed one, say) signs through
  * JCA. One instance signs one structure: create one per certificate or CSR (cheap).
  */
 public final class EcdsaContentSigner implements ContentSigner {

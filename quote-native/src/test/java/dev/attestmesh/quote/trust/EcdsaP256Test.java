@@ -68,11 +68,30 @@ class EcdsaP256Test {
     }
 
     @Test
-    void noncesAreDeterministicPerMessage() throws Exception {
+    void bouncyCastleNoncesAreDeterministicPerMessage() throws Exception {
         EcdsaP256.SigningKey key = EcdsaP256.signingKey(generate("secp256r1").getPrivate()).orElseThrow();
         byte[] a = "same".getBytes(StandardCharsets.UTF_8);
-        assertArrayEquals(key.signDer(a), key.signDer(a), "RFC 6979 gives one signature per key and message");
-        assertFalse(Arrays.equals(key.signDer(a), key.signDer("other".getBytes(StandardCharsets.UTF_8))));
+        assertArrayEquals(key.signDerWithBouncyCastle(a), key.signDerWithBouncyCastle(a),
+                "RFC 6979 gives one signature per key and message");
+        assertFalse(Arrays.equals(key.signDerWithBouncyCastle(a),
+                key.signDerWithBouncyCastle("other".getBytes(StandardCharsets.UTF_8))));
+    }
+
+    @Test
+    void aRepeatedMessageNeverRepeatsANonce() throws Exception {
+        // With OpenSSL the nonces are hedged (fresh random bytes mixed with key and digest), so the same message
+        // gives another r; with BouncyCastle the same r (RFC 6979). Either way r differs between messages.
+        EcdsaP256.SigningKey key = EcdsaP256.signingKey(generate("secp256r1").getPrivate()).orElseThrow();
+        byte[] a = "same".getBytes(StandardCharsets.UTF_8);
+        java.util.Set<String> rs = new java.util.HashSet<>();
+        for (int i = 0; i < 20; i++) {
+            rs.add(java.util.HexFormat.of().formatHex(Arrays.copyOf(key.signRaw(("message " + i)
+                    .getBytes(StandardCharsets.UTF_8)), 32)));
+        }
+        assertEquals(20, rs.size(), "20 messages, 20 different r");
+        boolean hedged = NativeP256.instance().isPresent();
+        assertEquals(hedged, !Arrays.equals(key.signDer(a), key.signDer(a)),
+                hedged ? "OpenSSL's hedged nonces give a new signature each time" : "RFC 6979 repeats it");
     }
 
     @Test

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * signatures, out-of-range r and s, and the wrong key. Runs where {@code libcrypto.so.3} loads (the build
  * machine and CI install it; Debian's {@code libssl3}); skipped, saying so, elsewhere.
  */
-class NativeP256VerifierTest {
+class NativeP256Test {
     private static final BigInteger N = new BigInteger(
             "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16);
     private static final Random RANDOM = new Random(20261207L);
@@ -41,10 +41,10 @@ class NativeP256VerifierTest {
         }
     }
 
-    private static NativeP256Verifier openssl() {
-        assumeTrue(NativeP256Verifier.instance().isPresent(),
+    private static NativeP256 openssl() {
+        assumeTrue(NativeP256.instance().isPresent(),
                 "OpenSSL libcrypto.so.3 is not loadable here; EcdsaP256 verifies with BouncyCastle");
-        return NativeP256Verifier.instance().orElseThrow();
+        return NativeP256.instance().orElseThrow();
     }
 
     private static byte[] sign(PrivateKey key, byte[] data) throws Exception {
@@ -59,7 +59,7 @@ class NativeP256VerifierTest {
     }
 
     /** The answer of both paths, which must agree; returns it. */
-    private static boolean bothAgree(NativeP256Verifier openssl, EcdsaP256.VerifyingKey key, byte[] data, byte[] der)
+    private static boolean bothAgree(NativeP256 openssl, EcdsaP256.VerifyingKey key, byte[] data, byte[] der)
             throws Exception {
         boolean bc = EcdsaP256.verifyDerWithBouncyCastle(key, data, der);
         boolean viaPublicApi = EcdsaP256.verifyDer(key, data, der);
@@ -81,14 +81,14 @@ class NativeP256VerifierTest {
 
     @Test
     void loadsAndNamesItsVersion() {
-        NativeP256Verifier v = openssl();
+        NativeP256 v = openssl();
         assertTrue(v.version().startsWith("OpenSSL 3"), v.version());
         assertTrue(EcdsaP256.verificationBackend().contains("libcrypto"), EcdsaP256.verificationBackend());
     }
 
     @Test
     void agreesWithBouncyCastleOnValidAndTamperedSignatures() throws Exception {
-        NativeP256Verifier openssl = openssl();
+        NativeP256 openssl = openssl();
         int valid = 0;
         for (int i = 0; i < KEYS.size(); i++) {
             KeyPair kp = KEYS.get(i);
@@ -114,7 +114,7 @@ class NativeP256VerifierTest {
 
     @Test
     void agreesOnMalformedAndOutOfRangeSignatures() throws Exception {
-        NativeP256Verifier openssl = openssl();
+        NativeP256 openssl = openssl();
         KeyPair kp = KEYS.get(0);
         EcdsaP256.VerifyingKey key = EcdsaP256.fromPublicKey(kp.getPublic()).orElseThrow();
         byte[] data = "malformed".getBytes(StandardCharsets.US_ASCII);
@@ -172,8 +172,48 @@ class NativeP256VerifierTest {
     }
 
     @Test
+    void opensslSignaturesVerifyWithBouncyCastleAndTheJdk() throws Exception {
+        NativeP256 openssl = openssl();
+        for (int i = 0; i < KEYS.size(); i++) {
+            KeyPair kp = KEYS.get(i);
+            EcdsaP256.SigningKey signer = EcdsaP256.signingKey(kp.getPrivate()).orElseThrow();
+            EcdsaP256.VerifyingKey key = EcdsaP256.fromPublicKey(kp.getPublic()).orElseThrow();
+            byte[] data = new byte[1 + RANDOM.nextInt(2000)];
+            RANDOM.nextBytes(data);
+            byte[] der = signer.signDer(data); // through OpenSSL here
+            StandardDSAEncoding.INSTANCE.decode(N, der); // strict DER, r and s in range, or this throws
+            assertTrue(EcdsaP256.verifyDerWithBouncyCastle(key, data, der), "BouncyCastle verifies OpenSSL's signature");
+            Signature jdk = Signature.getInstance("SHA256withECDSA");
+            jdk.initVerify(kp.getPublic());
+            jdk.update(data);
+            assertTrue(jdk.verify(der), "the JDK verifies OpenSSL's signature");
+            byte[] other = data.clone();
+            other[0] ^= 1;
+            assertFalse(EcdsaP256.verifyDerWithBouncyCastle(key, other, der), "not over other data");
+            EcdsaP256.VerifyingKey wrongKey = EcdsaP256.fromPublicKey(KEYS.get((i + 1) % KEYS.size()).getPublic())
+                    .orElseThrow();
+            assertFalse(EcdsaP256.verifyDerWithBouncyCastle(wrongKey, data, der), "not under another key");
+            byte[] raw = signer.signRaw(data);
+            byte[] rawDer = derOf(new BigInteger(1, Arrays.copyOf(raw, 32)),
+                    new BigInteger(1, Arrays.copyOfRange(raw, 32, 64)));
+            assertTrue(EcdsaP256.verifyDerWithBouncyCastle(key, data, rawDer), "raw r||s from OpenSSL verifies");
+        }
+    }
+
+    @Test
+    void signingRefusesWrongSizedOrOutOfRangeScalars() throws Exception {
+        NativeP256 openssl = openssl();
+        byte[] digest = sha256("x".getBytes(StandardCharsets.US_ASCII));
+        assertTrue(openssl.sign(new byte[31], digest).isEmpty(), "31-byte scalar");
+        assertTrue(openssl.sign(new byte[32], new byte[31]).isEmpty(), "31-byte digest");
+        assertTrue(openssl.sign(new byte[32], digest).isEmpty(), "scalar 0 is not a private key");
+        byte[] n = org.bouncycastle.util.BigIntegers.asUnsignedByteArray(32, N);
+        assertTrue(openssl.sign(n, digest).isEmpty(), "scalar n is not a private key");
+    }
+
+    @Test
     void wrongSizedInputsAreRefusedWithoutReachingOpenSsl() {
-        NativeP256Verifier openssl = openssl();
+        NativeP256 openssl = openssl();
         assertFalse(openssl.verify(new byte[64], new byte[32], new byte[70]), "64-byte point");
         assertFalse(openssl.verify(new byte[65], new byte[31], new byte[70]), "31-byte digest");
         assertFalse(openssl.verify(new byte[65], new byte[32], new byte[73]), "73-byte signature");
