@@ -53,9 +53,13 @@ import java.util.regex.Pattern;
  * own JVMs, each started as the images start them; the load comes from h2load ({@link H2load}), a separate C process,
  * not from a JVM sharing the server's heap and safepoints. A simulated node attests to the control plane to get a real
  * peer certificate; the request is the network filter's CheckRequest with that certificate URL-encoded as Envoy
- * sends it and the {@code x-attestmesh-policy-ids} header Envoy's {@code initial_metadata} carries. The floor is an
- * unknown method ({@code grpc.health.v1.Health/Check}, answered UNIMPLEMENTED by gRPC-java without reaching any
- * service) on the same server, port and transport, with the same body, measured in the same run.
+ * sends it and the {@code x-attestmesh-policy-ids} header Envoy's {@code initial_metadata} carries. The floor is a
+ * trivial gRPC method on the same server, port and transport, measured in the same run: {@code --floor health} (the
+ * default) calls the replica's standard health service ({@code grpc.health.v1.Health/Check}, an empty request, a
+ * two-byte answer), a real method on the same server and executor as Check, without its caller check; {@code --floor unknown}
+ * sends Check's own body to a method the replica does not have, which gRPC-java answers UNIMPLEMENTED without
+ * creating a call or reading the message (the floor of the runs before 2026-12-07 06:30, when the replica had no
+ * health service).
  *
  * <p>Per transport (plaintext on loopback as {@code --plaintext}; mutual TLS as Envoy connects, h2load presenting an
  * attested node's certificate): warm-up, then per round max throughput of the floor and of Check, and at each fixed
@@ -68,14 +72,16 @@ import java.util.regex.Pattern;
  * {@code --rounds N} (1; the targets ask for 5 runs of the 5,000/s phase), {@code --connections N} h2load connections
  * (2), {@code --streams N} concurrent streams per connection at max throughput (32) and at fixed rates (64), {@code
  * --transports plaintext,mtls} (mtls builds a small shim with {@code cc}, see {@link #buildClientCertShim}), {@code --authz-jvm "OPTIONS"} the replica's heap and GC flags ("-Xms256m -Xmx256m"),
- * {@code --check-executor direct|pool} (direct), {@code --max-requests N} per phase (5,000,000). Prints a table, then
+ * {@code --check-executor direct|pool} (direct), {@code --max-requests N} per phase (5,000,000), {@code --floor
+ * health|unknown} (health). Prints a table, then
  * one line of JSON.
  */
 public final class ExtauthzExternalHarness {
     private static final String REPLICA = "perf-external";
     private static final String REPLICA_ID = "spiffe://attestmesh.local/attestmesh/replica/" + REPLICA;
     private static final String CHECK_PATH = "/" + AuthorizationGrpc.SERVICE_NAME + "/Check";
-    private static final String FLOOR_PATH = "/grpc.health.v1.Health/Check";
+    private static final String HEALTH_PATH = "/grpc.health.v1.Health/Check";
+    private static final String UNKNOWN_PATH = "/attestmesh.perf.NoSuchService/Call";
     private static final Pattern SERVING = Pattern.compile("serving Check on 127\\.0\\.0\\.1:(\\d+)");
     private static final Pattern ANSWERED = Pattern.compile("Checks answered: (\\d+) allowed, (\\d+) denied");
 
@@ -96,15 +102,19 @@ public final class ExtauthzExternalHarness {
         List<String> authzJvm = List.of(a.getOrDefault("authz-jvm", "-Xms256m -Xmx256m").trim().split("\\s+"));
         String executor = a.getOrDefault("check-executor", "direct");
         long maxRequests = Long.parseLong(a.getOrDefault("max-requests", "5000000"));
+        String floor = a.getOrDefault("floor", "health");
+        if (!floor.equals("health") && !floor.equals("unknown")) {
+            throw new IllegalArgumentException("--floor takes health or unknown, not " + floor);
+        }
         Path h2loadPath = H2load.find().orElseThrow(() -> new IllegalStateException(
                 "h2load not found: install Debian's nghttp2-client (apt-get install nghttp2-client)"));
 
         Path dir = Files.createTempDirectory("attestmesh-extauthz-external");
         String loadBefore = loadAverage();
         System.out.printf("ext_authz outside-in: h2load %s, %d connection(s), streams %d (max) / %d (fixed rate), %d s per "
-                + "phase, rates %s, %d round(s), transports %s, replica JVM %s, executor %s, %d CPUs, load average before: %s; "
-                + "work dir %s%n", h2loadPath, connections, streams, rateStreams, seconds, Arrays.toString(rates), rounds,
-                transports, authzJvm, executor, Runtime.getRuntime().availableProcessors(), loadBefore, dir);
+                + "phase, rates %s, %d round(s), transports %s, replica JVM %s, executor %s, floor %s, %d CPUs, load average "
+                + "before: %s; work dir %s%n", h2loadPath, connections, streams, rateStreams, seconds, Arrays.toString(rates),
+                rounds, transports, authzJvm, executor, floor, Runtime.getRuntime().availableProcessors(), loadBefore, dir);
         FaultMesh.writeFiles(dir);
         Path data = dir.resolve("cp-data");
         int grpcPort = FaultMesh.freePort();
@@ -141,6 +151,10 @@ public final class ExtauthzExternalHarness {
             CheckRequest request = DemoAuthzClient.networkCheck(peer.credentials().orElseThrow().leaf(),
                     FaultMesh.spiffeId("caller"));
             Path body = Files.write(dir.resolve("check-request.bin"), grpcFrame(request.toByteArray()));
+            String floorPath = floor.equals("health") ? HEALTH_PATH : UNKNOWN_PATH;
+            Path floorBody = floor.equals("health") ? Files.write(dir.resolve("health-request.bin"),
+                    grpcFrame(io.grpc.health.v1.HealthCheckRequest.getDefaultInstance().toByteArray())) : body;
+            json.put("floor", floor.equals("health") ? "grpc.health.v1.Health/Check" : "unknown method, Check's body");
             Path callerFiles = dir.resolve("nodes").resolve("caller");
             Path shim = transports.contains("mtls") ? buildClientCertShim(dir) : null;
             H2load h2load = new H2load(h2loadPath, dir);
@@ -183,13 +197,13 @@ public final class ExtauthzExternalHarness {
                     H2load.Result warm = h2load.run(transport + "-warmup-check", base + CHECK_PATH, body, headers,
                             Math.min(maxRequests, 150_000), connections, streams, 0, env, timeout);
                     h2loadChecks += checkComplete(warm, problems);
-                    checkComplete(h2load.run(transport + "-warmup-floor", base + FLOOR_PATH, body, headers,
+                    checkComplete(h2load.run(transport + "-warmup-floor", base + floorPath, floorBody, headers,
                             Math.min(maxRequests, 100_000), connections, streams, 0, env, timeout), problems);
                     long maxN = Math.min(maxRequests, Math.max(10_000, (long) (warm.perSecond() * seconds)));
                     for (int round = 1; round <= rounds; round++) {
                         // Interleaved: interference from other processes hits Check and its floor alike
-                        H2load.Result floorMax = h2load.run(transport + "-r" + round + "-floor-max", base + FLOOR_PATH,
-                                body, headers, maxN * 2, connections, streams, 0, env, timeout);
+                        H2load.Result floorMax = h2load.run(transport + "-r" + round + "-floor-max", base + floorPath,
+                                floorBody, headers, maxN * 2, connections, streams, 0, env, timeout);
                         checkComplete(floorMax, problems);
                         phases.add(new Phase(transport, round, "floor max", floorMax, pauses(gcLog, floorMax)));
                         H2load.Result checkMax = h2load.run(transport + "-r" + round + "-check-max", base + CHECK_PATH,
@@ -199,7 +213,7 @@ public final class ExtauthzExternalHarness {
                         for (int rate : rates) {
                             long n = Math.min(maxRequests, (long) rate * seconds);
                             H2load.Result floorAt = h2load.run(transport + "-r" + round + "-floor-" + rate, base
-                                    + FLOOR_PATH, body, headers, n, connections, rateStreams, rate, env, timeout);
+                                    + floorPath, floorBody, headers, n, connections, rateStreams, rate, env, timeout);
                             checkComplete(floorAt, problems);
                             phases.add(new Phase(transport, round, "floor @" + rate, floorAt, pauses(gcLog, floorAt)));
                             H2load.Result checkAt = h2load.run(transport + "-r" + round + "-check-" + rate, base

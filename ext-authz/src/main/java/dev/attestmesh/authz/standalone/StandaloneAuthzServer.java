@@ -14,7 +14,9 @@ import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.TlsServerCredentials;
+import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import java.io.Closeable;
 import java.io.IOException;
@@ -55,12 +57,24 @@ import org.slf4j.LoggerFactory;
  * callers only ({@link CheckCallerAuthenticator#hostLocalPlaintext}). Both identities are re-read every
  * minute, so renewals are picked up by new connections. Decisions fail closed while the view is stale
  * (see {@link WatchedRegistryView}).
+ *
+ * <p>The same port serves the standard gRPC health service ({@code grpc.health.v1.Health}, for the whole
+ * server {@code ""} and for {@value #AUTHORIZATION_SERVICE}): {@code SERVING} while the view is usable,
+ * {@code NOT_SERVING} before the first snapshot, while the view is stale and from shutdown on, re-evaluated
+ * every {@link #HEALTH_INTERVAL} and on every view change. Envoy's gRPC health checking of the ext_authz
+ * cluster then sends Checks to replicas that can decide instead of to one that denies everything. It says
+ * nothing else, and answers any caller that reaches the port (TLS callers from the mesh CA, or host-local
+ * callers in plaintext).
  */
 public final class StandaloneAuthzServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StandaloneAuthzServer.class);
     private static final Duration KEY_RELOAD = Duration.ofMinutes(1);
     /** Above the decider's own 256 KiB limit, so an oversized Check gets its precise denial, not RESOURCE_EXHAUSTED. */
     private static final int MAX_INBOUND_BYTES = 1024 * 1024;
+    /** The service name the health service reports besides the whole server's {@code ""}. */
+    public static final String AUTHORIZATION_SERVICE = "envoy.service.auth.v3.Authorization";
+    /** How often the health status follows the view's staleness (which changes with time, not only by events). */
+    static final Duration HEALTH_INTERVAL = Duration.ofSeconds(1);
 
     /**
      * @param controlPlane {@code HOST:PORT} of the control plane's gRPC port
@@ -149,6 +163,7 @@ public final class StandaloneAuthzServer implements AutoCloseable {
     private final AuthzDecider decider;
     private final AttestationAuthzService service;
     private final Server server;
+    private final HealthStatusManager health = new HealthStatusManager();
 
     private StandaloneAuthzServer(Settings s, List<io.grpc.ServerInterceptor> checkInterceptors) throws IOException {
         List<Path> files = new ArrayList<>(List.of(s.caBundle(), s.certChain(), s.key()));
@@ -212,10 +227,15 @@ public final class StandaloneAuthzServer implements AutoCloseable {
                             serverCreds)
                     .maxInboundMessageSize(MAX_INBOUND_BYTES)
                     .addTransportFilter(callers.transportFilter())
-                    .addService(io.grpc.ServerInterceptors.intercept(service.bind(callers), checkInterceptors));
+                    .addService(io.grpc.ServerInterceptors.intercept(service.bind(callers), checkInterceptors))
+                    .addService(health.getHealthService());
             if (s.directExecutor()) {
                 builder.directExecutor();
             }
+            updateHealth();
+            view.addChangeListener(this::updateHealth);
+            reloader.scheduleWithFixedDelay(this::updateHealth, HEALTH_INTERVAL.toMillis(), HEALTH_INTERVAL.toMillis(),
+                    TimeUnit.MILLISECONDS);
             this.server = builder.build().start();
             ok = true;
         } catch (GeneralSecurityException e) {
@@ -232,6 +252,14 @@ public final class StandaloneAuthzServer implements AutoCloseable {
             LOG.warn("ext_authz replica '{}' runs in DEV MODE: nodes attested with the simulated TEE, whose evidence "
                     + "proves nothing, are allowed", s.replicaId());
         }
+    }
+
+    /** SERVING while the view can decide, NOT_SERVING otherwise (HealthStatusManager tells watchers only changes). */
+    private void updateHealth() {
+        HealthCheckResponse.ServingStatus status = view.unavailableReason().isEmpty()
+                ? HealthCheckResponse.ServingStatus.SERVING : HealthCheckResponse.ServingStatus.NOT_SERVING;
+        health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, status);
+        health.setStatus(AUTHORIZATION_SERVICE, status);
     }
 
     /** Starts the replica; it denies every Check until the first snapshot arrives. */
@@ -272,6 +300,7 @@ public final class StandaloneAuthzServer implements AutoCloseable {
 
     @Override
     public void close() {
+        health.enterTerminalState(); // NOT_SERVING from now on: health-checking Envoys move to another replica
         if (server != null) {
             server.shutdown();
             try {

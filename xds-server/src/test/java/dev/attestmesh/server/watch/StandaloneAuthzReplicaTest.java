@@ -36,6 +36,9 @@ import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -47,6 +50,7 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -303,6 +307,8 @@ class StandaloneAuthzReplicaTest {
         AgentCredentials creds = orders.attestOnce();
         CheckRequest req = byCertificate(creds.leaf());
         within(Duration.ofSeconds(1), stubs, req, StandaloneAuthzReplicaTest::allowed);
+        // The standard gRPC health service follows the view: Envoy's health checks steer away from a stale replica.
+        awaitHealth(r1, ServingStatus.SERVING, Duration.ofSeconds(3));
 
         cp.close();
         cp = null;
@@ -312,11 +318,46 @@ class StandaloneAuthzReplicaTest {
                 r -> !allowed(r) && r.getStatus().getMessage().startsWith("registry view is stale: last update"));
         long sinceStop = (System.nanoTime() - stopped) / 1_000_000;
         assertTrue(sinceStop >= STALENESS.toMillis() - 300, "denied only after the staleness limit, at " + sinceStop + " ms");
+        awaitHealth(r1, ServingStatus.NOT_SERVING, Duration.ofSeconds(3));
 
         cp = startControlPlane(cpPort); // same data dir and port: the registry and CA come back from the store
         within(Duration.ofSeconds(15), stubs, req, StandaloneAuthzReplicaTest::allowed);
         assertFalse(r1.view().unavailableReason().isPresent());
+        awaitHealth(r1, ServingStatus.SERVING, Duration.ofSeconds(3));
         assertTrue(ms >= 0);
+
+        HealthGrpc.HealthBlockingStub health = healthClient(r1);
+        r1.close(); // from shutdown on: NOT_SERVING, or the port is gone
+        try {
+            assertEquals(ServingStatus.NOT_SERVING, health.check(HealthCheckRequest.getDefaultInstance()).getStatus());
+        } catch (io.grpc.StatusRuntimeException e) {
+            assertEquals(io.grpc.Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.toString());
+        }
+    }
+
+    HealthGrpc.HealthBlockingStub healthClient(StandaloneAuthzServer r) {
+        ManagedChannel ch = Grpc.newChannelBuilder("127.0.0.1:" + r.port(), InsecureChannelCredentials.create()).build();
+        closeables.add(ch::shutdownNow);
+        return HealthGrpc.newBlockingStub(ch).withDeadlineAfter(5, TimeUnit.SECONDS);
+    }
+
+    /** Waits (bounded) until the replica reports {@code expected} for the whole server and for Authorization. */
+    void awaitHealth(StandaloneAuthzServer r, ServingStatus expected, Duration limit) throws InterruptedException {
+        HealthGrpc.HealthBlockingStub health = healthClient(r);
+        long deadline = System.nanoTime() + limit.toNanos();
+        ServingStatus all = null;
+        ServingStatus authz = null;
+        while (System.nanoTime() < deadline) {
+            all = health.check(HealthCheckRequest.getDefaultInstance()).getStatus();
+            authz = health.check(HealthCheckRequest.newBuilder()
+                    .setService(StandaloneAuthzServer.AUTHORIZATION_SERVICE).build()).getStatus();
+            if (all == expected && authz == expected) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("health after " + limit + ": '' " + all + ", Authorization " + authz + "; expected "
+                + expected);
     }
 
     @Test
