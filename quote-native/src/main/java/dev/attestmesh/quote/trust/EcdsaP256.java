@@ -39,7 +39,7 @@ import org.bouncycastle.util.BigIntegers;
  * exceptions.
  *
  * <p>Signing ({@link SigningKey}) and verification run in the system's OpenSSL where it loads and passes
- * its self-test ({@link NativeP256}): about 20 us per signature against 64 us in BouncyCastle, with
+ * its self-test ({@link NativeP256}): 28 us per signature against 64 us in BouncyCastle, with
  * hedged nonces (derived from the private key, the digest and fresh random bytes). Otherwise
  * BouncyCastle signs with deterministic nonces (RFC 6979, HMAC-SHA256) and its fixed-point comb
  * multiplication of the generator (1.8x faster than SunEC's signing here). Either way a signature never

@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Why: a P-256 verification with a key seen for the first time (every CSR's key) took 185 us with
  * BouncyCastle and 390 us with SunEC on the build machine, and 72 us here with OpenSSL's assembly for P-256
- * (2026-12-07, JDK 25, OpenSSL 3.0); a signature took 64 us with BouncyCastle and about 20 us here. It uses
+ * (2026-12-07, JDK 25, OpenSSL 3.0); a signature took 64 us with BouncyCastle and 28 us here. It uses
  * OpenSSL's {@code EC_KEY}/{@code ECDSA_*} functions, which OpenSSL 3 marks deprecated but still exports:
  * its {@code EVP_PKEY} route spends 87 us just decoding a public key, more than the verification.
  *
