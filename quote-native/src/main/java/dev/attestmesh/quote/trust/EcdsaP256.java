@@ -86,18 +86,11 @@ public final class EcdsaP256 {
 
         /** ECDSA with SHA-256 over {@code data}; the signature as raw r||s, 32 bytes each. */
         public byte[] signRaw(byte[] data) {
-            byte[] digest = sha256(data);
-            BigInteger[] rs = null;
-            Optional<byte[]> der = signNatively(digest);
-            if (der.isPresent()) {
-                try {
-                    rs = StandardDSAEncoding.INSTANCE.decode(DOMAIN.getN(), der.get());
-                } catch (IOException | RuntimeException e) {
-                    rs = null; // never seen; BouncyCastle signs instead
-                }
-            }
-            if (rs == null) {
-                rs = signWithBouncyCastle(digest);
+            BigInteger[] rs;
+            try {
+                rs = StandardDSAEncoding.INSTANCE.decode(DOMAIN.getN(), signDer(data));
+            } catch (IOException e) {
+                throw new IllegalStateException("an ECDSA signature just made is not strict DER", e);
             }
             byte[] out = new byte[64];
             BigIntegers.asUnsignedByteArray(rs[0], out, 0, 32);
