@@ -162,6 +162,10 @@ class StandaloneAuthzReplicaTest {
      * certificate of a node attested as {@code id} (the replica's TEE), since the replica certificate is clientAuth only.
      */
     StandaloneAuthzServer replica(String id, boolean plaintext) throws Exception {
+        return replica(id, plaintext, true);
+    }
+
+    StandaloneAuthzServer replica(String id, boolean plaintext, boolean requireClientCertificate) throws Exception {
         ReplicaFiles watch = issueReplica(id);
         Optional<StandaloneAuthzServer.ServingIdentity> serving = Optional.empty();
         if (!plaintext) {
@@ -173,7 +177,8 @@ class StandaloneAuthzReplicaTest {
         }
         StandaloneAuthzServer r = StandaloneAuthzServer.start(new StandaloneAuthzServer.Settings("127.0.0.1:" + cpPort,
                 cp.caBundleFile(), watch.directory().resolve("cert-chain.pem"), watch.directory().resolve("key.pem"),
-                serving, "127.0.0.1", 0, plaintext, true, STALENESS, id, 10_000).withAllowInsecure(true)); // simulated TEE
+                serving, "127.0.0.1", 0, plaintext, requireClientCertificate, STALENESS, id, 10_000)
+                .withAllowInsecure(true)); // simulated TEE
         closeables.add(r);
         assertTrue(r.view().awaitFirstSnapshot(Duration.ofSeconds(10)), "replica " + id + " got no snapshot");
         return r;
@@ -333,6 +338,39 @@ class StandaloneAuthzReplicaTest {
         } catch (io.grpc.StatusRuntimeException e) {
             assertEquals(io.grpc.Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.toString());
         }
+    }
+
+    /**
+     * The health service is the one method a caller without a client certificate reaches: it learns the serving
+     * status and nothing else, and Check on the same connection is still refused.
+     */
+    @Test
+    void aCallerWithoutCertificateLearnsOnlyTheServingStatusAndIsRefusedCheck() throws Exception {
+        StandaloneAuthzServer r = replica("authz-1", false, false); // TLS, --client-auth optional
+        AgentCredentials peer = agent("orders").attestOnce();
+        AdvancedTlsX509TrustManager tm = AdvancedTlsX509TrustManager.newBuilder()
+                .setVerification(AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION).build();
+        tm.updateTrustCredentials(Pem.parseCertificates(Files.readString(cp.caBundleFile())).toArray(X509Certificate[]::new));
+        ManagedChannel anonymous = Grpc.newChannelBuilder("127.0.0.1:" + r.port(),
+                TlsChannelCredentials.newBuilder().trustManager(tm).build()).build();
+        closeables.add(anonymous::shutdownNow);
+        var health = HealthGrpc.newBlockingStub(anonymous).withDeadlineAfter(5, TimeUnit.SECONDS)
+                .check(HealthCheckRequest.newBuilder().setService(StandaloneAuthzServer.AUTHORIZATION_SERVICE).build());
+        assertEquals(io.grpc.health.v1.HealthCheckResponse.newBuilder().setStatus(ServingStatus.SERVING).build(), health,
+                "the status and nothing else");
+        StatusRuntimeException check = assertThrows(StatusRuntimeException.class, () -> withPolicyHeader(
+                AuthorizationGrpc.newBlockingStub(anonymous)).check(byCertificate(peer.leaf())));
+        assertEquals(Status.Code.UNAUTHENTICATED, check.getStatus().getCode(), check.getStatus().toString());
+        StatusRuntimeException unknown = assertThrows(StatusRuntimeException.class, () -> HealthGrpc
+                .newBlockingStub(anonymous).withDeadlineAfter(5, TimeUnit.SECONDS)
+                .check(HealthCheckRequest.newBuilder().setService("x".repeat(200)).build()));
+        assertEquals(Status.Code.NOT_FOUND, unknown.getStatus().getCode(), "an unknown service name");
+        // An oversized name fails the call (gRPC echoes it into a status too large for the trailers), nothing more.
+        assertThrows(StatusRuntimeException.class, () -> HealthGrpc.newBlockingStub(anonymous)
+                .withDeadlineAfter(5, TimeUnit.SECONDS)
+                .check(HealthCheckRequest.newBuilder().setService("x".repeat(100_000)).build()));
+        assertEquals(ServingStatus.SERVING, HealthGrpc.newBlockingStub(anonymous).withDeadlineAfter(5, TimeUnit.SECONDS)
+                .check(HealthCheckRequest.getDefaultInstance()).getStatus(), "still serving afterwards");
     }
 
     HealthGrpc.HealthBlockingStub healthClient(StandaloneAuthzServer r) {
