@@ -10,24 +10,19 @@ import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
-import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.envoyproxy.envoy.service.auth.v3.DeniedHttpResponse;
 import io.envoyproxy.envoy.service.auth.v3.OkHttpResponse;
 import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.envoyproxy.envoy.type.v3.StatusCode;
-import io.grpc.Context;
-import io.grpc.Contexts;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
 import io.grpc.ServiceDescriptor;
-import io.grpc.stub.ServerCalls;
-import io.grpc.stub.StreamObserver;
 import dev.attestmesh.quote.TeeType;
 import java.util.List;
 
@@ -54,7 +49,6 @@ public final class AttestationAuthzService {
     public static final String PEER_HEADER = "x-attestmesh-peer";
     /** The {@code tee} or {@code measurement} metadata of a principal whose live instances differ in it. */
     public static final String MIXED = "mixed";
-    static final Context.Key<List<String>> POLICY_IDS = Context.key("attestmesh-policy-ids");
     private static final Metadata.Key<String> POLICY_KEY = Metadata.Key.of(POLICY_HEADER, Metadata.ASCII_STRING_MARSHALLER);
     private static final int OK = 0;
     private static final int PERMISSION_DENIED = 7;
@@ -93,33 +87,29 @@ public final class AttestationAuthzService {
 
     /**
      * This service, bound for serving: {@code envoy.service.auth.v3.Authorization/Check} behind {@code
-     * callers} (install {@link CheckCallerAuthenticator#transportFilter()} on the same server) and the
-     * interceptor that reads {@value #POLICY_HEADER}. The binding takes the request's encoded size from
-     * the transport (for the size limit) rather than computing it again, and sends an allow decision's
-     * response from its encoding made once per decision; on the wire it is the standard service.
+     * callers} (install {@link CheckCallerAuthenticator#transportFilter()} on the same server). On the wire it is
+     * the standard service; inside, the binding is made for the hot path: the request is decoded into only the
+     * fields a decision reads ({@link CheckFields}), the {@value
+     * #POLICY_HEADER} header is read once at the call's start, and a cached allow decision's response is sent from
+     * its encoding made once per decision. The unary call is handled directly (no stub, no per-call {@link
+     * io.grpc.Context} value): one request, then half-close, or the call fails as gRPC's stubs fail it.
      */
     public ServerServiceDefinition bind(CheckCallerAuthenticator callers) {
-        MethodDescriptor<SizedCheckRequest, AuthzResponse> check = AuthorizationGrpc.getCheckMethod()
-                .toBuilder(new SizedCheckRequest.Marshaller(), new AuthzResponse.Marshaller()).build();
+        MethodDescriptor<CheckFields, AuthzResponse> check = AuthorizationGrpc.getCheckMethod()
+                .toBuilder(new CheckFieldsMarshaller(), new AuthzResponse.Marshaller()).build();
         ServiceDescriptor service = ServiceDescriptor.newBuilder(AuthorizationGrpc.SERVICE_NAME)
                 .setSchemaDescriptor(AuthorizationGrpc.getServiceDescriptor().getSchemaDescriptor())
                 .addMethod(check).build();
         ServerServiceDefinition definition = ServerServiceDefinition.builder(service)
-                .addMethod(check, ServerCalls.asyncUnaryCall(this::checkSized)).build();
-        // The last interceptor runs first: callers are judged before anything else is looked at
-        return ServerInterceptors.intercept(definition, new PolicyHeaderInterceptor(),
-                java.util.Objects.requireNonNull(callers, "callers"));
+                .addMethod(check, new CheckHandler()).build();
+        // callers are judged before anything else is looked at
+        return ServerInterceptors.intercept(definition, java.util.Objects.requireNonNull(callers, "callers"));
     }
 
-    private void checkSized(SizedCheckRequest request, StreamObserver<AuthzResponse> responseObserver) {
-        responseObserver.onNext(respond(request.request(), request.serializedSize()));
-        responseObserver.onCompleted();
-    }
-
-    private AuthzResponse respond(CheckRequest request, int serializedSize) {
-        List<String> ids = POLICY_IDS.get();
-        Decision d = decider.decide(request, serializedSize, ids == null ? List.of() : ids);
-        boolean http = request.getAttributes().hasRequest() && request.getAttributes().getRequest().hasHttp();
+    /** The decision's response for {@code request}, with {@code headerPolicyIds} from {@value #POLICY_HEADER}. */
+    AuthzResponse respond(CheckFields request, List<String> headerPolicyIds) {
+        Decision d = decider.decide(request, headerPolicyIds);
+        boolean http = request.http();
         (d instanceof Decision.Allow ? allowed : denied).increment();
         return switch (d) {
             case Decision.Allow a -> (http ? httpAllows : networkAllows).get(a, x -> AuthzResponse.encoded(allow(x, http)));
@@ -186,27 +176,70 @@ public final class AttestationAuthzService {
         }
     }
 
-    /** Copies {@value #POLICY_HEADER} values into the call's {@link Context}. */
-    private static final class PolicyHeaderInterceptor implements ServerInterceptor {
+    /** Starts each Check call: reads the policy header, then answers the one request on half-close. */
+    private final class CheckHandler implements ServerCallHandler<CheckFields, AuthzResponse> {
         private final java.util.concurrent.ConcurrentHashMap<String, List<String>> parsed =
                 new java.util.concurrent.ConcurrentHashMap<>();
 
         @Override
-        public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-                ServerCallHandler<Q, R> next) {
-            Iterable<String> values = headers.getAll(POLICY_KEY);
-            List<String> ids = List.of();
-            if (values != null) {
-                StringBuilder raw = new StringBuilder();
-                for (String v : values) {
-                    raw.append(v).append(',');
+        public ServerCall.Listener<CheckFields> startCall(ServerCall<CheckFields, AuthzResponse> call, Metadata headers) {
+            List<String> ids = policyIds(headers);
+            call.request(2); // a second request is asked for only to fail the call, as gRPC's unary stubs do
+            return new ServerCall.Listener<>() {
+                private CheckFields request;
+                private boolean failed;
+
+                @Override
+                public void onMessage(CheckFields message) {
+                    if (request != null) {
+                        failed = true;
+                        call.close(Status.INTERNAL.withDescription("Too many requests"), new Metadata());
+                    } else {
+                        request = message;
+                    }
                 }
-                ids = parsed.computeIfAbsent(raw.toString(), PolicyHeaderInterceptor::parse);
-                if (parsed.size() > 1024) {
+
+                @Override
+                public void onHalfClose() {
+                    if (failed) {
+                        return;
+                    }
+                    if (request == null) {
+                        call.close(Status.INTERNAL.withDescription("Half-closed without a request"), new Metadata());
+                        return;
+                    }
+                    AuthzResponse response = respond(request, ids);
+                    call.sendHeaders(new Metadata());
+                    call.sendMessage(response);
+                    call.close(Status.OK, new Metadata());
+                }
+            };
+        }
+
+        /** The header's policy IDs, sorted and de-duplicated; empty when it is absent. */
+        private List<String> policyIds(Metadata headers) {
+            Iterable<String> values = headers.getAll(POLICY_KEY);
+            if (values == null) {
+                return List.of();
+            }
+            java.util.Iterator<String> it = values.iterator();
+            String raw = it.next();
+            if (it.hasNext()) { // repeated: the union of all values
+                StringBuilder all = new StringBuilder(raw);
+                while (it.hasNext()) {
+                    all.append(',').append(it.next());
+                }
+                raw = all.toString();
+            }
+            List<String> ids = parsed.get(raw);
+            if (ids == null) {
+                if (parsed.size() >= 1024) {
                     parsed.clear(); // Envoy sends a handful of distinct values; anything else must not grow this
                 }
+                ids = parse(raw);
+                parsed.put(raw, ids);
             }
-            return Contexts.interceptCall(Context.current().withValue(POLICY_IDS, ids), call, headers, next);
+            return ids;
         }
 
         /** Comma-separated IDs to a sorted, de-duplicated, immutable list. */
@@ -218,6 +251,39 @@ public final class AttestationAuthzService {
                 }
             }
             return List.copyOf(ids);
+        }
+    }
+
+    /**
+     * Decodes a Check request into {@link CheckFields}: read into one array of the length the transport knows (the
+     * server's maximum inbound message size bounds it), then decoded; one over {@link AuthzDecider#MAX_REQUEST_BYTES}
+     * is denied by its size, with an HTTP 403 when it is an HTTP check. A malformed request fails the call as the
+     * standard protobuf marshaller fails it.
+     */
+    static final class CheckFieldsMarshaller implements MethodDescriptor.Marshaller<CheckFields> {
+
+        @Override
+        public java.io.InputStream stream(CheckFields value) {
+            throw new UnsupportedOperationException("the server binding never sends a CheckRequest");
+        }
+
+        @Override
+        public CheckFields parse(java.io.InputStream stream) {
+            try {
+                int size = stream instanceof io.grpc.KnownLength ? stream.available() : -1;
+                byte[] wire;
+                if (size >= 0) { // gRPC's message streams know their length; the transport bounds it
+                    wire = new byte[size];
+                    if (stream.readNBytes(wire, 0, size) != size) {
+                        throw new java.io.EOFException("the request ended before its length");
+                    }
+                } else {
+                    wire = stream.readAllBytes();
+                }
+                return CheckFields.decode(wire, 0, wire.length);
+            } catch (java.io.IOException e) {
+                throw Status.INTERNAL.withDescription("Invalid protobuf byte sequence").withCause(e).asRuntimeException();
+            }
         }
     }
 }

@@ -1,10 +1,7 @@
 package dev.attestmesh.authz;
 
-import com.google.protobuf.ByteString;
 import dev.attestmesh.registry.NodeState;
-import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
@@ -104,38 +101,35 @@ public final class AuthzDecider {
      *     fall back to the mesh config
      */
     public Decision decide(CheckRequest req, List<String> headerPolicyIds) {
-        return decide(req, -1, headerPolicyIds);
+        return decide(CheckFields.of(req), headerPolicyIds);
     }
 
     /**
-     * As {@link #decide(CheckRequest, List)}, for a caller that already knows the request's encoded size
-     * (the gRPC binding reads it from the transport instead of re-computing it per Check).
-     *
-     * @param serializedSize the request's encoded size in bytes, or -1 to compute it
+     * As {@link #decide(CheckRequest, List)}, on the fields a decision reads (the gRPC binding decodes only
+     * those from the wire, {@link CheckFields#decode}).
      */
-    public Decision decide(CheckRequest req, int serializedSize, List<String> headerPolicyIds) {
+    public Decision decide(CheckFields req, List<String> headerPolicyIds) {
         try {
             Optional<String> unavailable = view.unavailableReason();
             if (unavailable.isPresent()) {
                 return new Decision.Deny(unavailable.get());
             }
-            AttributeContext attrs = req.getAttributes();
-            // Keyed by a digest of these bytes as sent; made text (and decoded) only on a cache miss
-            ByteString certificate = attrs.getSource().getCertificateBytes();
-            Decision.Deny oversized = oversized(req, serializedSize, certificate);
+            // Keyed by these bytes as sent; made text (and decoded) only on a cache miss
+            byte[] certificate = req.certificate();
+            Decision.Deny oversized = oversized(req);
             if (oversized != null) {
                 return oversized;
             }
             List<String> required;
-            switch (requiredPolicies.of(attrs, headerPolicyIds)) {
+            switch (requiredPolicies.of(req, headerPolicyIds)) {
                 case RequiredPolicies.Required r -> required = r.policyIds();
                 case RequiredPolicies.Unresolved u -> {
                     return new Decision.Deny(u.reason()); // not cached: cheap, and it ends when the view syncs
                 }
             }
-            String principal = attrs.getSource().getPrincipal();
+            String principal = req.sourcePrincipal();
             DecisionCache.Key key;
-            if (!certificate.isEmpty()) {
+            if (certificate.length > 0) {
                 key = DecisionCache.byCertificate(certificate, required);
             } else if (!principal.isEmpty()) {
                 key = DecisionCache.byPrincipal(principal, required);
@@ -148,8 +142,8 @@ public final class AuthzDecider {
                 return cached;
             }
             long generation = cache.generation();
-            TimedDecision fresh = certificate.isEmpty() ? byPrincipal.decide(principal, required, now)
-                    : byCertificate.decide(certificate.toString(StandardCharsets.ISO_8859_1), required, now);
+            TimedDecision fresh = certificate.length == 0 ? byPrincipal.decide(principal, required, now)
+                    : byCertificate.decide(req.certificateText(), required, now);
             cache.put(key, fresh, generation);
             if (fresh.decision() instanceof Decision.Deny d) {
                 LOG.debug("ext_authz deny: {}", d.reason());
@@ -162,12 +156,12 @@ public final class AuthzDecider {
     }
 
     /** The denial of a request too large to decide on, or null when it is within the limits. */
-    private static Decision.Deny oversized(CheckRequest req, int serializedSize, ByteString certificate) {
-        if (certificate.size() > MAX_CERTIFICATE_CHARS) {
-            return new Decision.Deny("peer certificate field is " + certificate.size()
+    private static Decision.Deny oversized(CheckFields req) {
+        if (req.certificate().length > MAX_CERTIFICATE_CHARS) {
+            return new Decision.Deny("peer certificate field is " + req.certificate().length
                     + " bytes, more than the limit of " + MAX_CERTIFICATE_CHARS + "; send the leaf certificate only");
         }
-        int size = serializedSize >= 0 ? serializedSize : req.getSerializedSize();
+        int size = req.serializedSize();
         if (size > MAX_REQUEST_BYTES) {
             return new Decision.Deny("CheckRequest is " + size + " bytes, more than the limit of "
                     + MAX_REQUEST_BYTES + "; limit the headers and body Envoy forwards (with_request_body, "

@@ -1,7 +1,6 @@
 package dev.attestmesh.authz;
 
 import dev.attestmesh.authz.peer.UntrustedText;
-import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import java.util.Collection;
 import java.util.List;
 import java.util.TreeSet;
@@ -38,16 +37,16 @@ final class RequiredPolicies {
      * @param header policy IDs from the gRPC header (already normalized by the binding's interceptor),
      *     empty to fall back to the mesh config
      */
-    Requirement of(AttributeContext attrs, List<String> header) {
-        String perRoute = attrs.getContextExtensionsMap().get(AuthzDecider.POLICY_IDS_KEY);
+    Requirement of(CheckFields req, List<String> header) {
+        String perRoute = req.contextPolicyIds();
         Collection<String> ids;
         if (perRoute != null) {
             ids = List.of(perRoute.split(",")); // per-route setting wins, even when it lists none
         } else if (!header.isEmpty()) {
             ids = header;
         } else {
-            String destination = attrs.getDestination().getPrincipal();
-            int port = attrs.getDestination().getAddress().getSocketAddress().getPortValue();
+            String destination = req.destinationPrincipal();
+            int port = req.destinationPort();
             if (destination.isEmpty()) {
                 return new Unresolved("destination unknown: the request names no destination principal and no "
                         + AuthzDecider.POLICY_IDS_KEY + ", so the policies required on port " + port

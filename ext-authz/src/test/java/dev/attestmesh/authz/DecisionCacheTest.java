@@ -5,9 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.protobuf.ByteString;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -31,7 +32,7 @@ class DecisionCacheTest {
     @Test
     void aDecisionComputedAcrossAnInvalidationIsNotKept() {
         DecisionCache cache = new DecisionCache(100);
-        DecisionCache.Key key = DecisionCache.byCertificate(ByteString.copyFromUtf8("cert"), List.of("default"));
+        DecisionCache.Key key = DecisionCache.byCertificate(bytes("cert"), List.of("default"));
         TimedDecision allow = TimedDecision.deny("x", NOW);
         long before = cache.generation();
         cache.invalidateAll(); // a registry change while the decision was being made
@@ -44,34 +45,71 @@ class DecisionCacheTest {
 
     @Test
     void keysByCertificateAndByPrincipalDifferAndWeighByKibibyte() {
-        DecisionCache.Key a = DecisionCache.byCertificate(ByteString.copyFromUtf8("x".repeat(2500)), List.of());
-        DecisionCache.Key b = DecisionCache.byCertificate(ByteString.copyFromUtf8("x".repeat(2500)), List.of());
+        DecisionCache.Key a = DecisionCache.byCertificate(bytes("x".repeat(2500)), List.of());
+        DecisionCache.Key b = DecisionCache.byCertificate(bytes("x".repeat(2500)), List.of());
         assertEquals(a, b);
         assertEquals(3, a.weight());
         assertTrue(!a.equals(DecisionCache.byPrincipal("x".repeat(2500), List.of())));
-        assertTrue(!a.equals(DecisionCache.byCertificate(ByteString.copyFromUtf8("x".repeat(2500)), List.of("p"))));
+        assertTrue(!a.equals(DecisionCache.byCertificate(bytes("x".repeat(2500)), List.of("p"))));
     }
 
     @Test
-    void keysByCertificateAreTheDigestOfTheExactBytes() {
-        byte[] field = "-----BEGIN%20CERTIFICATE-----%0AMIIB".repeat(60).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        DecisionCache.Key a = DecisionCache.byCertificate(ByteString.copyFrom(field), List.of("default"));
+    void keysByCertificateAreTheExactBytes() {
+        byte[] field = "-----BEGIN%20CERTIFICATE-----%0AMIIB".repeat(60).getBytes(StandardCharsets.US_ASCII);
+        DecisionCache.Key a = DecisionCache.byCertificate(field, List.of("default"));
         for (int i = 0; i < field.length; i += 97) {
             byte[] other = field.clone();
             other[i] ^= 1;
-            DecisionCache.Key b = DecisionCache.byCertificate(ByteString.copyFrom(other), List.of("default"));
+            DecisionCache.Key b = DecisionCache.byCertificate(other, List.of("default"));
             assertTrue(!a.equals(b), "one byte changed at " + i);
+            assertTrue(a.compareTo(b) != 0 && Integer.signum(a.compareTo(b)) == -Integer.signum(b.compareTo(a)));
         }
-        // The same bytes however protobuf holds them (a slice of a larger buffer, a rope) give the same key
-        byte[] padded = new byte[field.length + 10];
-        System.arraycopy(field, 0, padded, 5, field.length);
-        assertEquals(a, DecisionCache.byCertificate(ByteString.copyFrom(padded).substring(5, 5 + field.length),
-                List.of("default")));
-        ByteString rope = ByteString.copyFrom(field, 0, 100).concat(ByteString.copyFrom(field, 100, field.length - 100));
-        assertEquals(a, DecisionCache.byCertificate(rope, List.of("default")));
-        assertEquals(a.hashCode(), DecisionCache.byCertificate(rope, List.of("default")).hashCode());
-        // A prefix is not the field: the length and the digest both differ
-        assertTrue(!a.equals(DecisionCache.byCertificate(ByteString.copyFrom(field, 0, field.length - 1), List.of("default"))));
+        assertEquals(a, DecisionCache.byCertificate(field.clone(), List.of("default")));
+        assertEquals(0, a.compareTo(DecisionCache.byCertificate(field.clone(), List.of("default"))));
+        // A prefix is not the field
+        assertTrue(!a.equals(DecisionCache.byCertificate(Arrays.copyOf(field, field.length - 1), List.of("default"))));
+    }
+
+    /**
+     * The key's hash is easy to collide on purpose ("Aa" and "BB" hash alike, and so does every string of such
+     * pairs), and a caller of Check chooses the field. Colliding keys stay distinct, are ordered consistently with
+     * equality, and so land in ConcurrentHashMap's balanced tree bins (a lookup among 4,096 colliding entries
+     * finds each one) rather than degrading to a list.
+     */
+    @Test
+    void craftedHashCollisionsStayDistinctAndOrdered() {
+        List<DecisionCache.Key> keys = new java.util.ArrayList<>();
+        for (int i = 0; i < 4096; i++) {
+            keys.add(DecisionCache.byCertificate(colliding(i), List.of("default")));
+        }
+        assertEquals(1, keys.stream().mapToInt(Object::hashCode).distinct().count(), "the crafted fields collide");
+        assertTrue(Comparable.class.isAssignableFrom(DecisionCache.Key.class));
+        java.util.concurrent.ConcurrentHashMap<DecisionCache.Key, Integer> map = new java.util.concurrent.ConcurrentHashMap<>();
+        for (int i = 0; i < keys.size(); i++) {
+            map.put(keys.get(i), i);
+        }
+        assertEquals(keys.size(), map.size());
+        for (int i = 0; i < keys.size(); i++) {
+            assertEquals(i, map.get(DecisionCache.byCertificate(colliding(i), List.of("default"))));
+        }
+        List<DecisionCache.Key> sorted = new java.util.ArrayList<>(keys);
+        sorted.sort(null);
+        for (int i = 1; i < sorted.size(); i++) {
+            assertTrue(sorted.get(i - 1).compareTo(sorted.get(i)) < 0, "a strict total order");
+        }
+    }
+
+    /** The i-th of 4,096 24-byte fields with the same {@link Arrays#hashCode(byte[])}. */
+    private static byte[] colliding(int i) {
+        StringBuilder b = new StringBuilder();
+        for (int j = 0; j < 12; j++) {
+            b.append((i >> j & 1) == 0 ? "Aa" : "BB");
+        }
+        return bytes(b.toString());
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
     }
 
     @Test
