@@ -1,5 +1,6 @@
 package dev.attestmesh.authz;
 
+import com.google.protobuf.UnsafeByteOperations;
 import dev.attestmesh.registry.NodeState;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import java.time.Clock;
@@ -136,14 +137,20 @@ public final class AuthzDecider {
             } else {
                 return new Decision.Deny("no peer certificate and no peer principal: the connection is not mutual TLS");
             }
-            Instant now = clock.instant();
-            Decision cached = cache.get(key, now);
+            Decision cached = cache.get(key, clock.millis());
             if (cached != null) {
                 return cached;
             }
             long generation = cache.generation();
-            TimedDecision fresh = certificate.length == 0 ? byPrincipal.decide(principal, required, now)
-                    : byCertificate.decide(req.certificateText(), required, now);
+            Instant now = clock.instant();
+            TimedDecision fresh;
+            if (certificate.length == 0) {
+                fresh = byPrincipal.decide(principal, required, now);
+            } else if (!UnsafeByteOperations.unsafeWrap(certificate).isValidUtf8()) { // checked here, once per field
+                fresh = TimedDecision.deny("peer certificate field is not UTF-8 text; Envoy sends URL-encoded PEM", now);
+            } else {
+                fresh = byCertificate.decide(req.certificateText(), required, now);
+            }
             cache.put(key, fresh, generation);
             if (fresh.decision() instanceof Decision.Deny d) {
                 LOG.debug("ext_authz deny: {}", d.reason());

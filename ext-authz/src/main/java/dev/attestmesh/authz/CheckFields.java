@@ -2,7 +2,6 @@ package dev.attestmesh.authz;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.UnsafeByteOperations;
 import com.google.protobuf.WireFormat;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
@@ -23,7 +22,8 @@ import java.util.Arrays;
  * {@code pipe} address after a socket address has no port; a socket address that comes back merges into the first,
  * as protobuf-java's builders do), a map's last entry for a key wins, and every string
  * read must be valid UTF-8 (as proto3 requires; otherwise the request is rejected as the generated parser would
- * reject it). Fields the decision does not read are skipped by their wire type without being validated, so a
+ * reject it), except the certificate field: {@link AuthzDecider} checks that one on the cache miss that decides
+ * it and denies it when it is not UTF-8 (the generated parser would fail the call instead). Fields the decision does not read are skipped by their wire type without being validated, so a
  * request malformed only inside them is still decided on. {@code CheckFieldsTest} holds the decoder to the
  * generated parser on random and merged messages.
  *
@@ -166,10 +166,9 @@ public record CheckFields(byte[] certificate, String sourcePrincipal, String des
                         destinationPrincipal = principal;
                     }
                 } else if (field == PEER_CERTIFICATE && source) {
+                    // Not checked for UTF-8 here: the decider checks a field once, on the cache miss that decides it,
+                    // and denies one that is not (a cache hit is the same bytes, checked when first decided)
                     byte[] bytes = in.readByteArray();
-                    if (!UnsafeByteOperations.unsafeWrap(bytes).isValidUtf8()) { // a view, not a copy
-                        throw new InvalidProtocolBufferException("Protocol message had invalid UTF-8.");
-                    }
                     certificate = bytes.length == 0 ? NONE : bytes;
                 } else if (field == PEER_ADDRESS && !source) {
                     int limit = enter();

@@ -4,7 +4,6 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -66,10 +65,10 @@ final class DecisionCache {
         return new Key(null, principal, required);
     }
 
-    /** The cached decision for {@code key} if it may be reused at {@code now}, else null. */
-    Decision get(Key key, Instant now) {
+    /** The cached decision for {@code key} if it may be reused at {@code nowMillis} (epoch ms), else null. */
+    Decision get(Key key, long nowMillis) {
         TimedDecision hit = cache == null ? null : cache.getIfPresent(key);
-        return hit != null && hit.usableAt(now) ? hit.decision() : null;
+        return hit != null && hit.usableAtMillis(nowMillis) ? hit.decision() : null;
     }
 
     /** Changes whenever the cache is emptied; read it before deciding, pass it to {@link #put}. */

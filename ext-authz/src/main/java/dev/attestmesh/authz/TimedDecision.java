@@ -18,4 +18,29 @@ record TimedDecision(Decision decision, Instant decidedAt, Instant validUntil) {
     boolean usableAt(Instant t) {
         return !t.isBefore(decidedAt) && t.isBefore(validUntil);
     }
+
+    /**
+     * As {@link #usableAt}, for a clock read in whole milliseconds ({@link java.time.Clock#millis()}, which costs a
+     * fraction of building an {@link Instant}): only when the whole millisecond {@code millis} lies in the window,
+     * so a decision is never used a moment outside it.
+     */
+    boolean usableAtMillis(long millis) {
+        return millis >= ceilMillis(decidedAt) && millis < floorMillis(validUntil);
+    }
+
+    private static long floorMillis(Instant i) {
+        long s = i.getEpochSecond();
+        if (s > Long.MAX_VALUE / 1000 - 1) {
+            return Long.MAX_VALUE;
+        }
+        if (s < Long.MIN_VALUE / 1000 + 1) {
+            return Long.MIN_VALUE;
+        }
+        return s * 1000 + i.getNano() / 1_000_000;
+    }
+
+    private static long ceilMillis(Instant i) {
+        long floor = floorMillis(i);
+        return i.getNano() % 1_000_000 == 0 || floor == Long.MAX_VALUE ? floor : floor + 1;
+    }
 }

@@ -165,6 +165,27 @@ class AuthzDeciderTest {
         assertInstanceOf(Decision.Allow.class, fresh.decide(MeshFixture.network(genuine, ""), List.of("default")));
     }
 
+    /**
+     * The certificate field's UTF-8 is checked once, by the decision on a cache miss (the wire decoder keeps its
+     * bytes as sent): a field that is not UTF-8 is denied with that reason, every time, and never reaches the
+     * certificate parser; the genuine field next to it is still allowed.
+     */
+    @Test
+    void deniesACertificateFieldThatIsNotUtf8() throws Exception {
+        MeshFixture mesh = new MeshFixture();
+        var issued = mesh.attest("node-1", Map.of("default", 1L));
+        AuthzDecider decider = new AuthzDecider(mesh.registry, mesh.clock, 1000);
+        byte[] genuine = MeshFixture.envoyEncode(issued.leaf()).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] bad = genuine.clone();
+        bad[bad.length / 2] = (byte) 0xC3; // a lead byte followed by ASCII: malformed UTF-8
+        for (int i = 0; i < 2; i++) {
+            Decision d = decider.decide(new CheckFields(bad, "", "", 0, null, false, bad.length + 20), List.of("default"));
+            assertTrue(d instanceof Decision.Deny deny && deny.reason().contains("not UTF-8"), d.toString());
+        }
+        assertInstanceOf(Decision.Allow.class,
+                decider.decide(new CheckFields(genuine, "", "", 0, null, false, genuine.length + 20), List.of("default")));
+    }
+
     @Test
     void theSameCertificateEncodedDifferentlyIsDecidedOnItsOwnBytes() throws Exception {
         MeshFixture mesh = new MeshFixture();

@@ -37,10 +37,10 @@ class DecisionCacheTest {
         long before = cache.generation();
         cache.invalidateAll(); // a registry change while the decision was being made
         cache.put(key, allow, before);
-        assertNull(cache.get(key, NOW));
+        assertNull(cache.get(key, NOW.toEpochMilli()));
         cache.put(key, allow, cache.generation());
-        assertSame(allow.decision(), cache.get(key, NOW));
-        assertNull(cache.get(key, NOW.plus(TimedDecision.DENY_TTL)), "not reused past its window");
+        assertSame(allow.decision(), cache.get(key, NOW.toEpochMilli()));
+        assertNull(cache.get(key, NOW.plus(TimedDecision.DENY_TTL).toEpochMilli()), "not reused past its window");
     }
 
     @Test
@@ -117,6 +117,6 @@ class DecisionCacheTest {
         DecisionCache cache = new DecisionCache(0);
         DecisionCache.Key key = DecisionCache.byPrincipal("spiffe://a/b", List.of());
         cache.put(key, TimedDecision.deny("x", NOW), cache.generation());
-        assertNull(cache.get(key, NOW));
+        assertNull(cache.get(key, NOW.toEpochMilli()));
     }
 }
