@@ -56,7 +56,10 @@ import java.util.regex.Pattern;
  * sends it and the {@code x-attestmesh-policy-ids} header Envoy's {@code initial_metadata} carries. The floor is a
  * trivial gRPC method on the same server, port and transport, measured in the same run: {@code --floor health} (the
  * default) calls the replica's standard health service ({@code grpc.health.v1.Health/Check}, an empty request, a
- * two-byte answer), a real method on the same server and executor as Check, without its caller check; {@code --floor unknown}
+ * two-byte answer), a real method on the same server and executor as Check, without its caller check; {@code --floor
+ * sized} calls the same health check with its request padded to Check's exact size by a field the health service does
+ * not know (protobuf reads it and keeps it aside; the answer is the same SERVING), so the floor carries the same bytes
+ * on the wire, through TLS, HTTP/2 and gRPC's deframer, and the ratio is what Check's own work adds; {@code --floor unknown}
  * sends Check's own body to a method the replica does not have, which gRPC-java answers UNIMPLEMENTED without
  * creating a call or reading the message (the floor of the runs before 2026-12-07 06:30, when the replica had no
  * health service).
@@ -73,7 +76,7 @@ import java.util.regex.Pattern;
  * (2), {@code --streams N} concurrent streams per connection at max throughput (32) and at fixed rates (64), {@code
  * --transports plaintext,mtls} (mtls builds a small shim with {@code cc}, see {@link #buildClientCertShim}), {@code --authz-jvm "OPTIONS"} the replica's heap and GC flags ("-Xms256m -Xmx256m"),
  * {@code --check-executor direct|pool} (direct), {@code --max-requests N} per phase (5,000,000), {@code --floor
- * health|unknown} (health). Prints a table, then
+ * health|sized|unknown} (health). Prints a table, then
  * one line of JSON.
  */
 public final class ExtauthzExternalHarness {
@@ -103,8 +106,8 @@ public final class ExtauthzExternalHarness {
         String executor = a.getOrDefault("check-executor", "direct");
         long maxRequests = Long.parseLong(a.getOrDefault("max-requests", "5000000"));
         String floor = a.getOrDefault("floor", "health");
-        if (!floor.equals("health") && !floor.equals("unknown")) {
-            throw new IllegalArgumentException("--floor takes health or unknown, not " + floor);
+        if (!floor.equals("health") && !floor.equals("sized") && !floor.equals("unknown")) {
+            throw new IllegalArgumentException("--floor takes health, sized or unknown, not " + floor);
         }
         Path h2loadPath = H2load.find().orElseThrow(() -> new IllegalStateException(
                 "h2load not found: install Debian's nghttp2-client (apt-get install nghttp2-client)"));
@@ -151,10 +154,18 @@ public final class ExtauthzExternalHarness {
             CheckRequest request = DemoAuthzClient.networkCheck(peer.credentials().orElseThrow().leaf(),
                     FaultMesh.spiffeId("caller"));
             Path body = Files.write(dir.resolve("check-request.bin"), grpcFrame(request.toByteArray()));
-            String floorPath = floor.equals("health") ? HEALTH_PATH : UNKNOWN_PATH;
-            Path floorBody = floor.equals("health") ? Files.write(dir.resolve("health-request.bin"),
-                    grpcFrame(io.grpc.health.v1.HealthCheckRequest.getDefaultInstance().toByteArray())) : body;
-            json.put("floor", floor.equals("health") ? "grpc.health.v1.Health/Check" : "unknown method, Check's body");
+            String floorPath = floor.equals("unknown") ? UNKNOWN_PATH : HEALTH_PATH;
+            byte[] floorRequest = switch (floor) {
+                case "health" -> io.grpc.health.v1.HealthCheckRequest.getDefaultInstance().toByteArray();
+                case "sized" -> sizedHealthRequest(request.getSerializedSize());
+                default -> request.toByteArray();
+            };
+            Path floorBody = Files.write(dir.resolve("floor-request.bin"), grpcFrame(floorRequest));
+            json.put("floor", switch (floor) {
+                case "health" -> "grpc.health.v1.Health/Check";
+                case "sized" -> "grpc.health.v1.Health/Check, request padded to Check's " + floorRequest.length + " bytes";
+                default -> "unknown method, Check's body";
+            });
             Path callerFiles = dir.resolve("nodes").resolve("caller");
             Path shim = transports.contains("mtls") ? buildClientCertShim(dir) : null;
             H2load h2load = new H2load(h2loadPath, dir);
@@ -328,6 +339,24 @@ public final class ExtauthzExternalHarness {
 
     private static List<Phase> select(List<Phase> phases, String transport, String kind) {
         return phases.stream().filter(p -> p.transport().equals(transport) && p.kind().equals(kind)).toList();
+    }
+
+    /**
+     * A health check for the whole server ({@code service} empty, answered SERVING) whose encoding is {@code size}
+     * bytes: padded with a length-delimited field 1000, which HealthCheckRequest does not define (protobuf keeps it as
+     * an unknown field).
+     */
+    static byte[] sizedHealthRequest(int size) {
+        for (int pad = size - 3; pad >= 0 && pad >= size - 8; pad--) { // tag 2 bytes, length 1 to 5
+            byte[] encoded = io.grpc.health.v1.HealthCheckRequest.newBuilder().setUnknownFields(
+                    com.google.protobuf.UnknownFieldSet.newBuilder().addField(1000, com.google.protobuf.UnknownFieldSet.Field
+                            .newBuilder().addLengthDelimited(com.google.protobuf.ByteString.copyFrom(new byte[pad])).build())
+                            .build()).build().toByteArray();
+            if (encoded.length == size) {
+                return encoded;
+            }
+        }
+        throw new IllegalStateException("no padding makes a health check request of " + size + " bytes");
     }
 
     /** The floor phase measured next to {@code check} (same transport, round and rate). */
