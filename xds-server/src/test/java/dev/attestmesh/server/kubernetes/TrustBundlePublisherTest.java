@@ -58,7 +58,17 @@ class TrustBundlePublisherTest {
     @AfterEach
     void stop() {
         client.close();
-        server.destroy();
+        try {
+            server.destroy();
+        } catch (IllegalStateException e) {
+            // fabric8's mock server waits 10 s for its sockets to close and then throws, even when every client
+            // and publisher of the test was closed (seen once in CI, 2026-12-07: the HTTP client's last keep-alive
+            // socket closes asynchronously). What the test asserts happened before; the server's port is released.
+            if (!String.valueOf(e.getMessage()).contains("Unable to close MockWebServer")) {
+                throw e;
+            }
+            System.err.println("TrustBundlePublisherTest: mock API server slow to close its sockets: " + e.getCause());
+        }
     }
 
     static TrustBundleConfigMap bundle(Instant at) {
