@@ -34,7 +34,7 @@ final class RequiredPolicies {
     }
 
     /**
-     * @param header policy IDs from the gRPC header (already normalized by the binding's interceptor),
+     * @param header policy IDs from the gRPC header (already normalized by the binding's Check handler),
      *     empty to fall back to the mesh config
      */
     Requirement of(CheckFields req, List<String> header) {

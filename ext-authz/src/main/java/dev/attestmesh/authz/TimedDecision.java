@@ -15,14 +15,10 @@ record TimedDecision(Decision decision, Instant decidedAt, Instant validUntil) {
         return new TimedDecision(new Decision.Deny(reason), now, now.plus(DENY_TTL));
     }
 
-    boolean usableAt(Instant t) {
-        return !t.isBefore(decidedAt) && t.isBefore(validUntil);
-    }
-
     /**
-     * As {@link #usableAt}, for a clock read in whole milliseconds ({@link java.time.Clock#millis()}, which costs a
-     * fraction of building an {@link Instant}): only when the whole millisecond {@code millis} lies in the window,
-     * so a decision is never used a moment outside it.
+     * Whether the decision may be reused at {@code millis} (epoch ms, {@link java.time.Clock#millis()}, which costs a
+     * fraction of building an {@link Instant}): only when that whole millisecond lies in [decidedAt, validUntil), so a
+     * decision is never used a moment outside its window.
      */
     boolean usableAtMillis(long millis) {
         return millis >= ceilMillis(decidedAt) && millis < floorMillis(validUntil);
