@@ -241,6 +241,105 @@ class AttestationAuthzServiceTest {
         }
     }
 
+    /** What a raw unary call got back: its responses and how it closed. */
+    private record RawCall<R>(List<R> responses, io.grpc.Status status) {}
+
+    /**
+     * Sends {@code requests} on one call of a unary method (the unary rule's attack: none, or more than one), then
+     * half-closes, and waits for the call to close.
+     */
+    private static <Q, R> RawCall<R> rawUnary(io.grpc.Channel ch, io.grpc.MethodDescriptor<Q, R> method,
+            List<Q> requests) throws Exception {
+        var call = ch.newCall(method, io.grpc.CallOptions.DEFAULT
+                .withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS));
+        List<R> got = new java.util.concurrent.CopyOnWriteArrayList<>();
+        var closed = new java.util.concurrent.CompletableFuture<io.grpc.Status>();
+        Metadata md = new Metadata();
+        md.put(Metadata.Key.of("x-attestmesh-policy-ids", Metadata.ASCII_STRING_MARSHALLER), "default");
+        call.start(new io.grpc.ClientCall.Listener<>() {
+            @Override
+            public void onMessage(R message) {
+                got.add(message);
+            }
+
+            @Override
+            public void onClose(io.grpc.Status status, Metadata trailers) {
+                closed.complete(status);
+            }
+        }, md);
+        call.request(2);
+        requests.forEach(call::sendMessage);
+        call.halfClose();
+        return new RawCall<>(got, closed.get(10, java.util.concurrent.TimeUnit.SECONDS));
+    }
+
+    /**
+     * Check is served by its own call handler, not gRPC's generated stubs: it must keep the unary rule as the stubs
+     * do. Over TCP as Envoy connects, each call is compared with the same call on a stub-served unary method (the
+     * health service) on the same server. A second request never reaches the handler: gRPC's server cancels the
+     * stream first (the handler's own "Too many requests" close stays as a second line).
+     */
+    @Test
+    void aCheckCallCarriesExactlyOneRequestAsGrpcStubsRequire() throws Exception {
+        IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));
+        CheckRequest allowed = MeshFixture.network(MeshFixture.envoyEncode(c.leaf()), "");
+        CheckRequest denied = MeshFixture.network("", "");
+        var health = io.grpc.health.v1.HealthCheckRequest.getDefaultInstance();
+        CheckCallerAuthenticator callers = CheckCallerAuthenticator.hostLocalPlaintext();
+        var serverClosed = new java.util.concurrent.LinkedBlockingQueue<io.grpc.Status>();
+        io.grpc.ServerInterceptor recordClose = new io.grpc.ServerInterceptor() {
+            @Override
+            public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, Metadata headers,
+                    io.grpc.ServerCallHandler<Q, R> next) {
+                return next.startCall(new io.grpc.ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+                    @Override
+                    public void close(io.grpc.Status status, Metadata trailers) {
+                        serverClosed.add(status);
+                        super.close(status, trailers);
+                    }
+                }, headers);
+            }
+        };
+        Server tcp = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addTransportFilter(callers.transportFilter())
+                .addService(io.grpc.ServerInterceptors.intercept(new AttestationAuthzService(decider).bind(callers),
+                        recordClose))
+                .addService(io.grpc.ServerInterceptors.intercept(
+                        new io.grpc.protobuf.services.HealthStatusManager().getHealthService(), recordClose))
+                .build().start();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", tcp.getPort()).usePlaintext().build();
+        try {
+            for (int n : new int[] {2, 0, 3}) {
+                List<CheckRequest> checks = java.util.stream.Stream.of(denied, allowed, allowed).limit(n).toList();
+                RawCall<CheckResponse> check = rawUnary(ch, AuthorizationGrpc.getCheckMethod(), checks);
+                RawCall<?> stub = rawUnary(ch, io.grpc.health.v1.HealthGrpc.getCheckMethod(),
+                        java.util.Collections.nCopies(n, health));
+                assertTrue(!check.status().isOk(), n + " requests: the caller sees the call fail: " + check.status());
+                assertEquals(stub.status().getCode(), check.status().getCode(), "as the stubs' callers see " + n);
+                assertEquals(List.of(), check.responses(), n + " requests: none is decided or answered");
+                assertEquals(List.of(), stub.responses());
+                if (n == 0) { // the handler closes the call, as the stubs do
+                    io.grpc.Status checkClosed = serverClosed.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+                    io.grpc.Status stubClosed = serverClosed.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+                    assertEquals(io.grpc.Status.Code.INTERNAL, checkClosed.getCode(), checkClosed.toString());
+                    assertEquals("Half-closed without a request", checkClosed.getDescription());
+                    assertEquals(stubClosed.getCode(), checkClosed.getCode());
+                    assertEquals(stubClosed.getDescription(), checkClosed.getDescription());
+                } else { // gRPC's server cancels a unary call's stream at its second message, before any handler
+                    assertEquals(List.of(), List.copyOf(serverClosed), n + " requests: no handler answered");
+                }
+            }
+            RawCall<CheckResponse> one = rawUnary(ch, AuthorizationGrpc.getCheckMethod(), List.of(allowed));
+            assertEquals(io.grpc.Status.Code.OK, one.status().getCode(), one.status().toString());
+            assertEquals(1, one.responses().size());
+            assertEquals(0, one.responses().getFirst().getStatus().getCode(), "one request is decided as usual");
+            assertEquals(checkCert(c, "default"), one.responses().getFirst(), "the same answer as the stub path");
+        } finally {
+            ch.shutdownNow();
+            tcp.shutdownNow();
+        }
+    }
+
     @Test
     void fallsBackToMeshConfigPoliciesWithoutHeader() throws Exception {
         IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));

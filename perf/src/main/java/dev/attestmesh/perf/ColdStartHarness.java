@@ -42,7 +42,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Arguments (all optional): {@code --rounds N} (3; modes alternate within a round), {@code --modes plain,aot},
  * {@code --clients 8}, {@code --window 10} seconds, {@code --training-seconds 30}, {@code --aot-cache PATH} (reuse a
- * cache instead of training), {@code --server-jar xds-server/target/attestmesh.jar}, {@code --heap 1g}. Every load
+ * cache instead of training), {@code --server-jar xds-server/target/attestmesh.jar}, {@code --heap 1g}, {@code --server-jvm "FLAGS"} (extra JVM flags for every measured start, e.g. a flight
+ * recording; split on spaces, {@code {start}} replaced by the start's name, e.g. {@code plain-1}). Every load
  * loop is bounded by time and by {@code --max-attestations} (200,000) per start.
  */
 public final class ColdStartHarness {
@@ -66,6 +67,7 @@ public final class ColdStartHarness {
         Optional<Path> cache = Optional.empty();
         Path jar = Path.of("xds-server/target/attestmesh.jar");
         String heap = "1g";
+        List<String> serverJvm = List.of();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
@@ -77,6 +79,7 @@ public final class ColdStartHarness {
                 case "--server-jar" -> jar = Path.of(args[++i]);
                 case "--heap" -> heap = args[++i];
                 case "--max-attestations" -> maxAttestations = Integer.parseInt(args[++i]);
+                case "--server-jvm" -> serverJvm = List.of(args[++i].trim().split("\\s+"));
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -116,8 +119,10 @@ public final class ColdStartHarness {
                 for (String mode : modes) {
                     // AOTMode=on: a cache the JVM cannot use (other JDK build, changed jars) stops the start instead
                     // of silently measuring a run without it
-                    List<String> flags = mode.equals("aot") ? List.of("-XX:AOTMode=on", "-XX:AOTCache=" + aot)
-                            : List.of();
+                    List<String> flags = new ArrayList<>(mode.equals("aot")
+                            ? List.of("-XX:AOTMode=on", "-XX:AOTCache=" + aot) : List.of());
+                    String startName = mode + "-" + round;
+                    flags.addAll(serverJvm.stream().map(f -> f.replace("{start}", startName)).toList());
                     starts.add(run(jar, dir, mode, round, heap, flags, clients, 2 * window, maxAttestations,
                             Duration.ofSeconds(30)));
                     Start s = starts.getLast();
