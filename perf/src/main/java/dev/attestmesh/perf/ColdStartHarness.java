@@ -42,9 +42,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Arguments (all optional): {@code --rounds N} (3; modes alternate within a round), {@code --modes plain,aot},
  * {@code --clients 8}, {@code --window 10} seconds, {@code --training-seconds 30}, {@code --aot-cache PATH} (reuse a
- * cache instead of training), {@code --server-jar xds-server/target/attestmesh.jar}, {@code --heap 1g}, {@code --server-jvm "FLAGS"} (extra JVM flags for every measured start, e.g. a flight
- * recording; split on spaces, {@code {start}} replaced by the start's name, e.g. {@code plain-1}). Every load
- * loop is bounded by time and by {@code --max-attestations} (200,000) per start.
+ * cache instead of training; one that does not exist is trained there and kept), {@code --server-jar
+ * xds-server/target/attestmesh.jar}, {@code --heap 1g}, {@code --server-jvm "FLAGS"} (extra JVM flags for every
+ * measured start, e.g. a flight recording; split on spaces, {@code {start}} replaced by the start's name, e.g.
+ * {@code plain-1}), {@code --warm-at S} (0: off; else the load goes on and the rate in the window starting S seconds
+ * after the first certificate is reported as the same start's warm rate, the floor the first window is compared
+ * with). Every load loop is bounded by time and by {@code --max-attestations} (200,000) per start.
  */
 public final class ColdStartHarness {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -53,7 +56,7 @@ public final class ColdStartHarness {
 
     /** One start measured. */
     record Start(String mode, int round, double toHealthySeconds, double toFirstCertSeconds, double firstWindowRate,
-            double secondWindowRate, int failures) {}
+            double secondWindowRate, double warmRate, int failures) {}
 
     private ColdStartHarness() {}
 
@@ -63,6 +66,7 @@ public final class ColdStartHarness {
         int clients = 8;
         int window = 10;
         int training = 30;
+        int warmAt = 0;
         int maxAttestations = 200_000;
         Optional<Path> cache = Optional.empty();
         Path jar = Path.of("xds-server/target/attestmesh.jar");
@@ -75,6 +79,7 @@ public final class ColdStartHarness {
                 case "--clients" -> clients = Integer.parseInt(args[++i]);
                 case "--window" -> window = Integer.parseInt(args[++i]);
                 case "--training-seconds" -> training = Integer.parseInt(args[++i]);
+                case "--warm-at" -> warmAt = Integer.parseInt(args[++i]);
                 case "--aot-cache" -> cache = Optional.of(Path.of(args[++i]));
                 case "--server-jar" -> jar = Path.of(args[++i]);
                 case "--heap" -> heap = args[++i];
@@ -103,10 +108,12 @@ public final class ColdStartHarness {
         try {
             // The training run: it also warms this JVM (the clients), so every measured start meets warm clients.
             Path aot = cache.orElse(dir.resolve("control-plane.aot"));
-            List<String> trainingFlags = modes.contains("aot") && cache.isEmpty()
+            // A named cache that does not exist yet is trained and kept there (to compare flags on one cache)
+            List<String> trainingFlags = modes.contains("aot") && !Files.isRegularFile(aot)
                     ? List.of("-XX:AOTCacheOutput=" + aot) : List.of();
             long t = System.nanoTime();
-            run(jar, dir, "training", 0, heap, trainingFlags, clients, training, maxAttestations, Duration.ofMinutes(5));
+            run(jar, dir, "training", 0, heap, trainingFlags, clients, Math.max(1, training / 2), 0, maxAttestations,
+                    Duration.ofMinutes(5));
             trainingSeconds = (System.nanoTime() - t) / 1e9;
             if (modes.contains("aot")) {
                 if (!Files.isRegularFile(aot)) {
@@ -123,22 +130,23 @@ public final class ColdStartHarness {
                             ? List.of("-XX:AOTMode=on", "-XX:AOTCache=" + aot) : List.of());
                     String startName = mode + "-" + round;
                     flags.addAll(serverJvm.stream().map(f -> f.replace("{start}", startName)).toList());
-                    starts.add(run(jar, dir, mode, round, heap, flags, clients, 2 * window, maxAttestations,
+                    starts.add(run(jar, dir, mode, round, heap, flags, clients, window, warmAt, maxAttestations,
                             Duration.ofSeconds(30)));
                     Start s = starts.getLast();
                     System.out.printf(Locale.ROOT, "  round %d %-5s: healthy %.2f s, first certificate %.2f s, first %d s"
                             + " %.0f /s, next %d s %.0f /s, failures %d%s%n", round, mode, s.toHealthySeconds(),
                             s.toFirstCertSeconds(), window, s.firstWindowRate(), window, s.secondWindowRate(),
-                            s.failures(), "");
+                            s.failures(), warmAt > 0 ? String.format(Locale.ROOT, ", warm (%d-%d s) %.0f /s", warmAt,
+                                    warmAt + window, s.warmRate()) : "");
                 }
             }
         } finally {
             FaultMesh.delete(dir);
         }
-        print(starts, modes, window, trainingSeconds, cacheBytes);
+        print(starts, modes, window, warmAt, trainingSeconds, cacheBytes);
     }
 
-    private static void print(List<Start> starts, List<String> modes, int window, double trainingSeconds,
+    private static void print(List<Start> starts, List<String> modes, int window, int warmAt, double trainingSeconds,
             long cacheBytes) {
         System.out.println();
         System.out.printf(Locale.ROOT, "%-52s %36s%n", "measure (median, min-max over rounds)", "value");
@@ -151,6 +159,14 @@ public final class ColdStartHarness {
             double[] healthy = of.stream().mapToDouble(Start::toHealthySeconds).toArray();
             System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": attestations /s, first " + window + " s", spread(first, "%.0f"));
             System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": attestations /s, next " + window + " s", spread(second, "%.0f"));
+            double[] warm = of.stream().mapToDouble(Start::warmRate).toArray();
+            double[] coldToWarm = of.stream().mapToDouble(s -> s.firstWindowRate() / s.warmRate()).toArray();
+            if (warmAt > 0) { // the floor of the first window: the same process's rate once warm
+                System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": attestations /s, warm (" + warmAt + "-"
+                        + (warmAt + window) + " s)", spread(warm, "%.0f"));
+                System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": first " + window + " s / warm, same start",
+                        spread(coldToWarm, "%.2f"));
+            }
             System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": start-up to /health, s", spread(healthy, "%.2f"));
             System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": start-up to first certificate, s", spread(cert, "%.2f"));
             json.append(String.format(Locale.ROOT, ",\"%s\":{\"firstWindowPerSecond\":%.0f,\"secondWindowPerSecond\":%.0f,"
@@ -158,6 +174,10 @@ public final class ColdStartHarness {
                     + "\"firstWindowAll\":%s}", mode, median(first), median(second), median(cert),
                     median(healthy), of.size(), of.stream().mapToInt(Start::failures).sum(),
                     Arrays.toString(first)));
+            if (warmAt > 0) {
+                json.append(String.format(Locale.ROOT, ",\"%sWarm\":{\"warmAtSeconds\":%d,\"warmPerSecond\":%.0f,"
+                        + "\"firstWindowToWarm\":%.2f}", mode, warmAt, median(warm), median(coldToWarm)));
+            }
         }
         System.out.printf(Locale.ROOT, "%-52s %36s%n", "training run (incl. writing the cache), s",
                 String.format(Locale.ROOT, "%.1f", trainingSeconds));
@@ -173,7 +193,8 @@ public final class ColdStartHarness {
      * {@code exitLimit}, the time a training run needs to write its cache) and returns what was measured.
      */
     private static Start run(Path jar, Path dir, String mode, int round, String heap, List<String> flags, int clients,
-            int seconds, int maxAttestations, Duration exitLimit) throws Exception {
+            int window, int warmAt, int maxAttestations, Duration exitLimit) throws Exception {
+        int seconds = warmAt > 0 ? Math.max(2 * window, warmAt + window) : 2 * window;
         String name = mode + "-" + round;
         Path data = dir.resolve("data-" + name);
         Path log = dir.resolve(name + ".log");
@@ -205,8 +226,8 @@ public final class ColdStartHarness {
             AtomicInteger failures = new AtomicInteger();
             AtomicInteger next = new AtomicInteger();
             AtomicBoolean stop = new AtomicBoolean();
-            // Bounded in time: at most 'seconds' after the first certificate (and 120 s in all), and in count
-            long hardDeadline = healthy + TimeUnit.SECONDS.toNanos(120);
+            // Bounded in time: at most 'seconds' after the first certificate (and 120 s more in all), and in count
+            long hardDeadline = healthy + TimeUnit.SECONDS.toNanos(120 + seconds);
             List<Thread> threads = new ArrayList<>();
             for (int c = 0; c < clients; c++) {
                 ManagedChannel channel = ch;
@@ -244,12 +265,14 @@ public final class ColdStartHarness {
             if (firstCert == 0) {
                 throw new IllegalStateException(name + ": no certificate within 120 s; log " + log);
             }
-            long half = TimeUnit.SECONDS.toNanos(seconds) / 2;
+            long half = TimeUnit.SECONDS.toNanos(window);
             long f = firstCert;
             long inFirst = done.stream().filter(x -> x >= f && x < f + half).count();
             long inSecond = done.stream().filter(x -> x >= f + half && x < f + 2 * half).count();
+            long warmFrom = f + TimeUnit.SECONDS.toNanos(warmAt);
+            long inWarm = warmAt > 0 ? done.stream().filter(x -> x >= warmFrom && x < warmFrom + half).count() : 0;
             return new Start(mode, round, (healthy - t0) / 1e9, (firstCert - t0) / 1e9, inFirst / (half / 1e9),
-                    inSecond / (half / 1e9), failures.get());
+                    inSecond / (half / 1e9), warmAt > 0 ? inWarm / (half / 1e9) : Double.NaN, failures.get());
         } finally {
             if (ch != null) {
                 ch.shutdownNow();

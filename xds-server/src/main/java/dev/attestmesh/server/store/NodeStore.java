@@ -130,7 +130,7 @@ public final class NodeStore {
         try (PreparedStatement ins = c.prepareStatement("INSERT INTO nodes (" + COLUMNS + ") VALUES (" + PLACEHOLDERS + ")")) {
             for (int from = 0; from < rows.size(); from += BATCH) {
                 for (NodeEntry e : rows.subList(from, Math.min(rows.size(), from + BATCH))) {
-                    bind(ins, e, now);
+                    bind(ins, e, Encoded.of(e), now);
                     ins.addBatch();
                 }
                 ins.executeBatch();
@@ -139,11 +139,12 @@ public final class NodeStore {
     }
 
     private void writeRow(NodeEntry e, Instant now) {
+        Encoded encoded = Encoded.of(e); // once, though a new node's row is bound twice (UPDATE, then INSERT)
         db.inTransaction(c -> {
             // UPDATE first: it waits for a concurrent writer of the same row instead of failing, which a
             // DELETE-then-INSERT does on PostgreSQL.
             try (PreparedStatement upd = c.prepareStatement("UPDATE nodes SET " + SET_COLUMNS + " WHERE node_id = ?")) {
-                bind(upd, e, now);
+                bind(upd, e, encoded, now);
                 upd.setString(COLUMN_LIST.size() + 1, e.nodeId());
                 if (upd.executeUpdate() == 1) {
                     return null;
@@ -151,22 +152,30 @@ public final class NodeStore {
             }
             try (PreparedStatement ins = c.prepareStatement(
                     "INSERT INTO nodes (" + COLUMNS + ") VALUES (" + PLACEHOLDERS + ")")) {
-                bind(ins, e, now);
+                bind(ins, e, encoded, now);
                 ins.executeUpdate();
             }
             return null;
         });
     }
 
-    private static void bind(PreparedStatement ps, NodeEntry e, Instant now) throws SQLException {
+    /** The columns of a node's row that take encoding: its claims, satisfied policies and evidence. */
+    private record Encoded(byte[] claims, String policies, String evidence) {
+        static Encoded of(NodeEntry e) {
+            return new Encoded(AttestationClaimsCodec.encode(e.claims()), encodePolicies(e.satisfiedPolicies()),
+                    VerifiedEvidenceJson.encode(e.evidence()));
+        }
+    }
+
+    private static void bind(PreparedStatement ps, NodeEntry e, Encoded encoded, Instant now) throws SQLException {
         ps.setString(1, e.nodeId());
         ps.setString(2, e.spiffeId());
         ps.setString(3, e.tee().wireName());
         ps.setString(4, e.measurement());
         ps.setString(5, e.state().name());
         ps.setString(6, e.stateReason());
-        ps.setBytes(7, AttestationClaimsCodec.encode(e.claims()));
-        ps.setString(8, encodePolicies(e.satisfiedPolicies()));
+        ps.setBytes(7, encoded.claims());
+        ps.setString(8, encoded.policies());
         ps.setString(9, e.certChainPem());
         ps.setString(10, e.certSerialHex());
         ps.setString(11, e.certSha256());
@@ -175,7 +184,7 @@ public final class NodeStore {
         ps.setTimestamp(14, Timestamp.from(e.evidenceExpiresAt()));
         ps.setTimestamp(15, Timestamp.from(e.attestedAt()));
         ps.setTimestamp(16, Timestamp.from(now));
-        ps.setString(17, VerifiedEvidenceJson.encode(e.evidence()));
+        ps.setString(17, encoded.evidence());
         ps.setString(18, e.registration());
         ps.setString(19, e.keySha256());
         ps.setString(20, e.kubernetes().map(KubernetesIdentity::namespace).orElse(""));
