@@ -196,26 +196,13 @@ public final class ColdStartHarness {
             int window, int warmAt, int maxAttestations, Duration exitLimit) throws Exception {
         int seconds = warmAt > 0 ? Math.max(2 * window, warmAt + window) : 2 * window;
         String name = mode + "-" + round;
-        Path data = dir.resolve("data-" + name);
         Path log = dir.resolve(name + ".log");
-        int grpcPort = FaultMesh.freePort();
-        int adminPort = FaultMesh.freePort();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx" + heap));
-        cmd.addAll(flags);
-        cmd.addAll(IMAGE_FLAGS);
-        cmd.addAll(List.of("-jar", jar.toString(), "server", "--dev", "--data-dir", data.toString(), "--grpc-bind",
-                "127.0.0.1", "--grpc-port", Integer.toString(grpcPort), "--admin-port", Integer.toString(adminPort),
-                "--policy-file", dir.resolve("policies.yaml").toString(), "--registration-file",
-                dir.resolve("registrations.yaml").toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().keySet().removeIf(k -> k.startsWith("ATTESTMESH_") || k.equals("JAVA_TOOL_OPTIONS"));
-        pb.environment().put("ATTESTMESH_CA_KEY", "cold-start-throwaway-ca-key");
-        // One source address for every simulated node: the per-peer Challenge budget would cap the rate measured.
-        pb.environment().put("ATTESTMESH_CHALLENGE_PEER_RATE", "1000000");
-        pb.environment().put("ATTESTMESH_CHALLENGE_PEER_BURST", "1000000");
         long t0 = System.nanoTime();
-        Process p = pb.start();
+        Server server = launch(jar, dir, name, heap, flags);
+        Process p = server.process();
+        int adminPort = server.adminPort();
+        int grpcPort = server.grpcPort();
+        Path data = server.data();
         ManagedChannel ch = null;
         try {
             awaitHealthy(p, adminPort, log, Duration.ofSeconds(120));
@@ -285,7 +272,37 @@ public final class ColdStartHarness {
         }
     }
 
-    private static void awaitHealthy(Process p, int adminPort, Path log, Duration limit)
+    /** A control plane started by {@link #launch}: its process, ports, data directory and log. */
+    record Server(Process process, int grpcPort, int adminPort, Path data, Path log) {}
+
+    /**
+     * Starts {@code attestmesh server --dev} as the images do ({@code java -jar} with their flags, plus {@code flags}),
+     * on loopback, with a new data directory {@code dir/data-NAME}, the perf mesh's policies and registrations in
+     * {@code dir} ({@link FaultMesh#writeFiles}), and its output in {@code dir/NAME.log}.
+     */
+    static Server launch(Path jar, Path dir, String name, String heap, List<String> flags) throws IOException {
+        Path data = dir.resolve("data-" + name);
+        Path log = dir.resolve(name + ".log");
+        int grpcPort = FaultMesh.freePort();
+        int adminPort = FaultMesh.freePort();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx" + heap));
+        cmd.addAll(flags);
+        cmd.addAll(IMAGE_FLAGS);
+        cmd.addAll(List.of("-jar", jar.toString(), "server", "--dev", "--data-dir", data.toString(), "--grpc-bind",
+                "127.0.0.1", "--grpc-port", Integer.toString(grpcPort), "--admin-port", Integer.toString(adminPort),
+                "--policy-file", dir.resolve("policies.yaml").toString(), "--registration-file",
+                dir.resolve("registrations.yaml").toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("ATTESTMESH_") || k.equals("JAVA_TOOL_OPTIONS"));
+        pb.environment().put("ATTESTMESH_CA_KEY", "cold-start-throwaway-ca-key");
+        // One source address for every simulated node: the per-peer Challenge budget would cap the rate measured.
+        pb.environment().put("ATTESTMESH_CHALLENGE_PEER_RATE", "1000000");
+        pb.environment().put("ATTESTMESH_CHALLENGE_PEER_BURST", "1000000");
+        return new Server(pb.start(), grpcPort, adminPort, data, log);
+    }
+
+    static void awaitHealthy(Process p, int adminPort, Path log, Duration limit)
             throws IOException, InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
         while (System.nanoTime() < deadline) {
@@ -306,7 +323,7 @@ public final class ColdStartHarness {
         throw new IllegalStateException("server not healthy within " + limit + "; log " + log);
     }
 
-    private static String spread(double[] v, String fmt) {
+    static String spread(double[] v, String fmt) {
         if (v.length == 0) {
             return "n/a";
         }
@@ -316,7 +333,7 @@ public final class ColdStartHarness {
                 s.length);
     }
 
-    private static double median(double[] v) {
+    static double median(double[] v) {
         if (v.length == 0) {
             return 0;
         }
