@@ -250,7 +250,7 @@ public final class ColdStartHarness {
                 th.join(60_000);
             }
             if (firstCert == 0) {
-                throw new IllegalStateException(name + ": no certificate within 120 s; log " + log);
+                throw new IllegalStateException(name + ": no certificate within " + (120 + seconds) + " s; log " + log);
             }
             long half = TimeUnit.SECONDS.toNanos(window);
             long f = firstCert;
