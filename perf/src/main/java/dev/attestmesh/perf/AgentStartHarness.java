@@ -65,11 +65,7 @@ public final class AgentStartHarness {
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        for (String m : modes) {
-            if (!m.equals("plain") && !m.equals("aot")) {
-                throw new IllegalArgumentException("--modes takes plain and/or aot, not " + m);
-            }
-        }
+        ColdStartHarness.checkModes(modes);
         for (Path jar : List.of(agentJar, serverJar)) {
             if (!Files.isRegularFile(jar)) {
                 throw new IllegalStateException(jar + " is missing: build it with ./mvnw -B package -DskipTests "

@@ -88,11 +88,7 @@ public final class ColdStartHarness {
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        for (String m : modes) {
-            if (!m.equals("plain") && !m.equals("aot")) {
-                throw new IllegalArgumentException("--modes takes plain and/or aot, not " + m);
-            }
-        }
+        checkModes(modes);
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: build it with ./mvnw -B -pl xds-server -am package "
                     + "-DskipTests (perf/run does)");
@@ -321,6 +317,15 @@ public final class ColdStartHarness {
             Thread.sleep(10);
         }
         throw new IllegalStateException("server not healthy within " + limit + "; log " + log);
+    }
+
+    /** {@code --modes} names only {@code plain} and {@code aot}. */
+    static void checkModes(List<String> modes) {
+        for (String m : modes) {
+            if (!m.equals("plain") && !m.equals("aot")) {
+                throw new IllegalArgumentException("--modes takes plain and/or aot, not " + m);
+            }
+        }
     }
 
     static String spread(double[] v, String fmt) {
