@@ -106,11 +106,37 @@ class AgentJarIT {
         }
     }
 
+    /**
+     * The agent's layout (a jar whose manifest names only jars) is one the JDK's ahead-of-time cache covers, as
+     * docs/operator-guide.md ("Faster restarts") and perf/run agent-start use it: a cache written by one run is taken
+     * by the next with {@code -XX:AOTMode=on}, which refuses to start on a cache it cannot map (shown with a file
+     * that is not a cache).
+     */
+    @Test
+    void theAgentJarTakesAnAheadOfTimeCache() throws Exception {
+        Path cache = dir.resolve("agent.aot");
+        Run training = runWith(List.of("-XX:AOTCacheOutput=" + cache), "--help");
+        assertEquals(0, training.status(), training.output());
+        assertTrue(Files.isRegularFile(cache) && Files.size(cache) > 1 << 20, "no cache written: " + training.output());
+        Run cached = runWith(List.of("-XX:AOTMode=on", "-XX:AOTCache=" + cache), "--version");
+        assertEquals(0, cached.status(), cached.output());
+        assertTrue(cached.output().contains("attestmesh agent"), cached.output());
+        Path notACache = Files.writeString(dir.resolve("not-a-cache.aot"), "not an AOT cache");
+        Run refused = runWith(List.of("-XX:AOTMode=on", "-XX:AOTCache=" + notACache), "--version");
+        assertTrue(refused.status() != 0, "AOTMode=on started without a usable cache: " + refused.output());
+    }
+
     private record Run(int status, String output) {}
 
     private Run run(String... args) throws Exception {
+        return runWith(List.of(), args);
+    }
+
+    private Run runWith(List<String> jvmFlags, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xmx128m", "-jar", JAR.toString()));
+                "--enable-native-access=ALL-UNNAMED", "-Xmx128m"));
+        cmd.addAll(jvmFlags);
+        cmd.addAll(List.of("-jar", JAR.toString()));
         cmd.addAll(List.of(args));
         Path out = dir.resolve("process-" + System.nanoTime() + ".log");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
