@@ -192,19 +192,17 @@ public final class ColdStartHarness {
             int window, int warmAt, int maxAttestations, Duration exitLimit) throws Exception {
         int seconds = warmAt > 0 ? Math.max(2 * window, warmAt + window) : 2 * window;
         String name = mode + "-" + round;
-        Path log = dir.resolve(name + ".log");
         long t0 = System.nanoTime();
         Server server = launch(jar, dir, name, heap, flags);
         Process p = server.process();
-        int adminPort = server.adminPort();
-        int grpcPort = server.grpcPort();
-        Path data = server.data();
+        Path log = server.log();
         ManagedChannel ch = null;
         try {
-            awaitHealthy(p, adminPort, log, Duration.ofSeconds(120));
+            awaitHealthy(p, server.adminPort(), log, Duration.ofSeconds(120));
             long healthy = System.nanoTime();
-            var bundle = Pem.parseCertificates(Files.readString(data.resolve("ca-bundle.pem"), StandardCharsets.US_ASCII));
-            ch = ControlPlaneChannels.open("127.0.0.1:" + grpcPort, bundle, Optional.empty());
+            var bundle = Pem.parseCertificates(Files.readString(server.data().resolve("ca-bundle.pem"),
+                    StandardCharsets.US_ASCII));
+            ch = ControlPlaneChannels.open("127.0.0.1:" + server.grpcPort(), bundle, Optional.empty());
             ConcurrentLinkedQueue<Long> done = new ConcurrentLinkedQueue<>();
             AtomicInteger failures = new AtomicInteger();
             AtomicInteger next = new AtomicInteger();
