@@ -76,7 +76,10 @@ import java.util.regex.Pattern;
  * (2), {@code --streams N} concurrent streams per connection at max throughput (32) and at fixed rates (64), {@code
  * --transports plaintext,mtls} (mtls builds a small shim with {@code cc}, see {@link #buildClientCertShim}), {@code --authz-jvm "OPTIONS"} the replica's heap and GC flags ("-Xms256m -Xmx256m"),
  * {@code --check-executor direct|pool} (direct), {@code --max-requests N} per phase (5,000,000), {@code --floor
- * health|sized|unknown} (health). Prints a table, then
+ * health|sized|unknown} (health), {@code --pacing spread|burst} for the fixed-rate phases (spread: evenly, one h2load
+ * connection per 100 requests a second, see {@link H2load#runSpread}; burst: h2load's own pacing over {@code
+ * --connections}, 10 ms bursts), {@code --keep-work-dir true} (false: the work directory, with h2load's per-request
+ * logs ({@code *.tsv}) and the replica's GC log, is deleted after a run without problems). Prints a table, then
  * one line of JSON.
  */
 public final class ExtauthzExternalHarness {
@@ -106,6 +109,11 @@ public final class ExtauthzExternalHarness {
         String executor = a.getOrDefault("check-executor", "direct");
         long maxRequests = Long.parseLong(a.getOrDefault("max-requests", "5000000"));
         String floor = a.getOrDefault("floor", "health");
+        boolean keep = Boolean.parseBoolean(a.getOrDefault("keep-work-dir", "false"));
+        String pacing = a.getOrDefault("pacing", "spread");
+        if (!pacing.equals("spread") && !pacing.equals("burst")) {
+            throw new IllegalArgumentException("--pacing takes spread or burst, not " + pacing);
+        }
         if (!floor.equals("health") && !floor.equals("sized") && !floor.equals("unknown")) {
             throw new IllegalArgumentException("--floor takes health, sized or unknown, not " + floor);
         }
@@ -115,9 +123,11 @@ public final class ExtauthzExternalHarness {
         Path dir = Files.createTempDirectory("attestmesh-extauthz-external");
         String loadBefore = loadAverage();
         System.out.printf("ext_authz outside-in: h2load %s, %d connection(s), streams %d (max) / %d (fixed rate), %d s per "
-                + "phase, rates %s, %d round(s), transports %s, replica JVM %s, executor %s, floor %s, %d CPUs, load average "
-                + "before: %s; work dir %s%n", h2loadPath, connections, streams, rateStreams, seconds, Arrays.toString(rates),
-                rounds, transports, authzJvm, executor, floor, Runtime.getRuntime().availableProcessors(), loadBefore, dir);
+                + "phase, rates %s paced %s, %d round(s), transports %s, replica JVM %s, executor %s, floor %s, %d CPUs, "
+                + "load average before: %s; work dir %s%n", h2loadPath, connections, streams, rateStreams, seconds,
+                Arrays.toString(rates), pacing.equals("spread") ? "evenly (one h2load connection per 100/s)"
+                        : "in h2load's 10 ms bursts", rounds, transports, authzJvm, executor, floor,
+                Runtime.getRuntime().availableProcessors(), loadBefore, dir);
         FaultMesh.writeFiles(dir);
         Path data = dir.resolve("cp-data");
         int grpcPort = FaultMesh.freePort();
@@ -170,6 +180,7 @@ public final class ExtauthzExternalHarness {
             Path shim = transports.contains("mtls") ? buildClientCertShim(dir) : null;
             H2load h2load = new H2load(h2loadPath, dir);
             json.put("harness", "extauthz-external");
+            json.put("pacing", pacing);
             json.put("checkRequestBytes", request.getSerializedSize());
 
             for (String transport : transports) {
@@ -223,12 +234,12 @@ public final class ExtauthzExternalHarness {
                         phases.add(new Phase(transport, round, "check max", checkMax, pauses(gcLog, checkMax)));
                         for (int rate : rates) {
                             long n = Math.min(maxRequests, (long) rate * seconds);
-                            H2load.Result floorAt = h2load.run(transport + "-r" + round + "-floor-" + rate, base
-                                    + floorPath, floorBody, headers, n, connections, rateStreams, rate, env, timeout);
+                            H2load.Result floorAt = atRate(h2load, pacing, transport + "-r" + round + "-floor-" + rate,
+                                    base + floorPath, floorBody, headers, n, connections, rateStreams, rate, env, timeout);
                             checkComplete(floorAt, problems);
                             phases.add(new Phase(transport, round, "floor @" + rate, floorAt, pauses(gcLog, floorAt)));
-                            H2load.Result checkAt = h2load.run(transport + "-r" + round + "-check-" + rate, base
-                                    + CHECK_PATH, body, headers, n, connections, rateStreams, rate, env, timeout);
+                            H2load.Result checkAt = atRate(h2load, pacing, transport + "-r" + round + "-check-" + rate,
+                                    base + CHECK_PATH, body, headers, n, connections, rateStreams, rate, env, timeout);
                             h2loadChecks += checkComplete(checkAt, problems);
                             phases.add(new Phase(transport, round, "check @" + rate, checkAt, pauses(gcLog, checkAt)));
                         }
@@ -267,7 +278,23 @@ public final class ExtauthzExternalHarness {
         if (!problems.isEmpty()) {
             System.exit(1);
         }
-        FaultMesh.delete(dir);
+        if (keep) {
+            System.out.println("work directory kept: " + dir);
+        } else {
+            FaultMesh.delete(dir);
+        }
+    }
+
+    /**
+     * A fixed-rate phase: {@code spread} paces it evenly over {@code ceil(rate / 100)} connections, one h2load process
+     * each ({@link H2load#runSpread}); {@code burst} is h2load's own pacing over {@code connections}, which releases
+     * each connection's requests in bursts every 10 ms ({@link H2load#run}).
+     */
+    private static H2load.Result atRate(H2load h2load, String pacing, String name, String url, Path body,
+            Map<String, String> headers, long n, int connections, int streams, int rate, Map<String, String> env,
+            long timeout) throws IOException, InterruptedException {
+        return pacing.equals("spread") ? h2load.runSpread(name, url, body, headers, n, streams, rate, env, timeout)
+                : h2load.run(name, url, body, headers, n, connections, streams, rate, env, timeout);
     }
 
     private static void report(List<Phase> phases, int[] rates, int rounds, Map<String, Object> json, List<String> problems,

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -53,7 +54,12 @@ public final class H2load {
     }
 
     /**
-     * One load phase.
+     * One load phase from one h2load process.
+     *
+     * <p>At a fixed rate, h2load releases each connection's requests on a timer whose period is never under 10 ms
+     * ({@code max(0.01, 1 / rps)} in nghttp2's h2load), so above 100 requests a second per connection they leave in
+     * bursts: at 5,000/s over 2 connections, 25 back-to-back requests per connection every 10 ms, answered together,
+     * which makes a "latency at 5,000/s" the time to serve a 25-deep queue. {@link #runSpread} paces evenly instead.
      *
      * @param name label (also names the log files)
      * @param url {@code http://} or {@code https://} address of the gRPC method
@@ -69,6 +75,51 @@ public final class H2load {
     public Result run(String name, String url, Path body, Map<String, String> headers, long requests, int connections,
             int streams, int ratePerSecond, Map<String, String> env, long timeoutSeconds)
             throws IOException, InterruptedException {
+        Launched one = launch(name, url, body, headers, requests, connections, streams,
+                ratePerSecond > 0 ? Math.max(1, ratePerSecond / connections) : 0, env);
+        return collect(name, requests, ratePerSecond, List.of(one), timeoutSeconds);
+    }
+
+    /** Requests a second one paced connection sends: one per tick of h2load's 10 ms rate timer. */
+    public static final int SPREAD_PER_CONNECTION = 100;
+
+    /**
+     * One phase at {@code ratePerSecond}, paced evenly: {@code ceil(rate / 100)} h2load processes of one connection
+     * each, every one at no more than 100 requests a second, so each sends one request per tick of its 10 ms rate
+     * timer; their starts are spread over one tick, so the ticks (which start at each connection's set-up) fall at
+     * different moments and the requests arrive spread over time, as calls from many Envoy workers do, instead of in
+     * bursts ({@link #run}). The processes' logs are merged into one result.
+     */
+    public Result runSpread(String name, String url, Path body, Map<String, String> headers, long requests, int streams,
+            int ratePerSecond, Map<String, String> env, long timeoutSeconds) throws IOException, InterruptedException {
+        if (ratePerSecond <= 0) {
+            throw new IllegalArgumentException("a spread phase needs a rate, not " + ratePerSecond);
+        }
+        int processes = (ratePerSecond + SPREAD_PER_CONNECTION - 1) / SPREAD_PER_CONNECTION;
+        long gapNanos = TimeUnit.MILLISECONDS.toNanos(10) / processes;
+        List<Launched> launched = new ArrayList<>();
+        try {
+            for (int i = 0; i < processes; i++) {
+                long n = requests / processes + (i < requests % processes ? 1 : 0);
+                int rps = ratePerSecond / processes + (i < ratePerSecond % processes ? 1 : 0);
+                if (n > 0) {
+                    launched.add(launch(String.format(java.util.Locale.ROOT, "%s-p%03d", name, i), url, body, headers, n,
+                            1, streams, Math.max(1, rps), env));
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(gapNanos);
+            }
+        } catch (IOException | RuntimeException e) {
+            launched.forEach(l -> l.process().destroyForcibly());
+            throw e;
+        }
+        return collect(name, requests, ratePerSecond, launched, timeoutSeconds);
+    }
+
+    /** A started h2load process, its log and its output. */
+    private record Launched(String name, Process process, Path log, Path out) {}
+
+    private Launched launch(String name, String url, Path body, Map<String, String> headers, long requests,
+            int connections, int streams, int ratePerConnection, Map<String, String> env) throws IOException {
         Path log = workDir.resolve(name.replaceAll("[^A-Za-z0-9._-]", "_") + ".tsv");
         Path out = workDir.resolve(name.replaceAll("[^A-Za-z0-9._-]", "_") + ".out");
         Files.deleteIfExists(log);
@@ -76,49 +127,85 @@ public final class H2load {
                 "-m", Integer.toString(streams), "-n", Long.toString(requests), "-d", body.toString(),
                 "-H", "content-type: application/grpc", "-H", "te: trailers", "--log-file", log.toString()));
         headers.forEach((k, v) -> cmd.addAll(List.of("-H", k + ": " + v)));
-        if (ratePerSecond > 0) {
-            cmd.addAll(List.of("--rps", Integer.toString(Math.max(1, ratePerSecond / connections))));
+        if (ratePerConnection > 0) {
+            cmd.addAll(List.of("--rps", Integer.toString(ratePerConnection)));
         }
         cmd.add(url);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
         pb.environment().putAll(env);
-        Process p = pb.start();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-            throw new IllegalStateException("h2load phase '" + name + "' did not finish within " + timeoutSeconds + " s");
+        return new Launched(name, pb.start(), log, out);
+    }
+
+    /** Waits for every process (all killed at the deadline), then merges their counts and logs into one result. */
+    private Result collect(String name, long requests, int ratePerSecond, List<Launched> launched, long timeoutSeconds)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+        for (Launched l : launched) {
+            if (!l.process().waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                for (Launched x : launched) {
+                    x.process().destroyForcibly();
+                    x.process().waitFor(10, TimeUnit.SECONDS);
+                }
+                throw new IllegalStateException("h2load phase '" + l.name() + "' did not finish within " + timeoutSeconds
+                        + " s");
+            }
         }
-        String text = Files.readString(out, StandardCharsets.UTF_8);
-        Matcher m = REQUESTS.matcher(text);
-        Matcher st = STATUS.matcher(text);
-        if (p.exitValue() != 0 || !m.find() || !st.find()) {
-            throw new IllegalStateException("h2load phase '" + name + "' exited " + p.exitValue() + ":\n" + text);
+        long succeeded = 0;
+        long failed = 0;
+        long status2xx = 0;
+        List<long[][]> rows = new ArrayList<>(); // per process: {start, status, micros} per logged request
+        for (Launched l : launched) {
+            String text = Files.readString(l.out(), StandardCharsets.UTF_8);
+            Matcher m = REQUESTS.matcher(text);
+            Matcher st = STATUS.matcher(text);
+            if (l.process().exitValue() != 0 || !m.find() || !st.find()) {
+                throw new IllegalStateException("h2load phase '" + l.name() + "' exited " + l.process().exitValue()
+                        + ":\n" + text);
+            }
+            succeeded += Long.parseLong(m.group(4));
+            failed += Long.parseLong(m.group(5)) + Long.parseLong(m.group(6)) + Long.parseLong(m.group(7));
+            status2xx += Long.parseLong(st.group(1));
+            rows.add(Files.readAllLines(l.log(), StandardCharsets.US_ASCII).stream().map(line -> line.split("\t"))
+                    .filter(f -> f.length >= 3)
+                    .map(f -> new long[] {Long.parseLong(f[0]), Integer.parseInt(f[1]), Long.parseLong(f[2])})
+                    .toArray(long[][]::new));
+        }
+        // Several processes: only the window in which every one of them is sending counts (the harness starting the
+        // others, on the same cores, is not the server's doing); requests before or after it are counted apart
+        long from = Long.MIN_VALUE;
+        long to = Long.MAX_VALUE;
+        if (launched.size() > 1) {
+            for (long[][] r : rows) {
+                if (r.length > 0) {
+                    from = Math.max(from, Arrays.stream(r).mapToLong(x -> x[0]).min().orElseThrow());
+                    to = Math.min(to, Arrays.stream(r).mapToLong(x -> x[0]).max().orElseThrow());
+                }
+            }
         }
         Histogram latency = new Histogram(60_000_000L, 3); // microseconds, up to 60 s
         long first = Long.MAX_VALUE;
         long last = Long.MIN_VALUE;
         long logged = 0;
         long non2xx = 0;
-        for (String line : Files.readAllLines(log, StandardCharsets.US_ASCII)) {
-            String[] f = line.split("\t");
-            if (f.length < 3) {
-                continue;
+        long outside = 0;
+        for (long[][] r : rows) {
+            for (long[] x : r) {
+                long start = x[0];
+                long micros = x[2];
+                if (x[1] / 100 != 2) {
+                    non2xx++;
+                } else if (start < from || start > to) {
+                    outside++;
+                } else {
+                    latency.recordValue(Math.min(micros, latency.getHighestTrackableValue()));
+                    first = Math.min(first, start);
+                    last = Math.max(last, start + micros);
+                    logged++;
+                }
             }
-            long start = Long.parseLong(f[0]);
-            int status = Integer.parseInt(f[1]);
-            long micros = Long.parseLong(f[2]);
-            if (status / 100 != 2) {
-                non2xx++;
-                continue;
-            }
-            latency.recordValue(Math.min(micros, latency.getHighestTrackableValue()));
-            first = Math.min(first, start);
-            last = Math.max(last, start + micros);
-            logged++;
         }
-        return new Result(name, requests, Long.parseLong(m.group(4)), Long.parseLong(m.group(5))
-                + Long.parseLong(m.group(6)) + Long.parseLong(m.group(7)), Long.parseLong(st.group(1)), non2xx, logged,
-                latency, first, last, ratePerSecond);
+        return new Result(name, requests, succeeded, failed, status2xx, non2xx, logged, outside, latency, first, last,
+                ratePerSecond);
     }
 
     /**
@@ -129,11 +216,14 @@ public final class H2load {
      * @param status2xx h2load's 2xx count
      * @param non2xx log rows with another status (-1: the stream failed)
      * @param logged log rows with a 2xx status (the latencies)
+     * @param outsideWindow log rows with a 2xx status sent before every process of a spread phase had started or after
+     *     the first had sent its last (not in the latencies or the rate; 0 for one process)
      * @param firstStartMicros first request's start, microseconds since the epoch
      * @param lastEndMicros last response's end, microseconds since the epoch
      * @param targetRate the fixed rate asked for, 0 for as fast as possible
      */
     public record Result(String name, long requests, long succeeded, long failed, long status2xx, long non2xx, long logged,
+            long outsideWindow,
             Histogram latencyMicros, long firstStartMicros, long lastEndMicros, int targetRate) {
         public double perSecond() {
             return lastEndMicros > firstStartMicros ? logged * 1e6 / (lastEndMicros - firstStartMicros) : 0;
@@ -149,7 +239,7 @@ public final class H2load {
 
         /** Every request answered with 2xx and logged. */
         public boolean complete() {
-            return succeeded == requests && failed == 0 && non2xx == 0 && logged == requests;
+            return succeeded == requests && failed == 0 && non2xx == 0 && logged + outsideWindow == requests;
         }
     }
 }
