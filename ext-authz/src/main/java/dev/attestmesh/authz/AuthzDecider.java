@@ -1,6 +1,5 @@
 package dev.attestmesh.authz;
 
-import com.google.protobuf.UnsafeByteOperations;
 import dev.attestmesh.registry.NodeState;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import java.time.Clock;
@@ -115,8 +114,8 @@ public final class AuthzDecider {
             if (unavailable.isPresent()) {
                 return new Decision.Deny(unavailable.get());
             }
-            // Keyed by these bytes as sent; made text (and decoded) only on a cache miss
-            byte[] certificate = req.certificate();
+            // Keyed by the certificate field's bytes as sent, where they are; made text (and decoded) only on a miss
+            int certificateLength = req.certificateLength();
             Decision.Deny oversized = oversized(req);
             if (oversized != null) {
                 return oversized;
@@ -130,8 +129,8 @@ public final class AuthzDecider {
             }
             String principal = req.sourcePrincipal();
             DecisionCache.Key key;
-            if (certificate.length > 0) {
-                key = DecisionCache.byCertificate(certificate, required);
+            if (certificateLength > 0) {
+                key = req.certificateKey(required);
             } else if (!principal.isEmpty()) {
                 key = DecisionCache.byPrincipal(principal, required);
             } else {
@@ -144,9 +143,9 @@ public final class AuthzDecider {
             long generation = cache.generation();
             Instant now = clock.instant();
             TimedDecision fresh;
-            if (certificate.length == 0) {
+            if (certificateLength == 0) {
                 fresh = byPrincipal.decide(principal, required, now);
-            } else if (!UnsafeByteOperations.unsafeWrap(certificate).isValidUtf8()) { // checked here, once per field
+            } else if (!req.certificateIsUtf8()) { // checked here, once per field
                 fresh = TimedDecision.deny("peer certificate field is not UTF-8 text; Envoy sends URL-encoded PEM", now);
             } else {
                 fresh = byCertificate.decide(req.certificateText(), required, now);
@@ -164,8 +163,8 @@ public final class AuthzDecider {
 
     /** The denial of a request too large to decide on, or null when it is within the limits. */
     private static Decision.Deny oversized(CheckFields req) {
-        if (req.certificate().length > MAX_CERTIFICATE_CHARS) {
-            return new Decision.Deny("peer certificate field is " + req.certificate().length
+        if (req.certificateLength() > MAX_CERTIFICATE_CHARS) {
+            return new Decision.Deny("peer certificate field is " + req.certificateLength()
                     + " bytes, more than the limit of " + MAX_CERTIFICATE_CHARS + "; send the leaf certificate only");
         }
         int size = req.serializedSize();

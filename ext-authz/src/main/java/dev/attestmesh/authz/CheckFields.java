@@ -16,8 +16,9 @@ import java.util.Arrays;
  *
  * <p>The gRPC binding {@linkplain #decode decodes} these straight from the request's wire bytes, so a Check does
  * not build the whole message: no builder per nested message, no String per header or address, and the
- * certificate field (about 2.5 KiB of URL-encoded PEM, the largest thing in the request) is copied once as bytes
- * instead of being decoded to a String and encoded back. The fields read follow protobuf's parsing rules exactly:
+ * certificate field (about 1.5 to 2.5 KiB of URL-encoded PEM, the largest thing in the request) is not copied at all:
+ * it stays where it is in the request's bytes, the decision cache is looked up with that slice, and it is copied only
+ * into a key the cache keeps, on the miss that decides it. The fields read follow protobuf's parsing rules exactly:
  * the last value of a repeated scalar wins, a repeated embedded message merges, a oneof keeps its last member (a
  * {@code pipe} address after a socket address has no port; a socket address that comes back merges into the first,
  * as protobuf-java's builders do), a map's last entry for a key wins, and every string
@@ -27,17 +28,103 @@ import java.util.Arrays;
  * request malformed only inside them is still decided on. {@code CheckFieldsTest} holds the decoder to the
  * generated parser on random and merged messages.
  *
- * @param certificate the source certificate field's bytes as sent (URL-encoded PEM); empty when absent. Owned by
- *     this object: never modified
- * @param sourcePrincipal the source principal, "" when absent
- * @param destinationPrincipal the destination principal, "" when absent
- * @param destinationPort the destination socket address's port value, 0 when absent or not a socket address
- * @param contextPolicyIds the {@value AuthzDecider#POLICY_IDS_KEY} context extension, null when absent
- * @param http whether the request carries HTTP attributes (a check by Envoy's HTTP filter)
- * @param serializedSize the request's encoded size in bytes
+ * <p>Immutable. The certificate field is a slice of an array this object owns (the request's own bytes when decoded
+ * from the wire); {@link #certificate()} hands out a copy.
  */
-public record CheckFields(byte[] certificate, String sourcePrincipal, String destinationPrincipal, int destinationPort,
-        String contextPolicyIds, boolean http, int serializedSize) {
+public final class CheckFields {
+    private final byte[] certificateSource; // the field is [certificateOffset, certificateOffset + certificateLength)
+    private final int certificateOffset;
+    private final int certificateLength;
+    private final String sourcePrincipal;
+    private final String destinationPrincipal;
+    private final int destinationPort;
+    private final String contextPolicyIds;
+    private final boolean http;
+    private final int serializedSize;
+
+    /**
+     * @param certificate the source certificate field's bytes as sent (URL-encoded PEM); empty when absent. Owned by
+     *     this object from now on: the caller must not modify it
+     * @param sourcePrincipal the source principal, "" when absent
+     * @param destinationPrincipal the destination principal, "" when absent
+     * @param destinationPort the destination socket address's port value, 0 when absent or not a socket address
+     * @param contextPolicyIds the {@value AuthzDecider#POLICY_IDS_KEY} context extension, null when absent
+     * @param http whether the request carries HTTP attributes (a check by Envoy's HTTP filter)
+     * @param serializedSize the request's encoded size in bytes
+     */
+    public CheckFields(byte[] certificate, String sourcePrincipal, String destinationPrincipal, int destinationPort,
+            String contextPolicyIds, boolean http, int serializedSize) {
+        this(certificate, 0, certificate.length, sourcePrincipal, destinationPrincipal, destinationPort, contextPolicyIds,
+                http, serializedSize);
+    }
+
+    private CheckFields(byte[] certificateSource, int certificateOffset, int certificateLength, String sourcePrincipal,
+            String destinationPrincipal, int destinationPort, String contextPolicyIds, boolean http, int serializedSize) {
+        java.util.Objects.checkFromIndexSize(certificateOffset, certificateLength, certificateSource.length);
+        this.certificateSource = certificateSource;
+        this.certificateOffset = certificateOffset;
+        this.certificateLength = certificateLength;
+        this.sourcePrincipal = java.util.Objects.requireNonNull(sourcePrincipal, "sourcePrincipal");
+        this.destinationPrincipal = java.util.Objects.requireNonNull(destinationPrincipal, "destinationPrincipal");
+        this.destinationPort = destinationPort;
+        this.contextPolicyIds = contextPolicyIds;
+        this.http = http;
+        this.serializedSize = serializedSize;
+    }
+
+    /** A copy of the source certificate field's bytes as sent (URL-encoded PEM); empty when absent. */
+    public byte[] certificate() {
+        return Arrays.copyOfRange(certificateSource, certificateOffset, certificateOffset + certificateLength);
+    }
+
+    /** The source certificate field's length in bytes, 0 when absent. */
+    public int certificateLength() {
+        return certificateLength;
+    }
+
+    /** The source principal, "" when absent. */
+    public String sourcePrincipal() {
+        return sourcePrincipal;
+    }
+
+    /** The destination principal, "" when absent. */
+    public String destinationPrincipal() {
+        return destinationPrincipal;
+    }
+
+    /** The destination socket address's port value, 0 when absent or not a socket address. */
+    public int destinationPort() {
+        return destinationPort;
+    }
+
+    /** The {@value AuthzDecider#POLICY_IDS_KEY} context extension, null when absent. */
+    public String contextPolicyIds() {
+        return contextPolicyIds;
+    }
+
+    /** Whether the request carries HTTP attributes (a check by Envoy's HTTP filter). */
+    public boolean http() {
+        return http;
+    }
+
+    /** The request's encoded size in bytes. */
+    public int serializedSize() {
+        return serializedSize;
+    }
+
+    /**
+     * The decision cache's key for this certificate field and {@code required}, looking at the field where it is
+     * (the cache copies it into a key of its own only when it keeps a decision).
+     */
+    DecisionCache.Key certificateKey(java.util.List<String> required) {
+        return DecisionCache.byCertificateSlice(certificateSource, certificateOffset, certificateLength, required);
+    }
+
+    /** Whether the certificate field is valid UTF-8 (checked on the cache miss that decides it). */
+    boolean certificateIsUtf8() {
+        return com.google.protobuf.UnsafeByteOperations.unsafeWrap(certificateSource, certificateOffset, certificateLength)
+                .isValidUtf8();
+    }
 
     private static final byte[] NONE = new byte[0];
 
@@ -52,7 +139,7 @@ public record CheckFields(byte[] certificate, String sourcePrincipal, String des
 
     /** The certificate field as text (it is URL-encoded PEM, so ASCII; decoded only on a cache miss). */
     String certificateText() {
-        return new String(certificate, StandardCharsets.ISO_8859_1);
+        return new String(certificateSource, certificateOffset, certificateLength, StandardCharsets.ISO_8859_1);
     }
 
     /**
@@ -94,7 +181,11 @@ public record CheckFields(byte[] certificate, String sourcePrincipal, String des
     /** One pass over the encoding, keeping the state the generated parser's builders would keep for these fields. */
     private static final class Decoder {
         private final CodedInputStream in;
-        private byte[] certificate = NONE;
+        private final byte[] wire;
+        private final int offset;
+        /** Where the certificate field's last value lies in {@link #wire}. */
+        private int certificateOffset;
+        private int certificateLength;
         private String sourcePrincipal = "";
         private String destinationPrincipal = "";
         /** The destination address's oneof case (0 none, else the field number) and its socket address's port oneof. */
@@ -106,11 +197,16 @@ public record CheckFields(byte[] certificate, String sourcePrincipal, String des
 
         Decoder(byte[] wire, int offset, int length) {
             this.in = CodedInputStream.newInstance(wire, offset, length);
+            this.wire = wire;
+            this.offset = offset;
         }
 
         CheckFields result(int size) {
             int port = addressCase == ADDRESS_SOCKET_ADDRESS && portCase == SOCKET_PORT_VALUE ? portValue : 0;
-            return new CheckFields(certificate, sourcePrincipal, destinationPrincipal, port, contextPolicyIds, http, size);
+            return certificateLength == 0
+                    ? new CheckFields(NONE, sourcePrincipal, destinationPrincipal, port, contextPolicyIds, http, size)
+                    : new CheckFields(wire, certificateOffset, certificateLength, sourcePrincipal, destinationPrincipal,
+                            port, contextPolicyIds, http, size);
         }
 
         void checkRequest() throws IOException {
@@ -168,8 +264,13 @@ public record CheckFields(byte[] certificate, String sourcePrincipal, String des
                 } else if (field == PEER_CERTIFICATE && source) {
                     // Not checked for UTF-8 here: the decider checks a field once, on the cache miss that decides it,
                     // and denies one that is not (a cache hit is the same bytes, checked when first decided)
-                    byte[] bytes = in.readByteArray();
-                    certificate = bytes.length == 0 ? NONE : bytes;
+                    // Left where it is: the array decoder's position is an offset into the wire bytes
+                    // (skipRawBytes rejects a negative or overlong length as readByteArray would)
+                    int length = in.readRawVarint32();
+                    int at = offset + in.getTotalBytesRead();
+                    in.skipRawBytes(length);
+                    certificateOffset = at;
+                    certificateLength = length;
                 } else if (field == PEER_ADDRESS && !source) {
                     int limit = enter();
                     address();
@@ -271,7 +372,9 @@ public record CheckFields(byte[] certificate, String sourcePrincipal, String des
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof CheckFields f && Arrays.equals(certificate, f.certificate)
+        return o instanceof CheckFields f && Arrays.equals(certificateSource, certificateOffset,
+                certificateOffset + certificateLength, f.certificateSource, f.certificateOffset,
+                f.certificateOffset + f.certificateLength)
                 && sourcePrincipal.equals(f.sourcePrincipal) && destinationPrincipal.equals(f.destinationPrincipal)
                 && destinationPort == f.destinationPort && java.util.Objects.equals(contextPolicyIds, f.contextPolicyIds)
                 && http == f.http && serializedSize == f.serializedSize;
@@ -279,13 +382,13 @@ public record CheckFields(byte[] certificate, String sourcePrincipal, String des
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(Arrays.hashCode(certificate), sourcePrincipal, destinationPrincipal,
+        return java.util.Objects.hash(Arrays.hashCode(certificate()), sourcePrincipal, destinationPrincipal,
                 destinationPort, contextPolicyIds, http, serializedSize);
     }
 
     @Override
     public String toString() {
-        return "CheckFields[certificate " + certificate.length + " bytes, source " + sourcePrincipal + ", destination "
+        return "CheckFields[certificate " + certificateLength + " bytes, source " + sourcePrincipal + ", destination "
                 + destinationPrincipal + ":" + destinationPort + ", policy ids " + contextPolicyIds + ", http " + http
                 + ", " + serializedSize + " bytes]";
     }

@@ -2,7 +2,6 @@ package dev.attestmesh.authz;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -11,7 +10,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The decision cache (Caffeine): decisions by peer certificate field (or principal) and required
- * policies, each reused only inside its {@link TimedDecision} window and at most {@link #MAX_TTL}.
+ * policies, each reused only inside its {@link TimedDecision} window and at most {@link #MAX_TTL} (both checked on
+ * every read, against the deciding clock's time the caller passes; Caffeine itself keeps no clock, so a hit reads
+ * none of its own and an outlived entry stays until it is replaced, emptied or evicted by the weight bound).
  * Every registry change notification {@linkplain #invalidateAll() empties it}, and a decision computed
  * while a change arrived is not stored ({@link #generation()}), so a revocation applies from the next
  * Check. Keys by certificate are the field's exact bytes ({@link Key}). Bounded by weight:
@@ -33,9 +34,8 @@ final class DecisionCache {
         this.cache = maximumWeight == 0 ? null
                 : Caffeine.newBuilder().maximumWeight(maximumWeight)
                         .weigher((Key k, TimedDecision v) -> k.weight())
-                        .expireAfter(Expiry.writing((Key k, TimedDecision v) -> safetyNetTtl()))
-                        // Upkeep (eviction, expiry) on the deciding thread, a little per call, instead of a hand-off to
-                        // the common pool that wakes another thread next to the event loops every few hundred Checks
+                        // Upkeep (eviction) on the deciding thread, a little per call, instead of a hand-off to the
+                        // common pool that wakes another thread next to the event loops every few hundred Checks
                         .executor(Runnable::run)
                         .build();
     }
@@ -54,18 +54,29 @@ final class DecisionCache {
     /**
      * The key of a decision by peer certificate: the field's bytes exactly as sent (still URL-encoded PEM, never
      * decoded for a hit) and the required policies. The key holds {@code certificateField} without copying it; the
-     * caller must not modify it afterwards ({@link CheckFields} owns an array of its own per request).
+     * caller must not modify it afterwards.
      */
     static Key byCertificate(byte[] certificateField, List<String> required) {
-        return new Key(certificateField, "", required);
+        return new Key(certificateField, 0, certificateField.length, true, "", required);
+    }
+
+    /**
+     * A key for looking up the field at {@code [offset, offset + length)} of {@code source} (a request's own bytes),
+     * which it refers to without copying; {@link #put} keeps a copy of the field, never the request.
+     */
+    static Key byCertificateSlice(byte[] source, int offset, int length, List<String> required) {
+        return new Key(source, offset, length, false, "", required);
     }
 
     /** The key of a decision by principal alone. */
     static Key byPrincipal(String principal, List<String> required) {
-        return new Key(null, principal, required);
+        return new Key(null, 0, 0, true, principal, required);
     }
 
-    /** The cached decision for {@code key} if it may be reused at {@code nowMillis} (epoch ms), else null. */
+    /**
+     * The cached decision for {@code key} if it may be reused at {@code nowMillis} (epoch ms of the clock that dated
+     * the decisions), else null.
+     */
     Decision get(Key key, long nowMillis) {
         TimedDecision hit = cache == null ? null : cache.getIfPresent(key);
         return hit != null && hit.usableAtMillis(nowMillis) ? hit.decision() : null;
@@ -76,10 +87,18 @@ final class DecisionCache {
         return generation.get();
     }
 
-    /** Keeps {@code decision} unless the cache was emptied since {@code generation} was read (it may be stale). */
+    /**
+     * Keeps {@code decision} unless the cache was emptied since {@code generation} was read (it may be stale), for no
+     * longer than a {@linkplain #safetyNetTtl() safety-net lifetime} after it was made; the key kept owns a copy of its
+     * bytes.
+     */
     void put(Key key, TimedDecision decision, long generation) {
         if (cache != null && this.generation.get() == generation) {
-            cache.put(key, decision);
+            java.time.Instant cap = decision.decidedAt().plus(safetyNetTtl());
+            TimedDecision kept = decision.validUntil().isAfter(cap)
+                    ? new TimedDecision(decision.decision(), decision.decidedAt(), cap) // the same Decision instance
+                    : decision;
+            cache.put(key.owned(), kept);
         }
     }
 
@@ -98,30 +117,71 @@ final class DecisionCache {
      * request: {@link CertificateDecider} reads only the field and the required policies, {@link PrincipalDecider}
      * only the principal and them.
      *
-     * <p>The hash is {@link Arrays#hashCode(byte[])} of the field (one vectorized pass, about ten times cheaper than
-     * the SHA-256 it replaces) and equality compares every byte, so a hit costs two passes over the field and no
-     * allocation besides this key. That hash is easy to collide on purpose, and a caller of Check chooses the field;
-     * keys are therefore {@link Comparable} (by content): {@link java.util.concurrent.ConcurrentHashMap}, under
-     * Caffeine, keeps colliding keys of a comparable class in a balanced tree, so a flood of crafted collisions costs
-     * a logarithmic number of comparisons per lookup, not a linear scan.
+     * <p>The hash reads the field's length and two windows of it ({@link #sampledHash}), not every byte: a certificate's
+     * public key lies in its middle and its signature just before the end, so two genuine certificates differ in both,
+     * and the hash costs the same whatever the field's size. Equality compares every byte, so a hit costs one pass over
+     * the field and no allocation besides this key. Such a hash is easy to collide on purpose (any fields alike in those
+     * windows), and a caller of Check chooses the field; keys are therefore {@link Comparable} (by content): {@link
+     * java.util.concurrent.ConcurrentHashMap}, under Caffeine, keeps colliding keys of a comparable class in a balanced
+     * tree, so a flood of crafted collisions costs a logarithmic number of comparisons per lookup, not a linear scan.
      */
     static final class Key implements Comparable<Key> {
-        private final byte[] certificate; // null for a key by principal
+        /** Bytes read from the field's middle and from its end by the hash. */
+        static final int MIDDLE_WINDOW = 32;
+        static final int END_WINDOW = 96;
+        private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+                long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+        private final byte[] bytes; // the certificate field is [offset, offset + length); null for a key by principal
+        private final int offset;
+        private final int length;
+        private final boolean owned; // bytes belong to this key (false: a lookup's view of a request's bytes)
         private final String principal;
         private final List<String> required;
         private final int hash;
 
-        Key(byte[] certificate, String principal, List<String> required) {
-            this.certificate = certificate;
+        Key(byte[] bytes, int offset, int length, boolean owned, String principal, List<String> required) {
+            this.bytes = bytes;
+            this.offset = offset;
+            this.length = length;
+            this.owned = owned;
             this.principal = principal;
             this.required = required;
-            this.hash = (certificate != null ? Arrays.hashCode(certificate) : principal.hashCode()) * 31
+            this.hash = (bytes != null ? sampledHash(bytes, offset, length) : principal.hashCode()) * 31
                     + required.hashCode();
+        }
+
+        /** This key, or a copy that owns its bytes: what the cache keeps. */
+        Key owned() {
+            return owned ? this : new Key(Arrays.copyOfRange(bytes, offset, offset + length), 0, length, true, principal,
+                    required);
+        }
+
+        /** The field's length, {@value #MIDDLE_WINDOW} bytes from its middle and its last {@value #END_WINDOW} bytes. */
+        static int sampledHash(byte[] a, int offset, int length) {
+            long h = length;
+            int mid = offset + Math.max(0, length / 2 - MIDDLE_WINDOW / 2);
+            h = mix(h, a, mid, Math.min(offset + length, mid + MIDDLE_WINDOW));
+            h = mix(h, a, Math.max(mid + MIDDLE_WINDOW, offset + length - END_WINDOW), offset + length);
+            return (int) (h ^ h >>> 32);
+        }
+
+        private static long mix(long h, byte[] a, int from, int to) {
+            int i = from;
+            for (; i + Long.BYTES <= to; i += Long.BYTES) {
+                h = (h ^ (long) LONGS.get(a, i)) * 0x9E3779B97F4A7C15L;
+                h ^= h >>> 29;
+            }
+            for (; i < to; i++) {
+                h = (h ^ a[i]) * 0x9E3779B97F4A7C15L;
+                h ^= h >>> 29;
+            }
+            return h;
         }
 
         /** One unit per started KiB of the field (or principal) this key stands for, as the cache bound counts. */
         int weight() {
-            return 1 + (certificate != null ? certificate.length : principal.length()) / 1024;
+            return 1 + (bytes != null ? length : principal.length()) / 1024;
         }
 
         @Override
@@ -131,16 +191,17 @@ final class DecisionCache {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Key k && k.hash == hash && Arrays.equals(k.certificate, certificate)
+            return o instanceof Key k && k.hash == hash && (bytes == null ? k.bytes == null
+                    : k.bytes != null && Arrays.equals(bytes, offset, offset + length, k.bytes, k.offset, k.offset + k.length))
                     && k.principal.equals(principal) && k.required.equals(required);
         }
 
         /** A total order consistent with {@link #equals}: keys by principal first, then by content. */
         @Override
         public int compareTo(Key o) {
-            int c = Boolean.compare(certificate != null, o.certificate != null);
-            if (c == 0 && certificate != null) {
-                c = Arrays.compare(certificate, o.certificate);
+            int c = Boolean.compare(bytes != null, o.bytes != null);
+            if (c == 0 && bytes != null) {
+                c = Arrays.compare(bytes, offset, offset + length, o.bytes, o.offset, o.offset + o.length);
             }
             if (c == 0) {
                 c = principal.compareTo(o.principal);
@@ -153,8 +214,8 @@ final class DecisionCache {
 
         @Override
         public String toString() {
-            return certificate != null ? "Key[certificate of " + certificate.length + " bytes, hash "
-                    + Integer.toHexString(hash) + ", " + required + "]" : "Key[principal " + principal + ", " + required + "]";
+            return bytes != null ? "Key[certificate of " + length + " bytes, hash " + Integer.toHexString(hash) + ", "
+                    + required + "]" : "Key[principal " + principal + ", " + required + "]";
         }
     }
 }

@@ -71,10 +71,10 @@ class DecisionCacheTest {
     }
 
     /**
-     * The key's hash is easy to collide on purpose ("Aa" and "BB" hash alike, and so does every string of such
-     * pairs), and a caller of Check chooses the field. Colliding keys stay distinct, are ordered consistently with
-     * equality, and so land in ConcurrentHashMap's balanced tree bins (a lookup among 4,096 colliding entries
-     * finds each one) rather than degrading to a list.
+     * The key's hash reads only the field's length and two windows of it, so it is easy to collide on purpose (every
+     * field alike there), and a caller of Check chooses the field. Colliding keys stay distinct, are ordered
+     * consistently with equality, and so land in ConcurrentHashMap's balanced tree bins (a lookup among 4,096
+     * colliding entries finds each one) rather than degrading to a list.
      */
     @Test
     void craftedHashCollisionsStayDistinctAndOrdered() {
@@ -99,13 +99,72 @@ class DecisionCacheTest {
         }
     }
 
-    /** The i-th of 4,096 24-byte fields with the same {@link Arrays#hashCode(byte[])}. */
+    /** The i-th of 4,096 2,500-byte fields that differ only in their first 12 bytes, which the hash does not read. */
     private static byte[] colliding(int i) {
-        StringBuilder b = new StringBuilder();
+        byte[] field = "%0AMIIB".repeat(400).substring(0, 2500).getBytes(StandardCharsets.US_ASCII);
         for (int j = 0; j < 12; j++) {
-            b.append((i >> j & 1) == 0 ? "Aa" : "BB");
+            field[j] = (byte) ((i >> j & 1) == 0 ? 'A' : 'B');
         }
-        return bytes(b.toString());
+        return field;
+    }
+
+    /** Genuine certificates differ in their public key and signature: the windows the hash reads. */
+    @Test
+    void theSampledHashSeesTheMiddleAndTheEndOfTheField() {
+        byte[] field = "-----BEGIN%20CERTIFICATE-----%0AMIIB".repeat(60).getBytes(StandardCharsets.US_ASCII);
+        int base = DecisionCache.Key.sampledHash(field, 0, field.length);
+        Set<Integer> changedAt = new HashSet<>();
+        for (int i = 0; i < field.length; i++) {
+            byte[] other = field.clone();
+            other[i] ^= 1;
+            if (DecisionCache.Key.sampledHash(other, 0, other.length) != base) {
+                changedAt.add(i);
+            }
+        }
+        int mid = field.length / 2 - DecisionCache.Key.MIDDLE_WINDOW / 2;
+        for (int i = 0; i < DecisionCache.Key.MIDDLE_WINDOW; i++) {
+            assertTrue(changedAt.contains(mid + i), "a change in the middle window at " + (mid + i));
+        }
+        for (int i = field.length - DecisionCache.Key.END_WINDOW; i < field.length; i++) {
+            assertTrue(changedAt.contains(i), "a change in the end window at " + i);
+        }
+        assertTrue(DecisionCache.Key.sampledHash(field, 0, field.length - 1) != base, "the length is hashed");
+        // A slice hashes as the same bytes in an array of their own
+        byte[] padded = new byte[field.length + 10];
+        System.arraycopy(field, 0, padded, 7, field.length);
+        assertEquals(base, DecisionCache.Key.sampledHash(padded, 7, field.length));
+        // Short fields are hashed whole
+        assertTrue(DecisionCache.Key.sampledHash(bytes("abc"), 0, 3) != DecisionCache.Key.sampledHash(bytes("abd"), 0, 3));
+    }
+
+    /**
+     * A lookup refers to the request's bytes; what the cache keeps is a copy of the field alone, so neither a change to
+     * those bytes afterwards (the request's array is the transport's to reuse) nor the rest of the request stays in it.
+     */
+    @Test
+    void aLookupByASliceFindsTheDecisionAndTheCacheKeepsItsOwnCopy() {
+        DecisionCache cache = new DecisionCache(100);
+        byte[] request = ("head" + "x".repeat(1500) + "tail").getBytes(StandardCharsets.US_ASCII);
+        DecisionCache.Key slice = DecisionCache.byCertificateSlice(request, 4, 1500, List.of("default"));
+        assertEquals(DecisionCache.byCertificate(bytes("x".repeat(1500)), List.of("default")), slice);
+        assertEquals(2, slice.weight(), "the field's size, not the request's");
+        TimedDecision d = TimedDecision.deny("x", NOW);
+        cache.put(slice, d, cache.generation());
+        java.util.Arrays.fill(request, (byte) 'y');
+        assertSame(d.decision(), cache.get(DecisionCache.byCertificate(bytes("x".repeat(1500)), List.of("default")),
+                NOW.toEpochMilli()));
+        assertNull(cache.get(DecisionCache.byCertificateSlice(request, 4, 1500, List.of("default")), NOW.toEpochMilli()));
+    }
+
+    /** The safety net holds whatever window the decision has: no decision is reused 60 s after it was made. */
+    @Test
+    void noDecisionIsReusedPastTheSafetyNet() {
+        DecisionCache cache = new DecisionCache(100);
+        DecisionCache.Key key = DecisionCache.byPrincipal("spiffe://a/b", List.of());
+        TimedDecision longLived = new TimedDecision(new Decision.Deny("long"), NOW, NOW.plus(Duration.ofHours(1)));
+        cache.put(key, longLived, cache.generation());
+        assertSame(longLived.decision(), cache.get(key, NOW.plusSeconds(44).toEpochMilli()), "within 45 s: reused");
+        assertNull(cache.get(key, NOW.plus(DecisionCache.MAX_TTL).toEpochMilli()), "at 60 s: decided afresh");
     }
 
     private static byte[] bytes(String s) {
