@@ -66,7 +66,7 @@ import java.util.regex.Pattern;
  *
  * <p>Per transport (plaintext on loopback as {@code --plaintext}; mutual TLS as Envoy connects, h2load presenting an
  * attested node's certificate): warm-up, then per round max throughput of the floor and of Check, and at each fixed
- * rate the floor and Check; p50/p99/p99.9 as ratios to the floor; the replica's GC pauses and safepoints in each
+ * rate (paced evenly unless {@code --pacing burst}) the floor and Check; p50/p99/p99.9 as ratios to the floor; the replica's GC pauses and safepoints in each
  * phase's window ({@link GcLog}). h2load sees only HTTP status, so the replica's own count of allowed Checks, printed
  * when it stops, must equal h2load's 2xx Check responses plus the harness's own verification calls, and no Check may
  * have been denied: otherwise the run fails.

@@ -17,7 +17,9 @@ import org.HdrHistogram.Histogram;
  * h2load (nghttp2's HTTP/2 load generator, Debian {@code nghttp2-client}) as an independent load generator in its own
  * process: gRPC unary calls as HTTP/2 POSTs of one framed request body ({@code -d}) with {@code content-type:
  * application/grpc} and {@code te: trailers}, a fixed count of requests ({@code -n}, so every request is answered and
- * counted) either as fast as {@code connections x streams} allow or at a fixed rate ({@code --rps} per connection).
+ * counted) either as fast as {@code connections x streams} allow or at a fixed rate: h2load's own {@code --rps} per
+ * connection ({@link #run}, in 10 ms bursts) or paced evenly over one process per 100 requests a second ({@link
+ * #runSpread}).
  * Latencies come from its per-request log ({@code --log-file}: start time in microseconds since the epoch, HTTP status,
  * microseconds to the end of the response), so percentiles are exact rather than h2load's own summary.
  *
@@ -170,11 +172,19 @@ public final class H2load {
                     .map(f -> new long[] {Long.parseLong(f[0]), Integer.parseInt(f[1]), Long.parseLong(f[2])})
                     .toArray(long[][]::new));
         }
-        // Several processes: only the window in which every one of them is sending counts (the harness starting the
-        // others, on the same cores, is not the server's doing); requests before or after it are counted apart
+        return merged(name, requests, ratePerSecond, succeeded, failed, status2xx, rows);
+    }
+
+    /**
+     * One result from the counts and per-request log rows ({start micros, HTTP status, micros}) of one or more
+     * processes. With several, only the window in which every one of them is sending counts (the harness starting the
+     * others, on the same cores, is not the server's doing); 2xx rows before or after it are counted apart.
+     */
+    static Result merged(String name, long requests, int ratePerSecond, long succeeded, long failed, long status2xx,
+            List<long[][]> rows) {
         long from = Long.MIN_VALUE;
         long to = Long.MAX_VALUE;
-        if (launched.size() > 1) {
+        if (rows.size() > 1) {
             for (long[][] r : rows) {
                 if (r.length > 0) {
                     from = Math.max(from, Arrays.stream(r).mapToLong(x -> x[0]).min().orElseThrow());
