@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -48,29 +49,17 @@ public final class AgentStartHarness {
     private AgentStartHarness() {}
 
     public static void main(String[] args) throws Exception {
-        int rounds = 5;
-        List<String> modes = List.of("plain", "aot");
-        Path agentJar = Path.of("node-agent/target/attestmesh-agent.jar");
-        Path serverJar = Path.of("xds-server/target/attestmesh.jar");
-        int warmSeconds = 10;
-        List<String> agentJvm = List.of();
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
-                case "--modes" -> modes = List.of(args[++i].split(","));
-                case "--agent-jar" -> agentJar = Path.of(args[++i]);
-                case "--server-jar" -> serverJar = Path.of(args[++i]);
-                case "--warm-seconds" -> warmSeconds = Integer.parseInt(args[++i]);
-                case "--agent-jvm" -> agentJvm = List.of(args[++i].trim().split("\\s+"));
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
-            }
-        }
+        Map<String, String> a = HarnessSupport.parse(args, java.util.Set.of("rounds", "modes", "agent-jar", "server-jar",
+                "warm-seconds", "agent-jvm"));
+        int rounds = Integer.parseInt(a.getOrDefault("rounds", "5"));
+        List<String> modes = List.of(a.getOrDefault("modes", "plain,aot").split(","));
+        Path agentJar = Path.of(a.getOrDefault("agent-jar", "node-agent/target/attestmesh-agent.jar"));
+        Path serverJar = Path.of(a.getOrDefault("server-jar", "xds-server/target/attestmesh.jar"));
+        int warmSeconds = Integer.parseInt(a.getOrDefault("warm-seconds", "10"));
+        List<String> agentJvm = a.containsKey("agent-jvm") ? List.of(a.get("agent-jvm").trim().split("\\s+")) : List.of();
         ColdStartHarness.checkModes(modes);
         for (Path jar : List.of(agentJar, serverJar)) {
-            if (!Files.isRegularFile(jar)) {
-                throw new IllegalStateException(jar + " is missing: build it with ./mvnw -B package -DskipTests "
-                        + "(perf/run does)");
-            }
+            ColdStartHarness.requireBuilt(jar, "./mvnw -B package -DskipTests");
         }
         Path dir = Files.createTempDirectory("attestmesh-agent-start");
         FaultMesh.writeFiles(dir);
@@ -219,12 +208,7 @@ public final class AgentStartHarness {
                     + "\"ratioToFloor\":%.2f,\"starts\":%d,\"all\":%s}", mode, ColdStartHarness.median(cert), ColdStartHarness.median(floor),
                     ColdStartHarness.median(ratio), of.size(), Arrays.toString(cert)));
         }
-        System.out.printf(Locale.ROOT, "%-52s %36s%n", "training run (one agent, incl. writing the cache), s",
-                String.format(Locale.ROOT, "%.1f", trainingSeconds));
-        System.out.printf(Locale.ROOT, "%-52s %36s%n", "AOT cache size, MiB",
-                String.format(Locale.ROOT, "%.1f", cacheBytes / 1048576.0));
-        json.append(String.format(Locale.ROOT, ",\"trainingSeconds\":%.1f,\"aotCacheBytes\":%d}", trainingSeconds,
-                cacheBytes));
-        System.out.println(json);
+        ColdStartHarness.printTraining("training run (one agent, incl. writing the cache), s", trainingSeconds,
+                cacheBytes, json);
     }
 }

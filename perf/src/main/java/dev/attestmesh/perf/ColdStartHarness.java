@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -60,39 +61,29 @@ public final class ColdStartHarness {
 
     private ColdStartHarness() {}
 
-    public static void main(String[] args) throws Exception {
-        int rounds = 3;
-        List<String> modes = List.of("plain", "aot");
-        int clients = 8;
-        int window = 10;
-        int training = 30;
-        int warmAt = 0;
-        int maxAttestations = 200_000;
-        Optional<Path> cache = Optional.empty();
-        Path jar = Path.of("xds-server/target/attestmesh.jar");
-        String heap = "1g";
-        List<String> serverJvm = List.of();
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
-                case "--modes" -> modes = List.of(args[++i].split(","));
-                case "--clients" -> clients = Integer.parseInt(args[++i]);
-                case "--window" -> window = Integer.parseInt(args[++i]);
-                case "--training-seconds" -> training = Integer.parseInt(args[++i]);
-                case "--warm-at" -> warmAt = Integer.parseInt(args[++i]);
-                case "--aot-cache" -> cache = Optional.of(Path.of(args[++i]));
-                case "--server-jar" -> jar = Path.of(args[++i]);
-                case "--heap" -> heap = args[++i];
-                case "--max-attestations" -> maxAttestations = Integer.parseInt(args[++i]);
-                case "--server-jvm" -> serverJvm = List.of(args[++i].trim().split("\\s+"));
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
-            }
-        }
-        checkModes(modes);
+    /** Refuses to go on when {@code jar} has not been built, naming {@code buildCommand}. */
+    static void requireBuilt(Path jar, String buildCommand) {
         if (!Files.isRegularFile(jar)) {
-            throw new IllegalStateException(jar + " is missing: build it with ./mvnw -B -pl xds-server -am package "
-                    + "-DskipTests (perf/run does)");
+            throw new IllegalStateException(jar + " is missing: build it with " + buildCommand + " (perf/run does)");
         }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = HarnessSupport.parse(args, java.util.Set.of("rounds", "modes", "clients", "window",
+                "training-seconds", "warm-at", "aot-cache", "server-jar", "heap", "max-attestations", "server-jvm"));
+        int rounds = Integer.parseInt(a.getOrDefault("rounds", "3"));
+        List<String> modes = List.of(a.getOrDefault("modes", "plain,aot").split(","));
+        int clients = Integer.parseInt(a.getOrDefault("clients", "8"));
+        int window = Integer.parseInt(a.getOrDefault("window", "10"));
+        int training = Integer.parseInt(a.getOrDefault("training-seconds", "30"));
+        int warmAt = Integer.parseInt(a.getOrDefault("warm-at", "0"));
+        int maxAttestations = Integer.parseInt(a.getOrDefault("max-attestations", "200000"));
+        Optional<Path> cache = Optional.ofNullable(a.get("aot-cache")).map(Path::of);
+        Path jar = Path.of(a.getOrDefault("server-jar", "xds-server/target/attestmesh.jar"));
+        String heap = a.getOrDefault("heap", "1g");
+        List<String> serverJvm = a.containsKey("server-jvm") ? List.of(a.get("server-jvm").trim().split("\\s+")) : List.of();
+        checkModes(modes);
+        requireBuilt(jar, "./mvnw -B -pl xds-server -am package -DskipTests");
         Path dir = Files.createTempDirectory("attestmesh-cold-start");
         FaultMesh.writeFiles(dir);
         System.out.printf(Locale.ROOT, "cold start: %s, modes %s, %d round(s), %d clients, %d s windows, %d CPUs, load "
@@ -175,8 +166,12 @@ public final class ColdStartHarness {
                         + "\"firstWindowToWarm\":%.2f}", mode, warmAt, median(warm), median(coldToWarm)));
             }
         }
-        System.out.printf(Locale.ROOT, "%-52s %36s%n", "training run (incl. writing the cache), s",
-                String.format(Locale.ROOT, "%.1f", trainingSeconds));
+        printTraining("training run (incl. writing the cache), s", trainingSeconds, cacheBytes, json);
+    }
+
+    /** The report's last rows (the training run and the cache it wrote) and its JSON line, closed and printed. */
+    static void printTraining(String trainingLabel, double trainingSeconds, long cacheBytes, StringBuilder json) {
+        System.out.printf(Locale.ROOT, "%-52s %36s%n", trainingLabel, String.format(Locale.ROOT, "%.1f", trainingSeconds));
         System.out.printf(Locale.ROOT, "%-52s %36s%n", "AOT cache size, MiB",
                 String.format(Locale.ROOT, "%.1f", cacheBytes / 1048576.0));
         json.append(String.format(Locale.ROOT, ",\"trainingSeconds\":%.1f,\"aotCacheBytes\":%d}", trainingSeconds,

@@ -22,6 +22,17 @@ final class HarnessSupport {
         return m;
     }
 
+    /** {@code --name value} pairs as {@link #parse(String[])}, refusing a name not in {@code known}. */
+    static Map<String, String> parse(String[] args, java.util.Set<String> known) {
+        Map<String, String> m = parse(args);
+        for (String name : m.keySet()) {
+            if (!known.contains(name)) {
+                throw new IllegalArgumentException("unknown argument --" + name);
+            }
+        }
+        return m;
+    }
+
     /** The 1, 5 and 15 minute load averages, reported with every figure (this machine is shared). */
     static String loadAverage() {
         try {
