@@ -1,11 +1,15 @@
 package dev.attestmesh.cli;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
@@ -24,20 +28,33 @@ import sun.misc.Signal;
  * <p>Bounded: from the signal, a watchdog gives the command {@code deadline} to finish; past it the process
  * halts with status 1 and says so, so an orchestrator never has to escalate to SIGKILL. A second signal during
  * the shutdown halts at once (status 128 + signal number), for an operator who does not want to wait.
+ *
+ * <p>One exception to the deadline: a JVM started with {@code -XX:AOTCacheOutput} (the training run that builds
+ * an ahead-of-time cache, docs/performance.md) writes that cache as it exits, in a child JVM it waits for, after the
+ * command has stopped; that takes longer than the deadline on small machines (10-20 s on two cores), and halting
+ * then exits 1 while the cache is still being written. When the command says it has {@linkplain #stopped()
+ * stopped}, such a JVM gets up to {@link #AOT_CACHE_WRITE_LIMIT} more to write it, and says so; any other JVM
+ * keeps the deadline for its exit too.
  */
 public final class ProcessShutdown {
     private static final Logger LOG = LoggerFactory.getLogger(ProcessShutdown.class);
     private static final List<String> SIGNALS = List.of("TERM", "INT", "HUP");
+    /** How long a JVM that writes an AOT cache at exit may take for it once the command has stopped. */
+    public static final Duration AOT_CACHE_WRITE_LIMIT = Duration.ofMinutes(5);
 
     private final String command;
     private final Duration deadline;
     private final CountDownLatch requested = new CountDownLatch(1);
     private final AtomicReference<String> cause = new AtomicReference<>();
     private final List<Runnable> onStop = new CopyOnWriteArrayList<>();
+    private final Supplier<Optional<String>> aotCacheOutput;
+    /** When the watchdog halts the process ({@link System#nanoTime()}); set when a stop is asked for. */
+    private volatile long haltAt;
 
-    private ProcessShutdown(String command, Duration deadline) {
+    private ProcessShutdown(String command, Duration deadline, Supplier<Optional<String>> aotCacheOutput) {
         this.command = command;
         this.deadline = deadline;
+        this.aotCacheOutput = aotCacheOutput;
     }
 
     /**
@@ -48,10 +65,15 @@ public final class ProcessShutdown {
      * @param deadline how long the command may take to stop once asked
      */
     public static ProcessShutdown install(String command, Duration deadline) {
+        return install(command, deadline, ProcessShutdown::aotCacheOutput);
+    }
+
+    /** As {@link #install(String, Duration)}, with where this JVM writes an AOT cache at exit given (for tests). */
+    static ProcessShutdown install(String command, Duration deadline, Supplier<Optional<String>> aotCacheOutput) {
         if (deadline.isNegative() || deadline.isZero()) {
             throw new IllegalArgumentException("shutdown deadline must be positive, not " + deadline);
         }
-        ProcessShutdown shutdown = new ProcessShutdown(command, deadline);
+        ProcessShutdown shutdown = new ProcessShutdown(command, deadline, aotCacheOutput);
         for (String name : SIGNALS) {
             try {
                 Signal.handle(new Signal(name), shutdown::signalled);
@@ -112,6 +134,34 @@ public final class ProcessShutdown {
         return true;
     }
 
+    /**
+     * Says the command has stopped in order and the JVM exits next. Only matters to a JVM that writes an AOT cache
+     * at exit ({@code -XX:AOTCacheOutput}): its watchdog then allows {@link #AOT_CACHE_WRITE_LIMIT} from now for
+     * that, instead of halting in the middle of it. Call it last, just before returning the exit status.
+     */
+    public void stopped() {
+        if (!stopRequested()) {
+            return;
+        }
+        Optional<String> cache = aotCacheOutput.get();
+        if (cache.isPresent()) {
+            haltAt = Math.max(haltAt, System.nanoTime() + AOT_CACHE_WRITE_LIMIT.toNanos());
+            LOG.info("{}: stopped; the JVM now writes its AOT cache to {} before it exits (allowing up to {} s)",
+                    command, cache.get(), AOT_CACHE_WRITE_LIMIT.toSeconds());
+        }
+    }
+
+    /** Where this JVM writes an AOT cache when it exits ({@code -XX:AOTCacheOutput}); empty when it writes none. */
+    static Optional<String> aotCacheOutput() {
+        try {
+            String v = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+                    .getVMOption("AOTCacheOutput").getValue();
+            return v == null || v.isBlank() ? Optional.empty() : Optional.of(v);
+        } catch (IllegalArgumentException | UnsupportedOperationException | NullPointerException e) {
+            return Optional.empty(); // a JVM without the option (not HotSpot, or older than JDK 25) writes none
+        }
+    }
+
     private void signalled(Signal signal) {
         if (!requestStop("SIG" + signal.getName())) {
             System.err.println("attestmesh " + command + ": SIG" + signal.getName()
@@ -121,9 +171,13 @@ public final class ProcessShutdown {
     }
 
     private void startWatchdog() {
+        haltAt = System.nanoTime() + deadline.toNanos();
         Thread.ofPlatform().daemon().name("attestmesh-shutdown-watchdog").start(() -> {
             try {
-                TimeUnit.NANOSECONDS.sleep(deadline.toNanos());
+                long left;
+                while ((left = haltAt - System.nanoTime()) > 0) { // haltAt moves only later, by stopped()
+                    TimeUnit.NANOSECONDS.sleep(left);
+                }
             } catch (InterruptedException e) {
                 return;
             }

@@ -26,6 +26,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Attestation in a cold JVM ({@code perf/run cold-start}): the control plane ({@code attestmesh server --dev}, started
@@ -40,6 +41,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the same load ({@code -XX:AOTCacheOutput=}; the JVM writes the cache when it exits) and used with {@code
  * -XX:AOTCache=} and {@code -XX:AOTMode=on}. The cache is valid only for the same JDK build and the same class path
  * (the jars, unchanged); {@code AOTMode=on} makes the JVM refuse to start without it rather than run without it.
+ *
+ * <p>Before the measured starts: the training run (which also warms this JVM, the load generator) and one short start
+ * that is not measured (the generator's JIT recompiles its gRPC client code at the first start after the training).
+ * Per start and window, where the machine's CPU went ({@link ThreadCpu}, from {@code /proc}): the server's work, its
+ * JIT and its collector, the generator's work and its JIT, and idle time, as shares of all cores.
  *
  * <p>Arguments (all optional): {@code --rounds N} (3; modes alternate within a round), {@code --modes plain,aot},
  * {@code --clients 8}, {@code --window 10} seconds, {@code --training-seconds 30}, {@code --aot-cache PATH} (reuse a
@@ -57,7 +63,8 @@ public final class ColdStartHarness {
 
     /** One start measured. */
     record Start(String mode, int round, double toHealthySeconds, double toFirstCertSeconds, double firstWindowRate,
-            double secondWindowRate, double warmRate, int failures) {}
+            double secondWindowRate, double warmRate, int failures, Optional<ThreadCpu.Split> firstCpu,
+            Optional<ThreadCpu.Split> secondCpu, Optional<ThreadCpu.Split> warmCpu) {}
 
     private ColdStartHarness() {}
 
@@ -109,6 +116,12 @@ public final class ColdStartHarness {
                 }
                 cacheBytes = Files.size(aot);
             }
+            // One more short start, not measured, before the measured ones: the first start after the training
+            // made this JVM's JIT recompile the gRPC client code it had compiled against the training server (about
+            // 170 deoptimizations, mostly class checks of gRPC's stream listeners, then C2 again), which took some
+            // 15% of the machine from the first measured start's first window; the starts after it saw about 1%.
+            // The CPU split printed per start shows what the generator's JIT still takes.
+            run(jar, dir, "generator-warm-up", 0, heap, List.of(), clients, 10, 0, maxAttestations, Duration.ofSeconds(30));
             for (int round = 1; round <= rounds; round++) {
                 for (String mode : modes) {
                     // AOTMode=on: a cache the JVM cannot use (other JDK build, changed jars) stops the start instead
@@ -125,6 +138,9 @@ public final class ColdStartHarness {
                             s.toFirstCertSeconds(), window, s.firstWindowRate(), window, s.secondWindowRate(),
                             s.failures(), warmAt > 0 ? String.format(Locale.ROOT, ", warm (%d-%d s) %.0f /s", warmAt,
                                     warmAt + window, s.warmRate()) : "");
+                    s.firstCpu().ifPresent(c -> System.out.printf(Locale.ROOT, "    CPU, first %d s: %s%n", window,
+                            c.describe()));
+                    s.warmCpu().ifPresent(c -> System.out.printf(Locale.ROOT, "    CPU, warm window: %s%n", c.describe()));
                 }
             }
         } finally {
@@ -154,6 +170,11 @@ public final class ColdStartHarness {
                 System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": first " + window + " s / warm, same start",
                         spread(coldToWarm, "%.2f"));
             }
+            cpuRows(mode + ": CPU share, first " + window + " s", of.stream().map(Start::firstCpu).toList(), json,
+                    mode + "FirstWindowCpu");
+            if (warmAt > 0) {
+                cpuRows(mode + ": CPU share, warm", of.stream().map(Start::warmCpu).toList(), json, mode + "WarmCpu");
+            }
             System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": start-up to /health, s", spread(healthy, "%.2f"));
             System.out.printf(Locale.ROOT, "%-52s %36s%n", mode + ": start-up to first certificate, s", spread(cert, "%.2f"));
             json.append(String.format(Locale.ROOT, ",\"%s\":{\"firstWindowPerSecond\":%.0f,\"secondWindowPerSecond\":%.0f,"
@@ -167,6 +188,27 @@ public final class ColdStartHarness {
             }
         }
         printTraining("training run (incl. writing the cache), s", trainingSeconds, cacheBytes, json);
+    }
+
+    /** Rows of the CPU split (medians over the starts that have one) and its JSON member; nothing without /proc. */
+    private static void cpuRows(String label, List<Optional<ThreadCpu.Split>> splits, StringBuilder json, String key) {
+        List<ThreadCpu.Split> have = splits.stream().flatMap(Optional::stream).toList();
+        if (have.isEmpty()) {
+            return;
+        }
+        double[] parts = {
+            median(have.stream().mapToDouble(ThreadCpu.Split::serverWork).toArray()),
+            median(have.stream().mapToDouble(ThreadCpu.Split::serverJit).toArray()),
+            median(have.stream().mapToDouble(ThreadCpu.Split::serverGc).toArray()),
+            median(have.stream().mapToDouble(ThreadCpu.Split::generatorWork).toArray()),
+            median(have.stream().mapToDouble(ThreadCpu.Split::generatorJit).toArray()),
+            median(have.stream().mapToDouble(ThreadCpu.Split::idle).toArray())};
+        ThreadCpu.Split m = new ThreadCpu.Split(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]);
+        System.out.printf(Locale.ROOT, "%-52s %36s%n", label + " (medians, " + have.size() + ")", "");
+        System.out.printf(Locale.ROOT, "    %s%n", m.describe());
+        json.append(String.format(Locale.ROOT, ",\"%s\":{\"serverWork\":%.3f,\"serverJit\":%.3f,\"serverGc\":%.3f,"
+                + "\"generatorWork\":%.3f,\"generatorJit\":%.3f,\"idle\":%.3f}", key, parts[0], parts[1], parts[2],
+                parts[3], parts[4], parts[5]));
     }
 
     /** The report's last rows (the training run and the cache it wrote) and its JSON line, closed and printed. */
@@ -192,6 +234,7 @@ public final class ColdStartHarness {
         Process p = server.process();
         Path log = server.log();
         ManagedChannel ch = null;
+        Start measured;
         try {
             awaitHealthy(p, server.adminPort(), log, Duration.ofSeconds(120));
             long healthy = System.nanoTime();
@@ -202,6 +245,7 @@ public final class ColdStartHarness {
             AtomicInteger failures = new AtomicInteger();
             AtomicInteger next = new AtomicInteger();
             AtomicBoolean stop = new AtomicBoolean();
+            AtomicLong firstDone = new AtomicLong(); // the first certificate's time, 0 until then
             // Bounded in time: at most 'seconds' after the first certificate (and 120 s more in all), and in count
             long hardDeadline = healthy + TimeUnit.SECONDS.toNanos(120 + seconds);
             List<Thread> threads = new ArrayList<>();
@@ -214,7 +258,9 @@ public final class ColdStartHarness {
                             && System.nanoTime() < hardDeadline) {
                         try {
                             attester.attest(name + "-" + n);
-                            done.add(System.nanoTime());
+                            long now = System.nanoTime();
+                            done.add(now);
+                            firstDone.compareAndSet(0, now);
                         } catch (Exception e) {
                             if (failures.incrementAndGet() <= 3) {
                                 System.err.println(name + ": attestation failed: " + e);
@@ -223,11 +269,24 @@ public final class ColdStartHarness {
                     }
                 }));
             }
+            // Where the machine's CPU goes: read every 100 ms (bounded by the load's deadline: at most some 1,600
+            // readings), split per window below
+            List<ThreadCpu.Reading> readings = java.util.Collections.synchronizedList(new ArrayList<>());
+            long self = ProcessHandle.current().pid();
+            Thread sampler = Thread.ofPlatform().daemon().name("cold-start-cpu").start(() -> {
+                while (!stop.get() && System.nanoTime() < hardDeadline) {
+                    ThreadCpu.read(p.pid(), self).ifPresent(readings::add);
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
             long firstCert = 0;
             while (System.nanoTime() < hardDeadline) {
-                Optional<Long> first = done.stream().min(Long::compare);
-                if (first.isPresent()) {
-                    firstCert = first.get();
+                if (firstDone.get() != 0) {
+                    firstCert = firstDone.get();
                     if (System.nanoTime() - firstCert >= TimeUnit.SECONDS.toNanos(seconds)) {
                         break;
                     }
@@ -238,6 +297,7 @@ public final class ColdStartHarness {
             for (Thread th : threads) {
                 th.join(60_000);
             }
+            sampler.join(5_000);
             if (firstCert == 0) {
                 throw new IllegalStateException(name + ": no certificate within " + (120 + seconds) + " s; log " + log);
             }
@@ -247,8 +307,11 @@ public final class ColdStartHarness {
             long inSecond = done.stream().filter(x -> x >= f + half && x < f + 2 * half).count();
             long warmFrom = f + TimeUnit.SECONDS.toNanos(warmAt);
             long inWarm = warmAt > 0 ? done.stream().filter(x -> x >= warmFrom && x < warmFrom + half).count() : 0;
-            return new Start(mode, round, (healthy - t0) / 1e9, (firstCert - t0) / 1e9, inFirst / (half / 1e9),
-                    inSecond / (half / 1e9), warmAt > 0 ? inWarm / (half / 1e9) : Double.NaN, failures.get());
+            List<ThreadCpu.Reading> taken = List.copyOf(readings);
+            measured = new Start(mode, round, (healthy - t0) / 1e9, (firstCert - t0) / 1e9, inFirst / (half / 1e9),
+                    inSecond / (half / 1e9), warmAt > 0 ? inWarm / (half / 1e9) : Double.NaN, failures.get(),
+                    split(taken, f, f + half), split(taken, f + half, f + 2 * half),
+                    warmAt > 0 ? split(taken, warmFrom, warmFrom + half) : Optional.empty());
         } finally {
             if (ch != null) {
                 ch.shutdownNow();
@@ -259,6 +322,23 @@ public final class ColdStartHarness {
                 p.waitFor(10, TimeUnit.SECONDS);
             }
         }
+        // SIGTERM under load must end in a clean stop (status 0); a training run's 0 also says its cache was written
+        // before the JVM exited, not cut off by the shutdown watchdog
+        if (p.exitValue() != 0) {
+            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            throw new IllegalStateException(name + ": the server exited " + p.exitValue() + " after SIGTERM, not 0; the "
+                    + "end of its log:\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size())));
+        }
+        return measured;
+    }
+
+    /** The CPU split between the readings nearest {@code from} and {@code to}; empty unless both are within 0.5 s. */
+    private static Optional<ThreadCpu.Split> split(List<ThreadCpu.Reading> readings, long from, long to) {
+        long slack = TimeUnit.MILLISECONDS.toNanos(500);
+        Optional<ThreadCpu.Reading> a = ThreadCpu.nearest(readings, from).filter(r -> Math.abs(r.nanos() - from) <= slack);
+        Optional<ThreadCpu.Reading> b = ThreadCpu.nearest(readings, to).filter(r -> Math.abs(r.nanos() - to) <= slack);
+        return a.isPresent() && b.isPresent() && b.get().nanos() > a.get().nanos()
+                ? Optional.of(ThreadCpu.between(a.get(), b.get())) : Optional.empty();
     }
 
     /** A control plane started by {@link #launch}: its process, ports, data directory and log. */

@@ -140,6 +140,7 @@ final class AuthzCommand implements Callable<Integer> {
         System.out.println("attestmesh authz: Checks answered: " + answered.allowed() + " allowed, " + answered.denied()
                 + " denied");
         System.out.println("attestmesh authz: stopped after " + shutdown.cause());
+        shutdown.stopped();
         return 0;
     }
 

@@ -193,6 +193,7 @@ final class ServerCommand implements Callable<Integer> {
             ctx.close();
         }
         LOG.info("server stopped cleanly after {}", shutdown.cause());
+        shutdown.stopped();
         return 0;
     }
 

@@ -141,6 +141,7 @@ public final class AgentCommand implements Callable<Integer> {
         if (shutdown.stopRequested()) {
             Thread.interrupted(); // a late interrupt from the stop timer is not an error
             System.err.println("attestmesh agent: stopped after " + shutdown.cause());
+            shutdown.stopped();
             return 0;
         }
         return agent.state() == AgentState.STOPPED ? 0 : 1;
