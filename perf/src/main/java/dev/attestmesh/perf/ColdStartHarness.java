@@ -64,7 +64,7 @@ public final class ColdStartHarness {
     /** One start measured. */
     record Start(String mode, int round, double toHealthySeconds, double toFirstCertSeconds, double firstWindowRate,
             double secondWindowRate, double warmRate, int failures, Optional<ThreadCpu.Split> firstCpu,
-            Optional<ThreadCpu.Split> secondCpu, Optional<ThreadCpu.Split> warmCpu) {}
+            Optional<ThreadCpu.Split> warmCpu) {}
 
     private ColdStartHarness() {}
 
@@ -269,8 +269,8 @@ public final class ColdStartHarness {
                     }
                 }));
             }
-            // Where the machine's CPU goes: read every 100 ms (bounded by the load's deadline: at most some 1,600
-            // readings), split per window below
+            // Where the machine's CPU goes: read every 100 ms until the load stops (or its deadline), split per
+            // window below
             List<ThreadCpu.Reading> readings = java.util.Collections.synchronizedList(new ArrayList<>());
             long self = ProcessHandle.current().pid();
             Thread sampler = Thread.ofPlatform().daemon().name("cold-start-cpu").start(() -> {
@@ -310,8 +310,7 @@ public final class ColdStartHarness {
             List<ThreadCpu.Reading> taken = List.copyOf(readings);
             measured = new Start(mode, round, (healthy - t0) / 1e9, (firstCert - t0) / 1e9, inFirst / (half / 1e9),
                     inSecond / (half / 1e9), warmAt > 0 ? inWarm / (half / 1e9) : Double.NaN, failures.get(),
-                    split(taken, f, f + half), split(taken, f + half, f + 2 * half),
-                    warmAt > 0 ? split(taken, warmFrom, warmFrom + half) : Optional.empty());
+                    split(taken, f, f + half), warmAt > 0 ? split(taken, warmFrom, warmFrom + half) : Optional.empty());
         } finally {
             if (ch != null) {
                 ch.shutdownNow();
