@@ -31,8 +31,9 @@ import sun.misc.Signal;
  *
  * <p>One exception to the deadline: a JVM started with {@code -XX:AOTCacheOutput} (the training run that builds
  * an ahead-of-time cache, docs/performance.md) writes that cache as it exits, in a child JVM it waits for, after the
- * command has stopped; that takes longer than the deadline on small machines (10-20 s on two cores), and halting
- * then exits 1 while the cache is still being written. When the command says it has {@linkplain #stopped()
+ * command has stopped; that takes longer than the deadline on small machines (10-20 s on two cores), so the watchdog
+ * fired, said the stop hung, and the JVM exited 1 once the cache was written (HotSpot finishes the cache before it
+ * lets a halt through). When the command says it has {@linkplain #stopped()
  * stopped}, such a JVM gets up to {@link #AOT_CACHE_WRITE_LIMIT} more to write it, and says so; any other JVM
  * keeps the deadline for its exit too.
  */
@@ -137,7 +138,7 @@ public final class ProcessShutdown {
     /**
      * Says the command has stopped in order and the JVM exits next. Only matters to a JVM that writes an AOT cache
      * at exit ({@code -XX:AOTCacheOutput}): its watchdog then allows {@link #AOT_CACHE_WRITE_LIMIT} from now for
-     * that, instead of halting in the middle of it. Call it last, just before returning the exit status.
+     * that, instead of firing during it. Call it last, just before returning the exit status.
      */
     public void stopped() {
         if (!stopRequested()) {
@@ -157,8 +158,11 @@ public final class ProcessShutdown {
             String v = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
                     .getVMOption("AOTCacheOutput").getValue();
             return v == null || v.isBlank() ? Optional.empty() : Optional.of(v);
-        } catch (IllegalArgumentException | UnsupportedOperationException | NullPointerException e) {
-            return Optional.empty(); // a JVM without the option (not HotSpot, or older than JDK 25) writes none
+        } catch (RuntimeException | LinkageError e) {
+            // A JVM without the option (not HotSpot, older than JDK 25) writes no cache; a runtime without the
+            // jdk.management module (a jlinked one, as docs/performance.md shows for the agent) cannot say: it keeps
+            // the deadline. On the shutdown path, nothing here may throw.
+            return Optional.empty();
         }
     }
 
