@@ -1,5 +1,6 @@
 package dev.attestmesh.perf;
 
+import dev.attestmesh.perf.issuance.CpuShare;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -54,14 +55,7 @@ final class ThreadCpu {
         try {
             Process server = process(serverPid);
             Process generator = process(generatorPid);
-            // First line: "cpu  user nice system idle iowait irq softirq steal ..."
-            String[] f = Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
-            long total = 0;
-            for (int i = 1; i < Math.min(f.length, 9); i++) {
-                total += Long.parseLong(f[i]);
-            }
-            long idle = Long.parseLong(f[4]) + (f.length > 5 ? Long.parseLong(f[5]) : 0);
-            return Optional.of(new Reading(System.nanoTime(), server, generator, total - idle, total));
+            return CpuShare.machine().map(m -> new Reading(System.nanoTime(), server, generator, m.busy(), m.total()));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }

@@ -5,6 +5,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * How the machine's CPU was used during a timed window: the share this process had and the share
@@ -28,18 +29,25 @@ public record CpuShare(double processShare, double machineBusy) {
     static Sample sample() {
         long cpu = ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
                 ? os.getProcessCpuTime() : -1;
-        long busy = -1;
-        long total = -1;
+        Optional<MachineTicks> m = machine(); // not Linux: the machine's share stays unknown
+        return new Sample(System.nanoTime(), cpu, m.map(MachineTicks::busy).orElse(-1L),
+                m.map(MachineTicks::total).orElse(-1L));
+    }
+
+    /** The whole machine's CPU time since boot, all cores, in clock ticks: busy (not idle nor waiting on I/O) and total. */
+    public record MachineTicks(long busy, long total) {}
+
+    /** The machine's ticks from {@code /proc/stat}; empty where it cannot be read (not Linux). */
+    public static Optional<MachineTicks> machine() {
         try {
             // First line: "cpu  user nice system idle iowait irq softirq steal ..." in clock ticks.
             String[] f = Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
             long[] v = Arrays.stream(f, 1, Math.min(f.length, 9)).mapToLong(Long::parseLong).toArray();
-            total = Arrays.stream(v).sum();
-            busy = total - v[3] - (v.length > 4 ? v[4] : 0);
+            long total = Arrays.stream(v).sum();
+            return Optional.of(new MachineTicks(total - v[3] - (v.length > 4 ? v[4] : 0), total));
         } catch (IOException | RuntimeException e) {
-            // Not Linux: the machine's share stays unknown.
+            return Optional.empty();
         }
-        return new Sample(System.nanoTime(), cpu, busy, total);
     }
 
     static CpuShare between(Sample a, Sample b) {
