@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * principal's, fail closed over all its live instances ({@link PrincipalDecider}); either way the node's
  * record must be {@link NodeState#ATTESTED}, unrevoked, fresh, not simulated (outside dev mode) and
  * satisfy every required policy at its current version ({@link RecordChecks}). Decisions are cached
- * ({@link DecisionCache}) and the cache is emptied on every registry change.
+ * ({@link DecisionCache}); a registry change drops the decisions that read what it changed (a node's record, a
+ * principal's instances), a change of policies, trust bundle or mesh config drops them all.
  *
  * <p>Before any of that: a view that reports itself {@linkplain RegistryView#unavailableReason()
  * unavailable} (a standalone replica past its staleness limit) denies everything, and oversized input
@@ -88,7 +89,7 @@ public final class AuthzDecider {
         this.cache = new DecisionCache(settings.decisionCacheSize());
         this.byCertificate = new CertificateDecider(view, settings.allowInsecure());
         this.byPrincipal = new PrincipalDecider(view, settings.allowInsecure());
-        view.addChangeListener(this::invalidateAll);
+        view.addTargetedChangeListener(cache::changed);
     }
 
     /** Drops every cached decision; the next check of each peer is decided afresh. */
@@ -140,17 +141,22 @@ public final class AuthzDecider {
             if (cached != null) {
                 return cached;
             }
-            long generation = cache.generation();
+            long asOf = cache.asOf(); // before the registry is read: a change meanwhile voids the decision
             Instant now = clock.instant();
             TimedDecision fresh;
+            int readStripe; // what the decision read, so that only a change of it voids the decision
             if (certificateLength == 0) {
                 fresh = byPrincipal.decide(principal, required, now);
+                readStripe = ChangeStamps.principalStripe(principal);
             } else if (!req.certificateIsUtf8()) { // checked here, once per field
                 fresh = TimedDecision.deny("peer certificate field is not UTF-8 text; Envoy sends URL-encoded PEM", now);
+                readStripe = ChangeStamps.NONE;
             } else {
-                fresh = byCertificate.decide(req.certificateText(), required, now);
+                CertificateDecider.Outcome o = byCertificate.decide(req.certificateText(), required, now);
+                fresh = o.timed();
+                readStripe = o.nodeId() == null ? ChangeStamps.NONE : ChangeStamps.nodeStripe(o.nodeId());
             }
-            cache.put(key, fresh, generation);
+            cache.put(key, fresh, readStripe, asOf);
             if (fresh.decision() instanceof Decision.Deny d) {
                 LOG.debug("ext_authz deny: {}", d.reason());
             }

@@ -30,16 +30,23 @@ final class CertificateDecider {
         this.allowInsecure = allowInsecure;
     }
 
-    TimedDecision decide(String urlEncodedPem, List<String> required, Instant now) {
+    /**
+     * A decision and the node whose registry record it read: null when it read none (the field is not a
+     * certificate, or the certificate was refused before its node was looked up: expired, not chaining to the trust
+     * bundle, not a node certificate), so that only a change of that node, or of everything, voids it.
+     */
+    record Outcome(TimedDecision timed, String nodeId) {}
+
+    Outcome decide(String urlEncodedPem, List<String> required, Instant now) {
         X509Certificate leaf;
         try {
             leaf = EnvoyPeerCertificate.decode(urlEncodedPem);
         } catch (CertificateException e) {
-            return TimedDecision.deny(e.getMessage(), now);
+            return new Outcome(TimedDecision.deny(e.getMessage(), now), null);
         }
         return switch (nodes.verify(leaf, now)) {
-            case NodeCertificateVerifier.Refused r -> TimedDecision.deny(r.reason(), now);
-            case NodeCertificateVerifier.Verified v -> admit(v, required, now);
+            case NodeCertificateVerifier.Refused r -> new Outcome(TimedDecision.deny(r.reason(), now), r.nodeId());
+            case NodeCertificateVerifier.Verified v -> new Outcome(admit(v, required, now), v.record().nodeId());
         };
     }
 

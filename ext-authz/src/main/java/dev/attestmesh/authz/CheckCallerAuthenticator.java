@@ -24,7 +24,6 @@ import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import org.slf4j.Logger;
@@ -49,8 +48,9 @@ import org.slf4j.LoggerFactory;
  * message that says nothing about the registry; why is logged here, on the server.
  *
  * <p>Cost: the verdict is kept per connection, so a Check on an accepted connection costs an attribute
- * lookup and a clock read, without allocation. It is taken again after any registry change (so a revoked
- * caller is refused from its next Check), when the caller's certificate expires, and at least every
+ * lookup and a clock read, without allocation. It is taken again after a registry change of the caller's own
+ * node or of everything ({@link RegistryChange}; so a revoked caller is refused from its next Check, while
+ * other nodes attesting do not make every connection judged again), when the caller's certificate expires, and at least every
  * {@value #ACCEPTED_RECHECK_MILLIS} ms. This needs {@link #transportFilter()} installed on the server (it
  * gives each connection its slot); without it every call is judged afresh, which is correct but slower.
  *
@@ -77,7 +77,7 @@ public final class CheckCallerAuthenticator implements ServerInterceptor {
     private final Set<String> clientIdentities;
     private final boolean allowInsecure;
     private final Clock clock;
-    private final AtomicLong generation = new AtomicLong();
+    private final ChangeStamps stamps = new ChangeStamps();
     private final ServerTransportFilter filter = new ServerTransportFilter() {
         @Override
         public Attributes transportReady(Attributes attrs) {
@@ -94,7 +94,7 @@ public final class CheckCallerAuthenticator implements ServerInterceptor {
         this.allowInsecure = allowInsecure;
         this.clock = clock;
         if (view != null) {
-            view.addChangeListener(generation::incrementAndGet);
+            view.addTargetedChangeListener(stamps::changed);
         }
     }
 
@@ -174,10 +174,10 @@ public final class CheckCallerAuthenticator implements ServerInterceptor {
         Attributes attrs = call.getAttributes();
         Slot slot = attrs.get(SLOT);
         long now = clock.millis();
-        long gen = generation.get(); // read before judging: a change meanwhile makes the verdict re-judged
+        long asOf = stamps.asOf(); // read before judging: a change meanwhile makes the verdict re-judged
         Verdict v = slot == null ? null : slot.verdict;
-        if (v == null || v.generation() != gen || now >= v.recheckAtMillis()) {
-            v = plaintext ? judgeHostLocal(attrs, gen) : judgeCertificate(attrs, now, gen, slot);
+        if (v == null || now >= v.recheckAtMillis() || !stamps.unchangedSince(v.stripe(), v.asOf())) {
+            v = plaintext ? judgeHostLocal(attrs, asOf) : judgeCertificate(attrs, now, asOf, slot);
             if (slot != null) {
                 slot.verdict = v;
             }
@@ -189,7 +189,7 @@ public final class CheckCallerAuthenticator implements ServerInterceptor {
         return new ServerCall.Listener<>() {};
     }
 
-    private Verdict judgeHostLocal(Attributes attrs, long gen) {
+    private Verdict judgeHostLocal(Attributes attrs, long asOf) {
         SocketAddress remote = attrs.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
         boolean local;
         if (remote instanceof InetSocketAddress inet) {
@@ -201,22 +201,24 @@ public final class CheckCallerAuthenticator implements ServerInterceptor {
         if (!local) {
             LOG.debug("ext_authz Check refused: plaintext caller {} is not on this host", remote);
         }
-        return new Verdict(local ? null : NOT_HOST_LOCAL, gen, Long.MAX_VALUE);
+        return new Verdict(local ? null : NOT_HOST_LOCAL, ChangeStamps.NONE, asOf, Long.MAX_VALUE);
     }
 
-    private Verdict judgeCertificate(Attributes attrs, long nowMillis, long gen, Slot slot) {
+    private Verdict judgeCertificate(Attributes attrs, long nowMillis, long asOf, Slot slot) {
         X509Certificate leaf = peerLeaf(attrs.get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
         if (leaf == null) {
             LOG.debug("ext_authz Check refused: {} presented no client certificate",
                     attrs.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
-            return new Verdict(NO_CLIENT_CERTIFICATE, gen, Long.MAX_VALUE); // a connection never gains one
+            return new Verdict(NO_CLIENT_CERTIFICATE, ChangeStamps.NONE, asOf, Long.MAX_VALUE); // never gains one
         }
         Instant now = Instant.ofEpochMilli(nowMillis);
-        String problem = leaf.getExtensionValue(AttestMeshOids.CLAIMS_EXTENSION) != null ? nodeProblem(leaf, now)
-                : clientProblem(leaf, now);
+        Judged judged = leaf.getExtensionValue(AttestMeshOids.CLAIMS_EXTENSION) != null ? judgeNode(leaf, now)
+                : new Judged(clientProblem(leaf, now), null); // reads the trust bundle only: a change of everything
+        String problem = judged.problem();
+        int stripe = judged.nodeId() == null ? ChangeStamps.NONE : ChangeStamps.nodeStripe(judged.nodeId());
         if (problem == null) {
             long until = Math.min(leaf.getNotAfter().getTime(), nowMillis + ACCEPTED_RECHECK_MILLIS);
-            return new Verdict(null, gen, until);
+            return new Verdict(null, stripe, asOf, until);
         }
         String reason = UntrustedText.bound(problem);
         if (slot == null || !reason.equals(slot.lastLogged)) { // once per connection and reason
@@ -226,16 +228,19 @@ public final class CheckCallerAuthenticator implements ServerInterceptor {
                 slot.lastLogged = reason;
             }
         }
-        return new Verdict(NOT_A_CHECK_CLIENT, gen, nowMillis + REFUSED_RECHECK_MILLIS);
+        return new Verdict(NOT_A_CHECK_CLIENT, stripe, asOf, nowMillis + REFUSED_RECHECK_MILLIS);
     }
 
-    /** Why a node leaf may not call Check, null when it may. */
-    private String nodeProblem(X509Certificate leaf, Instant now) {
+    /** Why a caller may not call Check (null when it may), and the node whose registry record that read (or null). */
+    private record Judged(String problem, String nodeId) {}
+
+    /** Judges a node leaf as a caller. */
+    private Judged judgeNode(X509Certificate leaf, Instant now) {
         return switch (nodes.verify(leaf, now)) {
-            case NodeCertificateVerifier.Refused r -> "node certificate refused: " + r.reason();
-            case NodeCertificateVerifier.Verified v -> !allowInsecure
+            case NodeCertificateVerifier.Refused r -> new Judged("node certificate refused: " + r.reason(), r.nodeId());
+            case NodeCertificateVerifier.Verified v -> new Judged(!allowInsecure
                     && (v.certificate().claims().insecure() || RecordChecks.isInsecure(v.record()))
-                    ? "node '" + v.record().nodeId() + "' " + RecordChecks.INSECURE : null;
+                    ? "node '" + v.record().nodeId() + "' " + RecordChecks.INSECURE : null, v.record().nodeId());
         };
     }
 
@@ -269,8 +274,9 @@ public final class CheckCallerAuthenticator implements ServerInterceptor {
 
     /**
      * @param refusal the status to close calls with, null when they may proceed
-     * @param generation the registry generation it was judged at
+     * @param stripe the {@linkplain ChangeStamps stripe} of the node record it read, {@link ChangeStamps#NONE} if none
+     * @param asOf the registry change number it was judged at
      * @param recheckAtMillis when it must be judged again regardless
      */
-    private record Verdict(Status refusal, long generation, long recheckAtMillis) {}
+    private record Verdict(Status refusal, int stripe, long asOf, long recheckAtMillis) {}
 }

@@ -6,15 +6,17 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The decision cache (Caffeine): decisions by peer certificate field (or principal) and required
  * policies, each reused only inside its {@link TimedDecision} window and at most {@link #MAX_TTL} (both checked on
  * every read, against the deciding clock's time the caller passes; Caffeine itself keeps no clock, so a hit reads
  * none of its own and an outlived entry stays until it is replaced, emptied or evicted by the weight bound).
- * Every registry change notification {@linkplain #invalidateAll() empties it}, and a decision computed
- * while a change arrived is not stored ({@link #generation()}), so a revocation applies from the next
+ * A registry change drops the decisions it may alter ({@link #changed}): a change of one node only those
+ * that read that node's record or the instances of a principal it was or is recorded under, a change of
+ * everything (policies, trust bundle, mesh config, a resynchronisation) all of them. Each decision remembers
+ * what it read and when ({@link ChangeStamps}; {@link #asOf()} is read before deciding and passed to {@link
+ * #put}), so one computed while a change arrived is never reused, and a revocation applies from the next
  * Check. Keys by certificate are the field's exact bytes ({@link Key}). Bounded by weight:
  * one unit per started KiB of the field a key stands for, so the bound still follows what peers send.
  * Thread-safe.
@@ -23,8 +25,11 @@ final class DecisionCache {
     /** Safety net: no decision outlives this even if a change notification were lost. */
     static final Duration MAX_TTL = Duration.ofSeconds(60);
 
-    private final Cache<Key, TimedDecision> cache; // null when disabled
-    private final AtomicLong generation = new AtomicLong();
+    private final Cache<Key, Entry> cache; // null when disabled
+    private final ChangeStamps stamps = new ChangeStamps();
+
+    /** A kept decision, the {@linkplain ChangeStamps stripe} of what it read, and the change number it was made at. */
+    private record Entry(TimedDecision timed, int stripe, long asOf) {}
 
     /** @param maximumWeight bound in units of one decision per started KiB of its key; 0 disables caching */
     DecisionCache(long maximumWeight) {
@@ -33,7 +38,7 @@ final class DecisionCache {
         }
         this.cache = maximumWeight == 0 ? null
                 : Caffeine.newBuilder().maximumWeight(maximumWeight)
-                        .weigher((Key k, TimedDecision v) -> k.weight())
+                        .weigher((Key k, Entry v) -> k.weight())
                         // Upkeep (eviction) on the deciding thread, a little per call, instead of a hand-off to the
                         // common pool that wakes another thread next to the event loops every few hundred Checks
                         .executor(Runnable::run)
@@ -75,38 +80,49 @@ final class DecisionCache {
 
     /**
      * The cached decision for {@code key} if it may be reused at {@code nowMillis} (epoch ms of the clock that dated
-     * the decisions), else null.
+     * the decisions) and nothing it read has changed since it was made, else null.
      */
     Decision get(Key key, long nowMillis) {
-        TimedDecision hit = cache == null ? null : cache.getIfPresent(key);
-        return hit != null && hit.usableAtMillis(nowMillis) ? hit.decision() : null;
+        Entry hit = cache == null ? null : cache.getIfPresent(key);
+        return hit != null && hit.timed().usableAtMillis(nowMillis) && stamps.unchangedSince(hit.stripe(), hit.asOf())
+                ? hit.timed().decision() : null;
     }
 
-    /** Changes whenever the cache is emptied; read it before deciding, pass it to {@link #put}. */
-    long generation() {
-        return generation.get();
+    /** The change number to pass to {@link #put}: read it before reading the registry for a decision. */
+    long asOf() {
+        return stamps.asOf();
     }
 
     /**
-     * Keeps {@code decision} unless the cache was emptied since {@code generation} was read (it may be stale), for no
-     * longer than a {@linkplain #safetyNetTtl() safety-net lifetime} after it was made; the key kept owns a copy of its
-     * bytes.
+     * Keeps {@code decision}, which read the registry records of stripe {@code stripe} ({@link
+     * ChangeStamps#nodeStripe}, {@link ChangeStamps#principalStripe}, or {@link ChangeStamps#NONE} for one that read
+     * no record) after {@link #asOf()} returned {@code asOf}, unless they have changed since (it may be stale); for no
+     * longer than a {@linkplain #safetyNetTtl() safety-net lifetime} after it was made. The key kept owns a copy of
+     * its bytes.
      */
-    void put(Key key, TimedDecision decision, long generation) {
-        if (cache != null && this.generation.get() == generation) {
+    void put(Key key, TimedDecision decision, int stripe, long asOf) {
+        if (cache != null && stamps.unchangedSince(stripe, asOf)) {
             java.time.Instant cap = decision.decidedAt().plus(safetyNetTtl());
             TimedDecision kept = decision.validUntil().isAfter(cap)
                     ? new TimedDecision(decision.decision(), decision.decidedAt(), cap) // the same Decision instance
                     : decision;
-            cache.put(key.owned(), kept);
+            cache.put(key.owned(), new Entry(kept, stripe, asOf));
+        }
+    }
+
+    /**
+     * Drops the decisions {@code change} may alter: all of them for a change of everything (the entries are freed
+     * at once), else those that read a named node or principal (found void on their next read and replaced).
+     */
+    void changed(RegistryChange change) {
+        stamps.changed(change);
+        if (change.everything() && cache != null) {
+            cache.invalidateAll();
         }
     }
 
     void invalidateAll() {
-        generation.incrementAndGet();
-        if (cache != null) {
-            cache.invalidateAll();
-        }
+        changed(RegistryChange.EVERYTHING);
     }
 
     /**

@@ -27,8 +27,16 @@ final class NodeCertificateVerifier {
     /** {@code certificate} is a current certificate of the attested node {@code record}. */
     record Verified(NodeCertificate certificate, NodeAuthzRecord record) implements Result {}
 
-    /** Refused; {@code reason} says why (it may name the node: for authenticated callers and logs only). */
-    record Refused(String reason) implements Result {}
+    /**
+     * Refused; {@code reason} says why (it may name the node: for authenticated callers and logs only). {@code
+     * nodeId} is the node the certificate names when the refusal read its record, null when it was refused before
+     * (expired, not chaining to the trust bundle, not a node certificate).
+     */
+    record Refused(String reason, String nodeId) implements Result {
+        Refused(String reason) {
+            this(reason, null);
+        }
+    }
 
     private final RegistryView view;
     private final MeshChainVerifier chains = new MeshChainVerifier();
@@ -58,20 +66,20 @@ final class NodeCertificateVerifier {
         String nodeId = cert.claims().nodeId();
         Optional<NodeAuthzRecord> rec = view.byNodeId(nodeId);
         if (rec.isEmpty()) {
-            return new Refused("node '" + UntrustedText.quote(nodeId) + "' is not in the registry");
+            return new Refused("node '" + UntrustedText.quote(nodeId) + "' is not in the registry", nodeId);
         }
         NodeAuthzRecord r = rec.get();
         if (!cert.spiffeId().equals(r.spiffeId())) {
             return new Refused("peer certificate SPIFFE ID " + UntrustedText.quote(cert.spiffeId())
-                    + " does not match node '" + r.nodeId() + "' (" + r.spiffeId() + ")");
+                    + " does not match node '" + r.nodeId() + "' (" + r.spiffeId() + ")", nodeId);
         }
         if (r.state() != NodeState.ATTESTED) { // said before the certificate-set check, whose emptiness it explains
             return new Refused("node '" + r.nodeId() + "' is " + r.state()
-                    + (r.stateReason().isEmpty() ? "" : ": " + r.stateReason()));
+                    + (r.stateReason().isEmpty() ? "" : ": " + r.stateReason()), nodeId);
         }
         if (!r.certificateSha256Hex().contains(cert.sha256Hex())) {
             return new Refused("peer certificate is not a current certificate of node '" + r.nodeId()
-                    + "' (superseded or revoked)");
+                    + "' (superseded or revoked)", nodeId);
         }
         return new Verified(cert, r);
     }

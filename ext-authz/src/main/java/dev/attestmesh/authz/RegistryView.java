@@ -9,7 +9,8 @@ import java.util.OptionalLong;
  * The part of the node registry ext_authz reads. Implemented by the control plane's registry when
  * ext_authz runs embedded, and by a replica fed from {@code WatchRegistry} when it runs standalone.
  * Implementations are thread-safe and must call every change listener after any change that could
- * alter a decision (node state, certificates, policy versions, trust bundle, mesh config).
+ * alter a decision (node state, certificates, policy versions, trust bundle, mesh config), and after the
+ * view itself reflects it.
  */
 public interface RegistryView {
     Optional<NodeAuthzRecord> byNodeId(String id);
@@ -47,6 +48,17 @@ public interface RegistryView {
 
     /** Registers a callback run after every change. */
     void addChangeListener(Runnable onChange);
+
+    /**
+     * Registers a callback run after every change with what it may have altered ({@link RegistryChange}): the
+     * decision cache then drops only the decisions that read the changed nodes or principals. A view that cannot
+     * tell (the default) reports every change as {@link RegistryChange#EVERYTHING}. A view that overrides this must
+     * name, for each changed node, every principal it was or is recorded under, and report everything else
+     * (policy versions, trust bundle, mesh config, resynchronisation, staleness) as a change of everything.
+     */
+    default void addTargetedChangeListener(java.util.function.Consumer<RegistryChange> onChange) {
+        addChangeListener(() -> onChange.accept(RegistryChange.EVERYTHING));
+    }
 
     /**
      * Why this view must not be used for decisions right now, empty when it may. A standalone

@@ -419,6 +419,79 @@ class AttestationAuthzServiceTest {
         assertTrue(mesh.registry.lookups > before, "after invalidateAll the registry is consulted again");
     }
 
+    // --- What a registry change drops from the decision cache (RegistryChange, ChangeStamps) ---
+
+    @Test
+    void anotherNodesChangeKeepsACachedDecisionWhileTheNodesOwnRevocationDeniesItAtOnce() throws Exception {
+        IssuedCertificate a = mesh.attest("node-a", Map.of("default", 1L));
+        IssuedCertificate b = mesh.attest("node-b", Map.of("default", 1L));
+        assertEquals(0, checkCert(a, "default").getStatus().getCode());
+        assertEquals(0, checkCert(b, "default").getStatus().getCode());
+        int before = mesh.registry.lookups;
+        mesh.attest("node-c", Map.of("default", 1L)); // other nodes attest, renew, are revoked
+        mesh.registry.revoke("node-c", "operator: decommissioned");
+        assertEquals(0, checkCert(a, "default").getStatus().getCode());
+        assertEquals(0, checkCert(b, "default").getStatus().getCode());
+        assertEquals(before, mesh.registry.lookups, "other nodes' changes left both decisions cached");
+        mesh.registry.revoke("node-a", "operator: compromised host");
+        assertDenied(checkCert(a, "default"), "node 'node-a' is REVOKED: operator: compromised host");
+        assertEquals(before + 1, mesh.registry.lookups, "node-a decided again, from its new record");
+        assertEquals(0, checkCert(b, "default").getStatus().getCode());
+        assertEquals(before + 1, mesh.registry.lookups, "node-b still cached");
+    }
+
+    @Test
+    void aCachedDenialOfANodeNotYetInTheRegistryEndsWhenItAttests() throws Exception {
+        IssuedCertificate early = mesh.issue(mesh.issuer, "node-late", Map.of("default", 1L));
+        assertDenied(checkCert(early, "default"), "node 'node-late' is not in the registry");
+        var r = mesh.attest("node-other", Map.of("default", 1L)); // the denial is cached against node-late only
+        mesh.registry.put(new NodeAuthzRecord("node-late", "spiffe://mesh.example/node/node-late", NodeState.ATTESTED,
+                "", MeshFixture.TEE, MeshFixture.MEASUREMENT, Map.of("default", 1L), Set.of(early.sha256Hex()),
+                mesh.clock.instant().plus(java.time.Duration.ofHours(24)), "nodes", early.notAfter()));
+        assertEquals(0, checkCert(early, "default").getStatus().getCode(),
+                "allowed at once, not after the denial's 5 s (the clock has not moved)");
+        assertEquals(0, checkCert(r, "default").getStatus().getCode());
+    }
+
+    @Test
+    void aNodeThatTakesAnotherNodesCertificateSlotDoesNotInheritItsCachedAllow() throws Exception {
+        // The cache key is the certificate field, the record read is the node the certificate names: a record
+        // written for another node id never revives or extends a decision about this certificate
+        IssuedCertificate a = mesh.attest("node-a", Map.of("default", 1L));
+        assertEquals(0, checkCert(a, "default").getStatus().getCode());
+        mesh.registry.revoke("node-a", "operator: key leaked");
+        var rec = mesh.registry.byNodeId("node-a").orElseThrow();
+        // An attacker attests node-x and gets a record listing node-a's certificate hash: node-a's decision reads
+        // node-a's record only, so it stays denied
+        mesh.registry.put(new NodeAuthzRecord("node-x", rec.spiffeId(), NodeState.ATTESTED, "", rec.tee(),
+                rec.measurement(), Map.of("default", 1L), Set.of(a.sha256Hex()), rec.evidenceExpiresAt(),
+                rec.registration(), a.notAfter()));
+        assertDenied(checkCert(a, "default"), "node 'node-a' is REVOKED");
+    }
+
+    @Test
+    void aPrincipalsCachedAllowEndsWhenAnyInstanceIsRevokedOrJoinsFailing() throws Exception {
+        mesh.attestInstance("pod-a", PAYMENTS, Map.of("default", 1L));
+        mesh.attestInstance("pod-b", PAYMENTS, Map.of("default", 1L));
+        assertAllowed(checkPrincipal(PAYMENTS.uri(), "default"));
+        int before = mesh.registry.lookups;
+        mesh.attest("node-elsewhere", Map.of("default", 1L));
+        assertAllowed(checkPrincipal(PAYMENTS.uri(), "default"));
+        assertEquals(before, mesh.registry.lookups, "a node of another principal left the decision cached");
+        mesh.registry.revoke("pod-b", "operator: compromised host");
+        assertDenied(checkPrincipal(PAYMENTS.uri(), "default"), "instance 'pod-b' of " + PAYMENTS.uri() + " is REVOKED");
+        // A new instance that does not hold the policy joins the principal: the principal is denied at once
+        dev.attestmesh.ca.SpiffeId cart = dev.attestmesh.ca.SpiffeId.forWorkload(MeshFixture.TD, "prod", "cart");
+        mesh.attestInstance("pod-c", cart, Map.of("default", 1L));
+        assertAllowed(checkPrincipal(cart.uri(), "default"));
+        mesh.attestInstance("pod-d", cart, Map.of("production", 1L));
+        assertDenied(checkPrincipal(cart.uri(), "default"), "instance 'pod-d' of " + cart.uri()
+                + " does not satisfy policy 'default'");
+        // An instance moving from cart to payments: both principals are decided again
+        mesh.attestInstance("pod-d", PAYMENTS, Map.of("default", 1L));
+        assertAllowed(checkPrincipal(cart.uri(), "default"));
+    }
+
     @Test
     void perRouteContextExtensionOverridesThePolicyHeader() throws Exception {
         IssuedCertificate c = mesh.attest("node-1", Map.of("default", 1L));

@@ -184,6 +184,26 @@ class CheckCallerAuthenticatorTest {
     }
 
     @Test
+    void otherNodesChangesDoNotMakeAConnectionsVerdictBeTakenAgain() throws Exception {
+        Server server = tlsServer(Set.of(), false);
+        MeshFixture.Credentials envoy = mesh.attestWithKey("envoy-1", Map.of("default", 1L), TeeType.TDX);
+        IssuedCertificate peer = mesh.attest("peer-1", Map.of("default", 1L));
+        var stub = nodeClient(server, envoy);
+        assertEquals(0, stub.check(aboutCertificate(peer)).getStatus().getCode());
+        // A decision is reused from the millisecond after the one it was made in (this fixture's clock is Instant.now())
+        mesh.clock.advance(Duration.ofMillis(1));
+        int before = mesh.registry.nodeLookups; // Checks without a policy header ask instancesOf every time
+        for (int i = 0; i < 5; i++) {
+            mesh.attest("other-" + i, Map.of("default", 1L)); // other nodes attest while the connection is open
+            assertEquals(0, stub.check(aboutCertificate(peer)).getStatus().getCode());
+        }
+        assertEquals(before, mesh.registry.nodeLookups, "neither the caller's verdict nor the peer's decision was re-made");
+        mesh.registry.revoke("peer-1", "operator: compromised");
+        assertEquals(7, stub.check(aboutCertificate(peer)).getStatus().getCode(), "the peer's own change is seen at once");
+        assertEquals(before + 1, mesh.registry.nodeLookups, "only the peer was looked up again, not the caller");
+    }
+
+    @Test
     void refusesACallerWhoseCertificateWasSuperseded() throws Exception {
         Server server = tlsServer(Set.of(), false);
         MeshFixture.Credentials old = mesh.attestWithKey("envoy-1", Map.of("default", 1L), TeeType.TDX);

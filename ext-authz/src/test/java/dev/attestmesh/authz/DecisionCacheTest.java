@@ -1,6 +1,7 @@
 package dev.attestmesh.authz;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -34,11 +35,11 @@ class DecisionCacheTest {
         DecisionCache cache = new DecisionCache(100);
         DecisionCache.Key key = DecisionCache.byCertificate(bytes("cert"), List.of("default"));
         TimedDecision allow = TimedDecision.deny("x", NOW);
-        long before = cache.generation();
+        long before = cache.asOf();
         cache.invalidateAll(); // a registry change while the decision was being made
-        cache.put(key, allow, before);
+        cache.put(key, allow, ChangeStamps.NONE, before);
         assertNull(cache.get(key, NOW.toEpochMilli()));
-        cache.put(key, allow, cache.generation());
+        cache.put(key, allow, ChangeStamps.NONE, cache.asOf());
         assertSame(allow.decision(), cache.get(key, NOW.toEpochMilli()));
         assertNull(cache.get(key, NOW.plus(TimedDecision.DENY_TTL).toEpochMilli()), "not reused past its window");
     }
@@ -149,7 +150,7 @@ class DecisionCacheTest {
         assertEquals(DecisionCache.byCertificate(bytes("x".repeat(1500)), List.of("default")), slice);
         assertEquals(2, slice.weight(), "the field's size, not the request's");
         TimedDecision d = TimedDecision.deny("x", NOW);
-        cache.put(slice, d, cache.generation());
+        cache.put(slice, d, ChangeStamps.NONE, cache.asOf());
         java.util.Arrays.fill(request, (byte) 'y');
         assertSame(d.decision(), cache.get(DecisionCache.byCertificate(bytes("x".repeat(1500)), List.of("default")),
                 NOW.toEpochMilli()));
@@ -162,7 +163,7 @@ class DecisionCacheTest {
         DecisionCache cache = new DecisionCache(100);
         DecisionCache.Key key = DecisionCache.byPrincipal("spiffe://a/b", List.of());
         TimedDecision longLived = new TimedDecision(new Decision.Deny("long"), NOW, NOW.plus(Duration.ofHours(1)));
-        cache.put(key, longLived, cache.generation());
+        cache.put(key, longLived, ChangeStamps.NONE, cache.asOf());
         assertSame(longLived.decision(), cache.get(key, NOW.plusSeconds(44).toEpochMilli()), "within 45 s: reused");
         assertNull(cache.get(key, NOW.plus(DecisionCache.MAX_TTL).toEpochMilli()), "at 60 s: decided afresh");
     }
@@ -175,7 +176,105 @@ class DecisionCacheTest {
     void aDisabledCacheKeepsNothing() {
         DecisionCache cache = new DecisionCache(0);
         DecisionCache.Key key = DecisionCache.byPrincipal("spiffe://a/b", List.of());
-        cache.put(key, TimedDecision.deny("x", NOW), cache.generation());
+        cache.put(key, TimedDecision.deny("x", NOW), ChangeStamps.NONE, cache.asOf());
         assertNull(cache.get(key, NOW.toEpochMilli()));
+    }
+    @Test
+    void aNodeChangeDropsOnlyTheDecisionsThatReadThatNode() {
+        assertNotEquals(ChangeStamps.nodeStripe("node-a"), ChangeStamps.nodeStripe("node-b"), "test ids must not share a stripe");
+        DecisionCache cache = new DecisionCache(100);
+        DecisionCache.Key a = DecisionCache.byCertificate(bytes("cert of node-a"), List.of("default"));
+        DecisionCache.Key b = DecisionCache.byCertificate(bytes("cert of node-b"), List.of("default"));
+        DecisionCache.Key unread = DecisionCache.byCertificate(bytes("not a certificate"), List.of("default"));
+        TimedDecision d = TimedDecision.deny("x", NOW);
+        cache.put(a, d, ChangeStamps.nodeStripe("node-a"), cache.asOf());
+        cache.put(b, d, ChangeStamps.nodeStripe("node-b"), cache.asOf());
+        cache.put(unread, d, ChangeStamps.NONE, cache.asOf());
+
+        cache.changed(RegistryChange.node("node-a", "spiffe://td/node/node-a", "spiffe://td/node/node-a"));
+        long now = NOW.toEpochMilli();
+        assertNull(cache.get(a, now), "node-a changed: its decision is made again");
+        assertSame(d.decision(), cache.get(b, now), "node-b did not change");
+        assertSame(d.decision(), cache.get(unread, now), "a decision that read no node survives node changes");
+
+        cache.put(a, d, ChangeStamps.nodeStripe("node-a"), cache.asOf()); // decided again after the change: kept
+        assertSame(d.decision(), cache.get(a, now));
+
+        cache.changed(RegistryChange.EVERYTHING);
+        assertNull(cache.get(a, now));
+        assertNull(cache.get(b, now));
+        assertNull(cache.get(unread, now), "a change of everything (trust bundle, policies) drops every decision");
+    }
+
+    @Test
+    void aPrincipalsDecisionIsDroppedWhenAnInstanceJoinsLeavesOrChanges() {
+        DecisionCache cache = new DecisionCache(100);
+        String payments = "spiffe://td/ns/shop/sa/payments";
+        DecisionCache.Key key = DecisionCache.byPrincipal(payments, List.of("default"));
+        TimedDecision d = TimedDecision.deny("x", NOW);
+        long now = NOW.toEpochMilli();
+        // pod-2 moves from payments to another service account: payments' instances changed
+        cache.put(key, d, ChangeStamps.principalStripe(payments), cache.asOf());
+        cache.changed(RegistryChange.node("pod-2", payments, "spiffe://td/ns/shop/sa/other"));
+        assertNull(cache.get(key, now));
+        // pod-3 moves into payments
+        cache.put(key, d, ChangeStamps.principalStripe(payments), cache.asOf());
+        cache.changed(RegistryChange.node("pod-3", "spiffe://td/ns/shop/sa/other", payments));
+        assertNull(cache.get(key, now));
+        // a new pod of payments
+        cache.put(key, d, ChangeStamps.principalStripe(payments), cache.asOf());
+        cache.changed(RegistryChange.node("pod-4", null, payments));
+        assertNull(cache.get(key, now));
+        // a pod of an unrelated service account
+        cache.put(key, d, ChangeStamps.principalStripe(payments), cache.asOf());
+        assertNotEquals(ChangeStamps.principalStripe(payments), ChangeStamps.principalStripe("spiffe://td/ns/shop/sa/cart"));
+        assertNotEquals(ChangeStamps.principalStripe(payments), ChangeStamps.nodeStripe("pod-5"));
+        cache.changed(RegistryChange.node("pod-5", null, "spiffe://td/ns/shop/sa/cart"));
+        assertSame(d.decision(), cache.get(key, now));
+    }
+
+    @Test
+    void aChangeOfTheNodeWhileItsDecisionIsMadeVoidsTheDecision() {
+        DecisionCache cache = new DecisionCache(100);
+        DecisionCache.Key key = DecisionCache.byCertificate(bytes("cert of node-a"), List.of("default"));
+        TimedDecision allow = TimedDecision.deny("stands for an allow read before the revocation", NOW);
+        int stripe = ChangeStamps.nodeStripe("node-a");
+        long asOf = cache.asOf(); // the decider reads this, then the registry
+        cache.changed(RegistryChange.node("node-a", "spiffe://td/node/node-a", "spiffe://td/node/node-a")); // revoked
+        cache.put(key, allow, stripe, asOf);
+        assertNull(cache.get(key, NOW.toEpochMilli()), "not kept: it may rest on the record before the revocation");
+
+        long asOf2 = cache.asOf(); // put first, the change arrives right after
+        cache.put(key, allow, stripe, asOf2);
+        cache.changed(RegistryChange.node("node-a", "spiffe://td/node/node-a", "spiffe://td/node/node-a"));
+        assertNull(cache.get(key, NOW.toEpochMilli()), "kept, but void from the change on");
+    }
+
+    @Test
+    void changeStampsSpreadNodesOverTheStripes() {
+        int[] load = new int[ChangeStamps.STRIPES];
+        int max = 0;
+        for (int i = 0; i < 20_000; i++) {
+            max = Math.max(max, ++load[ChangeStamps.nodeStripe("node-" + i)]);
+        }
+        assertTrue(max <= 8, "20,000 sequential node ids put " + max + " in one stripe");
+        ChangeStamps stamps = new ChangeStamps();
+        long asOf = stamps.asOf();
+        stamps.changed(RegistryChange.node("node-1", null, "spiffe://td/node/node-1"));
+        assertTrue(!stamps.unchangedSince(ChangeStamps.nodeStripe("node-1"), asOf));
+        assertTrue(!stamps.unchangedSince(ChangeStamps.principalStripe("spiffe://td/node/node-1"), asOf));
+        assertTrue(stamps.unchangedSince(ChangeStamps.NONE, asOf));
+        assertTrue(stamps.unchangedSince(ChangeStamps.nodeStripe("node-1"), stamps.asOf()));
+    }
+
+    @Test
+    void changesNamingTooManyNodesOrNoneAreChangesOfEverything() {
+        List<String> many = java.util.stream.IntStream.rangeClosed(0, RegistryChange.MAX_NAMED).mapToObj(i -> "n" + i).toList();
+        assertSame(RegistryChange.EVERYTHING, RegistryChange.nodes(many, List.of()));
+        assertSame(RegistryChange.EVERYTHING, RegistryChange.nodes(List.of(), List.of("spiffe://td/x")));
+        assertSame(RegistryChange.EVERYTHING, RegistryChange.nodes(List.of("n"), many));
+        RegistryChange one = RegistryChange.nodes(many.subList(0, RegistryChange.MAX_NAMED), List.of("spiffe://td/x"));
+        assertTrue(!one.everything());
+        assertEquals(RegistryChange.MAX_NAMED, one.nodeIds().size());
     }
 }

@@ -196,8 +196,10 @@ final class MeshFixture {
         private final Map<String, Long> policyVersions = new ConcurrentHashMap<>(Map.of("default", 1L, "production", 1L));
         private final Map<String, List<String>> meshConfig = new HashMap<>();
         private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+        private final List<java.util.function.Consumer<RegistryChange>> targeted = new CopyOnWriteArrayList<>();
         private volatile List<X509Certificate> bundle;
         volatile int lookups;
+        volatile int nodeLookups; // byNodeId alone: what a decision by certificate or a caller's verdict reads
         volatile Optional<String> unavailable = Optional.empty();
 
         FakeRegistry(List<X509Certificate> bundle) {
@@ -205,8 +207,8 @@ final class MeshFixture {
         }
 
         void put(NodeAuthzRecord r) {
-            nodes.put(r.nodeId(), r);
-            changed();
+            NodeAuthzRecord before = nodes.put(r.nodeId(), r);
+            changed(RegistryChange.node(r.nodeId(), before == null ? null : before.spiffeId(), r.spiffeId()));
         }
 
         void revoke(String nodeId, String reason) {
@@ -231,12 +233,23 @@ final class MeshFixture {
         }
 
         private void changed() {
+            changed(RegistryChange.EVERYTHING);
+        }
+
+        private void changed(RegistryChange change) {
+            targeted.forEach(l -> l.accept(change));
             listeners.forEach(Runnable::run);
+        }
+
+        @Override
+        public void addTargetedChangeListener(java.util.function.Consumer<RegistryChange> onChange) {
+            targeted.add(onChange);
         }
 
         @Override
         public Optional<NodeAuthzRecord> byNodeId(String id) {
             lookups++;
+            nodeLookups++;
             return Optional.ofNullable(nodes.get(id));
         }
 

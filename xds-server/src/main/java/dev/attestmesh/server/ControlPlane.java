@@ -364,6 +364,7 @@ public final class ControlPlane implements AutoCloseable {
     /** Refreshes what derives from the CA after its intermediate or trust bundle changed. */
     private void caChanged(CaRotation.Reason reason) {
         publisher.publishAll(); // ROOTCA and policy:<id> carry the new bundle; Envoys get a new secret version
+        registry.trustBundleChanged(); // ext_authz decides again on the new bundle (its cache keeps other nodes' changes)
         serving.renewIfNotIssuedBy(ca.ca().issuingIntermediate()); // must chain to a trusted intermediate
         RegistryWatchService watch = this.registryWatch; // null only while the constructor runs
         if (watch != null) {

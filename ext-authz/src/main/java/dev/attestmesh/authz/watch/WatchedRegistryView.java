@@ -10,6 +10,7 @@ import dev.attestmesh.api.v1.RegistryEvent;
 import dev.attestmesh.api.v1.WatchRegistryRequest;
 import dev.attestmesh.authz.NodeAuthzRecord;
 import dev.attestmesh.registry.NodeState;
+import dev.attestmesh.authz.RegistryChange;
 import dev.attestmesh.authz.RegistryView;
 import dev.attestmesh.quote.TeeType;
 import io.grpc.Channel;
@@ -99,6 +100,7 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
     private final Settings settings;
     private final ScheduledExecutorService scheduler;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final List<java.util.function.Consumer<RegistryChange>> targetedListeners = new CopyOnWriteArrayList<>();
     private final Object lock = new Object();
     private volatile State state; // null until the first snapshot
     private volatile long lastEventNanos;
@@ -217,6 +219,48 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
         listeners.add(onChange);
     }
 
+    /**
+     * Told a delta's nodes with the principals they were and are under; a snapshot, a new mesh policy table, and the
+     * view becoming stale or current again are a change of everything.
+     */
+    @Override
+    public void addTargetedChangeListener(java.util.function.Consumer<RegistryChange> onChange) {
+        targetedListeners.add(onChange);
+    }
+
+    private void fire(RegistryChange change) {
+        targetedListeners.forEach(l -> l.accept(change));
+        listeners.forEach(Runnable::run);
+    }
+
+    /** What {@code event}, applied to {@code before} to give {@code next}, changed. */
+    private static RegistryChange changeOf(State before, State next, RegistryEvent event) {
+        if (before == null || event.getFull() || event.getMeshRequirementsSet()
+                || !next.policyVersions().equals(before.policyVersions()) || !next.bundle().equals(before.bundle())) {
+            return RegistryChange.EVERYTHING;
+        }
+        int named = event.getRemovedNodeIdsCount() + event.getNodesCount();
+        if (named > RegistryChange.MAX_NAMED) {
+            return RegistryChange.EVERYTHING;
+        }
+        java.util.Set<String> nodes = new java.util.LinkedHashSet<>(event.getRemovedNodeIdsList());
+        for (NodeRecord r : event.getNodesList()) {
+            nodes.add(r.getNodeId());
+        }
+        java.util.Set<String> principals = new java.util.LinkedHashSet<>();
+        for (String id : nodes) {
+            NodeAuthzRecord was = before.byNode().get(id);
+            NodeAuthzRecord is = next.byNode().get(id);
+            if (was != null) {
+                principals.add(was.spiffeId());
+            }
+            if (is != null) {
+                principals.add(is.spiffeId());
+            }
+        }
+        return RegistryChange.nodes(nodes, principals);
+    }
+
     private void subscribe() {
         long gen;
         synchronized (lock) {
@@ -258,6 +302,7 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
 
     private void apply(long gen, RegistryEvent event) {
         boolean changed;
+        RegistryChange what;
         synchronized (lock) {
             if (gen != callGeneration || closed) {
                 return; // an abandoned stream
@@ -276,6 +321,7 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
                 cancelCurrent("protocol error");
                 return;
             }
+            what = next == before ? null : changeOf(before, next, event);
             state = next;
             lastEventNanos = System.nanoTime();
             backoff = settings.initialBackoff();
@@ -284,11 +330,12 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
             if (wasStale) {
                 wasStale = false;
                 changed = true;
+                what = RegistryChange.EVERYTHING;
                 LOG.info("registry view is current again (revision {})", next.revision());
             }
         }
         if (changed) {
-            listeners.forEach(Runnable::run);
+            fire(what);
         }
     }
 
@@ -323,7 +370,7 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
         if (!wasStale && state != null && unavailableReason().isPresent()) {
             wasStale = true;
             LOG.warn("{}; denying every check until the control plane is back", unavailableReason().get());
-            listeners.forEach(Runnable::run);
+            fire(RegistryChange.EVERYTHING);
         }
     }
 

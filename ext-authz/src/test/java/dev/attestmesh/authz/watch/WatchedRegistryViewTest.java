@@ -1,5 +1,13 @@
 package dev.attestmesh.authz.watch;
 
+import java.util.Set;
+
+import dev.attestmesh.authz.RegistryChange;
+
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import static org.junit.jupiter.api.Assertions.assertSame;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -220,6 +228,39 @@ class WatchedRegistryViewTest {
                 .addMeshRequirements(requirement("orders", 8443, "strict")).build());
         eventually(() -> changes.get() > before, "table change notified, even on an event marked heartbeat");
         assertEquals(List.of("strict"), view.requiredPolicies(principal("orders"), 8443));
+    }
+
+    @Test
+    void targetedListenersAreToldADeltasNodesWithTheirPrincipalsBeforeAndAfter() throws Exception {
+        LinkedBlockingQueue<RegistryChange> told = new LinkedBlockingQueue<>();
+        view.addTargetedChangeListener(told::add);
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(snapshot(1, node("orders", "ATTESTED"), node("cart", "ATTESTED")));
+        assertSame(RegistryChange.EVERYTHING, told.poll(5, TimeUnit.SECONDS), "a snapshot may change anything");
+
+        // orders moves to another SPIFFE ID, cart is removed, web is new
+        NodeRecord moved = node("orders", "ATTESTED").toBuilder().setSpiffeId("spiffe://mesh.example/ns/shop/sa/orders")
+                .build();
+        s.onNext(RegistryEvent.newBuilder().setRevision(2).addNodes(moved).addNodes(node("web", "ATTESTED"))
+                .addRemovedNodeIds("cart").build());
+        RegistryChange delta = told.poll(5, TimeUnit.SECONDS);
+        assertEquals(Set.of("orders", "web", "cart"), delta.nodeIds());
+        assertEquals(Set.of(principal("orders"), "spiffe://mesh.example/ns/shop/sa/orders", principal("web"),
+                principal("cart")), delta.principals(), "the principals each node was and is under");
+
+        s.onNext(RegistryEvent.newBuilder().setRevision(3).setHeartbeat(true).build());
+        s.onNext(RegistryEvent.newBuilder().setRevision(4).setMeshRequirementsSet(true)
+                .addMeshRequirements(requirement("web", 443, "strict")).build());
+        assertSame(RegistryChange.EVERYTHING, told.poll(5, TimeUnit.SECONDS), "a heartbeat tells nothing; a table is "
+                + "a change of everything");
+
+        RegistryEvent.Builder big = RegistryEvent.newBuilder().setRevision(5);
+        for (int i = 0; i <= RegistryChange.MAX_NAMED; i++) {
+            big.addRemovedNodeIds("gone-" + i);
+        }
+        s.onNext(big.build());
+        assertSame(RegistryChange.EVERYTHING, told.poll(5, TimeUnit.SECONDS), "a delta naming too many nodes");
+        assertNull(told.poll(100, TimeUnit.MILLISECONDS));
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.attestmesh.perf.extauthz;
 
 import dev.attestmesh.authz.NodeAuthzRecord;
+import dev.attestmesh.authz.RegistryChange;
 import dev.attestmesh.authz.RegistryView;
 import java.security.cert.X509Certificate;
 import java.util.List;
@@ -17,16 +18,20 @@ public final class InMemoryRegistryView implements RegistryView {
     private final Map<String, Long> policyVersions;
     private final List<X509Certificate> bundle;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final List<java.util.function.Consumer<RegistryChange>> targeted = new CopyOnWriteArrayList<>();
 
     public InMemoryRegistryView(List<X509Certificate> bundle, Map<String, Long> policyVersions) {
         this.bundle = List.copyOf(bundle);
         this.policyVersions = Map.copyOf(policyVersions);
     }
 
+    /** Records {@code r} and tells listeners that this node (and its principals, before and after) changed. */
     public void put(NodeAuthzRecord r) {
-        byNode.put(r.nodeId(), r);
+        NodeAuthzRecord before = byNode.put(r.nodeId(), r);
         bySpiffe.merge(r.spiffeId(), List.of(r), (a, b) -> java.util.stream.Stream.concat(
                 a.stream().filter(x -> !x.nodeId().equals(r.nodeId())), b.stream()).toList());
+        RegistryChange change = RegistryChange.node(r.nodeId(), before == null ? null : before.spiffeId(), r.spiffeId());
+        targeted.forEach(l -> l.accept(change));
         listeners.forEach(Runnable::run);
     }
 
@@ -59,5 +64,10 @@ public final class InMemoryRegistryView implements RegistryView {
     @Override
     public void addChangeListener(Runnable onChange) {
         listeners.add(onChange);
+    }
+
+    @Override
+    public void addTargetedChangeListener(java.util.function.Consumer<RegistryChange> onChange) {
+        targeted.add(onChange);
     }
 }

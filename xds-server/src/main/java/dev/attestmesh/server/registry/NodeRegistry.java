@@ -4,6 +4,7 @@ import dev.attestmesh.admission.AdmittedNode;
 import dev.attestmesh.admission.NodeRecords;
 import dev.attestmesh.authz.MeshPolicyTable;
 import dev.attestmesh.authz.NodeAuthzRecord;
+import dev.attestmesh.authz.RegistryChange;
 import dev.attestmesh.authz.RegistryView;
 import dev.attestmesh.identity.IdentityResolver;
 import dev.attestmesh.policy.Appraisal;
@@ -69,6 +70,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
     private final Map<String, LiveInstances> liveBySpiffe = new ConcurrentHashMap<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Optional<String>>> nodeListeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<RegistryChange>> viewListeners = new CopyOnWriteArrayList<>();
     private final PolicyAppraiser appraiser = new PolicyAppraiser();
     private final IdentityResolver identities = new IdentityResolver();
     private final ChangeNotifier changes;
@@ -284,11 +286,12 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
     public void put(NodeEntry e) {
         // Store writes and reloads hold the registry's lock, so the index never keeps an older record
         // than the store holds.
+        String before;
         synchronized (this) {
             store.upsert(e, clock.instant());
-            reindex(e);
+            before = reindex(e);
         }
-        fireChange(Optional.of(e.nodeId()));
+        fireChange(Optional.of(e.nodeId()), RegistryChange.node(e.nodeId(), before, e.spiffeId()));
         changes.publish(new Change.Node(e.nodeId()));
     }
 
@@ -358,10 +361,16 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
             return; // this replica applied it already
         }
         if (change instanceof Change.Node n) {
+            RegistryChange targeted;
             synchronized (this) {
-                store.load(n.nodeId()).ifPresent(this::reindex);
+                NodeEntry old = byNode.get(n.nodeId());
+                Optional<NodeEntry> loaded = store.load(n.nodeId());
+                loaded.ifPresent(this::reindex);
+                // A node the store no longer holds keeps its old record here (nodes are never deleted): its principal
+                targeted = RegistryChange.node(n.nodeId(), old == null ? null : old.spiffeId(),
+                        loaded.map(NodeEntry::spiffeId).orElse(null));
             }
-            fireChange(Optional.of(n.nodeId()));
+            fireChange(Optional.of(n.nodeId()), targeted);
         } else if (change == Change.Topic.NODES) {
             reloadAll();
         }
@@ -378,7 +387,8 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         fireChange(Optional.empty());
     }
 
-    private synchronized void reindex(NodeEntry e) {
+    /** @return the SPIFFE ID {@code e}'s node was indexed under before, null when it was not */
+    private synchronized String reindex(NodeEntry e) {
         NodeEntry old = byNode.get(e.nodeId());
         if (old != null && !old.spiffeId().equals(e.spiffeId())) {
             Set<String> set = nodesBySpiffe.get(old.spiffeId());
@@ -390,6 +400,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
             }
         }
         index(e);
+        return old == null ? null : old.spiffeId();
     }
 
     /**
@@ -556,8 +567,32 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         nodeListeners.add(listener);
     }
 
+    /**
+     * Tells ext_authz's listeners ({@link #addTargetedChangeListener}) that the trust bundle changed (a CA rotation,
+     * or an overlap that ended): every decision and caller verdict made on the old bundle is made again. The other
+     * listeners are not told; the CA's own listeners republish what carries the bundle.
+     */
+    public void trustBundleChanged() {
+        viewListeners.forEach(l -> l.accept(RegistryChange.EVERYTHING));
+    }
+
+    /**
+     * Told each change with the nodes and principals it touched: a node's own change names the node and the
+     * SPIFFE IDs it was and is recorded under; anything else (policies, registrations, mesh config, a reload, the
+     * trust bundle) is {@link RegistryChange#EVERYTHING}.
+     */
+    @Override
+    public void addTargetedChangeListener(Consumer<RegistryChange> listener) {
+        viewListeners.add(listener);
+    }
+
     private void fireChange(Optional<String> nodeId) {
+        fireChange(nodeId, RegistryChange.EVERYTHING);
+    }
+
+    private void fireChange(Optional<String> nodeId, RegistryChange change) {
         nodeListeners.forEach(l -> l.accept(nodeId));
+        viewListeners.forEach(l -> l.accept(change));
         listeners.forEach(Runnable::run);
     }
 }

@@ -83,4 +83,9 @@ public final class StalenessBoundView implements RegistryView {
     public void addChangeListener(Runnable onChange) {
         registry.addChangeListener(onChange);
     }
+
+    @Override
+    public void addTargetedChangeListener(java.util.function.Consumer<dev.attestmesh.authz.RegistryChange> onChange) {
+        registry.addTargetedChangeListener(onChange);
+    }
 }
