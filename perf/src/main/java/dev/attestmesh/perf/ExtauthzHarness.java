@@ -12,6 +12,7 @@ import dev.attestmesh.authz.CheckCallerAuthenticator;
 import dev.attestmesh.perf.extauthz.CheckLoadDriver;
 import dev.attestmesh.perf.extauthz.FloorService;
 import dev.attestmesh.perf.extauthz.PhaseResult;
+import dev.attestmesh.perf.extauthz.RegistryChurn;
 import dev.attestmesh.perf.extauthz.SyntheticMesh;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
@@ -55,8 +56,10 @@ import java.util.concurrent.TimeUnit;
  * closed-loop concurrency (64), {@code --channels N} connections (2), {@code --nodes N} distinct peers (200),
  * {@code --rate N} open-loop Checks/s (5000), {@code --max-calls N} per phase (10,000,000),
  * {@code --server-executor direct|pool} (direct: decide on the Netty event loop; the decider never blocks),
- * {@code --rounds N} interleaved repetitions of the measured phases (2); the JSON reports the best round
- * of each kind (least disturbed by other processes) and the median.
+ * {@code --rounds N} interleaved repetitions of the measured phases (2), {@code --churn RATES} comma-separated
+ * node changes a second for extra cached max-throughput phases under registry churn ({@link RegistryChurn}: other
+ * nodes attesting, renewing and being revoked while the same peers are checked; {@code 100,1000}; {@code 0} for
+ * none); the JSON reports the best round of each kind (least disturbed by other processes) and the median.
  */
 public final class ExtauthzHarness {
     private ExtauthzHarness() {}
@@ -71,6 +74,8 @@ public final class ExtauthzHarness {
         long maxCalls = Long.parseLong(a.getOrDefault("max-calls", "10000000"));
         boolean direct = a.getOrDefault("server-executor", "direct").equals("direct");
         int rounds = Integer.parseInt(a.getOrDefault("rounds", "2"));
+        List<Integer> churnRates = java.util.Arrays.stream(a.getOrDefault("churn", "100,1000").split(","))
+                .map(String::strip).map(Integer::parseInt).filter(x -> x > 0).toList();
         Duration phase = Duration.ofSeconds(seconds);
 
         String loadBefore = loadAverage();
@@ -112,6 +117,17 @@ public final class ExtauthzHarness {
                 record("uncachedN", uncachedLoad.closedLoop("uncached Check, max throughput" + r, inFlight, phase, maxCalls), byKind, results);
                 record("open", cachedLoad.openLoop("cached Check, fixed rate" + r, rate, phase), byKind, results);
                 record("openUncached", uncachedLoad.openLoop("uncached Check, fixed rate" + r, uncachedRate, phase), byKind, results);
+                for (int churn : churnRates) {
+                    PhaseResult p;
+                    long changes;
+                    try (RegistryChurn c = RegistryChurn.start(mesh.view(), churn, phase.plusSeconds(5))) {
+                        p = cachedLoad.closedLoop("cached Check, max, churn " + churn + "/s" + r, inFlight, phase, maxCalls);
+                        changes = c.changes();
+                    }
+                    System.out.printf(Locale.ROOT, "  (%d registry changes during the phase: %.0f /s)%n", changes,
+                            changes / p.seconds());
+                    record("churn" + churn, p, byKind, results);
+                }
             }
 
             System.out.println();
@@ -156,6 +172,11 @@ public final class ExtauthzHarness {
             json.put("medianCachedChecksPerSecond", Math.round(median(byKind.get("cachedN"), PhaseResult::perSecond)));
             json.put("medianP99MsAt" + rate, round(median(byKind.get("open"), x -> x.percentileMs(99))));
             json.put("medianUncachedChecksPerSecond", Math.round(median(byKind.get("uncachedN"), PhaseResult::perSecond)));
+            for (int churn : churnRates) {
+                json.put("cachedChecksPerSecondAtChurn" + churn, Math.round(median(byKind.get("churn" + churn),
+                        PhaseResult::perSecond)));
+                json.put("cachedP99MsAtChurn" + churn, round(median(byKind.get("churn" + churn), x -> x.percentileMs(99))));
+            }
             json.put("rounds", rounds);
             json.put("inFlight", inFlight);
             json.put("connections", channels);
