@@ -76,6 +76,8 @@ public final class AuthzDecider {
     private final DecisionCache cache;
     private final CertificateDecider byCertificate;
     private final PrincipalDecider byPrincipal;
+    private final java.util.concurrent.atomic.LongAdder fromCache = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder computed = new java.util.concurrent.atomic.LongAdder();
 
     /** A decider with a decision cache of {@code cacheMaximumSize} that denies simulated evidence. */
     public AuthzDecider(RegistryView view, Clock clock, long cacheMaximumSize) {
@@ -90,6 +92,21 @@ public final class AuthzDecider {
         this.byCertificate = new CertificateDecider(view, settings.allowInsecure());
         this.byPrincipal = new PrincipalDecider(view, settings.allowInsecure());
         view.addTargetedChangeListener(cache::changed);
+    }
+
+    /**
+     * Decisions answered from the cache so far. With {@link #computedDecisions()} it gives the cache's hit ratio,
+     * which falls when the registry changes what the checked peers' decisions read (their own renewals and
+     * revocations; other nodes' changes leave them cached). Denials made before the cache is consulted (an
+     * unavailable view, an oversized request, unresolved required policies, no peer identity) count in neither.
+     */
+    public long cachedDecisions() {
+        return fromCache.sum();
+    }
+
+    /** Decisions made afresh (cache misses, and every decision when the cache is disabled). */
+    public long computedDecisions() {
+        return computed.sum();
     }
 
     /** Drops every cached decision; the next check of each peer is decided afresh. */
@@ -139,8 +156,10 @@ public final class AuthzDecider {
             }
             Decision cached = cache.get(key, clock.millis());
             if (cached != null) {
+                fromCache.increment();
                 return cached;
             }
+            computed.increment();
             long asOf = cache.asOf(); // before the registry is read: a change meanwhile voids the decision
             Instant now = clock.instant();
             TimedDecision fresh;

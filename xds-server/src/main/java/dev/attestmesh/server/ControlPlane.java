@@ -305,6 +305,7 @@ public final class ControlPlane implements AutoCloseable {
         this.caRotation = new CaRotation(db, caStore, ca, caSealer, rotation.intermediateRotation(),
                 rotation.intermediateOverlap(), changes, clock);
         caRotation.listen(this::caChanged);
+        meshMetrics.bindDecisions(decider);
         serving.registerMetrics(meshMetrics.registry());
         caRotation.registerMetrics(meshMetrics.registry());
         changes.subscribe((change, origin) -> {

@@ -394,6 +394,8 @@ class AdminApiTest {
         try (var authz = new dev.attestmesh.server.demo.DemoAuthzClient("127.0.0.1:" + cp.grpcPort(), web1)) {
             assertFalse(authz.check(web1Creds.leaf(), web1Creds.claims().getSpiffeId(), List.of("no-such-policy")).allowed());
             assertTrue(authz.check(web1Creds.leaf(), web1Creds.claims().getSpiffeId(), List.of("default")).allowed());
+            Thread.sleep(5); // a decision is reused from the millisecond after the one it was made in
+            assertTrue(authz.check(web1Creds.leaf(), web1Creds.claims().getSpiffeId(), List.of("default")).allowed());
         }
         HttpResponse<String> r = get("/metrics", viewer);
         assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
@@ -406,6 +408,10 @@ class AdminApiTest {
                 && !l.endsWith(" 0.0")), body);
         assertTrue(body.lines().anyMatch(l -> l.startsWith("attestmesh_extauthz_checks_total{decision=\"deny\"}")
                 && !l.endsWith(" 0.0")), body);
+        assertTrue(body.lines().anyMatch(l -> l.startsWith("attestmesh_extauthz_decisions_total{source=\"computed\"}")
+                && !l.endsWith(" 0.0")), body);
+        assertTrue(body.lines().anyMatch(l -> l.startsWith("attestmesh_extauthz_decisions_total{source=\"cache\"}")
+                && !l.endsWith(" 0.0")), "the repeated Check is answered from the cache: " + body);
     }
 
     static String registrationDocument(String id, String spiffeId, String policy, String nodeGlob) {

@@ -1,5 +1,6 @@
 package dev.attestmesh.server.admin.metrics;
 
+import dev.attestmesh.authz.AuthzDecider;
 import dev.attestmesh.quote.VerificationCheck;
 import dev.attestmesh.server.attest.AttestationFailureReason;
 import dev.attestmesh.server.attest.AttestationMetrics;
@@ -9,6 +10,7 @@ import dev.attestmesh.server.xds.XdsStreamStats;
 import dev.attestmesh.server.xds.XdsSyncTracker;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -36,6 +38,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *       verification, appraisal and issuance), a histogram;
  *   <li>{@code attestmesh_certificates_issued_total};
  *   <li>{@code attestmesh_extauthz_checks_total{decision}}: ext_authz Checks answered allow, deny or error;
+ *   <li>{@code attestmesh_extauthz_decisions_total{source}}: ext_authz decisions answered from the decision cache
+ *       ({@code cache}) or made afresh ({@code computed}), once {@link #bindDecisions} has been called;
  *   <li>{@code attestmesh_xds_connected_proxies}: open, authenticated xDS streams;
  *   <li>{@code attestmesh_xds_push_ack_duration_seconds{type,outcome}}: time from sending an xDS response
  *       to the proxy's ACK or NACK, a histogram;
@@ -100,6 +104,21 @@ public final class MeshMetrics implements AutoCloseable {
                     .tags("reason", AttestationFailureReason.EVIDENCE.label(), "check",
                             c.name().toLowerCase(Locale.ROOT)).register(registry);
         }
+    }
+
+    /** Exports {@code decider}'s decisions by source: {@code attestmesh_extauthz_decisions_total{source}}. */
+    public void bindDecisions(AuthzDecider decider) {
+        bindDecisions(registry, decider);
+    }
+
+    /** As {@link #bindDecisions(AuthzDecider)}, into {@code into} (a standalone replica's registry). */
+    static void bindDecisions(MeterRegistry into, AuthzDecider decider) {
+        FunctionCounter.builder("attestmesh.extauthz.decisions", decider, AuthzDecider::cachedDecisions)
+                .tag("source", "cache").description("ext_authz decisions answered from the decision cache")
+                .register(into);
+        FunctionCounter.builder("attestmesh.extauthz.decisions", decider, AuthzDecider::computedDecisions)
+                .tag("source", "computed").description("ext_authz decisions made afresh (decision cache misses)")
+                .register(into);
     }
 
     /**

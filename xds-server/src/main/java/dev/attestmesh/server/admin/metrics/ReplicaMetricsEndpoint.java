@@ -49,8 +49,9 @@ public final class ReplicaMetricsEndpoint implements AutoCloseable {
         return checks;
     }
 
-    /** Exports the age of {@code server}'s registry view, then serves {@code /metrics} on {@code bind:port}. */
+    /** Exports the age of {@code server}'s registry view and its decisions by source, then serves {@code /metrics} on {@code bind:port}. */
     public int start(StandaloneAuthzServer server, String bind, int port) throws IOException {
+        MeshMetrics.bindDecisions(registry, server.decider());
         return start(() -> server.view().sinceLastEvent(), bind, port);
     }
 
