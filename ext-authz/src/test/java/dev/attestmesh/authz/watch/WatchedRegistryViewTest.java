@@ -1,14 +1,8 @@
 package dev.attestmesh.authz.watch;
 
-import java.util.Set;
-
-import dev.attestmesh.authz.RegistryChange;
-
-import static org.junit.jupiter.api.Assertions.assertNull;
-
-import static org.junit.jupiter.api.Assertions.assertSame;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -20,8 +14,9 @@ import dev.attestmesh.api.v1.NodeRecord;
 import dev.attestmesh.api.v1.PolicyRef;
 import dev.attestmesh.api.v1.RegistryEvent;
 import dev.attestmesh.api.v1.WatchRegistryRequest;
-import dev.attestmesh.registry.NodeState;
+import dev.attestmesh.authz.RegistryChange;
 import dev.attestmesh.ca.MeshCa;
+import dev.attestmesh.registry.NodeState;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;
@@ -31,6 +26,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;

@@ -4,16 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.attestmesh.authz.NodeAuthzRecord;
 import dev.attestmesh.authz.RegistryView;
+import dev.attestmesh.server.EmptyRegistryView;
 import dev.attestmesh.server.store.Change;
 import dev.attestmesh.server.store.ChangeNotifier;
 import dev.attestmesh.server.store.DatabaseSettings;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
-import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
 /** The embedded ext_authz's view of a replica fails closed once the replica has been deaf to the store too long. */
@@ -22,7 +19,7 @@ class StalenessBoundViewTest {
     @Test
     void usableWhileHearingAndUntilTheBoundThenUnavailableWithAReasonNamingTheSetting() {
         DeafNotifier changes = new DeafNotifier();
-        StalenessBoundView view = new StalenessBoundView(new EmptyView(), changes, Duration.ofSeconds(30));
+        StalenessBoundView view = new StalenessBoundView(new EmptyRegistryView(), changes, Duration.ofSeconds(30));
         assertEquals(Optional.empty(), view.unavailableReason(), "hearing: the view is current");
 
         changes.deaf = Optional.of(Duration.ofSeconds(29));
@@ -39,7 +36,7 @@ class StalenessBoundViewTest {
 
     @Test
     void theRegistrysOwnReasonStillCounts() {
-        RegistryView unavailable = new EmptyView() {
+        RegistryView unavailable = new EmptyRegistryView() {
             @Override
             public Optional<String> unavailableReason() {
                 return Optional.of("registry closed");
@@ -51,7 +48,7 @@ class StalenessBoundViewTest {
 
     @Test
     void delegatesEveryReadToTheRegistry() {
-        RegistryView knowing = new EmptyView() {
+        RegistryView knowing = new EmptyRegistryView() {
             @Override
             public boolean knowsDestination(String destinationPrincipal) {
                 return destinationPrincipal.equals("spiffe://attestmesh.local/node/payments");
@@ -93,36 +90,5 @@ class StalenessBoundViewTest {
 
         @Override
         public void close() {}
-    }
-
-    /** A registry with nothing in it. */
-    private static class EmptyView implements RegistryView {
-        @Override
-        public Optional<NodeAuthzRecord> byNodeId(String id) {
-            return Optional.empty();
-        }
-
-        @Override
-        public List<NodeAuthzRecord> instancesOf(String spiffeId) {
-            return List.of();
-        }
-
-        @Override
-        public OptionalLong currentPolicyVersion(String policyId) {
-            return OptionalLong.empty();
-        }
-
-        @Override
-        public List<X509Certificate> trustBundle() {
-            return List.of();
-        }
-
-        @Override
-        public List<String> requiredPolicies(String destinationPrincipal, int destinationPort) {
-            return List.of();
-        }
-
-        @Override
-        public void addChangeListener(Runnable onChange) {}
     }
 }

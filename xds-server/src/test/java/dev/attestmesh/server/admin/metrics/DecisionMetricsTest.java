@@ -3,22 +3,18 @@ package dev.attestmesh.server.admin.metrics;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.attestmesh.authz.AuthzDecider;
-import dev.attestmesh.authz.NodeAuthzRecord;
-import dev.attestmesh.authz.RegistryView;
+import dev.attestmesh.server.EmptyRegistryView;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
 /** {@code attestmesh_extauthz_decisions_total{source}} counts what the decider answered from its cache and what it made. */
@@ -26,7 +22,7 @@ class DecisionMetricsTest {
     @Test
     void countsDecisionsAnsweredFromTheCacheAndMadeAfresh() {
         Clock clock = Clock.fixed(Instant.parse("2026-03-01T12:00:00Z"), ZoneOffset.UTC);
-        AuthzDecider decider = new AuthzDecider(new EmptyView(), clock, 1_000);
+        AuthzDecider decider = new AuthzDecider(new EmptyRegistryView(), clock, 1_000);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         MeshMetrics.bindDecisions(registry, decider);
         CheckRequest byPrincipal = CheckRequest.newBuilder().setAttributes(AttributeContext.newBuilder()
@@ -41,36 +37,5 @@ class DecisionMetricsTest {
         assertEquals(1.0, t.value("attestmesh_extauthz_decisions_total", Map.of("source", "computed")));
         assertEquals(2.0, t.value("attestmesh_extauthz_decisions_total", Map.of("source", "cache")));
         assertEquals("counter", t.types().get("attestmesh_extauthz_decisions_total"));
-    }
-
-    /** A registry with nothing in it. */
-    private static final class EmptyView implements RegistryView {
-        @Override
-        public Optional<NodeAuthzRecord> byNodeId(String id) {
-            return Optional.empty();
-        }
-
-        @Override
-        public List<NodeAuthzRecord> instancesOf(String spiffeId) {
-            return List.of();
-        }
-
-        @Override
-        public OptionalLong currentPolicyVersion(String policyId) {
-            return OptionalLong.empty();
-        }
-
-        @Override
-        public List<X509Certificate> trustBundle() {
-            return List.of();
-        }
-
-        @Override
-        public List<String> requiredPolicies(String destinationPrincipal, int destinationPort) {
-            return List.of();
-        }
-
-        @Override
-        public void addChangeListener(Runnable onChange) {}
     }
 }
