@@ -34,6 +34,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -91,10 +92,19 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
         }
     }
 
-    /** One consistent view, replaced as a whole on every event. */
-    private record State(Map<String, NodeAuthzRecord> byNode, Map<String, List<NodeAuthzRecord>> bySpiffe,
-            Map<String, Long> policyVersions, List<X509Certificate> bundle, MeshPolicyTable meshPolicies,
-            long revision) {}
+    /**
+     * The view. A snapshot replaces it whole; a delta changes its two maps in place, one key at a time (each value
+     * replaced whole: a node's record, a principal's immutable list of instances), and then replaces the record for
+     * the new revision and mesh table. So a delta costs what it changes, not the size of the registry, and a reader
+     * sees, for any one node or principal, either its state before the delta or after it, never a mixture: a
+     * decision reads one node or one principal's list, and is made again once the delta's change is told.
+     */
+    private record State(ConcurrentHashMap<String, NodeAuthzRecord> byNode,
+            ConcurrentHashMap<String, List<NodeAuthzRecord>> bySpiffe, Map<String, Long> policyVersions,
+            List<X509Certificate> bundle, MeshPolicyTable meshPolicies, long revision) {}
+
+    /** A state after an event and what the event changed (null when it changed nothing). */
+    private record Applied(State state, RegistryChange change) {}
 
     private final Channel channel;
     private final Settings settings;
@@ -233,34 +243,6 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
         listeners.forEach(Runnable::run);
     }
 
-    /** What {@code event}, applied to {@code before} to give {@code next}, changed. */
-    private static RegistryChange changeOf(State before, State next, RegistryEvent event) {
-        if (before == null || event.getFull() || event.getMeshRequirementsSet()
-                || !next.policyVersions().equals(before.policyVersions()) || !next.bundle().equals(before.bundle())) {
-            return RegistryChange.EVERYTHING;
-        }
-        int named = event.getRemovedNodeIdsCount() + event.getNodesCount();
-        if (named > RegistryChange.MAX_NAMED) {
-            return RegistryChange.EVERYTHING;
-        }
-        java.util.Set<String> nodes = new java.util.LinkedHashSet<>(event.getRemovedNodeIdsList());
-        for (NodeRecord r : event.getNodesList()) {
-            nodes.add(r.getNodeId());
-        }
-        java.util.Set<String> principals = new java.util.LinkedHashSet<>();
-        for (String id : nodes) {
-            NodeAuthzRecord was = before.byNode().get(id);
-            NodeAuthzRecord is = next.byNode().get(id);
-            if (was != null) {
-                principals.add(was.spiffeId());
-            }
-            if (is != null) {
-                principals.add(is.spiffeId());
-            }
-        }
-        return RegistryChange.nodes(nodes, principals);
-    }
-
     private void subscribe() {
         long gen;
         synchronized (lock) {
@@ -312,21 +294,23 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
                 silenceLimitNanos = hb > 0 ? 3 * hb : settings.maxStaleness().toNanos() / 2;
             }
             State before = state;
-            State next;
+            Applied applied;
             try {
-                next = event.getFull() ? fullState(event) : merged(before, event);
+                applied = event.getFull() ? new Applied(fullState(event), RegistryChange.EVERYTHING)
+                        : applyDelta(before, event);
             } catch (ProtocolException e) {
                 lastProblem = "protocol error: " + e.getMessage();
                 LOG.warn("registry watch: {}; resubscribing", e.getMessage());
                 cancelCurrent("protocol error");
                 return;
             }
-            what = next == before ? null : changeOf(before, next, event);
+            State next = applied.state();
+            what = applied.change();
             state = next;
             lastEventNanos = System.nanoTime();
             backoff = settings.initialBackoff();
             lastProblem = "connected";
-            changed = next != before;
+            changed = what != null;
             if (wasStale) {
                 wasStale = false;
                 changed = true;
@@ -400,31 +384,87 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
         return state(nodes, versions, bundle, mesh, e.getRevision());
     }
 
-    private static State merged(State before, RegistryEvent e) throws ProtocolException {
+    /**
+     * Applies a delta to {@code before} in place ({@link State}) and says what it changed: its nodes with every
+     * principal they were and are under, or everything when it carries a mesh table (or names no node, or more
+     * than {@link RegistryChange#MAX_NAMED}). Everything that can refuse the event is checked before anything is
+     * changed, so a refused event changes nothing. A heartbeat changes nothing.
+     */
+    private static Applied applyDelta(State before, RegistryEvent e) throws ProtocolException {
         if (before == null) {
             throw new ProtocolException("a delta arrived before the first snapshot");
         }
         if (e.getHeartbeat() && e.getNodesCount() == 0 && e.getRemovedNodeIdsCount() == 0
                 && !e.getMeshRequirementsSet() && e.getMeshRequirementsCount() == 0) {
-            return before;
+            return new Applied(before, null);
         }
         if (e.getRevision() < before.revision()) {
             throw new ProtocolException("revision went back from " + before.revision() + " to " + e.getRevision());
         }
-        Map<String, NodeAuthzRecord> nodes = new HashMap<>(before.byNode());
-        for (String id : e.getRemovedNodeIdsList()) {
-            nodes.remove(id);
-        }
+        MeshPolicyTable mesh = meshPolicies(e, before.meshPolicies());
+        List<Map.Entry<String, Optional<NodeAuthzRecord>>> upserts = new ArrayList<>(e.getNodesCount());
         for (NodeRecord r : e.getNodesList()) {
-            Optional<NodeAuthzRecord> n = decode(r);
-            if (n.isPresent()) {
-                nodes.put(n.get().nodeId(), n.get());
-            } else {
-                nodes.remove(r.getNodeId()); // an undecodable update must not leave the old (maybe attested) record
+            upserts.add(Map.entry(r.getNodeId(), decode(r)));
+        }
+        // From here on nothing throws
+        Set<String> ids = new LinkedHashSet<>();
+        Set<String> principals = new LinkedHashSet<>();
+        for (String id : e.getRemovedNodeIdsList()) {
+            put(before, id, null, ids, principals);
+        }
+        for (Map.Entry<String, Optional<NodeAuthzRecord>> u : upserts) {
+            // an undecodable update must not leave the old (maybe attested) record
+            put(before, u.getKey(), u.getValue().orElse(null), ids, principals);
+        }
+        State next = new State(before.byNode(), before.bySpiffe(), before.policyVersions(), before.bundle(), mesh,
+                e.getRevision());
+        return new Applied(next, e.getMeshRequirementsSet() ? RegistryChange.EVERYTHING
+                : RegistryChange.nodes(ids, principals));
+    }
+
+    /**
+     * Records {@code now} as node {@code id}'s record ({@code null}: removes it) in {@code s}'s maps, noting the node
+     * and the principals it was and is under. A node staying under its principal is replaced in that principal's
+     * list in one step, so no reader sees the principal without it.
+     */
+    private static void put(State s, String id, NodeAuthzRecord now, Set<String> ids, Set<String> principals) {
+        NodeAuthzRecord old = now == null ? s.byNode().remove(id) : s.byNode().put(id, now);
+        ids.add(id);
+        if (now != null) {
+            principals.add(now.spiffeId());
+            s.bySpiffe().compute(now.spiffeId(), (k, list) -> withInstance(list, now));
+        }
+        if (old != null) {
+            principals.add(old.spiffeId());
+            if (now == null || !old.spiffeId().equals(now.spiffeId())) {
+                s.bySpiffe().computeIfPresent(old.spiffeId(), (k, list) -> withoutInstance(list, id));
             }
         }
-        MeshPolicyTable mesh = meshPolicies(e, before.meshPolicies());
-        return state(nodes, before.policyVersions(), before.bundle(), mesh, e.getRevision());
+    }
+
+    /** {@code list} with {@code r} in place of any record of its node, or added. */
+    private static List<NodeAuthzRecord> withInstance(List<NodeAuthzRecord> list, NodeAuthzRecord r) {
+        List<NodeAuthzRecord> out = new ArrayList<>(list == null ? 1 : list.size() + 1);
+        if (list != null) {
+            for (NodeAuthzRecord x : list) {
+                if (!x.nodeId().equals(r.nodeId())) {
+                    out.add(x);
+                }
+            }
+        }
+        out.add(r);
+        return List.copyOf(out);
+    }
+
+    /** {@code list} without node {@code id}'s record; null (the principal removed) when none is left. */
+    private static List<NodeAuthzRecord> withoutInstance(List<NodeAuthzRecord> list, String id) {
+        List<NodeAuthzRecord> out = new ArrayList<>(list.size());
+        for (NodeAuthzRecord x : list) {
+            if (!x.nodeId().equals(id)) {
+                out.add(x);
+            }
+        }
+        return out.isEmpty() ? null : List.copyOf(out);
     }
 
     /** The event's table when {@code mesh_requirements_set}, else {@code unchanged}. */
@@ -446,12 +486,11 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
 
     private static State state(Map<String, NodeAuthzRecord> nodes, Map<String, Long> versions,
             List<X509Certificate> bundle, MeshPolicyTable meshPolicies, long revision) {
-        Map<String, List<NodeAuthzRecord>> bySpiffe = new HashMap<>();
+        ConcurrentHashMap<String, List<NodeAuthzRecord>> bySpiffe = new ConcurrentHashMap<>();
         for (NodeAuthzRecord n : nodes.values()) {
-            bySpiffe.computeIfAbsent(n.spiffeId(), k -> new ArrayList<>()).add(n);
+            bySpiffe.compute(n.spiffeId(), (k, list) -> withInstance(list, n));
         }
-        bySpiffe.replaceAll((k, v) -> List.copyOf(v));
-        return new State(Map.copyOf(nodes), Map.copyOf(bySpiffe), Map.copyOf(versions), List.copyOf(bundle),
+        return new State(new ConcurrentHashMap<>(nodes), bySpiffe, Map.copyOf(versions), List.copyOf(bundle),
                 meshPolicies, revision);
     }
 

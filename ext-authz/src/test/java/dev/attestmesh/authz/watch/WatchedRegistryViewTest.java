@@ -342,6 +342,59 @@ class WatchedRegistryViewTest {
     }
 
     @Test
+    void aRefusedDeltaChangesNoNode() throws Exception {
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(snapshot(5, instance("pod-a", PAYMENTS, "ATTESTED")));
+        eventually(() -> view.revision().isPresent(), "snapshot");
+        // Deltas are applied in place: one the view refuses must not have changed a node before it was refused
+        s.onNext(RegistryEvent.newBuilder().setRevision(6).addNodes(instance("pod-a", PAYMENTS, "REVOKED"))
+                .addNodes(instance("pod-new", PAYMENTS, "ATTESTED")).addRemovedNodeIds("pod-a")
+                .setMeshRequirementsSet(true).addMeshRequirements(requirement("orders", 70000, "strict")).build());
+        StreamObserver<RegistryEvent> again = streams.poll(5, TimeUnit.SECONDS);
+        assertTrue(again != null, "resubscribed after the invalid table");
+        assertEquals("ATTESTED", view.byNodeId("pod-a").orElseThrow().state().name());
+        assertEquals(java.util.Set.of("pod-a"), nodeIds(view.instancesOf(PAYMENTS)));
+        assertTrue(view.byNodeId("pod-new").isEmpty());
+        again.onNext(snapshot(7, instance("pod-a", PAYMENTS, "ATTESTED")));
+        eventually(() -> view.revision().getAsLong() == 7, "snapshot on the new stream");
+        again.onNext(RegistryEvent.newBuilder().setRevision(6).addRemovedNodeIds("pod-a").build()); // went back
+        assertTrue(streams.poll(5, TimeUnit.SECONDS) != null, "resubscribed after the revision went back");
+        assertTrue(view.byNodeId("pod-a").isPresent(), "the refused removal was not applied");
+    }
+
+    @Test
+    void aReaderNeverSeesAPrincipalWithoutAnInstanceThatStaysUnderIt() throws Exception {
+        // pod-a is revoked, so PAYMENTS is denied; while deltas rewrite pod-a's record (still revoked, still under
+        // PAYMENTS), a reader that saw PAYMENTS without pod-a would allow it: the list is replaced in one step
+        StreamObserver<RegistryEvent> s = streams.poll(5, TimeUnit.SECONDS);
+        s.onNext(snapshot(1, instance("pod-a", PAYMENTS, "REVOKED"), instance("pod-b", PAYMENTS, "ATTESTED")));
+        eventually(() -> view.revision().isPresent(), "snapshot");
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicInteger reads = new AtomicInteger();
+        AtomicInteger withoutPodA = new AtomicInteger();
+        Thread reader = Thread.ofPlatform().start(() -> {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!stop.get() && System.nanoTime() < deadline) {
+                if (!nodeIds(view.instancesOf(PAYMENTS)).contains("pod-a")) {
+                    withoutPodA.incrementAndGet();
+                }
+                reads.incrementAndGet();
+            }
+        });
+        int deltas = 2_000;
+        for (int i = 0; i < deltas; i++) {
+            s.onNext(RegistryEvent.newBuilder().setRevision(2 + i).addNodes(instance("pod-a", PAYMENTS, "REVOKED")
+                    .toBuilder().setRevocationReason("incident " + i)).build());
+        }
+        eventually(() -> view.revision().getAsLong() == 1 + deltas, "every delta applied");
+        stop.set(true);
+        reader.join(5_000);
+        assertTrue(reads.get() > 100, "the reader ran alongside: " + reads.get());
+        assertEquals(0, withoutPodA.get(), "reads of the principal without its revoked instance, of " + reads.get());
+        assertEquals("incident " + (deltas - 1), view.byNodeId("pod-a").orElseThrow().stateReason());
+    }
+
+    @Test
     void standaloneReplicaDeniesPrincipalWhenAnyLiveInstanceIsRevoked() throws Exception {
         // A view with the default staleness: the first decisions load classes for longer than the
         // 600 ms limit of the shared one, whose watchdog would then cancel the scripted stream.
