@@ -486,10 +486,12 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
 
     private static State state(Map<String, NodeAuthzRecord> nodes, Map<String, Long> versions,
             List<X509Certificate> bundle, MeshPolicyTable meshPolicies, long revision) {
-        ConcurrentHashMap<String, List<NodeAuthzRecord>> bySpiffe = new ConcurrentHashMap<>();
+        Map<String, List<NodeAuthzRecord>> grouped = new HashMap<>();
         for (NodeAuthzRecord n : nodes.values()) {
-            bySpiffe.compute(n.spiffeId(), (k, list) -> withInstance(list, n));
+            grouped.computeIfAbsent(n.spiffeId(), k -> new ArrayList<>()).add(n);
         }
+        ConcurrentHashMap<String, List<NodeAuthzRecord>> bySpiffe = new ConcurrentHashMap<>(grouped.size() * 2);
+        grouped.forEach((k, v) -> bySpiffe.put(k, List.copyOf(v))); // one pass: a principal may have thousands of pods
         return new State(new ConcurrentHashMap<>(nodes), bySpiffe, Map.copyOf(versions), List.copyOf(bundle),
                 meshPolicies, revision);
     }
