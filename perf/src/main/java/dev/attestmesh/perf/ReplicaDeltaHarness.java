@@ -46,10 +46,7 @@ public final class ReplicaDeltaHarness {
     private ReplicaDeltaHarness() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        }
+        Map<String, String> a = HarnessSupport.parse(args, java.util.Set.of("nodes", "deltas", "rounds"));
         int[] sizes = Arrays.stream(a.getOrDefault("nodes", "1000,20000").split(",")).map(String::strip)
                 .mapToInt(Integer::parseInt).toArray();
         int deltas = Integer.parseInt(a.getOrDefault("deltas", "5000"));
@@ -65,6 +62,7 @@ public final class ReplicaDeltaHarness {
                 + "floor: the same deltas on %d nodes%n", Arrays.toString(sizes), deltas, rounds, FLOOR_NODES);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("harness", "replica-delta");
+        json.put("loadAverageBefore", HarnessSupport.loadAverage());
         try (Replica floor = Replica.start(FLOOR_NODES, bundle)) {
             floor.apply(deltas); // warm-up
             for (int n : sizes) {
@@ -82,18 +80,16 @@ public final class ReplicaDeltaHarness {
                     double med = median(perS);
                     double medFloor = median(floorPerS);
                     json.put("deltasPerSecondAt" + n, Math.round(med));
-                    json.put("msPerDeltaAt" + n, Math.round(1e6 / med) / 1000.0);
+                    json.put("msPerDeltaAt" + n, HarnessSupport.round(1000 / med));
                     json.put("floorDeltasPerSecondFor" + n, Math.round(medFloor));
-                    json.put("ratioToFloorAt" + n, Math.round(med / medFloor * 1000) / 1000.0);
+                    json.put("ratioToFloorAt" + n, HarnessSupport.round(med / medFloor));
                 }
             }
         }
         json.put("deltasPerPhase", deltas);
         json.put("rounds", rounds);
-        StringBuilder sb = new StringBuilder("{");
-        json.forEach((k, v) -> sb.append(sb.length() > 1 ? "," : "").append('"').append(k).append("\":")
-                .append(v instanceof String ? "\"" + v + "\"" : v));
-        System.out.println(sb.append('}'));
+        json.put("loadAverageAfter", HarnessSupport.loadAverage());
+        System.out.println(HarnessSupport.toJson(json));
     }
 
     private static double median(double[] v) {

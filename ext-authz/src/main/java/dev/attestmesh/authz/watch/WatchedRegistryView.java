@@ -283,8 +283,7 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
     }
 
     private void apply(long gen, RegistryEvent event) {
-        boolean changed;
-        RegistryChange what;
+        RegistryChange what; // null: nothing changed
         synchronized (lock) {
             if (gen != callGeneration || closed) {
                 return; // an abandoned stream
@@ -310,15 +309,13 @@ public final class WatchedRegistryView implements RegistryView, AutoCloseable {
             lastEventNanos = System.nanoTime();
             backoff = settings.initialBackoff();
             lastProblem = "connected";
-            changed = what != null;
             if (wasStale) {
                 wasStale = false;
-                changed = true;
                 what = RegistryChange.EVERYTHING;
                 LOG.info("registry view is current again (revision {})", next.revision());
             }
         }
-        if (changed) {
+        if (what != null) {
             fire(what);
         }
     }

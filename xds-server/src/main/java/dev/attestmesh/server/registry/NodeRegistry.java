@@ -106,7 +106,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         policies.addOriginChangeListener(byAnotherReplica -> reappraiseAll(!byAnotherReplica));
         registrations.addOriginChangeListener(byAnotherReplica -> reappraiseAll(!byAnotherReplica));
         changes.subscribe(this::onStoreChange);
-        mesh.addChangeListener(() -> fireChange(Optional.empty()));
+        mesh.addChangeListener(this::fireChangeOfEverything);
     }
 
     /** Records attested before registrations existed hold no registration: they must attest again. */
@@ -145,7 +145,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
     public synchronized void reappraiseAll(boolean persist) {
         int changed = reappraise(e -> true, e -> e.evidence(), "a policy or registration change", persist);
         LOG.info("re-appraised attested nodes under the current policies and registrations: {} changed", changed);
-        fireChange(Optional.empty());
+        fireChangeOfEverything();
     }
 
     /** Judges stored evidence anew: the evidence as it stands now, or why it no longer verifies. */
@@ -170,7 +170,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
                 "new collateral (" + change.item() + ")", true);
         LOG.info("re-appraised attested nodes after new collateral ({}): {} changed", change.item(), changed);
         if (changed > 0) {
-            fireChange(Optional.empty());
+            fireChangeOfEverything();
         }
         return changed;
     }
@@ -291,7 +291,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
             store.upsert(e, clock.instant());
             before = reindex(e);
         }
-        fireChange(Optional.of(e.nodeId()), RegistryChange.node(e.nodeId(), before, e.spiffeId()));
+        fireNodeChange(e.nodeId(), RegistryChange.node(e.nodeId(), before, e.spiffeId()));
         changes.publish(new Change.Node(e.nodeId()));
     }
 
@@ -370,7 +370,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
                 targeted = RegistryChange.node(n.nodeId(), old == null ? null : old.spiffeId(),
                         loaded.map(NodeEntry::spiffeId).orElse(null));
             }
-            fireChange(Optional.of(n.nodeId()), targeted);
+            fireNodeChange(n.nodeId(), targeted);
         } else if (change == Change.Topic.NODES) {
             reloadAll();
         }
@@ -384,7 +384,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         synchronized (this) {
             store.loadAll().forEach(this::reindex);
         }
-        fireChange(Optional.empty());
+        fireChangeOfEverything();
     }
 
     /** @return the SPIFFE ID {@code e}'s node was indexed under before, null when it was not */
@@ -586,8 +586,14 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         viewListeners.add(listener);
     }
 
-    private void fireChange(Optional<String> nodeId) {
-        fireChange(nodeId, RegistryChange.EVERYTHING);
+    /** Any node, policy version or requirement may have changed. */
+    private void fireChangeOfEverything() {
+        fireChange(Optional.empty(), RegistryChange.EVERYTHING);
+    }
+
+    /** Node {@code nodeId}'s record changed; {@code change} names it and its SPIFFE IDs before and after. */
+    private void fireNodeChange(String nodeId, RegistryChange change) {
+        fireChange(Optional.of(nodeId), change);
     }
 
     private void fireChange(Optional<String> nodeId, RegistryChange change) {
