@@ -277,4 +277,32 @@ class DecisionCacheTest {
         assertTrue(!one.everything());
         assertEquals(RegistryChange.MAX_NAMED, one.nodeIds().size());
     }
+
+    @Test
+    void aCallerChosenPrincipalThatSharesAStripeWithANodeOnlyVoidsMore() {
+        // The principal of a Check is the caller's text: one crafted to share node-a's stripe must not keep
+        // node-a's decision alive past node-a's change; sharing a stripe only makes both be decided again
+        int target = ChangeStamps.nodeStripe("node-a");
+        String crafted = null;
+        for (int i = 0; crafted == null && i < 10_000_000; i++) {
+            String p = "spiffe://td/ns/x/sa/" + i;
+            if (ChangeStamps.principalStripe(p) == target) {
+                crafted = p;
+            }
+        }
+        assertTrue(crafted != null, "a colliding principal exists among the first 10 million");
+        DecisionCache cache = new DecisionCache(100);
+        DecisionCache.Key byNode = DecisionCache.byCertificate(bytes("cert of node-a"), List.of("default"));
+        DecisionCache.Key byCrafted = DecisionCache.byPrincipal(crafted, List.of("default"));
+        TimedDecision d = TimedDecision.deny("x", NOW);
+        long now = NOW.toEpochMilli();
+        cache.put(byNode, d, target, cache.asOf());
+        cache.put(byCrafted, d, ChangeStamps.principalStripe(crafted), cache.asOf());
+        cache.changed(RegistryChange.node("pod-z", null, crafted)); // a change the crafted principal can cause
+        assertNull(cache.get(byNode, now), "voided too: decided again, never kept stale");
+        assertNull(cache.get(byCrafted, now));
+        cache.put(byNode, d, target, cache.asOf());
+        cache.changed(RegistryChange.node("node-a", "spiffe://td/node/node-a", "spiffe://td/node/node-a"));
+        assertNull(cache.get(byNode, now), "node-a's own change always voids its decision");
+    }
 }
