@@ -55,9 +55,13 @@ import org.slf4j.LoggerFactory;
  *       or of the trust bundle (CA rotation, detected at the latest on the next heartbeat) is sent as a
  *       new full snapshot.</li>
  *   <li>Flow control: nothing is written to a stream that is not ready. Changes made meanwhile are
- *       coalesced; when the stream becomes ready it gets one event computed against what it last
- *       received (a full resync when that difference is larger than half the registry), so memory per
- *       slow replica is bounded by one state, never by the number of changes.</li>
+ *       coalesced; when the stream becomes ready it gets one event with every node changed since the
+ *       revision it last received (a full resync when there are more than half the registry), so what is
+ *       kept for a slow replica is one change record per changed node, never one per change.</li>
+ *   <li>A sync costs what changed, not the registry's size: the registry reports each node it changes
+ *       ({@link NodeRegistry#addNodeChangeListener}) and {@link RegistryJournal} re-reads those nodes only;
+ *       a change of everything, and every heartbeat, compares all nodes (docs/ext-authz.md, "Registry
+ *       watch").</li>
  *   <li>An idle stream gets a {@code heartbeat} event every {@link RegistryWatchSettings#heartbeatInterval()}.</li>
  * </ul>
  * Every stream is served from one thread, so events on a stream are ordered and revisions never go
@@ -75,15 +79,12 @@ public final class RegistryWatchService implements AutoCloseable {
     private final Supplier<List<X509Certificate>> trustBundle;
     private final Clock clock;
     private final Supplier<Optional<String>> sourceUnavailable;
-    private final RegistryStateReader reader;
+    private final RegistryJournal journal;
     private final ScheduledExecutorService executor;
     private final Set<WatchStream> streams = new CopyOnWriteArraySet<>();
     private final AtomicBoolean syncQueued = new AtomicBoolean();
     /** Per configured replica identity (a bounded, operator-given set): when it last received an event. */
     private final Map<String, Long> lastSyncNanos = new java.util.concurrent.ConcurrentHashMap<>();
-    // Only touched on the executor thread:
-    private RegistryState current;
-    private long revision;
 
     public RegistryWatchService(NodeRegistry registry, PolicyRegistry policies,
             Supplier<List<X509Certificate>> trustBundle, RegistryWatchSettings settings, Clock clock) {
@@ -114,12 +115,13 @@ public final class RegistryWatchService implements AutoCloseable {
         this.clock = clock;
         long started = System.nanoTime(); // a replica that never connected is as stale as the control plane is old
         settings.replicaIdentities().forEach(id -> lastSyncNanos.put(id, started));
-        this.reader = new RegistryStateReader(registry, policies, trustBundle);
+        this.journal = new RegistryJournal(RegistryJournal.Source.of(registry), policies::all, trustBundle);
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "attestmesh-registry-watch");
             t.setDaemon(true);
             return t;
         });
+        registry.addNodeChangeListener(journal::nodeChanged); // runs before the listener below queues the sync
         registry.addChangeListener(this::changed); // also fires on policy changes (the registry listens to them)
         policies.addChangeListener(this::changed);
         long hb = settings.heartbeatInterval().toMillis();
@@ -185,7 +187,7 @@ public final class RegistryWatchService implements AutoCloseable {
         streams.add(s);
         LOG.info("registry watch opened by {} (replica '{}')", s.spiffeId, s.replicaId);
         executor.execute(() -> {
-            refresh(); // changes made while nobody watched were not followed (changed() skips them)
+            journal.refresh(false); // after nobody watched, a full comparison (changes were not followed meanwhile)
             s.sync(false);
         });
     }
@@ -250,32 +252,23 @@ public final class RegistryWatchService implements AutoCloseable {
     private void syncAll(boolean heartbeatTick) {
         try {
             if (streams.isEmpty()) {
-                current = null; // nobody watches: read the state when the next replica subscribes, not on every change
+                journal.reset(); // nobody watches: compare everything when the next replica subscribes
                 return;
             }
-            refresh();
+            journal.refresh(heartbeatTick); // the heartbeat compares every node: the net under a missed report
+            long oldestSent = journal.revision();
             for (WatchStream s : streams) {
                 s.sync(heartbeatTick);
+                if (s.sentRevision >= 0) {
+                    oldestSent = Math.min(oldestSent, s.sentRevision);
+                }
             }
+            journal.forgetUpTo(oldestSent);
         } catch (RuntimeException e) {
             LOG.error("registry watch sync failed; streams are resynced on the next change or heartbeat", e);
         }
     }
 
-    private void ensureCurrent() {
-        if (current == null) {
-            refresh();
-        }
-    }
-
-    /** Re-reads the state; the revision goes up whenever it differs from the last one read. */
-    private void refresh() {
-        RegistryState next = reader.read();
-        if (!next.equals(current)) {
-            current = next;
-            revision++;
-        }
-    }
 
     /** Ends every stream with UNAVAILABLE (replicas resubscribe) and stops the service's thread. */
     @Override
@@ -311,9 +304,8 @@ public final class RegistryWatchService implements AutoCloseable {
         final String spiffeId;
         final X509Certificate leaf;
         final String replicaId;
-        Map<String, NodeRecord> sentNodes; // null until the first snapshot went out
-        RegistryState sentState;
-        long sentRevision;
+        /** The revision this stream last received; -1 until its first snapshot went out. */
+        long sentRevision = -1;
         long lastSentNanos = System.nanoTime();
         boolean closed;
 
@@ -337,17 +329,16 @@ public final class RegistryWatchService implements AutoCloseable {
             if (!call.isReady()) {
                 return; // coalesce: the onReady handler brings us back with whatever is current then
             }
-            ensureCurrent();
-            RegistryState state = current;
+            if (!journal.loaded()) {
+                journal.refresh(false);
+            }
             RegistryEvent event;
-            if (sentState == null || !sentState.policyVersions().equals(state.policyVersions())
-                    || !sentState.trustBundle().equals(state.trustBundle())) {
-                event = full(state);
-            } else if (sentState != state && (!sentState.nodes().equals(state.nodes())
-                    || !sentState.meshRequirements().equals(state.meshRequirements()))) {
-                event = delta(state);
-            } else if (heartbeatTick || sentRevision != revision) {
-                event = base(state).setHeartbeat(true).build();
+            if (sentRevision < 0 || journal.needsFullSince(sentRevision)) {
+                event = full();
+            } else if (sentRevision != journal.revision()) {
+                event = delta();
+            } else if (heartbeatTick) {
+                event = base().setHeartbeat(true).build();
             } else {
                 return;
             }
@@ -357,48 +348,37 @@ public final class RegistryWatchService implements AutoCloseable {
                 close(Status.UNAVAILABLE.withDescription("stream write failed"));
                 return;
             }
-            sentState = state;
-            sentRevision = revision;
+            sentRevision = journal.revision();
             lastSentNanos = System.nanoTime();
             lastSyncNanos.computeIfPresent(spiffeId, (id, before) -> lastSentNanos);
         }
 
-        private RegistryEvent full(RegistryState state) {
-            RegistryEvent.Builder b = base(state).setFull(true).addAllNodes(state.nodes().values());
-            state.policyVersions().forEach((id, v) -> b.addPolicyVersions(PolicyRef.newBuilder().setId(id).setVersion(v)));
-            b.addAllTrustBundle(state.trustBundle());
-            b.setMeshRequirementsSet(true).addAllMeshRequirements(state.meshRequirements());
+        private RegistryEvent full() {
+            RegistryEvent.Builder b = base().setFull(true).addAllNodes(journal.records());
+            journal.policyVersions().forEach((id, v) -> b.addPolicyVersions(PolicyRef.newBuilder().setId(id).setVersion(v)));
+            b.addAllTrustBundle(journal.trustBundle());
+            b.setMeshRequirementsSet(true).addAllMeshRequirements(journal.meshRequirements());
             return b.build();
         }
 
-        private RegistryEvent delta(RegistryState state) {
-            List<NodeRecord> upserts = new ArrayList<>();
-            for (Map.Entry<String, NodeRecord> e : state.nodes().entrySet()) {
-                NodeRecord sent = sentState.nodes().get(e.getKey());
-                if (sent != e.getValue() && !e.getValue().equals(sent)) {
-                    upserts.add(e.getValue());
-                }
+        /** The nodes changed since {@link #sentRevision}, and the mesh table if it changed; a snapshot when smaller. */
+        private RegistryEvent delta() {
+            int limit = Math.max(MIN_DELTA_FOR_RESYNC, journal.nodeCount() / 2);
+            Optional<RegistryJournal.Changes> changes = journal.changedSince(sentRevision, limit);
+            if (changes.isEmpty()) {
+                return full(); // a long-stalled replica: one snapshot is smaller than the difference
             }
-            List<String> removed = new ArrayList<>();
-            for (String id : sentState.nodes().keySet()) {
-                if (!state.nodes().containsKey(id)) {
-                    removed.add(id);
-                }
-            }
-            int changes = upserts.size() + removed.size();
-            if (changes > MIN_DELTA_FOR_RESYNC && changes > state.nodes().size() / 2) {
-                return full(state); // a long-stalled replica: one snapshot is smaller than the difference
-            }
-            RegistryEvent.Builder b = base(state).addAllNodes(upserts).addAllRemovedNodeIds(removed);
-            if (!sentState.meshRequirements().equals(state.meshRequirements())) {
-                b.setMeshRequirementsSet(true).addAllMeshRequirements(state.meshRequirements());
+            RegistryEvent.Builder b = base().addAllNodes(changes.get().upserted())
+                    .addAllRemovedNodeIds(changes.get().removed());
+            if (journal.meshChangedSince(sentRevision)) {
+                b.setMeshRequirementsSet(true).addAllMeshRequirements(journal.meshRequirements());
             }
             return b.build();
         }
 
-        private RegistryEvent.Builder base(RegistryState state) {
-            return RegistryEvent.newBuilder().setRevision(revision)
-                    .setSentAt(RegistryStateReader.timestamp(clock.instant()))
+        private RegistryEvent.Builder base() {
+            return RegistryEvent.newBuilder().setRevision(journal.revision())
+                    .setSentAt(RegistryJournal.timestamp(clock.instant()))
                     .setHeartbeatInterval(Durations.fromMillis(settings.heartbeatInterval().toMillis()));
         }
 
