@@ -198,10 +198,9 @@ public final class RegistryWatchService implements AutoCloseable {
      * even if its URI were listed, and the registry is not consulted, so no attested node can become a replica.
      */
     private Optional<Status> admission(X509Certificate leaf) {
-        Optional<String> stale = sourceUnavailable.get();
-        if (stale.isPresent()) {
-            return Optional.of(Status.UNAVAILABLE.withDescription("this control plane serves no registry watch now: "
-                    + stale.get()));
+        Optional<Status> unavailable = unavailable();
+        if (unavailable.isPresent()) {
+            return unavailable;
         }
         if (settings.replicaIdentities().isEmpty()) {
             return Optional.of(Status.PERMISSION_DENIED.withDescription("no authz replica identities are configured "
@@ -221,6 +220,12 @@ public final class RegistryWatchService implements AutoCloseable {
                     : Optional.of(Status.PERMISSION_DENIED.withDescription(a.id().uri() + " is not an authz replica "
                             + "identity; add it to attestmesh.authz.replica-identities to let it watch the registry"));
         };
+    }
+
+    /** Why this control plane serves no watch now (its own view may be stale); empty when it does. */
+    private Optional<Status> unavailable() {
+        return sourceUnavailable.get().map(why -> Status.UNAVAILABLE.withDescription(
+                "this control plane serves no registry watch now: " + why));
     }
 
     /**
@@ -306,6 +311,9 @@ public final class RegistryWatchService implements AutoCloseable {
         final String replicaId;
         /** The revision this stream last received; -1 until its first snapshot went out. */
         long sentRevision = -1;
+        /** The trust bundle {@link #leaf} was last found to chain to, and until when that finding holds. */
+        List<X509Certificate> admittedUnder = List.of();
+        java.time.Instant admittedUntil = java.time.Instant.MIN;
         long lastSentNanos = System.nanoTime();
         boolean closed;
 
@@ -321,7 +329,7 @@ public final class RegistryWatchService implements AutoCloseable {
                 streams.remove(this);
                 return;
             }
-            Optional<Status> refused = admission(leaf);
+            Optional<Status> refused = stillAdmitted();
             if (refused.isPresent()) {
                 close(refused.get());
                 return;
@@ -351,6 +359,32 @@ public final class RegistryWatchService implements AutoCloseable {
             sentRevision = journal.revision();
             lastSentNanos = System.nanoTime();
             lastSyncNanos.computeIfPresent(spiffeId, (id, before) -> lastSentNanos);
+        }
+
+        /**
+         * {@link #admission} on every sync, without verifying the chain's signatures again while the trust bundle is
+         * the one they were verified under and no certificate of the leaf's or the bundle's has expired since: the
+         * outcome depends on nothing else (the replica list is fixed at start), and two signature checks per sync
+         * were most of a sync's cost on a small registry.
+         */
+        private Optional<Status> stillAdmitted() {
+            List<X509Certificate> bundle = trustBundle.get();
+            java.time.Instant now = clock.instant();
+            if (now.isBefore(admittedUntil) && bundle.equals(admittedUnder)) {
+                return unavailable();
+            }
+            Optional<Status> refused = admission(leaf);
+            if (refused.isEmpty()) {
+                admittedUnder = bundle;
+                admittedUntil = leaf.getNotAfter().toInstant();
+                for (X509Certificate c : bundle) {
+                    java.time.Instant end = c.getNotAfter().toInstant();
+                    admittedUntil = end.isBefore(admittedUntil) ? end : admittedUntil;
+                }
+            } else {
+                admittedUntil = java.time.Instant.MIN;
+            }
+            return refused;
         }
 
         private RegistryEvent full() {

@@ -130,13 +130,17 @@ class StandaloneAuthzReplicaTest {
 
     /** Issues a replica certificate for {@code name} straight from the mesh CA, as the admin endpoint does. */
     ReplicaFiles issueReplica(String name) throws Exception {
+        return issueReplica(name, Duration.ofDays(1));
+    }
+
+    ReplicaFiles issueReplica(String name, Duration ttl) throws Exception {
         KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
         g.initialize(new ECGenParameterSpec("secp256r1"));
         KeyPair kp = g.generateKeyPair();
         byte[] csr = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + name), kp.getPublic())
                 .build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())).getEncoded();
         IssuedCertificate issued = ReservedClientCertificateIssuer.issue(cp.meshCa(), CsrValidator.validate(csr),
-                ReservedClientCertificateIssuer.Kind.REPLICA, name, Duration.ofDays(1), Clock.systemUTC());
+                ReservedClientCertificateIssuer.Kind.REPLICA, name, ttl, Clock.systemUTC());
         Path out = Files.createDirectories(dir.resolve("replicas").resolve(name));
         Files.writeString(out.resolve("key.pem"), Pem.privateKey(kp.getPrivate()));
         Files.writeString(out.resolve("cert-chain.pem"), Pem.certificates(issued.chain()));
@@ -473,6 +477,46 @@ class StandaloneAuthzReplicaTest {
         assertEquals(List.of(MeshPolicyRequirement.newBuilder().setDestinationPrincipal(spiffe("web")).setPort(8443)
                 .addPolicyIds("default").build()), table.getMeshRequirementsList());
         assertTrue(table.getRevision() > next.getRevision());
+    }
+
+    /** Opens a raw watch as {@code replica}, reads its first event (a snapshot) and returns the rest of the stream. */
+    Iterator<RegistryEvent> watchAs(ReplicaFiles replica) throws Exception {
+        List<X509Certificate> bundle = Pem.parseCertificates(Files.readString(cp.caBundleFile()));
+        ManagedChannel ch = ControlPlaneChannels.open("127.0.0.1:" + cpPort, bundle, Optional.of(replica.identity()));
+        closeables.add(ch::shutdownNow);
+        Iterator<RegistryEvent> events = AttestationServiceGrpc.newBlockingStub(ch)
+                .watchRegistry(WatchRegistryRequest.newBuilder().setReplicaId("probe").build());
+        assertTrue(events.next().getFull(), "a watch starts with a snapshot");
+        return events;
+    }
+
+    /** Reads events (heartbeats every 200 ms) until the stream ends; fails if it has not ended within 10 s. */
+    static StatusRuntimeException endOf(Iterator<RegistryEvent> events) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        try {
+            while (System.nanoTime() < deadline) {
+                events.next();
+            }
+        } catch (StatusRuntimeException e) {
+            return e;
+        }
+        throw new AssertionError("the watch was not closed within 10 s");
+    }
+
+    @Test
+    void anOpenWatchIsClosedWhenItsCertificateExpiresOrNoLongerChainsToTheBundle() throws Exception {
+        // Expiry: a replica certificate valid for 2 s; its stream ends once it expires, however many syncs passed
+        Iterator<RegistryEvent> shortLived = watchAs(issueReplica("authz-1", Duration.ofSeconds(2)));
+        StatusRuntimeException expired = endOf(shortLived);
+        assertEquals(Status.Code.UNAUTHENTICATED, expired.getStatus().getCode(), expired.toString());
+        assertTrue(expired.getStatus().getDescription().contains("expired"), expired.toString());
+
+        // Rotation: the replica's issuing intermediate stays trusted for 1 s, then leaves the bundle
+        Iterator<RegistryEvent> events = watchAs(issueReplica("authz-2"));
+        cp.rotateIntermediate(Duration.ofSeconds(1));
+        StatusRuntimeException unchained = endOf(events);
+        assertEquals(Status.Code.PERMISSION_DENIED, unchained.getStatus().getCode(), unchained.toString());
+        assertTrue(unchained.getStatus().getDescription().contains("does not chain"), unchained.toString());
     }
 
     static String ordersRequiring(String policy) {
