@@ -75,6 +75,13 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
     private final IdentityResolver identities = new IdentityResolver();
     private final ChangeNotifier changes;
     private final MeshPolicyLookup mesh;
+    /** Goes up after a node is recorded for the first time or under another SPIFFE ID (written under this). */
+    private final java.util.concurrent.atomic.AtomicLong principalGeneration = new java.util.concurrent.atomic.AtomicLong();
+    /** The last {@link #meshPolicyTable()}, with what it was computed from. */
+    private volatile TableCache tableCache;
+
+    private record TableCache(Map<String, Map<Integer, List<String>>> required, long principalGeneration,
+            MeshPolicyTable table) {}
 
     /**
      * A registry that announces each node change through {@code changes} ({@code node:<id>}) and
@@ -481,9 +488,16 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
      * listeners run after each such change.
      */
     public MeshPolicyTable meshPolicyTable() {
+        long generation = principalGeneration.get(); // before the records: see index()
         Map<String, Map<Integer, List<String>>> required = mesh.requiredPoliciesByNode();
         if (required.isEmpty()) {
             return MeshPolicyTable.EMPTY;
+        }
+        // The table follows from the mesh lookup's answer (one instance while it is unchanged) and the nodes' SPIFFE
+        // IDs: a node's state changing (a renewal, a revocation) changes neither, so the watch stream's syncs reuse it
+        TableCache cached = tableCache;
+        if (cached != null && cached.required() == required && cached.principalGeneration() == generation) {
+            return cached.table();
         }
         Map<String, Map<Integer, Set<String>>> byPrincipal = new LinkedHashMap<>();
         required.forEach((node, ports) -> {
@@ -496,7 +510,9 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         MeshPolicyTable.Builder table = MeshPolicyTable.builder();
         byPrincipal.forEach((principal, ports) -> ports.forEach((port, ids) -> table.require(principal, port,
                 List.copyOf(ids))));
-        return table.build();
+        MeshPolicyTable built = table.build();
+        tableCache = new TableCache(required, generation, built);
+        return built;
     }
 
     @Override
@@ -507,6 +523,9 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
     /** Called under this (or from the constructor). */
     private void index(NodeEntry e) {
         NodeEntry previous = byNode.put(e.nodeId(), e);
+        if (previous == null || !previous.spiffeId().equals(e.spiffeId())) {
+            principalGeneration.incrementAndGet(); // after the write: a reader that saw this generation sees it
+        }
         nodesBySpiffe.computeIfAbsent(e.spiffeId(), k -> ConcurrentHashMap.newKeySet()).add(e.nodeId());
         if (previous != null && previous.state() == NodeState.ATTESTED) {
             LiveInstances live = liveBySpiffe.get(previous.spiffeId());

@@ -6,8 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.attestmesh.authz.MeshPolicyTable;
 import dev.attestmesh.authz.RegistryChange;
 import dev.attestmesh.server.ControlPlaneFixture;
+import dev.attestmesh.server.mesh.MeshPolicyLookup;
+import dev.attestmesh.server.policy.PolicyRegistry;
+import dev.attestmesh.server.registration.RegistrationRegistry;
+import dev.attestmesh.server.store.ChangeNotifier;
+import dev.attestmesh.server.store.Database;
+import dev.attestmesh.server.store.DatabaseSettings;
+import dev.attestmesh.server.store.NodeStore;
+import dev.attestmesh.server.store.PolicyStore;
+import dev.attestmesh.server.store.RegistrationStore;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +28,7 @@ import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What the registry tells ext_authz about each change ({@link RegistryChange}): the decision cache keeps every
@@ -62,6 +75,97 @@ class NodeRegistryChangeTest {
             registry.reappraiseAll(); // what a policy or registration change runs
             assertSame(RegistryChange.EVERYTHING, told.poll(5, TimeUnit.SECONDS));
             assertNull(told.poll(50, TimeUnit.MILLISECONDS));
+        }
+    }
+
+    @Test
+    void theMeshPolicyTableIsReusedWhileNoNodeJoinsOrMovesAndMadeAgainWhenOneDoes() throws Exception {
+        try (ControlPlaneFixture f = ControlPlaneFixture.start(ControlPlaneFixture.simPolicy("default", GOOD), Map.of())) {
+            NodeRegistry registry = f.cp.registry();
+            f.cp.mesh().replace("""
+                    services:
+                      - name: web
+                        members: {nodes: [node-a, node-b]}
+                        ingress: [{port: 8443, appPort: 8080, policies: [default]}]
+                    """);
+            f.agent("node-a", GOOD).attestOnce();
+            String a = registry.entry("node-a").orElseThrow().spiffeId();
+            MeshPolicyTable first = registry.meshPolicyTable();
+            assertEquals(Map.of(a, Map.of(8443, List.of("default"))), first.byPrincipal());
+
+            // A revocation changes the node's state, not its principal: the table is the same one, not made again
+            assertTrue(registry.revoke("node-a", "operator: test"));
+            assertSame(first, registry.meshPolicyTable());
+
+            // A node that joins is in the next table
+            f.agent("node-b", GOOD).attestOnce();
+            String b = registry.entry("node-b").orElseThrow().spiffeId();
+            MeshPolicyTable joined = registry.meshPolicyTable();
+            assertEquals(Set.of(a, b), joined.byPrincipal().keySet());
+
+            // A node recorded under another SPIFFE ID takes its requirement with it (the mesh lookup's answer by node
+            // id is the same map, so only the registry can tell the table changed)
+            NodeEntry r = registry.entry("node-b").orElseThrow();
+            String other = "spiffe://attestmesh.local/svc/other";
+            registry.put(new NodeEntry(r.nodeId(), other, r.tee(), r.measurement(), r.state(), r.stateReason(),
+                    r.claims(), r.satisfiedPolicies(), r.certChainPem(), r.certSerialHex(), r.certSha256(),
+                    r.previousCertSha256(), r.certNotAfter(), r.evidenceExpiresAt(), r.attestedAt(), r.evidence(),
+                    r.registration(), r.keySha256(), r.kubernetes()));
+            assertEquals(Set.of(a, other), registry.meshPolicyTable().byPrincipal().keySet());
+
+            // A new mesh config is a new table
+            f.cp.mesh().replace("""
+                    services:
+                      - name: web
+                        members: {nodes: [node-a]}
+                        ingress: [{port: 9443, appPort: 8080, policies: [default]}]
+                    """);
+            assertEquals(Map.of(a, Map.of(9443, List.of("default"))), registry.meshPolicyTable().byPrincipal());
+        }
+    }
+
+    @Test
+    void aNodeRecordedUnderAnotherSpiffeIdMakesTheTableAgainWhateverTheMeshLookupAnswers(@TempDir Path dir)
+            throws Exception {
+        // The table must not hang on the mesh lookup noticing the move: a table left with the old principal would
+        // leave the node's new principal without its requirement on every standalone replica
+        try (ControlPlaneFixture f = ControlPlaneFixture.start(ControlPlaneFixture.simPolicy("default", GOOD), Map.of())) {
+            f.agent("node-a", GOOD).attestOnce();
+            NodeEntry a = f.cp.registry().entry("node-a").orElseThrow();
+            Map<String, Map<Integer, List<String>>> required = Map.of("node-a", Map.of(8443, List.of("default")));
+            MeshPolicyLookup sameAnswer = new MeshPolicyLookup() { // one map instance, whatever the registry holds
+                @Override
+                public List<String> requiredPolicies(String nodeId, int port) {
+                    return required.getOrDefault(nodeId, Map.of()).getOrDefault(port, List.of());
+                }
+
+                @Override
+                public Map<String, Map<Integer, List<String>>> requiredPoliciesByNode() {
+                    return required;
+                }
+
+                @Override
+                public void addChangeListener(Runnable onChange) {
+                    // never changes
+                }
+            };
+            Clock clock = Clock.systemUTC();
+            try (Database db = Database.open(DatabaseSettings.embedded(), dir);
+                    ChangeNotifier changes = ChangeNotifier.forDatabase(db)) {
+                PolicyRegistry policies = new PolicyRegistry(new PolicyStore(db), clock, changes);
+                RegistrationRegistry registrations = new RegistrationRegistry(new RegistrationStore(db), policies,
+                        "attestmesh.local", clock, changes);
+                NodeRegistry registry = new NodeRegistry(new NodeStore(db), policies, registrations, List::of, clock,
+                        changes, sameAnswer);
+                registry.put(a);
+                assertEquals(Set.of(a.spiffeId()), registry.meshPolicyTable().byPrincipal().keySet());
+                String other = "spiffe://attestmesh.local/svc/other";
+                registry.put(new NodeEntry(a.nodeId(), other, a.tee(), a.measurement(), a.state(), a.stateReason(),
+                        a.claims(), a.satisfiedPolicies(), a.certChainPem(), a.certSerialHex(), a.certSha256(),
+                        a.previousCertSha256(), a.certNotAfter(), a.evidenceExpiresAt(), a.attestedAt(), a.evidence(),
+                        a.registration(), a.keySha256(), a.kubernetes()));
+                assertEquals(Map.of(other, Map.of(8443, List.of("default"))), registry.meshPolicyTable().byPrincipal());
+            }
         }
     }
 
