@@ -96,7 +96,9 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
  * <p>Arguments (all optional): {@code --nodes 1000,20000} registry sizes (each at most {@value #MAX_NODES}), {@code
  * --rates 100,1000} changes per second (each at most {@value #MAX_RATE}), {@code --duration 5} seconds of churn per
  * phase (at most {@value #MAX_DURATION_S}; fractions allowed), {@code --rounds 1} (at most {@value #MAX_ROUNDS}; the
- * JSON gives medians over rounds). Prints a table, then one line of JSON.
+ * JSON gives medians over rounds), {@code --mesh false} ({@code true}: a mesh config with a
+ * required policy covering every node, {@link #MESH_CONFIG}, on the measured and the floor control plane alike).
+ * Prints a table, then one line of JSON.
  */
 public final class RegistryWatchHarness {
     static final int FLOOR_NODES = 10;
@@ -114,6 +116,16 @@ public final class RegistryWatchHarness {
     static final String WATCH_THREAD = "attestmesh-registry-watch";
     static final String NODE_PREFIX = "perf-";
     static final String REASON_PREFIX = "perf churn ";
+    /**
+     * With {@code --mesh true}: every seeded node a member of one service whose ingress requires the policy, so the
+     * stream carries a mesh policy table of one principal per node (as a mesh config with required policies makes).
+     */
+    static final String MESH_CONFIG = """
+            services:
+              - name: all
+                members: {registrations: [nodes]}
+                ingress: [{port: 8443, appPort: 8080, policies: [default]}]
+            """;
     /** Longest warm-up churn per control plane (at the highest rate; no longer than a phase). */
     static final double WARM_UP_S = 5;
     /** How long the last changes of a phase may take to arrive before the phase is reported as incomplete. */
@@ -122,11 +134,16 @@ public final class RegistryWatchHarness {
     private RegistryWatchHarness() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = HarnessSupport.parse(args, Set.of("nodes", "rates", "duration", "rounds"));
+        Map<String, String> a = HarnessSupport.parse(args, Set.of("nodes", "rates", "duration", "rounds", "mesh"));
         int[] sizes = ints(a.getOrDefault("nodes", "1000,20000"));
         int[] rates = ints(a.getOrDefault("rates", "100,1000"));
         double duration = Double.parseDouble(a.getOrDefault("duration", "5"));
         int rounds = Integer.parseInt(a.getOrDefault("rounds", "1"));
+        String meshArg = a.getOrDefault("mesh", "false");
+        if (!meshArg.equals("true") && !meshArg.equals("false")) {
+            throw new IllegalArgumentException("--mesh takes true or false");
+        }
+        boolean mesh = meshArg.equals("true");
         if (sizes.length == 0 || sizes.length > MAX_LIST
                 || Arrays.stream(sizes).anyMatch(n -> n < 1 || n > MAX_NODES)) {
             throw new IllegalArgumentException("--nodes takes 1 to " + MAX_LIST + " sizes, each in [1, " + MAX_NODES
@@ -144,23 +161,23 @@ public final class RegistryWatchHarness {
         double warmUp = Math.min(duration, WARM_UP_S);
         System.out.printf(Locale.ROOT, "registry watch harness: sizes %s, rates %s changes/s, %s s per phase, "
                 + "%d round(s), heartbeat %d s, %d cores; floor: the same churn on %d nodes; warm-up %s s at %d/s per "
-                + "control plane%n",
+                + "control plane; mesh config with a required policy: %s%n",
                 Arrays.toString(sizes), Arrays.toString(rates), HarnessSupport.fmt(duration), rounds,
                 HEARTBEAT.toSeconds(), Runtime.getRuntime().availableProcessors(), FLOOR_NODES,
-                HarnessSupport.fmt(warmUp), maxRate);
+                HarnessSupport.fmt(warmUp), maxRate, mesh);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("harness", "registry-watch");
         json.put("loadAverageBefore", HarnessSupport.loadAverage());
         json.put("cores", Runtime.getRuntime().availableProcessors());
         Path dir = Files.createTempDirectory("attestmesh-registry-watch");
         try {
-            try (Plane floor = Plane.start(dir.resolve("floor"), FLOOR_NODES)) {
+            try (Plane floor = Plane.start(dir.resolve("floor"), FLOOR_NODES, mesh)) {
                 System.out.printf(Locale.ROOT, "  floor: %d nodes seeded in %.1f s; first snapshot %d nodes, "
                         + "%d bytes%n", FLOOR_NODES, floor.seedSeconds, floor.snapshotNodes, floor.snapshotBytes);
                 System.out.printf(Locale.ROOT, "  warm-up, floor %d nodes @ %d/s: %s%n", FLOOR_NODES, maxRate,
                         floor.churn(maxRate, warmUp, 1).line());
                 for (int n : sizes) {
-                    try (Plane p = Plane.start(dir.resolve("n" + n), n)) {
+                    try (Plane p = Plane.start(dir.resolve("n" + n), n, mesh)) {
                         System.out.printf(Locale.ROOT, "  %d nodes seeded in %.1f s (not measured); first snapshot %d "
                                 + "nodes, %d bytes, %.0f ms after subscribing%n", n, p.seedSeconds, p.snapshotNodes,
                                 p.snapshotBytes, p.snapshotMillis);
@@ -218,6 +235,7 @@ public final class RegistryWatchHarness {
         }
         json.put("durationSeconds", duration);
         json.put("rounds", rounds);
+        json.put("mesh", mesh);
         json.put("heartbeatSeconds", HEARTBEAT.toSeconds());
         json.put("loadAverageAfter", HarnessSupport.loadAverage());
         System.out.println(HarnessSupport.toJson(json));
@@ -440,10 +458,10 @@ public final class RegistryWatchHarness {
             this.nodes = nodes;
         }
 
-        static Plane start(Path dir, int nodes) throws Exception {
+        static Plane start(Path dir, int nodes, boolean mesh) throws Exception {
             Plane p = new Plane(dir, nodes);
             try {
-                p.open();
+                p.open(mesh);
                 return p;
             } catch (Exception | Error e) {
                 p.close();
@@ -451,7 +469,7 @@ public final class RegistryWatchHarness {
             }
         }
 
-        private void open() throws Exception {
+        private void open(boolean mesh) throws Exception {
             FaultMesh.writeFiles(dir);
             ControlPlaneSettings settings = ControlPlaneSettings.forTests(dir.resolve("cp"),
                     Optional.of(dir.resolve("policies.yaml"))).withRegistrationFile(Optional.of(
@@ -474,6 +492,9 @@ public final class RegistryWatchHarness {
                 registry.put(copy(seed, NODE_PREFIX + i));
             }
             seedSeconds = (System.nanoTime() - t0) / 1e9;
+            if (mesh) {
+                cp.mesh().replace(MESH_CONFIG);
+            }
             counters = new long[nodes];
 
             watcher = new Watcher(nodes);

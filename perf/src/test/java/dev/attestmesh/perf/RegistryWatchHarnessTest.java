@@ -18,7 +18,8 @@ class RegistryWatchHarnessTest {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
-            RegistryWatchHarness.main(new String[] {"--nodes", "40", "--rates", "200", "--duration", "0.3"});
+            RegistryWatchHarness.main(new String[] {"--nodes", "40", "--rates", "200", "--duration", "0.3",
+                    "--mesh", "true"});
         } finally {
             System.setOut(out);
         }
@@ -27,6 +28,7 @@ class RegistryWatchHarnessTest {
         assertTrue(last.startsWith("{") && last.contains("\"cpuRatioToFloorAt40Rate200\":")
                 && last.contains("\"p50RatioToFloorAt40Rate200\":"), text);
         assertEquals("0", field(last, "unacknowledgedAt40Rate200"), "every change arrived: " + text);
+        assertEquals("\"true\"", field(last, "mesh"), "with a mesh config requiring a policy: " + text);
         assertEquals("0", field(last, "fullResyncsAt40Rate200"), "no resync after the first snapshot: " + text);
         assertTrue(Double.parseDouble(field(last, "watchUsPerChangeAt40Rate200")) > 0,
                 "the watch thread was found: " + text);
@@ -37,6 +39,7 @@ class RegistryWatchHarnessTest {
                 () -> RegistryWatchHarness.main(new String[] {"--duration", "121"}));
         assertThrows(IllegalArgumentException.class, () -> RegistryWatchHarness.main(new String[] {"--rounds", "11"}));
         assertThrows(IllegalArgumentException.class, () -> RegistryWatchHarness.main(new String[] {"--churn", "1"}));
+        assertThrows(IllegalArgumentException.class, () -> RegistryWatchHarness.main(new String[] {"--mesh", "yes"}));
     }
 
     @Test
