@@ -259,12 +259,18 @@ public final class ControlPlane implements AutoCloseable {
         policies.addChangeListener(sealingKeys::ensureKeys);
         this.secretReleases = new SecretReleases(secrets, sealingKeys, policies, issuanceLog, clock);
         SimpleCache<String> cache = new SimpleCache<>(node -> node.getId());
+        MeshResourceGenerator meshResources = new MeshResourceGenerator(mesh, registry, policies);
         SnapshotPublisher publisher = new SnapshotPublisher(cache, registry, policies, ca, settings.nodeKeyFile(),
-                new MeshResourceGenerator(mesh, registry, policies), e -> secretReleases
+                meshResources, e -> secretReleases
                         .releaseTo(e, SecretReleases.Channel.SDS).stream()
                         .map(r -> dev.attestmesh.sds.SdsSecretFactory.generic(r.name(), r.value())).toList());
-        // With services configured, one node's change can alter other nodes' endpoints: rebuild all (unchanged
-        // snapshots keep their content-hash versions, so nothing is re-sent to them); without, only that node.
+        // With services configured, one node's change can alter other nodes' endpoints and RBAC: a change that keeps the
+        // node's identity (a renewal, a revocation) rebuilds the node and the nodes whose resources name it; a new node
+        // or a new identity may change which services it is in, so it rebuilds all (unchanged snapshots keep their
+        // content-hash versions, so nothing is re-sent to them). Without services, only that node.
+        java.util.Map<String, AttestedNodeIdentity> publishedIdentities = new java.util.concurrent.ConcurrentHashMap<>();
+        registry.entries().forEach(e -> publishedIdentities.put(e.nodeId(),
+                new AttestedNodeIdentity(e.spiffeId(), e.registration())));
         XdsStreamGuard streamGuard = new XdsStreamGuard(registry::byNodeId, publisher);
         this.streamGuard = streamGuard;
         if (settings.database().isPostgres()) {
@@ -274,8 +280,18 @@ public final class ControlPlane implements AutoCloseable {
         registry.addNodeChangeListener(node -> {
             // A revoked or withdrawn node loses its open streams now, not at its next request.
             node.ifPresentOrElse(streamGuard::nodeChanged, streamGuard::allChanged);
-            if (node.isPresent() && mesh.current().config().services().isEmpty()) {
-                publisher.publishNode(node.get());
+            if (node.isEmpty()) {
+                publisher.publishAll();
+                return;
+            }
+            String id = node.get();
+            AttestedNodeIdentity now = registry.entry(id).map(e -> new AttestedNodeIdentity(e.spiffeId(),
+                    e.registration())).orElse(AttestedNodeIdentity.UNKNOWN);
+            boolean sameIdentity = now.equals(publishedIdentities.put(id, now));
+            if (mesh.current().config().services().isEmpty()) {
+                publisher.publishNode(id);
+            } else if (sameIdentity) {
+                publisher.publishNodes(meshResources.affectedBy(id));
             } else {
                 publisher.publishAll();
             }
@@ -574,6 +590,11 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     /** The xDS cache holding every node's current snapshot (for config dumps). */
+    /** What builds the nodes' xDS snapshots (for how many it built: tests and the xDS harness). */
+    public SnapshotPublisher snapshotPublisher() {
+        return publisher;
+    }
+
     public SimpleCache<String> xdsCache() {
         return xdsCache;
     }

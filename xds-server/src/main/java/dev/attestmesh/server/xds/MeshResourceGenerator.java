@@ -135,6 +135,50 @@ public final class MeshResourceGenerator {
         }
     }
 
+    /**
+     * The nodes whose resources can change when node {@code nodeId}'s record changes while its services stay the
+     * same (its SPIFFE ID, registration and what it presents over xDS unchanged: a renewal, a revocation, a
+     * re-appraisal of that node alone): the node itself; the members of every service with an egress to one of its
+     * services (their endpoints, and a proxyless caller's accepted upstream SPIFFE IDs); the members of the
+     * proxyless services its services call (a proxyless server's RBAC lists its attested callers). Those are the
+     * only places {@link #generate} reads another node's record. A change that may move the node between services
+     * needs every node published instead.
+     */
+    public java.util.SortedSet<String> affectedBy(String nodeId) {
+        java.util.SortedSet<String> out = new java.util.TreeSet<>();
+        out.add(nodeId);
+        List<MeshService> mine = mesh.servicesOf(nodeId);
+        if (mine.isEmpty()) {
+            return out;
+        }
+        java.util.Set<String> names = new java.util.HashSet<>();
+        java.util.Set<String> called = new java.util.HashSet<>();
+        for (MeshService m : mine) {
+            names.add(m.name());
+            m.egress().forEach(e -> called.add(e.service()));
+        }
+        List<MeshService> seeing = new ArrayList<>();
+        for (MeshService s : mesh.current().config().services()) {
+            boolean callsMine = s.egress().stream().anyMatch(e -> names.contains(e.service()));
+            if (callsMine || s.proxyless() && called.contains(s.name())) {
+                seeing.add(s);
+            }
+        }
+        if (seeing.isEmpty()) {
+            return out;
+        }
+        for (NodeEntry n : registry.entries()) {
+            AttestedNodeIdentity proven = new AttestedNodeIdentity(n.spiffeId(), n.registration());
+            for (MeshService s : seeing) {
+                if (mesh.isMember(s, n.nodeId(), proven)) {
+                    out.add(n.nodeId());
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
     /** The resources for {@code node}; none when it is not attested or belongs to no service. */
     public NodeResources generate(NodeEntry node) {
         if (node.state() != NodeState.ATTESTED) {

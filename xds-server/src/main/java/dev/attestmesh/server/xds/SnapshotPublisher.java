@@ -52,6 +52,8 @@ public final class SnapshotPublisher implements XdsStreamGuard.Streams {
     private volatile ToIntFunction<String> streamsHere;
     /** Orders a node's snapshot being built or dropped against its streams being bound and ending. */
     private final Object streamLock = new Object();
+    /** Snapshots built (an attested node's resources generated), whether or not one was new. */
+    private final java.util.concurrent.atomic.LongAdder built = new java.util.concurrent.atomic.LongAdder();
 
     /**
      * A publisher of SDS secrets only (no mesh config).
@@ -127,6 +129,22 @@ public final class SnapshotPublisher implements XdsStreamGuard.Streams {
         }
     }
 
+    /**
+     * Re-publishes the snapshots of {@code nodeIds} (a node's change and the nodes whose resources name it,
+     * {@link MeshResourceGenerator#affectedBy}). Serialised with {@link #publishAll}, so of two changes that touch the
+     * same node, the snapshot built last is built from the newer state.
+     */
+    public synchronized void publishNodes(java.util.Collection<String> nodeIds) {
+        for (String id : nodeIds) {
+            publishNode(id);
+        }
+    }
+
+    /** How many snapshots were built so far (each attested node's resources generated once per publish). */
+    public long snapshotsBuilt() {
+        return built.sum();
+    }
+
     /** Re-publishes one node's snapshot (after that node's attestation, renewal or revocation). */
     public void publishNode(String nodeId) {
         if (streamsHere == null) {
@@ -195,6 +213,7 @@ public final class SnapshotPublisher implements XdsStreamGuard.Streams {
             return;
         }
         NodeResources r = meshResources.apply(e);
+        built.increment();
         SharedSecrets shared = sharedSecrets(r.validationPolicies());
         List<Secret> own = new ArrayList<>();
         own.add(tlsCertificate);
