@@ -5,10 +5,6 @@ import dev.attestmesh.api.v1.AttestationServiceGrpc;
 import dev.attestmesh.api.v1.NodeRecord;
 import dev.attestmesh.api.v1.RegistryEvent;
 import dev.attestmesh.api.v1.WatchRegistryRequest;
-import dev.attestmesh.ca.CsrValidator;
-import dev.attestmesh.ca.IssuedCertificate;
-import dev.attestmesh.ca.Pem;
-import dev.attestmesh.ca.ReservedClientCertificateIssuer;
 import dev.attestmesh.identity.ControlPlaneTrustManager;
 import dev.attestmesh.perf.faults.FaultMesh;
 import dev.attestmesh.registry.NodeState;
@@ -30,10 +26,7 @@ import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -53,9 +46,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 /**
  * The control plane's side of the registry watch stream under registry churn ({@code perf/run registry-watch}): a
@@ -574,15 +564,9 @@ public final class RegistryWatchHarness {
         /** A channel presenting a new replica certificate, as {@code attestmesh ca issue-client --replica} issues. */
         private ManagedChannel replicaChannel(String target, List<java.security.cert.X509Certificate> bundle)
                 throws Exception {
-            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-            g.initialize(new ECGenParameterSpec("secp256r1"));
-            KeyPair kp = g.generateKeyPair();
-            byte[] csr = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + REPLICA), kp.getPublic())
-                    .build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())).getEncoded();
-            IssuedCertificate issued = ReservedClientCertificateIssuer.issue(cp.meshCa(), CsrValidator.validate(csr),
-                    ReservedClientCertificateIssuer.Kind.REPLICA, REPLICA, Duration.ofDays(1), Clock.systemUTC());
+            FaultMesh.ReplicaCredentials issued = FaultMesh.issueReplica(cp, REPLICA);
             ChannelCredentials creds = TlsChannelCredentials.newBuilder()
-                    .keyManager(pem(Pem.certificates(issued.chain())), pem(Pem.privateKey(kp.getPrivate())))
+                    .keyManager(pem(issued.chainPem()), pem(issued.keyPem()))
                     .trustManager(ControlPlaneTrustManager.pinning(bundle))
                     .build();
             return Grpc.newChannelBuilder(target, creds).maxInboundMessageSize(256 * 1024 * 1024).build();

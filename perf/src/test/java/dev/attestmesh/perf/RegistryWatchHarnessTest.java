@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -14,16 +11,8 @@ import org.junit.jupiter.api.Test;
 class RegistryWatchHarnessTest {
     @Test
     void everyChangeReachesTheWatcherAsADeltaAndARatioToTheSmallRegistryIsReported() throws Exception {
-        PrintStream out = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        try {
-            RegistryWatchHarness.main(new String[] {"--nodes", "40", "--rates", "200", "--duration", "0.3",
-                    "--mesh", "true"});
-        } finally {
-            System.setOut(out);
-        }
-        String text = captured.toString(StandardCharsets.UTF_8);
+        String text = HarnessOutput.of(RegistryWatchHarness::main, "--nodes", "40", "--rates", "200", "--duration", "0.3",
+                "--mesh", "true");
         String last = text.strip().lines().reduce((a, b) -> b).orElseThrow();
         assertTrue(last.startsWith("{") && last.contains("\"cpuRatioToFloorAt40Rate200\":")
                 && last.contains("\"p50RatioToFloorAt40Rate200\":"), text);

@@ -2,10 +2,6 @@ package dev.attestmesh.perf.faults;
 
 import dev.attestmesh.agent.NodeAgent;
 import dev.attestmesh.authz.standalone.StandaloneAuthzServer;
-import dev.attestmesh.ca.CsrValidator;
-import dev.attestmesh.ca.IssuedCertificate;
-import dev.attestmesh.ca.Pem;
-import dev.attestmesh.ca.ReservedClientCertificateIssuer;
 import dev.attestmesh.server.ControlPlane;
 import dev.attestmesh.server.ControlPlaneSettings;
 import dev.attestmesh.server.EvidenceVerifierSet;
@@ -21,9 +17,6 @@ import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,9 +26,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 /**
  * A standalone ext_authz replica loses its control plane: a control plane (in this JVM, embedded store) serves the
@@ -187,16 +177,10 @@ public final class AuthzOutageScenario {
 
     /** A replica certificate from the mesh CA, written as {@code attestmesh ca issue-client --replica} writes it. */
     static Path issueReplica(ControlPlane cp, Path dir) throws Exception {
-        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-        g.initialize(new ECGenParameterSpec("secp256r1"));
-        KeyPair kp = g.generateKeyPair();
-        byte[] csr = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + REPLICA), kp.getPublic())
-                .build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())).getEncoded();
-        IssuedCertificate issued = ReservedClientCertificateIssuer.issue(cp.meshCa(), CsrValidator.validate(csr),
-                ReservedClientCertificateIssuer.Kind.REPLICA, REPLICA, Duration.ofDays(1), Clock.systemUTC());
+        FaultMesh.ReplicaCredentials issued = FaultMesh.issueReplica(cp, REPLICA);
         Path out = Files.createDirectories(dir.resolve("replica"));
-        Files.writeString(out.resolve("key.pem"), Pem.privateKey(kp.getPrivate()));
-        Files.writeString(out.resolve("cert-chain.pem"), Pem.certificates(issued.chain()));
+        Files.writeString(out.resolve("key.pem"), issued.keyPem());
+        Files.writeString(out.resolve("cert-chain.pem"), issued.chainPem());
         return out;
     }
 }

@@ -1,18 +1,30 @@
 package dev.attestmesh.perf.faults;
 
 import dev.attestmesh.agent.NodeAgent;
+import dev.attestmesh.ca.CsrValidator;
+import dev.attestmesh.ca.IssuedCertificate;
+import dev.attestmesh.ca.Pem;
+import dev.attestmesh.ca.ReservedClientCertificateIssuer;
 import dev.attestmesh.quote.sim.SimulatedTee;
+import dev.attestmesh.server.ControlPlane;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 /**
  * What every fault scenario's mesh shares: one policy accepting the simulated TEE with {@link #MEASUREMENT}, one
@@ -50,6 +62,30 @@ public final class FaultMesh {
     /** The SPIFFE ID the registration grants {@code nodeId}. */
     public static String spiffeId(String nodeId) {
         return "spiffe://attestmesh.local/node/" + nodeId;
+    }
+
+    /** An operator-issued replica certificate chain and its private key, both PEM. */
+    public record ReplicaCredentials(String chainPem, String keyPem) {}
+
+    /**
+     * A replica certificate for {@code name} (a new P-256 key, valid one day) straight from {@code cp}'s mesh CA, as
+     * {@code attestmesh ca issue-client --replica NAME} has it issued.
+     */
+    public static ReplicaCredentials issueReplica(ControlPlane cp, String name)
+            throws Exception {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+        g.initialize(new ECGenParameterSpec("secp256r1"));
+        KeyPair kp = g.generateKeyPair();
+        byte[] csr = new JcaPKCS10CertificationRequestBuilder(
+                new X500Name("CN=" + name), kp.getPublic())
+                .build(new JcaContentSignerBuilder("SHA256withECDSA")
+                        .build(kp.getPrivate())).getEncoded();
+        IssuedCertificate issued = ReservedClientCertificateIssuer.issue(
+                cp.meshCa(), CsrValidator.validate(csr),
+                ReservedClientCertificateIssuer.Kind.REPLICA, name, Duration.ofDays(1),
+                Clock.systemUTC());
+        return new ReplicaCredentials(Pem.certificates(issued.chain()),
+                Pem.privateKey(kp.getPrivate()));
     }
 
     /** A node agent (new key) for {@code nodeId}, writing its files under {@code dir/nodes}. */
