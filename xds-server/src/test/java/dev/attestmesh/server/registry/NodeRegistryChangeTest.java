@@ -59,10 +59,7 @@ class NodeRegistryChangeTest {
             // The same node recorded under another SPIFFE ID: both principals' decisions are made again
             NodeEntry r = registry.entry("node-a").orElseThrow();
             String other = "spiffe://attestmesh.local/svc/other";
-            registry.put(new NodeEntry(r.nodeId(), other, r.tee(), r.measurement(), r.state(), r.stateReason(),
-                    r.claims(), r.satisfiedPolicies(), r.certChainPem(), r.certSerialHex(), r.certSha256(),
-                    r.previousCertSha256(), r.certNotAfter(), r.evidenceExpiresAt(), r.attestedAt(), r.evidence(),
-                    r.registration(), r.keySha256(), r.kubernetes()));
+            registry.put(underAnotherSpiffeId(r, other));
             RegistryChange moved = told.poll(5, TimeUnit.SECONDS);
             assertEquals(Set.of("node-a"), moved.nodeIds());
             assertEquals(Set.of(a.spiffeId(), other), moved.principals());
@@ -107,10 +104,7 @@ class NodeRegistryChangeTest {
             // id is the same map, so only the registry can tell the table changed)
             NodeEntry r = registry.entry("node-b").orElseThrow();
             String other = "spiffe://attestmesh.local/svc/other";
-            registry.put(new NodeEntry(r.nodeId(), other, r.tee(), r.measurement(), r.state(), r.stateReason(),
-                    r.claims(), r.satisfiedPolicies(), r.certChainPem(), r.certSerialHex(), r.certSha256(),
-                    r.previousCertSha256(), r.certNotAfter(), r.evidenceExpiresAt(), r.attestedAt(), r.evidence(),
-                    r.registration(), r.keySha256(), r.kubernetes()));
+            registry.put(underAnotherSpiffeId(r, other));
             assertEquals(Set.of(a, other), registry.meshPolicyTable().byPrincipal().keySet());
 
             // A new mesh config is a new table
@@ -160,13 +154,18 @@ class NodeRegistryChangeTest {
                 registry.put(a);
                 assertEquals(Set.of(a.spiffeId()), registry.meshPolicyTable().byPrincipal().keySet());
                 String other = "spiffe://attestmesh.local/svc/other";
-                registry.put(new NodeEntry(a.nodeId(), other, a.tee(), a.measurement(), a.state(), a.stateReason(),
-                        a.claims(), a.satisfiedPolicies(), a.certChainPem(), a.certSerialHex(), a.certSha256(),
-                        a.previousCertSha256(), a.certNotAfter(), a.evidenceExpiresAt(), a.attestedAt(), a.evidence(),
-                        a.registration(), a.keySha256(), a.kubernetes()));
+                registry.put(underAnotherSpiffeId(a, other));
                 assertEquals(Map.of(other, Map.of(8443, List.of("default"))), registry.meshPolicyTable().byPrincipal());
             }
         }
+    }
+
+    /** {@code e}'s node recorded under {@code spiffeId}, all else the same. */
+    static NodeEntry underAnotherSpiffeId(NodeEntry e, String spiffeId) {
+        return new NodeEntry(e.nodeId(), spiffeId, e.tee(), e.measurement(), e.state(), e.stateReason(), e.claims(),
+                e.satisfiedPolicies(), e.certChainPem(), e.certSerialHex(), e.certSha256(), e.previousCertSha256(),
+                e.certNotAfter(), e.evidenceExpiresAt(), e.attestedAt(), e.evidence(), e.registration(), e.keySha256(),
+                e.kubernetes());
     }
 
     private static List<RegistryChange> drain(LinkedBlockingQueue<RegistryChange> q) throws InterruptedException {
