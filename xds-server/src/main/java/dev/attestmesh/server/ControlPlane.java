@@ -264,13 +264,10 @@ public final class ControlPlane implements AutoCloseable {
                 meshResources, e -> secretReleases
                         .releaseTo(e, SecretReleases.Channel.SDS).stream()
                         .map(r -> dev.attestmesh.sds.SdsSecretFactory.generic(r.name(), r.value())).toList());
-        // With services configured, one node's change can alter other nodes' endpoints and RBAC: a change that keeps the
-        // node's identity (a renewal, a revocation) rebuilds the node and the nodes whose resources name it; a new node
-        // or a new identity may change which services it is in, so it rebuilds all (unchanged snapshots keep their
-        // content-hash versions, so nothing is re-sent to them). Without services, only that node.
-        java.util.Map<String, AttestedNodeIdentity> publishedIdentities = new java.util.concurrent.ConcurrentHashMap<>();
-        registry.entries().forEach(e -> publishedIdentities.put(e.nodeId(),
-                new AttestedNodeIdentity(e.spiffeId(), e.registration())));
+        // With services configured, one node's change can alter other nodes' endpoints and RBAC: it rebuilds the node
+        // and the nodes whose resources name it, under the services it was in before the change and is in after it
+        // (MeshResourceGenerator.affectedBy; unchanged snapshots keep their content-hash versions, so nothing is
+        // re-sent to them). A change of everything rebuilds all. Without services, only that node.
         XdsStreamGuard streamGuard = new XdsStreamGuard(registry::byNodeId, publisher);
         this.streamGuard = streamGuard;
         if (settings.database().isPostgres()) {
@@ -282,19 +279,17 @@ public final class ControlPlane implements AutoCloseable {
             node.ifPresentOrElse(streamGuard::nodeChanged, streamGuard::allChanged);
             if (node.isEmpty()) {
                 publisher.publishAll();
+            }
+        });
+        registry.addNodeTransitionListener(t -> {
+            if (mesh.current().config().services().isEmpty()) {
+                publisher.publishNode(t.nodeId());
                 return;
             }
-            String id = node.get();
-            AttestedNodeIdentity now = registry.entry(id).map(e -> new AttestedNodeIdentity(e.spiffeId(),
-                    e.registration())).orElse(AttestedNodeIdentity.UNKNOWN);
-            boolean sameIdentity = now.equals(publishedIdentities.put(id, now));
-            if (mesh.current().config().services().isEmpty()) {
-                publisher.publishNode(id);
-            } else if (sameIdentity) {
-                publisher.publishNodes(meshResources.affectedBy(id));
-            } else {
-                publisher.publishAll();
-            }
+            java.util.Set<AttestedNodeIdentity> identities = new java.util.HashSet<>();
+            t.before().ifPresent(e -> identities.add(new AttestedNodeIdentity(e.spiffeId(), e.registration())));
+            t.after().ifPresent(e -> identities.add(new AttestedNodeIdentity(e.spiffeId(), e.registration())));
+            publisher.publishNodes(meshResources.affectedBy(t.nodeId(), identities));
         });
         this.publisher = publisher;
         secrets.addChangeListener(publisher::publishAll); // a new version, rule or deletion reaches Envoys at once

@@ -70,6 +70,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
     private final Map<String, LiveInstances> liveBySpiffe = new ConcurrentHashMap<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Optional<String>>> nodeListeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<NodeTransition>> transitionListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<RegistryChange>> viewListeners = new CopyOnWriteArrayList<>();
     private final PolicyAppraiser appraiser = new PolicyAppraiser();
     private final IdentityResolver identities = new IdentityResolver();
@@ -289,16 +290,25 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         return out;
     }
 
+    /**
+     * One node's record before and after one change, as the registry applied it (empty: the node had none, or has
+     * none). Of two changes of one node, the second's {@code before} is the first's {@code after}: listeners that act
+     * on both sides of every transition see every record the node had.
+     */
+    public record NodeTransition(String nodeId, Optional<NodeEntry> before, Optional<NodeEntry> after) {}
+
     /** Records a node's new state or attestation (replacing its previous record). */
     public void put(NodeEntry e) {
         // Store writes and reloads hold the registry's lock, so the index never keeps an older record
         // than the store holds.
-        String before;
+        NodeEntry old;
         synchronized (this) {
+            old = byNode.get(e.nodeId());
             store.upsert(e, clock.instant());
-            before = reindex(e);
+            reindex(e);
         }
-        fireNodeChange(e.nodeId(), RegistryChange.node(e.nodeId(), before, e.spiffeId()));
+        fireNodeChange(e.nodeId(), RegistryChange.node(e.nodeId(), old == null ? null : old.spiffeId(), e.spiffeId()),
+                new NodeTransition(e.nodeId(), Optional.ofNullable(old), Optional.of(e)));
         changes.publish(new Change.Node(e.nodeId()));
     }
 
@@ -369,6 +379,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         }
         if (change instanceof Change.Node n) {
             RegistryChange targeted;
+            NodeTransition transition;
             synchronized (this) {
                 NodeEntry old = byNode.get(n.nodeId());
                 Optional<NodeEntry> loaded = store.load(n.nodeId());
@@ -376,8 +387,10 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
                 // A node the store no longer holds keeps its old record here (nodes are never deleted): its principal
                 targeted = RegistryChange.node(n.nodeId(), old == null ? null : old.spiffeId(),
                         loaded.map(NodeEntry::spiffeId).orElse(null));
+                transition = new NodeTransition(n.nodeId(), Optional.ofNullable(old),
+                        loaded.or(() -> Optional.ofNullable(old)));
             }
-            fireNodeChange(n.nodeId(), targeted);
+            fireNodeChange(n.nodeId(), targeted, transition);
         } else if (change == Change.Topic.NODES) {
             reloadAll();
         }
@@ -611,13 +624,24 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
     }
 
     /** Node {@code nodeId}'s record changed; {@code change} names it and its SPIFFE IDs before and after. */
-    private void fireNodeChange(String nodeId, RegistryChange change) {
-        fireChange(Optional.of(nodeId), change);
+    private void fireNodeChange(String nodeId, RegistryChange change, NodeTransition transition) {
+        nodeListeners.forEach(l -> l.accept(Optional.of(nodeId)));
+        transitionListeners.forEach(l -> l.accept(transition));
+        viewListeners.forEach(l -> l.accept(change));
+        listeners.forEach(Runnable::run);
     }
 
     private void fireChange(Optional<String> nodeId, RegistryChange change) {
         nodeListeners.forEach(l -> l.accept(nodeId));
         viewListeners.forEach(l -> l.accept(change));
         listeners.forEach(Runnable::run);
+    }
+
+    /**
+     * Told each change of one node with its record before and after ({@link NodeTransition}), after the node
+     * listeners; a change of everything is told only to those ({@link #addNodeChangeListener}, with empty).
+     */
+    public void addNodeTransitionListener(Consumer<NodeTransition> listener) {
+        transitionListeners.add(listener);
     }
 }

@@ -136,18 +136,24 @@ public final class MeshResourceGenerator {
     }
 
     /**
-     * The nodes whose resources can change when node {@code nodeId}'s record changes while its services stay the
-     * same (its SPIFFE ID, registration and what it presents over xDS unchanged: a renewal, a revocation, a
-     * re-appraisal of that node alone): the node itself; the members of every service with an egress to one of its
-     * services (their endpoints, and a proxyless caller's accepted upstream SPIFFE IDs); the members of the
-     * proxyless services its services call (a proxyless server's RBAC lists its attested callers). Those are the
-     * only places {@link #generate} reads another node's record. A change that may move the node between services
-     * needs every node published instead.
+     * The nodes whose resources can change when node {@code nodeId}'s record changes, what it presents over xDS
+     * staying the same: the node itself; the members of every service with an egress to one of its services (their
+     * endpoints, and a proxyless caller's accepted upstream SPIFFE IDs); the members of the proxyless services its
+     * services call (a proxyless server's RBAC lists its attested callers). Those are the only places {@link
+     * #generate} reads another node's record, and membership is decided per node, so no other node's resources
+     * change. Its services are those it is in under any of {@code identities}: the identities (SPIFFE ID and
+     * registration) it had before and after the change, so a node leaving a service leaves its callers' endpoints
+     * too.
      */
-    public java.util.SortedSet<String> affectedBy(String nodeId) {
+    public java.util.SortedSet<String> affectedBy(String nodeId, java.util.Collection<AttestedNodeIdentity> identities) {
         java.util.SortedSet<String> out = new java.util.TreeSet<>();
         out.add(nodeId);
-        List<MeshService> mine = mesh.servicesOf(nodeId);
+        List<MeshService> mine = new ArrayList<>();
+        for (MeshService s : mesh.current().config().services()) {
+            if (identities.stream().anyMatch(id -> mesh.isMember(s, nodeId, id))) {
+                mine.add(s);
+            }
+        }
         if (mine.isEmpty()) {
             return out;
         }

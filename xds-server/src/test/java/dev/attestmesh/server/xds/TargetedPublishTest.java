@@ -27,8 +27,8 @@ class TargetedPublishTest {
     static final String MESH = """
             services:
               - name: orders
-                members: {nodes: [orders-1, orders-2]}
-                addresses: {orders-1: 10.0.0.1, orders-2: 10.0.0.2}
+                members: {nodes: [orders-1, orders-2, orders-3]}
+                addresses: {orders-1: 10.0.0.1, orders-2: 10.0.0.2, orders-3: 10.0.0.3}
                 ingress: [{port: 8443, appPort: 8080, policies: [default]}]
               - name: payments
                 members: {spiffeIds: ["spiffe://attestmesh.local/node/payments-1"]}
@@ -89,8 +89,10 @@ class TargetedPublishTest {
     void aRevokedEndpointLeavesItsCallersWhileNodesThatDoNotSeeItAreNotRebuilt() {
         assertEquals(List.of("10.0.0.1:8443", "10.0.0.2:8443"),
                 MeshSnapshotTest.endpoints(snapshot("payments-1"), "outbound|8443|orders"));
+        NodeEntry o = registry.entry("orders-2").orElseThrow();
         assertEquals(Set.of("orders-2", "payments-1"), Set.copyOf(new MeshResourceGenerator(mesh.cp.mesh(), registry,
-                mesh.cp.policies()).affectedBy("orders-2")), "orders-2 and the members of its callers' services");
+                mesh.cp.policies()).affectedBy("orders-2", Set.of(new dev.attestmesh.server.mesh.AttestedNodeIdentity(
+                        o.spiffeId(), o.registration())))), "orders-2 and the members of its callers' services");
         long before = built();
         assertTrue(registry.revoke("orders-2", "test: compromised host"));
         assertEquals(List.of("10.0.0.1:8443"), MeshSnapshotTest.endpoints(snapshot("payments-1"), "outbound|8443|orders"),
@@ -122,6 +124,21 @@ class TargetedPublishTest {
                 p.registration(), p.keySha256(), p.kubernetes()));
         assertEquals(List.of(), MeshSnapshotTest.endpoints(snapshot("web-1"), "outbound|9443|payments"),
                 "the node left payments: web-1 no longer routes to it");
+        long before = built();
+        registry.put(p); // back under its SPIFFE ID: a member again
+        assertEquals(List.of("10.0.0.9:9443"), MeshSnapshotTest.endpoints(snapshot("web-1"), "outbound|9443|payments"));
+        assertEquals(2, built() - before, "payments-1 and its caller web-1, no one else");
+    }
+
+    @Test
+    void aNewNodeJoiningAServiceReachesItsCallersWithoutRebuildingTheRest() throws Exception {
+        long before = built();
+        dev.attestmesh.agent.NodeAgent orders3 = mesh.agent("orders-3", GOOD);
+        agents.put("orders-3", orders3);
+        orders3.attestOnce();
+        assertEquals(List.of("10.0.0.1:8443", "10.0.0.2:8443", "10.0.0.3:8443"),
+                MeshSnapshotTest.endpoints(snapshot("payments-1"), "outbound|8443|orders"), "the caller routes to it");
+        assertEquals(2, built() - before, "orders-3 and its caller payments-1, no one else");
     }
 
     @Test
