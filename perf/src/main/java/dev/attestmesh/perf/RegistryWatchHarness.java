@@ -77,8 +77,9 @@ import org.HdrHistogram.Histogram;
  *
  * <p>The registry is seeded with one node attested for real (simulated TEE, dev mode) and {@code N - 1} copies of
  * its record under other node ids, SPIFFE IDs and certificate hashes, each written through {@link NodeRegistry#put}
- * (one store write each; the seeding time is printed with the time per new node: with {@code --mesh true} the mesh config is in force before the copies, so that is what a node joining such a mesh costs the registry write). One control plane per size and one for the
- * floor, each in a fresh data directory under a temporary directory removed at the end; loopback only; the heartbeat
+ * (one store write each; the seeding time is printed with the time per new node: with {@code --mesh true} the mesh
+ * config is in force before the copies, so that is what a node joining such a mesh costs the registry write). One
+ * control plane per size and one for the floor, each in a fresh data directory under a temporary directory removed at the end; loopback only; the heartbeat
  * is the production default. Uses only {@link ControlPlane#registry()}, {@link NodeRegistry#entry}, {@link
  * NodeRegistry#put}, {@link NodeRegistry#addNodeChangeListener}, {@link NodeEntry} and the {@code WatchRegistry}
  * call, so it runs unchanged against another implementation of the watch service.
