@@ -584,12 +584,12 @@ public final class ControlPlane implements AutoCloseable {
         return syncTracker;
     }
 
-    /** The xDS cache holding every node's current snapshot (for config dumps). */
     /** What builds the nodes' xDS snapshots (for how many it built: tests and the xDS harness). */
     public SnapshotPublisher snapshotPublisher() {
         return publisher;
     }
 
+    /** The xDS cache holding every node's current snapshot (for config dumps). */
     public SimpleCache<String> xdsCache() {
         return xdsCache;
     }
