@@ -103,6 +103,12 @@ public final class MeshResourceGenerator {
     public static final String GRPC_SERVER_LISTENER_TEMPLATE = "grpc/server?xds.resource.listening_address=%s";
 
     private static final Duration CONNECT_TIMEOUT = Duration.newBuilder().setSeconds(5).build();
+    /** At most one warning about members without an address per service in this long. */
+    static final java.time.Duration NO_ADDRESS_WARNING_INTERVAL = java.time.Duration.ofMinutes(1);
+    /** Node ids named in one such warning; the rest are counted. */
+    private static final int NO_ADDRESS_NAMED = 5;
+    /** Service name to when its members without an address were last logged; cleared past 1,024 services. */
+    private final Map<String, Long> noAddressWarnedAt = new java.util.concurrent.ConcurrentHashMap<>();
 
     private final MeshConfigRegistry mesh;
     private final NodeRegistry registry;
@@ -183,6 +189,28 @@ public final class MeshResourceGenerator {
             }
         }
         return out;
+    }
+
+    /**
+     * Logs the qualified members of {@code up} that have no address, at most once per service per {@link
+     * #NO_ADDRESS_WARNING_INTERVAL}: the endpoints are computed for every caller's snapshot on every change that
+     * reaches it, and a line per member per build would grow with callers x members.
+     */
+    private void warnWithoutAddress(MeshService up, String cluster, List<String> nodeIds) {
+        long now = System.nanoTime();
+        Long last = noAddressWarnedAt.get(up.name());
+        if (last != null && now - last < NO_ADDRESS_WARNING_INTERVAL.toNanos()) {
+            return;
+        }
+        if (noAddressWarnedAt.size() > 1024) {
+            noAddressWarnedAt.clear(); // services removed from the config leave their names behind
+        }
+        noAddressWarnedAt.put(up.name(), now);
+        String named = String.join(", ", nodeIds.subList(0, Math.min(NO_ADDRESS_NAMED, nodeIds.size())))
+                + (nodeIds.size() > NO_ADDRESS_NAMED ? " and " + (nodeIds.size() - NO_ADDRESS_NAMED) + " more" : "");
+        LOG.warn("{} node(s) of service '{}' have no address (node metadata '{}' or the service's addresses) and are not "
+                + "endpoints of {}: {} (logged at most once a minute per service)", nodeIds.size(), up.name(),
+                MeshConfig.ADDRESS_METADATA_KEY, cluster, named);
     }
 
     /** The resources for {@code node}; none when it is not attested or belongs to no service. */
@@ -451,15 +479,18 @@ public final class MeshResourceGenerator {
     private ClusterLoadAssignment loadAssignment(String cluster, MeshService up, int port, List<NodeEntry> qualified) {
         LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder()
                 .setLoadBalancingWeight(UInt32Value.of(1)); // gRPC ignores localities without a weight
+        List<String> withoutAddress = new ArrayList<>();
         for (NodeEntry n : qualified) {
             Optional<String> address = addressOf(up, n.nodeId());
             if (address.isEmpty()) {
-                LOG.warn("node {} of service '{}' has no address (node metadata '{}' or the service's addresses); "
-                        + "it is not an endpoint of {}", n.nodeId(), up.name(), MeshConfig.ADDRESS_METADATA_KEY, cluster);
+                withoutAddress.add(n.nodeId());
                 continue;
             }
             locality.addLbEndpoints(LbEndpoint.newBuilder().setHealthStatus(HealthStatus.HEALTHY)
                     .setEndpoint(Endpoint.newBuilder().setAddress(socket(address.get(), port))));
+        }
+        if (!withoutAddress.isEmpty()) {
+            warnWithoutAddress(up, cluster, withoutAddress);
         }
         ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(cluster);
         if (locality.getLbEndpointsCount() > 0) {

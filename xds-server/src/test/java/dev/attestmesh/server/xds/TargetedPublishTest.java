@@ -6,6 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.attestmesh.registry.NodeState;
 import dev.attestmesh.server.registry.NodeEntry;
 import dev.attestmesh.server.registry.NodeRegistry;
 import dev.attestmesh.server.testing.TestMesh;
@@ -16,6 +21,7 @@ import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * A node's change rebuilds its own snapshot and those of the nodes whose resources name it, not the fleet's
@@ -27,7 +33,7 @@ class TargetedPublishTest {
     static final String MESH = """
             services:
               - name: orders
-                members: {nodes: [orders-1, orders-2, orders-3]}
+                members: {nodes: [orders-1, orders-2, orders-3, orders-4]}
                 addresses: {orders-1: 10.0.0.1, orders-2: 10.0.0.2, orders-3: 10.0.0.3}
                 ingress: [{port: 8443, appPort: 8080, policies: [default]}]
               - name: payments
@@ -139,6 +145,29 @@ class TargetedPublishTest {
         assertEquals(List.of("10.0.0.1:8443", "10.0.0.2:8443", "10.0.0.3:8443"),
                 MeshSnapshotTest.endpoints(snapshot("payments-1"), "outbound|8443|orders"), "the caller routes to it");
         assertEquals(2, built() - before, "orders-3 and its caller payments-1, no one else");
+    }
+
+    @Test
+    void aMemberWithoutAnAddressIsLoggedOnceAMinuteNotOncePerSnapshotBuilt() throws Exception {
+        ListAppender<ILoggingEvent> logs = new ListAppender<>();
+        logs.start();
+        Logger generator = (Logger) LoggerFactory.getLogger(MeshResourceGenerator.class);
+        generator.addAppender(logs);
+        try {
+            dev.attestmesh.agent.NodeAgent orders4 = mesh.agent("orders-4", GOOD); // a member with no address
+            agents.put("orders-4", orders4);
+            orders4.attestOnce();
+            for (int i = 0; i < 20; i++) { // each rebuilds payments-1, whose endpoints list orders' members
+                registry.put(registry.entry("payments-1").orElseThrow().withState(NodeState.ATTESTED, "renewal " + i));
+            }
+            List<String> warnings = logs.list.stream().filter(e -> e.getLevel() == Level.WARN)
+                    .map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains("orders-4")).toList();
+            assertEquals(1, warnings.size(), "one line, not one per build: " + warnings);
+            assertTrue(warnings.getFirst().contains("service 'orders'") && warnings.getFirst().contains("1 node(s)"),
+                    warnings.getFirst());
+        } finally {
+            generator.detachAppender(logs);
+        }
     }
 
     @Test
