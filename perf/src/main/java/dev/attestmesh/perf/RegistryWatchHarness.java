@@ -88,7 +88,8 @@ import org.HdrHistogram.Histogram;
  * --rates 100,1000} changes per second (each at most {@value #MAX_RATE}), {@code --duration 5} seconds of churn per
  * phase (at most {@value #MAX_DURATION_S}; fractions allowed), {@code --rounds 1} (at most {@value #MAX_ROUNDS}; the
  * JSON gives medians over rounds), {@code --mesh false} ({@code true}: a mesh config with a
- * required policy covering every node, {@link #MESH_CONFIG}, on the measured and the floor control plane alike).
+ * required policy covering every node, {@link #MESH_CONFIG}, on the measured and the floor control plane alike;
+ * {@code shared}: {@link #MESH_SHARED}), {@code --churn-nodes 0} (changes go to the first K nodes only; 0: all).
  * Prints a table, then one line of JSON.
  */
 public final class RegistryWatchHarness {
@@ -111,6 +112,24 @@ public final class RegistryWatchHarness {
      * With {@code --mesh true}: every seeded node a member of one service whose ingress requires the policy, so the
      * stream carries a mesh policy table of one principal per node (as a mesh config with required policies makes).
      */
+    /**
+     * With {@code --mesh shared}: every node calls one service of ten members ({@code perf-0} to {@code perf-9}, with
+     * addresses), as a shared backend is called by a whole fleet; with {@code --churn-nodes 10} every change is a change
+     * of one of those members, so it reaches every caller's endpoints.
+     */
+    static final String MESH_SHARED = """
+            services:
+              - name: api
+                members: {nodes: [perf-0, perf-1, perf-2, perf-3, perf-4, perf-5, perf-6, perf-7, perf-8, perf-9]}
+                addresses: {perf-0: 10.0.0.10, perf-1: 10.0.0.11, perf-2: 10.0.0.12, perf-3: 10.0.0.13, \
+            perf-4: 10.0.0.14, perf-5: 10.0.0.15, perf-6: 10.0.0.16, perf-7: 10.0.0.17, perf-8: 10.0.0.18, \
+            perf-9: 10.0.0.19}
+                ingress: [{port: 8443, appPort: 8080, policies: [default]}]
+              - name: all
+                members: {registrations: [nodes]}
+                egress: [{port: 7001, service: api, servicePort: 8443, policies: [default]}]
+            """;
+
     static final String MESH_CONFIG = """
             services:
               - name: all
@@ -125,16 +144,21 @@ public final class RegistryWatchHarness {
     private RegistryWatchHarness() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = HarnessSupport.parse(args, Set.of("nodes", "rates", "duration", "rounds", "mesh"));
+        Map<String, String> a = HarnessSupport.parse(args, Set.of("nodes", "rates", "duration", "rounds", "mesh",
+                "churn-nodes"));
         int[] sizes = ints(a.getOrDefault("nodes", "1000,20000"));
         int[] rates = ints(a.getOrDefault("rates", "100,1000"));
         double duration = Double.parseDouble(a.getOrDefault("duration", "5"));
         int rounds = Integer.parseInt(a.getOrDefault("rounds", "1"));
         String meshArg = a.getOrDefault("mesh", "false");
-        if (!meshArg.equals("true") && !meshArg.equals("false")) {
-            throw new IllegalArgumentException("--mesh takes true or false");
+        if (!Set.of("true", "false", "shared").contains(meshArg)) {
+            throw new IllegalArgumentException("--mesh takes true, false or shared");
         }
-        boolean mesh = meshArg.equals("true");
+        String mesh = meshArg.equals("true") ? MESH_CONFIG : meshArg.equals("shared") ? MESH_SHARED : null;
+        int churnNodes = Integer.parseInt(a.getOrDefault("churn-nodes", "0"));
+        if (churnNodes < 0 || churnNodes > MAX_NODES) {
+            throw new IllegalArgumentException("--churn-nodes must be in [0, " + MAX_NODES + "] (0: every node)");
+        }
         if (sizes.length == 0 || sizes.length > MAX_LIST
                 || Arrays.stream(sizes).anyMatch(n -> n < 1 || n > MAX_NODES)) {
             throw new IllegalArgumentException("--nodes takes 1 to " + MAX_LIST + " sizes, each in [1, " + MAX_NODES
@@ -152,23 +176,23 @@ public final class RegistryWatchHarness {
         double warmUp = Math.min(duration, WARM_UP_S);
         System.out.printf(Locale.ROOT, "registry watch harness: sizes %s, rates %s changes/s, %s s per phase, "
                 + "%d round(s), heartbeat %d s, %d cores; floor: the same churn on %d nodes; warm-up %s s at %d/s per "
-                + "control plane; mesh config with a required policy: %s%n",
+                + "control plane; mesh config: %s; changes to the first %s nodes%n",
                 Arrays.toString(sizes), Arrays.toString(rates), HarnessSupport.fmt(duration), rounds,
                 HEARTBEAT.toSeconds(), Runtime.getRuntime().availableProcessors(), FLOOR_NODES,
-                HarnessSupport.fmt(warmUp), maxRate, mesh);
+                HarnessSupport.fmt(warmUp), maxRate, meshArg, churnNodes == 0 ? "all" : churnNodes);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("harness", "registry-watch");
         json.put("loadAverageBefore", HarnessSupport.loadAverage());
         json.put("cores", Runtime.getRuntime().availableProcessors());
         Path dir = Files.createTempDirectory("attestmesh-registry-watch");
         try {
-            try (Plane floor = Plane.start(dir.resolve("floor"), FLOOR_NODES, mesh)) {
+            try (Plane floor = Plane.start(dir.resolve("floor"), FLOOR_NODES, mesh, churnNodes)) {
                 System.out.printf(Locale.ROOT, "  floor: %d nodes seeded in %.1f s; first snapshot %d nodes, "
                         + "%d bytes%n", FLOOR_NODES, floor.seedSeconds, floor.snapshotNodes, floor.snapshotBytes);
                 System.out.printf(Locale.ROOT, "  warm-up, floor %d nodes @ %d/s: %s%n", FLOOR_NODES, maxRate,
                         floor.churn(maxRate, warmUp, 1).line());
                 for (int n : sizes) {
-                    try (Plane p = Plane.start(dir.resolve("n" + n), n, mesh)) {
+                    try (Plane p = Plane.start(dir.resolve("n" + n), n, mesh, churnNodes)) {
                         System.out.printf(Locale.ROOT, "  %d nodes seeded in %.1f s (%.3f ms per new node, one thread); "
                                 + "first snapshot %d nodes, %d bytes, %.0f ms after subscribing%n", n, p.seedSeconds,
                                 p.seedSeconds * 1e3 / Math.max(1, n - 1), p.snapshotNodes, p.snapshotBytes,
@@ -227,7 +251,8 @@ public final class RegistryWatchHarness {
         }
         json.put("durationSeconds", duration);
         json.put("rounds", rounds);
-        json.put("mesh", mesh);
+        json.put("mesh", meshArg);
+        json.put("churnNodes", churnNodes);
         json.put("heartbeatSeconds", HEARTBEAT.toSeconds());
         json.put("loadAverageAfter", HarnessSupport.loadAverage());
         System.out.println(HarnessSupport.toJson(json));
@@ -439,6 +464,8 @@ public final class RegistryWatchHarness {
         Watcher watcher;
         long[] watchThreadIds = new long[0];
         long[] counters;
+        /** Changes go to nodes {@code perf-0 .. perf-(churnNodes - 1)}. */
+        int churnNodes;
         final AtomicLong stamped = new AtomicLong();
         double seedSeconds;
         int snapshotNodes;
@@ -450,8 +477,9 @@ public final class RegistryWatchHarness {
             this.nodes = nodes;
         }
 
-        static Plane start(Path dir, int nodes, boolean mesh) throws Exception {
+        static Plane start(Path dir, int nodes, String mesh, int churnNodes) throws Exception {
             Plane p = new Plane(dir, nodes);
+            p.churnNodes = churnNodes == 0 ? nodes : Math.min(churnNodes, nodes);
             try {
                 p.open(mesh);
                 return p;
@@ -461,7 +489,7 @@ public final class RegistryWatchHarness {
             }
         }
 
-        private void open(boolean mesh) throws Exception {
+        private void open(String mesh) throws Exception {
             FaultMesh.writeFiles(dir);
             ControlPlaneSettings settings = ControlPlaneSettings.forTests(dir.resolve("cp"),
                     Optional.of(dir.resolve("policies.yaml"))).withRegistrationFile(Optional.of(
@@ -479,8 +507,8 @@ public final class RegistryWatchHarness {
             }
             NodeEntry seed = registry.entry(NODE_PREFIX + 0).orElseThrow(
                     () -> new IllegalStateException("the attested seed node is not in the registry"));
-            if (mesh) { // before the copies: seeding then also measures what a new node costs with a mesh config
-                cp.mesh().replace(MESH_CONFIG);
+            if (mesh != null) { // before the copies: seeding then also measures what a new node costs with a mesh config
+                cp.mesh().replace(mesh);
             }
             long t0 = System.nanoTime();
             for (int i = 1; i < nodes; i++) {
@@ -616,7 +644,7 @@ public final class RegistryWatchHarness {
                 if (System.nanoTime() > giveUp) {
                     break;
                 }
-                int i = random.nextInt(nodes);
+                int i = random.nextInt(churnNodes);
                 String id = NODE_PREFIX + i;
                 NodeEntry current = registry.entry(id).orElseThrow(() -> new IllegalStateException(id + " vanished"));
                 long k = ++counters[i];
