@@ -280,6 +280,11 @@ public final class MeshConfigRegistry implements MeshPolicyLookup {
         return DocumentSetDiff.ofVersions(from, to);
     }
 
+    /** A counter that goes up after any node presents another identity over xDS (read it before the identities). */
+    public long presentedGeneration() {
+        return nodes.generation();
+    }
+
     /** The identity the node last presented over xDS (for narrowing membership by cluster or metadata). */
     public EnvoyNodeIdentity identityOf(String nodeId) {
         return nodes.identity(nodeId);

@@ -78,6 +78,8 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
     private final MeshPolicyLookup mesh;
     /** Goes up after a node is recorded for the first time or under another SPIFFE ID (written under this). */
     private final java.util.concurrent.atomic.AtomicLong principalGeneration = new java.util.concurrent.atomic.AtomicLong();
+    /** Goes up after every record written to the index (written under this): see {@link #modifications()}. */
+    private final java.util.concurrent.atomic.AtomicLong modifications = new java.util.concurrent.atomic.AtomicLong();
     /** The last {@link #meshPolicyTable()}, with what it was computed from. */
     private volatile TableCache tableCache;
 
@@ -438,6 +440,14 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         return true;
     }
 
+    /**
+     * A counter that goes up after every change to any node's record: what is computed from {@link #entries()} read
+     * after the counter stayed {@code n} still holds while the counter is {@code n} (read the counter first).
+     */
+    public long modifications() {
+        return modifications.get();
+    }
+
     public Optional<NodeEntry> entry(String nodeId) {
         return Optional.ofNullable(byNode.get(nodeId));
     }
@@ -539,6 +549,7 @@ public final class NodeRegistry implements RegistryView, NodeRecords {
         if (previous == null || !previous.spiffeId().equals(e.spiffeId())) {
             principalGeneration.incrementAndGet(); // after the write: a reader that saw this generation sees it
         }
+        modifications.incrementAndGet(); // likewise
         nodesBySpiffe.computeIfAbsent(e.spiffeId(), k -> ConcurrentHashMap.newKeySet()).add(e.nodeId());
         if (previous != null && previous.state() == NodeState.ATTESTED) {
             LiveInstances live = liveBySpiffe.get(previous.spiffeId());

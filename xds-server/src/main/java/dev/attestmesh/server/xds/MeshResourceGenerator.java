@@ -109,6 +109,8 @@ public final class MeshResourceGenerator {
     private static final int NO_ADDRESS_NAMED = 5;
     /** Service name to when its members without an address were last logged; cleared past 1,024 services. */
     private final Map<String, Long> noAddressWarnedAt = new java.util.concurrent.ConcurrentHashMap<>();
+    /** {@link #qualifiedMembers} by upstream and required policies, with what each was computed from. */
+    private final Map<MembersKey, Members> members = new java.util.concurrent.ConcurrentHashMap<>();
 
     private final MeshConfigRegistry mesh;
     private final NodeRegistry registry;
@@ -508,7 +510,49 @@ public final class MeshResourceGenerator {
     }
 
     /** Attested members of {@code s} satisfying every policy in {@code required} under its current version. */
+    /**
+     * {@link #computeQualifiedMembers}, kept while nothing it reads has changed: every caller's snapshot asks for the
+     * same upstream's members, so rebuilding the snapshots of N callers reads the registry once, not N times (each
+     * read is a pass over every node). The stamp is read before the registry, so a result is never kept past a change.
+     */
     private List<NodeEntry> qualifiedMembers(MeshService s, List<String> required) {
+        MembersKey key = new MembersKey(s.name(), required);
+        List<java.util.OptionalLong> versions = required.stream().map(policies::version).toList();
+        MembersStamp stamp = new MembersStamp(registry.modifications(), mesh.presentedGeneration(), mesh.current(),
+                s, versions);
+        Members held = members.get(key);
+        if (held != null && held.stamp().equals(stamp)) {
+            return held.nodes();
+        }
+        List<NodeEntry> computed = List.copyOf(computeQualifiedMembers(s, required));
+        if (members.size() > 1024) {
+            members.clear(); // keys of services or policy lists no longer configured
+        }
+        members.put(key, new Members(stamp, computed));
+        return computed;
+    }
+
+    private record MembersKey(String service, List<String> required) {}
+
+    /** What {@link #computeQualifiedMembers} reads: every record, presented identities, the config, policy versions. */
+    private record MembersStamp(long registryModifications, long presentedGeneration, Object config, MeshService service,
+            List<java.util.OptionalLong> policyVersions) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof MembersStamp m && m.registryModifications == registryModifications
+                    && m.presentedGeneration == presentedGeneration && m.config == config && m.service == service
+                    && m.policyVersions.equals(policyVersions);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(registryModifications);
+        }
+    }
+
+    private record Members(MembersStamp stamp, List<NodeEntry> nodes) {}
+
+    private List<NodeEntry> computeQualifiedMembers(MeshService s, List<String> required) {
         List<NodeEntry> out = new ArrayList<>();
         for (NodeEntry n : registry.entries()) {
             if (n.state() == NodeState.ATTESTED
