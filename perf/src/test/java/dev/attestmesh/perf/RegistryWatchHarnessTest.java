@@ -29,6 +29,8 @@ class RegistryWatchHarnessTest {
         assertThrows(IllegalArgumentException.class, () -> RegistryWatchHarness.main(new String[] {"--rounds", "11"}));
         assertThrows(IllegalArgumentException.class, () -> RegistryWatchHarness.main(new String[] {"--churn", "1"}));
         assertThrows(IllegalArgumentException.class, () -> RegistryWatchHarness.main(new String[] {"--mesh", "yes"}));
+        assertThrows(IllegalArgumentException.class,
+                () -> RegistryWatchHarness.main(new String[] {"--churn-nodes", "-1"}));
     }
 
     @Test
