@@ -73,6 +73,8 @@ final class RegistryJournal {
     private final LinkedHashMap<String, Long> changedAt = new LinkedHashMap<>();
     private Map<String, Long> policyVersions = Map.of();
     private List<ByteString> bundle = List.of();
+    /** The certificates {@link #bundle} encodes: a sync compares them and encodes only a bundle that changed. */
+    private List<X509Certificate> bundleCertificates = List.of();
     private long fullChangedAt;
     private MeshPolicyTable meshTable = MeshPolicyTable.EMPTY;
     private List<MeshPolicyRequirement> meshRequirements = List.of();
@@ -177,10 +179,14 @@ final class RegistryJournal {
         for (Policy p : policies.get()) {
             versions.put(p.id(), p.version());
         }
-        List<ByteString> der = trustBundle.get().stream().map(RegistryJournal::der).toList();
-        if (!versions.equals(policyVersions) || !der.equals(bundle)) {
+        List<X509Certificate> certificates = trustBundle.get();
+        boolean bundleChanged = !certificates.equals(bundleCertificates);
+        if (!versions.equals(policyVersions) || bundleChanged) {
             policyVersions = Map.copyOf(versions);
-            bundle = der;
+            if (bundleChanged) {
+                bundle = certificates.stream().map(RegistryJournal::der).toList();
+                bundleCertificates = List.copyOf(certificates);
+            }
             fullChangedAt = next;
             changed = true;
         }
